@@ -1,0 +1,1532 @@
+/*
+ * gmem-helper: executes gmem-spec trace steps against the real /dev/kvm.
+ *
+ * A long-lived server reads traces on stdin (`begin`, one request line per step, `end`), forks a fresh child
+ * per trace, and the child runs the steps one by one, answering one line per request on stdout. The server
+ * reaps the child and reports how it ended (`done ...`). The wire format is described in native/PROTOCOL.md.
+ *
+ * Only libc. The KVM / guest_memfd UAPI is defined here because the system headers predate it.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROTOCOL_VERSION 1
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* KVM / guest_memfd UAPI (include/uapi/linux/kvm.h; fact sheet §1)                                            */
+
+#define KVMIO 0xAE
+
+struct kvm_create_guest_memfd_uapi {
+	uint64_t size;
+	uint64_t flags;
+	uint64_t reserved[6];
+};
+
+struct kvm_userspace_memory_region2_uapi {
+	uint32_t slot;
+	uint32_t flags;
+	uint64_t guest_phys_addr;
+	uint64_t memory_size;
+	uint64_t userspace_addr;
+	uint64_t guest_memfd_offset;
+	uint32_t guest_memfd;
+	uint32_t pad1;
+	uint64_t pad2[14];
+};
+
+struct kvm_memory_attributes_uapi {
+	uint64_t address;
+	uint64_t size;
+	uint64_t attributes;
+	uint64_t flags;
+};
+
+/* Proposed (in-place conversion v8): issued on the guest_memfd fd. */
+struct kvm_memory_attributes2_uapi {
+	uint64_t offset;
+	uint64_t size;
+	uint64_t attributes;
+	uint64_t flags;
+	uint64_t error_offset;
+	uint64_t reserved[11];
+};
+
+_Static_assert(sizeof(struct kvm_create_guest_memfd_uapi) == 64, "kvm_create_guest_memfd is 64 bytes");
+_Static_assert(sizeof(struct kvm_userspace_memory_region2_uapi) == 160, "kvm_userspace_memory_region2 is 160 bytes");
+_Static_assert(sizeof(struct kvm_memory_attributes_uapi) == 32, "kvm_memory_attributes is 32 bytes");
+_Static_assert(sizeof(struct kvm_memory_attributes2_uapi) == 128, "kvm_memory_attributes2 is 128 bytes");
+
+#define KVM_CREATE_VM_NR _IO(KVMIO, 0x01)
+#define KVM_CHECK_EXTENSION_NR _IO(KVMIO, 0x03)
+#define KVM_SET_USER_MEMORY_REGION2_NR _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2_uapi)
+#define KVM_SET_MEMORY_ATTRIBUTES_NR _IOW(KVMIO, 0xd2, struct kvm_memory_attributes_uapi)
+#define KVM_SET_MEMORY_ATTRIBUTES2_NR _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2_uapi)
+#define KVM_CREATE_GUEST_MEMFD_NR _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd_uapi)
+
+_Static_assert(KVM_CREATE_VM_NR == 0xAE01, "KVM_CREATE_VM");
+_Static_assert(KVM_CHECK_EXTENSION_NR == 0xAE03, "KVM_CHECK_EXTENSION");
+_Static_assert(KVM_SET_USER_MEMORY_REGION2_NR == 0x40A0AE49, "KVM_SET_USER_MEMORY_REGION2");
+_Static_assert(KVM_SET_MEMORY_ATTRIBUTES_NR == 0x4020AED2, "KVM_SET_MEMORY_ATTRIBUTES");
+_Static_assert(KVM_SET_MEMORY_ATTRIBUTES2_NR == 0xC080AED2, "KVM_SET_MEMORY_ATTRIBUTES2");
+_Static_assert(KVM_CREATE_GUEST_MEMFD_NR == 0xC040AED4, "KVM_CREATE_GUEST_MEMFD");
+
+/* io_uring (x86-64 syscall numbers; used for long-term GUP pins). */
+#define NR_io_uring_setup 425
+#define NR_io_uring_register 427
+#define IORING_REGISTER_BUFFERS_OP 0
+#define IORING_UNREGISTER_BUFFERS_OP 1
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Limits                                                                                                     */
+
+#define MAX_LINE 4096        /* a request line longer than this is a protocol error */
+#define MAX_FIELDS 24
+#define MAX_NAME 64          /* handle names, including the NUL */
+#define MAX_FORK_DEPTH 8
+#define MAX_FORK_STEPS 1000000
+#define IO_BUF_MAX (1u << 20) /* read/write/pread/pwrite buffer; larger counts run into a guard page */
+#define MAP_GAP (2ull << 20)  /* unmapped guard gap reserved after every mapping */
+#define MAP_CURSOR_START 0x200000000000ull
+#define MAP_CURSOR_END 0x600000000000ull
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Output                                                                                                     */
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(120); /* the reader is gone */
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void out_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out_line(const char *fmt, ...)
+{
+	char buf[MAX_LINE + 256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	write_all(1, buf, (size_t)n);
+}
+
+/* The request being answered (its index in the trace, pre-order). */
+static size_t cur_seq;
+static int answered;
+
+static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void answer(const char *fmt, ...)
+{
+	char body[MAX_LINE + 128];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		body[0] = 0;
+	/* never let a newline from an echoed request split the answer */
+	for (char *p = body; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	out_line("%zu %s", cur_seq, body);
+	answered = 1;
+}
+
+static const char *errno_name(int e, char *tmp, size_t tmplen)
+{
+	const char *s = strerrorname_np(e);
+	if (s)
+		return s;
+	snprintf(tmp, tmplen, "%d", e);
+	return tmp;
+}
+
+static void answer_errno(int e)
+{
+	char tmp[16];
+	answer("errno %s", errno_name(e, tmp, sizeof(tmp)));
+}
+
+static const char *signal_name(int sig, char *tmp, size_t tmplen)
+{
+	const char *s = sigabbrev_np(sig);
+	if (s) {
+		snprintf(tmp, tmplen, "SIG%s", s);
+		return tmp;
+	}
+	snprintf(tmp, tmplen, "signal-%d", sig);
+	return tmp;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Request parsing                                                                                            */
+
+struct field {
+	const char *key;
+	const char *val;
+	int used;
+};
+
+struct req {
+	char buf[MAX_LINE + 1];
+	const char *op;
+	const char *rest; /* the text after the op (for `reject`) */
+	struct field f[MAX_FIELDS];
+	int nf;
+	int failed; /* a protocol error was answered */
+};
+
+static int perr(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(struct req *r, const char *fmt, ...)
+{
+	char msg[MAX_LINE];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!r->failed)
+		answer("error %s: %s", r->op && *r->op ? r->op : "request", msg);
+	r->failed = 1;
+	return -1;
+}
+
+/* Tokenise `line` (len bytes, no newline) into r. Returns 0, or -1 after answering a protocol error. */
+static int parse_req(struct req *r, const char *line, size_t len)
+{
+	r->rest = "";
+	r->nf = 0;
+	r->failed = 0;
+	r->op = "";
+	if (len > MAX_LINE)
+		return perr(r, "request line longer than %d bytes", MAX_LINE);
+	memcpy(r->buf, line, len);
+	r->buf[len] = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)r->buf[i];
+		if (c == 0 || (c < 0x20 && c != '\t') || c == 0x7f)
+			return perr(r, "control character 0x%02x in request", c);
+	}
+	char *p = r->buf;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return perr(r, "empty request");
+	r->op = p;
+	while (*p && *p != ' ' && *p != '\t')
+		p++;
+	if (*p)
+		*p++ = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	r->rest = p;
+	if (strcmp(r->op, "reject") == 0)
+		return 0; /* free text follows */
+	while (*p) {
+		char *tok = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		if (*p)
+			*p++ = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		char *eq = strchr(tok, '=');
+		if (!eq || eq == tok)
+			return perr(r, "expected key=value, got '%s'", tok);
+		*eq = 0;
+		for (int i = 0; i < r->nf; i++)
+			if (strcmp(r->f[i].key, tok) == 0)
+				return perr(r, "duplicate field '%s'", tok);
+		if (r->nf >= MAX_FIELDS)
+			return perr(r, "more than %d fields", MAX_FIELDS);
+		r->f[r->nf].key = tok;
+		r->f[r->nf].val = eq + 1;
+		r->f[r->nf].used = 0;
+		r->nf++;
+	}
+	return 0;
+}
+
+static const char *get_field(struct req *r, const char *key)
+{
+	for (int i = 0; i < r->nf; i++)
+		if (strcmp(r->f[i].key, key) == 0) {
+			r->f[i].used = 1;
+			return r->f[i].val;
+		}
+	return NULL;
+}
+
+/* After every field has been read: reject fields the op does not know. */
+static int finish(struct req *r)
+{
+	if (r->failed)
+		return -1;
+	for (int i = 0; i < r->nf; i++)
+		if (!r->f[i].used)
+			return perr(r, "unknown field '%s'", r->f[i].key);
+	return 0;
+}
+
+static int parse_u64_str(const char *s, uint64_t *out)
+{
+	if (!*s || strlen(s) > 20)
+		return -1;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A u64 field. `opt` → *out keeps its default when the field is absent. */
+static int get_u64(struct req *r, const char *key, uint64_t *out, int opt)
+{
+	if (r->failed)
+		return -1;
+	const char *v = get_field(r, key);
+	if (!v) {
+		if (opt)
+			return 0;
+		return perr(r, "missing field '%s'", key);
+	}
+	if (parse_u64_str(v, out) < 0)
+		return perr(r, "field '%s': bad number '%s' (expected a decimal u64)", key, v);
+	return 0;
+}
+
+/* A 32-bit field (u32 or int): 0..2^32-1, or a sign-extended negative int32 as a u64. */
+static int get_u32(struct req *r, const char *key, uint32_t *out, int opt)
+{
+	uint64_t v = *out;
+	if (get_u64(r, key, &v, opt) < 0)
+		return -1;
+	if (v > UINT32_MAX && v < 0xFFFFFFFF80000000ull)
+		return perr(r, "field '%s': %llu does not fit the kernel's 32-bit field", key, (unsigned long long)v);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int get_byte(struct req *r, const char *key, uint8_t *out)
+{
+	uint64_t v = 0;
+	if (get_u64(r, key, &v, 0) < 0)
+		return -1;
+	if (v > 255)
+		return perr(r, "field '%s': %llu is not a byte value 0..255", key, (unsigned long long)v);
+	*out = (uint8_t)v;
+	return 0;
+}
+
+static int get_bool(struct req *r, const char *key, int *out)
+{
+	if (r->failed)
+		return -1;
+	const char *v = get_field(r, key);
+	if (!v)
+		return perr(r, "missing field '%s'", key);
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return perr(r, "field '%s': expected true or false, got '%s'", key, v);
+	return 0;
+}
+
+static int get_prot(struct req *r, const char *key, int *out)
+{
+	if (r->failed)
+		return -1;
+	const char *v = get_field(r, key);
+	if (!v)
+		return perr(r, "missing field '%s'", key);
+	if (strcmp(v, "none") == 0) {
+		*out = PROT_NONE;
+		return 0;
+	}
+	int prot = 0;
+	const char *p = v;
+	if (*p == 'r') { prot |= PROT_READ; p++; }
+	if (*p == 'w') { prot |= PROT_WRITE; p++; }
+	if (*p == 'x') { prot |= PROT_EXEC; p++; }
+	if (*p || p == v)
+		return perr(r, "field '%s': expected a protection such as r, rw, rwx or none, got '%s'", key, v);
+	*out = prot;
+	return 0;
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= MAX_NAME)
+		return 0;
+	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int get_name(struct req *r, const char *key, const char **out, int opt)
+{
+	if (r->failed)
+		return -1;
+	const char *v = get_field(r, key);
+	if (!v) {
+		if (opt) {
+			*out = NULL;
+			return 0;
+		}
+		return perr(r, "missing field '%s'", key);
+	}
+	if (!valid_name(v))
+		return perr(r, "field '%s': bad handle name '%s'", key, v);
+	*out = v;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Handles                                                                                                    */
+
+enum kind { K_FD, K_MAP };
+
+struct handle {
+	char name[MAX_NAME];
+	enum kind kind;
+	int fd;          /* K_FD: -1 once closed, or when the creating call failed */
+	int map_ok;      /* K_MAP: the mmap succeeded */
+	uint64_t addr;   /* K_MAP */
+	uint64_t len;    /* K_MAP: the length asked for */
+	uint64_t gap;    /* K_MAP: bytes after len that are known to be ours and unmapped */
+};
+
+static struct handle *handles;
+static size_t nhandles, caphandles;
+
+static struct handle *find_handle(const char *name)
+{
+	for (size_t i = 0; i < nhandles; i++)
+		if (strcmp(handles[i].name, name) == 0)
+			return &handles[i];
+	return NULL;
+}
+
+/* Bind `name` (NULL: an unnamed object) to a new value; rebinding a name replaces the old binding. */
+static void bind_handle(const char *name, struct handle h)
+{
+	if (!name)
+		return;
+	snprintf(h.name, sizeof(h.name), "%s", name);
+	struct handle *old = find_handle(name);
+	if (old) {
+		*old = h;
+		return;
+	}
+	if (nhandles == caphandles) {
+		size_t nc = caphandles ? caphandles * 2 : 32;
+		struct handle *nh = realloc(handles, nc * sizeof(*nh));
+		if (!nh)
+			_exit(121);
+		handles = nh;
+		caphandles = nc;
+	}
+	handles[nhandles++] = h;
+}
+
+static int kvm_fd = -1;
+
+/* An fd-valued handle. `allow_kvm`: the name `kvm` means /dev/kvm. */
+static int get_fd(struct req *r, const char *key, int *fd, int allow_kvm)
+{
+	const char *name;
+	if (get_name(r, key, &name, 0) < 0)
+		return -1;
+	if (allow_kvm && strcmp(name, "kvm") == 0) {
+		*fd = kvm_fd;
+		return 0;
+	}
+	struct handle *h = find_handle(name);
+	if (!h)
+		return perr(r, "unknown handle '%s'", name);
+	if (h->kind != K_FD)
+		return perr(r, "handle '%s' is a mapping, not a file descriptor", name);
+	*fd = h->fd;
+	return 0;
+}
+
+static int get_map(struct req *r, const char *key, struct handle **out)
+{
+	const char *name;
+	if (get_name(r, key, &name, 0) < 0)
+		return -1;
+	struct handle *h = find_handle(name);
+	if (!h)
+		return perr(r, "unknown handle '%s'", name);
+	if (h->kind != K_MAP)
+		return perr(r, "handle '%s' is a file descriptor, not a mapping", name);
+	if (!h->map_ok)
+		return perr(r, "mapping '%s' does not exist (its mmap failed)", name);
+	*out = h;
+	return 0;
+}
+
+/* [off, off+len) must lie inside the mapping or the guard gap after it (so the helper never touches or
+ * advises memory that is not this trace's). */
+static int check_range(struct req *r, struct handle *m, uint64_t off, uint64_t len)
+{
+	if (r->failed)
+		return -1;
+	uint64_t limit = m->len + m->gap;
+	if (limit < m->len)
+		limit = UINT64_MAX;
+	if (off > limit || len > limit - off)
+		return perr(r, "range offset=%llu length=%llu is outside mapping '%s' (length %llu)",
+			    (unsigned long long)off, (unsigned long long)len, m->name, (unsigned long long)m->len);
+	return 0;
+}
+
+/* Failed creations still bind the name: fds to -1 (so later use gets EBADF from the kernel), mappings to
+ * "never existed". */
+static void bind_fd(const char *name, int fd)
+{
+	struct handle h = { .kind = K_FD, .fd = fd };
+	bind_handle(name, h);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Guarded memory access                                                                                      */
+
+static sigjmp_buf fault_env;
+static volatile sig_atomic_t in_guard;
+static volatile sig_atomic_t fault_sig;
+static volatile sig_atomic_t fault_code;
+
+static void fault_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (!in_guard) {
+		/* not an access we asked for: a helper bug; die with the default action so the server reports it */
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(sig, &sa, NULL);
+		return;
+	}
+	in_guard = 0;
+	fault_sig = sig;
+	fault_code = si ? si->si_code : 0;
+	siglongjmp(fault_env, 1);
+}
+
+static void install_fault_handlers(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fault_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+static void answer_fault(void)
+{
+	if (fault_sig == SIGBUS && (fault_code == BUS_MCEERR_AR || fault_code == BUS_MCEERR_AO))
+		answer("access MCE");
+	else if (fault_sig == SIGBUS)
+		answer("access SIGBUS");
+	else
+		answer("access SIGSEGV");
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Operations                                                                                                 */
+
+static uint64_t map_cursor = MAP_CURSOR_START;
+
+static void op_check_extension(struct req *r)
+{
+	int fd;
+	uint64_t cap;
+	if (get_fd(r, "on", &fd, 1) < 0 || get_u64(r, "cap", &cap, 0) < 0 || finish(r) < 0)
+		return;
+	int ret = ioctl(fd, KVM_CHECK_EXTENSION_NR, (unsigned long)cap);
+	if (ret < 0)
+		answer_errno(errno);
+	else
+		answer("ok ret=%d", ret);
+}
+
+static void op_create_vm(struct req *r)
+{
+	uint64_t type;
+	const char *as;
+	if (get_u64(r, "type", &type, 0) < 0 || get_name(r, "as", &as, 1) < 0 || finish(r) < 0)
+		return;
+	int fd = ioctl(kvm_fd, KVM_CREATE_VM_NR, (unsigned long)type);
+	int e = errno;
+	bind_fd(as, fd < 0 ? -1 : fd);
+	if (fd < 0)
+		answer_errno(e);
+	else
+		answer("ok");
+}
+
+static void op_create_gmem(struct req *r)
+{
+	int vm;
+	const char *as;
+	struct kvm_create_guest_memfd_uapi a;
+	memset(&a, 0, sizeof(a));
+	if (get_fd(r, "vm", &vm, 0) < 0 || get_u64(r, "size", &a.size, 0) < 0 || get_u64(r, "flags", &a.flags, 0) < 0)
+		return;
+	const char *res = get_field(r, "reserved");
+	if (res) {
+		char tmp[MAX_LINE];
+		snprintf(tmp, sizeof(tmp), "%s", res);
+		int n = 0;
+		if (*tmp) {
+			/* strtok would merge empty items; walk by hand so "1,,2" is an error */
+			char *p = tmp;
+			for (;;) {
+				char *comma = strchr(p, ',');
+				if (comma)
+					*comma = 0;
+				if (n >= 6)
+					return (void)perr(r, "field 'reserved': more than 6 values");
+				if (parse_u64_str(p, &a.reserved[n]) < 0)
+					return (void)perr(r, "field 'reserved': bad number '%s'", p);
+				n++;
+				if (!comma)
+					break;
+				p = comma + 1;
+			}
+		}
+	}
+	if (get_name(r, "as", &as, 1) < 0 || finish(r) < 0)
+		return;
+	int fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD_NR, &a);
+	int e = errno;
+	bind_fd(as, fd < 0 ? -1 : fd);
+	if (fd < 0)
+		answer_errno(e);
+	else
+		answer("ok");
+}
+
+static void op_close(struct req *r)
+{
+	const char *name;
+	if (get_name(r, "h", &name, 0) < 0)
+		return;
+	struct handle *h = find_handle(name);
+	if (!h)
+		return (void)perr(r, "unknown handle '%s'", name);
+	if (h->kind != K_FD)
+		return (void)perr(r, "handle '%s' is a mapping, not a file descriptor (use munmap)", name);
+	if (finish(r) < 0)
+		return;
+	int ret = close(h->fd);
+	int e = errno;
+	h->fd = -1; /* the name stays; the descriptor is gone even when close reports an error */
+	if (ret < 0)
+		answer_errno(e);
+	else
+		answer("ok");
+}
+
+static void op_dup(struct req *r)
+{
+	int fd;
+	const char *as;
+	if (get_fd(r, "h", &fd, 0) < 0 || get_name(r, "as", &as, 1) < 0 || finish(r) < 0)
+		return;
+	int nfd = dup(fd);
+	int e = errno;
+	bind_fd(as, nfd < 0 ? -1 : nfd);
+	if (nfd < 0)
+		answer_errno(e);
+	else
+		answer("ok");
+}
+
+static void op_mmap(struct req *r)
+{
+	int fd = -1, prot = 0, shared = 0;
+	uint64_t off, len;
+	const char *as;
+	if (get_fd(r, "gmem", &fd, 0) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
+	    get_prot(r, "prot", &prot) < 0 || get_bool(r, "shared", &shared) < 0 || get_name(r, "as", &as, 1) < 0 ||
+	    finish(r) < 0)
+		return;
+	/* A hint from a cursor that only moves up: addresses are never reused within a trace, so a stale handle
+	 * can only ever point at unmapped memory, and the gap after each mapping is known to be unmapped. */
+	uint64_t span = (len + MAP_GAP - 1) & ~(MAP_GAP - 1);
+	void *hint = NULL;
+	if (span >= len && span <= MAP_CURSOR_END - MAP_CURSOR_START && map_cursor + span + MAP_GAP <= MAP_CURSOR_END)
+		hint = (void *)(uintptr_t)map_cursor;
+	void *p = mmap(hint, (size_t)len, prot, shared ? MAP_SHARED : MAP_PRIVATE, fd, (off_t)off);
+	int e = errno;
+	struct handle h = { .kind = K_MAP };
+	if (p != MAP_FAILED) {
+		h.map_ok = 1;
+		h.addr = (uint64_t)(uintptr_t)p;
+		h.len = len;
+		if (hint && p == hint) {
+			h.gap = span - len + MAP_GAP;
+			map_cursor += span + MAP_GAP;
+		} else {
+			h.gap = 0;
+		}
+	}
+	bind_handle(as, h);
+	if (p == MAP_FAILED)
+		answer_errno(e);
+	else
+		answer("ok");
+}
+
+static void op_munmap(struct req *r)
+{
+	struct handle *m;
+	if (get_map(r, "map", &m) < 0 || finish(r) < 0)
+		return;
+	if (munmap((void *)(uintptr_t)m->addr, (size_t)m->len) < 0)
+		answer_errno(errno);
+	else
+		answer("ok"); /* the handle keeps its address: later accesses hit unmapped memory */
+}
+
+static void op_mprotect(struct req *r)
+{
+	struct handle *m;
+	int prot;
+	if (get_map(r, "map", &m) < 0 || get_prot(r, "prot", &prot) < 0 || finish(r) < 0)
+		return;
+	if (mprotect((void *)(uintptr_t)m->addr, (size_t)m->len, prot) < 0)
+		answer_errno(errno);
+	else
+		answer("ok");
+}
+
+static void op_madvise(struct req *r)
+{
+	struct handle *m;
+	uint64_t off, len;
+	uint32_t advice = 0;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
+	    get_u32(r, "advice", &advice, 0) < 0 || check_range(r, m, off, len) < 0 || finish(r) < 0)
+		return;
+	if (madvise((void *)(uintptr_t)(m->addr + off), (size_t)len, (int)advice) < 0)
+		answer_errno(errno);
+	else
+		answer("ok");
+}
+
+static void op_read_mem(struct req *r)
+{
+	struct handle *m;
+	uint64_t off;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || check_range(r, m, off, 1) < 0 ||
+	    finish(r) < 0)
+		return;
+	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(m->addr + off);
+	if (sigsetjmp(fault_env, 1) == 0) {
+		in_guard = 1;
+		uint8_t v = *p;
+		in_guard = 0;
+		answer("access ok value=%u", v);
+	} else {
+		answer_fault();
+	}
+}
+
+static void op_write_mem(struct req *r)
+{
+	struct handle *m;
+	uint64_t off;
+	uint8_t v;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_byte(r, "value", &v) < 0 ||
+	    check_range(r, m, off, 1) < 0 || finish(r) < 0)
+		return;
+	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(m->addr + off);
+	if (sigsetjmp(fault_env, 1) == 0) {
+		in_guard = 1;
+		*p = v;
+		in_guard = 0;
+		answer("access ok");
+	} else {
+		answer_fault();
+	}
+}
+
+static void op_fill_mem(struct req *r)
+{
+	struct handle *m;
+	uint64_t off, len;
+	uint8_t v;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
+	    get_byte(r, "value", &v) < 0 || check_range(r, m, off, len) < 0 || finish(r) < 0)
+		return;
+	uint8_t *p = (uint8_t *)(uintptr_t)(m->addr + off);
+	if (sigsetjmp(fault_env, 1) == 0) {
+		in_guard = 1;
+		memset(p, v, (size_t)len); /* faults, if any, come at the first byte of a page, in order */
+		in_guard = 0;
+		answer("access ok");
+	} else {
+		answer_fault();
+	}
+}
+
+static void op_check_mem(struct req *r)
+{
+	struct handle *m;
+	uint64_t off, len;
+	uint8_t v;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
+	    get_byte(r, "value", &v) < 0 || check_range(r, m, off, len) < 0 || finish(r) < 0)
+		return;
+	const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)(m->addr + off);
+	if (sigsetjmp(fault_env, 1) == 0) {
+		in_guard = 1;
+		/* every byte is read, so a fault anywhere in the range wins over a mismatch */
+		uint8_t diff = 0;
+		for (uint64_t i = 0; i < len; i++)
+			diff |= (uint8_t)(p[i] ^ v);
+		in_guard = 0;
+		answer("access ok match=%s", diff ? "false" : "true");
+	} else {
+		answer_fault();
+	}
+}
+
+static void op_fallocate(struct req *r)
+{
+	int fd;
+	uint32_t mode = 0;
+	uint64_t off, len;
+	if (get_fd(r, "gmem", &fd, 0) < 0 || get_u32(r, "mode", &mode, 0) < 0 || get_u64(r, "offset", &off, 0) < 0 ||
+	    get_u64(r, "len", &len, 0) < 0 || finish(r) < 0)
+		return;
+	/* offset/len are s64 in the ABI: the u64 bits go through unchanged */
+	if (fallocate(fd, (int)mode, (off_t)off, (off_t)len) < 0)
+		answer_errno(errno);
+	else
+		answer("ok");
+}
+
+static void op_fstat(struct req *r)
+{
+	int fd;
+	if (get_fd(r, "h", &fd, 0) < 0 || finish(r) < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return answer_errno(errno);
+	const char *type = S_ISREG(st.st_mode)	  ? "reg"
+			   : S_ISDIR(st.st_mode)  ? "dir"
+			   : S_ISCHR(st.st_mode)  ? "chr"
+			   : S_ISBLK(st.st_mode)  ? "blk"
+			   : S_ISFIFO(st.st_mode) ? "fifo"
+			   : S_ISSOCK(st.st_mode) ? "sock"
+			   : S_ISLNK(st.st_mode)  ? "lnk"
+						  : "unknown";
+	answer("fstat st_size=%lld st_blksize=%lld st_type=%s", (long long)st.st_size, (long long)st.st_blksize, type);
+}
+
+static void op_ftruncate(struct req *r)
+{
+	int fd;
+	uint64_t len;
+	if (get_fd(r, "h", &fd, 0) < 0 || get_u64(r, "length", &len, 0) < 0 || finish(r) < 0)
+		return;
+	if (ftruncate(fd, (off_t)len) < 0)
+		answer_errno(errno);
+	else
+		answer("ok");
+}
+
+/* A buffer of IO_BUF_MAX bytes followed by a PROT_NONE guard page: a count larger than the buffer makes
+ * the kernel fault (EFAULT) rather than touch the helper's memory. */
+static uint8_t *io_buf;
+
+static uint8_t *get_io_buf(void)
+{
+	if (!io_buf) {
+		void *p = mmap(NULL, IO_BUF_MAX + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		mprotect((uint8_t *)p + IO_BUF_MAX, 4096, PROT_NONE);
+		io_buf = p;
+	}
+	return io_buf;
+}
+
+static void op_rw(struct req *r, int is_write, int positional)
+{
+	int fd;
+	uint64_t off = 0, len;
+	if (get_fd(r, "h", &fd, 0) < 0 || (positional && get_u64(r, "offset", &off, 0) < 0) ||
+	    get_u64(r, "len", &len, 0) < 0 || finish(r) < 0)
+		return;
+	uint8_t *buf = get_io_buf();
+	if (!buf)
+		return (void)answer("failed cannot allocate the I/O buffer");
+	ssize_t n;
+	if (is_write)
+		n = positional ? pwrite(fd, buf, (size_t)len, (off_t)off) : write(fd, buf, (size_t)len);
+	else
+		n = positional ? pread(fd, buf, (size_t)len, (off_t)off) : read(fd, buf, (size_t)len);
+	if (n < 0)
+		answer_errno(errno);
+	else
+		answer("ok ret=%lld", (long long)n);
+}
+
+static const uint32_t MEMSLOT_NO_GMEM = 0;
+
+static void op_set_memory_region2(struct req *r)
+{
+	int vm;
+	struct kvm_userspace_memory_region2_uapi m;
+	memset(&m, 0, sizeof(m));
+	if (get_fd(r, "vm", &vm, 0) < 0 || get_u32(r, "slot", &m.slot, 0) < 0 || get_u32(r, "flags", &m.flags, 0) < 0 ||
+	    get_u64(r, "gpa", &m.guest_phys_addr, 0) < 0 || get_u64(r, "size", &m.memory_size, 0) < 0 ||
+	    get_u64(r, "gmem_offset", &m.guest_memfd_offset, 1) < 0)
+		return;
+	const char *g;
+	if (get_name(r, "gmem", &g, 1) < 0)
+		return;
+	m.guest_memfd = MEMSLOT_NO_GMEM;
+	if (g) {
+		struct handle *h = find_handle(g);
+		if (!h)
+			return (void)perr(r, "unknown handle '%s'", g);
+		if (h->kind != K_FD)
+			return (void)perr(r, "handle '%s' is a mapping, not a file descriptor", g);
+		m.guest_memfd = (uint32_t)h->fd; /* a closed handle is -1: the kernel's fget fails (EBADF) */
+	}
+	const char *mapname;
+	if (get_name(r, "uaddr_map", &mapname, 1) < 0)
+		return;
+	if (mapname) {
+		struct handle *mh = find_handle(mapname);
+		uint64_t moff = 0;
+		if (!mh)
+			return (void)perr(r, "unknown handle '%s'", mapname);
+		if (mh->kind != K_MAP)
+			return (void)perr(r, "handle '%s' is a file descriptor, not a mapping", mapname);
+		if (!mh->map_ok)
+			return (void)perr(r, "mapping '%s' does not exist (its mmap failed)", mapname);
+		if (get_u64(r, "uaddr_offset", &moff, 1) < 0)
+			return;
+		if (get_field(r, "uaddr"))
+			return (void)perr(r, "give either uaddr or uaddr_map, not both");
+		m.userspace_addr = mh->addr + moff;
+	} else if (get_u64(r, "uaddr", &m.userspace_addr, 0) < 0) {
+		return;
+	}
+	if (finish(r) < 0)
+		return;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2_NR, &m) < 0)
+		answer_errno(errno);
+	else
+		answer("ok");
+}
+
+static void op_delete_memslot(struct req *r)
+{
+	int vm;
+	struct kvm_userspace_memory_region2_uapi m;
+	memset(&m, 0, sizeof(m));
+	if (get_fd(r, "vm", &vm, 0) < 0 || get_u32(r, "slot", &m.slot, 0) < 0 || finish(r) < 0)
+		return;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2_NR, &m) < 0)
+		answer_errno(errno);
+	else
+		answer("ok");
+}
+
+static void op_set_memory_attributes(struct req *r)
+{
+	int vm;
+	struct kvm_memory_attributes_uapi a;
+	memset(&a, 0, sizeof(a));
+	if (get_fd(r, "vm", &vm, 0) < 0 || get_u64(r, "address", &a.address, 0) < 0 || get_u64(r, "size", &a.size, 0) < 0 ||
+	    get_u64(r, "attributes", &a.attributes, 0) < 0 || get_u64(r, "flags", &a.flags, 1) < 0 || finish(r) < 0)
+		return;
+	if (ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES_NR, &a) < 0)
+		answer_errno(errno);
+	else
+		answer("ok");
+}
+
+static void op_set_memory_attributes2(struct req *r)
+{
+	int fd;
+	struct kvm_memory_attributes2_uapi a;
+	memset(&a, 0, sizeof(a));
+	if (get_fd(r, "gmem", &fd, 0) < 0 || get_u64(r, "offset", &a.offset, 0) < 0 || get_u64(r, "size", &a.size, 0) < 0 ||
+	    get_u64(r, "attributes", &a.attributes, 0) < 0 || get_u64(r, "flags", &a.flags, 1) < 0 || finish(r) < 0)
+		return;
+	if (ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2_NR, &a) < 0) {
+		int e = errno;
+		char tmp[16];
+		/* error_offset is only meaningful for the partial-progress errors */
+		if (e == EAGAIN || e == ENOMEM)
+			answer("errno %s error_offset=%llu", errno_name(e, tmp, sizeof(tmp)), (unsigned long long)a.error_offset);
+		else
+			answer_errno(e);
+	} else {
+		answer("ok");
+	}
+}
+
+/* Long-term GUP pins: an io_uring with the range registered as a fixed buffer. */
+struct pin {
+	char map[MAX_NAME];
+	uint64_t off, len;
+	int ring;
+};
+static struct pin *pins;
+static size_t npins, cappins;
+
+static void op_pin(struct req *r)
+{
+	struct handle *m;
+	uint64_t off, len;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "len", &len, 0) < 0 ||
+	    check_range(r, m, off, len) < 0 || finish(r) < 0)
+		return;
+	uint64_t params[15]; /* struct io_uring_params, 120 bytes, all zero */
+	memset(params, 0, sizeof(params));
+	long ring = syscall(NR_io_uring_setup, 1, params);
+	if (ring < 0)
+		return answer_errno(errno);
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)(m->addr + off), .iov_len = (size_t)len };
+	if (syscall(NR_io_uring_register, (int)ring, IORING_REGISTER_BUFFERS_OP, &iov, 1) < 0) {
+		int e = errno;
+		close((int)ring);
+		return answer_errno(e);
+	}
+	if (npins == cappins) {
+		size_t nc = cappins ? cappins * 2 : 8;
+		struct pin *np = realloc(pins, nc * sizeof(*np));
+		if (!np)
+			_exit(121);
+		pins = np;
+		cappins = nc;
+	}
+	struct pin *p = &pins[npins++];
+	snprintf(p->map, sizeof(p->map), "%s", m->name);
+	p->off = off;
+	p->len = len;
+	p->ring = (int)ring;
+	answer("ok");
+}
+
+static void op_unpin(struct req *r)
+{
+	struct handle *m;
+	uint64_t off, len;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "len", &len, 0) < 0 ||
+	    finish(r) < 0)
+		return;
+	for (size_t i = npins; i-- > 0;) {
+		struct pin *p = &pins[i];
+		if (strcmp(p->map, m->name) || p->off != off || p->len != len)
+			continue;
+		/* unregister first: it drops the pins synchronously, while ring teardown after close is deferred */
+		long ret = syscall(NR_io_uring_register, p->ring, IORING_UNREGISTER_BUFFERS_OP, NULL, 0);
+		int e = errno;
+		close(p->ring);
+		pins[i] = pins[--npins];
+		if (ret < 0)
+			answer_errno(e);
+		else
+			answer("ok");
+		return;
+	}
+	perr(r, "no pin on '%s' at offset=%llu len=%llu", m->name, (unsigned long long)off, (unsigned long long)len);
+}
+
+static void op_unsupported(struct req *r)
+{
+	answer("failed unsupported: %s needs a confidential-computing platform (SNP, TDX, pKVM or CCA) or a vCPU, "
+	       "which this backend does not run",
+	       r->op);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Test-only operations (never sent by the TypeScript backend for a real trace)                               */
+
+static void op_test_crash(struct req *r)
+{
+	if (finish(r) < 0)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGSEGV, &sa, NULL);
+	raise(SIGSEGV);
+	_exit(122);
+}
+
+static void op_test_hang(struct req *r)
+{
+	if (finish(r) < 0)
+		return;
+	for (;;)
+		pause();
+}
+
+static void op_test_exit(struct req *r)
+{
+	uint32_t code = 0;
+	if (get_u32(r, "code", &code, 1) < 0 || finish(r) < 0)
+		return;
+	_exit((int)(code & 0xff));
+}
+
+static void op_test_garbage(struct req *r)
+{
+	if (finish(r) < 0)
+		return;
+	out_line("%%%% this is not a protocol line %%%%");
+	answered = 1;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Dispatch                                                                                                   */
+
+struct opdef {
+	const char *name;
+	void (*fn)(struct req *);
+};
+
+static void op_read(struct req *r) { op_rw(r, 0, 0); }
+static void op_write(struct req *r) { op_rw(r, 1, 0); }
+static void op_pread(struct req *r) { op_rw(r, 0, 1); }
+static void op_pwrite(struct req *r) { op_rw(r, 1, 1); }
+
+static const struct opdef OPS[] = {
+	{ "check_extension", op_check_extension },
+	{ "create_vm", op_create_vm },
+	{ "create_gmem", op_create_gmem },
+	{ "close", op_close },
+	{ "dup", op_dup },
+	{ "mmap", op_mmap },
+	{ "munmap", op_munmap },
+	{ "mprotect", op_mprotect },
+	{ "madvise", op_madvise },
+	{ "read_mem", op_read_mem },
+	{ "write_mem", op_write_mem },
+	{ "fill_mem", op_fill_mem },
+	{ "check_mem", op_check_mem },
+	{ "fallocate", op_fallocate },
+	{ "fstat", op_fstat },
+	{ "ftruncate", op_ftruncate },
+	{ "read", op_read },
+	{ "write", op_write },
+	{ "pread", op_pread },
+	{ "pwrite", op_pwrite },
+	{ "set_memory_region2", op_set_memory_region2 },
+	{ "delete_memslot", op_delete_memslot },
+	{ "set_memory_attributes", op_set_memory_attributes },
+	{ "set_memory_attributes2", op_set_memory_attributes2 },
+	{ "pin", op_pin },
+	{ "unpin", op_unpin },
+	{ "launch_start", op_unsupported },
+	{ "launch_finish", op_unsupported },
+	{ "populate", op_unsupported },
+	{ "guest_access", op_unsupported },
+	{ "guest_request_conversion", op_unsupported },
+	{ "__crash", op_test_crash },
+	{ "__hang", op_test_hang },
+	{ "__exit", op_test_exit },
+	{ "__garbage", op_test_garbage },
+};
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Trace execution (in the per-trace child)                                                                   */
+
+struct trace {
+	char *text;      /* all request lines, each NUL-terminated */
+	size_t *start;   /* offset of line i in text */
+	size_t *len;     /* length of line i */
+	size_t n;
+};
+
+static struct trace T;
+
+/* The body size K of a well-formed `fork n=K` line, or -1 when line i is anything else. */
+static long fork_count(size_t i)
+{
+	const char *s = T.text + T.start[i];
+	if (strncmp(s, "fork n=", 7) != 0)
+		return -1;
+	uint64_t k;
+	if (parse_u64_str(s + 7, &k) < 0 || k > MAX_FORK_STEPS)
+		return -1;
+	return (long)k;
+}
+
+/* Index just after the K steps starting at line i, or -1 if the trace ends first / nesting is too deep. */
+static long skip_steps(size_t i, long k, int depth)
+{
+	if (depth > MAX_FORK_DEPTH)
+		return -1;
+	for (long s = 0; s < k; s++) {
+		if (i >= T.n)
+			return -1;
+		long kk = fork_count(i);
+		if (kk >= 0) {
+			long j = skip_steps(i + 1, kk, depth + 1);
+			if (j < 0)
+				return -1;
+			i = (size_t)j;
+		} else {
+			i++;
+		}
+	}
+	return (long)i;
+}
+
+static void run_line(size_t i)
+{
+	static struct req r;
+	cur_seq = i;
+	answered = 0;
+	if (parse_req(&r, T.text + T.start[i], T.len[i]) < 0)
+		return;
+	if (strcmp(r.op, "reject") == 0) {
+		answer("failed %s", *r.rest ? r.rest : "rejected by the backend");
+		return;
+	}
+	if (strcmp(r.op, "fork") == 0) {
+		/* a well-formed fork never gets here */
+		perr(&r, "expected 'fork n=K' with 0 <= K <= %d", MAX_FORK_STEPS);
+		return;
+	}
+	for (size_t k = 0; k < sizeof(OPS) / sizeof(OPS[0]); k++) {
+		if (strcmp(OPS[k].name, r.op) == 0) {
+			OPS[k].fn(&r);
+			if (!answered)
+				answer("error internal: %s gave no answer", r.op);
+			return;
+		}
+	}
+	answer("error unknown operation '%s'", r.op);
+}
+
+/* Answer lines [from, to) with `<what> <reason> <about>`: steps that cannot run. */
+static void answer_range(size_t from, size_t to, const char *what, const char *reason, size_t about)
+{
+	for (size_t i = from; i < to; i++) {
+		cur_seq = i;
+		answer("%s %s %zu", what, reason, about);
+	}
+}
+
+static size_t run_steps(size_t i, long count, size_t end, int depth);
+
+static void run_fork(size_t i, long k, size_t body_end, int depth)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		answer_range(i + 1, body_end, "failed", "not run: fork() failed for the fork at request", i);
+		cur_seq = i;
+		answer_errno(e);
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(123);
+		run_steps(i + 1, k, body_end, depth);
+		_exit(0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			cur_seq = i;
+			answer("failed cannot wait for the fork child: %s", strerror(errno));
+			return;
+		}
+	}
+	cur_seq = i;
+	char tmp[32];
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		answer("ok");
+	else if (WIFEXITED(status))
+		answer("failed fork child exited with code %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		answer("failed fork child was killed by %s", signal_name(WTERMSIG(status), tmp, sizeof(tmp)));
+	else
+		answer("failed fork child ended with status 0x%x", status);
+}
+
+/* Run `count` steps (count < 0: all) from line i, up to line `end`. Returns the index after them. */
+static size_t run_steps(size_t i, long count, size_t end, int depth)
+{
+	for (long done = 0; i < end && (count < 0 || done < count); done++) {
+		long k = fork_count(i);
+		if (k < 0) {
+			run_line(i);
+			i++;
+			continue;
+		}
+		long j = skip_steps(i + 1, k, depth + 1);
+		if (j < 0 || (size_t)j > end) {
+			cur_seq = i;
+			answer("error fork: the body of %ld steps runs past the end of the trace, or forks nest deeper than %d",
+			       k, MAX_FORK_DEPTH);
+			answer_range(i + 1, end, "error", "not run: inside the malformed fork at request", i);
+			return end;
+		}
+		run_fork(i, k, (size_t)j, depth + 1);
+		i = (size_t)j;
+	}
+	return i;
+}
+
+static void run_trace_child(void)
+{
+	install_fault_handlers();
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0) {
+		int e = errno;
+		char tmp[16];
+		for (size_t i = 0; i < T.n; i++) {
+			cur_seq = i;
+			answer("failed cannot open /dev/kvm: %s", errno_name(e, tmp, sizeof(tmp)));
+		}
+		return;
+	}
+	run_steps(0, -1, T.n, 0);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Server                                                                                                     */
+
+static char inbuf[1 << 16];
+static size_t inlen, inpos;
+static int in_eof;
+
+/* Next stdin line into *line (NUL-terminated, valid until the next call). Returns -1 at EOF. */
+static char *linebuf;
+static size_t linecap;
+
+static int read_line(char **line, size_t *len)
+{
+	size_t n = 0;
+	for (;;) {
+		if (inpos == inlen) {
+			if (in_eof)
+				return -1;
+			ssize_t got = read(0, inbuf, sizeof(inbuf));
+			if (got < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (got == 0) {
+				in_eof = 1;
+				if (n == 0)
+					return -1;
+				break; /* a last line without newline */
+			}
+			inlen = (size_t)got;
+			inpos = 0;
+		}
+		char *nl = memchr(inbuf + inpos, '\n', inlen - inpos);
+		size_t take = nl ? (size_t)(nl - (inbuf + inpos)) : inlen - inpos;
+		if (n + take + 1 > linecap) {
+			size_t nc = linecap ? linecap : 256;
+			while (nc < n + take + 1)
+				nc *= 2;
+			char *nb = realloc(linebuf, nc);
+			if (!nb)
+				_exit(121);
+			linebuf = nb;
+			linecap = nc;
+		}
+		memcpy(linebuf + n, inbuf + inpos, take);
+		n += take;
+		inpos += take;
+		if (nl) {
+			inpos++;
+			break;
+		}
+	}
+	if (n > 0 && linebuf[n - 1] == '\r')
+		n--;
+	linebuf[n] = 0;
+	*line = linebuf;
+	*len = n;
+	return 0;
+}
+
+static size_t text_cap, lines_cap;
+
+static void trace_add(const char *line, size_t len)
+{
+	size_t used = T.n ? T.start[T.n - 1] + T.len[T.n - 1] + 1 : 0;
+	if (used + len + 1 > text_cap) {
+		size_t nc = text_cap ? text_cap : 4096;
+		while (nc < used + len + 1)
+			nc *= 2;
+		char *nt = realloc(T.text, nc);
+		if (!nt)
+			_exit(121);
+		T.text = nt;
+		text_cap = nc;
+	}
+	if (T.n == lines_cap) {
+		size_t nc = lines_cap ? lines_cap * 2 : 64;
+		size_t *ns = realloc(T.start, nc * sizeof(size_t));
+		if (!ns)
+			_exit(121);
+		T.start = ns;
+		size_t *nl = realloc(T.len, nc * sizeof(size_t));
+		if (!nl)
+			_exit(121);
+		T.len = nl;
+		lines_cap = nc;
+	}
+	memcpy(T.text + used, line, len);
+	T.text[used + len] = 0;
+	T.start[T.n] = used;
+	T.len[T.n] = len;
+	T.n++;
+}
+
+static int wait_child(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+static void serve_trace(void)
+{
+	pid_t server = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		char tmp[16];
+		out_line("done fork-failed %s", errno_name(errno, tmp, sizeof(tmp)));
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != server)
+			_exit(123);
+		run_trace_child();
+		_exit(0);
+	}
+	int status = 0;
+	if (wait_child(pid, &status) < 0) {
+		out_line("done wait-failed %s", strerror(errno));
+		return;
+	}
+	char tmp[32];
+	if (WIFEXITED(status))
+		out_line("done exit=%d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		out_line("done signal=%d %s", WTERMSIG(status), signal_name(WTERMSIG(status), tmp, sizeof(tmp)));
+	else
+		out_line("done status=%d", status);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("gmem-helper protocol %d\n", PROTOCOL_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s [--version]\n  (speaks the protocol in native/PROTOCOL.md on stdin/stdout)\n",
+			argv[0]);
+		return 2;
+	}
+	signal(SIGCHLD, SIG_DFL);
+	/* If the client dies, so do we (and through their own PDEATHSIG, the trace child and its fork children). */
+	pid_t client = getppid();
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != client)
+		return 0;
+	out_line("ready gmem-helper protocol=%d", PROTOCOL_VERSION);
+	char *line;
+	size_t len;
+	while (read_line(&line, &len) == 0) {
+		if (strcmp(line, "begin") == 0) {
+			T.n = 0;
+			int ended = 0;
+			while (read_line(&line, &len) == 0) {
+				if (strcmp(line, "end") == 0) {
+					ended = 1;
+					break;
+				}
+				trace_add(line, len);
+			}
+			if (!ended)
+				return 0; /* the client went away mid-trace */
+			serve_trace();
+		} else if (strcmp(line, "ping") == 0) {
+			out_line("pong");
+		} else if (strcmp(line, "quit") == 0) {
+			return 0;
+		} else {
+			char shown[128];
+			snprintf(shown, sizeof(shown), "%s", line);
+			for (char *p = shown; *p; p++)
+				if ((unsigned char)*p < 0x20)
+					*p = '?';
+			out_line("error unknown server command '%s' (expected begin, ping or quit)", shown);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,240 @@
+/**
+ * The linux backend: trace steps executed against this machine's /dev/kvm by the native helper
+ * (native/gmem-helper.c, protocol in native/PROTOCOL.md). One long-lived helper server per backend; every
+ * trace runs in a freshly forked child, so no state leaks between traces.
+ */
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { GUEST_MEMFD_FLAG, KVM_CAP } from '../../spec/constants.ts';
+import type { Outcome, Trace } from '../../spec/ops.ts';
+import type { Backend, BackendCapabilities, RunOptions, TraceRun } from './types.ts';
+import { HelperProcess, type RawTraceResult, type TraceEnd } from './linux/helperProcess.ts';
+import { type PlanNode, describeStep, parseAnswer, planTrace } from './linux/wire.ts';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Where `npm run build:native` puts the helper. */
+export function defaultHelperPath(): string {
+  return fileURLToPath(new URL('../../native/build/gmem-helper', import.meta.url));
+}
+
+/** Whether the linux backend can run here: /dev/kvm present and openable, helper built. */
+export function kvmAvailable(helperPath = defaultHelperPath()): { ok: true } | { ok: false; reason: string } {
+  if (process.platform !== 'linux') return { ok: false, reason: `not Linux (platform ${process.platform})` };
+  if (!existsSync('/dev/kvm')) return { ok: false, reason: '/dev/kvm does not exist' };
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+  } catch (e) {
+    return { ok: false, reason: `cannot open /dev/kvm: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  try {
+    accessSync(helperPath, fsConstants.X_OK);
+  } catch {
+    return { ok: false, reason: `native helper ${helperPath} is not built (run \`npm run build:native\`)` };
+  }
+  return { ok: true };
+}
+
+export interface LinuxBackendOptions {
+  helperPath?: string;
+  /** Default per-trace time limit (RunOptions.timeoutMs overrides it). */
+  timeoutMs?: number;
+}
+
+/** The capabilities read for profile detection, in the order they are reported. */
+const DETECTION_CAPS: readonly (keyof typeof KVM_CAP)[] = [
+  'GUEST_MEMFD',
+  'VM_TYPES',
+  'GUEST_MEMFD_FLAGS',
+  'MEMORY_ATTRIBUTES',
+  'USER_MEMORY2',
+  'MEMORY_FAULT_INFO',
+  'PRE_FAULT_MEMORY',
+];
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+export class LinuxBackend implements Backend {
+  readonly name = 'linux';
+  private helper: HelperProcess | undefined;
+  private starting: Promise<HelperProcess> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  readonly helperPath: string;
+  private readonly defaultTimeoutMs: number;
+
+  constructor(options: LinuxBackendOptions = {}) {
+    this.helperPath = options.helperPath ?? defaultHelperPath();
+    this.defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The helper server's pid, if one is running (for tests that check nothing is left behind). */
+  get helperPid(): number | undefined {
+    return this.helper?.alive ? this.helper.pid : undefined;
+  }
+
+  async capabilities(): Promise<BackendCapabilities> {
+    const steps = DETECTION_CAPS.map((name) => ({ op: 'check_extension' as const, on: 'kvm', cap: KVM_CAP[name] }));
+    const { outcomes } = await this.run({ format: 'gmem-trace/1', steps });
+    const caps: Record<string, number> = {};
+    const read: string[] = [];
+    const problems: string[] = [];
+    DETECTION_CAPS.forEach((name, i) => {
+      const o = outcomes[i];
+      if (o && 'ok' in o && o.ret !== undefined) {
+        caps[name] = Number(o.ret);
+        read.push(`${name}(${KVM_CAP[name]})=${name === 'VM_TYPES' || name === 'GUEST_MEMFD_FLAGS' ? hex(Number(o.ret)) : o.ret}`);
+      } else {
+        problems.push(`${name}(${KVM_CAP[name]}): ${JSON.stringify(o)}`);
+      }
+    });
+    const base = `KVM_CHECK_EXTENSION on /dev/kvm: ${read.join(', ')}`;
+    if (problems.length) {
+      return { backend: this.name, profile: 'linux-unknown', detectedFrom: `${base}; could not read ${problems.join('; ')}`, caps };
+    }
+    const flags = caps.GUEST_MEMFD_FLAGS ?? 0;
+    const vmTypes = caps.VM_TYPES ?? 0;
+    const mmapInitShared = Number(GUEST_MEMFD_FLAG.MMAP | GUEST_MEMFD_FLAG.INIT_SHARED);
+    if ((caps.GUEST_MEMFD ?? 0) > 0 && flags === mmapInitShared && (vmTypes === 1 || vmTypes === 0)) {
+      return {
+        backend: this.name,
+        profile: 'linux-6.18',
+        detectedFrom: `${base}: guest_memfd flags are exactly MMAP|INIT_SHARED and only the default VM type exists`,
+        caps,
+      };
+    }
+    return {
+      backend: this.name,
+      profile: 'linux-unknown',
+      detectedFrom: `${base}: no profile matches (linux-6.18 needs GUEST_MEMFD>0, GUEST_MEMFD_FLAGS=0x3, VM_TYPES=0x1)`,
+      caps,
+    };
+  }
+
+  run(trace: Trace, options: RunOptions = {}): Promise<TraceRun> {
+    const next = this.queue.then(() => this.runNow(trace, options.timeoutMs ?? this.defaultTimeoutMs));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    const h = this.helper ?? (await this.starting?.catch(() => undefined));
+    this.helper = undefined;
+    this.starting = undefined;
+    await h?.close();
+  }
+
+  private async ensureHelper(): Promise<HelperProcess> {
+    if (this.closed) throw new Error('LinuxBackend: closed');
+    if (this.helper?.alive) return this.helper;
+    this.helper = undefined;
+    if (!this.starting) {
+      this.starting = HelperProcess.start(this.helperPath).finally(() => {
+        this.starting = undefined;
+      });
+    }
+    this.helper = await this.starting;
+    return this.helper;
+  }
+
+  private async runNow(trace: Trace, timeoutMs: number): Promise<TraceRun> {
+    const plan = planTrace(trace.steps);
+    if (plan.lines.length === 0) return { outcomes: [] };
+    let raw: RawTraceResult;
+    try {
+      const helper = await this.ensureHelper();
+      raw = await helper.runTrace(plan.lines, timeoutMs);
+    } catch (e) {
+      const reason = `native helper unavailable: ${(e as Error).message}`;
+      return { outcomes: plan.roots.map(() => ({ failed: reason })) };
+    }
+    if (raw.end.kind !== 'done' && this.helper) {
+      // timeout, garbage or death: this helper is gone or untrustworthy; the next run starts a fresh one
+      const h = this.helper;
+      this.helper = undefined;
+      await h.close();
+    }
+    return { outcomes: assemble(plan.roots, raw) };
+  }
+}
+
+/**
+ * Failure wording for a trace that did not end cleanly: `current(at)` for the step that was running (`at` set
+ * when that step is inside the fork being described), `rest` to complete "not run: <rest> steps[3] (mmap)".
+ */
+function endReason(end: TraceEnd): { current: (at?: string) => string; rest: string } {
+  const inside = (at?: string) => (at ? ` inside this fork, at ${at}` : '');
+  switch (end.kind) {
+    case 'timeout':
+      return {
+        current: (at) => `timeout: no answer within ${end.ms} ms${inside(at)} (helper killed; the backend restarts it)`,
+        rest: 'the trace timed out at',
+      };
+    case 'garbage':
+      return {
+        current: (at) =>
+          `helper sent output that is not protocol${inside(at)}: ${JSON.stringify(end.line.slice(0, 200))} (helper killed; the backend restarts it)`,
+        rest: 'the helper sent garbage at',
+      };
+    case 'died':
+      return {
+        current: (at) => `helper server ${end.detail}${inside(at)} (the backend restarts it)`,
+        rest: 'the helper server died at',
+      };
+    case 'done': {
+      const sig = /^signal=\d+ (\S+)/.exec(end.detail);
+      const exit = /^exit=(\d+)/.exec(end.detail);
+      const how = sig ? `was killed by ${sig[1]}` : exit ? `exited with code ${exit[1]}` : `ended (${end.detail})`;
+      return {
+        current: (at) => `helper trace child ${how} ${at ? `inside this fork, at ${at}` : 'while running this step'}`,
+        rest: `the helper trace child ${how} at`,
+      };
+    }
+  }
+}
+
+interface Broken {
+  node: PlanNode;
+  /** Completes "not run: <rest> request 5 (mmap)" for the steps after it. */
+  rest: string;
+}
+
+/**
+ * Outcomes for the plan's steps from the answers. The helper answers in execution order (a fork's body, then
+ * the fork); the first step without a readable answer, and every step after it, become `failed`. A fork that
+ * answered with a failure stands for its whole body (a fork child that died leaves body steps unanswered).
+ */
+function assemble(roots: PlanNode[], raw: RawTraceResult): Outcome[] {
+  const reasons = endReason(raw.end);
+  let broken: Broken | undefined;
+  const notRun = (b: Broken): Outcome => ({ failed: `not run: ${b.rest} ${describeStep(b.node)}` });
+  const visit = (n: PlanNode): Outcome => {
+    if (broken) return notRun(broken);
+    let kids: Outcome[] | undefined;
+    let inner: Broken | undefined;
+    if (n.children) {
+      kids = n.children.map(visit);
+      inner = broken;
+      broken = undefined;
+    }
+    const body = raw.answers.get(n.seq);
+    if (body === undefined) {
+      broken = inner ?? { node: n, rest: reasons.rest };
+      return { failed: reasons.current(inner ? describeStep(inner.node) : undefined) };
+    }
+    const o = parseAnswer(body);
+    if (o === undefined) {
+      broken = { node: n, rest: 'the helper sent an unreadable answer at' };
+      return { failed: `helper sent an unreadable answer ${JSON.stringify(body.slice(0, 200))}` };
+    }
+    if (!n.children || !('ok' in o)) return o;
+    if (inner) {
+      broken = inner;
+      return { failed: `helper answered this fork but not all of its body (first unanswered: ${describeStep(inner.node)})` };
+    }
+    return { ok: true, steps: kids ?? [] };
+  };
+  return roots.map(visit);
+}
