@@ -140,6 +140,8 @@ export const ERRNO = {
   ENODEV: 19,
   EINVAL: 22,
   EMFILE: 24,
+  ENXIO: 6,
+  EOVERFLOW: 75,
   ENOTTY: 25,
   EFBIG: 27,
   ESPIPE: 29,
@@ -152,9 +154,10 @@ export function isErrnoName(s: string): s is ErrnoName {
   return Object.prototype.hasOwnProperty.call(ERRNO, s);
 }
 
-/** Memslot limits on x86 (KVM_USER_MEM_SLOTS = KVM_MEM_SLOTS_NUM = 32767, 2 address spaces). */
-export const KVM_USER_MEM_SLOTS = 32767;
-export const KVM_ADDRESS_SPACE_NUM = 2;
+/** x86 TASK_SIZE_MAX with 4-level paging: access_ok() limit for userspace_addr ranges. */
+export const TASK_SIZE_MAX = 0x7ffffffff000n;
+/** KVM_MEM_MAX_NR_PAGES: a memslot holds at most 2^31 - 1 pages. */
+export const KVM_MEM_MAX_NR_PAGES = 2 ** 31 - 1;
 
 export const U64_MAX = (1n << 64n) - 1n;
 export const S64_MAX = (1n << 63n) - 1n;

@@ -1,0 +1,171 @@
+/**
+ * Invariants: named predicates over the system state (and, for transition invariants, over a step), each
+ * citing the promise it checks. A predicate returns null when it holds, or a sentence saying where it breaks.
+ */
+import type { Step } from './ops.ts';
+import type { Profile } from './profile.ts';
+import type { GmemState, PageState, SystemState } from './state.ts';
+import { flagDefsOf, hasEffect } from './world.ts';
+
+export interface StateInvariant {
+  kind: 'state';
+  name: string;
+  says: string;
+  source: string;
+  check: (s: SystemState, profile: Profile) => string | null;
+}
+
+export interface TransitionInvariant {
+  kind: 'transition';
+  name: string;
+  says: string;
+  source: string;
+  check: (before: SystemState, step: Step, after: SystemState, profile: Profile) => string | null;
+}
+
+export type Invariant = StateInvariant | TransitionInvariant;
+
+function forEachPage(s: SystemState, f: (g: GmemState, gi: number, p: PageState, i: number) => string | null): string | null {
+  for (let gi = 0; gi < s.gmems.length; gi++) {
+    const g = s.gmems[gi] as GmemState;
+    for (const [k, p] of Object.entries(g.pages)) {
+      const r = f(g, gi, p, Number(k));
+      if (r) return r;
+    }
+  }
+  return null;
+}
+
+export const INVARIANTS: readonly Invariant[] = [
+  {
+    kind: 'state',
+    name: 'HostMappedIsShared',
+    says: 'a page mapped into host user space is shared',
+    source: 'api.rst KVM_CREATE_GUEST_MEMFD ("shared memory can be faulted into host userspace page tables. Private memory cannot."); seed 003',
+    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.hostMappers.length > 0 && p.attribute !== 'shared' ? `guest_memfd ${gi} page ${i} is ${p.attribute} but mapped by host mapping(s) ${p.hostMappers.join(',')}` : null)),
+  },
+  {
+    kind: 'state',
+    name: 'PrivateNeverPinned',
+    says: 'private memory is never pinned by the host',
+    source: 'seed 004 (Hildenbrand: "private memory: not mapped, not pinned"); kernel-abi.md §2.16 (EAGAIN on elevated refcount)',
+    check: (s) => forEachPage(s, (_g, gi, p, i) => ((p.attribute === 'private' || p.attribute === 'toShared') && p.pins > 0 ? `guest_memfd ${gi} page ${i} is private with ${p.pins} host pin(s)` : null)),
+  },
+  {
+    kind: 'state',
+    name: 'PreparedIsPrivate',
+    says: 'a page prepared or populated by the trusted entity is private',
+    source: 'seed 001 (private as tracked by KVM vs private as tracked by the trusted entity); kernel-abi.md §2.19-2.20',
+    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.trustedEntity !== 'unprepared' && p.attribute !== 'private' && p.attribute !== 'toShared' ? `guest_memfd ${gi} page ${i} is ${p.trustedEntity} by the trusted entity but ${p.attribute}` : null)),
+  },
+  {
+    kind: 'state',
+    name: 'GuestPrivateNotHostMapped',
+    says: 'a page the guest maps private is not mapped by the host',
+    source: 'kernel-abi.md §2.21 ("a page with a private SPTE is never host-mapped")',
+    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.stage2 === 'private' && p.hostMappers.length > 0 ? `guest_memfd ${gi} page ${i} is mapped private by the guest and by host mapping(s)` : null)),
+  },
+  {
+    kind: 'state',
+    name: 'BindingsDisjoint',
+    says: 'no two memslot bindings overlap in a guest_memfd, and each lies inside the file',
+    source: 'api.rst KVM_SET_USER_MEMORY_REGION2 ("the bound ranges must not overlap"); kernel-abi.md §2.13',
+    check: (s) => {
+      for (let gi = 0; gi < s.gmems.length; gi++) {
+        const g = s.gmems[gi] as GmemState;
+        const bs = [...g.bindings].sort((a, b) => a.start - b.start);
+        for (let k = 0; k < bs.length; k++) {
+          const b = bs[k];
+          if (!b) continue;
+          if (b.start + b.npages > g.sizePages) return `guest_memfd ${gi}: binding of slot ${b.slot} ends past the file`;
+          const next = bs[k + 1];
+          if (next && next.start < b.start + b.npages) return `guest_memfd ${gi}: slots ${b.slot} and ${next.slot} overlap`;
+        }
+      }
+      return null;
+    },
+  },
+  {
+    kind: 'state',
+    name: 'UnwrittenReadsZero',
+    says: 'a never-written or punched page reads zero',
+    source: 'kernel-abi.md §2.5 step 5, §2.7; test_mmap_supported',
+    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.backing !== 'initialised' && (p.content !== 0 || p.bytes) ? `guest_memfd ${gi} page ${i} is a ${p.backing} page with non-zero content` : null)),
+  },
+  {
+    kind: 'state',
+    name: 'NoDirectMapPrivateAbsent',
+    says: 'with NO_DIRECT_MAP, an allocated private page is absent from the kernel direct map',
+    source: 'kernel-abi.md §4.2 (NDM-v12)',
+    check: (s, profile) => forEachPage(s, (g, gi, p, i) => {
+      const ndm = hasEffect(flagDefsOf(profile, g.flags), (e) => e.directMap);
+      return ndm && p.backing !== 'hole' && p.attribute === 'private' && p.directMap !== 'removed' ? `guest_memfd ${gi} page ${i} is private and allocated but still in the direct map` : null;
+    }),
+  },
+  {
+    kind: 'transition',
+    name: 'SizeNeverChanges',
+    says: 'the size of a guest_memfd never changes',
+    source: 'kernel-abi.md §2.1 ("i_size is set to size and never changes afterwards"), §2.8',
+    check: (before, _step, after) => {
+      for (let gi = 0; gi < before.gmems.length; gi++) {
+        const a = before.gmems[gi];
+        const b = after.gmems[gi];
+        if (a && b && a.sizePages !== b.sizePages) return `guest_memfd ${gi} changed size from ${a.sizePages} to ${b.sizePages} pages`;
+      }
+      return null;
+    },
+  },
+  {
+    kind: 'transition',
+    name: 'PunchKeepsAttributes',
+    says: 'punching a hole never changes attributes',
+    source: 'kernel-abi.md §2.7, §2.16 (INPLACE-v8: punching does not change the per-page attributes); truncate selftest',
+    check: (before, step, after) => {
+      const punch = (step.op === 'fallocate' && (step.mode === 'punch_hole' || (typeof step.mode !== 'string' && (Number(step.mode) & 2) !== 0))) || (step.op === 'madvise' && step.advice === 'remove');
+      if (!punch) return null;
+      for (let gi = 0; gi < before.gmems.length; gi++) {
+        const a = before.gmems[gi];
+        const b = after.gmems[gi];
+        if (!a || !b || b.lifecycle === 'released') continue;
+        const keys = new Set([...Object.keys(a.pages), ...Object.keys(b.pages)]);
+        for (const k of keys) {
+          const fresh = (g: GmemState) => (hasInitShared(g, after) ? 'shared' : 'private');
+          const x = a.pages[k]?.attribute ?? fresh(a);
+          const y = b.pages[k]?.attribute ?? fresh(b);
+          if (x !== y) return `punch changed guest_memfd ${gi} page ${k} from ${x} to ${y}`;
+        }
+      }
+      return null;
+    },
+  },
+];
+
+/** Whether a guest_memfd was created INIT_SHARED, from its flag bit (bit 1, the ABI's). */
+function hasInitShared(g: GmemState, _s: SystemState): boolean {
+  return (g.flags & 2) !== 0;
+}
+
+export function invariantsFor(profile: Profile, names?: readonly string[]): Invariant[] {
+  const wanted = names ?? profile.promises;
+  if (!wanted) return [...INVARIANTS];
+  const unknown = wanted.filter((n) => !INVARIANTS.some((i) => i.name === n));
+  if (unknown.length) throw new Error(`unknown invariant(s) ${unknown.join(', ')}; known: ${INVARIANTS.map((i) => i.name).join(', ')}`);
+  return INVARIANTS.filter((i) => wanted.includes(i.name));
+}
+
+export interface Violation {
+  invariant: string;
+  says: string;
+  detail: string;
+}
+
+/** Check the state invariants in `after`, and the transition invariants over (before, step, after). */
+export function violations(profile: Profile, invariants: readonly Invariant[], before: SystemState | undefined, step: Step | undefined, after: SystemState): Violation[] {
+  const out: Violation[] = [];
+  for (const inv of invariants) {
+    const detail = inv.kind === 'state' ? inv.check(after, profile) : before && step ? inv.check(before, step, after, profile) : null;
+    if (detail) out.push({ invariant: inv.name, says: inv.says, detail });
+  }
+  return out;
+}

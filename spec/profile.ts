@@ -1,0 +1,124 @@
+/**
+ * A profile is a named, documented set of rules: which VM types exist, what each platform's trusted entity
+ * does, which guest_memfd flags exist and what they change, and the switchable choices where the fact sheet
+ * could not confirm the kernel's behaviour. Every operation's outcome is decided by the profile.
+ */
+import type { PageRules } from '../machines/page.ts';
+import type { ErrnoName, MadviseName, VmTypeName } from './constants.ts';
+
+export type HostPrivateAccess = 'SIGBUS' | 'SIGSEGV' | 'MCE';
+
+export interface VmTypeRules {
+  /** kvm_arch_has_private_mem(): the VM has a private/shared split at all. */
+  hasPrivateMem: boolean;
+  /** Who enforces privacy, in words (README and diagrams). */
+  trustedEntity: string;
+  /** What a host user-space access to private memory does. */
+  privateHostAccess: HostPrivateAccess;
+  /**
+   * Where the private/shared attribute lives and how it changes:
+   *  none           the file-wide initial attribute never changes (6.18 default VM);
+   *  vm-attributes  KVM_SET_MEMORY_ATTRIBUTES on the VM; guest_memfd pages are private, shared memory is elsewhere;
+   *  in-place       KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd: per-page attribute, same physical page.
+   */
+  conversion: 'none' | 'vm-attributes' | 'in-place';
+  /** What the other side sees of a page's bytes after conversion. */
+  conversionContent: 'preserve' | 'zero' | 'scramble';
+  /** How the initial image is loaded and measured. */
+  populate: 'none' | 'snp-launch-update' | 'tdx-init-mem-region' | 'cca-rmi-populate';
+  /** Has a launch flow (start → populate* → finish); populate only before finish, guest runs only after. */
+  launch: boolean;
+  /** Private guest faults run the arch prepare hook (the trusted entity takes the page). */
+  trustedEntityPrepares: boolean;
+}
+
+export type FlagAcceptance = 'all' | 'no-private-mem' | 'private-mem' | VmTypeName[];
+
+/** A guest_memfd creation flag, declared as data (spec/flags/*.ts). */
+export interface FlagDef {
+  name: string;
+  bit: number;
+  status: 'mainline' | 'proposed' | 'rejected' | 'example';
+  summary: string;
+  source: string;
+  /** VM types whose KVM_CREATE_GUEST_MEMFD accepts the flag (others: EINVAL). */
+  acceptedBy: FlagAcceptance;
+  /** VM types that accept it only when attributes are tracked in place (INPLACE-v8 lets INIT_SHARED on CoCo). */
+  acceptedInPlaceBy?: FlagAcceptance;
+  /** Flags that must also be set / must not be set (EINVAL otherwise). */
+  requires?: string[];
+  conflictsWith?: string[];
+  effects: {
+    /** mmap() is allowed on the file (ENODEV otherwise). */
+    enablesMmap?: boolean;
+    /** Every page starts shared instead of private. */
+    initShared?: boolean;
+    /** Folios leave the kernel direct map: all of them, or while private. */
+    directMap?: 'remove-all' | 'remove-private';
+    /** Host user space may fault private pages in (an unsafe proposal, for the model checker). */
+    hostMapPrivate?: boolean;
+    /** Conversion to private ignores elevated refcounts (what EAGAIN prevents; unsafe). */
+    conversionIgnoresRefs?: boolean;
+    /** Folio size in pages (hugetlb): create size and fallocate ranges must be multiples. */
+    folioPages?: number;
+  };
+  /** Invariants the flag's author claims it keeps, and ones it adds (by name). */
+  keeps?: string[];
+  adds?: string[];
+}
+
+/** Facts the fact sheet could not confirm, made explicit and switchable. Values for linux-6.18 are measured. */
+export interface Choices {
+  readErrno: ErrnoName;
+  writeErrno: ErrnoName;
+  preadErrno: ErrnoName;
+  pwriteErrno: ErrnoName;
+  ftruncateErrno: ErrnoName;
+  /** PROT_EXEC mmap of the file: refused (noexec mount) with this errno, or allowed (null). */
+  protExecErrno: ErrnoName | null;
+  /** mprotect adding PROT_EXEC on such a mapping. */
+  mprotectExecErrno: ErrnoName | null;
+  /** kvm_create_guest_memfd.reserved[] must be zero (EINVAL) or is ignored. */
+  createReservedChecked: boolean;
+  /** KVM_SET_MEMORY_ATTRIBUTES exists on this kernel; if not, this errno for every call. */
+  setMemoryAttributesMissing: ErrnoName | null;
+  /** madvise outcomes that are not plain success. */
+  madvise: Partial<Record<MadviseName, ErrnoName | 'zap' | 'punch'>>;
+  /** Long-term GUP pin of a guest_memfd mapping: allowed (null) or refused with this errno. */
+  pinRefused: ErrnoName | null;
+  /** Highest guest physical address bit (x86 kvm_mmu_max_gfn); slots ending beyond 2^maxGpaBits → EINVAL. */
+  maxGpaBits: number;
+  /** KVM_USER_MEM_SLOTS (cap 10 KVM_CAP_NR_MEMSLOTS): slot ids at or above fail with EINVAL. */
+  userMemSlots: number;
+  /** KVM_ADDRESS_SPACE_NUM: 2 with SMM, 1 without. */
+  addressSpaces: number;
+  /** Memslot flags besides GUEST_MEMFD the VM accepts on a slot without guest_memfd. */
+  readonlyMemslots: boolean;
+}
+
+export type ProfileKind = 'upstream' | 'platform' | 'proposal';
+
+export interface Profile {
+  name: string;
+  title: string;
+  kind: ProfileKind;
+  /** Two or three sentences: what this profile says. */
+  summary: string;
+  /** Where each part comes from (fact sheet sections, seed posts, selftests). */
+  sources: string[];
+  /** Checked step by step against a real kernel on this project's CI, or modelled only. */
+  checkedAgainstKernel: boolean;
+  /** The profile this one is drawn and diffed against. */
+  base?: string;
+  vmTypes: Partial<Record<VmTypeName, VmTypeRules>>;
+  flags: FlagDef[];
+  choices: Choices;
+  /** KVM_CHECK_EXTENSION answers that are not derived from the rules above: cap → value on /dev/kvm and on a VM. */
+  extraCaps: Record<number, { kvm: number; vm?: number }>;
+  /** Per-guest_memfd attribute ioctl (KVM_SET_MEMORY_ATTRIBUTES2) and its cap. */
+  gmemAttributes?: { cap: number; errorOffset: boolean };
+  /** Profile-wide changes to the page machine's rules (e.g. the rejected exclusive-GUP design). */
+  pageRuleOverrides?: Partial<PageRules>;
+  /** Invariants (spec/invariants.ts names) this profile promises; default: all of them. */
+  promises?: string[];
+}

@@ -1,0 +1,40 @@
+/**
+ * linux-6.18: upstream guest_memfd as released in Linux 6.18 and as the kernel on this project's machines
+ * behaves (docs/kernel-observations.md): the default VM type only, flags MMAP and INIT_SHARED, no per-VM memory
+ * attributes, no in-place conversion. Every choice below was measured on that kernel.
+ */
+import { INIT_SHARED, MMAP } from '../flags/index.ts';
+import type { Choices, Profile } from '../profile.ts';
+import { DEFAULT_VM } from './vmTypes.ts';
+
+export const LINUX_6_18_CHOICES: Choices = {
+  readErrno: 'EINVAL',
+  writeErrno: 'EINVAL',
+  preadErrno: 'ESPIPE',
+  pwriteErrno: 'ESPIPE',
+  ftruncateErrno: 'EINVAL',
+  protExecErrno: 'EPERM',
+  mprotectExecErrno: 'EACCES',
+  createReservedChecked: false,
+  setMemoryAttributesMissing: 'ENOTTY',
+  madvise: { collapse: 'EINVAL', free: 'EINVAL', dontneed: 'zap', remove: 'punch' },
+  pinRefused: null,
+  maxGpaBits: 52,
+  userMemSlots: 32764,
+  addressSpaces: 1,
+  readonlyMemslots: true,
+};
+
+export const LINUX_6_18: Profile = {
+  name: 'linux-6.18',
+  title: 'Linux 6.18 upstream (default VM)',
+  kind: 'upstream',
+  summary:
+    'guest_memfd as released in 6.18: mmap() with GUEST_MEMFD_FLAG_MMAP, all memory shared with INIT_SHARED and private (unfaultable) without it; no conversion. Checked step by step against the kernel on this machine.',
+  sources: ['kernel-abi.md §2.1-2.14, §3 (6.18-ERA and MAINLINE)', 'seeds 000 and 003 (MMAP, INIT_SHARED)', 'docs/kernel-observations.md (probe of the kernel here)'],
+  checkedAgainstKernel: true,
+  vmTypes: { default: DEFAULT_VM },
+  flags: [MMAP, INIT_SHARED],
+  choices: LINUX_6_18_CHOICES,
+  extraCaps: { 10: { kvm: 32764 }, 201: { kvm: 4096 }, 231: { kvm: 1 }, 232: { kvm: 1 }, 236: { kvm: 0 } },
+};

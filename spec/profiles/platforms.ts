@@ -1,0 +1,86 @@
+/**
+ * Platform profiles: guest_memfd as each confidential-computing platform uses it (kernel-abi.md §5). None of
+ * them can run on this project's machines (the kernel here has only the default VM type): they are modelled,
+ * and their suites run against the reference backend only.
+ */
+import { INIT_SHARED, MMAP } from '../flags/index.ts';
+import type { Profile } from '../profile.ts';
+import { LINUX_6_18_CHOICES } from './linux-6.18.ts';
+import { CCA_REALM, DEFAULT_VM, PKVM_VM, SNP_VM, SW_PROTECTED_VM, TDX_VM } from './vmTypes.ts';
+
+/** A typical x86 host build: SMM address space, per-VM memory attributes present. */
+const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: null, addressSpaces: 2 };
+/** arm64: no per-VM memory attributes (unknown VM ioctls are EINVAL on arm64), no SMM. */
+const ARM64_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL' as const, addressSpaces: 1, maxGpaBits: 48 };
+
+export const SW_PROTECTED: Profile = {
+  name: 'sw-protected',
+  title: 'x86 KVM_X86_SW_PROTECTED_VM (mainline)',
+  kind: 'platform',
+  summary: 'Private memory from guest_memfd, shared memory from userspace_addr, switched per GFN with KVM_SET_MEMORY_ATTRIBUTES. No trusted entity: KVM only emulates the split. INIT_SHARED is refused.',
+  sources: ['kernel-abi.md §2.15, §2.17, §5', 'private_mem_conversions_test, private_mem_kvm_exits_test'],
+  checkedAgainstKernel: false,
+  base: 'linux-6.18',
+  vmTypes: { default: DEFAULT_VM, sw_protected: SW_PROTECTED_VM },
+  flags: [MMAP, INIT_SHARED],
+  choices: X86_CHOICES,
+  extraCaps: {},
+};
+
+export const SEV_SNP: Profile = {
+  name: 'sev-snp',
+  title: 'AMD SEV-SNP (mainline)',
+  kind: 'platform',
+  summary: 'The AMD-SP firmware and RMP own private pages: populate with KVM_SEV_SNP_LAUNCH_UPDATE between LAUNCH_START and LAUNCH_FINISH into private destinations; destructive conversion through per-VM attributes (plaintext does not survive).',
+  sources: ['kernel-abi.md §2.19, §2.20, §5', 'seed 001 (private as tracked by KVM vs by the trusted entity)'],
+  checkedAgainstKernel: false,
+  base: 'linux-6.18',
+  vmTypes: { default: DEFAULT_VM, sev: DEFAULT_VM, sev_es: DEFAULT_VM, snp: SNP_VM },
+  flags: [MMAP, INIT_SHARED],
+  choices: X86_CHOICES,
+  extraCaps: {},
+};
+
+export const TDX: Profile = {
+  name: 'tdx',
+  title: 'Intel TDX (mainline)',
+  kind: 'platform',
+  summary: 'The TDX module owns private pages: KVM_TDX_INIT_MEM_REGION (PAGE.ADD, optional MR.EXTEND) before KVM_TDX_FINALIZE_VM; private→shared removes the page from the TD, so conversion zeroes.',
+  sources: ['kernel-abi.md §2.19, §5'],
+  checkedAgainstKernel: false,
+  base: 'linux-6.18',
+  vmTypes: { default: DEFAULT_VM, tdx: TDX_VM },
+  flags: [MMAP, INIT_SHARED],
+  choices: X86_CHOICES,
+  extraCaps: {},
+};
+
+export const PKVM: Profile = {
+  name: 'pkvm',
+  title: 'arm64 pKVM protected VM (in flight)',
+  kind: 'platform',
+  summary: 'The EL2 hypervisor owns protected memory; share/unshare keeps the same physical page (in place, content preserved), which is why pKVM needs in-place conversion. A host user access to private memory is SIGSEGV.',
+  sources: ['kernel-abi.md §5 (pKVM column)', 'seed 004 (Perret: pKVM SEGVs user space; exclusive GUP)'],
+  checkedAgainstKernel: false,
+  base: 'linux-6.18',
+  vmTypes: { default: DEFAULT_VM, pkvm: PKVM_VM },
+  flags: [MMAP, INIT_SHARED],
+  choices: ARM64_CHOICES,
+  extraCaps: {},
+  gmemAttributes: { cap: 250, errorOffset: true },
+};
+
+export const ARM_CCA: Profile = {
+  name: 'arm-cca',
+  title: 'Arm CCA Realm (series v15, phase 2 plan)',
+  kind: 'platform',
+  summary: 'The RMM owns Realm memory (granule protection): one mmap-able INIT_SHARED guest_memfd converted with KVM_SET_MEMORY_ATTRIBUTES2; RIPAS changes are destructive; KVM_ARM_RMI_POPULATE loads private destinations before the first run.',
+  sources: ['kernel-abi.md §5 (CCA column), §1.1 (KVM_ARM_RMI_POPULATE)', 'CCA-v15 (Steven Price)'],
+  checkedAgainstKernel: false,
+  base: 'linux-6.18',
+  vmTypes: { default: DEFAULT_VM, cca: CCA_REALM },
+  flags: [MMAP, INIT_SHARED],
+  choices: ARM64_CHOICES,
+  extraCaps: {},
+  gmemAttributes: { cap: 250, errorOffset: true },
+};

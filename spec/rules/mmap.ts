@@ -1,0 +1,152 @@
+/** mmap / munmap / mprotect / madvise on a guest_memfd (kernel-abi.md §2.4, §2.11). */
+import type { MadviseOp, MmapOp, MprotectOp, MunmapOp, StepMeta } from '../ops.ts';
+import type { World } from '../world.ts';
+import { hasEffect } from '../world.ts';
+import { type Check, firstFailure } from './check.ts';
+import { type Decision, PAGE, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
+import { punchRange } from './fallocate.ts';
+
+interface MmapCtx { w: World; op: MmapOp }
+
+function gmemOf(c: MmapCtx): number | undefined {
+  const f = c.w.fd(c.op.gmem);
+  return f.kind === 'open' && f.fd.kind === 'gmem' ? f.fd.id : undefined;
+}
+
+export function mmapChecks(): Check<MmapCtx>[] {
+  return [
+    {
+      id: 'mmap.offset-unaligned',
+      errno: 'EINVAL',
+      says: 'an mmap offset that is not page-aligned fails with EINVAL (checked before the fd)',
+      cite: 'arch/x86 sys_mmap',
+      fails: ({ op }) => !aligned(u64(op.offset)),
+    },
+    {
+      id: 'mmap.fd-closed',
+      errno: 'EBADF',
+      says: 'mmap of a closed fd fails with EBADF',
+      cite: 'ksys_mmap_pgoff',
+      fails: ({ w, op }) => w.fd(op.gmem).kind !== 'open',
+    },
+    {
+      id: 'mmap.length-zero',
+      errno: 'EINVAL',
+      says: 'an mmap of length 0 fails with EINVAL',
+      cite: 'do_mmap',
+      fails: ({ op }) => u64(op.length) === 0n,
+    },
+    {
+      id: 'mmap.offset-overflow',
+      errno: 'EOVERFLOW',
+      says: 'a mapping whose end lies past the largest file offset (2^63-1) fails with EOVERFLOW',
+      cite: 'do_mmap file_mmap_ok; kernel here',
+      fails: ({ op }) => u64(op.offset) + u64(op.length) > (1n << 63n) - 1n,
+    },
+    {
+      id: 'mmap.exec-noexec-mount',
+      errno: 'EPERM',
+      says: 'PROT_EXEC on a guest_memfd (a noexec mount) is refused',
+      cite: 'kernel-abi.md §2.4 step 3; do_mmap path_noexec',
+      fails: ({ w, op }) => w.profile.choices.protExecErrno !== null && op.prot.includes('x'),
+    },
+    {
+      id: 'mmap.not-mmap-capable',
+      errno: 'ENODEV',
+      says: 'mmap of a guest_memfd created without GUEST_MEMFD_FLAG_MMAP fails with ENODEV',
+      cite: 'kernel-abi.md §2.4 step 1; test_mmap_not_supported',
+      fails: (c) => {
+        const g = gmemOf(c);
+        return g === undefined || !hasEffect(c.w.flagDefs(g), (e) => e.enablesMmap);
+      },
+    },
+    {
+      id: 'mmap.map-private',
+      errno: 'EINVAL',
+      says: 'MAP_PRIVATE (copy-on-write) of a guest_memfd fails with EINVAL: only MAP_SHARED',
+      cite: 'kernel-abi.md §2.4 step 2; test_mmap_cow',
+      fails: ({ op }) => !op.shared,
+    },
+  ];
+}
+
+export function mmap(w: World, op: MmapOp & StepMeta): Decision {
+  const checks = mmapChecks().map((c) =>
+    c.id === 'mmap.exec-noexec-mount' ? { ...c, errno: w.profile.choices.protExecErrno ?? c.errno } : c,
+  );
+  const f = firstFailure(checks, { w, op });
+  if (f) {
+    w.name(op.as, { failed: 'map' });
+    return refused(f);
+  }
+  const fd = w.fd(op.gmem);
+  if (fd.kind !== 'open') throw new Error('internal: checked above');
+  const length = u64(op.length);
+  const index = w.newMap({
+    gmem: fd.fd.id,
+    start: pagesOf(u64(op.offset)),
+    npages: pagesOf(length + PAGE - 1n),
+    prot: op.prot,
+    proc: w.s.proc,
+    live: true,
+  });
+  w.gmemEvent(fd.fd.id, { type: 'MAPPED' });
+  w.name(op.as, { map: index });
+  return success('mmap.ok', 'mmap(MAP_SHARED) of an MMAP guest_memfd succeeds; nothing is faulted in yet, and the mapping may extend past EOF', 'kernel-abi.md §2.4');
+}
+
+export function munmap(w: World, op: MunmapOp & StepMeta): Decision {
+  const r = w.ref(op.map);
+  if ('failed' in r) {
+    return { outcome: { errno: 'EINVAL' }, rule: { id: 'munmap.map-failed', says: 'munmap of MAP_FAILED (a failed mmap) fails with EINVAL', cite: 'munmap(2)' } };
+  }
+  const m = w.map(op.map);
+  if (m) w.unmap(m.index);
+  return success('munmap.ok', 'munmap zaps the PTEs and drops the file reference; unmapping nothing also succeeds', 'kernel-abi.md §2.12');
+}
+
+export function mprotect(w: World, op: MprotectOp & StepMeta): Decision {
+  const r = w.ref(op.map);
+  if ('failed' in r) {
+    return { outcome: { errno: 'EINVAL' }, rule: { id: 'mprotect.map-failed', says: 'mprotect of MAP_FAILED fails with EINVAL', cite: 'mprotect(2)' } };
+  }
+  const m = w.map(op.map);
+  if (!m) return { outcome: { errno: 'ENOMEM' }, rule: { id: 'mprotect.unmapped', says: 'mprotect of an unmapped range fails with ENOMEM', cite: 'mprotect(2)' } };
+  const exec = w.profile.choices.mprotectExecErrno;
+  if (exec && op.prot.includes('x')) {
+    return { outcome: { errno: exec }, rule: { id: 'mprotect.exec-noexec-mount', says: 'adding PROT_EXEC to a noexec file mapping is refused (VM_MAYEXEC is clear)', cite: 'do_mmap path_noexec; mprotect_fixup' } };
+  }
+  m.map.prot = op.prot;
+  return success('mprotect.ok', 'mprotect changes the mapping\'s protection', 'mprotect(2)');
+}
+
+export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
+  const r = w.ref(op.map);
+  if ('failed' in r) {
+    return { outcome: { errno: 'EINVAL' }, rule: { id: 'madvise.map-failed', says: 'madvise on MAP_FAILED fails with EINVAL', cite: 'madvise(2)' } };
+  }
+  if (!aligned(u64(op.offset)) || s64(op.length) < 0n) {
+    return { outcome: { errno: 'EINVAL' }, rule: { id: 'madvise.unaligned', says: 'madvise at an unaligned address or with a negative length fails with EINVAL', cite: 'madvise(2)' } };
+  }
+  const m = w.map(op.map);
+  if (!m) return { outcome: { errno: 'ENOMEM' }, rule: { id: 'madvise.unmapped', says: 'madvise on an unmapped range fails with ENOMEM', cite: 'madvise(2)' } };
+  const how = w.profile.choices.madvise[op.advice];
+  const first = pagesOf(u64(op.offset));
+  const count = pagesOf(u64(op.length) + PAGE - 1n);
+  if (how === 'zap') {
+    for (const i of w.touchedPages(m.map.gmem, m.map.start + first, count)) {
+      w.pageEvent(m.map.gmem, i, { type: 'HOST_UNMAP', mapper: m.index });
+    }
+    return success(`madvise.${op.advice}.zap`, `MADV_${op.advice.toUpperCase()} zaps the PTEs; the page cache keeps the data, so a refault reads it back`, 'kernel-abi.md §2.11; test_collapse');
+  }
+  if (how === 'punch') {
+    punchRange(w, m.map.gmem, m.map.start + first, Math.min(count, Math.max(0, w.gmem(m.map.gmem).sizePages - m.map.start - first)));
+    return success(`madvise.${op.advice}.punch`, `MADV_${op.advice.toUpperCase()} punches the range out of the file`, 'madvise(2) MADV_REMOVE → fallocate(PUNCH_HOLE)');
+  }
+  if (how) {
+    return { outcome: { errno: how }, rule: { id: `madvise.${op.advice}.refused`, says: `MADV_${op.advice.toUpperCase()} on a guest_memfd mapping fails with ${how}`, cite: 'kernel-abi.md §2.11' } };
+  }
+  if (op.advice === 'dontfork' || op.advice === 'dofork') m.map.dontfork = op.advice === 'dontfork';
+  return success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds`, 'madvise(2)');
+}
+

@@ -1,0 +1,141 @@
+/**
+ * The one pure function of the spec: given a profile, a system state and an operation, what happens — the
+ * outcome (success, errno, signal, exit), the next state, and the rule that decided it.
+ */
+import type { Outcome, Step } from './ops.ts';
+import type { Profile } from './profile.ts';
+import type { RuleRef } from './rules/check.ts';
+import type { Decision } from './rules/decision.ts';
+import { guestRequestConversion, setMemoryAttributes, setMemoryAttributes2 } from './rules/attributes.ts';
+import { fallocate } from './rules/fallocate.ts';
+import { close, createGmem, dup, fstat, ftruncate, readWrite } from './rules/gmemFile.ts';
+import { checkExtension, createVm, launch } from './rules/kvm.ts';
+import { checkMem, fillMem, pin, readMem, unpin, writeMem } from './rules/memAccess.ts';
+import { deleteMemslot, setMemoryRegion2 } from './rules/memslots.ts';
+import { madvise, mmap, mprotect, munmap } from './rules/mmap.ts';
+import { guestAccess, populate } from './rules/platform.ts';
+import type { NameRef, SystemState } from './state.ts';
+import { World } from './world.ts';
+
+export interface StepResult {
+  outcome: Outcome;
+  state: SystemState;
+  rule: RuleRef;
+  /** For a fork step: what each nested step did. */
+  nested?: StepResult[];
+}
+
+function decide(w: World, step: Step): Decision {
+  switch (step.op) {
+    case 'check_extension': return checkExtension(w, step);
+    case 'create_vm': return createVm(w, step);
+    case 'create_gmem': return createGmem(w, step);
+    case 'close': return close(w, step);
+    case 'dup': return dup(w, step);
+    case 'mmap': return mmap(w, step);
+    case 'munmap': return munmap(w, step);
+    case 'mprotect': return mprotect(w, step);
+    case 'madvise': return madvise(w, step);
+    case 'read_mem': return readMem(w, step);
+    case 'write_mem': return writeMem(w, step);
+    case 'fill_mem': return fillMem(w, step);
+    case 'check_mem': return checkMem(w, step);
+    case 'fallocate': return fallocate(w, step);
+    case 'fstat': return fstat(w, step);
+    case 'ftruncate': return ftruncate(w, step);
+    case 'read': case 'write': case 'pread': case 'pwrite': return readWrite(w, step);
+    case 'set_memory_region2': return setMemoryRegion2(w, step);
+    case 'delete_memslot': return deleteMemslot(w, step);
+    case 'set_memory_attributes': return setMemoryAttributes(w, step);
+    case 'set_memory_attributes2': return setMemoryAttributes2(w, step);
+    case 'guest_request_conversion': return guestRequestConversion(w, step);
+    case 'pin': return pin(w, step);
+    case 'unpin': return unpin(w, step);
+    case 'launch_start': case 'launch_finish': return launch(w, step);
+    case 'populate': return populate(w, step);
+    case 'guest_access': return guestAccess(w, step);
+    case 'fork': throw new Error('internal: fork is handled by step()');
+  }
+}
+
+/**
+ * fork(): the child gets copies of the open fds and of the mappings (without their PTEs: a shared file
+ * mapping refaults in the child) but not the pins; it runs the nested steps, then exits, closing its fds
+ * and unmapping its mappings.
+ */
+function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork' }): StepResult {
+  const w = new World(profile, state);
+  const parent = w.s.proc;
+  const child = parent + 1;
+  const parentNames = w.s.names;
+  const names: Record<string, NameRef> = {};
+  const fdCopy = new Map<number, number>();
+  const mapCopy = new Map<number, number>();
+  for (const [name, ref] of Object.entries(parentNames)) {
+    if ('fd' in ref) {
+      const fd = w.s.fds[ref.fd];
+      if (fd && fd.open && fd.proc === parent) {
+        let copy = fdCopy.get(ref.fd);
+        if (copy === undefined) {
+          copy = w.newFd({ ...fd, proc: child });
+          fdCopy.set(ref.fd, copy);
+          if (fd.kind === 'vm') w.vmEvent(fd.id, { type: 'FD_OPENED' });
+          else w.gmemEvent(fd.id, { type: 'FD_OPENED' });
+        }
+        names[name] = { fd: copy };
+        continue;
+      }
+    } else if ('map' in ref) {
+      const m = w.s.maps[ref.map];
+      if (m && m.live && m.proc === parent && !m.dontfork) {
+        let copy = mapCopy.get(ref.map);
+        if (copy === undefined) {
+          copy = w.newMap({ ...m, proc: child });
+          mapCopy.set(ref.map, copy);
+          w.gmemEvent(m.gmem, { type: 'MAPPED' });
+        }
+        names[name] = { map: copy };
+        continue;
+      }
+      // A MADV_DONTFORK mapping does not exist in the child: its address is unmapped there.
+      if (m && m.dontfork) {
+        names[name] = { map: w.newMap({ ...m, proc: child, live: false }) };
+        continue;
+      }
+    }
+    names[name] = ref;
+  }
+  w.s.names = names;
+  w.s.proc = child;
+  let s = w.s;
+  const nested: StepResult[] = [];
+  for (const inner of step.steps) {
+    const r = step_(profile, s, inner);
+    nested.push(r);
+    s = r.state;
+  }
+  // The child exits: its fds close and its mappings go.
+  const exit = new World(profile, s);
+  exit.s.fds.forEach((fd, i) => { if (fd.open && fd.proc >= child) exit.closeFd(i); });
+  exit.s.maps.forEach((m, i) => { if (m.live && m.proc >= child) exit.unmap(i); });
+  exit.s.proc = parent;
+  exit.s.names = parentNames;
+  return {
+    outcome: { ok: true, steps: nested.map((n) => n.outcome) },
+    state: exit.s,
+    rule: { id: 'fork.ok', says: 'fork(): the child inherits fds and shared mappings (not PTEs, not pins); its VM ioctls get EIO', cite: 'fork(2); kernel-abi.md §2.0; kernel here' },
+    nested,
+  };
+}
+
+function step_(profile: Profile, state: SystemState, step: Step): StepResult {
+  if (step.op === 'fork') return forkStep(profile, state, step);
+  const w = new World(profile, state);
+  const d = decide(w, step);
+  return { outcome: d.outcome, state: w.s, rule: d.rule };
+}
+
+/** What the spec predicts for one step. Throws UnknownHandleError for a handle no earlier step created. */
+export function step(profile: Profile, state: SystemState, s: Step): StepResult {
+  return step_(profile, state, s);
+}
