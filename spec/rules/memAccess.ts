@@ -74,7 +74,7 @@ export function writeMem(w: World, op: WriteMemOp & StepMeta): Decision {
   const r = faultIn(w, m.index, m.map, off, 'write');
   if ('outcome' in r) return decided(r);
   w.pageEvent(m.map.gmem, r.page, { type: 'HOST_WRITE', offset: Number(off % PAGE), value: op.value });
-  return success('access.write', 'a store to a shared page is seen by every mapping of the file', 'kernel-abi.md §2.5');
+  return { outcome: { access: 'ok' }, rule: { id: 'access.write', says: 'a store to a shared page is seen by every mapping of the file', cite: 'kernel-abi.md §2.5' } };
 }
 
 /** Walk [offset, offset+length) page by page; stop at the first fault, keeping what was done before it. */
@@ -99,7 +99,7 @@ export function fillMem(w: World, op: FillMemOp & StepMeta): Decision {
     if (from === 0 && to === Number(PAGE)) w.pageEvent(g, page, { type: 'HOST_FILL', value: op.value });
     else for (let o = from; o < to; o++) w.pageEvent(g, page, { type: 'HOST_WRITE', offset: o, value: op.value });
   });
-  return stop ?? success('access.fill', 'stores over shared pages are seen by every mapping of the file', 'kernel-abi.md §2.5');
+  return stop ?? { outcome: { access: 'ok' }, rule: { id: 'access.fill', says: 'stores over shared pages are seen by every mapping of the file', cite: 'kernel-abi.md §2.5' } };
 }
 
 export function checkMem(w: World, op: CheckMemOp & StepMeta): Decision {
