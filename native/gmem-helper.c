@@ -104,9 +104,16 @@ _Static_assert(KVM_CREATE_GUEST_MEMFD_NR == 0xC040AED4, "KVM_CREATE_GUEST_MEMFD"
 #define MAX_FORK_DEPTH 8
 #define MAX_FORK_STEPS 1000000
 #define IO_BUF_MAX (1u << 20) /* read/write/pread/pwrite buffer; larger counts run into a guard page */
-#define MAP_GAP (2ull << 20)  /* unmapped guard gap reserved after every mapping */
+#define MAP_GAP (2ull << 20)  /* unmapped gap reserved before and after every mapping */
+/* Trace mappings are placed in this region, at addresses that only go up (see op_mmap). Nothing else of the
+ * helper's is ever there: glibc and the kernel place their own mappings top-down from below the stack. */
 #define MAP_CURSOR_START 0x200000000000ull
 #define MAP_CURSOR_END 0x600000000000ull
+/* Addresses where nothing can ever be mapped in this process (below mmap_min_addr's default; the
+ * non-canonical hole and the kernel half, except the vsyscall page). */
+#define LOW_UNMAPPED_END 0x10000ull
+#define HIGH_UNMAPPED_START 0x800000000000ull
+#define VSYSCALL_PAGE 0xffffffffff600000ull
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Output                                                                                                     */
@@ -432,10 +439,9 @@ struct handle {
 	char name[MAX_NAME];
 	enum kind kind;
 	int fd;          /* K_FD: -1 once closed, or when the creating call failed */
-	int map_ok;      /* K_MAP: the mmap succeeded */
-	uint64_t addr;   /* K_MAP */
+	int live;        /* K_MAP: mapped now (mmap succeeded, no munmap yet) */
+	uint64_t addr;   /* K_MAP: where it is (or was); a failed mmap gets an address where nothing is mapped */
 	uint64_t len;    /* K_MAP: the length asked for */
-	uint64_t gap;    /* K_MAP: bytes after len that are known to be ours and unmapped */
 };
 
 static struct handle *handles;
@@ -502,25 +508,60 @@ static int get_map(struct req *r, const char *key, struct handle **out)
 		return perr(r, "unknown handle '%s'", name);
 	if (h->kind != K_MAP)
 		return perr(r, "handle '%s' is a file descriptor, not a mapping", name);
-	if (!h->map_ok)
-		return perr(r, "mapping '%s' does not exist (its mmap failed)", name);
 	*out = h;
 	return 0;
 }
 
-/* [off, off+len) must lie inside the mapping or the guard gap after it (so the helper never touches or
- * advises memory that is not this trace's). */
-static int check_range(struct req *r, struct handle *m, uint64_t off, uint64_t len)
+static uint64_t page_up(uint64_t v)
+{
+	return v > UINT64_MAX - 4095 ? UINT64_MAX : (v + 4095) & ~4095ull;
+}
+
+/* Does [a, a+len) overlap a live trace mapping other than `self`? */
+static int overlaps_live(const struct handle *self, uint64_t a, uint64_t len)
+{
+	for (size_t i = 0; i < nhandles; i++) {
+		const struct handle *h = &handles[i];
+		if (h == self || h->kind != K_MAP || !h->live)
+			continue;
+		uint64_t hend = h->addr + page_up(h->len);
+		if (hend < h->addr)
+			hend = UINT64_MAX;
+		if (a < hend && h->addr < a + len)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The helper touches (or munmaps, mprotects, madvises, pins) [a, a+len) for a request on mapping `m` only if
+ * that range is inside m while m is mapped, or is a place where nothing of the helper's can be: the trace
+ * mapping region away from other live mappings, the unmappable low page range, or the non-canonical hole and
+ * kernel half. Everything else (an offset that would reach the helper's own memory) is a protocol error.
+ * So an access past a mapping's end, after munmap, or through a failed mmap is performed for real and gets
+ * the kernel's answer (SIGSEGV, ENOMEM...).
+ */
+static int check_range(struct req *r, struct handle *m, uint64_t a, uint64_t len)
 {
 	if (r->failed)
 		return -1;
-	uint64_t limit = m->len + m->gap;
-	if (limit < m->len)
-		limit = UINT64_MAX;
-	if (off > limit || len > limit - off)
-		return perr(r, "range offset=%llu length=%llu is outside mapping '%s' (length %llu)",
-			    (unsigned long long)off, (unsigned long long)len, m->name, (unsigned long long)m->len);
-	return 0;
+	uint64_t n = len ? len : 1;
+	if (a + n < a)
+		return perr(r, "range at 0x%llx of %llu bytes wraps around the address space", (unsigned long long)a,
+			    (unsigned long long)len);
+	uint64_t end = a + n;
+	uint64_t mend = m->addr + page_up(m->len);
+	if (m->live && a >= m->addr && end <= mend && mend >= m->addr)
+		return 0;
+	if (a >= MAP_CURSOR_START && end <= MAP_CURSOR_END && !overlaps_live(NULL, a, n))
+		return 0;
+	if (m->live && a >= MAP_CURSOR_START && end <= MAP_CURSOR_END && !overlaps_live(m, a, n))
+		return 0;
+	if (end <= LOW_UNMAPPED_END)
+		return 0;
+	if (a >= HIGH_UNMAPPED_START && (end <= VSYSCALL_PAGE || a >= VSYSCALL_PAGE + 4096))
+		return 0;
+	return perr(r, "offset/length reach outside mapping '%s' into memory that may be the helper's own", m->name);
 }
 
 /* Failed creations still bind the name: fds to -1 (so later use gets EBADF from the kernel), mappings to
@@ -580,7 +621,7 @@ static void answer_fault(void)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Operations                                                                                                 */
 
-static uint64_t map_cursor = MAP_CURSOR_START;
+static uint64_t map_cursor = MAP_CURSOR_START + MAP_GAP;
 
 static void op_check_extension(struct req *r)
 {
@@ -697,25 +738,26 @@ static void op_mmap(struct req *r)
 	    get_prot(r, "prot", &prot) < 0 || get_bool(r, "shared", &shared) < 0 || get_name(r, "as", &as, 1) < 0 ||
 	    finish(r) < 0)
 		return;
-	/* A hint from a cursor that only moves up: addresses are never reused within a trace, so a stale handle
-	 * can only ever point at unmapped memory, and the gap after each mapping is known to be unmapped. */
-	uint64_t span = (len + MAP_GAP - 1) & ~(MAP_GAP - 1);
+	/* A hint from a cursor that only moves up, with a gap before and after each mapping: addresses are never
+	 * reused within a trace, so a stale or failed handle can only point at unmapped memory. */
+	uint64_t span = page_up(len);
 	void *hint = NULL;
-	if (span >= len && span <= MAP_CURSOR_END - MAP_CURSOR_START && map_cursor + span + MAP_GAP <= MAP_CURSOR_END)
+	if (span <= MAP_CURSOR_END - MAP_CURSOR_START && map_cursor + span + MAP_GAP <= MAP_CURSOR_END)
 		hint = (void *)(uintptr_t)map_cursor;
 	void *p = mmap(hint, (size_t)len, prot, shared ? MAP_SHARED : MAP_PRIVATE, fd, (off_t)off);
 	int e = errno;
-	struct handle h = { .kind = K_MAP };
+	struct handle h = { .kind = K_MAP, .len = len };
 	if (p != MAP_FAILED) {
-		h.map_ok = 1;
+		h.live = 1;
 		h.addr = (uint64_t)(uintptr_t)p;
-		h.len = len;
-		if (hint && p == hint) {
-			h.gap = span - len + MAP_GAP;
-			map_cursor += span + MAP_GAP;
-		} else {
-			h.gap = 0;
-		}
+		if (p == hint)
+			map_cursor += ((span + MAP_GAP - 1) & ~(MAP_GAP - 1)) + MAP_GAP;
+	} else if (map_cursor + 2 * MAP_GAP <= MAP_CURSOR_END) {
+		/* a failed mmap: the name gets a fresh address where nothing is mapped */
+		h.addr = map_cursor;
+		map_cursor += 2 * MAP_GAP;
+	} else {
+		h.addr = (uint64_t)(uintptr_t)MAP_FAILED;
 	}
 	bind_handle(as, h);
 	if (p == MAP_FAILED)
@@ -727,19 +769,22 @@ static void op_mmap(struct req *r)
 static void op_munmap(struct req *r)
 {
 	struct handle *m;
-	if (get_map(r, "map", &m) < 0 || finish(r) < 0)
+	if (get_map(r, "map", &m) < 0 || check_range(r, m, m->addr, m->len) < 0 || finish(r) < 0)
 		return;
-	if (munmap((void *)(uintptr_t)m->addr, (size_t)m->len) < 0)
+	if (munmap((void *)(uintptr_t)m->addr, (size_t)m->len) < 0) {
 		answer_errno(errno);
-	else
-		answer("ok"); /* the handle keeps its address: later accesses hit unmapped memory */
+	} else {
+		m->live = 0; /* the handle keeps its address: later accesses hit unmapped memory */
+		answer("ok");
+	}
 }
 
 static void op_mprotect(struct req *r)
 {
 	struct handle *m;
 	int prot;
-	if (get_map(r, "map", &m) < 0 || get_prot(r, "prot", &prot) < 0 || finish(r) < 0)
+	if (get_map(r, "map", &m) < 0 || get_prot(r, "prot", &prot) < 0 || check_range(r, m, m->addr, m->len) < 0 ||
+	    finish(r) < 0)
 		return;
 	if (mprotect((void *)(uintptr_t)m->addr, (size_t)m->len, prot) < 0)
 		answer_errno(errno);
@@ -753,7 +798,7 @@ static void op_madvise(struct req *r)
 	uint64_t off, len;
 	uint32_t advice = 0;
 	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
-	    get_u32(r, "advice", &advice, 0) < 0 || check_range(r, m, off, len) < 0 || finish(r) < 0)
+	    get_u32(r, "advice", &advice, 0) < 0 || check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
 		return;
 	if (madvise((void *)(uintptr_t)(m->addr + off), (size_t)len, (int)advice) < 0)
 		answer_errno(errno);
@@ -765,7 +810,7 @@ static void op_read_mem(struct req *r)
 {
 	struct handle *m;
 	uint64_t off;
-	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || check_range(r, m, off, 1) < 0 ||
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || check_range(r, m, m->addr + off, 1) < 0 ||
 	    finish(r) < 0)
 		return;
 	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(m->addr + off);
@@ -785,7 +830,7 @@ static void op_write_mem(struct req *r)
 	uint64_t off;
 	uint8_t v;
 	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_byte(r, "value", &v) < 0 ||
-	    check_range(r, m, off, 1) < 0 || finish(r) < 0)
+	    check_range(r, m, m->addr + off, 1) < 0 || finish(r) < 0)
 		return;
 	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(m->addr + off);
 	if (sigsetjmp(fault_env, 1) == 0) {
@@ -804,7 +849,7 @@ static void op_fill_mem(struct req *r)
 	uint64_t off, len;
 	uint8_t v;
 	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
-	    get_byte(r, "value", &v) < 0 || check_range(r, m, off, len) < 0 || finish(r) < 0)
+	    get_byte(r, "value", &v) < 0 || check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
 		return;
 	uint8_t *p = (uint8_t *)(uintptr_t)(m->addr + off);
 	if (sigsetjmp(fault_env, 1) == 0) {
@@ -823,7 +868,7 @@ static void op_check_mem(struct req *r)
 	uint64_t off, len;
 	uint8_t v;
 	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
-	    get_byte(r, "value", &v) < 0 || check_range(r, m, off, len) < 0 || finish(r) < 0)
+	    get_byte(r, "value", &v) < 0 || check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
 		return;
 	const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)(m->addr + off);
 	if (sigsetjmp(fault_env, 1) == 0) {
@@ -955,8 +1000,6 @@ static void op_set_memory_region2(struct req *r)
 			return (void)perr(r, "unknown handle '%s'", mapname);
 		if (mh->kind != K_MAP)
 			return (void)perr(r, "handle '%s' is a file descriptor, not a mapping", mapname);
-		if (!mh->map_ok)
-			return (void)perr(r, "mapping '%s' does not exist (its mmap failed)", mapname);
 		if (get_u64(r, "uaddr_offset", &moff, 1) < 0)
 			return;
 		if (get_field(r, "uaddr"))
@@ -1035,7 +1078,7 @@ static void op_pin(struct req *r)
 	struct handle *m;
 	uint64_t off, len;
 	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "len", &len, 0) < 0 ||
-	    check_range(r, m, off, len) < 0 || finish(r) < 0)
+	    check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
 		return;
 	uint64_t params[15]; /* struct io_uring_params, 120 bytes, all zero */
 	memset(params, 0, sizeof(params));

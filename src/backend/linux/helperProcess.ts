@@ -4,6 +4,7 @@
  * reaches the per-trace child and any fork-step children too.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { processesInGroup } from './procfs.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -165,6 +166,18 @@ export class HelperProcess {
     this.kill();
     await gone;
     clearTimeout(timer);
+    // The group's other members (trace child, fork children) die from the same SIGKILL, asynchronously:
+    // wait until /proc shows none of them, so that "closed" means nothing is left.
+    const pgid = this.proc.pid;
+    if (pgid === undefined) return;
+    for (let waited = 0; waited < 2000 && processesInGroup(pgid).length > 0; waited += 5) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        /* the group is empty now */
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   private data(chunk: string): void {

@@ -1,0 +1,69 @@
+/**
+ * /proc readers used to check that the linux backend leaves nothing behind: which processes are in a
+ * process group, which files a process holds open.
+ */
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+export interface ProcInfo {
+  pid: number;
+  comm: string;
+  ppid: number;
+  pgrp: number;
+}
+
+function readStat(pid: number): ProcInfo | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const rest = text.slice(close + 2).split(' ');
+    return { pid, comm, ppid: Number(rest[1]), pgrp: Number(rest[2]) };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** Every live process (zombies included) whose process group is `pgid`. */
+export function processesInGroup(pgid: number): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = readStat(Number(name));
+    if (info && info.pgrp === pgid) out.push(info);
+  }
+  return out;
+}
+
+/** Child processes of `ppid`. */
+export function childrenOf(ppid: number): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = readStat(Number(name));
+    if (info && info.ppid === ppid) out.push(info);
+  }
+  return out;
+}
+
+/** What each open fd of `pid` refers to (`/dev/kvm`, `anon_inode:kvm-vm`, `pipe:[…]`...). */
+export function openFiles(pid: number): string[] {
+  const out: string[] = [];
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return out;
+  }
+  for (const fd of fds) {
+    try {
+      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
+}
+
+export function processExists(pid: number): boolean {
+  return readStat(pid) !== undefined;
+}
