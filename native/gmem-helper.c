@@ -1485,35 +1485,146 @@ static void trace_add(const char *line, size_t len)
 	T.n++;
 }
 
-static int wait_child(pid_t pid, int *status)
+/*
+ * The server only forks and reaps. Each child is forked ahead of time ("spare") and is the one that reads
+ * the client's next command from stdin: `ping` and unknown commands it answers and goes on reading; at
+ * `begin` it reads the trace up to `end`, runs it, and ends with `done exit=0` itself. So a trace costs the
+ * client two process hops (client → child → client), and the fork of the next child, and the exit of the
+ * previous one, overlap with the client reading the answers.
+ *
+ * A child tells the server, on its status pipe, 'F' just after it wrote `done exit=0` and 'Q' when the client
+ * said `quit` or closed stdin. Its trace's progress is a word in a page shared with the server (setting it
+ * costs no wakeup): IDLE → RUNNING at `begin`, RUNNING → FINISHING (compare-and-swap) before it writes
+ * `done`. EOF on the status pipe without 'F' or 'Q' means the child died: if it was RUNNING (a crash) the
+ * server writes `done` with how it ended.
+ *
+ * Each child leads its own process group, which its fork-step children join. SIGUSR1 to the server (the
+ * client's timeout) moves a RUNNING child to KILLED (compare-and-swap, so a child that has begun to write
+ * its `done` is left to finish and exactly one `done` is ever written) and kills its group; the server is
+ * a child subreaper, so orphaned fork-step children are reparented to it and reaped, and `done signal=9
+ * SIGKILL` follows. The server itself stays usable.
+ *
+ * The client must not send anything after `end` (or `ping`) until the answer (`done`, `pong`) has arrived:
+ * whatever a child reads past its trace is lost with it.
+ */
+enum { TRACE_IDLE, TRACE_RUNNING, TRACE_FINISHING, TRACE_KILLED };
+
+struct shared_state {
+	int trace; /* TRACE_*, of the current child; accessed atomically */
+};
+
+static struct shared_state *shared;
+
+static int trace_state(void)
 {
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return 0;
+	return __atomic_load_n(&shared->trace, __ATOMIC_SEQ_CST);
 }
 
-static void serve_trace(void)
+static int trace_move(int from, int to)
 {
+	return __atomic_compare_exchange_n(&shared->trace, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static volatile sig_atomic_t interrupt_requested;
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	interrupt_requested = 1;
+}
+
+static void child_status(int status_wr, char c)
+{
+	write_all(status_wr, &c, 1);
+}
+
+/* A spare child: serve commands from stdin until one trace has run. Never returns. */
+static void spare_child(int status_wr)
+{
+	char *line;
+	size_t len;
+	for (;;) {
+		if (read_line(&line, &len) < 0)
+			break;
+		if (strcmp(line, "begin") == 0) {
+			__atomic_store_n(&shared->trace, TRACE_RUNNING, __ATOMIC_SEQ_CST);
+			T.n = 0;
+			int ended = 0;
+			while (read_line(&line, &len) == 0) {
+				if (strcmp(line, "end") == 0) {
+					ended = 1;
+					break;
+				}
+				trace_add(line, len);
+			}
+			if (!ended)
+				break; /* the client went away mid-trace */
+			run_trace_child();
+			if (!trace_move(TRACE_RUNNING, TRACE_FINISHING))
+				_exit(0); /* the server is killing us and will report */
+			out_line("done exit=0");
+			child_status(status_wr, 'F');
+			_exit(0);
+		} else if (strcmp(line, "ping") == 0) {
+			out_line("pong");
+		} else if (strcmp(line, "quit") == 0) {
+			break;
+		} else {
+			char shown[128];
+			snprintf(shown, sizeof(shown), "%s", line);
+			for (char *p = shown; *p; p++)
+				if ((unsigned char)*p < 0x20)
+					*p = '?';
+			out_line("error unknown server command '%s' (expected begin, ping or quit)", shown);
+		}
+	}
+	child_status(status_wr, 'Q');
+	_exit(0);
+}
+
+/* Fork the next spare; returns its pid and status pipe, or -1. */
+static pid_t fork_spare(int *status_rd)
+{
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0)
+		return -1;
+	__atomic_store_n(&shared->trace, TRACE_IDLE, __ATOMIC_SEQ_CST);
 	pid_t server = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
-		char tmp[16];
-		out_line("done fork-failed %s", errno_name(errno, tmp, sizeof(tmp)));
-		return;
+		int e = errno;
+		close(sp[0]);
+		close(sp[1]);
+		errno = e;
+		return -1;
 	}
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != server)
 			_exit(123);
-		run_trace_child();
-		_exit(0);
+		setpgid(0, 0);
+		close(sp[0]);
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGPIPE, &sa, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		spare_child(sp[1]);
 	}
+	setpgid(pid, pid); /* also from this side, so the group exists before any kill(-pid) */
+	close(sp[1]);
+	*status_rd = sp[0];
+	return pid;
+}
+
+static void report_end(pid_t pid)
+{
 	int status = 0;
-	if (wait_child(pid, &status) < 0) {
-		out_line("done wait-failed %s", strerror(errno));
-		return;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			out_line("done wait-failed %s", strerror(errno));
+			return;
+		}
 	}
 	char tmp[32];
 	if (WIFEXITED(status))
@@ -1522,6 +1633,80 @@ static void serve_trace(void)
 		out_line("done signal=%d %s", WTERMSIG(status), signal_name(WTERMSIG(status), tmp, sizeof(tmp)));
 	else
 		out_line("done status=%d", status);
+}
+
+static int serve(void)
+{
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED) {
+		out_line("error cannot map the shared page: %s", strerror(errno));
+		return 1;
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1; /* no SA_RESTART: the read below returns EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	pid_t prev = -1; /* the last child that finished a trace: exiting, reaped right after the next fork */
+	for (;;) {
+		int status_rd = -1;
+		pid_t pid = -1;
+		for (int tries = 0; tries < 50 && pid < 0; tries++) {
+			pid = fork_spare(&status_rd);
+			if (pid < 0)
+				usleep(20000);
+		}
+		if (pid < 0) {
+			char tmp[16];
+			out_line("error cannot fork a trace child: %s", errno_name(errno, tmp, sizeof(tmp)));
+			return 1;
+		}
+		if (prev > 0)
+			waitpid(prev, NULL, 0);
+		prev = -1;
+		int finished = 0, quit = 0;
+		for (;;) {
+			if (interrupt_requested) {
+				interrupt_requested = 0;
+				if (trace_move(TRACE_RUNNING, TRACE_KILLED))
+					kill(-pid, SIGKILL); /* the trace child and its fork-step children */
+			}
+			char c;
+			ssize_t n = read(status_rd, &c, 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (c == 'F')
+				finished = 1;
+			else if (c == 'Q')
+				quit = 1;
+			if (finished || quit)
+				break;
+		}
+		close(status_rd);
+		if (quit) {
+			kill(-pid, SIGKILL); /* nothing should be left in its group; make sure */
+			while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+				;
+			return 0;
+		}
+		if (finished) {
+			interrupt_requested = 0; /* aimed at a trace that has ended anyway */
+			prev = pid;
+			continue;
+		}
+		/* the child died */
+		kill(-pid, SIGKILL); /* its fork-step children, if any */
+		int st = trace_state();
+		if (st == TRACE_RUNNING || st == TRACE_KILLED)
+			report_end(pid); /* crashed, or killed on request: say how */
+		else
+			waitpid(pid, NULL, 0); /* killed from outside while idle or finishing: nothing to report */
+		/* its fork-step children have been reparented to us (subreaper) and die from the kill above */
+		while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR)
+			;
+	}
 }
 
 int main(int argc, char **argv)
@@ -1536,40 +1721,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN); /* a dead child shows as EOF on its status pipe, not as a signal */
 	/* If the client dies, so do we (and through their own PDEATHSIG, the trace child and its fork children). */
 	pid_t client = getppid();
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != client)
 		return 0;
 	out_line("ready gmem-helper protocol=%d", PROTOCOL_VERSION);
-	char *line;
-	size_t len;
-	while (read_line(&line, &len) == 0) {
-		if (strcmp(line, "begin") == 0) {
-			T.n = 0;
-			int ended = 0;
-			while (read_line(&line, &len) == 0) {
-				if (strcmp(line, "end") == 0) {
-					ended = 1;
-					break;
-				}
-				trace_add(line, len);
-			}
-			if (!ended)
-				return 0; /* the client went away mid-trace */
-			serve_trace();
-		} else if (strcmp(line, "ping") == 0) {
-			out_line("pong");
-		} else if (strcmp(line, "quit") == 0) {
-			return 0;
-		} else {
-			char shown[128];
-			snprintf(shown, sizeof(shown), "%s", line);
-			for (char *p = shown; *p; p++)
-				if ((unsigned char)*p < 0x20)
-					*p = '?';
-			out_line("error unknown server command '%s' (expected begin, ping or quit)", shown);
-		}
-	}
-	return 0;
+	return serve();
 }

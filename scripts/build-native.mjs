@@ -66,7 +66,10 @@ mkdirSync(buildDir, { recursive: true });
 for (const t of stale) {
   const out = join(buildDir, t.out);
   const args = [...cflags, '-o', out, ...t.sources.map((s) => join(nativeDir, s))];
-  const r = spawnSync(cc, args, { encoding: 'utf8' });
+  // Statically linked when libc.a is there: fork+exit of a static binary is about twice as fast (fewer
+  // mappings to copy and tear down), and the helper forks once per trace.
+  let r = spawnSync(cc, [...args, '-static'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     process.stderr.write(r.stderr ?? '');
     fail(`building ${relative(root, out)} failed: ${cc} ${args.map((a) => (a.startsWith(root) ? relative(root, a) : a)).join(' ')}` +

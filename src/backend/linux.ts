@@ -150,8 +150,8 @@ export class LinuxBackend implements Backend {
       const reason = `native helper unavailable: ${(e as Error).message}`;
       return { outcomes: plan.roots.map(() => ({ failed: reason })) };
     }
-    if (raw.end.kind !== 'done' && this.helper) {
-      // timeout, garbage or death: this helper is gone or untrustworthy; the next run starts a fresh one
+    if (this.helper && !this.helper.alive) {
+      // it died, or did not recover from a timeout or garbage: the next run starts a fresh one
       const h = this.helper;
       this.helper = undefined;
       await h.close();
@@ -166,16 +166,18 @@ export class LinuxBackend implements Backend {
  */
 function endReason(end: TraceEnd): { current: (at?: string) => string; rest: string } {
   const inside = (at?: string) => (at ? ` inside this fork, at ${at}` : '');
+  const after = (recovered: boolean) =>
+    recovered ? 'the trace child was killed; the helper goes on' : 'the helper did not recover and was killed; the backend restarts it';
   switch (end.kind) {
     case 'timeout':
       return {
-        current: (at) => `timeout: no answer within ${end.ms} ms${inside(at)} (helper killed; the backend restarts it)`,
+        current: (at) => `timeout: no answer within ${end.ms} ms${inside(at)} (${after(end.recovered)})`,
         rest: 'the trace timed out at',
       };
     case 'garbage':
       return {
         current: (at) =>
-          `helper sent output that is not protocol${inside(at)}: ${JSON.stringify(end.line.slice(0, 200))} (helper killed; the backend restarts it)`,
+          `helper sent output that is not protocol${inside(at)}: ${JSON.stringify(end.line.slice(0, 200))} (${after(end.recovered)})`,
         rest: 'the helper sent garbage at',
       };
     case 'died':

@@ -1,21 +1,27 @@
 /**
- * One running native helper server (native/PROTOCOL.md): spawn, frame its output into answers, run a trace
- * under a time limit, kill it with everything it forked. The helper runs in its own process group, so a kill
- * reaches the per-trace child and any fork-step children too.
+ * One running native helper (native/PROTOCOL.md): spawn it, frame its output into answers, run a trace under
+ * a time limit, and shut it down with everything it forked.
+ *
+ * When a trace hangs or the output stops being protocol, the helper is asked (SIGUSR1) to kill that trace's
+ * child; once its `done` line has arrived the helper is in a known state again and is kept. Only if that does
+ * not happen in time is the helper's process group killed (the helper is a group leader; its children die
+ * through PR_SET_PDEATHSIG).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { processesInGroup } from './procfs.ts';
 
 export const PROTOCOL_VERSION = 1;
+/** How long a stuck trace child may take to be killed and reported before the whole helper is killed. */
+const RECOVERY_MS = 2000;
 
 /** How a trace's exchange ended. */
 export type TraceEnd =
-  /** The server's `done` line: the trace child exited (`exit=0`) or died (`signal=9 SIGKILL`, `exit=3`...). */
+  /** The `done` line: the trace child exited (`exit=0`) or died (`signal=11 SIGSEGV`, `exit=3`...). */
   | { kind: 'done'; detail: string }
-  | { kind: 'timeout'; ms: number }
-  /** A line that is not protocol; the helper has been killed (its output can no longer be trusted). */
-  | { kind: 'garbage'; line: string }
-  /** The server itself went away. */
+  /** `recovered`: the trace child was killed and the helper kept; else the helper was killed. */
+  | { kind: 'timeout'; ms: number; recovered: boolean }
+  /** A line that is not protocol; the trace child was killed. */
+  | { kind: 'garbage'; line: string; recovered: boolean }
+  /** The helper itself went away. */
   | { kind: 'died'; detail: string };
 
 export interface RawTraceResult {
@@ -27,7 +33,11 @@ export interface RawTraceResult {
 interface Pending {
   expected: number;
   answers: Map<number, string>;
-  finish: (end: TraceEnd) => void;
+  /** Set once the trace has failed: lines are ignored until `done`, which then ends it with this. */
+  draining?: TraceEnd;
+  /** The trace's time limit, then the recovery deadline. */
+  timer: NodeJS.Timeout;
+  resolve: (r: RawTraceResult) => void;
 }
 
 function unref(x: unknown): void {
@@ -58,7 +68,7 @@ export class HelperProcess {
       this.stderrTail = (this.stderrTail + chunk).slice(-2000);
     });
     this.proc.stdin.on('error', () => {
-      /* EPIPE when the helper died: reported through 'exit' */
+      /* EPIPE when the helper died: reported through 'close' */
     });
     this.proc.on('error', (err) => this.gone(`could not run ${path}: ${err.message}`));
     this.proc.on('close', (code, signal) => {
@@ -102,30 +112,26 @@ export class HelperProcess {
 
   /** Send one trace's request lines and collect the answers until `done`, a timeout, garbage or exit. */
   runTrace(lines: readonly string[], timeoutMs: number): Promise<RawTraceResult> {
-    if (this.pending) throw new Error('HelperProcess.runTrace: a trace is already running');
+    if (this.pending || this.onLine) throw new Error('HelperProcess.runTrace: the helper is busy');
     const answers = new Map<number, string>();
     if (this.exited) return Promise.resolve({ answers, end: { kind: 'died', detail: this.exitDetail } });
     return new Promise<RawTraceResult>((resolve) => {
-      const timer = setTimeout(() => {
-        this.kill();
-        finish({ kind: 'timeout', ms: timeoutMs });
-      }, timeoutMs);
-      const finish = (end: TraceEnd) => {
-        if (this.pending !== pending) return;
-        clearTimeout(timer);
-        this.pending = undefined;
-        resolve({ answers, end });
-      };
-      const pending: Pending = { expected: lines.length, answers, finish };
-      this.pending = pending;
-      const text = lines.length ? `begin\n${lines.join('\n')}\nend\n` : 'begin\nend\n';
-      this.proc.stdin.write(text);
+      const p: Pending = { expected: lines.length, answers, resolve, timer: setTimeout(() => this.fail(p, { kind: 'timeout', ms: timeoutMs, recovered: true }), timeoutMs) };
+      this.pending = p;
+      this.proc.stdin.write(lines.length ? `begin\n${lines.join('\n')}\nend\n` : 'begin\nend\n');
     });
   }
 
-  /** Send a raw server command line and wait for one line back (test use: `ping`, unknown commands). */
+  private finish(p: Pending, end: TraceEnd): void {
+    if (this.pending !== p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    p.resolve({ answers: p.answers, end });
+  }
+
+  /** Send a raw server command line and wait for one line back (`ping`; unknown commands in tests). */
   command(line: string, timeoutMs = 2000): Promise<string> {
-    if (this.pending || this.onLine) throw new Error('HelperProcess.command: busy');
+    if (this.pending || this.onLine) throw new Error('HelperProcess.command: the helper is busy');
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.onLine = undefined;
@@ -140,7 +146,7 @@ export class HelperProcess {
     });
   }
 
-  /** SIGKILL the helper's whole process group (server, trace child, fork children). */
+  /** SIGKILL the helper's process group (its trace children follow through PR_SET_PDEATHSIG). */
   kill(): void {
     if (this.exited || this.proc.pid === undefined) return;
     try {
@@ -154,29 +160,41 @@ export class HelperProcess {
     }
   }
 
-  /** Kill and wait until the process has been reaped. */
+  /**
+   * Shut down and wait until the helper has exited: `quit` when idle (the helper reaps its children before
+   * it exits), a kill otherwise or if that takes too long.
+   */
   async close(): Promise<void> {
     if (this.exited) return;
-    // The streams are unref'd: this timer keeps node alive until the exit is seen (and bounds the wait).
+    // The streams are unref'd: this timer keeps node alive until the exit is seen, and bounds the wait.
     let timer: NodeJS.Timeout | undefined;
-    const gone = new Promise<void>((resolve) => {
-      this.exitWaiters.push(resolve);
-      timer = setTimeout(resolve, 5000);
-    });
-    this.kill();
-    await gone;
-    clearTimeout(timer);
-    // The group's other members (trace child, fork children) die from the same SIGKILL, asynchronously:
-    // wait until /proc shows none of them, so that "closed" means nothing is left.
-    const pgid = this.proc.pid;
-    if (pgid === undefined) return;
-    for (let waited = 0; waited < 2000 && processesInGroup(pgid).length > 0; waited += 5) {
-      try {
-        process.kill(-pgid, 'SIGKILL');
-      } catch {
-        /* the group is empty now */
-      }
-      await new Promise((r) => setTimeout(r, 5));
+    const gone = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    if (!this.pending && !this.onLine) {
+      this.proc.stdin.end('quit\n');
+      await Promise.race([gone, new Promise<void>((r) => (timer = setTimeout(r, RECOVERY_MS)))]);
+      clearTimeout(timer);
+    }
+    if (!this.exited) {
+      this.kill();
+      await Promise.race([gone, new Promise<void>((r) => (timer = setTimeout(r, RECOVERY_MS)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  /** The trace has failed (`end`): have the helper kill the trace child, then wait for its `done`. */
+  private fail(p: Pending, end: TraceEnd): void {
+    if (this.pending !== p || p.draining) return;
+    p.draining = end;
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      // the helper did not come back: kill it all
+      this.kill();
+      this.finish(p, { ...end, recovered: false } as TraceEnd);
+    }, RECOVERY_MS);
+    try {
+      if (this.proc.pid !== undefined) process.kill(this.proc.pid, 'SIGUSR1');
+    } catch {
+      /* gone: 'close' finishes the trace */
     }
   }
 
@@ -197,6 +215,11 @@ export class HelperProcess {
     }
     const p = this.pending;
     if (!p) return; // nothing asked: ignore (cannot happen with a well-behaved helper)
+    if (line.startsWith('done ')) {
+      this.finish(p, p.draining ?? { kind: 'done', detail: line.slice(5) });
+      return;
+    }
+    if (p.draining) return;
     const m = /^(\d+) (.*)$/.exec(line);
     if (m) {
       const seq = Number(m[1]);
@@ -204,19 +227,16 @@ export class HelperProcess {
         p.answers.set(seq, m[2]!);
         return;
       }
-    } else if (line.startsWith('done ')) {
-      p.finish({ kind: 'done', detail: line.slice(5) });
-      return;
     }
-    this.kill();
-    p.finish({ kind: 'garbage', line });
+    this.fail(p, { kind: 'garbage', line, recovered: true });
   }
 
   private gone(detail: string): void {
     if (this.exited) return;
     this.exited = true;
     this.exitDetail = detail + (this.stderrTail ? ` (stderr: ${this.stderrTail.trim()})` : '');
-    this.pending?.finish({ kind: 'died', detail: this.exitDetail });
+    const p = this.pending;
+    if (p) this.finish(p, p.draining ? ({ ...p.draining, recovered: false } as TraceEnd) : { kind: 'died', detail: this.exitDetail });
     for (const w of this.exitWaiters.splice(0)) w();
   }
 }

@@ -7,6 +7,8 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 export interface ProcInfo {
   pid: number;
   comm: string;
+  /** R, S, D, Z (zombie)... */
+  state: string;
   ppid: number;
   pgrp: number;
 }
@@ -17,7 +19,7 @@ function readStat(pid: number): ProcInfo | undefined {
     const close = text.lastIndexOf(')');
     const comm = text.slice(text.indexOf('(') + 1, close);
     const rest = text.slice(close + 2).split(' ');
-    return { pid, comm, ppid: Number(rest[1]), pgrp: Number(rest[2]) };
+    return { pid, comm, state: rest[0] ?? '?', ppid: Number(rest[1]), pgrp: Number(rest[2]) };
   } catch {
     return undefined; // gone meanwhile
   }
@@ -41,6 +43,29 @@ export function childrenOf(ppid: number): ProcInfo[] {
     if (!/^\d+$/.test(name)) continue;
     const info = readStat(Number(name));
     if (info && info.ppid === ppid) out.push(info);
+  }
+  return out;
+}
+
+/** Every process below `pid` (children, their children, ...). */
+export function descendantsOf(pid: number): ProcInfo[] {
+  const all: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = readStat(Number(name));
+    if (info) all.push(info);
+  }
+  const out: ProcInfo[] = [];
+  const parents = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (parents.has(p.ppid) && !parents.has(p.pid)) {
+        parents.add(p.pid);
+        out.push(p);
+        grew = true;
+      }
+    }
   }
   return out;
 }
