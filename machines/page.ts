@@ -166,7 +166,7 @@ export function createPageMachine(rules: PageRules) {
           toPrivate: {
             description: 'Host mappings are being zapped and references checked (in-place conversion, or a guest request pending).',
             on: {
-              CONVERT_COMMIT: { guard: 'noExtraReferences', target: 'private', actions: 'convertContent' },
+              CONVERT_COMMIT: { guard: 'noExtraReferences', target: 'private' },
               CONVERT_ABORT: { target: 'shared' },
             },
           },
@@ -177,7 +177,7 @@ export function createPageMachine(rules: PageRules) {
           toShared: {
             description: 'Stage-2 private mappings are being zapped; the trusted entity returns the page to the host.',
             on: {
-              CONVERT_COMMIT: { target: 'shared', actions: 'convertContent' },
+              CONVERT_COMMIT: { target: 'shared' },
               CONVERT_ABORT: { target: 'private' },
             },
           },
@@ -207,6 +207,11 @@ export function createPageMachine(rules: PageRules) {
           initialised: {
             description: 'Zeroed or written (uptodate); content is the abstract token.',
             on: {
+              // Only existing data can survive, be zeroed or be scrambled by a conversion; a hole stays a hole.
+              CONVERT_COMMIT: {
+                guard: or([stateIn({ attribute: 'toShared' }), and([stateIn({ attribute: 'toPrivate' }), 'noExtraReferences'])]),
+                actions: 'convertContent',
+              },
               HOST_WRITE: { actions: 'writeByte' },
               HOST_FILL: { actions: 'fill' },
               GUEST_WRITE: { actions: 'writeByte' },

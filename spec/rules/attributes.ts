@@ -204,7 +204,9 @@ export function guestRequestConversion(w: World, op: GuestRequestConversionOp & 
   const n = Number(c.size / PAGE);
   const to = op.private ? 'private' : 'shared';
   const v = w.vm(vm);
-  v.pendingConversion = [...(v.pendingConversion ?? []), [gfn, gfn + n, to] as [number, number, 'private' | 'shared']];
+  // A new request for a range replaces any pending one for the same range.
+  const others = (v.pendingConversion ?? []).filter(([a, b]) => b <= gfn || a >= gfn + n);
+  v.pendingConversion = [...others, [gfn, gfn + n, to] as [number, number, 'private' | 'shared']].sort((x, y) => x[0] - y[0]);
   // In place, the pages enter their in-transition state: the guest asked, userspace has not answered yet.
   if (w.vmRules(vm).conversion === 'in-place') {
     for (const m of v.memslots) {

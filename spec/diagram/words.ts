@@ -1,0 +1,168 @@
+/**
+ * ABI words for the model's events, guards and operations: what a kernel or VMM reviewer reads on a diagram
+ * edge. Machine events are internal names (HOST_FAULT, CONVERT_BEGIN...); these functions name the user-visible
+ * operation that sends them, for the profile's VM type (which conversion ioctl, which populate command).
+ */
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, type VmTypeName } from '../constants.ts';
+import type { Outcome, Step } from '../ops.ts';
+import { formatOutcome } from '../outcome.ts';
+import type { Profile, VmTypeRules } from '../profile.ts';
+
+export function populateName(r: VmTypeRules | undefined): string {
+  switch (r?.populate) {
+    case 'snp-launch-update': return 'KVM_SEV_SNP_LAUNCH_UPDATE';
+    case 'tdx-init-mem-region': return 'KVM_TDX_INIT_MEM_REGION';
+    case 'cca-rmi-populate': return 'KVM_ARM_RMI_POPULATE';
+    default: return 'populate (no populate flow)';
+  }
+}
+
+export function launchName(r: VmTypeRules | undefined, phase: 'start' | 'finish'): string {
+  switch (r?.populate) {
+    case 'snp-launch-update': return phase === 'start' ? 'KVM_SEV_SNP_LAUNCH_START' : 'KVM_SEV_SNP_LAUNCH_FINISH';
+    case 'tdx-init-mem-region': return phase === 'start' ? 'KVM_TDX_INIT_VM' : 'KVM_TDX_FINALIZE_VM';
+    case 'cca-rmi-populate': return phase === 'start' ? 'Realm create (RMI)' : 'Realm activate (first run)';
+    default: return phase === 'start' ? 'launch start' : 'launch finish';
+  }
+}
+
+/** The ioctl that converts a page for this VM type. */
+export function conversionName(profile: Profile, r: VmTypeRules | undefined, to: 'private' | 'shared'): string {
+  const attr = to === 'private' ? 'PRIVATE' : 'SHARED';
+  if (r?.conversion === 'in-place' && profile.gmemAttributes) return `KVM_SET_MEMORY_ATTRIBUTES2(${attr})`;
+  if (r?.conversion === 'vm-attributes') return `KVM_SET_MEMORY_ATTRIBUTES(${attr})`;
+  return `convert to ${attr} (no conversion on this VM type)`;
+}
+
+export interface EventContext {
+  profile: Profile;
+  vmType: VmTypeName;
+  rules: VmTypeRules | undefined;
+}
+
+/** A page-machine event in ABI words. `guard` disambiguates events whose meaning depends on a parameter. */
+export function pageEventWords(event: string, ctx: EventContext, guards: readonly string[] = []): string {
+  const to = guards.includes('toPrivate') ? 'private' : guards.includes('toShared') ? 'shared' : undefined;
+  switch (event) {
+    case 'HOST_FAULT': return 'host fault (mmap access)';
+    case 'HOST_UNMAP': return 'munmap / MADV_DONTNEED';
+    case 'HOST_WRITE': return 'host store';
+    case 'HOST_FILL': return 'host fill';
+    case 'ALLOCATE': return 'fallocate(KEEP_SIZE)';
+    case 'PUNCH': return 'fallocate(PUNCH_HOLE)';
+    case 'PIN': return 'long-term GUP pin';
+    case 'UNPIN': return 'unpin';
+    case 'CONVERT_BEGIN':
+      if (to) return `${conversionName(ctx.profile, ctx.rules, to)}: begin`;
+      return 'conversion begins (zap stage-2)';
+    case 'CONVERT_COMMIT': return 'conversion commits';
+    case 'CONVERT_ABORT': return 'conversion aborts';
+    case 'GUEST_MAP':
+      if (guards.includes('guestPrivate')) return 'guest fault (private)';
+      if (guards.includes('guestShared')) return 'guest fault (shared)';
+      return 'guest fault';
+    case 'GUEST_WRITE': return 'guest store';
+    case 'STAGE2_ZAP': return 'stage-2 zap (memslot delete / attribute change)';
+    case 'POPULATE': return populateName(ctx.rules);
+    default: return event;
+  }
+}
+
+export function gmemEventWords(event: string): string {
+  switch (event) {
+    case 'FD_OPENED': return 'dup / fork';
+    case 'FD_CLOSED': return 'close(fd)';
+    case 'MAPPED': return 'mmap(MAP_SHARED)';
+    case 'UNMAPPED': return 'munmap';
+    case 'BIND': return 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)';
+    case 'UNBIND': return 'memslot delete';
+    default: return event;
+  }
+}
+
+export function vmEventWords(event: string, r: VmTypeRules | undefined): string {
+  switch (event) {
+    case 'FD_OPENED': return 'dup / fork';
+    case 'FD_CLOSED': return 'close(vm fd)';
+    case 'GMEM_CREATED': return 'KVM_CREATE_GUEST_MEMFD';
+    case 'GMEM_RELEASED': return 'guest_memfd released';
+    case 'LAUNCH_START': return launchName(r, 'start');
+    case 'LAUNCH_FINISH': return launchName(r, 'finish');
+    default: return event;
+  }
+}
+
+/** Named guards in words. Rule-constant guards are rendered with their value by the caller. */
+export const GUARD_WORDS: Readonly<Record<string, string>> = {
+  createdShared: 'created INIT_SHARED',
+  privateHostMappable: 'host may map private pages',
+  noExtraReferences: 'no extra references (no GUP pin)',
+  isLastMapper: 'last host mapping',
+  hasMapper: 'other host mappings remain',
+  toPrivate: 'to PRIVATE',
+  toShared: 'to SHARED',
+  lastPin: 'last pin',
+  guestPrivate: 'private access',
+  guestShared: 'shared access',
+  trustedEntityPrepares: 'platform prepares private pages',
+  removesOnAllocate: 'NO_DIRECT_MAP removes every folio',
+  removesWhenPrivate: 'NO_DIRECT_MAP removes private folios',
+  hostMayAccess: 'page is shared',
+  rangeUnbound: 'range not bound yet',
+  lastReference: 'last file reference',
+  lastFd: 'last fd',
+  lastFdNoGmem: 'last fd, no guest_memfd holds the VM',
+  lastGmemNoFd: 'last guest_memfd, no VM fd open',
+};
+
+function flagNames(profile: Profile, flags: unknown): string {
+  const n = typeof flags === 'bigint' ? flags : BigInt(Number(flags ?? 0));
+  const names = profile.flags.filter((f) => (n >> BigInt(f.bit)) & 1n).map((f) => f.name);
+  return names.length ? names.join('|') : '0';
+}
+
+/** A trace step in ABI words (for the reachable graph, witness tables and sequence diagrams). */
+export function stepWords(s: Step, profile: Profile, vmType?: VmTypeName): string {
+  const r = vmType ? profile.vmTypes[vmType] : undefined;
+  switch (s.op) {
+    case 'create_vm': return `KVM_CREATE_VM(${String(s.type)})`;
+    case 'create_gmem': return `KVM_CREATE_GUEST_MEMFD(${flagNames(profile, s.flags)})`;
+    case 'mmap': return `mmap(${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})`;
+    case 'munmap': return 'munmap';
+    case 'read_mem': return 'host read';
+    case 'write_mem': return 'host write';
+    case 'fill_mem': return 'host fill';
+    case 'check_mem': return 'host read back';
+    case 'fallocate': return s.mode === 'punch_hole' ? 'fallocate(PUNCH_HOLE)' : s.mode === 'allocate' ? 'fallocate(KEEP_SIZE)' : `fallocate(mode ${String(s.mode)})`;
+    case 'pin': return 'long-term GUP pin';
+    case 'unpin': return 'unpin';
+    case 'set_memory_attributes2': return `KVM_SET_MEMORY_ATTRIBUTES2(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
+    case 'set_memory_attributes': return `KVM_SET_MEMORY_ATTRIBUTES(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
+    case 'guest_request_conversion': return `guest MAP_GPA_RANGE(${s.private ? 'private' : 'shared'})`;
+    case 'launch_start': return launchName(r, 'start');
+    case 'launch_finish': return launchName(r, 'finish');
+    case 'populate': return `${r ? populateName(r) : 'populate'}${s.source === 'in_place' ? ' (in place)' : ''}`;
+    case 'guest_access': return `guest ${s.write !== undefined ? 'write' : 'access'} (${s.private ? 'private' : 'shared'})`;
+    case 'set_memory_region2': return 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)';
+    case 'delete_memslot': return 'memslot delete';
+    case 'close': return 'close';
+    case 'dup': return 'dup';
+    case 'madvise': return `madvise(MADV_${s.advice.toUpperCase()})`;
+    default: return s.op;
+  }
+}
+
+/** What the caller saw, short: `ok`, `EAGAIN (error_offset 0)`, `SIGBUS`, `MEMORY_FAULT(private)`. */
+export function outcomeWords(o: Outcome): string {
+  if ('ok' in o) return 'ok';
+  if ('access' in o) return o.access === 'ok' ? (o.value !== undefined ? `ok, reads ${o.value}` : 'ok') : o.access;
+  if ('exit' in o) return o.exit === 'MEMORY_FAULT' ? `KVM_EXIT_MEMORY_FAULT(${o.private ? 'private' : 'shared'})` : 'KVM_EXIT_MMIO';
+  return formatOutcome(o);
+}
+
+/** Whether an outcome is a failure (errno, signal, exit to userspace, backend failure). */
+export function isFailure(o: Outcome): boolean {
+  if ('ok' in o) return false;
+  if ('access' in o) return o.access !== 'ok';
+  return true;
+}

@@ -1,0 +1,252 @@
+/**
+ * A structural and behavioural diff of two profiles, for reviewing an ABI proposal against its base:
+ *   - what the profiles declare: VM types, flags, choices, page rules, the in-place attribute ioctl;
+ *   - machine transitions taken under one profile and not the other (bounded search of each);
+ *   - outcomes (deciding rules) each operation reaches in one and not the other;
+ *   - reachable page states added / removed;
+ *   - invariants that hold in one and break in the other;
+ *   - behavioural differences, each with a witness trace that `gmem-spec predict` shows behaving differently.
+ */
+import type { VmTypeName } from '../constants.ts';
+import { INVARIANTS, invariantsFor } from '../invariants.ts';
+import type { Step, Trace } from '../ops.ts';
+import { outcomesEqual } from '../outcome.ts';
+import type { FlagDef, Profile, VmTypeRules } from '../profile.ts';
+import { PROFILES } from '../profiles/index.ts';
+import { predictTrace } from '../compare.ts';
+import { DEFAULT_MAX_DEPTH, type Exploration, exploreCached, pathTo } from '../diagram/reachable.ts';
+import { pageRulesFor, primaryVmType } from '../diagram/static.ts';
+import { outcomeWords } from '../diagram/words.ts';
+import { type Witness, searchWitnessesCached, witnessTrace } from './witness.ts';
+
+export type Change = 'added' | 'removed' | 'changed';
+
+export interface DeclRow {
+  section: 'vm type' | 'flag' | 'choice' | 'page rules' | 'attributes ioctl' | 'promises';
+  name: string;
+  change: Change;
+  a: string;
+  b: string;
+}
+
+export interface RuleRow {
+  op: string;
+  rule: string;
+  outcome: string;
+  change: 'added' | 'removed';
+  /** The rule's words, for the table. */
+  vmTypes: string[];
+}
+
+export interface TransitionRow {
+  machine: string;
+  edge: string;
+  change: 'added' | 'removed';
+}
+
+export interface InvariantRow {
+  name: string;
+  says: string;
+  source: string;
+  a: 'holds' | 'breaks';
+  b: 'holds' | 'breaks';
+  promisedA: boolean;
+  promisedB: boolean;
+  /** A trace to the violation, on the side where it breaks. */
+  witness?: { profile: string; detail: string; trace: Trace };
+}
+
+export interface Behaviour {
+  witness: Witness;
+  trace: Trace;
+  /** For a VM type the first profile lacks: what the upstream platform profile built on it says at that step. */
+  reference?: { profile: string; says: string };
+}
+
+export interface ProfileDiff {
+  a: Profile;
+  b: Profile;
+  bound: { maxDepth: number; statesA: number; statesB: number; pairs: number; truncated: boolean };
+  declarations: DeclRow[];
+  transitions: TransitionRow[];
+  rules: RuleRow[];
+  pageStates: { added: string[]; removed: string[]; common: string[] };
+  invariants: InvariantRow[];
+  behaviours: Behaviour[];
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return '—';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+function diffRecord(section: DeclRow['section'], name: string, a: object | undefined, b: object | undefined, out: DeclRow[]): void {
+  if (!a && !b) return;
+  if (!a) return void out.push({ section, name, change: 'added', a: '—', b: summary(b) });
+  if (!b) return void out.push({ section, name, change: 'removed', a: summary(a), b: '—' });
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const fields = [...new Set([...Object.keys(ra), ...Object.keys(rb)])];
+  const changed = fields.filter((f) => JSON.stringify(ra[f]) !== JSON.stringify(rb[f]));
+  if (changed.length) out.push({ section, name, change: 'changed', a: changed.map((f) => `${f}=${show(ra[f])}`).join('; '), b: changed.map((f) => `${f}=${show(rb[f])}`).join('; ') });
+}
+
+function summary(x: object | undefined): string {
+  if (!x) return '—';
+  const r = x as Partial<VmTypeRules & FlagDef>;
+  if ('conversion' in r) return `private mem ${r.hasPrivateMem ? 'yes' : 'no'}, conversion ${r.conversion}, populate ${r.populate}, host access to private → ${r.privateHostAccess}`;
+  if ('bit' in r) return `bit ${r.bit}, ${r.status}, accepted by ${show(r.acceptedBy)}${r.acceptedInPlaceBy ? `, in place by ${show(r.acceptedInPlaceBy)}` : ''}`;
+  return JSON.stringify(x);
+}
+
+export function declarationDiff(a: Profile, b: Profile): DeclRow[] {
+  const out: DeclRow[] = [];
+  const types = [...new Set([...Object.keys(a.vmTypes), ...Object.keys(b.vmTypes)])] as VmTypeName[];
+  for (const t of types) diffRecord('vm type', t, a.vmTypes[t], b.vmTypes[t], out);
+  const flags = [...new Set([...a.flags, ...b.flags].map((f) => f.name))];
+  for (const f of flags) {
+    const fa = a.flags.find((x) => x.name === f);
+    const fb = b.flags.find((x) => x.name === f);
+    const strip = (x: FlagDef | undefined) => (x ? { bit: x.bit, status: x.status, acceptedBy: x.acceptedBy, acceptedInPlaceBy: x.acceptedInPlaceBy, requires: x.requires, conflictsWith: x.conflictsWith, effects: x.effects } : undefined);
+    diffRecord('flag', f, strip(fa), strip(fb), out);
+  }
+  diffRecord('choice', 'choices', a.choices, b.choices, out);
+  diffRecord('attributes ioctl', 'KVM_SET_MEMORY_ATTRIBUTES2', a.gmemAttributes, b.gmemAttributes, out);
+  for (const t of types) {
+    if (!a.vmTypes[t] || !b.vmTypes[t]) continue;
+    diffRecord('page rules', t, pageRulesFor(a, t, 0), pageRulesFor(b, t, 0), out);
+  }
+  const pa = invariantsFor(a).map((i) => i.name);
+  const pb = invariantsFor(b).map((i) => i.name);
+  if (JSON.stringify(pa) !== JSON.stringify(pb)) out.push({ section: 'promises', name: 'invariants promised', change: 'changed', a: pa.join(', '), b: pb.join(', ') });
+  return out;
+}
+
+function takenEdges(x: Exploration): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const s of x.slices.values()) for (const [m, set] of s.taken) {
+    let t = out.get(m);
+    if (!t) out.set(m, (t = new Set()));
+    for (const e of set) t.add(e);
+  }
+  return out;
+}
+
+function ruleMap(x: Exploration): Map<string, { op: string; rule: string; outcome: string; vmTypes: Set<string> }> {
+  const out = new Map<string, { op: string; rule: string; outcome: string; vmTypes: Set<string> }>();
+  for (const s of x.slices.values()) for (const [op, rules] of s.rules) for (const [rule, outcome] of rules) {
+    const k = `${op}|${rule}`;
+    let r = out.get(k);
+    if (!r) out.set(k, (r = { op, rule, outcome, vmTypes: new Set() }));
+    r.vmTypes.add(s.vmType);
+  }
+  return out;
+}
+
+function pageStates(x: Exploration): Set<string> {
+  const out = new Set<string>();
+  for (const s of x.slices.values()) for (const k of s.pageStates.keys()) out.add(k);
+  return out;
+}
+
+/** Replay a witness on the platform profile built on `a` that has the witness's VM type. */
+function reference(w: Witness, a: Profile, b: Profile): Behaviour['reference'] {
+  const create = w.steps.find((s) => s.op === 'create_vm') as (Step & { op: 'create_vm' }) | undefined;
+  const t = create?.type as VmTypeName | undefined;
+  if (!t || a.vmTypes[t] || !(w.a[w.at]?.aborted)) return undefined;
+  const ref = PROFILES.find((p) => p.base === a.name && p.kind === 'platform' && p.vmTypes[t] && p.vmTypes[t]?.conversion === (a.vmTypes[t]?.conversion ?? p.vmTypes[t]?.conversion) && p !== b);
+  if (!ref) return undefined;
+  try {
+    const r = predictTrace(ref, w.steps);
+    const fail = r.findIndex((x, i) => i < w.at && (w.steps[i]?.op === 'create_gmem' || w.steps[i]?.op === 'create_vm') && !('ok' in x.outcome));
+    const at = r[fail >= 0 ? fail : w.at];
+    if (!at) return undefined;
+    return { profile: ref.name, says: `${fail >= 0 ? `step ${fail + 1}: ` : ''}${outcomeWords(at.outcome)} [${at.rule.id}]` };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface DiffOptions {
+  maxDepth?: number;
+}
+
+export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): ProfileDiff {
+  const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
+  const xa = exploreCached(a, opts);
+  const xb = exploreCached(b, opts);
+  const ws = searchWitnessesCached(a, b, opts);
+  const transitions: TransitionRow[] = [];
+  const ta = takenEdges(xa);
+  const tb = takenEdges(xb);
+  for (const m of ['page', 'guestMemfd', 'vm']) {
+    const sa = ta.get(m) ?? new Set<string>();
+    const sb = tb.get(m) ?? new Set<string>();
+    for (const e of [...sb].sort()) if (!sa.has(e)) transitions.push({ machine: m, edge: e, change: 'added' });
+    for (const e of [...sa].sort()) if (!sb.has(e)) transitions.push({ machine: m, edge: e, change: 'removed' });
+  }
+  const rules: RuleRow[] = [];
+  const ra = ruleMap(xa);
+  const rb = ruleMap(xb);
+  for (const [k, r] of rb) if (!ra.has(k)) rules.push({ op: r.op, rule: r.rule, outcome: r.outcome, change: 'added', vmTypes: [...r.vmTypes] });
+  for (const [k, r] of ra) if (!rb.has(k)) rules.push({ op: r.op, rule: r.rule, outcome: r.outcome, change: 'removed', vmTypes: [...r.vmTypes] });
+  rules.sort((x, y) => (x.op < y.op ? -1 : x.op > y.op ? 1 : x.change < y.change ? -1 : x.rule < y.rule ? -1 : 1));
+  const pa = pageStates(xa);
+  const pb = pageStates(xb);
+  const invariants: InvariantRow[] = INVARIANTS.map((inv) => {
+    const va = xa.violations.get(inv.name);
+    const vb = xb.violations.get(inv.name);
+    const row: InvariantRow = {
+      name: inv.name,
+      says: inv.says,
+      source: inv.source,
+      a: va ? 'breaks' : 'holds',
+      b: vb ? 'breaks' : 'holds',
+      promisedA: invariantsFor(a).some((i) => i.name === inv.name),
+      promisedB: invariantsFor(b).some((i) => i.name === inv.name),
+    };
+    const v = vb ?? va;
+    const x = vb ? xb : xa;
+    if (v) {
+      row.witness = {
+        profile: x.profile.name,
+        detail: v.detail,
+        trace: { format: 'gmem-trace/1', profile: x.profile.name, name: `violation-${inv.name}`, description: `${inv.name} (${inv.says}) breaks under ${x.profile.name}: ${v.detail}`, steps: [...pathTo(x, v.before), v.step] },
+      };
+    }
+    return row;
+  });
+  const behaviours: Behaviour[] = ws.witnesses.map((w) => {
+    const ref = reference(w, a, b);
+    return { witness: w, trace: witnessTrace(w, a, b), ...(ref ? { reference: ref } : {}) };
+  });
+  return {
+    a,
+    b,
+    bound: { maxDepth: xa.maxDepth, statesA: xa.states.length, statesB: xb.states.length, pairs: ws.pairs, truncated: xa.truncated || xb.truncated || ws.truncated },
+    declarations: declarationDiff(a, b),
+    transitions,
+    rules,
+    pageStates: { added: [...pb].filter((k) => !pa.has(k)).sort(), removed: [...pa].filter((k) => !pb.has(k)).sort(), common: [...pa].filter((k) => pb.has(k)).sort() },
+    invariants,
+    behaviours,
+  };
+}
+
+/** Whether predicting the trace under both profiles gives different outcomes (or one cannot run it). */
+export function predictionsDiffer(trace: Trace, a: Profile, b: Profile): boolean {
+  const run = (p: Profile) => {
+    try {
+      return predictTrace(p, trace.steps).map((r) => r.outcome);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const oa = run(a);
+  const ob = run(b);
+  if (typeof oa === 'string' || typeof ob === 'string') return oa !== ob;
+  return oa.length !== ob.length || oa.some((o, i) => !outcomesEqual(o, ob[i] as typeof o));
+}
+
+export { primaryVmType, DEFAULT_MAX_DEPTH };

@@ -1,0 +1,239 @@
+/**
+ * Renderings of a profile diff: a plain-text table for email, a coloured diagram of the reachable page states
+ * (added green, removed red, changed orange) in any diagram format, and JSON with every witness trace.
+ */
+import { type PageEdge, type Slice, parseProjectionKey, projectionLabel } from '../diagram/reachable.ts';
+import { exploreCached } from '../diagram/reachable.ts';
+import { PAGE_LEVEL_RULES, projectionNodeId, reachableGraph } from '../diagram/system.ts';
+import { type DEdge, type DNode, type Diagram, type Status, safeId } from '../diagram/types.ts';
+import { stepWords } from '../diagram/words.ts';
+import type { Step } from '../ops.ts';
+import type { Profile } from '../profile.ts';
+import type { ProfileDiff } from './profileDiff.ts';
+
+// ---------------------------------------------------------------------------------------------------------
+// Text
+
+function wrapCell(s: string, width: number): string[] {
+  if (s.length <= width) return [s];
+  const out: string[] = [];
+  let cur = '';
+  for (const w of s.split(' ')) {
+    if (cur && cur.length + 1 + w.length > width) {
+      out.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+    while (cur.length > width) {
+      out.push(cur.slice(0, width));
+      cur = cur.slice(width);
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** A fixed-width table; cells wrap within their column's maximum width. */
+export function table(headers: string[], rows: string[][], maxWidths: number[]): string[] {
+  const widths = headers.map((h, i) => Math.min(maxWidths[i] ?? 40, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const line = (cells: string[]) => {
+    const wrapped = cells.map((c, i) => wrapCell(c, widths[i] as number));
+    const height = Math.max(...wrapped.map((w) => w.length));
+    const out: string[] = [];
+    for (let k = 0; k < height; k++) out.push(wrapped.map((w, i) => (w[k] ?? '').padEnd(widths[i] as number)).join('  ').trimEnd());
+    return out;
+  };
+  return [...line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.flatMap(line)];
+}
+
+const MARK = { added: '+', removed: '-', changed: '~' } as const;
+
+export function traceLine(steps: readonly Step[], profile: Profile): string {
+  const t = (steps.find((s) => s.op === 'create_vm') as { type?: string } | undefined)?.type;
+  return steps.map((s) => stepWords(s, profile, t as never)).join(' → ');
+}
+
+export function renderDiffText(d: ProfileDiff): string {
+  const A = d.a.name;
+  const B = d.b.name;
+  const out: string[] = [];
+  out.push(`gmem-spec diff ${A} → ${B}`);
+  out.push(`${A}: ${d.a.title}`);
+  out.push(`${B}: ${d.b.title}`);
+  out.push(`bound: ${d.bound.maxDepth} operations deep; ${d.bound.statesA} / ${d.bound.statesB} system states; ${d.bound.pairs} state pairs searched for witnesses${d.bound.truncated ? ' (truncated)' : ''}`);
+  out.push('legend: + only in the second profile   - only in the first   ~ changed');
+  out.push('');
+  out.push(`DECLARATIONS (${d.declarations.length})`);
+  out.push(...table(['', 'section', 'name', A, B], d.declarations.map((r) => [MARK[r.change], r.section, r.name, r.a, r.b]), [1, 16, 26, 48, 48]));
+  out.push('');
+  out.push(`BEHAVIOURAL DIFFERENCES (${d.behaviours.length}), each with a witness trace: gmem-spec predict --profile ${A} / --profile ${B} shows it`);
+  d.behaviours.forEach((bh, i) => {
+    const w = bh.witness;
+    out.push(`${String(i + 1).padStart(3)}. [${w.kind}] ${w.title}`);
+    out.push(`     step ${w.at + 1} ${w.op}:  ${A} → ${w.aSays}`);
+    out.push(`     ${' '.repeat(`step ${w.at + 1} ${w.op}:`.length)}  ${B} → ${w.bSays}`);
+    if (bh.reference) out.push(`     upstream reference (${bh.reference.profile}): ${bh.reference.says}`);
+    out.push(`     trace: ${traceLine(w.steps, d.b)}`);
+  });
+  out.push('');
+  out.push(`OPERATIONS: outcomes reached under one profile only (${d.rules.length})`);
+  out.push(...table(['', 'operation', 'deciding rule', 'outcome', 'VM types'], d.rules.map((r) => [MARK[r.change], r.op, r.rule, r.outcome, r.vmTypes.join(', ')]), [1, 24, 44, 32, 30]));
+  out.push('');
+  out.push(`MACHINE TRANSITIONS taken under one profile only (${d.transitions.length})`);
+  out.push(...table(['', 'machine', 'transition (state : event : index)'], d.transitions.map((t) => [MARK[t.change], t.machine, t.edge]), [1, 10, 80]));
+  out.push('');
+  out.push(`REACHABLE PAGE STATES: ${d.pageStates.common.length} in both, ${d.pageStates.added.length} added, ${d.pageStates.removed.length} removed`);
+  for (const k of d.pageStates.added) out.push(`  + ${projectionLabel(parseProjectionKey(k))}`);
+  for (const k of d.pageStates.removed) out.push(`  - ${projectionLabel(parseProjectionKey(k))}`);
+  out.push('');
+  out.push('INVARIANTS (checked on every transition of the bounded search)');
+  out.push(...table(['invariant', A, B, 'promised', 'says'], d.invariants.map((r) => [r.name, r.a, r.b, `${r.promisedA ? 'A' : '-'}${r.promisedB ? 'B' : '-'}`, r.says]), [28, Math.max(6, A.length), Math.max(6, B.length), 8, 60]));
+  for (const r of d.invariants) if (r.witness && r.a !== r.b) out.push(`  ${r.name} breaks under ${r.witness.profile}: ${r.witness.detail}\n    trace: ${traceLine(r.witness.trace.steps, r.witness.profile === B ? d.b : d.a)}`);
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON
+
+export function diffJson(d: ProfileDiff): Record<string, unknown> {
+  return {
+    format: 'gmem-diff/1',
+    a: d.a.name,
+    b: d.b.name,
+    bound: d.bound,
+    declarations: d.declarations,
+    behaviours: d.behaviours.map((b) => ({
+      key: b.witness.key,
+      kind: b.witness.kind,
+      title: b.witness.title,
+      step: b.witness.at + 1,
+      op: b.witness.op,
+      [d.a.name]: b.witness.aSays,
+      [d.b.name]: b.witness.bSays,
+      ...(b.reference ? { reference: b.reference } : {}),
+      trace: b.trace,
+    })),
+    rules: d.rules,
+    transitions: d.transitions,
+    pageStates: d.pageStates,
+    invariants: d.invariants,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Diagram
+
+interface Tuple { e: PageEdge; inA: boolean; inB: boolean }
+
+function worth(e: PageEdge): boolean {
+  return e.failed ? PAGE_LEVEL_RULES.has(e.rule) || e.from !== e.to : e.from !== e.to;
+}
+
+export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diagram {
+  const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
+  const okSlices = (p: Profile): Slice[] => [...exploreCached(p, opts).slices.values()].filter((s) => s.create.outcome === 'ok');
+  const ga = reachableGraph(okSlices(d.a));
+  const gb = reachableGraph(okSlices(d.b));
+  const inA = new Set(ga.states);
+  const inB = new Set(gb.states);
+  const nodes: DNode[] = [{ id: 'start', label: '', kind: 'initial', status: 'normal' }];
+  const status = (k: string): Status => (inA.has(k) && inB.has(k) ? 'normal' : inB.has(k) ? 'added' : 'removed');
+  for (const k of [...new Set([...ga.states, ...gb.states])]) {
+    nodes.push({ id: projectionNodeId(k), label: projectionLabel(parseProjectionKey(k)), kind: 'state', status: status(k), data: { page: parseProjectionKey(k) } });
+  }
+  const edges: DEdge[] = [];
+  for (const k of [...new Set([...ga.initial, ...gb.initial])]) {
+    const s: Status = ga.initial.includes(k) && gb.initial.includes(k) ? 'normal' : gb.initial.includes(k) ? 'added' : 'removed';
+    edges.push({ id: `create:${k}`, from: 'start', to: projectionNodeId(k), op: 'KVM_CREATE_GUEST_MEMFD', kind: 'always', status: s });
+  }
+  const tuples = new Map<string, Tuple>();
+  const keysA = new Map<string, string[]>();
+  const keysB = new Map<string, string[]>();
+  const add = (e: PageEdge, side: 'a' | 'b') => {
+    const k = `${e.from}|${e.op}|${e.outcome}|${e.to}`;
+    const t = tuples.get(k) ?? { e, inA: false, inB: false };
+    if (side === 'a') t.inA = true;
+    else t.inB = true;
+    tuples.set(k, t);
+    const fk = `${e.from}|${e.op}`;
+    const m = side === 'a' ? keysA : keysB;
+    m.set(fk, [...(m.get(fk) ?? []), e.to === e.from ? e.outcome : `${e.outcome} → ${projectionLabel(parseProjectionKey(e.to))}`]);
+  };
+  for (const e of ga.edges) add(e, 'a');
+  for (const e of gb.edges) add(e, 'b');
+  const merged = new Map<string, { e: PageEdge; ops: string[]; status: Status; note?: string }>();
+  for (const t of tuples.values()) {
+    const fk = `${t.e.from}|${t.e.op}`;
+    let s: Status;
+    let note: string | undefined;
+    if (t.inA && t.inB) {
+      // A diff shows what changed: unchanged transitions are left out.
+      continue;
+    } else if (t.inB) {
+      s = keysA.has(fk) ? 'changed' : 'added';
+      if (s === 'changed') note = `${d.a.name}: ${[...new Set(keysA.get(fk))].join('; ')}`;
+      if (s === 'added' && !worth(t.e)) continue;
+    } else {
+      if (keysB.has(fk)) continue;
+      s = 'removed';
+      if (!worth(t.e)) continue;
+    }
+    const to = t.e.failed && t.e.from === t.e.to ? `err:${t.e.outcome}` : t.e.to;
+    const mk = `${t.e.from}|${to}|${t.e.failed ? t.e.outcome : ''}|${s}`;
+    const m = merged.get(mk);
+    if (m) {
+      if (!m.ops.includes(t.e.op)) m.ops.push(t.e.op);
+      if (note) m.note = m.note ? `${m.note}; ${note}` : note;
+    } else merged.set(mk, { e: t.e, ops: [t.e.op], status: s, ...(note ? { note } : {}) });
+  }
+  for (const [key, m] of merged) {
+    let to = projectionNodeId(m.e.to);
+    if (m.e.failed && m.e.from === m.e.to) {
+      to = `err_${safeId(m.e.outcome)}`;
+      if (!nodes.some((n) => n.id === to)) nodes.push({ id: to, label: m.e.outcome, kind: 'error', status: 'normal' });
+    }
+    edges.push({
+      id: key,
+      from: projectionNodeId(m.e.from),
+      to,
+      op: m.ops.sort().join(' / '),
+      ...(m.e.failed ? { errno: m.e.outcome } : {}),
+      kind: m.e.failed ? 'error' : 'transition',
+      status: m.status,
+      source: m.e.rule,
+      ...(m.note ? { note: `was — ${m.note}` } : {}),
+    });
+  }
+  // Unchanged states that no changed edge touches are left out too.
+  const touched = new Set(edges.flatMap((e) => [e.from, e.to]));
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i] as DNode;
+    if (n.status === 'normal' && n.kind === 'state' && !touched.has(n.id)) nodes.splice(i, 1);
+  }
+  for (let i = edges.length - 1; i >= 0; i--) {
+    const e = edges[i] as DEdge;
+    if (e.from === 'start' && !nodes.some((n) => n.id === e.to)) edges.splice(i, 1);
+  }
+  // Error boxes reached only by added / removed edges take that colour.
+  for (const n of nodes) {
+    if (n.kind !== 'error') continue;
+    const into = edges.filter((e) => e.to === n.id);
+    if (into.length && into.every((e) => e.status === 'added')) n.status = 'added';
+    else if (into.length && into.every((e) => e.status === 'removed')) n.status = 'removed';
+  }
+  return {
+    machine: 'diff',
+    title: `diff ${d.a.name} → ${d.b.name}: reachable page states`,
+    subtitle: [
+      `${d.a.name}: ${d.a.title}`,
+      `${d.b.name}: ${d.b.title}`,
+      `every VM type and flag combination of each profile; bounded search ${d.bound.maxDepth} operations deep`,
+    ],
+    groups: [],
+    nodes,
+    edges,
+    notes: [
+      `green: only under ${d.b.name}; red: only under ${d.a.name}; orange: the operation now ends differently (tooltip: what ${d.a.name} did); unchanged transitions are not drawn`,
+      `${d.behaviours.length} behavioural differences with witness traces: see gmem-spec diff ${d.a.name} ${d.b.name} --format text`,
+    ],
+  };
+}

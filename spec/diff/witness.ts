@@ -1,0 +1,343 @@
+/**
+ * Witness traces for behavioural differences between two profiles: a breadth-first search over pairs of system
+ * states, driving both profiles with the very same operations (the bounded set of spec/diagram/reachable.ts),
+ * recording for each kind of difference the first — hence shortest — trace that shows it. Every witness is a
+ * gmem-trace/1 trace whose predicted outcomes differ between the two profiles.
+ */
+import { type VmTypeName } from '../constants.ts';
+import { INVARIANTS, violations } from '../invariants.ts';
+import type { Outcome, Step, Trace } from '../ops.ts';
+import { outcomesEqual } from '../outcome.ts';
+import type { Profile } from '../profile.ts';
+import type { RuleRef } from '../rules/check.ts';
+import { type SystemState, emptySystem } from '../state.ts';
+import { DEFAULT_MAX_DEPTH, INITIAL_CTX, type SideResult, type TraceCtx, creationFailed, ctxKey, nextOps, safeStep, universeOf } from '../diagram/reachable.ts';
+import { outcomeWords, stepWords } from '../diagram/words.ts';
+
+export interface SideOutcome {
+  outcome: Outcome;
+  rule: RuleRef;
+  aborted: boolean;
+}
+
+/** A named kind of behavioural difference reviewers argue about. */
+export interface Scenario {
+  id: string;
+  title: string;
+  /** Whether this step (with both sides' results) shows the scenario. */
+  matches: (x: ScenarioInput) => boolean;
+}
+
+export interface ScenarioInput {
+  step: Step;
+  ctx: TraceCtx;
+  a: SideResult;
+  b: SideResult;
+  beforeA: SystemState;
+  beforeB: SystemState;
+  a_profile: Profile;
+  b_profile: Profile;
+  differs: boolean;
+  divergedBefore: boolean;
+}
+
+const INIT_SHARED_BIT = 2;
+const signal = (o: Outcome) => 'access' in o && o.access !== 'ok';
+const ok = (o: Outcome) => 'ok' in o;
+const eitherRule = (x: ScenarioInput, id: string) => x.a.rule.id === id || x.b.rule.id === id;
+const pageAttr = (s: SystemState) => {
+  const g = s.gmems[0];
+  if (!g || g.lifecycle === 'released') return undefined;
+  return g.pages['0']?.attribute ?? ((g.flags & INIT_SHARED_BIT) !== 0 ? 'shared' : 'private');
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'attributes2-converts',
+    title: 'KVM_SET_MEMORY_ATTRIBUTES2 converts a guest_memfd range in place',
+    matches: (x) => x.step.op === 'set_memory_attributes2' && x.differs && (ok(x.a.outcome) !== ok(x.b.outcome)),
+  },
+  {
+    id: 'pinned-conversion-eagain',
+    title: 'a long-term pin blocks conversion to private: EAGAIN with error_offset',
+    matches: (x) => x.step.op === 'set_memory_attributes2' && x.differs && eitherRule(x, 'set_memory_attributes2.elevated-refcount'),
+  },
+  {
+    id: 'host-fault-converted',
+    title: 'a host fault on a page converted to private is refused (per-page attribute)',
+    matches: (x) => {
+      if ((x.step.op !== 'read_mem' && x.step.op !== 'write_mem') || !x.differs) return false;
+      const side = (r: SideResult, before: SystemState) => signal(r.outcome) && r.rule.id === 'access.private' && ((before.gmems[0]?.flags ?? 0) & INIT_SHARED_BIT) !== 0;
+      return side(x.a, x.beforeA) || side(x.b, x.beforeB);
+    },
+  },
+  {
+    id: 'init-shared-private-mem',
+    title: 'GUEST_MEMFD_FLAG_INIT_SHARED on a VM type with private memory',
+    matches: (x) => {
+      if (x.step.op !== 'create_gmem' || !x.differs || (Number(x.step.flags) & INIT_SHARED_BIT) === 0) return false;
+      const t = x.ctx.vmType as VmTypeName;
+      return Boolean(x.a_profile.vmTypes[t]?.hasPrivateMem || x.b_profile.vmTypes[t]?.hasPrivateMem) && (ok(x.a.outcome) || ok(x.b.outcome));
+    },
+  },
+  {
+    id: 'populate-private-destination',
+    title: 'populate (LAUNCH_UPDATE / INIT_MEM_REGION / RMI_POPULATE) expects private destinations',
+    matches: (x) => x.step.op === 'populate' && x.differs && eitherRule(x, 'populate.not-private'),
+  },
+  {
+    id: 'in-transition-states',
+    title: 'pages wait in toPrivate / toShared while a conversion is pending',
+    matches: (x) => {
+      if (!(x.differs || x.divergedBefore)) return false;
+      const t = (s: SystemState) => { const a = pageAttr(s); return a === 'toPrivate' || a === 'toShared'; };
+      return t(x.a.state) !== t(x.b.state);
+    },
+  },
+];
+
+export interface Witness {
+  /** Scenario id, or `rule:<op>:<ruleA>:<ruleB>` for a generic difference, or `invariant:<name>`. */
+  key: string;
+  title: string;
+  kind: 'scenario' | 'added' | 'removed' | 'changed' | 'invariant';
+  steps: Step[];
+  /** Index of the step that shows the difference (the last one). */
+  at: number;
+  a: SideOutcome[];
+  b: SideOutcome[];
+  /** The op and both outcomes at the deciding step, in words. */
+  op: string;
+  aSays: string;
+  bSays: string;
+}
+
+interface PairNode {
+  a: SystemState;
+  b: SystemState;
+  ctx: TraceCtx;
+  abortA: boolean;
+  abortB: boolean;
+  diverged: boolean;
+  parent?: number;
+  step?: Step;
+  ra?: SideOutcome;
+  rb?: SideOutcome;
+  depth: number;
+}
+
+export interface WitnessSearch {
+  a: Profile;
+  b: Profile;
+  witnesses: Witness[];
+  pairs: number;
+  truncated: boolean;
+  millis: number;
+  /** Rule ids each side produced anywhere in the product search. */
+  rulesA: Set<string>;
+  rulesB: Set<string>;
+}
+
+function stopped(s: SystemState): SideResult {
+  return { outcome: { failed: 'trace stopped' }, rule: { id: 'trace.stopped', says: 'an earlier step named a handle this profile never created', cite: 'spec/world.ts' }, state: s, aborted: true };
+}
+
+function side(r: SideResult): SideOutcome {
+  return { outcome: r.outcome, rule: r.rule, aborted: r.aborted };
+}
+
+function sayOutcome(o: SideOutcome, steps: readonly Step[], side: readonly SideOutcome[], profile: Profile): string {
+  if (o.aborted) {
+    const k = side.findIndex((x, i) => !x.aborted && !('ok' in x.outcome) && ((steps[i] as Step).op === 'create_vm' || (steps[i] as Step).op === 'create_gmem'));
+    if (k >= 0) return `— (the trace cannot run: step ${k + 1} ${stepWords(steps[k] as Step, profile)} → ${outcomeWords((side[k] as SideOutcome).outcome)})`;
+    return `— (${o.rule.says})`;
+  }
+  return `${outcomeWords(o.outcome)} [${o.rule.id}]`;
+}
+
+function pathOf(nodes: PairNode[], last: number): { steps: Step[]; a: SideOutcome[]; b: SideOutcome[] } {
+  const steps: Step[] = [];
+  const a: SideOutcome[] = [];
+  const b: SideOutcome[] = [];
+  for (let i: number | undefined = last; i !== undefined; ) {
+    const n: PairNode = nodes[i] as PairNode;
+    if (!n.step) break;
+    steps.unshift(n.step);
+    a.unshift(n.ra as SideOutcome);
+    b.unshift(n.rb as SideOutcome);
+    i = n.parent;
+  }
+  return { steps, a, b };
+}
+
+/** Search both profiles with the same bounded operations; one shortest witness per kind of difference. */
+export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: number; maxPairs?: number } = {}): WitnessSearch {
+  const t0 = performance.now();
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxPairs = options.maxPairs ?? 80_000;
+  const u = universeOf([a, b]);
+  const nodes: PairNode[] = [{ a: emptySystem(), b: emptySystem(), ctx: INITIAL_CTX, abortA: false, abortB: false, diverged: false, depth: 0 }];
+  const seen = new Set<string>();
+  const found = new Map<string, { node: number; at: number; aborted: number; title: string; kind: Witness['kind'] }>();
+  const rulesA = new Set<string>();
+  const rulesB = new Set<string>();
+  let truncated = false;
+  const consider = (key: string, title: string, kind: Witness['kind'], node: number, depth: number, aborted: number) => {
+    const prev = found.get(key);
+    if (!prev || (prev.at === depth && aborted < prev.aborted)) found.set(key, { node, at: depth, aborted, title, kind });
+  };
+  const queue: number[] = [0];
+  for (let qi = 0; qi < queue.length; qi++) {
+    const i = queue[qi] as number;
+    const n = nodes[i] as PairNode;
+    if (n.depth >= maxDepth) continue;
+    for (const next of nextOps(n.ctx, u)) {
+      const ra = n.abortA ? stopped(n.a) : safeStep(a, n.a, next.step);
+      const rb = n.abortB ? stopped(n.b) : safeStep(b, n.b, next.step);
+      if (ra.aborted && rb.aborted) continue;
+      if (!ra.aborted) rulesA.add(ra.rule.id);
+      if (!rb.aborted) rulesB.add(rb.rule.id);
+      const differs = ra.aborted !== rb.aborted || !outcomesEqual(ra.outcome, rb.outcome);
+      const child: PairNode = {
+        a: ra.state, b: rb.state, ctx: next.ctx,
+        abortA: ra.aborted || n.abortA, abortB: rb.aborted || n.abortB,
+        diverged: n.diverged || differs,
+        parent: i, step: next.step, ra: side(ra), rb: side(rb), depth: n.depth + 1,
+      };
+      let id = -1;
+      const ensure = () => {
+        if (id < 0) {
+          id = nodes.length;
+          nodes.push(child);
+        }
+        return id;
+      };
+      const aborted = (child.abortA ? 1 : 0) + (child.abortB ? 1 : 0);
+      const record = (key: string, title: string, kind: Witness['kind']) => consider(key, title, kind, ensure(), child.depth, aborted);
+      const input: ScenarioInput = { step: next.step, ctx: next.ctx, a: ra, b: rb, beforeA: n.a, beforeB: n.b, a_profile: a, b_profile: b, differs, divergedBefore: n.diverged };
+      for (const sc of SCENARIOS) if (sc.matches(input)) record(sc.id, sc.title, 'scenario');
+      if (differs) record(`rule:${next.step.op}:${ra.rule.id}:${rb.rule.id}`, `${next.step.op}: ${ra.rule.id} → ${rb.rule.id}`, 'changed');
+      {
+        const va = ra.aborted ? [] : violations(a, INVARIANTS, n.a, next.step, ra.state).map((v) => v.invariant);
+        const vb = rb.aborted ? [] : violations(b, INVARIANTS, n.b, next.step, rb.state).map((v) => v.invariant);
+        for (const v of va) if (!vb.includes(v)) record(`invariant:${v}`, `${v} breaks under ${a.name} only`, 'invariant');
+        for (const v of vb) if (!va.includes(v)) record(`invariant:${v}`, `${v} breaks under ${b.name} only`, 'invariant');
+      }
+      const deadA = child.abortA || creationFailed(next.step, ra.outcome);
+      const deadB = child.abortB || creationFailed(next.step, rb.outcome);
+      if (deadA && deadB) continue;
+      const key = `${ctxKey(next.ctx)}|${child.abortA ? 'x' : JSON.stringify(ra.state)}|${child.abortB ? 'x' : JSON.stringify(rb.state)}|${child.diverged ? 'd' : ''}`;
+      if (seen.has(key)) continue;
+      if (queue.length >= maxPairs) {
+        truncated = true;
+        continue;
+      }
+      seen.add(key);
+      queue.push(ensure());
+    }
+  }
+  const witnesses: Witness[] = [];
+  for (const [key, f] of found) {
+    const p = pathOf(nodes, f.node);
+    const at = p.steps.length - 1;
+    const last = p.steps[at] as Step;
+    const ctxType = p.steps.find((s) => s.op === 'create_vm') as (Step & { type: VmTypeName }) | undefined;
+    const vmType = ctxType?.type as VmTypeName | undefined;
+    witnesses.push({
+      key,
+      title: f.title,
+      kind: f.kind,
+      steps: p.steps,
+      at,
+      a: p.a,
+      b: p.b,
+      op: stepWords(last, b.vmTypes[vmType ?? 'default'] ? b : a, vmType),
+      aSays: sayOutcome(p.a[at] as SideOutcome, p.steps, p.a, a),
+      bSays: sayOutcome(p.b[at] as SideOutcome, p.steps, p.b, b),
+    });
+  }
+  classify(witnesses, rulesA, rulesB);
+  for (let k = witnesses.length - 1; k >= 0; k--) if ((witnesses[k] as Witness).kind === ('noise' as Witness['kind'])) witnesses.splice(k, 1);
+  witnesses.sort((x, y) => kindOrder(x.kind) - kindOrder(y.kind) || scenarioOrder(x.key) - scenarioOrder(y.key) || x.steps.length - y.steps.length || (x.key < y.key ? -1 : 1));
+  return { a, b, witnesses: dedupe(witnesses), pairs: queue.length, truncated, millis: performance.now() - t0, rulesA, rulesB };
+}
+
+function kindOrder(k: Witness['kind']): number {
+  return ['scenario', 'invariant', 'added', 'removed', 'changed'].indexOf(k);
+}
+
+function scenarioOrder(key: string): number {
+  const i = SCENARIOS.findIndex((s) => s.id === key);
+  return i < 0 ? 99 : i;
+}
+
+/** A generic difference is `added` when the second profile's rule never happens under the first, etc. */
+function classify(ws: Witness[], rulesA: Set<string>, rulesB: Set<string>): void {
+  for (const w of ws) {
+    if (w.kind !== 'changed') continue;
+    const sa = w.a[w.at] as SideOutcome;
+    const sb = w.b[w.at] as SideOutcome;
+    const ra = sa.rule.id;
+    const rb = sb.rule.id;
+    const opName = (w.steps[w.at] as Step).op;
+    // A side that cannot run the trace at all (its VM type does not exist) only shows what the other side adds.
+    if ((sa.aborted && rulesA.has(rb)) || (sb.aborted && rulesB.has(ra))) {
+      w.kind = 'noise' as Witness['kind'];
+      continue;
+    }
+    if (!sa.aborted && !sb.aborted && rulesA.has(rb) && rulesB.has(ra)) {
+      w.title = `${w.op}: ${ra} → ${rb}`;
+      continue;
+    }
+    if (!rulesA.has(rb)) {
+      w.kind = 'added';
+      w.key = `added:${opName}:${rb}`;
+      w.title = `${w.op} → ${outcomeWordsOf(w.b[w.at])} [${rb}] (new)`;
+    } else if (!rulesB.has(ra)) {
+      w.kind = 'removed';
+      w.key = `removed:${opName}:${ra}`;
+      w.title = `${w.op} → ${outcomeWordsOf(w.a[w.at])} [${ra}] (gone)`;
+    } else {
+      w.title = `${w.op}: ${ra} → ${rb}`;
+    }
+  }
+}
+
+function outcomeWordsOf(o: SideOutcome | undefined): string {
+  return o ? (o.aborted ? '—' : outcomeWords(o.outcome)) : '?';
+}
+
+/** Keep the shortest witness per added rule / removed rule / changed pair. */
+function dedupe(ws: Witness[]): Witness[] {
+  const seen = new Set<string>();
+  const out: Witness[] = [];
+  for (const w of ws) {
+    if (seen.has(w.key)) continue;
+    seen.add(w.key);
+    out.push(w);
+  }
+  return out;
+}
+
+/** The witness as a trace file. */
+export function witnessTrace(w: Witness, a: Profile, b: Profile): Trace {
+  const diff = w.a.map((x, i) => (x.aborted !== (w.b[i] as SideOutcome).aborted || !outcomesEqual(x.outcome, (w.b[i] as SideOutcome).outcome) ? i + 1 : 0)).filter(Boolean);
+  return {
+    format: 'gmem-trace/1',
+    name: `witness-${w.key.replace(/[^A-Za-z0-9_.-]+/g, '-')}`,
+    description: `${w.title}. Step ${w.at + 1} (${w.op}): ${a.name} → ${w.aSays}; ${b.name} → ${w.bSays}. Outcomes differ at step(s) ${diff.join(', ')}. Check: gmem-spec predict --profile ${a.name} / --profile ${b.name}.`,
+    steps: w.steps.map((s) => ({ ...s })),
+  };
+}
+
+const cache = new Map<string, WitnessSearch>();
+
+export function searchWitnessesCached(a: Profile, b: Profile, options: { maxDepth?: number } = {}): WitnessSearch {
+  const key = `${a.name}|${b.name}|${options.maxDepth ?? DEFAULT_MAX_DEPTH}`;
+  let w = cache.get(key);
+  if (!w || w.a !== a || w.b !== b) {
+    w = searchWitnesses(a, b, options);
+    cache.set(key, w);
+  }
+  return w;
+}

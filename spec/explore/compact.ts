@@ -1,0 +1,48 @@
+/**
+ * Drop dead history from a state: closed fds, unmapped mappings, dropped pins, and the handle names that point
+ * at them or at failed creations. The explorer never issues an operation on a dead handle, so two states that
+ * differ only in dead history behave the same from then on; compacting them makes them one state (otherwise
+ * every mmap/munmap or pin/unpin cycle would make a "new" state and the graph would never close).
+ * Object indices are renumbered in creation order, so the result is canonical.
+ */
+import type { NameRef, SystemState } from '../state.ts';
+
+export function compact(s: SystemState): SystemState {
+  const fdIndex = new Map<number, number>();
+  const fds = s.fds.filter((f, i) => {
+    if (!f.open) return false;
+    fdIndex.set(i, fdIndex.size);
+    return true;
+  });
+  const mapIndex = new Map<number, number>();
+  const maps = s.maps.filter((m, i) => {
+    if (!m.live) return false;
+    mapIndex.set(i, mapIndex.size);
+    return true;
+  });
+  const pins = s.pins
+    .filter((p) => p.live)
+    .map((p) => ({ ...p, map: mapIndex.get(p.map) ?? -1 }));
+  const names: Record<string, NameRef> = {};
+  for (const n of Object.keys(s.names).sort()) {
+    const r = s.names[n] as NameRef;
+    if ('fd' in r) {
+      const i = fdIndex.get(r.fd);
+      if (i !== undefined) names[n] = { fd: i };
+    } else if ('map' in r) {
+      const i = mapIndex.get(r.map);
+      if (i !== undefined) names[n] = { map: i };
+    }
+  }
+  const renumbered = mapIndex.size !== s.maps.length;
+  const gmems = renumbered
+    ? s.gmems.map((g) => {
+        const pages: typeof g.pages = {};
+        for (const [k, p] of Object.entries(g.pages)) {
+          pages[k] = p.hostMappers.length ? { ...p, hostMappers: p.hostMappers.map((m) => mapIndex.get(m) ?? -1) } : p;
+        }
+        return { ...g, pages };
+      })
+    : s.gmems;
+  return { proc: s.proc, vms: s.vms, gmems, fds, maps, pins, names };
+}
