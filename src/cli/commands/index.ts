@@ -1,6 +1,9 @@
 /** Every CLI command. Add a command: write src/cli/commands/<name>.ts and add it here. */
 import type { Command } from '../command.ts';
 import { checkTrace } from './checkTrace.ts';
+import { diagram } from './diagram.ts';
+import { diff } from './diff.ts';
 import { predict } from './predict.ts';
+import { report } from './report.ts';
 
-export const COMMANDS: Command[] = [predict, checkTrace];
+export const COMMANDS: Command[] = [predict, checkTrace, diagram, diff, report];
