@@ -42,7 +42,8 @@ const gmemFlag = (c: RegionCtx) => (c.flags & KVM_MEM.GUEST_MEMFD) !== 0;
 const existing = (c: RegionCtx): Memslot | undefined => c.w.vm(vmId(c)).memslots.find((m) => m.slot === c.slot);
 
 function gmemTarget(c: RegionCtx): { kind: 'badf' } | { kind: 'other' } | { kind: 'gmem'; id: number } {
-  if (c.op.gmem === undefined) return { kind: 'badf' };
+  // No guest_memfd named: the ioctl carries guest_memfd = 0, an fd that is not a guest_memfd (a trace's stdin).
+  if (c.op.gmem === undefined) return { kind: 'other' };
   const f = c.w.fd(c.op.gmem);
   if (f.kind !== 'open') return { kind: 'badf' };
   return f.fd.kind === 'gmem' ? { kind: 'gmem', id: f.fd.id } : { kind: 'other' };
@@ -192,9 +193,10 @@ export function memoryRegionChecks(): Check<RegionCtx>[] {
 function uaddrOf(w: World, u: SetMemoryRegion2Op['uaddr']): bigint {
   if (typeof u === 'object') {
     const r = w.ref(u.map);
-    // A failed mmap's address is MAP_FAILED (-1); a real mapping is page-aligned and in user range.
-    if (!('map' in r)) return U64 - 1n;
-    return 0x7f0000000000n + BigInt(r.map) * 0x1000000000n + u64(u.offset);
+    // Every mapping handle, even a failed or unmapped one, names a page-aligned user address (a C program
+    // would pass the address it has); only the offset can make it unaligned.
+    const index = 'map' in r ? r.map : 0;
+    return 0x7f0000000000n + BigInt(index) * 0x1000000000n + u64(u.offset);
   }
   return u64(u);
 }

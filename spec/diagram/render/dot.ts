@@ -9,6 +9,11 @@ export function dotString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
+/** A multi-line label whose lines are left-justified (`\l` line ends). */
+export function dotLeft(lines: readonly string[]): string {
+  return `"${lines.map((l) => `${l.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}\\l`).join('')}"`;
+}
+
 const STATUS_COLOUR: Record<DEdge['status'], string> = {
   normal: '#37474f',
   unreachable: '#b0b0b0',
@@ -77,13 +82,15 @@ function edgeAttrs(e: DEdge): string[] {
 
 export function renderDot(d: Diagram, options: { rankdir?: 'LR' | 'TB' } = {}): string {
   const out: string[] = [];
-  const title = [d.title, ...d.subtitle].join('\n');
+  const title = [d.title, ...d.subtitle];
   out.push(`digraph ${dotString(d.machine)} {`);
-  out.push(`  graph [rankdir=${options.rankdir ?? 'LR'}, compound=true, fontname="Helvetica", fontsize=11, labelloc=t, labeljust=l, label=${dotString(title)}, nodesep=0.3, ranksep=0.45, mclimit=0.3, nslimit=2, nslimit1=2, searchsize=20];`);
+  out.push(`  graph [rankdir=${options.rankdir ?? 'LR'}, compound=true, fontname="Helvetica", fontsize=11, labelloc=t, labeljust=l, label=${dotLeft(title)}, nodesep=0.3, ranksep=0.45, mclimit=0.3, nslimit=2, nslimit1=2, searchsize=20];`);
   out.push('  node [fontname="Helvetica", fontsize=10, margin="0.08,0.04"];');
   out.push('  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7];');
   const groupFirst = new Map<string, string>();
-  for (const g of d.groups) {
+  // With rankdir=LR Graphviz stacks clusters bottom-up: emit them reversed so the first region is on top.
+  const groups = options.rankdir === 'TB' ? d.groups : [...d.groups].reverse();
+  for (const g of groups) {
     out.push(`  subgraph ${dotString(`cluster_${g.id}`)} {`);
     out.push(`    label=${dotString(g.label)}; style="rounded"; color="#90a4ae"; fontcolor="#37474f";${g.description ? ` tooltip=${dotString(g.description)};` : ''}`);
     for (const n of d.nodes.filter((x) => x.group === g.id)) {
@@ -110,7 +117,7 @@ export function renderDot(d: Diagram, options: { rankdir?: 'LR' | 'TB' } = {}): 
     out.push(`  ${from} -> ${to} [${a.join(', ')}];`);
   }
   if (d.notes.length) {
-    out.push(`  legend [shape=note, fontsize=9, color="#b0bec5", fontcolor="#546e7a", label=${dotString(d.notes.map((x) => wrap(x, 70)).join('\n'))}];`);
+    out.push(`  legend [shape=note, fontsize=9, color="#b0bec5", fontcolor="#546e7a", label=${dotLeft(d.notes.flatMap((x) => wrap(x, 70).split('\n')))}];`);
   }
   out.push('}');
   return `${out.join('\n')}\n`;
