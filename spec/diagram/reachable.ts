@@ -102,10 +102,9 @@ export function nextOps(ctx: TraceCtx, u: OpUniverse): Array<{ step: Step; ctx: 
   if (!ctx.bound) out.push({ step: { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size, gmem: 'g0', gmem_offset: 0, uaddr: 0 }, ctx: { ...ctx, bound: true } });
   same({ op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: size });
   same({ op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: size });
-  if (u.gmemAttributes || u.inPlace(t)) {
-    same({ op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: P, attributes: PRIVATE });
-    same({ op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: P, attributes: 0 });
-  }
+  // Always tried: on a kernel without in-place conversion it is ENOTTY, which is itself the ABI to compare.
+  same({ op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: P, attributes: PRIVATE });
+  same({ op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: P, attributes: 0 });
   if (u.vmAttributes(t)) {
     same({ op: 'set_memory_attributes', vm: 'vm0', address: 0, size: P, attributes: PRIVATE });
     same({ op: 'set_memory_attributes', vm: 'vm0', address: 0, size: P, attributes: 0 });

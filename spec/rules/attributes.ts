@@ -110,10 +110,9 @@ function gmemOf(c: Attr2Ctx): number | undefined {
 }
 
 export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
-  const inPlace = (c: Attr2Ctx) => {
-    const g = gmemOf(c);
-    return g !== undefined && c.w.profile.gmemAttributes !== undefined && c.w.vmRules(c.w.gmem(g).vm).conversion === 'in-place';
-  };
+  // The gate is global (module parameter gmem_in_place_conversion), not per VM: with it on, every
+  // guest_memfd has the ioctl and a VM without private memory is refused further down with EINVAL.
+  const inPlace = (c: Attr2Ctx) => c.w.profile.gmemAttributes !== undefined;
   return [
     { id: 'set_memory_attributes2.fd-closed', errno: 'EBADF', says: 'an ioctl on a closed fd fails with EBADF', cite: 'fdget', fails: (c) => c.w.fd(c.gmem).kind !== 'open' },
     {
@@ -127,9 +126,14 @@ export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
     {
       id: 'set_memory_attributes2.no-private-mem',
       errno: 'EINVAL',
-      says: 'a guest_memfd of a VM without private memory (e.g. the default VM) cannot convert: EINVAL',
+      says: 'a guest_memfd of a VM without private memory (e.g. the default VM), or not an fd of a guest_memfd, cannot convert: EINVAL',
       cite: 'kernel-abi.md §2.16 step 4',
-      fails: (c) => { const g = gmemOf(c); return g !== undefined && !c.w.vmRules(c.w.gmem(g).vm).hasPrivateMem; },
+      fails: (c) => {
+        const g = gmemOf(c);
+        if (g === undefined) return true;
+        const r = c.w.vmRules(c.w.gmem(g).vm);
+        return !r.hasPrivateMem || r.conversion !== 'in-place';
+      },
     },
     { id: 'set_memory_attributes2.attributes', errno: 'EINVAL', says: 'attributes other than PRIVATE fail with EINVAL', cite: 'kernel-abi.md §2.16 step 5', fails: (c) => (c.attributes & ~KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n },
     { id: 'set_memory_attributes2.range', errno: 'EINVAL', says: 'size 0, or a range that wraps, fails with EINVAL', cite: 'kernel-abi.md §2.16 step 6', fails: (c) => c.size === 0n || c.offset + c.size >= U64 },
