@@ -121,4 +121,16 @@ export interface Profile {
   pageRuleOverrides?: Partial<PageRules>;
   /** Invariants (spec/invariants.ts names) this profile promises; default: all of them. */
   promises?: string[];
+  /** Deliberate deviations, for the mutation harness only (src/mutation): never set in a shipped profile. */
+  deviations?: Deviations;
+}
+
+/** How a deviating backend differs from the rules: a skipped check, two checks in the wrong order, a lost effect. */
+export interface Deviations {
+  /** Check ids (spec/rules) the backend never evaluates. */
+  skipChecks?: string[];
+  /** Pairs of check ids the backend evaluates in the opposite order. */
+  swapChecks?: Array<[string, string]>;
+  /** fallocate(PUNCH_HOLE) succeeds but leaves the data in place. */
+  punchKeepsData?: boolean;
 }

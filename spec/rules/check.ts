@@ -4,6 +4,7 @@
  * outcome. The same lists drive the spec and the "failure priority" test generator.
  */
 import type { ErrnoName } from '../constants.ts';
+import type { Deviations } from '../profile.ts';
 
 export interface Check<C> {
   /** Stable id, `<op>.<condition>`, used in reports and generated test names. */
@@ -16,8 +17,23 @@ export interface Check<C> {
   fails: (c: C) => boolean;
 }
 
+/** The check list as a deviating backend (mutation harness) would evaluate it. */
+function deviate<C>(checks: readonly Check<C>[], d: Deviations): readonly Check<C>[] {
+  let list = checks.filter((k) => !d.skipChecks?.includes(k.id));
+  for (const [a, b] of d.swapChecks ?? []) {
+    const i = list.findIndex((k) => k.id === a);
+    const j = list.findIndex((k) => k.id === b);
+    if (i >= 0 && j >= 0) {
+      list = [...list];
+      [list[i], list[j]] = [list[j] as Check<C>, list[i] as Check<C>];
+    }
+  }
+  return list;
+}
+
 export function firstFailure<C>(checks: readonly Check<C>[], c: C): Check<C> | undefined {
-  for (const check of checks) if (check.fails(c)) return check;
+  const d = (c as { w?: { profile?: { deviations?: Deviations } } }).w?.profile?.deviations;
+  for (const check of d ? deviate(checks, d) : checks) if (check.fails(c)) return check;
   return undefined;
 }
 

@@ -59,6 +59,7 @@ export function fallocateChecks(): Check<FallocCtx>[] {
 
 /** Punch [start, start+npages) out of the file: pages become holes, lose host and guest mappings and pins. */
 export function punchRange(w: World, gmemId: number, start: number, npages: number): void {
+  if (w.profile.deviations?.punchKeepsData) return;
   for (const i of w.touchedPages(gmemId, start, npages)) {
     w.pageEvent(gmemId, i, { type: 'PUNCH' });
     for (const p of w.s.pins) {

@@ -3,6 +3,7 @@ import { JsonSyntaxError } from '../../spec/json.ts';
 import { UnknownProfileError } from '../../spec/profiles/index.ts';
 import { TraceError } from '../../spec/trace.ts';
 import { UnknownHandleError } from '../../spec/world.ts';
+import { BackendUnavailableError } from '../backend/index.ts';
 import { UsageError } from './args.ts';
 import type { Io } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -29,7 +30,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) io.err(`gmem-spec ${name}: ${e.message}\nusage: ${cmd.usage}`);
-    else if (e instanceof TraceError || e instanceof UnknownProfileError || e instanceof UnknownHandleError || e instanceof JsonSyntaxError) io.err(`gmem-spec ${name}: ${e.message}`);
+    else if (e instanceof TraceError || e instanceof BackendUnavailableError || e instanceof UnknownProfileError || e instanceof UnknownHandleError || e instanceof JsonSyntaxError) io.err(`gmem-spec ${name}: ${e.message}`);
     else throw e;
     return 2;
   }

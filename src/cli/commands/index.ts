@@ -1,9 +1,11 @@
 /** Every CLI command. Add a command: write src/cli/commands/<name>.ts and add it here. */
 import type { Command } from '../command.ts';
 import { checkTrace } from './checkTrace.ts';
+import { conform } from './conform.ts';
 import { diagram } from './diagram.ts';
 import { diff } from './diff.ts';
 import { predict } from './predict.ts';
+import { record } from './record.ts';
 import { report } from './report.ts';
 
-export const COMMANDS: Command[] = [predict, checkTrace, diagram, diff, report];
+export const COMMANDS: Command[] = [predict, checkTrace, conform, record, diagram, diff, report];
