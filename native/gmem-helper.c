@@ -608,6 +608,32 @@ static void install_fault_handlers(void)
 	sigaction(SIGSEGV, &sa, NULL);
 }
 
+/*
+ * Single-byte accesses with the address in RDI. On x86 an access to a non-canonical address raises #GP
+ * (SIGSEGV) — unless its base register is RSP or RBP, which raises #SS (SIGBUS). Left to the compiler, the
+ * signal for a wild offset would depend on register allocation; pinning the base to RDI makes it SIGSEGV.
+ * (glibc's memset, used by fill_mem, addresses through RDI as well.)
+ */
+static inline uint8_t load_byte(const volatile uint8_t *p)
+{
+#if defined(__x86_64__)
+	uint8_t v;
+	__asm__ volatile("movb (%1), %0" : "=q"(v) : "D"(p) : "memory");
+	return v;
+#else
+	return *p;
+#endif
+}
+
+static inline void store_byte(volatile uint8_t *p, uint8_t v)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("movb %1, (%0)" : : "D"(p), "q"(v) : "memory");
+#else
+	*p = v;
+#endif
+}
+
 static void answer_fault(void)
 {
 	if (fault_sig == SIGBUS && (fault_code == BUS_MCEERR_AR || fault_code == BUS_MCEERR_AO))
@@ -816,7 +842,7 @@ static void op_read_mem(struct req *r)
 	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(m->addr + off);
 	if (sigsetjmp(fault_env, 1) == 0) {
 		in_guard = 1;
-		uint8_t v = *p;
+		uint8_t v = load_byte(p);
 		in_guard = 0;
 		answer("access ok value=%u", v);
 	} else {
@@ -835,7 +861,7 @@ static void op_write_mem(struct req *r)
 	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(m->addr + off);
 	if (sigsetjmp(fault_env, 1) == 0) {
 		in_guard = 1;
-		*p = v;
+		store_byte(p, v);
 		in_guard = 0;
 		answer("access ok");
 	} else {
@@ -876,7 +902,7 @@ static void op_check_mem(struct req *r)
 		/* every byte is read, so a fault anywhere in the range wins over a mismatch */
 		uint8_t diff = 0;
 		for (uint64_t i = 0; i < len; i++)
-			diff |= (uint8_t)(p[i] ^ v);
+			diff |= (uint8_t)(load_byte(p + i) ^ v);
 		in_guard = 0;
 		answer("access ok match=%s", diff ? "false" : "true");
 	} else {

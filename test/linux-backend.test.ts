@@ -150,12 +150,13 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
       .toEqual([{ ok: true }, { access: 'SIGBUS' }, { access: 'SIGBUS' }]);
   });
 
-  it('access outside the mapping, after munmap or through a failed mmap is SIGSEGV', async () => {
+  it('access outside the mapping (even non-canonical), after munmap or through a failed mmap is SIGSEGV', async () => {
     expect(
       await run([
         ...mapped(3, PAGE),
         { op: 'read_mem', map: 'm0', offset: PAGE },
         { op: 'read_mem', map: 'm0', offset: -1 },
+        { op: 'write_mem', map: 'm0', offset: 1n << 47n, value: 1 }, // a non-canonical address
         { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rw', shared: false, as: 'bad' },
         { op: 'read_mem', map: 'bad', offset: 0 },
         { op: 'mprotect', map: 'bad', prot: 'r' },
@@ -164,6 +165,7 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
         { op: 'madvise', map: 'm0', offset: 0, length: PAGE, advice: 'dontneed' },
       ], 3),
     ).toEqual([
+      { access: 'SIGSEGV' },
       { access: 'SIGSEGV' },
       { access: 'SIGSEGV' },
       { errno: 'EINVAL' },
