@@ -4,8 +4,9 @@ import { checkTrace } from './checkTrace.ts';
 import { conform } from './conform.ts';
 import { diagram } from './diagram.ts';
 import { diff } from './diff.ts';
+import { mutate } from './mutate.ts';
 import { predict } from './predict.ts';
 import { record } from './record.ts';
 import { report } from './report.ts';
 
-export const COMMANDS: Command[] = [predict, checkTrace, conform, record, diagram, diff, report];
+export const COMMANDS: Command[] = [predict, checkTrace, conform, record, mutate, diagram, diff, report];

@@ -1,0 +1,26 @@
+/** Run a suite against every applicable mutant of a profile and report which ones the suite kills. */
+import type { Profile } from '../../spec/profile.ts';
+import { ReferenceBackend } from '../backend/reference.ts';
+import { runSuite } from '../conform/runner.ts';
+import type { SuiteTrace } from '../conform/suite.ts';
+import { MUTANTS, type Mutant } from './catalogue.ts';
+
+export interface MutantResult {
+  mutant: Mutant;
+  killed: boolean;
+  /** The first trace that caught it. */
+  killedBy?: string;
+  failingTraces: number;
+}
+
+export async function runMutants(profile: Profile, suite: readonly SuiteTrace[], only?: readonly string[]): Promise<MutantResult[]> {
+  const out: MutantResult[] = [];
+  for (const mutant of MUTANTS.filter((m) => m.appliesTo.includes(profile.name) && (!only || only.includes(m.id)))) {
+    const backend = new ReferenceBackend(mutant.apply(profile));
+    // The suite's expectations come from the true profile; the backend deviates.
+    const results = await runSuite(backend, profile, suite);
+    const failing = results.filter((r) => !r.passed);
+    out.push({ mutant, killed: failing.length > 0, failingTraces: failing.length, ...(failing[0] ? { killedBy: failing[0].name } : {}) });
+  }
+  return out;
+}
