@@ -14,6 +14,7 @@ import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE, type VmTypeName } from '../con
 import { INVARIANTS, violations } from '../invariants.ts';
 import type { Outcome, Step } from '../ops.ts';
 import type { Profile } from '../profile.ts';
+import { PROFILES } from '../profiles/index.ts';
 import type { RuleRef } from '../rules/check.ts';
 import { type PageState, type SystemState, emptySystem, freshPage } from '../state.ts';
 import { step } from '../step.ts';
@@ -246,10 +247,24 @@ export interface FoundViolation {
   step: Step;
 }
 
+/** One operation from one explored state: where it leads (-1: nowhere — a creation failed or the trace cannot run). */
+export interface Transition {
+  next: number;
+  outcome: Outcome;
+  rule: RuleRef;
+  aborted: boolean;
+  /** Invariants this transition breaks. */
+  broken?: string[];
+}
+
 export interface Exploration {
   profile: Profile;
   maxDepth: number;
+  universe: OpUniverse;
   states: SystemState[];
+  ctxs: TraceCtx[];
+  /** For each expanded state, one transition per operation of nextOps(ctx, universe), in order. */
+  trans: Array<Transition[] | undefined>;
   parent: Array<{ from: number; step: Step } | undefined>;
   depth: number[];
   truncated: boolean;
@@ -263,6 +278,21 @@ export interface Exploration {
 export interface ExploreOptions {
   maxDepth?: number;
   maxStates?: number;
+  /** The operations to explore with (default: the global universe). */
+  universe?: OpUniverse;
+}
+
+let global: OpUniverse | undefined;
+
+/**
+ * The operations every profile is explored with: the union of all shipped profiles' VM types and flags. One
+ * universe for all makes two profiles' explorations line up operation by operation, so a diff pairs their
+ * transition tables instead of stepping both profiles again.
+ */
+export function globalUniverse(profile?: Profile): OpUniverse {
+  if (profile && !PROFILES.includes(profile)) return universeOf([...PROFILES, profile]);
+  global ??= universeOf(PROFILES);
+  return global;
 }
 
 export const DEFAULT_MAX_DEPTH = 8;
@@ -328,9 +358,10 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
   const t0 = performance.now();
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxStates = options.maxStates ?? DEFAULT_MAX_STATES;
-  const u = universeOf([profile]);
+  const u = options.universe ?? globalUniverse(profile);
   const states: SystemState[] = [emptySystem()];
   const ctxs: TraceCtx[] = [INITIAL_CTX];
+  const trans: Array<Transition[] | undefined> = [];
   const parent: Exploration['parent'] = [undefined];
   const depth = [0];
   const index = new Map<string, number>([[`${ctxKey(INITIAL_CTX)}|${JSON.stringify(states[0])}`, 0]]);
@@ -348,9 +379,13 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
       const ctx = ctxs[i] as TraceCtx;
       const sliceName = ctx.vmType !== undefined && ctx.flags !== undefined ? sliceKey(ctx.vmType, ctx.flags) : '';
       rec.slice = sliceName;
+      const row: Transition[] = [];
+      trans[i] = row;
       for (const next of nextOps(ctx, u)) {
         if (next.step.op === 'create_gmem') rec.slice = sliceKey(ctx.vmType as VmTypeName, next.ctx.flags as number);
         const r = safeStep(profile, s, next.step);
+        const tr: Transition = { next: -1, outcome: r.outcome, rule: r.rule, aborted: r.aborted };
+        row.push(tr);
         if (r.aborted) continue;
         if (next.step.op === 'create_vm' && 'ok' in r.outcome) created.push(next.ctx.vmType as VmTypeName);
         const sk = next.ctx.vmType !== undefined && next.ctx.flags !== undefined ? sliceKey(next.ctx.vmType, next.ctx.flags) : '';
@@ -381,15 +416,22 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
           }
         }
         for (const v of violations(profile, INVARIANTS, s, next.step, r.state)) {
+          (tr.broken ??= []).push(v.invariant);
           if (!found.has(v.invariant)) found.set(v.invariant, { invariant: v.invariant, detail: v.detail, before: i, step: next.step });
         }
         if (creationFailed(next.step, r.outcome)) continue;
         const key = `${ctxKey(next.ctx)}|${JSON.stringify(r.state)}`;
-        if (index.has(key)) continue;
-        if (states.length >= maxStates) {
-          truncated = true;
+        const known = index.get(key);
+        if (known !== undefined) {
+          tr.next = known;
           continue;
         }
+        if (states.length >= maxStates) {
+          truncated = true;
+          tr.next = -2;
+          continue;
+        }
+        tr.next = states.length;
         index.set(key, states.length);
         states.push(r.state);
         ctxs.push(next.ctx);
@@ -405,7 +447,7 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
     if (!set) sl.taken.set(machine, (set = new Set()));
     set.add(edge);
   });
-  return { profile, maxDepth, states, parent, depth, truncated, slices, violations: found, vmTypesCreated: [...new Set(created)], millis: performance.now() - t0 };
+  return { profile, maxDepth, universe: u, states, ctxs, trans, parent, depth, truncated, slices, violations: found, vmTypesCreated: [...new Set(created)], millis: performance.now() - t0 };
 }
 
 /** The steps from the empty system to state `id`. */

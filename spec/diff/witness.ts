@@ -5,13 +5,13 @@
  * gmem-trace/1 trace whose predicted outcomes differ between the two profiles.
  */
 import { type VmTypeName } from '../constants.ts';
-import { INVARIANTS, violations } from '../invariants.ts';
 import type { Outcome, Step, Trace } from '../ops.ts';
 import { outcomesEqual } from '../outcome.ts';
 import type { Profile } from '../profile.ts';
 import type { RuleRef } from '../rules/check.ts';
 import { type SystemState, emptySystem } from '../state.ts';
-import { DEFAULT_MAX_DEPTH, INITIAL_CTX, type SideResult, type TraceCtx, creationFailed, ctxKey, nextOps, safeStep, universeOf } from '../diagram/reachable.ts';
+import { DEFAULT_MAX_DEPTH, type Exploration, INITIAL_CTX, type SideResult, type TraceCtx, type Transition, explore, exploreCached, nextOps, universeOf } from '../diagram/reachable.ts';
+import { PROFILES } from '../profiles/index.ts';
 import { outcomeWords, stepWords } from '../diagram/words.ts';
 
 export interface SideOutcome {
@@ -113,11 +113,10 @@ export interface Witness {
 }
 
 interface PairNode {
-  a: SystemState;
-  b: SystemState;
+  /** Explored state ids of each side; -1: the side cannot go on (a creation failed, or it cannot run the trace). */
+  ia: number;
+  ib: number;
   ctx: TraceCtx;
-  abortA: boolean;
-  abortB: boolean;
   diverged: boolean;
   parent?: number;
   step?: Step;
@@ -142,7 +141,7 @@ function stopped(s: SystemState): SideResult {
   return { outcome: { failed: 'trace stopped' }, rule: { id: 'trace.stopped', says: 'an earlier step named a handle this profile never created', cite: 'spec/world.ts' }, state: s, aborted: true };
 }
 
-function side(r: SideResult): SideOutcome {
+function toSide(r: SideResult): SideOutcome {
   return { outcome: r.outcome, rule: r.rule, aborted: r.aborted };
 }
 
@@ -174,36 +173,57 @@ function pathOf(nodes: PairNode[], last: number): { steps: Step[]; a: SideOutcom
 export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: number; maxPairs?: number } = {}): WitnessSearch {
   const t0 = performance.now();
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const maxPairs = options.maxPairs ?? 80_000;
-  const u = universeOf([a, b]);
-  const nodes: PairNode[] = [{ a: emptySystem(), b: emptySystem(), ctx: INITIAL_CTX, abortA: false, abortB: false, diverged: false, depth: 0 }];
-  const seen = new Set<string>();
+  const maxPairs = options.maxPairs ?? 200_000;
+  let xa = exploreCached(a, { maxDepth });
+  let xb = exploreCached(b, { maxDepth });
+  if (xa.universe !== xb.universe) {
+    // A profile outside the shipped set: explore both with one universe so their transitions line up.
+    const u = universeOf([...PROFILES, a, b]);
+    xa = explore(a, { maxDepth, universe: u });
+    xb = explore(b, { maxDepth, universe: u });
+  }
+  const u = xa.universe;
+  const empty = emptySystem();
+  const nodes: PairNode[] = [{ ia: 0, ib: 0, ctx: INITIAL_CTX, diverged: false, depth: 0 }];
+  const seen = new Set<string>(['0|0|']);
   const found = new Map<string, { node: number; at: number; aborted: number; title: string; kind: Witness['kind'] }>();
   const rulesA = new Set<string>();
   const rulesB = new Set<string>();
-  let truncated = false;
+  let truncated = xa.truncated || xb.truncated;
   const consider = (key: string, title: string, kind: Witness['kind'], node: number, depth: number, aborted: number) => {
     const prev = found.get(key);
     if (!prev || (prev.at === depth && aborted < prev.aborted)) found.set(key, { node, at: depth, aborted, title, kind });
+  };
+  const side = (x: Exploration, id: number, row: Transition[] | undefined, k: number): SideResult & { next: number; broken: string[] } => {
+    const t = id >= 0 ? row?.[k] : undefined;
+    if (!t) return { ...stopped(id >= 0 ? (x.states[id] as SystemState) : empty), next: -1, broken: [] };
+    const after = t.next >= 0 ? (x.states[t.next] as SystemState) : id >= 0 ? (x.states[id] as SystemState) : empty;
+    return { outcome: t.outcome, rule: t.rule, aborted: t.aborted, state: after, next: t.aborted ? -1 : t.next, broken: t.broken ?? [] };
   };
   const queue: number[] = [0];
   for (let qi = 0; qi < queue.length; qi++) {
     const i = queue[qi] as number;
     const n = nodes[i] as PairNode;
     if (n.depth >= maxDepth) continue;
-    for (const next of nextOps(n.ctx, u)) {
-      const ra = n.abortA ? stopped(n.a) : safeStep(a, n.a, next.step);
-      const rb = n.abortB ? stopped(n.b) : safeStep(b, n.b, next.step);
-      if (ra.aborted && rb.aborted) continue;
+    const rowA = n.ia >= 0 ? xa.trans[n.ia] : undefined;
+    const rowB = n.ib >= 0 ? xb.trans[n.ib] : undefined;
+    // A live side its own exploration did not expand (its depth bound): stop here.
+    if ((n.ia >= 0 && !rowA) || (n.ib >= 0 && !rowB)) continue;
+    const beforeA = n.ia >= 0 ? (xa.states[n.ia] as SystemState) : empty;
+    const beforeB = n.ib >= 0 ? (xb.states[n.ib] as SystemState) : empty;
+    nextOps(n.ctx, u).forEach((next, k) => {
+      const ra = side(xa, n.ia, rowA, k);
+      const rb = side(xb, n.ib, rowB, k);
+      if (ra.aborted && rb.aborted) return;
       if (!ra.aborted) rulesA.add(ra.rule.id);
       if (!rb.aborted) rulesB.add(rb.rule.id);
       const differs = ra.aborted !== rb.aborted || !outcomesEqual(ra.outcome, rb.outcome);
       const child: PairNode = {
-        a: ra.state, b: rb.state, ctx: next.ctx,
-        abortA: ra.aborted || n.abortA, abortB: rb.aborted || n.abortB,
+        ia: ra.next, ib: rb.next, ctx: next.ctx,
         diverged: n.diverged || differs,
-        parent: i, step: next.step, ra: side(ra), rb: side(rb), depth: n.depth + 1,
+        parent: i, step: next.step, ra: toSide(ra), rb: toSide(rb), depth: n.depth + 1,
       };
+      if (ra.next === -2 || rb.next === -2) truncated = true;
       let id = -1;
       const ensure = () => {
         if (id < 0) {
@@ -212,29 +232,23 @@ export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: nu
         }
         return id;
       };
-      const aborted = (child.abortA ? 1 : 0) + (child.abortB ? 1 : 0);
+      const aborted = (ra.aborted ? 1 : 0) + (rb.aborted ? 1 : 0);
       const record = (key: string, title: string, kind: Witness['kind']) => consider(key, title, kind, ensure(), child.depth, aborted);
-      const input: ScenarioInput = { step: next.step, ctx: next.ctx, a: ra, b: rb, beforeA: n.a, beforeB: n.b, a_profile: a, b_profile: b, differs, divergedBefore: n.diverged };
+      const input: ScenarioInput = { step: next.step, ctx: next.ctx, a: ra, b: rb, beforeA, beforeB, a_profile: a, b_profile: b, differs, divergedBefore: n.diverged };
       for (const sc of SCENARIOS) if (sc.matches(input)) record(sc.id, sc.title, 'scenario');
       if (differs) record(`rule:${next.step.op}:${ra.rule.id}:${rb.rule.id}`, `${next.step.op}: ${ra.rule.id} → ${rb.rule.id}`, 'changed');
-      {
-        const va = ra.aborted ? [] : violations(a, INVARIANTS, n.a, next.step, ra.state).map((v) => v.invariant);
-        const vb = rb.aborted ? [] : violations(b, INVARIANTS, n.b, next.step, rb.state).map((v) => v.invariant);
-        for (const v of va) if (!vb.includes(v)) record(`invariant:${v}`, `${v} breaks under ${a.name} only`, 'invariant');
-        for (const v of vb) if (!va.includes(v)) record(`invariant:${v}`, `${v} breaks under ${b.name} only`, 'invariant');
-      }
-      const deadA = child.abortA || creationFailed(next.step, ra.outcome);
-      const deadB = child.abortB || creationFailed(next.step, rb.outcome);
-      if (deadA && deadB) continue;
-      const key = `${ctxKey(next.ctx)}|${child.abortA ? 'x' : JSON.stringify(ra.state)}|${child.abortB ? 'x' : JSON.stringify(rb.state)}|${child.diverged ? 'd' : ''}`;
-      if (seen.has(key)) continue;
+      for (const v of ra.broken) if (!rb.broken.includes(v)) record(`invariant:${v}`, `${v} breaks under ${a.name} only`, 'invariant');
+      for (const v of rb.broken) if (!ra.broken.includes(v)) record(`invariant:${v}`, `${v} breaks under ${b.name} only`, 'invariant');
+      if (child.ia < 0 && child.ib < 0) return;
+      const key = `${child.ia}|${child.ib}|${child.diverged ? 'd' : ''}`;
+      if (seen.has(key)) return;
       if (queue.length >= maxPairs) {
         truncated = true;
-        continue;
+        return;
       }
       seen.add(key);
       queue.push(ensure());
-    }
+    });
   }
   const witnesses: Witness[] = [];
   for (const [key, f] of found) {

@@ -1,0 +1,89 @@
+/**
+ * The HTML report in a real browser: Debian's chromium (scripts/ensure-chromium.sh installs it), driven by
+ * playwright-core, opens the report from disk (file://, no server, no network), and every diagram must have
+ * rendered — an inline SVG with the expected number of nodes — with no console errors and no request leaving
+ * the disk. A screenshot is saved to out/artifacts/report.png. Without chromium the test says why and is skipped.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeReport } from '../src/report/site.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.log(`SKIP: no chromium (${CHROMIUM} is missing; run scripts/ensure-chromium.sh)`);
+
+const OUT = resolve('out/test-report');
+const ARTIFACTS = resolve('out/artifacts');
+let profileDir: string | undefined;
+
+afterAll(() => {
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+});
+
+describe.skipIf(!hasChromium)('report in headless Chromium', () => {
+  it('renders every diagram of every page from disk, with no console errors and no network', async () => {
+    const summary = await writeReport({ out: OUT, maxDepth: 7 });
+    expect(summary.pages).toBe(11);
+    expect(existsSync(join(OUT, 'index.html'))).toBe(true);
+    expect(readdirSync(resolve(OUT, '..')).some((f) => f.includes('.tmp-'))).toBe(false);
+
+    const { chromium } = await import('playwright-core');
+    profileDir = mkdtempSync(join(tmpdir(), 'gmem-chromium-'));
+    const context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    const offDisk: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file://') || url.startsWith('data:') || url.startsWith('about:')) return route.continue();
+      offDisk.push(url);
+      return route.abort();
+    });
+    try {
+      const page = await context.newPage();
+      page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+      const pages = ['index.html', ...readdirSync(join(OUT, 'profiles')).filter((f) => f.endsWith('.html')).map((f) => `profiles/${f}`)];
+      expect(pages).toHaveLength(11);
+      let figures = 0;
+      for (const p of pages) {
+        await page.goto(pathToFileURL(join(OUT, p)).href);
+        const result = await page.$$eval('figure.diagram', (els) =>
+          els.map((el) => ({
+            name: el.getAttribute('data-diagram'),
+            expected: Number(el.getAttribute('data-expected-nodes')),
+            svg: el.querySelector('svg') !== null,
+            nodes: el.querySelectorAll('svg g.node').length,
+            width: (el.querySelector('svg') as unknown as { getBoundingClientRect(): { width: number } } | null)?.getBoundingClientRect().width ?? 0,
+          })),
+        );
+        // Every figure the writer put in the file is in the DOM (4 machine diagrams per profile at least).
+        const inFile = (readFileSync(join(OUT, p), 'utf8').match(/<figure class="diagram/g) ?? []).length;
+        expect(result.length, p).toBe(inFile);
+        if (p !== 'index.html') expect(result.length, p).toBeGreaterThanOrEqual(4);
+        for (const f of result) {
+          expect(f.svg, `${p} ${f.name}: no SVG`).toBe(true);
+          expect(f.nodes, `${p} ${f.name}: node count`).toBe(f.expected);
+          expect(f.width, `${p} ${f.name}: not laid out`).toBeGreaterThan(50);
+        }
+        figures += result.length;
+        if (p === 'profiles/inplace-conversion.html') {
+          mkdirSync(ARTIFACTS, { recursive: true });
+          await page.screenshot({ path: join(ARTIFACTS, 'report.png') });
+          const links = await page.$$eval('a[href]', (as) => as.map((a) => (a as unknown as { href: string }).href));
+          expect(links.every((h) => h.startsWith('file://'))).toBe(true);
+        }
+      }
+      expect(figures).toBeGreaterThan(100);
+      expect(problems).toEqual([]);
+      expect(offDisk).toEqual([]);
+      expect(existsSync(join(ARTIFACTS, 'report.png'))).toBe(true);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
