@@ -208,3 +208,45 @@ describe('what the diagrams say about particular profiles', () => {
     await expect(mermaidParse(renderSequenceMermaid(cmp))).resolves.toBeTruthy();
   });
 });
+
+describe('gmem-spec diagram', () => {
+  async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const { main } = await import('../src/cli/main.ts');
+    let out = '';
+    let err = '';
+    const code = await main(argv, { out: (s) => void (out += `${s}\n`), err: (s) => void (err += `${s}\n`) });
+    return { code, out, err };
+  }
+
+  it('draws any machine in any format, to stdout or a file', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'gmem-diagram-'));
+    try {
+      const svg = join(dir, 'page.svg');
+      const r = await cli(['diagram', '--profile', 'linux-6.18', '--format', 'svg', '--out', svg]);
+      expect(r.code).toBe(0);
+      expect(readFileSync(svg, 'utf8')).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/);
+      const text = await cli(['diagram', '--profile', 'sev-snp', '--machine', 'system', '--vm-type', 'snp', '--flags', 'MMAP', '--format', 'text']);
+      expect(text.code).toBe(0);
+      expect(text.out).toContain('VM type snp; guest_memfd flags MMAP');
+      expect(text.out).toContain('KVM_SEV_SNP_LAUNCH_UPDATE');
+      const mm = await cli(['diagram', '--profile', 'tdx', '--machine', 'vm']);
+      expect(mm.out).toMatch(/^---\ntitle: VM lifecycle — tdx\n---\nstateDiagram-v2/);
+      expect(mm.out).toContain('KVM_TDX_INIT_VM');
+      const json = await cli(['diagram', '--profile', 'pkvm', '--machine', 'guestMemfd', '--format', 'json']);
+      expect(JSON.parse(json.out).id).toBe('guestMemfd');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses bad options with a usage error (exit 2)', async () => {
+    expect((await cli(['diagram', '--profile', 'linux-6.18', '--machine', 'nope'])).code).toBe(2);
+    expect((await cli(['diagram', '--profile', 'linux-6.18', '--format', 'png'])).code).toBe(2);
+    expect((await cli(['diagram', '--profile', 'linux-6.18', '--vm-type', 'snp'])).err).toMatch(/has no VM type snp/);
+    expect((await cli(['diagram', '--profile', 'linux-6.18', '--flags', 'HUGETLB'])).err).toMatch(/unknown flag "HUGETLB"/);
+    expect((await cli(['diagram', '--profile', 'no-such'])).code).toBe(2);
+  });
+});

@@ -91,7 +91,12 @@ export function systemDiagram(profile: Profile, o: DiagramOptions = {}): Diagram
       source: e.rule,
     });
   }
-  const createRefused = selectSlices(x, vmType, o.flags).filter((s) => s.create.outcome !== 'ok');
+  const order = new Map(nodes.map((n, i) => [n.id, i]));
+  const rank = (id: string) => order.get(id) ?? nodes.length;
+  edges.sort((a, b) => rank(a.from) - rank(b.from) || rank(a.to) - rank(b.to) || (a.op < b.op ? -1 : a.op > b.op ? 1 : 0));
+  // Refusals of flag sets the profile does not know at all are not its business.
+  const known = profile.flags.reduce((m, f) => m | (1 << f.bit), 0);
+  const createRefused = selectSlices(x, vmType, o.flags).filter((s) => s.create.outcome !== 'ok' && (s.flags & ~known) === 0);
   return {
     machine: 'system',
     title: `reachable page states — ${profile.name}`,

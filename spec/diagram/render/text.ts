@@ -12,10 +12,24 @@ function arrow(e: DEdge): string {
   return ARROW[e.status];
 }
 
-function name(n: DNode | undefined, id: string): string {
+function baseName(n: DNode | undefined, id: string): string {
   if (!n) return id.replace(/^page_|^guestMemfd_|^vm_/, '');
   if (n.kind === 'initial') return '(start)';
   return n.label;
+}
+
+/** Wrap a list of items into lines of at most `width` characters, each line starting with `indent`. */
+function wrapList(items: string[], width: number, indent: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const it of items) {
+    if (cur && indent.length + cur.length + 2 + it.length > width) {
+      out.push(`${indent}${cur},`);
+      cur = it;
+    } else cur = cur ? `${cur}, ${it}` : it;
+  }
+  if (cur) out.push(`${indent}${cur}`);
+  return out;
 }
 
 export function renderText(d: Diagram, width = 100): string {
@@ -24,6 +38,19 @@ export function renderText(d: Diagram, width = 100): string {
   if (d.edges.some((e) => e.status === 'added' || e.status === 'removed' || e.status === 'changed')) out.push('        + added (second profile only)   - removed (first profile only)   ~ changed');
   out.push('');
   const byId = new Map(d.nodes.map((n) => [n.id, n]));
+  // Long state names (the reachable page states) get short aliases S1, S2... listed first.
+  const alias = new Map<string, string>();
+  if (d.nodes.some((n) => n.kind === 'state' && n.label.length > 24)) {
+    let k = 0;
+    for (const n of d.nodes) if (n.kind === 'state') alias.set(n.id, `S${++k}`);
+    out.push('states:');
+    for (const n of d.nodes) {
+      const a = alias.get(n.id);
+      if (a) out.push(`  ${`${MARK[n.status === 'unreachable' ? 'normal' : n.status] ?? ' '}${a}`.padEnd(5)} ${n.label}`);
+    }
+    out.push('');
+  }
+  const name = (n: DNode | undefined, id: string) => alias.get(id) ?? baseName(n, id);
   const groups = d.groups.length ? d.groups.map((g) => ({ id: g.id as string | undefined, label: g.label, description: g.description })) : [{ id: undefined, label: '', description: undefined }];
   const section = (gid: string | undefined): DEdge[] =>
     d.edges.filter((e) => {
@@ -33,8 +60,8 @@ export function renderText(d: Diagram, width = 100): string {
   const rendered = new Set<DEdge>();
   const emit = (title: string, description: string | undefined, edges: DEdge[], states: DNode[]) => {
     if (title) out.push(`[${title}]${description ? `  ${description}` : ''}`);
-    const shown = states.filter((n) => n.kind !== 'initial' && n.kind !== 'error');
-    if (shown.length) out.push(`  states: ${shown.map((n) => (n.status === 'unreachable' ? `(${n.label})` : n.status === 'normal' ? n.label : `${MARK[n.status]}${n.label}`)).join(', ')}`);
+    const shown = states.filter((n) => n.kind !== 'initial' && n.kind !== 'error' && !alias.has(n.id));
+    if (shown.length) out.push(...wrapList(shown.map((n) => (n.status === 'unreachable' ? `(${n.label})` : n.status === 'normal' ? n.label : `${MARK[n.status]}${n.label}`)), width, '  states: ').map((l, i) => (i ? `          ${l.slice(10)}` : l)));
     const rows = edges.map((e) => {
       rendered.add(e);
       const from = byId.has(e.from) ? name(byId.get(e.from), e.from) : `(any ${d.groups.find((g) => g.id === e.from)?.label ?? e.from})`;
