@@ -6,6 +6,7 @@ import { PAGE_SIZE } from '../constants.ts';
 import type { CloseOp, CreateGmemOp, DupOp, FstatOp, FtruncateOp, PreadOp, PwriteOp, ReadOp, StepMeta, WriteOp } from '../ops.ts';
 import type { World } from '../world.ts';
 import { type Check, firstFailure } from './check.ts';
+import { normInt } from '../json.ts';
 import { type Decision, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
 import { acceptedFlagDefs, flagMask, vmFdChecks } from './kvm.ts';
 
@@ -147,7 +148,7 @@ export function fstat(w: World, op: FstatOp & StepMeta): Decision {
   }
   const g = w.gmem(fd.fd.id);
   return {
-    outcome: { ok: true, fstat: { st_size: g.sizePages * PAGE_SIZE, st_blksize: PAGE_SIZE, st_type: 'reg' } },
+    outcome: { ok: true, fstat: { st_size: normInt(BigInt(g.sizePages) * BigInt(PAGE_SIZE)), st_blksize: PAGE_SIZE, st_type: 'reg' } },
     rule: { id: 'fstat.gmem', says: 'st_size is the creation size, st_blksize the page size, and the file is regular', cite: 'kernel-abi.md §2.9; test_file_size' },
   };
 }
