@@ -127,7 +127,7 @@ describe.each(PROFILES.map((p) => p.name))('profile %s', (name) => {
     expect(x.nodes.filter((n) => n.kind === 'state')).toHaveLength(states.size);
     expect(states.size).toBeGreaterThan(1);
     for (const e of x.edges) {
-      expect(x.nodes.some((n) => n.id === e.from), e.id).toBe(true);
+      expect(x.nodes.some((n) => n.id === e.from) || x.groups.some((g) => g.id === e.from), e.id).toBe(true);
       expect(x.nodes.some((n) => n.id === e.to), e.id).toBe(true);
     }
   });

@@ -129,7 +129,8 @@ describe('linux-6.18 → inplace-conversion', () => {
     const dd = diffDiagram(d);
     expect(dd.nodes.some((n) => n.status === 'added')).toBe(true);
     expect(dd.edges.some((e) => e.status === 'added')).toBe(true);
-    expect(dd.edges.every((e) => e.status !== 'normal' || e.from === 'start')).toBe(true);
+    expect(dd.edges.filter((e) => !e.detail).every((e) => e.status !== 'normal' || e.from === 'start')).toBe(true);
+    expect(dd.edges.some((e) => e.status === 'changed' && e.errno?.startsWith('EAGAIN') && e.note?.includes('ENOTTY'))).toBe(true);
     const mm = renderMermaid(dd);
     expect(mm).toMatchSnapshot('mermaid');
     expect(mm).toContain('classDef added fill:#e6f4ea');

@@ -40,6 +40,8 @@ export interface DEdge {
   source?: string;
   /** A short note (why it is unreachable, what changed). */
   note?: string;
+  /** Part of the full relation but not drawn (text and JSON list it; Mermaid, DOT and SVG leave it out). */
+  detail?: boolean;
 }
 
 export interface DGroup {

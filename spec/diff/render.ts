@@ -4,7 +4,7 @@
  */
 import { type PageEdge, type Slice, parseProjectionKey, projectionLabel } from '../diagram/reachable.ts';
 import { exploreCached } from '../diagram/reachable.ts';
-import { PAGE_LEVEL_RULES, projectionNodeId, reachableGraph } from '../diagram/system.ts';
+import { ATTRIBUTE_GROUPS, PAGE_LEVEL_RULES, projectionNodeId, reachableGraph } from '../diagram/system.ts';
 import { type DEdge, type DNode, type Diagram, type Status, safeId } from '../diagram/types.ts';
 import { stepWords } from '../diagram/words.ts';
 import type { Step } from '../ops.ts';
@@ -128,6 +128,26 @@ function worth(e: PageEdge): boolean {
   return e.failed ? PAGE_LEVEL_RULES.has(e.rule) || e.from !== e.to : e.from !== e.to;
 }
 
+/** First-reach (shortest-path) parent edge of every state, over the given edges, from the initial states. */
+function firstReach(initial: readonly string[], edges: readonly DEdge[]): Map<string, DEdge> {
+  const parent = new Map<string, DEdge>();
+  const reached = new Set(initial);
+  let frontier = [...initial];
+  while (frontier.length) {
+    const next: string[] = [];
+    for (const f of frontier) {
+      for (const e of edges) {
+        if (e.from !== f || reached.has(e.to) || e.to.startsWith('err_')) continue;
+        parent.set(e.to, e);
+        reached.add(e.to);
+        next.push(e.to);
+      }
+    }
+    frontier = next;
+  }
+  return parent;
+}
+
 export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diagram {
   const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
   const okSlices = (p: Profile): Slice[] => [...exploreCached(p, opts).slices.values()].filter((s) => s.create.outcome === 'ok');
@@ -138,7 +158,8 @@ export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diag
   const nodes: DNode[] = [{ id: 'start', label: '', kind: 'initial', status: 'normal' }];
   const status = (k: string): Status => (inA.has(k) && inB.has(k) ? 'normal' : inB.has(k) ? 'added' : 'removed');
   for (const k of [...new Set([...ga.states, ...gb.states])]) {
-    nodes.push({ id: projectionNodeId(k), label: projectionLabel(parseProjectionKey(k)), kind: 'state', status: status(k), data: { page: parseProjectionKey(k) } });
+    const page = parseProjectionKey(k);
+    nodes.push({ id: projectionNodeId(k), label: projectionLabel(page), kind: 'state', status: status(k), group: `attr_${page.attribute}`, data: { page } });
   }
   const edges: DEdge[] = [];
   for (const k of [...new Set([...ga.initial, ...gb.initial])]) {
@@ -160,63 +181,77 @@ export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diag
   };
   for (const e of ga.edges) add(e, 'a');
   for (const e of gb.edges) add(e, 'b');
-  const merged = new Map<string, { e: PageEdge; ops: string[]; status: Status; note?: string }>();
+  // Every tuple as an edge (merged by ends, outcome and status); all `detail` until chosen for drawing.
+  const merged = new Map<string, { e: PageEdge; ops: string[]; status: Status; sides: string; note?: string }>();
   for (const t of tuples.values()) {
+    if (!worth(t.e)) continue;
     const fk = `${t.e.from}|${t.e.op}`;
     let s: Status;
     let note: string | undefined;
-    if (t.inA && t.inB) {
-      // A diff shows what changed: unchanged transitions are left out.
-      continue;
-    } else if (t.inB) {
+    if (t.inA && t.inB) s = 'normal';
+    else if (t.inB) {
       s = keysA.has(fk) ? 'changed' : 'added';
       if (s === 'changed') note = `${d.a.name}: ${[...new Set(keysA.get(fk))].join('; ')}`;
-      if (s === 'added' && !worth(t.e)) continue;
     } else {
       if (keysB.has(fk)) continue;
       s = 'removed';
-      if (!worth(t.e)) continue;
     }
     const to = t.e.failed && t.e.from === t.e.to ? `err:${t.e.outcome}` : t.e.to;
     const mk = `${t.e.from}|${to}|${t.e.failed ? t.e.outcome : ''}|${s}`;
     const m = merged.get(mk);
     if (m) {
       if (!m.ops.includes(t.e.op)) m.ops.push(t.e.op);
-      if (note) m.note = m.note ? `${m.note}; ${note}` : note;
-    } else merged.set(mk, { e: t.e, ops: [t.e.op], status: s, ...(note ? { note } : {}) });
+      if (note && !m.note?.includes(note)) m.note = m.note ? `${m.note}; ${note}` : note;
+    } else merged.set(mk, { e: t.e, ops: [t.e.op], status: s, sides: t.inA && t.inB ? 'ab' : t.inB ? 'b' : 'a', ...(note ? { note } : {}) });
   }
+  const grouped = new Map<string, DEdge>();
+  const all: DEdge[] = [];
   for (const [key, m] of merged) {
-    let to = projectionNodeId(m.e.to);
+    const op = m.ops.sort().join(' / ');
+    const base = { op, ...(m.e.failed ? { errno: m.e.outcome } : {}), status: m.status, source: m.e.rule, ...(m.note ? { note: `was — ${m.note}` } : {}) };
     if (m.e.failed && m.e.from === m.e.to) {
-      to = `err_${safeId(m.e.outcome)}`;
+      const to = `err_${safeId(m.e.outcome)}`;
       if (!nodes.some((n) => n.id === to)) nodes.push({ id: to, label: m.e.outcome, kind: 'error', status: 'normal' });
+      all.push({ id: key, from: projectionNodeId(m.e.from), to, kind: 'error', detail: true, ...base });
+      if (m.status === 'normal') continue;
+      const attr = parseProjectionKey(m.e.from).attribute;
+      const gk = `attr_${attr}|${to}|${m.status}`;
+      const prev = grouped.get(gk);
+      if (prev) {
+        for (const x of m.ops) if (!prev.op.split(' / ').includes(x)) prev.op = [...prev.op.split(' / '), x].sort().join(' / ');
+      } else grouped.set(gk, { id: `group:${gk}`, from: `attr_${attr}`, to, kind: 'error', ...base, op });
+      continue;
     }
-    edges.push({
-      id: key,
-      from: projectionNodeId(m.e.from),
-      to,
-      op: m.ops.sort().join(' / '),
-      ...(m.e.failed ? { errno: m.e.outcome } : {}),
-      kind: m.e.failed ? 'error' : 'transition',
-      status: m.status,
-      source: m.e.rule,
-      ...(m.note ? { note: `was — ${m.note}` } : {}),
-    });
+    all.push({ id: key, from: projectionNodeId(m.e.from), to: projectionNodeId(m.e.to), kind: m.e.failed ? 'error' : 'transition', detail: true, ...base, ...({ sides: m.sides } as object) });
   }
-  // Unchanged states that no changed edge touches are left out too.
-  const touched = new Set(edges.flatMap((e) => [e.from, e.to]));
+  // Drawn: how each added state is first reached under the second profile, each removed one under the first,
+  // and every changed transition; the rest stays in the text and JSON forms.
+  const sideOf = (e: DEdge) => (e as DEdge & { sides?: string }).sides ?? '';
+  const parentB = firstReach(gb.initial.map(projectionNodeId), all.filter((e) => sideOf(e).includes('b')));
+  const parentA = firstReach(ga.initial.map(projectionNodeId), all.filter((e) => sideOf(e).includes('a')));
+  for (const n of nodes) {
+    if (n.status === 'added') { const e = parentB.get(n.id); if (e) e.detail = false; }
+    if (n.status === 'removed') { const e = parentA.get(n.id); if (e) e.detail = false; }
+  }
+  for (const e of all) {
+    if (e.status === 'changed') e.detail = false;
+    delete (e as DEdge & { sides?: string }).sides;
+  }
+  edges.push(...all, ...grouped.values());
+  // States no drawn edge touches, and unchanged ones, are left out.
+  const touched = new Set(edges.filter((e) => !e.detail).flatMap((e) => [e.from, e.to]));
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i] as DNode;
-    if (n.status === 'normal' && n.kind === 'state' && !touched.has(n.id)) nodes.splice(i, 1);
+    if (n.kind !== 'initial' && !touched.has(n.id) && !(n.group && touched.has(n.group))) nodes.splice(i, 1);
   }
+  const kept = new Set(nodes.map((n) => n.id));
   for (let i = edges.length - 1; i >= 0; i--) {
     const e = edges[i] as DEdge;
-    if (e.from === 'start' && !nodes.some((n) => n.id === e.to)) edges.splice(i, 1);
+    if ((!kept.has(e.from) && !e.from.startsWith('attr_')) || !kept.has(e.to)) edges.splice(i, 1);
   }
-  // Error boxes reached only by added / removed edges take that colour.
   for (const n of nodes) {
     if (n.kind !== 'error') continue;
-    const into = edges.filter((e) => e.to === n.id);
+    const into = edges.filter((e) => e.to === n.id && !e.detail);
     if (into.length && into.every((e) => e.status === 'added')) n.status = 'added';
     else if (into.length && into.every((e) => e.status === 'removed')) n.status = 'removed';
   }
@@ -228,12 +263,13 @@ export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diag
       `${d.b.name}: ${d.b.title}`,
       `every VM type and flag combination of each profile; bounded search ${d.bound.maxDepth} operations deep`,
     ],
-    groups: [],
+    groups: ATTRIBUTE_GROUPS.filter((g) => nodes.some((n) => n.group === g.id)),
     nodes,
     edges,
     notes: [
-      `green: only under ${d.b.name}; red: only under ${d.a.name}; orange: the operation now ends differently (tooltip: what ${d.a.name} did); unchanged transitions are not drawn`,
-      `${d.behaviours.length} behavioural differences with witness traces: see gmem-spec diff ${d.a.name} ${d.b.name} --format text`,
+      `green: only under ${d.b.name}; red: only under ${d.a.name}; orange: the same operation from the same state now ends differently (tooltip: what ${d.a.name} did)`,
+      'drawn: the operation that first reaches each new state, and every changed transition; unchanged transitions and the full relation are in the text and JSON forms',
+      `${d.behaviours.length} behavioural differences with witness traces: gmem-spec diff ${d.a.name} ${d.b.name} --format text`,
     ],
   };
 }

@@ -101,6 +101,7 @@ export function renderDot(d: Diagram, options: { rankdir?: 'LR' | 'TB' } = {}): 
   }
   for (const n of d.nodes.filter((x) => !x.group)) out.push(`  ${n.id} [${nodeAttrs(n)}];`);
   for (const e of d.edges) {
+    if (e.detail) continue;
     const a = edgeAttrs(e);
     let from = e.from;
     let to = e.to;

@@ -74,12 +74,13 @@ export function renderMermaid(d: Diagram, options: { direction?: 'LR' | 'TB' } =
   for (const g of d.groups) {
     lines.push(`  state "${stateLabel(g.label)}" as ${g.id} {`);
     for (const n of d.nodes.filter((x) => x.group === g.id)) declare(n, '    ');
-    for (const e of d.edges) if (groupOf(e.from) === g.id && groupOf(e.to) === g.id) edgeLine(e, '    ');
+    for (const e of d.edges) if (!e.detail && groupOf(e.from) === g.id && groupOf(e.to) === g.id) edgeLine(e, '    ');
     for (const f of finals.filter((x) => x.group === g.id)) lines.push(`    ${f.id} --> [*]`);
     lines.push('  }');
   }
   for (const n of d.nodes.filter((x) => !x.group)) declare(n, '  ');
   for (const e of d.edges) {
+    if (e.detail) continue;
     const inside = groupOf(e.from) !== undefined && groupOf(e.from) === groupOf(e.to);
     if (inside) continue;
     if (groupIds.has(e.from) || groupIds.has(e.to) || byId.has(e.from) || byId.has(e.to)) edgeLine(e, '  ');
