@@ -7,6 +7,7 @@ import { diff } from './diff.ts';
 import { mutate } from './mutate.ts';
 import { predict } from './predict.ts';
 import { record } from './record.ts';
+import { run } from './run.ts';
 import { report } from './report.ts';
 
-export const COMMANDS: Command[] = [predict, checkTrace, conform, record, mutate, diagram, diff, report];
+export const COMMANDS: Command[] = [run, predict, checkTrace, conform, record, mutate, diagram, diff, report];
