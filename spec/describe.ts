@@ -20,7 +20,9 @@ function describeGmem(s: SystemState, profile: Profile, id: number): string[] {
     if (p.directMap !== 'present') bits.push('not in direct map');
     lines.push(`  page ${k}: ${bits.join(', ')}`);
   }
-  if (Object.keys(g.pages).length === 0) lines.push('  every page is fresh');
+  const listed = Object.keys(g.pages).length;
+  if (listed === 0) lines.push('  every page is fresh (a hole, reads zero)');
+  else if (listed < g.sizePages) lines.push('  every other page is fresh (a hole, reads zero)');
   return lines;
 }
 
