@@ -4,7 +4,7 @@
  * rendered — an inline SVG with the expected number of nodes — with no console errors and no request leaving
  * the disk. A screenshot is saved to out/artifacts/report.png. Without chromium the test says why and is skipped.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -79,6 +79,28 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
         }
       }
       expect(figures).toBeGreaterThan(100);
+
+      // The README's Mermaid diagrams render (not only parse) with the mermaid package's own browser bundle.
+      const mermaidJs = resolve('node_modules/mermaid/dist/mermaid.min.js');
+      const sources = ['docs/diagrams/linux-6.18-page.mmd', 'docs/diagrams/diff-linux-6.18-inplace-conversion.mmd'].map((f) => readFileSync(f, 'utf8'));
+      const harness = join(profileDir, 'mermaid.html');
+      writeFileSync(harness, `<!DOCTYPE html><html><head><meta charset="utf-8"><script src="${pathToFileURL(mermaidJs).href}"></script></head><body><div id="out"></div></body></html>`);
+      await page.goto(pathToFileURL(harness).href);
+      const rendered = await page.evaluate(async (texts) => {
+        const m = (globalThis as unknown as { mermaid: { initialize(o: object): void; render(id: string, t: string): Promise<{ svg: string }> } }).mermaid;
+        m.initialize({ startOnLoad: false });
+        const out: string[] = [];
+        for (const [i, t] of texts.entries()) {
+          try {
+            const r = await m.render(`readme${i}`, t);
+            out.push(r.svg.includes('<svg') ? 'ok' : 'no svg');
+          } catch (e) {
+            out.push(`error: ${(e as Error).message}`);
+          }
+        }
+        return out;
+      }, sources);
+      expect(rendered).toEqual(['ok', 'ok']);
       expect(problems).toEqual([]);
       expect(offDisk).toEqual([]);
       expect(existsSync(join(ARTIFACTS, 'report.png'))).toBe(true);
