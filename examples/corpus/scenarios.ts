@@ -141,6 +141,12 @@ for (const [name, s] of [
   ['pwrite', { op: 'pwrite', h: 'g0', offset: 0, len: PAGE }], ['pread-negative', { op: 'pread', h: 'g0', offset: -1, len: PAGE }],
 ] as const) add('file', name, `${name} on a guest_memfd`, [...base(), s as Step, { op: 'fstat', h: 'g0' }]);
 
+add('file', 'vm-fd-ops', 'file operations on a VM fd, and guest_memfd ioctls on the wrong fds', [
+  vm, { op: 'fstat', h: 'vm0' }, { op: 'read', h: 'vm0', len: 16 }, { op: 'pread', h: 'vm0', offset: 0, len: 16 }, { op: 'ftruncate', h: 'vm0', length: 0 },
+  { op: 'mmap', gmem: 'vm0', offset: 0, length: PAGE, prot: 'rw', shared: true }, { op: 'dup', h: 'vm0', as: 'vm1' }, { op: 'close', h: 'vm0' },
+  { op: 'create_gmem', vm: 'vm1', size: PAGE, flags: 3, as: 'g0' }, { op: 'check_extension', on: 'g0', cap: 244 }, { op: 'set_memory_attributes2', gmem: 'vm1', offset: 0, size: PAGE, attributes: 8 },
+]);
+
 // madvise and pins.
 for (const advice of ['hugepage', 'nohugepage', 'collapse', 'free', 'willneed', 'pageout', 'sequential', 'random'] as const) {
   add('madvise', advice, `MADV_${advice.toUpperCase()} on a shared mapping, then a read`, [...mapped(), { op: 'write_mem', map: 'm0', offset: PAGE, value: 60 }, { op: 'madvise', map: 'm0', offset: 0, length: TOTAL, advice }, { op: 'read_mem', map: 'm0', offset: PAGE }]);

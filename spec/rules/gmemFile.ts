@@ -144,7 +144,7 @@ export function fstat(w: World, op: FstatOp & StepMeta): Decision {
   const fd = w.fd(op.h);
   if (fd.kind !== 'open') return badFd('fstat');
   if (fd.fd.kind === 'vm') {
-    return { outcome: { ok: true, fstat: { st_size: 0, st_blksize: PAGE_SIZE, st_type: 'anon' } }, rule: { id: 'fstat.vm', says: 'a VM fd is an anonymous inode of size 0', cite: 'anon_inode_getfd' } };
+    return { outcome: { ok: true, fstat: { st_size: 0, st_blksize: PAGE_SIZE, st_type: 'unknown' } }, rule: { id: 'fstat.vm', says: 'a VM fd is an anonymous inode of size 0 whose mode has no file-type bits', cite: 'anon_inode_getfd' } };
   }
   const g = w.gmem(fd.fd.id);
   return {
