@@ -26,7 +26,7 @@ export function withObserved(steps: readonly Step[], outcomes: readonly (Outcome
     const out: Step = { ...s };
     delete out.observed;
     if (o !== undefined) out.observed = o;
-    if (s.op === 'fork' && out.op === 'fork' && o && 'ok' in o && o.steps) out.steps = withObserved(s.steps, o.steps);
+    if (s.op === 'fork' && out.op === 'fork') out.steps = withObserved(s.steps, o && 'ok' in o && o.steps ? o.steps : []);
     return out;
   });
 }
