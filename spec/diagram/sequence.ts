@@ -82,8 +82,10 @@ export function comparedSequence(title: string, steps: readonly Step[], a: { pro
     const differs = !oa || !ob ? oa !== ob : !outcomesEqual(oa, ob);
     const label = stepWords(s, b.profile.vmTypes[t ?? 'default'] ? b.profile : a.profile, t);
     messages.push({ from: 0, to: target(s), label: `${i + 1}. ${label}`, replies: [[a.profile.name, words(oa)], [b.profile.name, words(ob)]], differs });
-    const te = ob ? teCall(s, ob, b.profile, t) : oa ? teCall(s, oa, a.profile, t) : undefined;
-    if (te) messages.push({ from: 1, to: 3, label: `${te}${ob && teCall(s, ob, b.profile, t) ? ` (${b.profile.name})` : ` (${a.profile.name})`}`, replies: [], differs: false, internal: true });
+    const teA = oa ? teCall(s, oa, a.profile, t) : undefined;
+    const teB = ob ? teCall(s, ob, b.profile, t) : undefined;
+    const te = teB ?? teA;
+    if (te) messages.push({ from: 1, to: 3, label: teA && teB ? te : `${te} (${teB ? b.profile.name : a.profile.name} only)`, replies: [], differs: Boolean(teA) !== Boolean(teB), internal: true });
   });
   return { title, subtitle, participants: PARTICIPANTS, messages };
 }
