@@ -316,8 +316,10 @@ export function createPageMachine(rules: PageRules) {
               ],
             },
           },
-          shared: { on: { STAGE2_ZAP: { target: 'none' }, PUNCH: { target: 'none' }, CONVERT_BEGIN: { target: 'none' } } },
-          private: { on: { STAGE2_ZAP: { target: 'none' }, PUNCH: { target: 'none' }, CONVERT_BEGIN: { target: 'none' } } },
+          // Any conversion step invalidates the guest's mapping: a page the guest mapped while it waited in
+          // transition must not keep a stage-2 mapping of the old kind after the commit.
+          shared: { on: { STAGE2_ZAP: { target: 'none' }, PUNCH: { target: 'none' }, CONVERT_BEGIN: { target: 'none' }, CONVERT_COMMIT: { target: 'none' } } },
+          private: { on: { STAGE2_ZAP: { target: 'none' }, PUNCH: { target: 'none' }, CONVERT_BEGIN: { target: 'none' }, CONVERT_COMMIT: { target: 'none' } } },
         },
       },
     },

@@ -82,6 +82,11 @@ export interface Choices {
   createReservedChecked: boolean;
   /** KVM_SET_MEMORY_ATTRIBUTES exists on this kernel; if not, this errno for every call. */
   setMemoryAttributesMissing: ErrnoName | null;
+  /**
+   * KVM_SET_MEMORY_ATTRIBUTES on a VM whose attributes live in guest_memfd (in-place mode): INPLACE-v8 rejects
+   * it, errno unconfirmed (fact sheet §2.15, §6 item 4).
+   */
+  vmAttributesInPlaceErrno?: ErrnoName;
   /** madvise outcomes that are not plain success. */
   madvise: Partial<Record<MadviseName, ErrnoName | 'zap' | 'punch'>>;
   /** Long-term GUP pin of a guest_memfd mapping: allowed (null) or refused with this errno. */

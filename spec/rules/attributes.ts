@@ -32,6 +32,13 @@ export function setMemoryAttributesChecks(): Check<AttrCtx>[] {
       cite: 'kernel-abi.md §2.15; kernel here',
       fails: (c) => c.w.profile.choices.setMemoryAttributesMissing !== null,
     },
+    {
+      id: 'set_memory_attributes.in-place-mode',
+      errno: 'EINVAL',
+      says: 'with in-place conversion the per-VM attribute ioctl is rejected: attributes live in guest_memfd (errno unconfirmed, a profile choice)',
+      cite: 'kernel-abi.md §2.15 (INPLACE-v8), §6 item 4',
+      fails: (c) => c.w.vmRules(vmOf(c)).conversion === 'in-place',
+    },
     { id: 'set_memory_attributes.flags', errno: 'EINVAL', says: 'non-zero flags fail with EINVAL', cite: 'kernel-abi.md §2.15 step 2', fails: (c) => c.flags !== 0n },
     {
       id: 'set_memory_attributes.unsupported',
@@ -86,7 +93,9 @@ function zapGpaRange(w: World, vm: number, gfn: number, n: number): void {
 
 export function setMemoryAttributes(w: World, op: SetMemoryAttributesOp & StepMeta): Decision {
   const c: AttrCtx = { w, vm: op.vm, address: u64(op.address), size: u64(op.size), attributes: u64(op.attributes), flags: u64(op.flags ?? 0) };
-  const f = firstFailure(setMemoryAttributesChecks(), c);
+  const inPlaceErrno = w.profile.choices.vmAttributesInPlaceErrno ?? 'EINVAL';
+  const checks = setMemoryAttributesChecks().map((k) => (k.id === 'set_memory_attributes.in-place-mode' ? { ...k, errno: inPlaceErrno } : k));
+  const f = firstFailure(checks, c);
   if (f) return refused(f);
   const vm = vmOf(c);
   const gfn = Number(c.address / PAGE);

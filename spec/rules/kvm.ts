@@ -106,6 +106,7 @@ export function createVm(w: World, op: CreateVmOp & StepMeta): Decision {
   const value = typeof op.type === 'string' ? BigInt(VM_TYPE[op.type]) : big(op.type);
   const type = vmTypeByValue(w.profile, value);
   if (!type) {
+    w.name(op.as, { failed: 'fd' });
     return { outcome: { errno: 'EINVAL' }, rule: { id: 'create_vm.type-unsupported', says: 'KVM_CREATE_VM with a VM type the kernel does not support fails with EINVAL', cite: 'kernel-abi.md §1.5 (KVM_CAP_VM_TYPES)' } };
   }
   w.s.vms.push({ type, lifecycle: 'alive', fds: 1, gmemRefs: 0, proc: w.s.proc, memslots: [], privateRanges: [], launch: 'none' });

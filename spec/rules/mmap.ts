@@ -51,13 +51,20 @@ export function mmapChecks(): Check<MmapCtx>[] {
       fails: ({ w, op }) => w.profile.choices.protExecErrno !== null && op.prot.includes('x'),
     },
     {
+      id: 'mmap.no-mmap-method',
+      errno: 'ENODEV',
+      says: 'mmap of an fd whose file has no mmap method (a VM fd) fails with ENODEV',
+      cite: 'do_mmap; kernel here',
+      fails: (c) => gmemOf(c) === undefined,
+    },
+    {
       id: 'mmap.not-mmap-capable',
       errno: 'ENODEV',
       says: 'mmap of a guest_memfd created without GUEST_MEMFD_FLAG_MMAP fails with ENODEV',
       cite: 'kernel-abi.md §2.4 step 1; test_mmap_not_supported',
       fails: (c) => {
         const g = gmemOf(c);
-        return g === undefined || !hasEffect(c.w.flagDefs(g), (e) => e.enablesMmap);
+        return g !== undefined && !hasEffect(c.w.flagDefs(g), (e) => e.enablesMmap);
       },
     },
     {
