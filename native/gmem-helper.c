@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1513,11 +1514,15 @@ static void trace_add(const char *line, size_t len)
 }
 
 /*
- * The server only forks and reaps. Each child is forked ahead of time ("spare") and is the one that reads
- * the client's next command from stdin: `ping` and unknown commands it answers and goes on reading; at
- * `begin` it reads the trace up to `end`, runs it, and ends with `done exit=0` itself. So a trace costs the
- * client two process hops (client → child → client), and the fork of the next child, and the exit of the
- * previous one, overlap with the client reading the answers.
+ * The server only forks and reaps. It keeps two trace children forked ahead of time ("spares"), each of
+ * which faults in its working set and then waits for its turn to read stdin. The spare holding the turn
+ * reads the client's commands: `ping` and unknown commands it answers and goes on reading; at `begin` it
+ * reads the trace up to `end`, hands the turn on to the next spare, runs the trace, and ends with
+ * `done exit=0` itself. So a trace costs the client two process hops (client → child → client), and the fork
+ * of new spares and the exit of finished children overlap with the traces.
+ *
+ * The turn is a byte on the next spare's turn pipe, written by the spare before it (whose write end it
+ * inherits) or, if that one died without passing it, by the server.
  *
  * A child tells the server, on its status pipe, 'F' just after it wrote `done exit=0` and 'Q' when the client
  * said `quit` or closed stdin. Its trace's progress is a word in a page shared with the server (setting it
@@ -1526,7 +1531,7 @@ static void trace_add(const char *line, size_t len)
  * server writes `done` with how it ended.
  *
  * Each child leads its own process group, which its fork-step children join. SIGUSR1 to the server (the
- * client's timeout) moves a RUNNING child to KILLED (compare-and-swap, so a child that has begun to write
+ * client's timeout) moves the RUNNING child to KILLED (compare-and-swap, so a child that has begun to write
  * its `done` is left to finish and exactly one `done` is ever written) and kills its group; the server is
  * a child subreaper, so orphaned fork-step children are reparented to it and reaped, and `done signal=9
  * SIGKILL` follows. The server itself stays usable.
@@ -1536,20 +1541,24 @@ static void trace_add(const char *line, size_t len)
  */
 enum { TRACE_IDLE, TRACE_RUNNING, TRACE_FINISHING, TRACE_KILLED };
 
-struct shared_state {
-	int trace; /* TRACE_*, of the current child; accessed atomically */
+#define SLOTS 64
+
+struct slot_state {
+	int trace;  /* TRACE_*; accessed atomically */
+	int passed; /* the turn has been handed on */
 };
 
-static struct shared_state *shared;
+static struct slot_state *slots; /* in a page shared by the server and every child */
+static struct slot_state *my_slot; /* in a child: its own */
 
-static int trace_state(void)
+static int trace_state(struct slot_state *s)
 {
-	return __atomic_load_n(&shared->trace, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&s->trace, __ATOMIC_SEQ_CST);
 }
 
-static int trace_move(int from, int to)
+static int trace_move(struct slot_state *s, int from, int to)
 {
-	return __atomic_compare_exchange_n(&shared->trace, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return __atomic_compare_exchange_n(&s->trace, &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 static volatile sig_atomic_t interrupt_requested;
@@ -1560,9 +1569,23 @@ static void on_sigusr1(int sig)
 	interrupt_requested = 1;
 }
 
-static void child_status(int status_wr, char c)
+/* A child's fds, moved to fixed numbers (everything else above 2 is closed). */
+#define FD_STATUS 3
+#define FD_TURN 4
+#define FD_PASS 5
+
+static void child_status(char c)
 {
-	write_all(status_wr, &c, 1);
+	write_all(FD_STATUS, &c, 1);
+}
+
+static void pass_turn(void)
+{
+	char t = 'T';
+	while (write(FD_PASS, &t, 1) < 0 && errno == EINTR)
+		;
+	__atomic_store_n(&my_slot->passed, 1, __ATOMIC_SEQ_CST);
+	close(FD_PASS);
 }
 
 /*
@@ -1590,17 +1613,24 @@ static void prefault(void)
 	nhandles = 0;
 }
 
-/* A spare child: serve commands from stdin until one trace has run. Never returns. */
-static void spare_child(int status_wr)
+/* A spare child: wait for the turn, serve commands from stdin until one trace has run. Never returns. */
+static void spare_child(void)
 {
 	char *line;
 	size_t len;
 	prefault();
+	char t;
+	ssize_t got;
+	while ((got = read(FD_TURN, &t, 1)) < 0 && errno == EINTR)
+		;
+	if (got != 1)
+		_exit(0); /* the server went away */
+	close(FD_TURN);
 	for (;;) {
 		if (read_line(&line, &len) < 0)
 			break;
 		if (strcmp(line, "begin") == 0) {
-			__atomic_store_n(&shared->trace, TRACE_RUNNING, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&my_slot->trace, TRACE_RUNNING, __ATOMIC_SEQ_CST);
 			T.n = 0;
 			int ended = 0;
 			while (read_line(&line, &len) == 0) {
@@ -1612,11 +1642,12 @@ static void spare_child(int status_wr)
 			}
 			if (!ended)
 				break; /* the client went away mid-trace */
+			pass_turn();
 			run_trace_child();
-			if (!trace_move(TRACE_RUNNING, TRACE_FINISHING))
+			if (!trace_move(my_slot, TRACE_RUNNING, TRACE_FINISHING))
 				_exit(0); /* the server is killing us and will report */
 			out_line("done exit=0");
-			child_status(status_wr, 'F');
+			child_status('F');
 			_exit(0);
 		} else if (strcmp(line, "ping") == 0) {
 			out_line("pong");
@@ -1631,23 +1662,47 @@ static void spare_child(int status_wr)
 			out_line("error unknown server command '%s' (expected begin, ping or quit)", shown);
 		}
 	}
-	child_status(status_wr, 'Q');
+	child_status('Q');
 	_exit(0);
 }
 
-/* Fork the next spare; returns its pid and status pipe, or -1. */
-static pid_t fork_spare(int *status_rd)
+struct spare {
+	pid_t pid; /* 0: empty */
+	int status_rd;
+	int turn_wr; /* the server's copy: to give this spare the turn if the one before it died without */
+	struct slot_state *slot;
+};
+
+/* pool[0] holds the turn (or gets it next); pool[1] was forked after it and waits for it. */
+#define POOL 2
+static struct spare pool[POOL];
+static int pending_turn[2] = { -1, -1 }; /* the turn pipe of the spare to be forked next */
+static unsigned spawned;
+
+/* Fork a spare into pool[k]. */
+static int fork_spare(int k)
 {
-	int sp[2];
+	int sp[2], after[2];
+	if (pending_turn[0] < 0 && pipe2(pending_turn, O_CLOEXEC) < 0)
+		return -1;
 	if (pipe2(sp, O_CLOEXEC) < 0)
 		return -1;
-	__atomic_store_n(&shared->trace, TRACE_IDLE, __ATOMIC_SEQ_CST);
+	if (pipe2(after, O_CLOEXEC) < 0) { /* the turn pipe of the spare after this one */
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	struct slot_state *slot = &slots[spawned % SLOTS];
+	__atomic_store_n(&slot->trace, TRACE_IDLE, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&slot->passed, 0, __ATOMIC_SEQ_CST);
 	pid_t server = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(sp[0]);
 		close(sp[1]);
+		close(after[0]);
+		close(after[1]);
 		errno = e;
 		return -1;
 	}
@@ -1656,18 +1711,52 @@ static pid_t fork_spare(int *status_rd)
 		if (getppid() != server)
 			_exit(123);
 		setpgid(0, 0);
-		close(sp[0]);
+		my_slot = slot;
+		/* keep only stdio, the status pipe, our turn and the next spare's turn, at fixed numbers */
+		int st = fcntl(sp[1], F_DUPFD, 100), tu = fcntl(pending_turn[0], F_DUPFD, 100), pa = fcntl(after[1], F_DUPFD, 100);
+		if (st < 0 || tu < 0 || pa < 0 || dup2(st, FD_STATUS) < 0 || dup2(tu, FD_TURN) < 0 || dup2(pa, FD_PASS) < 0)
+			_exit(124);
+		close_range(FD_PASS + 1, ~0U, 0);
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
 		sigaction(SIGUSR1, &sa, NULL);
-		spare_child(sp[1]);
+		spare_child();
 	}
 	setpgid(pid, pid); /* also from this side, so the group exists before any kill(-pid) */
+	spawned++;
 	close(sp[1]);
-	*status_rd = sp[0];
-	return pid;
+	close(pending_turn[0]);
+	pool[k] = (struct spare){ .pid = pid, .status_rd = sp[0], .turn_wr = pending_turn[1], .slot = slot };
+	pending_turn[0] = after[0];
+	pending_turn[1] = after[1];
+	return 0;
+}
+
+static int fork_spare_retrying(int k)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		if (fork_spare(k) == 0)
+			return 0;
+		usleep(20000);
+	}
+	char tmp[16];
+	out_line("error cannot fork a trace child: %s", errno_name(errno, tmp, sizeof(tmp)));
+	return -1;
+}
+
+static void give_turn(struct spare *s)
+{
+	char t = 'T';
+	while (write(s->turn_wr, &t, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void release(struct spare *s)
+{
+	close(s->status_rd);
+	close(s->turn_wr);
+	s->pid = 0;
 }
 
 static void report_end(pid_t pid)
@@ -1688,77 +1777,102 @@ static void report_end(pid_t pid)
 		out_line("done status=%d", status);
 }
 
+static void shut_down(void)
+{
+	for (int k = 0; k < POOL; k++)
+		if (pool[k].pid > 0)
+			kill(-pool[k].pid, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
 static int serve(void)
 {
-	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED) {
+	slots = mmap(NULL, SLOTS * sizeof(struct slot_state), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (slots == MAP_FAILED) {
 		out_line("error cannot map the shared page: %s", strerror(errno));
 		return 1;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigusr1; /* no SA_RESTART: the read below returns EINTR */
+	sa.sa_handler = on_sigusr1; /* no SA_RESTART: poll below returns EINTR */
 	sigaction(SIGUSR1, &sa, NULL);
-	pid_t prev = -1; /* the last child that finished a trace: exiting, reaped right after the next fork */
+	for (int k = 0; k < POOL; k++)
+		if (fork_spare_retrying(k) < 0)
+			return 1;
+	give_turn(&pool[0]);
 	for (;;) {
-		int status_rd = -1;
-		pid_t pid = -1;
-		for (int tries = 0; tries < 50 && pid < 0; tries++) {
-			pid = fork_spare(&status_rd);
-			if (pid < 0)
-				usleep(20000);
+		if (interrupt_requested) {
+			interrupt_requested = 0;
+			for (int k = 0; k < POOL; k++)
+				if (pool[k].pid > 0 && trace_move(pool[k].slot, TRACE_RUNNING, TRACE_KILLED))
+					kill(-pool[k].pid, SIGKILL); /* the trace child and its fork-step children */
 		}
-		if (pid < 0) {
-			char tmp[16];
-			out_line("error cannot fork a trace child: %s", errno_name(errno, tmp, sizeof(tmp)));
+		struct pollfd pfd[POOL];
+		for (int k = 0; k < POOL; k++)
+			pfd[k] = (struct pollfd){ .fd = pool[k].pid > 0 ? pool[k].status_rd : -1, .events = POLLIN };
+		int n = poll(pfd, POOL, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			out_line("error poll: %s", strerror(errno));
+			shut_down();
 			return 1;
 		}
-		if (prev > 0)
-			waitpid(prev, NULL, 0);
-		prev = -1;
-		int finished = 0, quit = 0;
-		for (;;) {
-			if (interrupt_requested) {
-				interrupt_requested = 0;
-				if (trace_move(TRACE_RUNNING, TRACE_KILLED))
-					kill(-pid, SIGKILL); /* the trace child and its fork-step children */
-			}
-			char c;
-			ssize_t n = read(status_rd, &c, 1);
-			if (n < 0 && errno == EINTR)
+		for (int k = 0; k < POOL; k++) {
+			if (!pfd[k].revents)
 				continue;
-			if (n <= 0)
-				break;
-			if (c == 'F')
-				finished = 1;
-			else if (c == 'Q')
-				quit = 1;
-			if (finished || quit)
-				break;
-		}
-		close(status_rd);
-		if (quit) {
-			kill(-pid, SIGKILL); /* nothing should be left in its group; make sure */
-			while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+			struct spare s = pool[k];
+			char c = 0;
+			ssize_t got;
+			while ((got = read(s.status_rd, &c, 1)) < 0 && errno == EINTR)
 				;
-			return 0;
+			if (got == 1 && c == 'Q') {
+				shut_down();
+				return 0;
+			}
+			if (got == 1 && c != 'F')
+				continue; /* not a status byte: ignore */
+			/* finished ('F') or died (EOF): this spare leaves the pool */
+			release(&pool[k]);
+			if (got == 1) {
+				interrupt_requested = 0; /* aimed at a trace that has ended anyway */
+				while (waitpid(s.pid, NULL, 0) < 0 && errno == EINTR)
+					; /* it exits right after 'F' */
+			} else {
+				kill(-s.pid, SIGKILL); /* its fork-step children, if any */
+				int st = trace_state(s.slot);
+				if (st != TRACE_RUNNING && st != TRACE_KILLED) {
+					/* an idle spare killed from outside: the turn chain is broken, start over */
+					waitpid(s.pid, NULL, 0);
+					out_line("error a waiting trace child (pid %d) died; the helper exits", (int)s.pid);
+					shut_down();
+					return 1;
+				}
+				report_end(s.pid); /* crashed, or killed on request: say how */
+				/* its fork-step children have been reparented to us (subreaper) and die from the kill */
+				while (waitpid(-s.pid, NULL, 0) > 0 || errno == EINTR)
+					;
+				if (!__atomic_load_n(&s.slot->passed, __ATOMIC_SEQ_CST)) {
+					/* hand its turn on ourselves: to the spare forked after it, or to the next one forked */
+					char t = 'T';
+					int wr = k + 1 < POOL && pool[k + 1].pid > 0 ? pool[k + 1].turn_wr : pending_turn[1];
+					while (write(wr, &t, 1) < 0 && errno == EINTR)
+						;
+				}
+			}
+			/* keep the pool ordered by turn: the survivor first, a new spare after it */
+			if (k == 0) {
+				pool[0] = pool[1];
+				pool[1].pid = 0;
+			}
+			if (fork_spare_retrying(1) < 0) {
+				shut_down();
+				return 1;
+			}
+			break; /* pool indices changed: poll again */
 		}
-		if (finished) {
-			interrupt_requested = 0; /* aimed at a trace that has ended anyway */
-			prev = pid;
-			continue;
-		}
-		/* the child died */
-		kill(-pid, SIGKILL); /* its fork-step children, if any */
-		int st = trace_state();
-		if (st == TRACE_RUNNING || st == TRACE_KILLED)
-			report_end(pid); /* crashed, or killed on request: say how */
-		else
-			waitpid(pid, NULL, 0); /* killed from outside while idle or finishing: nothing to report */
-		/* its fork-step children have been reparented to us (subreaper) and die from the kill above */
-		while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR)
-			;
 	}
 }
 

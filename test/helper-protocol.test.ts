@@ -180,8 +180,10 @@ describe.skipIf(!kvm.ok)('linux backend: a misbehaving helper becomes failed ste
     const t0 = Date.now();
     const pending = run([probe, { op: 'fork', steps: [testOp('__hang')] }, probe], 300);
     await new Promise((r) => setTimeout(r, 150));
-    const hung = descendantsOf(server).map((p) => p.pid); // spare-turned-trace child and the hanging fork child
-    expect(hung.length).toBeGreaterThanOrEqual(2);
+    // the hanging fork-step child (the server's grandchild) and the trace child above it
+    const forkChild = descendantsOf(server).find((p) => p.ppid !== server);
+    expect(forkChild).toBeDefined();
+    const hung = [forkChild!.pid, forkChild!.ppid];
     expect(await pending).toEqual([
       { ok: true, ret: 1 },
       { failed: 'timeout: no answer within 300 ms inside this fork, at steps[1].steps[0] (__hang) (the trace child was killed; the helper goes on)' },
@@ -201,6 +203,18 @@ describe.skipIf(!kvm.ok)('linux backend: a misbehaving helper becomes failed ste
     expect(outcomes[2]).toEqual({ failed: 'not run: the helper sent garbage at steps[1] (__garbage)' });
     await stillWorks();
     expect(backend.helperPid).toBe(server);
+  });
+
+  it('an idle helper child killed from outside makes the helper exit; the next run starts a new one', async () => {
+    await stillWorks();
+    const server = backend.helperPid!;
+    // once the last trace child has been reaped, the two children are the idle spares
+    await waitFor(() => descendantsOf(server).filter((p) => p.ppid === server && p.state === 'S').length === 2 && descendantsOf(server).length === 2);
+    const spare = descendantsOf(server)[0]!;
+    process.kill(spare.pid, 'SIGKILL');
+    expect(await waitFor(() => !processExists(server), 2000)).toBe(true);
+    await stillWorks();
+    expect(backend.helperPid).not.toBe(server);
   });
 
   it('a helper that is killed outright is replaced at the next run', async () => {

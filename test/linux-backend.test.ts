@@ -339,17 +339,17 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
     expect(o).toEqual({ failed: expect.stringContaining("unknown handle 'g0'") });
   });
 
-  it('leaves nothing behind: between traces one idle spare child without kvm fds; nothing after close()', async () => {
+  it('leaves nothing behind: between traces two idle spare children without kvm fds; nothing after close()', async () => {
     const b = new LinuxBackend();
     await b.run({ format: 'gmem-trace/1', steps: [...mapped(), { op: 'fork', steps: [{ op: 'read_mem', map: 'm0', offset: 0 }] }] });
     const pid = b.helperPid!;
     expect(pid).toBeTypeOf('number');
-    // The server forks the next (idle) child, then reaps the finished one: once that has happened, the
-    // server and its one child hold no kvm or guest_memfd fds.
+    // The server keeps two idle children forked ahead and reaps the finished one: once that has happened,
+    // the server and its two children hold no kvm or guest_memfd fds.
     const kvmFds = (p: number) => openFiles(p).filter((f) => /kvm|gmem/.test(f));
     const idle = () => {
       const d = descendantsOf(pid);
-      return d.length === 1 && d[0]!.state === 'S' && kvmFds(pid).length === 0 && kvmFds(d[0]!.pid).length === 0;
+      return d.length === 2 && d.every((c) => c.ppid === pid && c.state === 'S' && kvmFds(c.pid).length === 0) && kvmFds(pid).length === 0;
     };
     const settled = await waitFor(idle);
     const family = [pid, ...descendantsOf(pid).map((p) => p.pid)];
