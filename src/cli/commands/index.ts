@@ -1,5 +1,6 @@
 /** Every CLI command. Add a command: write src/cli/commands/<name>.ts and add it here. */
 import type { Command } from '../command.ts';
+import { check } from './check.ts';
 import { checkTrace } from './checkTrace.ts';
 import { conform } from './conform.ts';
 import { diagram } from './diagram.ts';
@@ -10,4 +11,4 @@ import { record } from './record.ts';
 import { run } from './run.ts';
 import { report } from './report.ts';
 
-export const COMMANDS: Command[] = [run, predict, checkTrace, conform, record, mutate, diagram, diff, report];
+export const COMMANDS: Command[] = [run, predict, checkTrace, check, conform, record, mutate, diagram, diff, report];
