@@ -24,6 +24,7 @@ import { type SystemState, emptySystem } from '../spec/state.ts';
 import { step } from '../spec/step.ts';
 import { parseTrace } from '../spec/trace.ts';
 import { flagAcceptance } from '../src/check/acceptance.ts';
+import { deadRules } from '../src/check/deadRules.ts';
 import { type TraceContext, violationTrace } from '../src/check/counterexample.ts';
 import { type CheckResult, check } from '../src/check/engine.ts';
 import { loadFlagArg } from '../src/check/flagFiles.ts';
@@ -223,5 +224,24 @@ describe('the checker agrees with itself and with the explorer', () => {
     const two = await check({ profile, bound: unit(), invariants: ['HostMappedIsShared', 'PrivateNeverPinned'], workers: 2 });
     expect([two.states, two.edges, two.complete]).toEqual([one.states, one.edges, true]);
     expect(two.violations.map((v) => v.path.map((p) => p.step as Step))).toEqual(one.violations.map((v) => v.path.map((p) => p.step as Step)));
+  });
+});
+
+describe('deadlocks and dead rules', () => {
+  it('linux-6.18 has no deadlock; end states that keep a pin on a gone mapping are counted apart', async () => {
+    const r = await check({ profile: getProfile('linux-6.18'), bound: unit() });
+    expect(r.deadlocks).toBe(0);
+    expect(r.orphanPins).toBeGreaterThan(0);
+  });
+
+  it('in-place conversion: the page machine\'s toShared → private (CONVERT_ABORT) is never taken; toPrivate → shared (EAGAIN) is', async () => {
+    const r = await check({ profile: getProfile('inplace-conversion'), bound: unit('slots=0'), coverage: true });
+    const dead = deadRules(r.coverage as NonNullable<typeof r.coverage>);
+    const never = dead.transitionsUnreached.map((t) => `${t.machine} ${t.region}: ${t.from} → ${t.to}`);
+    expect(never).toContain('page attribute: toShared → private');
+    expect(never).not.toContain('page attribute: toPrivate → shared');
+    expect(never).not.toContain('guestMemfd state: open → mappedOnly');
+    expect(dead.statesUnreached).not.toContain('page attribute=toShared');
+    expect(dead.opsNotExplored).toEqual(expect.arrayContaining(['dup', 'fork', 'mprotect']));
   });
 });

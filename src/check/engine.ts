@@ -83,6 +83,8 @@ export interface CheckResult {
   violations: FoundViolation[];
   deadlocks: number;
   deadlock?: { path: PathStep[] };
+  /** End states that keep a pin whose mapping is gone (the vocabulary cannot drop it). */
+  orphanPins: number;
   coverage?: Coverage;
   collisionProbability: number;
   /** Peak heap over all partitions (bytes) and peak RSS of the process. */
@@ -114,6 +116,7 @@ function localReport(part: Partition, stopped: boolean): LevelReport {
     edges: s.edges,
     selfLoops: s.selfLoops,
     deadlocks: s.deadlocks,
+    orphanPins: s.orphanPins,
     ...(part.deadlock ? { deadlock: part.deadlock } : {}),
     violations: [...part.violations.values()],
     stopped,
@@ -400,6 +403,7 @@ export function startCheck(o: CheckOptions): RunningCheck {
         millis: performance.now() - t0,
         violations,
         deadlocks: reports.reduce((a, r) => a + r.deadlocks, 0),
+        orphanPins: reports.reduce((a, r) => a + r.orphanPins, 0),
         collisionProbability: collisionProbability(states),
         peakHeap,
         peakRss,

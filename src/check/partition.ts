@@ -24,6 +24,7 @@ import { type PageState, type SystemState, emptySystem, freshPage } from '../../
 import { step } from '../../spec/step.ts';
 import { flagDefsOf, hasEffect } from '../../spec/world.ts';
 import { FingerprintSet, FingerprintTable, fingerprint } from './fingerprint.ts';
+import { regionsOf, setMachineRecorder, transitionKey } from './machineCoverage.ts';
 
 export interface Candidate {
   lo: number;
@@ -64,10 +65,10 @@ export interface Coverage {
   rules: Record<string, number>;
   /** Operation → [edges tried, edges that succeeded]. */
   ops: Record<string, [number, number]>;
-  /** `region=value` of every page of every reached state (page machine regions). */
-  pageValues: string[];
-  /** `region: from → to` observed on some edge. */
-  pageTransitions: string[];
+  /** `machine region=state` of every machine state reached (resting in a state, or passed through by a step). */
+  machineStates: string[];
+  /** `machine region: from → to` taken by some step (src/check/machineCoverage.ts). */
+  machineTransitions: string[];
   /** `vmType flags` → page states (projectionLabel) of the pages of guest_memfds created so. */
   pageStates: Record<string, string[]>;
 }
@@ -77,6 +78,7 @@ export interface LevelStats {
   edges: number;
   selfLoops: number;
   deadlocks: number;
+  orphanPins: number;
 }
 
 export const PAGE_REGIONS = ['attribute', 'backing', 'hostMapping', 'pins', 'trustedEntity', 'directMap', 'stage2'] as const;
@@ -120,11 +122,13 @@ function outcomeOk(o: Outcome): boolean {
 }
 
 /**
- * Whether a state is quiescent: nothing open, mapped or pinned. Such a state may have no events left within
- * the bound (every object was created and released): that is the end of a run, not a deadlock.
+ * Whether a state is quiescent: no fd open, no mapping live. Such a state may have no events left within the
+ * bound (every object was created and released): that is the end of a run, not a deadlock. Pins may remain:
+ * a pin whose mapping is gone cannot be dropped by the vocabulary (unpin names a mapping), although its holder
+ * could drop it in the kernel — those states are counted apart (`orphanPins`), as a modelling gap.
  */
 export function quiescent(s: SystemState): boolean {
-  return !s.fds.some((f) => f.open) && !s.maps.some((m) => m.live) && !s.pins.some((p) => p.live);
+  return !s.fds.some((f) => f.open) && !s.maps.some((m) => m.live);
 }
 
 export function ownerOf(lo: number, parts: number): number {
@@ -169,12 +173,13 @@ export class Partition {
   readonly violations = new Map<string, ViolationCandidate>();
   deadlock: DeadlockCandidate | undefined;
   deadlocks = 0;
+  orphanPins = 0;
   edges = 0;
   selfLoops = 0;
   private readonly rules = new Map<string, number>();
   private readonly ops = new Map<string, [number, number]>();
-  private readonly pageValues = new Set<string>();
-  private readonly pageTransitions = new Set<string>();
+  private readonly machineStates = new Set<string>();
+  private readonly machineTransitions = new Set<string>();
   private readonly pageStates = new Map<string, Set<string>>();
   private readonly initSharedCache = new Map<number, boolean>();
 
@@ -189,6 +194,17 @@ export class Partition {
     this.stateInvariants = invariants.filter((i) => i.kind === 'state');
     this.transitionInvariants = invariants.filter((i) => i.kind === 'transition');
     this.outbox = Array.from({ length: parts }, () => new Map());
+    if (options.coverage) {
+      setMachineRecorder((machine, before, _event, after) => {
+        const a = regionsOf(before);
+        const b = regionsOf(after);
+        for (const [r, v] of Object.entries(b)) {
+          this.machineStates.add(`${machine} ${r}=${v}`);
+          const u = a[r];
+          if (u !== undefined && u !== v) this.machineTransitions.add(transitionKey({ machine, region: r, from: u, to: v }));
+        }
+      });
+    }
   }
 
   /** Seed the search with the initial state (only its owner keeps it). */
@@ -236,7 +252,7 @@ export class Partition {
       const self = lo === plo && hi === phi;
       if (self) this.selfLoops++;
       else moves++;
-      if (this.options.coverage) this.cover(s, ev, r.outcome, r.rule.id, n, self);
+      if (this.options.coverage) this.cover(ev, r.outcome, r.rule.id);
       if (this.transitionInvariants.length) {
         for (const v of violations(this.profile, this.transitionInvariants, s, ev, n)) {
           this.offerViolation({ ...v, kind: 'transition', depth: d, lo: plo, hi: phi, ev: i, path: ppath + String.fromCharCode(i) });
@@ -252,6 +268,7 @@ export class Partition {
         this.offerCandidate(this.outbox[owner] as Map<string, Candidate>, { lo, hi, plo, phi, ev: i, path: ppath + String.fromCharCode(i), state: n });
       }
     }
+    if (moves === 0 && quiescent(s) && s.pins.some((p) => p.live)) this.orphanPins++;
     if (moves === 0 && !quiescent(s)) {
       this.deadlocks++;
       const c = { depth: this.depth, lo: plo, hi: phi, path: ppath };
@@ -330,52 +347,32 @@ export class Partition {
       if (!set) this.pageStates.set(by, (set = new Set()));
       for (let i = 0; i < g.sizePages; i++) {
         const p = g.pages[String(i)] ?? fresh;
-        for (const r of PAGE_REGIONS) this.pageValues.add(`${r}=${pageRegionValue(p, r)}`);
+        for (const r of PAGE_REGIONS) this.machineStates.add(`page ${r}=${pageRegionValue(p, r)}`);
         set.add(pageLabel(p));
       }
     }
   }
 
-  private cover(before: SystemState, ev: Step, outcome: Outcome, rule: string, after: SystemState, self: boolean): void {
+  private cover(ev: Step, outcome: Outcome, rule: string): void {
     this.rules.set(rule, (this.rules.get(rule) ?? 0) + 1);
     const o = this.ops.get(ev.op) ?? [0, 0];
     o[0]++;
     if (outcomeOk(outcome)) o[1]++;
     this.ops.set(ev.op, o);
-    if (self) return;
-    const n = Math.min(before.gmems.length, after.gmems.length);
-    for (let gi = 0; gi < n; gi++) {
-      const a = before.gmems[gi];
-      const b = after.gmems[gi];
-      if (!a || !b || a.pages === b.pages) continue;
-      const fa = freshPage(this.initShared(a.flags));
-      const fb = freshPage(this.initShared(b.flags));
-      const keys = new Set([...Object.keys(a.pages), ...Object.keys(b.pages)]);
-      for (const k of keys) {
-        const pa = a.pages[k] ?? fa;
-        const pb = b.pages[k] ?? fb;
-        if (pa === pb) continue;
-        for (const r of PAGE_REGIONS) {
-          const x = pageRegionValue(pa, r);
-          const y = pageRegionValue(pb, r);
-          if (x !== y) this.pageTransitions.add(`${r}: ${x} → ${y}`);
-        }
-      }
-    }
   }
 
   coverage(): Coverage {
     return {
       rules: Object.fromEntries(this.rules),
       ops: Object.fromEntries(this.ops),
-      pageValues: [...this.pageValues],
-      pageTransitions: [...this.pageTransitions],
+      machineStates: [...this.machineStates],
+      machineTransitions: [...this.machineTransitions],
       pageStates: Object.fromEntries([...this.pageStates].map(([k, v]) => [k, [...v]])),
     };
   }
 
-  stats(): { states: number; edges: number; selfLoops: number; deadlocks: number; depth: number } {
-    return { states: this.table.size, edges: this.edges, selfLoops: this.selfLoops, deadlocks: this.deadlocks, depth: this.depth };
+  stats(): { states: number; edges: number; selfLoops: number; deadlocks: number; orphanPins: number; depth: number } {
+    return { states: this.table.size, edges: this.edges, selfLoops: this.selfLoops, deadlocks: this.deadlocks, orphanPins: this.orphanPins, depth: this.depth };
   }
 }
 
@@ -391,8 +388,8 @@ export function mergeCoverage(cs: readonly Coverage[]): Coverage {
       const o = ops[k] ?? [0, 0];
       ops[k] = [o[0] + t, o[1] + ok];
     }
-    for (const v of c.pageValues) pv.add(v);
-    for (const v of c.pageTransitions) pt.add(v);
+    for (const v of c.machineStates) pv.add(v);
+    for (const v of c.machineTransitions) pt.add(v);
     for (const [k, l] of Object.entries(c.pageStates)) {
       const set = ps.get(k) ?? new Set<string>();
       for (const x of l) set.add(x);
@@ -402,8 +399,8 @@ export function mergeCoverage(cs: readonly Coverage[]): Coverage {
   return {
     rules,
     ops,
-    pageValues: [...pv].sort(),
-    pageTransitions: [...pt].sort(),
+    machineStates: [...pv].sort(),
+    machineTransitions: [...pt].sort(),
     pageStates: Object.fromEntries([...ps].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort(comparePageLabels)])),
   };
 }

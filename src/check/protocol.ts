@@ -21,6 +21,8 @@ export interface LevelReport {
   edges: number;
   selfLoops: number;
   deadlocks: number;
+  /** Quiescent states that keep a pin whose mapping is gone (see partition.ts quiescent). */
+  orphanPins: number;
   deadlock?: DeadlockCandidate;
   violations: ViolationCandidate[];
   /** The level was cut short (stop requested). */

@@ -192,17 +192,18 @@ function report(o: RunOptions, io: Io, r: CheckResult, ctx: TraceContext, out: s
     const file = join(out, 'deadlock.json');
     writeFileAtomic(file, deadlockTrace(ctx, r.deadlock.path));
     written.deadlock = file;
-    say(`deadlocks: ${n(r.deadlocks)} state(s) hold open fds, mappings or pins yet no explored operation changes them; shortest (${r.deadlock.path.length} steps): ${file}`);
+    say(`deadlocks: ${n(r.deadlocks)} state(s) hold open fds or mappings yet no explored operation changes them; shortest (${r.deadlock.path.length} steps): ${file}`);
     for (const l of pathLines(o.profile, r.deadlock.path, 'stuck here')) say(l);
-  } else say('deadlocks: none (every state that still holds an fd, mapping or pin has a move)');
+  } else say('deadlocks: none (every state that still holds an fd or a mapping has a move)');
+  if (r.orphanPins) say(`  note: ${n(r.orphanPins)} end state(s) keep a pin whose mapping is gone; unpin names a mapping, so the vocabulary cannot drop it (a modelling gap, not counted as a deadlock)`);
 
   let dead;
   if (r.coverage && o.deadRules !== false) {
     dead = deadRules(r.coverage);
     say('dead rules (defined, never reached within the bound):');
-    say(`  page machine states     ${dead.pageStatesTotal - dead.pageStatesUnreached.length}/${dead.pageStatesTotal} reached${dead.pageStatesUnreached.length ? `; never: ${dead.pageStatesUnreached.join(', ')}` : ''}`);
-    say(`  page machine transitions ${dead.pageTransitionsTotal - dead.pageTransitionsUnreached.length}/${dead.pageTransitionsTotal} taken${dead.pageTransitionsUnreached.length ? '; never:' : ''}`);
-    for (const t of dead.pageTransitionsUnreached) say(`      ${t.region}: ${t.from} → ${t.to} on ${t.events.join('|')}${t.guards.length ? ` [guard ${t.guards.join(', ')}]` : ''}`);
+    say(`  machine states          ${dead.statesTotal - dead.statesUnreached.length}/${dead.statesTotal} reached${dead.statesUnreached.length ? `; never: ${dead.statesUnreached.join(', ')}` : ''}`);
+    say(`  machine transitions     ${dead.transitionsTotal - dead.transitionsUnreached.length}/${dead.transitionsTotal} taken${dead.transitionsUnreached.length ? '; never:' : ''}`);
+    for (const t of dead.transitionsUnreached) say(`      ${t.machine} ${t.region}: ${t.from} → ${t.to} on ${t.events.join('|')}${t.guards.length ? ` [guard ${t.guards.join(', ')}]` : ''}`);
     say(`  check-list conditions   ${dead.checksTotal - dead.checksNeverDecided.length}/${dead.checksTotal} decided some edge${dead.checksNeverDecided.length ? '; never:' : ''}`);
     if (dead.checksNeverDecided.length) say(`      ${byOp(dead.checksNeverDecided.map((c) => c.id))}`);
     say(`  operations never successful here: ${dead.opsNeverSucceeded.join(', ') || 'none'}`);
@@ -248,6 +249,7 @@ function summaryJson(o: RunOptions, r: CheckResult, written: Record<string, stri
     invariants: r.invariants,
     violations: r.violations.map((v) => ({ invariant: v.invariant, kind: v.kind, detail: v.detail, length: v.path.length, file: written[v.invariant] })),
     deadlocks: r.deadlocks,
+    orphanPins: r.orphanPins,
     ...(written.deadlock ? { deadlockFile: written.deadlock } : {}),
     ...(dead ? { deadRules: dead } : {}),
     ...(r.coverage && o.reportStates ? { pageStates: r.coverage.pageStates } : {}),

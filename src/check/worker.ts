@@ -43,6 +43,7 @@ function report(stopped: boolean): LevelReport {
     edges: s.edges,
     selfLoops: s.selfLoops,
     deadlocks: s.deadlocks,
+    orphanPins: s.orphanPins,
     ...(part.deadlock ? { deadlock: part.deadlock } : {}),
     violations: [...part.violations.values()],
     stopped,
