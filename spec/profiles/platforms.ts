@@ -9,7 +9,7 @@ import { LINUX_6_18_CHOICES } from './linux-6.18.ts';
 import { CCA_REALM, DEFAULT_VM, PKVM_VM, SNP_VM, SW_PROTECTED_VM, TDX_VM } from './vmTypes.ts';
 
 /** A typical x86 host build: SMM address space, per-VM memory attributes present. */
-const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: null, addressSpaces: 2 };
+export const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: null, addressSpaces: 2 };
 /** arm64: no per-VM memory attributes (unknown VM ioctls are EINVAL on arm64), no SMM. */
 const ARM64_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL' as const, addressSpaces: 1, maxGpaBits: 48 };
 

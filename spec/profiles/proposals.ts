@@ -5,9 +5,9 @@
 import { HUGETLB, INIT_SHARED, MMAP, NO_DIRECT_MAP } from '../flags/index.ts';
 import type { Profile, VmTypeRules } from '../profile.ts';
 import { LINUX_6_18_CHOICES } from './linux-6.18.ts';
+import { X86_CHOICES } from './platforms.ts';
 import { DEFAULT_VM, SNP_VM, SW_PROTECTED_VM, TDX_VM } from './vmTypes.ts';
 
-const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: null, addressSpaces: 2 };
 const inPlace = (r: VmTypeRules): VmTypeRules => ({ ...r, conversion: 'in-place' });
 
 export const IN_PLACE_CONVERSION: Profile = {

@@ -30,7 +30,8 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) io.err(`gmem-spec ${name}: ${e.message}\nusage: ${cmd.usage}`);
-    else if (e instanceof TraceError || e instanceof BackendUnavailableError || e instanceof UnknownProfileError || e instanceof UnknownHandleError || e instanceof JsonSyntaxError) io.err(`gmem-spec ${name}: ${e.message}`);
+    else if (e instanceof BackendUnavailableError) io.err(`SKIP: no /dev/kvm (${e.reason})`);
+    else if (e instanceof TraceError || e instanceof UnknownProfileError || e instanceof UnknownHandleError || e instanceof JsonSyntaxError) io.err(`gmem-spec ${name}: ${e.message}`);
     else throw e;
     return 2;
   }
