@@ -72,7 +72,11 @@ export interface ForkOp { op: 'fork'; steps: Step[] }
 export interface LaunchOp { op: 'launch_start' | 'launch_finish'; vm: Handle }
 /** Platform populate (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION, CCA RMI_POPULATE): load and measure initial image. */
 export interface PopulateOp { op: 'populate'; vm: Handle; gpa: Int; size: Int; source: 'buffer' | 'in_place' }
-/** A guest (vCPU) access to a GPA, shared or private as the platform decides from the access. */
+/**
+ * A guest (vCPU) access to a GPA. `private` is the access's own private-ness where the platform takes it from
+ * the access (SNP C-bit, TDX shared bit, CCA IPA half, pKVM); where KVM derives it from the GFN's attribute
+ * (SW_PROTECTED, default VM) the field is ignored.
+ */
 export interface GuestAccessOp {
   op: 'guest_access';
   vm: Handle;

@@ -30,6 +30,11 @@ export interface VmTypeRules {
   launch: boolean;
   /** Private guest faults run the arch prepare hook (the trusted entity takes the page). */
   trustedEntityPrepares: boolean;
+  /**
+   * Where a guest access's private-ness comes from: the access itself (SNP C-bit, TDX shared bit, CCA IPA
+   * half, pKVM state) or KVM's attribute for the GFN (SW_PROTECTED, default VM: no hardware bit).
+   */
+  accessPrivacy: 'hardware' | 'attribute';
 }
 
 export type FlagAcceptance = 'all' | 'no-private-mem' | 'private-mem' | VmTypeName[];

@@ -15,15 +15,26 @@ describe('sw-protected: per-VM memory attributes, no trusted entity', () => {
     expect(run('sw-protected', [{ op: 'create_vm', type: 'sw_protected', as: 'vm0' }, { op: 'create_gmem', vm: 'vm0', size: PAGE, flags: 1 }]).last).toEqual({ ok: true });
   });
 
-  it('a private guest access exits with KVM_EXIT_MEMORY_FAULT until userspace sets PRIVATE, then reads zero', () => {
+  it('KVM takes private-ness from the attribute: accesses use userspace_addr until the GFN is PRIVATE, then guest_memfd', () => {
     const r = run('sw-protected', [
       ...coco('sw_protected', 0),
       { op: 'guest_access', vm: 'vm0', gpa: 0, private: true },
       { op: 'set_memory_attributes', vm: 'vm0', address: 0, size: PAGE, attributes: 8 },
+      { op: 'guest_access', vm: 'vm0', gpa: 0, private: false, write: 9 },
       { op: 'guest_access', vm: 'vm0', gpa: 0, private: true },
-      { op: 'guest_access', vm: 'vm0', gpa: 0, private: false },
     ]);
-    expect(r.outcomes.slice(-4)).toEqual([{ exit: 'MEMORY_FAULT', private: true }, { ok: true }, { access: 'ok', value: 0 }, { exit: 'MEMORY_FAULT', private: false }]);
+    expect(r.outcomes.slice(-4)).toEqual([{ access: 'ok' }, { ok: true }, { ok: true }, { access: 'ok', value: 9 }]);
+    expect(r.rules.slice(-4)).toEqual(['guest_access.shared-uaddr', 'set_memory_attributes.ok', 'guest_access.write', 'guest_access.read']);
+  });
+
+  it('a private GFN whose slot has no guest_memfd exits with KVM_EXIT_MEMORY_FAULT (private_mem_kvm_exits_test)', () => {
+    const r = run('sw-protected', [
+      { op: 'create_vm', type: 'sw_protected', as: 'vm0' },
+      { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: [], gpa: 0, size: PAGE, uaddr: 0 },
+      { op: 'set_memory_attributes', vm: 'vm0', address: 0, size: PAGE, attributes: 8 },
+      { op: 'guest_access', vm: 'vm0', gpa: 0, private: true },
+    ]);
+    expect(r.last).toEqual({ exit: 'MEMORY_FAULT', private: true });
   });
 
   it('validates KVM_SET_MEMORY_ATTRIBUTES in its documented order: flags, attributes, range, alignment', () => {
@@ -36,9 +47,16 @@ describe('sw-protected: per-VM memory attributes, no trusted entity', () => {
     expect(run('sw-protected', [{ op: 'create_vm', type: 'default', as: 'vm0' }, { op: 'set_memory_attributes', vm: 'vm0', address: 0, size: PAGE, attributes: 8 }]).last).toEqual({ errno: 'EINVAL' });
   });
 
-  it('a private access to a GPA without a memslot exits PRIVATE; a shared one is MMIO', () => {
-    const r = run('sw-protected', [{ op: 'create_vm', type: 'sw_protected', as: 'vm0' }, { op: 'guest_access', vm: 'vm0', gpa: 0x10000, private: true }, { op: 'guest_access', vm: 'vm0', gpa: 0x10000, private: false }]);
-    expect(r.outcomes.slice(1)).toEqual([{ exit: 'MEMORY_FAULT', private: true }, { exit: 'MMIO' }]);
+  it('without a memslot: a PRIVATE GFN exits with MEMORY_FAULT (slot deleted), a shared one is MMIO; in place both are MMIO', () => {
+    const steps: Step[] = [
+      { op: 'create_vm', type: 'sw_protected', as: 'vm0' },
+      { op: 'set_memory_attributes', vm: 'vm0', address: 0x10000, size: PAGE, attributes: 8 },
+      { op: 'guest_access', vm: 'vm0', gpa: 0x10000, private: true },
+      { op: 'guest_access', vm: 'vm0', gpa: 0x20000, private: true },
+    ];
+    expect(run('sw-protected', steps).outcomes.slice(2)).toEqual([{ exit: 'MEMORY_FAULT', private: true }, { exit: 'MMIO' }]);
+    const inPlace = run('inplace-conversion', [steps[0] as Step, steps[2] as Step, steps[3] as Step]);
+    expect(inPlace.outcomes.slice(1)).toEqual([{ exit: 'MMIO' }, { exit: 'MMIO' }]);
   });
 });
 

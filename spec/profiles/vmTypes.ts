@@ -10,6 +10,7 @@ export const DEFAULT_VM: VmTypeRules = {
   populate: 'none',
   launch: false,
   trustedEntityPrepares: false,
+  accessPrivacy: 'attribute',
 };
 
 export const SW_PROTECTED_VM: VmTypeRules = {
@@ -21,6 +22,7 @@ export const SW_PROTECTED_VM: VmTypeRules = {
   populate: 'none',
   launch: false,
   trustedEntityPrepares: false,
+  accessPrivacy: 'attribute',
 };
 
 export const SNP_VM: VmTypeRules = {
@@ -32,6 +34,7 @@ export const SNP_VM: VmTypeRules = {
   populate: 'snp-launch-update',
   launch: true,
   trustedEntityPrepares: true,
+  accessPrivacy: 'hardware',
 };
 
 export const TDX_VM: VmTypeRules = {
@@ -43,6 +46,7 @@ export const TDX_VM: VmTypeRules = {
   populate: 'tdx-init-mem-region',
   launch: true,
   trustedEntityPrepares: true,
+  accessPrivacy: 'hardware',
 };
 
 export const PKVM_VM: VmTypeRules = {
@@ -54,6 +58,7 @@ export const PKVM_VM: VmTypeRules = {
   populate: 'none',
   launch: false,
   trustedEntityPrepares: true,
+  accessPrivacy: 'hardware',
 };
 
 export const CCA_REALM: VmTypeRules = {
@@ -65,4 +70,5 @@ export const CCA_REALM: VmTypeRules = {
   populate: 'cca-rmi-populate',
   launch: true,
   trustedEntityPrepares: true,
+  accessPrivacy: 'hardware',
 };

@@ -111,7 +111,8 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
   const gfn = Number(u64(op.gpa) / PAGE);
   const slot = slotFor(w, vm, gfn);
   const rules = w.vmRules(vm);
-  const wantPrivate = rules.hasPrivateMem && op.private;
+  // Where KVM derives private-ness from its own attribute, the access cannot disagree with it.
+  const wantPrivate = rules.hasPrivateMem && (rules.accessPrivacy === 'attribute' ? kvmPrivate(w, vm, gfn) : op.private);
   if (!slot) {
     if (wantPrivate) return { outcome: { exit: 'MEMORY_FAULT', private: true }, rule: { id: 'guest_access.no-slot-private', says: 'a private access to a GPA with no memslot exits with KVM_EXIT_MEMORY_FAULT (PRIVATE)', cite: 'kernel-abi.md §2.17 step 3' } };
     return { outcome: { exit: 'MMIO' }, rule: { id: 'guest_access.no-slot-shared', says: 'a shared access to a GPA with no memslot is MMIO', cite: 'kernel-abi.md §2.17 step 3' } };
