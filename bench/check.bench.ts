@@ -46,7 +46,7 @@ interface JobResult {
   note?: string;
 }
 
-type Engine = 'check1' | 'check2' | 'explore' | 'xstate';
+type Engine = 'check1' | 'check1t' | 'check2' | 'explore' | 'xstate';
 
 async function job(engine: Engine, profile: Profile, bound: Bound, maxSeconds: number): Promise<JobResult> {
   const cpu0 = process.cpuUsage();
@@ -55,8 +55,8 @@ async function job(engine: Engine, profile: Profile, bound: Bound, maxSeconds: n
   let edges = 0;
   let complete = true;
   let note: string | undefined;
-  if (engine === 'check1' || engine === 'check2') {
-    const r = await check({ profile, bound, workers: engine === 'check2' ? 2 : 1, invariants: INVARIANTS.map((i) => i.name), maxMillis: maxSeconds * 1000 });
+  if (engine === 'check1' || engine === 'check1t' || engine === 'check2') {
+    const r = await check({ profile, bound, workers: engine === 'check2' ? 2 : 1, threads: engine === 'check1t', invariants: INVARIANTS.map((i) => i.name), maxMillis: maxSeconds * 1000 });
     states = r.states;
     edges = r.edges;
     complete = r.complete;

@@ -92,6 +92,18 @@ describe('gmem-spec check: bad input is refused with what and where (exit 2)', (
   });
 });
 
+describe('gmem-spec check: limits stop the search cleanly, with what was explored', () => {
+  it.each([
+    ['a state limit', ['--max-states', '100'], /INCOMPLETE: state limit 100 reached/],
+    ['a memory limit', ['--max-memory', '0.05'], /INCOMPLETE: memory limit 51 MiB reached \(RSS \d+ MiB\)/],
+  ])('%s', async (_what, argv, message) => {
+    const r = await cli('--profile', 'linux-6.18', '--bound', 'pages=2', '--no-dead-rules', ...argv, '--out', tmp());
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(message);
+    expect(r.out).toMatch(/explored {2}[\d,]+ states/);
+  });
+});
+
 describe('gmem-spec check: Ctrl-C', () => {
   it('SIGINT stops the search, prints what was explored so far, and exits cleanly', async () => {
     const dir = tmp();

@@ -19,6 +19,7 @@ import type { Profile } from '../../spec/profile.ts';
 import type { RuleRef } from '../../spec/rules/check.ts';
 import { type SystemState, emptySystem } from '../../spec/state.ts';
 import { step } from '../../spec/step.ts';
+import { formatBytes } from './estimate.ts';
 import { collisionProbability, fingerprint } from './fingerprint.ts';
 import { type Coverage, type DeadlockCandidate, Partition, type ViolationCandidate, mergeCoverage, ownerOf, pickDeadlock, pickViolations } from './partition.ts';
 import type { FromWorker, LevelReport, ToWorker, WorkerInit } from './protocol.ts';
@@ -28,8 +29,10 @@ export interface CheckOptions {
   bound: Bound;
   /** Invariant names; default: the profile's promises (all invariants). */
   invariants?: readonly string[];
-  /** Worker threads; 1 runs in this thread. */
+  /** Worker threads; 1 runs in this thread (unless `threads`). */
   workers?: number;
+  /** Run partitions in worker threads even when there is one (to measure the threads' own overhead). */
+  threads?: boolean;
   /** Stop cleanly (partial results) at this many states. */
   maxStates?: number;
   /** Stop cleanly when the heap of any partition (or this process's RSS) passes this many bytes. */
@@ -333,7 +336,7 @@ export function startCheck(o: CheckOptions): RunningCheck {
     const t0 = performance.now();
     const n = Math.max(1, o.workers ?? 1);
     const names = invariantsFor(o.profile, o.invariants).map((i) => i.name);
-    parts = n === 1 ? inThread(o) : inWorkers(o, n);
+    parts = n === 1 && !o.threads ? inThread(o) : inWorkers(o, n);
     let peakHeap = 0;
     let peakRss = 0;
     const sample = () => {
@@ -349,7 +352,7 @@ export function startCheck(o: CheckOptions): RunningCheck {
       const p = sample();
       if (!p) return;
       if (o.maxStates !== undefined && p.states >= o.maxStates) stop(`state limit ${o.maxStates} reached`);
-      if (peakRss > maxMemory) stop(`memory limit ${(maxMemory / 2 ** 30).toFixed(1)} GiB reached`);
+      if (peakRss > maxMemory) stop(`memory limit ${formatBytes(maxMemory)} reached (RSS ${formatBytes(peakRss)})`);
       if (o.maxMillis !== undefined && performance.now() - t0 > o.maxMillis) stop(`time limit ${(o.maxMillis / 1000).toFixed(0)} s reached`);
       o.onProgress?.({ depth: depthDone, states: p.states, edges: p.edges, millis: performance.now() - t0, frontier });
     }, 500);

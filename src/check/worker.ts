@@ -17,7 +17,8 @@ const part = new Partition(data.profile, data.bound, invariantsFor(data.profile,
 const peers = data.ports;
 let level = 0;
 let stopRequested = false;
-const inbox = new Map<number, { items: PeerMessage['items'][]; finished: number }>();
+/** Per level: how many peers have sent their last share. Candidates are taken in as they arrive. */
+const finished = new Map<number, number>();
 let wake: (() => void) | undefined;
 
 const post = (m: FromWorker) => port.postMessage(m);
@@ -25,10 +26,10 @@ const post = (m: FromWorker) => port.postMessage(m);
 for (const p of peers) {
   if (!p) continue;
   p.on('message', (m: PeerMessage) => {
-    const box = inbox.get(m.level) ?? { items: [], finished: 0 };
-    if (m.items.length) box.items.push(m.items);
-    if (m.last) box.finished++;
-    inbox.set(m.level, box);
+    // A peer only sends for the level everyone is in (the main thread starts a level when all have
+    // committed the previous one), so what arrives joins this level's candidates at once.
+    if (m.items.length) part.receive(m.items);
+    if (m.last) finished.set(m.level, (finished.get(m.level) ?? 0) + 1);
     wake?.();
   });
 }
@@ -55,6 +56,20 @@ function report(stopped: boolean): LevelReport {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 const timing = { expand: 0, exchange: 0, commit: 0, sent: 0 };
+
+/**
+ * Send each peer the candidates found for it since the last flush. Frontier states are expanded in BFS order,
+ * so the first time a partition meets a state in a level is on its best path: later sightings need not be sent.
+ */
+function flush(mine: number, last: boolean): void {
+  peers.forEach((p, i) => {
+    if (!p) return;
+    const items = part.takeOutbox(i);
+    timing.sent += items.length;
+    for (let k = 0; k < items.length; k += CHUNK) p.postMessage({ level: mine, from: data.index, items: items.slice(k, k + CHUNK), last: false } satisfies PeerMessage);
+    if (last) p.postMessage({ level: mine, from: data.index, items: [], last: true } satisfies PeerMessage);
+  });
+}
 async function runLevel(): Promise<void> {
   const mine = level;
   let t = performance.now();
@@ -73,28 +88,21 @@ async function runLevel(): Promise<void> {
       lastProgress = now;
       post({ t: 'progress', index: data.index, edges: part.edges, states: part.table.size, pending: part.pendingSize, heapUsed: getHeapStatistics().used_heap_size });
     }
+    // Stream what was found so far to its owners, so that they take it in while this one goes on.
+    flush(mine, false);
     await tick();
     sliceEnd = performance.now() + 50;
   }
   timing.expand += performance.now() - t; t = performance.now();
-  // Hand every peer its share (possibly nothing) so that no one waits forever, even when stopping.
-  peers.forEach((p, i) => {
-    if (!p) return;
-    const items = part.takeOutbox(i);
-    timing.sent += items.length;
-    for (let k = 0; k < items.length; k += CHUNK) p.postMessage({ level: mine, from: data.index, items: items.slice(k, k + CHUNK), last: false } satisfies PeerMessage);
-    p.postMessage({ level: mine, from: data.index, items: [], last: true } satisfies PeerMessage);
-  });
+  // Hand every peer the rest of its share and the end marker (even when stopping: no one waits forever).
+  flush(mine, true);
   const expected = peers.filter(Boolean).length;
-  for (;;) {
-    const box = inbox.get(mine);
-    if ((box?.finished ?? 0) >= expected) break;
+  while ((finished.get(mine) ?? 0) < expected) {
     await new Promise<void>((r) => { wake = r; });
     wake = undefined;
   }
+  finished.delete(mine);
   timing.exchange += performance.now() - t; t = performance.now();
-  for (const items of inbox.get(mine)?.items ?? []) part.receive(items);
-  inbox.delete(mine);
   part.commit();
   timing.commit += performance.now() - t;
   if (process.env.GMEM_CHECK_TIMING) console.error(`worker ${data.index} level ${mine}`, JSON.stringify(timing));
