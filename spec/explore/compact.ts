@@ -20,9 +20,16 @@ export function compact(s: SystemState): SystemState {
     mapIndex.set(i, mapIndex.size);
     return true;
   });
+  // A pin whose mapping is gone can never be named again: where it was and which folios it still lists are
+  // dead data (only its existence counts), so it is kept as an orphan at offset 0 with no pages. Otherwise a
+  // later punch or release, which updates the lists of pins whose (dead) mapping is still known, would make
+  // states that behave the same compact differently.
   const pins = s.pins
     .filter((p) => p.live)
-    .map((p) => ({ ...p, map: mapIndex.get(p.map) ?? -1 }));
+    .map((p) => {
+      const map = mapIndex.get(p.map);
+      return map === undefined ? { ...p, map: -1, offset: 0, pages: [] } : { ...p, map };
+    });
   const names: Record<string, NameRef> = {};
   for (const n of Object.keys(s.names).sort()) {
     const r = s.names[n] as NameRef;

@@ -9,7 +9,7 @@ const BACK: Record<PageState['backing'], string> = { hole: 'h', allocated: 'a', 
 const TE: Record<PageState['trustedEntity'], string> = { unprepared: '', prepared: 'R', populated: 'M' };
 const S2: Record<PageState['stage2'], string> = { none: '', shared: 'g', private: 'G' };
 
-function pageKey(p: PageState): string {
+export function pageKey(p: PageState): string {
   let k = ATTR[p.attribute] + BACK[p.backing];
   if (p.content) k += `c${p.content}`;
   if (p.bytes) k += `b${JSON.stringify(p.bytes)}`;

@@ -1,0 +1,868 @@
+/**
+ * C selftests in the style of the kernel's tools/testing/selftests/kvm/guest_memfd_test.c: one TEST() per
+ * generated trace, each step a plain syscall or ioctl followed by ASSERT_*() with the rule in words as its
+ * TH_LOG message, TAP output. Self-contained: the KVM / guest_memfd UAPI it needs and a minimal
+ * kselftest_harness.h (TEST, ASSERT_*, TH_LOG, SKIP, TEST_HARNESS_MAIN: each test in a forked child) are
+ * emitted inline, so the file builds with `gcc -Wall -Werror` without a kernel tree and can replace its
+ * inline harness with the real one when dropped into tools/testing/selftests/kvm/.
+ *
+ * Operations the emitter supports: every operation of the vocabulary a process can issue against /dev/kvm
+ * without a vCPU or a confidential-computing platform. Traces with platform operations (launch_*, populate,
+ * guest_access, guest_request_conversion) or with a VM type that has no kernel encoding are left out, and
+ * the result says which and why.
+ */
+import { KVM_CAP, KVM_MEM, VM_TYPE } from '../../spec/constants.ts';
+import type { Int, Outcome, Step } from '../../spec/ops.ts';
+import type { Profile } from '../../spec/profile.ts';
+import { modeBits } from '../../spec/rules/fallocate.ts';
+import { memslotFlagBits } from '../../spec/rules/memslots.ts';
+import { acceptedFlagDefs, flagMask } from '../../spec/rules/kvm.ts';
+import type { GenTest, SuiteName } from './materialise.ts';
+
+export interface CEmitResult {
+  files: Map<string, string>;
+  tests: number;
+  /** Operation or trace → why it has no C. */
+  leftOut: Record<string, string>;
+}
+
+const PLATFORM_OPS = new Set(['launch_start', 'launch_finish', 'populate', 'guest_access', 'guest_request_conversion']);
+
+class Unsupported extends Error {}
+
+const cstr = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/[^\x20-\x7e]/g, (c) => (c === '…' ? '...' : c === '→' ? '->' : c === '—' ? '-' : '?'))}"`;
+
+function big(v: Int): bigint {
+  return typeof v === 'bigint' ? v : BigInt(v);
+}
+
+/** An unsigned 64-bit literal. */
+function u64(v: Int): string {
+  const b = BigInt.asUintN(64, big(v));
+  return b < 4096n ? `${b}` : `0x${b.toString(16)}ULL`;
+}
+
+/** A signed 64-bit literal (off_t, loff_t). */
+function s64(v: Int): string {
+  const b = BigInt.asIntN(64, big(v));
+  if (b === -(1n << 63n)) return '(-0x7fffffffffffffffLL - 1)';
+  if (b < 0n) return `-${(-b) < 4096n ? `${-b}` : `0x${(-b).toString(16)}`}LL`;
+  return b < 4096n ? `${b}` : `0x${b.toString(16)}LL`;
+}
+
+function prot(p: string): string {
+  if (p === 'none') return 'PROT_NONE';
+  const out: string[] = [];
+  if (p.includes('r')) out.push('PROT_READ');
+  if (p.includes('w')) out.push('PROT_WRITE');
+  if (p.includes('x')) out.push('PROT_EXEC');
+  return out.join(' | ');
+}
+
+const MADV_NAMES: Record<string, string> = {
+  normal: 'MADV_NORMAL', random: 'MADV_RANDOM', sequential: 'MADV_SEQUENTIAL', willneed: 'MADV_WILLNEED', dontneed: 'MADV_DONTNEED',
+  free: 'MADV_FREE', remove: 'MADV_REMOVE', dontfork: 'MADV_DONTFORK', dofork: 'MADV_DOFORK', hugepage: 'MADV_HUGEPAGE',
+  nohugepage: 'MADV_NOHUGEPAGE', pageout: 'MADV_PAGEOUT', collapse: 'MADV_COLLAPSE',
+};
+
+const FALLOC_NAMES: Array<[number, string]> = [
+  [0x01, 'FALLOC_FL_KEEP_SIZE'], [0x02, 'FALLOC_FL_PUNCH_HOLE'], [0x04, 'FALLOC_FL_NO_HIDE_STALE'], [0x08, 'FALLOC_FL_COLLAPSE_RANGE'],
+  [0x10, 'FALLOC_FL_ZERO_RANGE'], [0x20, 'FALLOC_FL_INSERT_RANGE'], [0x40, 'FALLOC_FL_UNSHARE_RANGE'],
+];
+
+function fallocMode(m: number): string {
+  if (m === 0) return '0';
+  const out: string[] = [];
+  let rest = m;
+  for (const [bit, name] of FALLOC_NAMES) if (rest & bit) { out.push(name); rest &= ~bit; }
+  if (rest) out.push(`0x${rest.toString(16)}`);
+  return out.join(' | ');
+}
+
+const CAP_NAMES = new Map<number, string>(Object.entries(KVM_CAP).map(([k, v]) => [v, `KVM_CAP_${k}`]));
+
+const RESERVED = new Set(['ret', 'val', 'match', 'st', 'pid', 'status', 'kvm_fd', 'main', 'errno']);
+
+function ident(h: string): string {
+  const id = h.replace(/[^A-Za-z0-9_]/g, '_');
+  return RESERVED.has(id) || /^\d/.test(id) ? `h_${id}` : id;
+}
+
+interface Ctx {
+  profile: Profile;
+  /** Rule texts used in the file (note → C identifier), emitted once as static strings. */
+  rules: Map<string, string>;
+  fds: Set<string>;
+  maps: Set<string>;
+  out: string[];
+  uses: Set<string>;
+}
+
+function collectHandles(steps: readonly Step[], c: Ctx): void {
+  for (const s of steps) {
+    if (s.op === 'fork') collectHandles(s.steps, c);
+    if (!s.as) continue;
+    if (s.op === 'mmap') c.maps.add(s.as);
+    else c.fds.add(s.as);
+  }
+}
+
+function fd(h: string): string {
+  return h === 'kvm' ? 'kvm_fd' : ident(h);
+}
+
+function addr(map: string, off: Int): string {
+  const o = big(off);
+  return o === 0n ? `${ident(map)}.addr` : `${ident(map)}.addr + ${s64(o)}`;
+}
+
+function says(c: Ctx, s: Step): string {
+  const note = s.note ?? 'as the spec predicts';
+  let id = c.rules.get(note);
+  if (!id) {
+    const base = `rule_${note.slice(0, Math.max(0, note.indexOf(':'))).replace(/[^A-Za-z0-9]+/g, '_') || 'spec'}`;
+    id = base;
+    for (let k = 2; [...c.rules.values()].includes(id); k++) id = `${base}_${k}`;
+    c.rules.set(note, id);
+  }
+  return `"%s", ${id}`;
+}
+
+/** Assertions for a syscall-style result in `v` (a return value that is -1 with errno on failure). */
+function assertResult(c: Ctx, ind: string, v: string, o: Outcome, s: Step): void {
+  if ('errno' in o) {
+    c.out.push(`${ind}ASSERT_ERRNO(${o.errno}, ${v}) TH_LOG(${says(c, s)});`);
+    return;
+  }
+  if ('ok' in o) {
+    if (o.ret !== undefined) c.out.push(`${ind}ASSERT_EQ(${u64(o.ret)}, ${v}) TH_LOG(${says(c, s)});`);
+    else c.out.push(`${ind}ASSERT_OK(${v}) TH_LOG(${says(c, s)});`);
+    return;
+  }
+  throw new Unsupported(`outcome ${JSON.stringify(o)} for ${s.op}`);
+}
+
+/** Assertions for a guarded memory access whose result (0 or the signal) is in `ret`. */
+function assertAccess(c: Ctx, ind: string, o: Outcome, s: Step): void {
+  if (!('access' in o)) throw new Unsupported(`outcome ${JSON.stringify(o)} for ${s.op}`);
+  if (o.access !== 'ok') {
+    c.out.push(`${ind}ASSERT_EQ(${o.access === 'MCE' ? 'ACCESS_MCE' : o.access}, ret) TH_LOG(${says(c, s)});`);
+    return;
+  }
+  c.out.push(`${ind}ASSERT_EQ(0, ret) TH_LOG(${says(c, s)});`);
+  if (o.value !== undefined) c.out.push(`${ind}ASSERT_EQ(${o.value}, val) TH_LOG(${says(c, s)});`);
+  if (o.match !== undefined) c.out.push(`${ind}ASSERT_EQ(${o.match ? 1 : 0}, match) TH_LOG(${says(c, s)});`);
+}
+
+function emitStep(c: Ctx, s: Step, ind: string): void {
+  const o = s.expected;
+  if (!o) throw new Unsupported('a step without an expected outcome');
+  if (PLATFORM_OPS.has(s.op)) throw new Unsupported(`${s.op} needs a confidential-computing platform or a vCPU`);
+  const out = c.out;
+  switch (s.op) {
+    case 'check_extension':
+      out.push(`${ind}ret = ioctl(${fd(s.on)}, KVM_CHECK_EXTENSION, ${CAP_NAMES.get(Number(s.cap)) ?? u64(s.cap)});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'create_vm': {
+      const t = typeof s.type === 'string' ? s.type : undefined;
+      if (t === 'cca') throw new Unsupported('VM type cca has no kernel encoding');
+      const v = t !== undefined ? `${VM_TYPE[t as keyof typeof VM_TYPE]}` : u64(s.type as Int);
+      const target = s.as ? ident(s.as) : 'ret';
+      out.push(`${ind}${target} = ioctl(kvm_fd, KVM_CREATE_VM, ${v}UL);`);
+      assertResult(c, ind, target, o, s);
+      return;
+    }
+    case 'create_gmem': {
+      const target = s.as ? ident(s.as) : 'ret';
+      const res = s.reserved?.length ? `, .reserved = { ${s.reserved.map(u64).join(', ')} }` : '';
+      const flags = flagWords(c.profile, s.flags);
+      out.push(`${ind}${target} = ioctl(${fd(s.vm)}, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = ${u64(s.size)}, .flags = ${flags}${res} });`);
+      assertResult(c, ind, target, o, s);
+      return;
+    }
+    case 'close':
+      out.push(`${ind}ret = close(${fd(s.h)});`);
+      out.push(`${ind}${fd(s.h)} = -1;`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'dup': {
+      const target = s.as ? ident(s.as) : 'ret';
+      out.push(`${ind}${target} = dup(${fd(s.h)});`);
+      assertResult(c, ind, target, o, s);
+      return;
+    }
+    case 'mmap': {
+      const target = s.as ? ident(s.as) : 'scratch_map';
+      if (!s.as) c.uses.add('scratch_map');
+      out.push(`${ind}${target} = gmem_mmap(${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, &ret);`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    }
+    case 'munmap':
+      out.push(`${ind}ret = munmap(${ident(s.map)}.addr, ${ident(s.map)}.len);`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'mprotect':
+      out.push(`${ind}ret = mprotect(${ident(s.map)}.addr, ${ident(s.map)}.len, ${prot(s.prot)});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'madvise':
+      out.push(`${ind}ret = madvise(${addr(s.map, s.offset)}, ${u64(s.length)}, ${MADV_NAMES[s.advice] ?? s.advice});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'read_mem':
+      c.uses.add('val');
+      out.push(`${ind}ret = read_byte(${addr(s.map, s.offset)}, &val);`);
+      assertAccess(c, ind, o, s);
+      return;
+    case 'write_mem':
+      out.push(`${ind}ret = write_byte(${addr(s.map, s.offset)}, ${s.value});`);
+      assertAccess(c, ind, o, s);
+      return;
+    case 'fill_mem':
+      out.push(`${ind}ret = fill_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value});`);
+      assertAccess(c, ind, o, s);
+      return;
+    case 'check_mem':
+      c.uses.add('match');
+      out.push(`${ind}ret = check_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value}, &match);`);
+      assertAccess(c, ind, o, s);
+      return;
+    case 'fallocate':
+      out.push(`${ind}ret = fallocate(${fd(s.gmem)}, ${fallocMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'fstat':
+      c.uses.add('st');
+      out.push(`${ind}ret = fstat(${fd(s.h)}, &st);`);
+      if ('ok' in o && o.fstat) {
+        out.push(`${ind}ASSERT_OK(ret) TH_LOG(${says(c, s)});`);
+        out.push(`${ind}ASSERT_EQ(${u64(o.fstat.st_size)}, st.st_size) TH_LOG(${says(c, s)});`);
+        out.push(`${ind}ASSERT_EQ(${o.fstat.st_blksize}, st.st_blksize) TH_LOG(${says(c, s)});`);
+        const type = o.fstat.st_type === 'reg' ? 'S_IFREG' : o.fstat.st_type === 'unknown' ? '0' : undefined;
+        if (type === undefined) throw new Unsupported(`fstat type ${o.fstat.st_type}`);
+        out.push(`${ind}ASSERT_EQ(${type}, st.st_mode & S_IFMT) TH_LOG(${says(c, s)});`);
+      } else assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'ftruncate':
+      out.push(`${ind}ret = ftruncate(${fd(s.h)}, ${s64(s.length)});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'read': case 'write': case 'pread': case 'pwrite': {
+      if (big(s.len) > 65536n) throw new Unsupported('a read/write count above the 64 KiB buffer');
+      const buf = 'io_buf';
+      const call = s.op === 'read' ? `read(${fd(s.h)}, ${buf}, ${u64(s.len)})`
+        : s.op === 'write' ? `write(${fd(s.h)}, ${buf}, ${u64(s.len)})`
+        : `${s.op}(${fd(s.h)}, ${buf}, ${u64(s.len)}, ${s64(s.offset)})`;
+      out.push(`${ind}ret = ${call};`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    }
+    case 'set_memory_region2': {
+      const flags = memslotFlagBits(s.flags);
+      const names: string[] = [];
+      if (flags & KVM_MEM.LOG_DIRTY_PAGES) names.push('KVM_MEM_LOG_DIRTY_PAGES');
+      if (flags & KVM_MEM.READONLY) names.push('KVM_MEM_READONLY');
+      if (flags & KVM_MEM.GUEST_MEMFD) names.push('KVM_MEM_GUEST_MEMFD');
+      const rest = flags & ~(KVM_MEM.LOG_DIRTY_PAGES | KVM_MEM.READONLY | KVM_MEM.GUEST_MEMFD);
+      if (rest) names.push(`0x${rest.toString(16)}`);
+      const uaddr = typeof s.uaddr === 'object' ? `(uint64_t)(uintptr_t)${addr(s.uaddr.map, s.uaddr.offset)}` : u64(s.uaddr);
+      const fields = [
+        `.slot = ${u64(BigInt.asUintN(32, big(s.slot)))}`, `.flags = ${names.join(' | ') || '0'}`, `.guest_phys_addr = ${u64(s.gpa)}`,
+        `.memory_size = ${u64(s.size)}`, `.userspace_addr = ${uaddr}`,
+      ];
+      if (s.gmem_offset !== undefined) fields.push(`.guest_memfd_offset = ${u64(s.gmem_offset)}`);
+      if (s.gmem !== undefined) fields.push(`.guest_memfd = (uint32_t)${fd(s.gmem)}`);
+      out.push(`${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ ${fields.join(', ')} });`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    }
+    case 'delete_memslot':
+      out.push(`${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ .slot = ${u64(BigInt.asUintN(32, big(s.slot)))} });`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'set_memory_attributes':
+      out.push(`${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = ${u64(s.address)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} });`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'set_memory_attributes2': {
+      c.uses.add('attr2');
+      out.push(`${ind}attr2 = (struct kvm_memory_attributes2){ .offset = ${u64(s.offset)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} };`);
+      out.push(`${ind}ret = ioctl(${fd(s.gmem)}, KVM_SET_MEMORY_ATTRIBUTES2, &attr2);`);
+      assertResult(c, ind, 'ret', o, s);
+      if ('errno' in o && o.error_offset !== undefined) out.push(`${ind}ASSERT_EQ(${u64(o.error_offset)}, attr2.error_offset) TH_LOG(${says(c, s)});`);
+      return;
+    }
+    case 'pin':
+      out.push(`${ind}ret = gmem_pin(${addr(s.map, s.offset)}, ${u64(s.len)});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'unpin':
+      out.push(`${ind}ret = gmem_unpin(${addr(s.map, s.offset)}, ${u64(s.len)});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'fork': {
+      c.uses.add('pid');
+      if (!('ok' in o)) throw new Unsupported('a fork that fails');
+      out.push(`${ind}pid = fork();`);
+      out.push(`${ind}ASSERT_GE(pid, 0) TH_LOG("fork()");`);
+      out.push(`${ind}if (pid == 0) {`);
+      for (const inner of s.steps) emitStep(c, inner, `${ind}\t`);
+      out.push(`${ind}\t_exit(0);`);
+      out.push(`${ind}}`);
+      out.push(`${ind}ASSERT_CHILD_OK(pid) TH_LOG("the forked child's steps behave as the spec says");`);
+      return;
+    }
+    default:
+      throw new Unsupported(`${s.op} has no C form`);
+  }
+}
+
+function flagWords(profile: Profile, flags: Int): string {
+  let f = BigInt.asUintN(64, big(flags));
+  if (f === 0n) return '0';
+  const out: string[] = [];
+  for (const d of profile.flags) {
+    const bit = 1n << BigInt(d.bit);
+    if ((f & bit) && (d.name === 'MMAP' || d.name === 'INIT_SHARED')) { out.push(`GUEST_MEMFD_FLAG_${d.name}`); f &= ~bit; }
+  }
+  if (f) out.push(u64(f));
+  return out.join(' | ');
+}
+
+/** The guest_memfd flags a test relies on the kernel accepting (the profile's accepted flags it uses). */
+function requiredFlags(profile: Profile, steps: readonly Step[]): bigint {
+  const accepted = flagMask(acceptedFlagDefs(profile, 'default'));
+  let need = 0n;
+  const walk = (ss: readonly Step[]) => {
+    for (const s of ss) {
+      if (s.op === 'fork') walk(s.steps);
+      if (s.op === 'create_gmem' && s.expected && 'ok' in s.expected) need |= BigInt.asUintN(64, big(s.flags)) & accepted;
+    }
+  };
+  walk(steps);
+  return need;
+}
+
+function cName(t: GenTest): string {
+  const base = t.file.replace(/^traces\//, '').replace(/\.json$/, '').replace(/[^A-Za-z0-9]+/g, '_');
+  return base.replace(/^_+|_+$/g, '');
+}
+
+function emitTest(profile: Profile, t: GenTest, rules: Map<string, string>): string {
+  const c: Ctx = { profile, rules, fds: new Set(), maps: new Set(), out: [], uses: new Set() };
+  collectHandles(t.steps, c);
+  const body: string[] = [];
+  c.out = body;
+  for (const s of t.steps) emitStep(c, s, '\t');
+  const decl: string[] = ['\tlong ret;'];
+  const fdNames = [...c.fds].sort().map(ident);
+  if (fdNames.length) decl.push(`\tint ${fdNames.map((n) => `${n} = -1`).join(', ')};`);
+  const mapNames = [...c.maps].sort().map(ident);
+  if (c.uses.has('scratch_map')) mapNames.push('scratch_map');
+  if (mapNames.length) decl.push(`\tstruct gmap ${mapNames.map((n) => `${n} = { 0 }`).join(', ')};`);
+  if (c.uses.has('val')) decl.push('\tuint8_t val = 0;');
+  if (c.uses.has('match')) decl.push('\tint match = 0;');
+  if (c.uses.has('st')) decl.push('\tstruct stat st;');
+  if (c.uses.has('pid')) decl.push('\tpid_t pid;');
+  if (c.uses.has('attr2')) decl.push('\tstruct kvm_memory_attributes2 attr2;');
+  const need = requiredFlags(profile, t.steps);
+  const pre: string[] = [];
+  if (t.steps.some((s) => s.op === 'create_gmem')) pre.push(`\tREQUIRE_GUEST_MEMFD_FLAGS(${need === 0n ? '0' : `0x${need.toString(16)}ULL`});`);
+  const unusedMaps = [...mapNames.map((n) => `\t(void)${n};`), '\t(void)ret;'];
+  const title = t.title.replace(/\*\//g, '* /');
+  return [
+    `/*`,
+    ` * ${wrap(title, 110).join('\n * ')}`,
+    ` * Trace: ${t.file}${t.invariants.length ? `; invariants after every step: ${t.invariants.join(', ')}` : ''}`,
+    ` */`,
+    `TEST(${cName(t)})`,
+    '{',
+    ...decl,
+    '',
+    ...pre,
+    ...body,
+    ...unusedMaps,
+    '}',
+  ].join('\n');
+}
+
+function wrap(s: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const w of s.split(' ')) {
+    if (line && line.length + w.length + 1 > width) { out.push(line); line = w; } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+export function emitC(profile: Profile, suites: ReadonlyMap<SuiteName, GenTest[]>, command: string): CEmitResult {
+  const files = new Map<string, string>();
+  const leftOut: Record<string, string> = {};
+  let count = 0;
+  for (const [suite, tests] of suites) {
+    const parts: string[] = [];
+    const rules = new Map<string, string>();
+    for (const t of tests) {
+      try {
+        parts.push(emitTest(profile, t, rules));
+        count++;
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw e;
+        leftOut[t.file] = e.message;
+      }
+    }
+    if (!parts.length) continue;
+    const file = `c/guest_memfd_${suite}_test.c`;
+    const strings = [...rules].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([note, id]) => `static const char ${id}[] __attribute__((unused)) = ${cstr(note)};`);
+    files.set(file, `${header(profile, suite, command, parts.length)}\n/* The rules, as the spec states them: each assertion's message. */\n${strings.join('\n')}\n\n${parts.join('\n\n')}\n\nTEST_HARNESS_MAIN\n`);
+  }
+  // Summarise per operation rather than per trace when whole operations are missing.
+  const byReason = new Map<string, number>();
+  for (const why of Object.values(leftOut)) byReason.set(why, (byReason.get(why) ?? 0) + 1);
+  const summary: Record<string, string> = {};
+  for (const [why, n] of byReason) summary[why] = `${n} trace(s)`;
+  return { files, tests: count, leftOut: summary };
+}
+
+function header(profile: Profile, suite: SuiteName, command: string, n: number): string {
+  return `// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * guest_memfd ${suite} tests, generated from the gmem-spec ${profile.name} profile (${profile.title}).
+ *
+ * Generated by \`${command}\` (src/generate/emitC.ts). Do not edit: regenerate.
+ * ${n} tests; each is one generated trace: the operations, in order, each followed by what the spec expects
+ * and the rule that says so.
+ *
+ * Self-contained: the KVM / guest_memfd UAPI below and a minimal kselftest_harness.h (TEST, ASSERT_*, TH_LOG,
+ * SKIP, TEST_HARNESS_MAIN, each test in its own forked child, TAP output). Build and run:
+ *
+ *   gcc -Wall -Werror -o guest_memfd_${suite}_test guest_memfd_${suite}_test.c && ./guest_memfd_${suite}_test
+ *
+ * In tools/testing/selftests/kvm/ the inline harness can give way to kselftest_harness.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- KVM / guest_memfd UAPI (include/uapi/linux/kvm.h) ------------------------------------------------- */
+
+#define KVMIO 0xAE
+
+struct kvm_create_guest_memfd {
+	uint64_t size;
+	uint64_t flags;
+	uint64_t reserved[6];
+};
+
+struct kvm_userspace_memory_region2 {
+	uint32_t slot;
+	uint32_t flags;
+	uint64_t guest_phys_addr;
+	uint64_t memory_size;
+	uint64_t userspace_addr;
+	uint64_t guest_memfd_offset;
+	uint32_t guest_memfd;
+	uint32_t pad1;
+	uint64_t pad2[14];
+};
+
+struct kvm_memory_attributes {
+	uint64_t address;
+	uint64_t size;
+	uint64_t attributes;
+	uint64_t flags;
+};
+
+/* Proposed (in-place conversion): issued on the guest_memfd fd. */
+struct kvm_memory_attributes2 {
+	uint64_t offset;
+	uint64_t size;
+	uint64_t attributes;
+	uint64_t flags;
+	uint64_t error_offset;
+	uint64_t reserved[11];
+};
+
+#define KVM_CREATE_VM			_IO(KVMIO, 0x01)
+#define KVM_CHECK_EXTENSION		_IO(KVMIO, 0x03)
+#define KVM_SET_USER_MEMORY_REGION2	_IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2)
+#define KVM_SET_MEMORY_ATTRIBUTES	_IOW(KVMIO, 0xd2, struct kvm_memory_attributes)
+#define KVM_SET_MEMORY_ATTRIBUTES2	_IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
+#define KVM_CREATE_GUEST_MEMFD		_IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd)
+
+#define KVM_MEM_LOG_DIRTY_PAGES		(1U << 0)
+#define KVM_MEM_READONLY		(1U << 1)
+#define KVM_MEM_GUEST_MEMFD		(1U << 2)
+
+#define GUEST_MEMFD_FLAG_MMAP		(1ULL << 0)
+#define GUEST_MEMFD_FLAG_INIT_SHARED	(1ULL << 1)
+
+${[...CAP_NAMES].map(([v, n]) => `#define ${n.padEnd(38)}${v}`).join('\n')}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+/* io_uring, for long-term GUP pins (x86-64 syscall numbers) */
+#define NR_io_uring_setup		425
+#define NR_io_uring_register		427
+#define IORING_REGISTER_BUFFERS		0
+#define IORING_UNREGISTER_BUFFERS	1
+
+/* ---- a minimal kselftest_harness.h ----------------------------------------------------------------------- */
+
+#define KSFT_PASS 0
+#define KSFT_FAIL 1
+#define KSFT_SKIP 4
+
+struct __test_metadata {
+	const char *name;
+	void (*fn)(struct __test_metadata *);
+	int trigger;
+	struct __test_metadata *next;
+};
+
+static struct __test_metadata *__tests;
+static struct __test_metadata **__tests_tail = &__tests;
+static int __test_count;
+static int kvm_fd = -1;
+
+static void __register_test(struct __test_metadata *t)
+{
+	*__tests_tail = t;
+	__tests_tail = &t->next;
+	__test_count++;
+}
+
+#define TEST(test_name)									\\
+	static void test_name(struct __test_metadata *_metadata);			\\
+	static struct __test_metadata _##test_name##_object = {				\\
+		.name = #test_name, .fn = test_name,					\\
+	};										\\
+	static void __attribute__((constructor)) _register_##test_name(void)		\\
+	{										\\
+		__register_test(&_##test_name##_object);				\\
+	}										\\
+	static void test_name(struct __test_metadata __attribute__((unused)) *_metadata)
+
+#define TH_LOG(fmt, ...) fprintf(stderr, "# %s:%d: " fmt "\\n", __FILE__, __LINE__, ##__VA_ARGS__)
+
+static __attribute__((unused)) int __bail(void)
+{
+	fflush(stderr);
+	_exit(KSFT_FAIL);
+}
+
+/* Each check prints what it expected and what it saw, and returns whether the assertion failed. */
+static __attribute__((unused)) int __check(char op, long long expected, long long seen, const char *what, int line)
+{
+	int ok = op == '=' ? seen == expected : op == '!' ? seen != expected : seen >= expected;
+
+	if (!ok)
+		fprintf(stderr, "# %s:%d: %s: expected %s%lld, got %lld\\n", __FILE__, line, what,
+			op == '=' ? "" : op == '!' ? "not " : ">= ", expected, seen);
+	return !ok;
+}
+
+static __attribute__((unused)) int __check_ok(long long seen, const char *what, int line)
+{
+	int err = errno;
+
+	if (seen == -1)
+		fprintf(stderr, "# %s:%d: %s: it failed with errno %d (%s)\\n", __FILE__, line, what, err, strerror(err));
+	return seen == -1;
+}
+
+static __attribute__((unused)) int __check_errno(int expected, long long seen, const char *what, int line)
+{
+	int err = errno;
+
+	if (seen != -1)
+		fprintf(stderr, "# %s:%d: %s: it returned %lld\\n", __FILE__, line, what, seen);
+	else if (err != expected)
+		fprintf(stderr, "# %s:%d: %s: errno %d (%s)\\n", __FILE__, line, what, err, strerror(err));
+	return seen != -1 || err != expected;
+}
+
+/* As in kselftest_harness.h: a statement after ASSERT_*() runs only when the assertion fails (then the test stops). */
+#define __ASSERT(check)	for (_metadata->trigger = (check); _metadata->trigger; _metadata->trigger = __bail())
+
+#define ASSERT_EQ(expected, seen) __ASSERT(__check('=', (long long)(expected), (long long)(seen), #seen " == " #expected, __LINE__))
+#define ASSERT_NE(expected, seen) __ASSERT(__check('!', (long long)(expected), (long long)(seen), #seen " != " #expected, __LINE__))
+#define ASSERT_GE(seen, floor) __ASSERT(__check('>', (long long)(floor), (long long)(seen), #seen " >= " #floor, __LINE__))
+#define ASSERT_TRUE(cond) __ASSERT(__check('!', 0, !!(cond), #cond, __LINE__))
+/* The call succeeded (did not return -1). */
+#define ASSERT_OK(seen) __ASSERT(__check_ok((long long)(seen), #seen " succeeds", __LINE__))
+/* The call failed with this errno. */
+#define ASSERT_ERRNO(err, seen) __ASSERT(__check_errno(err, (long long)(seen), #seen " fails with " #err, __LINE__))
+/* A forked child exited 0 (its own assertions passed); seen: its exit status, 128+signal if killed. */
+#define ASSERT_CHILD_OK(pid) ASSERT_EQ(0, wait_child(pid))
+
+#define SKIP(statement, fmt, ...)						\\
+	do {									\\
+		fprintf(stdout, "#      SKIP " fmt "\\n", ##__VA_ARGS__);		\\
+		fflush(stdout);							\\
+		_exit(KSFT_SKIP);						\\
+	} while (0)
+
+static int wait_child_status;
+static __attribute__((unused)) int wait_child(pid_t pid)
+{
+	int status = 0;
+	if (waitpid(pid, &status, 0) != pid)
+		return wait_child_status = -1;
+	wait_child_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return wait_child_status;
+}
+
+static int run_test(struct __test_metadata *t, int n)
+{
+	pid_t pid;
+	int status = 0;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		printf("not ok %d %s # fork: %s\\n", n, t->name, strerror(errno));
+		return KSFT_FAIL;
+	}
+	if (pid == 0) {
+		alarm(60);
+		t->fn(t);
+		fflush(stderr);
+		_exit(KSFT_PASS);
+	}
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_SKIP) {
+		printf("ok %d %s # SKIP\\n", n, t->name);
+		return KSFT_SKIP;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_PASS) {
+		printf("ok %d %s\\n", n, t->name);
+		return KSFT_PASS;
+	}
+	if (WIFSIGNALED(status))
+		printf("not ok %d %s # killed by signal %d\\n", n, t->name, WTERMSIG(status));
+	else
+		printf("not ok %d %s\\n", n, t->name);
+	return KSFT_FAIL;
+}
+
+#define TEST_HARNESS_MAIN							\\
+	int main(void)								\\
+	{									\\
+		struct __test_metadata *t;					\\
+		int n = 0, pass = 0, fail = 0, skip = 0;			\\
+										\\
+		setvbuf(stdout, NULL, _IOLBF, 0);				\\
+		printf("TAP version 13\\n");					\\
+		kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);			\\
+		if (kvm_fd < 0) {						\\
+			printf("1..0 # SKIP no /dev/kvm (%s)\\n", strerror(errno));	\\
+			return KSFT_SKIP;					\\
+		}								\\
+		printf("1..%d\\n", __test_count);				\\
+		for (t = __tests; t; t = t->next) {				\\
+			int r = run_test(t, ++n);				\\
+			pass += r == KSFT_PASS;					\\
+			fail += r == KSFT_FAIL;					\\
+			skip += r == KSFT_SKIP;					\\
+		}								\\
+		printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\\n", pass, fail, skip);	\\
+		return fail ? KSFT_FAIL : KSFT_PASS;				\\
+	}
+
+/* ---- helpers ------------------------------------------------------------------------------------------------ */
+
+/* Capability-driven: skip a test whose guest_memfd flags this kernel does not offer (KVM_CAP_GUEST_MEMFD_FLAGS). */
+#define REQUIRE_GUEST_MEMFD_FLAGS(flags)							\\
+	do {											\\
+		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)			\\
+			SKIP(return, "KVM_CAP_GUEST_MEMFD is not supported");			\\
+		if ((flags) && (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS) & (flags)) != (flags))	\\
+			SKIP(return, "guest_memfd flags 0x%llx are not all supported", (unsigned long long)(flags));	\\
+	} while (0)
+
+/*
+ * Mappings go at increasing addresses with an unmapped 2 MiB gap around each, and addresses are never reused,
+ * so an access past a mapping's end, after munmap, or through a failed mmap hits nothing and gets SIGSEGV.
+ */
+struct gmap {
+	uint8_t *addr;
+	size_t len;
+};
+
+#define MAP_GAP (2ULL << 20)
+static uint64_t map_cursor = 0x200000000000ULL + MAP_GAP;
+
+static __attribute__((unused)) struct gmap gmem_mmap(int fd, off_t offset, uint64_t length, int prot, int flags, long *ret)
+{
+	uint64_t span = (length + 4095) & ~4095ULL;
+	void *hint = (void *)(uintptr_t)map_cursor;
+	struct gmap m = { .len = length };
+	void *p = mmap(hint, length, prot, flags, fd, offset);
+
+	if (p == MAP_FAILED) {
+		int err = errno;
+		m.addr = (uint8_t *)(uintptr_t)map_cursor;
+		map_cursor += 2 * MAP_GAP;
+		*ret = -1;
+		errno = err;
+		return m;
+	}
+	m.addr = p;
+	if (p == hint)
+		map_cursor += ((span + MAP_GAP - 1) & ~(MAP_GAP - 1)) + MAP_GAP;
+	*ret = 0;
+	return m;
+}
+
+/* Guarded accesses: 0, or the signal the access raised (SIGBUS, SIGSEGV; ACCESS_MCE for a machine check). */
+#define ACCESS_MCE 1000
+
+static sigjmp_buf access_env;
+static volatile sig_atomic_t access_sig, access_code;
+
+static void access_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	access_sig = sig;
+	access_code = si ? si->si_code : 0;
+	siglongjmp(access_env, 1);
+}
+
+static void guard(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = access_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+static int access_result(void)
+{
+	if (access_sig == SIGBUS && (access_code == BUS_MCEERR_AR || access_code == BUS_MCEERR_AO))
+		return ACCESS_MCE;
+	return access_sig;
+}
+
+#define GUARDED(stmt)						\\
+	({							\\
+		int __r = 0;					\\
+		guard();					\\
+		if (sigsetjmp(access_env, 1) == 0) {		\\
+			stmt;					\\
+		} else {					\\
+			__r = access_result();			\\
+		}						\\
+		__r;						\\
+	})
+
+static __attribute__((unused)) int read_byte(uint8_t *p, uint8_t *val)
+{
+	return GUARDED(*val = *(volatile uint8_t *)p);
+}
+
+static __attribute__((unused)) int write_byte(uint8_t *p, uint8_t v)
+{
+	return GUARDED(*(volatile uint8_t *)p = v);
+}
+
+static __attribute__((unused)) int fill_bytes(uint8_t *p, uint64_t len, uint8_t v)
+{
+	return GUARDED(memset(p, v, len));
+}
+
+/* Every byte is read, so a fault anywhere in the range wins over a mismatch. */
+static __attribute__((unused)) int check_bytes(uint8_t *p, uint64_t len, uint8_t v, int *match)
+{
+	static volatile uint8_t diff;
+
+	diff = 0;
+	return GUARDED({
+		for (uint64_t i = 0; i < len; i++)
+			diff |= (uint8_t)(((volatile uint8_t *)p)[i] ^ v);
+		*match = !diff;
+	});
+}
+
+/* Long-term GUP pins (FOLL_LONGTERM): an io_uring with the range registered as a fixed buffer. */
+struct pin {
+	uint8_t *addr;
+	uint64_t len;
+	int ring;
+};
+
+static struct pin pins[64];
+static int npins;
+
+static __attribute__((unused)) long gmem_pin(uint8_t *addr, uint64_t len)
+{
+	uint64_t params[15] = { 0 };	/* struct io_uring_params */
+	struct iovec iov = { .iov_base = addr, .iov_len = len };
+	long ring;
+
+	if (npins == 64) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ring = syscall(NR_io_uring_setup, 1, params);
+	if (ring < 0)
+		return -1;
+	if (syscall(NR_io_uring_register, (int)ring, IORING_REGISTER_BUFFERS, &iov, 1) < 0) {
+		int err = errno;
+		close((int)ring);
+		errno = err;
+		return -1;
+	}
+	pins[npins++] = (struct pin){ .addr = addr, .len = len, .ring = (int)ring };
+	return 0;
+}
+
+/* Drops the latest pin of exactly this range; EINVAL when there is none. */
+static __attribute__((unused)) long gmem_unpin(uint8_t *addr, uint64_t len)
+{
+	for (int i = npins - 1; i >= 0; i--) {
+		long ret;
+		int err;
+
+		if (pins[i].addr != addr || pins[i].len != len)
+			continue;
+		/* unregister first: it drops the pins synchronously, while ring teardown after close is deferred */
+		ret = syscall(NR_io_uring_register, pins[i].ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
+		err = errno;
+		close(pins[i].ring);
+		pins[i] = pins[--npins];
+		errno = err;
+		return ret < 0 ? -1 : 0;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+static __attribute__((unused)) uint8_t io_buf[65536];
+
+/* ---- tests -------------------------------------------------------------------------------------------------- */
+`;
+}
