@@ -129,11 +129,12 @@ export function pin(w: World, op: PinOp & StepMeta): Decision {
   if (refusedBy) return { outcome: { errno: refusedBy }, rule: { id: 'pin.refused', says: `long-term pins of guest_memfd are refused with ${refusedBy}`, cite: 'profile choice' } };
   const start = s64(op.offset);
   const len = u64(op.len);
-  if (len === 0n || start < 0n || start % PAGE !== 0n) {
-    return { outcome: { errno: 'EINVAL' }, rule: { id: 'pin.range-invalid', says: 'a pin of an empty or unaligned range fails with EINVAL', cite: 'io_uring_register(IORING_REGISTER_BUFFERS)' } };
+  if (len === 0n || start < 0n) {
+    return pinFault('pin.range-invalid', 'a pin of an empty range (or one before the mapping) fails with EFAULT');
   }
+  // The pin holds every page the byte range touches; the range need not be page-aligned.
   const pages: number[] = [];
-  for (let at = start; at < start + len; at += PAGE) {
+  for (let at = (start / PAGE) * PAGE; at < start + len; at += PAGE) {
     if (at >= BigInt(m.map.npages) * PAGE) return pinFault('pin.outside-mapping', 'pinning past the end of the mapping fails with EFAULT');
     const page = m.map.start + Number(at / PAGE);
     if (page >= w.gmem(m.map.gmem).sizePages) return pinFault('pin.past-eof', 'pinning a page at or past EOF fails with EFAULT (the fault would be SIGBUS)');
