@@ -15,9 +15,11 @@
  * the canonical target; pathTo composes them to turn a path through canonical states back into a concrete,
  * replayable trace.
  *
- * Where symmetry does not hold, it is not used: profiles with an order-dependent multi-page operation (in-place
- * conversion of the whole file stops at the first page that refuses and reports its offset), guest_memfds with
- * huge folios, partial bindings or mappings, and released guest_memfds.
+ * Where symmetry does not hold, it is not used: profiles with private memory (per-GFN attributes outlive
+ * bindings; whole-range in-place conversion is order-dependent: symmetryApplies), guest_memfds with huge folios,
+ * partial bindings or mappings, and released guest_memfds. The GFN handling below (attributes of a bound slot
+ * permuted with its pages) is kept for the bound case, and the tests check the reduction against the plain
+ * graph wherever it applies.
  */
 import type { Step } from '../ops.ts';
 import type { Profile } from '../profile.ts';
@@ -31,10 +33,14 @@ const PAGE = 4096;
 export type Perm = ReadonlyMap<number, readonly number[]>;
 export const IDENTITY: Perm = new Map();
 
-/** Whether the profile's operation set is closed under page permutations (see the file comment). */
+/**
+ * Whether page permutations are symmetries of the profile's model. Not where a VM type has private memory: there
+ * per-GFN data (KVM_SET_MEMORY_ATTRIBUTES ranges, pending guest conversion requests) can exist without a binding
+ * (set before the memslot, or left when it is deleted) and ties a page to its position for a later binding;
+ * and in-place conversion of a whole range stops at the first page that refuses and reports its offset.
+ */
 export function symmetryApplies(profile: Profile): boolean {
-  if (!profile.gmemAttributes) return true;
-  return !Object.values(profile.vmTypes).some((r) => r && r.conversion === 'in-place' && r.hasPrivateMem);
+  return !Object.values(profile.vmTypes).some((r) => r?.hasPrivateMem);
 }
 
 function folioPages(profile: Profile, g: GmemState): number {

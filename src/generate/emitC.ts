@@ -117,6 +117,11 @@ function addr(map: string, off: Int): string {
 }
 
 function says(c: Ctx, s: Step): string {
+  return `"%s", ${ruleId(c, s)}`;
+}
+
+/** The C identifier of the static string that holds a step's rule in words. */
+function ruleId(c: Ctx, s: Step): string {
   const note = s.note ?? 'as the spec predicts';
   let id = c.rules.get(note);
   if (!id) {
@@ -125,7 +130,85 @@ function says(c: Ctx, s: Step): string {
     for (let k = 2; [...c.rules.values()].includes(id); k++) id = `${base}_${k}`;
     c.rules.set(note, id);
   }
-  return `"%s", ${id}`;
+  return id;
+}
+
+/*
+ * Runs of refusals of one operation become a table looped over with one assertion, as the kernel's selftests
+ * write invalid inputs: consecutive steps of the same table operation, none creating anything, each expected
+ * to fail with an errno or to succeed without a return value.
+ */
+const TABLE_OPS = new Set(['fallocate', 'create_gmem', 'set_memory_region2', 'mmap']);
+
+function tableable(s: Step): boolean {
+  const o = s.expected;
+  if (!TABLE_OPS.has(s.op) || s.as || !o) return false;
+  if (s.op === 'create_gmem' && s.reserved?.length) return false;
+  if ('errno' in o) return o.error_offset === undefined;
+  return s.op !== 'mmap' && 'ok' in o && o.ret === undefined && !o.fstat && !o.steps;
+}
+
+function errOf(o: Outcome): string {
+  return 'errno' in o ? o.errno : '0';
+}
+
+function emitTable(c: Ctx, run: readonly Step[], ind: string, n: number): void {
+  const op = run[0]?.op as string;
+  const name = `${op}_cases_${n}`;
+  const rows: string[] = [];
+  let fields: string;
+  let call: string;
+  for (const s of run) {
+    const o = s.expected as Outcome;
+    const rule = ruleId(c, s);
+    if (s.op === 'fallocate') rows.push(`{ ${fd(s.gmem)}, ${fallocMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)}, ${errOf(o)}, ${rule} }`);
+    else if (s.op === 'create_gmem') rows.push(`{ ${fd(s.vm)}, ${u64(s.size)}, ${flagWords(c.profile, s.flags)}, ${errOf(o)}, ${rule} }`);
+    else if (s.op === 'mmap') rows.push(`{ ${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, ${errOf(o)}, ${rule} }`);
+    else if (s.op === 'set_memory_region2') rows.push(`{ ${fd(s.vm)}, { ${regionFields(s).join(', ')} }, ${errOf(o)}, ${rule} }`);
+  }
+  if (op === 'fallocate') {
+    fields = 'int fd; int mode; off_t offset; off_t len; int err; const char *rule;';
+    call = `fallocate(${name}[i].fd, ${name}[i].mode, ${name}[i].offset, ${name}[i].len)`;
+  } else if (op === 'create_gmem') {
+    fields = 'int vm; uint64_t size; uint64_t flags; int err; const char *rule;';
+    call = `ioctl(${name}[i].vm, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = ${name}[i].size, .flags = ${name}[i].flags })`;
+  } else if (op === 'mmap') {
+    fields = 'int fd; off_t offset; uint64_t length; int prot; int flags; int err; const char *rule;';
+    call = `mmap_ret(${name}[i].fd, ${name}[i].offset, ${name}[i].length, ${name}[i].prot, ${name}[i].flags)`;
+  } else {
+    fields = 'int vm; struct kvm_userspace_memory_region2 region; int err; const char *rule;';
+    call = `ioctl(${name}[i].vm, KVM_SET_USER_MEMORY_REGION2, &${name}[i].region)`;
+  }
+  c.out.push(`${ind}{`);
+  c.out.push(`${ind}	const struct { ${fields} } ${name}[] = {`);
+  for (const r of rows) c.out.push(`${ind}		${r},`);
+  c.out.push(`${ind}	};`);
+  c.out.push('');
+  c.out.push(`${ind}	for (size_t i = 0; i < ARRAY_SIZE(${name}); i++) {`);
+  c.out.push(`${ind}		ret = ${call};`);
+  c.out.push(`${ind}		if (${name}[i].err) {`);
+  c.out.push(`${ind}			ASSERT_ERRNO(${name}[i].err, ret) TH_LOG("${name}[%zu]: %s", i, ${name}[i].rule);`);
+  c.out.push(`${ind}		} else {`);
+  c.out.push(`${ind}			ASSERT_OK(ret) TH_LOG("${name}[%zu]: %s", i, ${name}[i].rule);`);
+  c.out.push(`${ind}		}`);
+  c.out.push(`${ind}	}`);
+  c.out.push(`${ind}}`);
+}
+
+function emitSteps(c: Ctx, steps: readonly Step[], ind: string): void {
+  let tables = 0;
+  for (let i = 0; i < steps.length; ) {
+    const s = steps[i] as Step;
+    let j = i;
+    while (j < steps.length && tableable(steps[j] as Step) && (steps[j] as Step).op === s.op) j++;
+    if (j - i >= 3) {
+      emitTable(c, steps.slice(i, j), ind, ++tables);
+      i = j;
+    } else {
+      emitStep(c, s, ind);
+      i++;
+    }
+  }
 }
 
 /** Assertions for a syscall-style result in `v` (a return value that is -1 with errno on failure). */
@@ -260,20 +343,7 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
       return;
     }
     case 'set_memory_region2': {
-      const flags = memslotFlagBits(s.flags);
-      const names: string[] = [];
-      if (flags & KVM_MEM.LOG_DIRTY_PAGES) names.push('KVM_MEM_LOG_DIRTY_PAGES');
-      if (flags & KVM_MEM.READONLY) names.push('KVM_MEM_READONLY');
-      if (flags & KVM_MEM.GUEST_MEMFD) names.push('KVM_MEM_GUEST_MEMFD');
-      const rest = flags & ~(KVM_MEM.LOG_DIRTY_PAGES | KVM_MEM.READONLY | KVM_MEM.GUEST_MEMFD);
-      if (rest) names.push(`0x${rest.toString(16)}`);
-      const uaddr = typeof s.uaddr === 'object' ? `(uint64_t)(uintptr_t)${addr(s.uaddr.map, s.uaddr.offset)}` : u64(s.uaddr);
-      const fields = [
-        `.slot = ${u64(BigInt.asUintN(32, big(s.slot)))}`, `.flags = ${names.join(' | ') || '0'}`, `.guest_phys_addr = ${u64(s.gpa)}`,
-        `.memory_size = ${u64(s.size)}`, `.userspace_addr = ${uaddr}`,
-      ];
-      if (s.gmem_offset !== undefined) fields.push(`.guest_memfd_offset = ${u64(s.gmem_offset)}`);
-      if (s.gmem !== undefined) fields.push(`.guest_memfd = (uint32_t)${fd(s.gmem)}`);
+      const fields = regionFields(s);
       out.push(`${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ ${fields.join(', ')} });`);
       assertResult(c, ind, 'ret', o, s);
       return;
@@ -319,6 +389,24 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
   }
 }
 
+function regionFields(s: Step & { op: 'set_memory_region2' }): string[] {
+  const flags = memslotFlagBits(s.flags);
+  const names: string[] = [];
+  if (flags & KVM_MEM.LOG_DIRTY_PAGES) names.push('KVM_MEM_LOG_DIRTY_PAGES');
+  if (flags & KVM_MEM.READONLY) names.push('KVM_MEM_READONLY');
+  if (flags & KVM_MEM.GUEST_MEMFD) names.push('KVM_MEM_GUEST_MEMFD');
+  const rest = flags & ~(KVM_MEM.LOG_DIRTY_PAGES | KVM_MEM.READONLY | KVM_MEM.GUEST_MEMFD);
+  if (rest) names.push(`0x${rest.toString(16)}`);
+  const uaddr = typeof s.uaddr === 'object' ? `(uint64_t)(uintptr_t)${addr(s.uaddr.map, s.uaddr.offset)}` : u64(s.uaddr);
+  const fields = [
+    `.slot = ${u64(BigInt.asUintN(32, big(s.slot)))}`, `.flags = ${names.join(' | ') || '0'}`, `.guest_phys_addr = ${u64(s.gpa)}`,
+    `.memory_size = ${u64(s.size)}`, `.userspace_addr = ${uaddr}`,
+  ];
+  if (s.gmem_offset !== undefined) fields.push(`.guest_memfd_offset = ${u64(s.gmem_offset)}`);
+  if (s.gmem !== undefined) fields.push(`.guest_memfd = (uint32_t)${fd(s.gmem)}`);
+  return fields;
+}
+
 function flagWords(profile: Profile, flags: Int): string {
   let f = BigInt.asUintN(64, big(flags));
   if (f === 0n) return '0';
@@ -355,7 +443,7 @@ function emitTest(profile: Profile, t: GenTest, rules: Map<string, string>): str
   collectHandles(t.steps, c);
   const body: string[] = [];
   c.out = body;
-  for (const s of t.steps) emitStep(c, s, '\t');
+  emitSteps(c, t.steps, '\t');
   const decl: string[] = ['\tlong ret;'];
   const fdNames = [...c.fds].sort().map(ident);
   if (fdNames.length) decl.push(`\tint ${fdNames.map((n) => `${n} = -1`).join(', ')};`);
@@ -860,6 +948,19 @@ static __attribute__((unused)) long gmem_unpin(uint8_t *addr, uint64_t len)
 	errno = EINVAL;
 	return -1;
 }
+
+/* mmap() for a table of refusals: -1 with errno, or 0 (and the mapping is dropped again). */
+static __attribute__((unused)) long mmap_ret(int fd, off_t offset, uint64_t length, int prot, int flags)
+{
+	void *p = mmap(NULL, length, prot, flags, fd, offset);
+
+	if (p == MAP_FAILED)
+		return -1;
+	munmap(p, length);
+	return 0;
+}
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static __attribute__((unused)) uint8_t io_buf[65536];
 

@@ -288,6 +288,17 @@ interface Evaluator {
 }
 
 function evaluator(profile: Profile, g: StateGraph): Evaluator {
+  // Check lists are pure data plus predicates: build each once.
+  const lists = new Map<OpName, { checks: AnyCheck[]; ids: Set<string> }>();
+  const listOf = (op: OpName, a: Adapter) => {
+    let l = lists.get(op);
+    if (!l) {
+      const checks = a.checks();
+      l = { checks, ids: new Set(checks.map((c) => c.id)) };
+      lists.set(op, l);
+    }
+    return l;
+  };
   return {
     evaluate(state, base, cand) {
       let s = g.states[state] as SystemState;
@@ -307,9 +318,8 @@ function evaluator(profile: Profile, g: StateGraph): Evaluator {
         if (adapter) {
           const w = new World(profile, ctxState);
           const ctx = adapter.ctx(w, cand.step);
-          const checks = adapter.checks();
+          const { checks, ids } = listOf(cand.step.op, adapter);
           holding = checks.filter((c) => { try { return c.fails(ctx); } catch { return false; } }).map((c) => c.id);
-          const ids = new Set(checks.map((c) => c.id));
           if ((holding[0] ?? null) !== (ids.has(r.rule.id) ? r.rule.id : null)) {
             throw new AdapterMismatchError(`failures: the ${cand.step.op} adapter says ${holding[0] ?? 'no check'} holds first, step() decided ${r.rule.id} (${stepPhrase(profile, cand.step)})`);
           }
@@ -354,7 +364,7 @@ export interface FailuresResult {
 }
 
 export interface FailuresOptions {
-  /** Graph states tried per operation (default 16). */
+  /** Graph states tried per operation, besides the first state of each of its rules (default 10). */
   statesPerOp?: number;
   /** Operations to leave out (ops the profile's backends cannot run). */
   skipOps?: ReadonlySet<string>;
@@ -381,7 +391,7 @@ function better(a: Evaluated, b: Evaluated | undefined): boolean {
 const slug = (id: string) => id.replace(/^[a-z_0-9]+\./, '').replace(/[^A-Za-z0-9-]+/g, '-');
 
 export function failuresSuite(profile: Profile, g: StateGraph, invariants: readonly Invariant[], options: FailuresOptions = {}): FailuresResult {
-  const statesPerOp = options.statesPerOp ?? 16;
+  const statesPerOp = options.statesPerOp ?? 10;
   const size = g.bound.pages * PAGE;
   const ev = evaluator(profile, g);
   let candidates = 0;

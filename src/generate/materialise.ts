@@ -18,6 +18,14 @@ import { type StepResult, step } from '../../spec/step.ts';
 import type { Walk } from './select.ts';
 import { clip, outcomePhrase, stateWords, stepPhrase } from './words.ts';
 
+const OP_WORDS: Record<string, string> = {
+  check_extension: 'KVM_CHECK_EXTENSION', create_vm: 'KVM_CREATE_VM', create_gmem: 'KVM_CREATE_GUEST_MEMFD',
+  set_memory_region2: 'KVM_SET_USER_MEMORY_REGION2', delete_memslot: 'memslot delete', set_memory_attributes: 'KVM_SET_MEMORY_ATTRIBUTES',
+  set_memory_attributes2: 'KVM_SET_MEMORY_ATTRIBUTES2', read_mem: 'host read', write_mem: 'host write', fill_mem: 'host fill',
+  check_mem: 'host read-back', pin: 'long-term pin', unpin: 'unpin', guest_access: 'guest access', populate: 'populate',
+  guest_request_conversion: 'guest conversion request', launch_start: 'launch start', launch_finish: 'launch finish',
+};
+
 /** `fallocate ×9 (EOPNOTSUPP ×3, EINVAL ×5, ok), mmap ×3 (EINVAL, EPERM, ENODEV)`: what a group of steps did. */
 export function opSummary(steps: readonly Step[], results: readonly StepResult[]): string {
   const byOp = new Map<string, Map<string, number>>();
@@ -31,7 +39,7 @@ export function opSummary(steps: readonly Step[], results: readonly StepResult[]
   return [...byOp].map(([op, m]) => {
     const n = [...m.values()].reduce((a, b) => a + b, 0);
     const parts = [...m].map(([w, k]) => (k > 1 ? `${w} ×${k}` : w)).join(', ');
-    return `${op}${n > 1 ? ` ×${n}` : ''} (${parts})`;
+    return `${OP_WORDS[op] ?? op}${n > 1 ? ` ×${n}` : ''} (${parts})`;
   }).join(', ');
 }
 

@@ -439,6 +439,19 @@ static __attribute__((unused)) long gmem_unpin(uint8_t *addr, uint64_t len)
 	return -1;
 }
 
+/* mmap() for a table of refusals: -1 with errno, or 0 (and the mapping is dropped again). */
+static __attribute__((unused)) long mmap_ret(int fd, off_t offset, uint64_t length, int prot, int flags)
+{
+	void *p = mmap(NULL, length, prot, flags, fd, offset);
+
+	if (p == MAP_FAILED)
+		return -1;
+	munmap(p, length);
+	return 0;
+}
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static __attribute__((unused)) uint8_t io_buf[65536];
 
 /* ---- tests -------------------------------------------------------------------------------------------------- */

@@ -1,0 +1,14 @@
+/**
+ * The committed suites of the modelled profiles are what the generator makes today, byte for byte (CI's
+ * "regenerate and compare"; regenerate with `npx gmem-spec generate --all`). They run on the reference
+ * backend through their own vitest files under generated-tests/.
+ */
+import { describe, expect, it } from 'vitest';
+import { COMMITTED } from '../src/generate/config.ts';
+import { checkProfile } from './support/generated.ts';
+
+describe('the committed suites of the modelled profiles', () => {
+  it.each(COMMITTED.filter((c) => c.profile !== 'linux-6.18').map((c) => c.profile))('%s: regenerates byte for byte', (name) => {
+    expect(checkProfile(name)).toEqual({ missing: [], extra: [], changed: [] });
+  }, 60_000);
+});
