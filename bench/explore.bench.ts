@@ -58,7 +58,7 @@ interface Measure {
   error?: string;
 }
 
-const MAX_CANONICAL = 1_000_000;
+const MAX_CANONICAL = 300_000;
 
 async function child(mode: Mode, bound: string): Promise<Measure> {
   const { parseBound } = await import('../spec/explore/bound.ts');

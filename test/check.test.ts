@@ -25,6 +25,10 @@ import { step } from '../spec/step.ts';
 import { parseTrace } from '../spec/trace.ts';
 import { flagAcceptance } from '../src/check/acceptance.ts';
 import { deadRules } from '../src/check/deadRules.ts';
+import { FingerprintTable } from '../src/check/fingerprint.ts';
+import { unchanged } from '../src/check/partition.ts';
+import { compact } from '../spec/explore/compact.ts';
+import { stateKey } from '../spec/explore/stateKey.ts';
 import { type TraceContext, violationTrace } from '../src/check/counterexample.ts';
 import { type CheckResult, check } from '../src/check/engine.ts';
 import { loadFlagArg } from '../src/check/flagFiles.ts';
@@ -243,5 +247,43 @@ describe('deadlocks and dead rules', () => {
     expect(never).not.toContain('guestMemfd state: open → mappedOnly');
     expect(dead.statesUnreached).not.toContain('page attribute=toShared');
     expect(dead.opsNotExplored).toEqual(expect.arrayContaining(['dup', 'fork', 'mprotect']));
+  });
+});
+
+describe('the checker\'s own machinery', () => {
+  it('the fingerprint table keeps parent links through growth', () => {
+    const t = new FingerprintTable(4);
+    for (let i = 1; i <= 5000; i++) expect(t.add(i, -i, i - 1, 1 - i, i % 7, i % 30)).toBe(true);
+    expect(t.add(17, -17, 0, 0, 0, 0)).toBe(false);
+    expect(t.size).toBe(5000);
+    expect(t.parent(4321, -4321)).toEqual({ plo: 4320, phi: -4320, ev: 4321 % 7, depth: 4321 % 30 });
+    expect(t.parent(9999, 1)).toBeUndefined();
+  });
+
+  it('a step judged "unchanged" really leaves the compacted state as it was (the self-loop shortcut is sound)', () => {
+    const profile = getProfile('sw-protected');
+    const bound = unit();
+    let level: SystemState[] = [emptySystem()];
+    const seen = new Set<string>([stateKey(level[0] as SystemState)]);
+    let shortcuts = 0;
+    for (let d = 0; d < 6; d++) {
+      const next: SystemState[] = [];
+      for (const s of level) {
+        for (const ev of eventsFor(profile, bound, s)) {
+          const r = step(profile, s, ev);
+          const key = stateKey(compact(r.state));
+          if (unchanged(s, r.state)) {
+            shortcuts++;
+            expect(key).toBe(stateKey(s));
+          }
+          if (!seen.has(key)) {
+            seen.add(key);
+            next.push(compact(r.state));
+          }
+        }
+      }
+      level = next;
+    }
+    expect(shortcuts).toBeGreaterThan(100);
   });
 });

@@ -79,5 +79,5 @@ export function comboBehaviour(profile: Profile, vmType: VmTypeName, flags: numb
     return x ? formatOutcome(x.outcome) : '-';
   };
   const mapped = r[2] !== undefined && 'ok' in r[2].outcome;
-  return { vmType, flags, create: show(1), mmap: show(2), firstAccess: mapped ? show(3) : 'none (nothing mapped)' };
+  return { vmType, flags, create: show(1), mmap: show(2), firstAccess: mapped ? show(3).replace(/^access /, '') : 'none (nothing mapped)' };
 }

@@ -9,23 +9,49 @@ import { freemem, totalmem } from 'node:os';
 import type { Bound } from '../../spec/explore/bound.ts';
 import type { Profile } from '../../spec/profile.ts';
 
-type Factors = Record<keyof Bound, number>;
+interface Growth {
+  /** States at the unit bound vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1. */
+  unit: number;
+  /** Factor per extra page, guest_memfd, mapping, pin, VM; per extra memslot once there are two guest_memfds. */
+  pages: number;
+  gmems: number;
+  slots: number;
+  maps: number;
+  pins: number;
+  vms: number;
+}
 
 /**
- * Measured (bench/check.bench.ts growth, this machine): states at the unit bound
- * (vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1) and the factor one more of each parameter multiplies them by.
+ * Measured with `npx tsx bench/check.bench.ts growth` (2026-11-22, commit ecf1857; docs/model-checking.md has the
+ * table). Pages: the geometric mean of 1→2→3 pages where both completed. Where a measurement hit the 60 s limit
+ * only a lower bound is known; the factor used is the larger of that bound and the median of the completed
+ * measurements of the parameter (pages 10.3, gmems 39, slots 3.0, vms 12.7).
  */
-export const GROWTH: Record<string, { unit: number; factors: Factors }> = {
-  'linux-6.18': { unit: 373, factors: { pages: 8.8, gmems: 41.5, maps: 8.5, pins: 2.9, slots: 1, vms: 5.6 } },
+export const GROWTH: Record<string, Growth> = {
+  'linux-6.18': { unit: 306, pages: 7.4, gmems: 40.8, slots: 2.3, maps: 5.2, pins: 2.2, vms: 5.6 },
+  'sw-protected': { unit: 539, pages: 10.1, gmems: 37.8, slots: 3.0, maps: 4.7, pins: 2.0, vms: 12.7 },
+  'sev-snp': { unit: 1246, pages: 10.9, gmems: 43.5, slots: 3.0, maps: 5.4, pins: 2.3, vms: 14.7 },
+  tdx: { unit: 801, pages: 10.2, gmems: 33.0, slots: 3.5, maps: 4.0, pins: 1.7, vms: 27.2 },
+  pkvm: { unit: 3288, pages: 34.0, gmems: 39, slots: 3.0, maps: 4.8, pins: 2.2, vms: 10.2 },
+  'arm-cca': { unit: 7016, pages: 24.7, gmems: 39, slots: 3.0, maps: 4.8, pins: 2.2, vms: 19.4 },
+  'inplace-conversion': { unit: 20096, pages: 10.6, gmems: 39, slots: 3.0, maps: 5.0, pins: 2.3, vms: 12.7 },
+  'no-direct-map': { unit: 1842, pages: 9.1, gmems: 50.7, slots: 3.0, maps: 3.8, pins: 1.6, vms: 56.1 },
+  hugetlb: { unit: 3016, pages: 38.1, gmems: 39, slots: 3.0, maps: 4.9, pins: 2.3, vms: 10.2 },
+  'exclusive-gup': { unit: 3256, pages: 40.8, gmems: 39, slots: 3.0, maps: 4.9, pins: 2.4, vms: 10.2 },
 };
 
 /** Used for a profile without measurements: the largest factors measured. */
-const FALLBACK = { unit: 30_000, factors: { pages: 12, gmems: 60, maps: 12, pins: 4, slots: 1.5, vms: 8 } };
+const FALLBACK: Growth = { unit: 20_096, pages: 40.8, gmems: 50.7, slots: 3.5, maps: 5.4, pins: 2.4, vms: 56.1 };
 
-/** Heap per explored state: fingerprint table, frontier states and their share of the per-level maps. */
-export const BYTES_PER_STATE = 3_000;
-/** Single-core rate of the current step function (bench/check.bench.ts), for the time estimate. */
-export const STATES_PER_SECOND = 1_500;
+/**
+ * Memory per explored state: fingerprint table, frontier states and their share of the per-level maps
+ * (measured: ~1 KB per state over a ~100 MB baseline on tdx pages=3, 83,645 states; rounded up).
+ */
+export const BYTES_PER_STATE = 1_500;
+/** Single-core rate of the current step function (bench/check.bench.ts: 2,000–2,600 states/s), for the time estimate. */
+export const STATES_PER_SECOND = 2_500;
+/** Measured speed-up of 2 worker threads on this 2-core machine (bench/check.bench.ts ladder). */
+export const TWO_CORE_SPEEDUP = 1.5;
 
 export interface Estimate {
   states: number;
@@ -43,11 +69,14 @@ export function estimate(profile: Profile, bound: Bound, workers = 1): Estimate 
   const g = GROWTH[name] ?? FALLBACK;
   const added = profile.name.split('+').length - 1;
   let states = g.unit * 2 ** added;
-  for (const k of Object.keys(g.factors) as Array<keyof Bound>) states *= g.factors[k] ** (bound[k] - 1);
+  states *= g.pages ** (bound.pages - 1) * g.gmems ** (bound.gmems - 1) * g.maps ** (bound.maps - 1) * g.pins ** (bound.pins - 1) * g.vms ** (bound.vms - 1);
+  // A second memslot only matters when there is a second guest_memfd to bind.
+  if (bound.gmems >= 2) states *= g.slots ** (Math.min(bound.slots, bound.gmems) - 1);
+  else if (bound.slots === 0) states /= 2;
   return {
     states,
     bytes: states * BYTES_PER_STATE,
-    seconds: states / (STATES_PER_SECOND * Math.max(1, Math.min(workers, 2))),
+    seconds: states / (STATES_PER_SECOND * (workers >= 2 ? TWO_CORE_SPEEDUP : 1)),
     basis: GROWTH[name] ? `growth factors measured for ${name}${added ? `, ×2 per added flag` : ''}` : 'no measurements for this profile: the largest factors measured',
   };
 }

@@ -5,6 +5,7 @@
  * shortest counterexample), 2 bad input, a refused bound, or a search that stopped before the end (Ctrl-C, a
  * limit) without finding a violation.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Io } from '../cli/command.ts';
 import { writeFileAtomic } from '../files.ts';
@@ -34,7 +35,8 @@ export interface RunOptions {
   invariants?: string[];
   /** Only the invariants the profile promises. */
   promisedOnly?: boolean;
-  workers: number;
+  /** Worker threads, or `auto`: one for a check estimated under 10 s, else one per core. */
+  workers: number | 'auto';
   out?: string;
   random?: { runs: number; seed: number; depth: number };
   reportStates?: boolean;
@@ -116,7 +118,7 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
 
   if (o.random) return runRandom(o, io, invariants, ctx, out);
 
-  const est = estimate(o.profile, o.bound, o.workers);
+  const est = estimate(o.profile, o.bound, o.workers === 'auto' ? availableParallelism() : o.workers);
   const budget = o.maxMemory ?? memoryBudget();
   if (!o.force && est.bytes > budget && o.maxStates === undefined) {
     io.err(`gmem-spec check: bound ${formatBound(o.bound)} is too large for an exhaustive search of ${o.profile.name}: estimated ~${formatCount(est.states)} states (${est.basis}), ~${formatBytes(est.bytes)} of memory (this machine allows ${formatBytes(budget)}), ~${formatDuration(est.seconds)}.`);
@@ -124,14 +126,15 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
     return 2;
   }
   say(`estimate  ~${formatCount(est.states)} states, ~${formatBytes(est.bytes)}, ~${formatDuration(est.seconds)} (${est.basis})`);
-  say(`workers   ${o.workers}`);
+  const workers = o.workers === 'auto' ? (est.seconds < 10 ? 1 : Math.max(1, availableParallelism())) : o.workers;
+  say(`workers   ${workers}${o.workers === 'auto' ? ' (auto)' : ''}`);
 
   let lastProgress = 0;
   const running = startCheck({
     profile: o.profile,
     bound: o.bound,
     invariants: names,
-    workers: o.workers,
+    workers,
     coverage: o.deadRules !== false || o.reportStates === true,
     ...(o.firstViolation ? { stopWhenAllViolated: true } : {}),
     ...(o.maxStates !== undefined ? { maxStates: o.maxStates } : {}),
@@ -154,6 +157,9 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
   let r: CheckResult;
   try {
     r = await running.done;
+  } catch (e) {
+    io.err(`gmem-spec check: the search failed: ${(e as Error).message}`);
+    return 2;
   } finally {
     if (o.handleSigint) process.off('SIGINT', onSigint);
   }

@@ -14,10 +14,11 @@
  *     that state, then mutations of one or two of them: each field drawn from its equivalence classes (sizes,
  *     offsets, flag bits, modes, slots...), each handle replaced by another handle of the state, and contexts
  *     built by extra steps: the handle closed first, the call made from a forked child (another mm), or a
- *     second VM with its own guest_memfd.
+ *     second VM with its own guest_memfd, or a long-term pin on the file's first page.
  *  3. A condition alone: a candidate where exactly that condition holds; a pair (A before B): a candidate
  *     where exactly A and B hold — the test asserts A's errno. Pairs with the same errno cannot be told apart
  *     by a caller and are counted, not generated. Among candidates, the shortest trace wins.
+ *     Failures decided after a check list passes (EAGAIN for a pinned page) get one test each too.
  *  4. Operations whose checks are not a published list (close, munmap, accesses, pins, file operations,
  *     delete_memslot, ...) get one test per failure rule they show (in the graph or among the candidates).
  * Conditions and pairs no candidate reaches are reported (coverage.json) with the reason.
@@ -250,6 +251,13 @@ function mutations(profile: Profile, s: SystemState, base: Step, size: number): 
         out.push({ slot: `ctx:close:${f.name}`, tag: `${close.op} ${cur} first`, apply: (c) => ({ ...c, prefix: [...c.prefix, close] }) });
         // A second VM with its own guest_memfd, named in place of this handle.
         const kind = r && 'fd' in r ? s.fds[r.fd]?.kind : undefined;
+        // A long-term pin on the file's first page first (through a live mapping of it): elevated references.
+        const gid = r && 'fd' in r && kind === 'gmem' ? s.fds[r.fd]?.id : undefined;
+        const via = gid === undefined ? undefined : handles.find((h) => { const x = s.names[h]; return x !== undefined && 'map' in x && s.maps[x.map]?.gmem === gid && s.maps[x.map]?.start === 0; });
+        if (via) {
+          const pinFirst: Step = { op: 'pin', map: via, offset: 0, len: PAGE };
+          out.push({ slot: `ctx:pin:${f.name}`, tag: `page 0 pinned through ${via} first`, apply: (c) => ({ ...c, prefix: [...c.prefix, pinFirst] }) });
+        }
         if (kind === 'gmem' || kind === 'vm') {
           const second: Step[] = [
             { op: 'create_vm', type: vmType, as: 'vmX' },
@@ -559,6 +567,16 @@ export function failuresSuite(profile: Profile, g: StateGraph, invariants: reado
           conditions.push({ op, check: id, errno: outcomePhrase(x.outcome), found: false, why: skip });
           continue;
         }
+        emit(x, 'outcome', `${num()}-${slug(id)}`, `${x.rule.says} [${id}]`);
+        conditions.push({ op, check: id, errno: outcomePhrase(x.outcome), found: true });
+      }
+    }
+    // Failures a check list does not decide (after its checks pass), e.g. EAGAIN for a pinned page.
+    if (adapter) {
+      const ids = new Set(checks.map((c) => c.id));
+      const byRule = new Map<string, Evaluated>();
+      for (const x of evals) if (isFailure(x.outcome) && !ids.has(x.rule.id) && better(x, byRule.get(x.rule.id))) byRule.set(x.rule.id, x);
+      for (const [id, x] of [...byRule].sort((p, q) => (p[0] < q[0] ? -1 : 1))) {
         emit(x, 'outcome', `${num()}-${slug(id)}`, `${x.rule.says} [${id}]`);
         conditions.push({ op, check: id, errno: outcomePhrase(x.outcome), found: true });
       }

@@ -176,6 +176,7 @@ export function generateProfile(o: GenerateOptions): Generated {
     }
   }
   const graphRules = new Set(g.rules.map((r) => r.id));
+  const opsTried = new Set<string>(g.steps.map((st) => st.op));
   const checkIds = new Set<string>();
   for (const a of Object.values(ADAPTERS)) for (const c of a?.checks() ?? []) checkIds.add(c.id);
   const knownRules = [...new Set([...graphRules, ...checkIds, ...rulesSeen])].sort();
@@ -196,7 +197,7 @@ export function generateProfile(o: GenerateOptions): Generated {
     outcomes: Object.fromEntries(Object.entries(outcomes).sort((a, b) => (a[0] < b[0] ? -1 : 1))),
     rules: {
       exercised: knownRules.filter((r) => rulesSeen.has(r)),
-      notExercised: knownRules.filter((r) => !rulesSeen.has(r)).map((r) => ({ id: r, why: whyNot(r, failures, graphRules) })),
+      notExercised: knownRules.filter((r) => !rulesSeen.has(r)).map((r) => ({ id: r, why: whyNot(r, failures, graphRules, opsTried) })),
     },
     ...(failures ? {
       failures: {
@@ -224,7 +225,9 @@ function countSelfLoops(g: StateGraph): number {
   return n;
 }
 
-function whyNot(rule: string, f: FailuresResult | undefined, graphRules: Set<string>): string {
+function whyNot(rule: string, f: FailuresResult | undefined, graphRules: Set<string>, opsTried: Set<string>): string {
+  const op = rule.slice(0, rule.indexOf('.'));
+  if (!opsTried.has(op) && !f?.conditions.some((x) => x.op === op)) return `${op} is not an operation of this profile (no VM type here has it)`;
   const c = f?.conditions.find((x) => x.check === rule);
   if (c?.why) return c.why;
   if (!graphRules.has(rule)) return 'no reachable edge within the bound decides by it';

@@ -1,6 +1,6 @@
 /**
  * gmem-spec check --profile P [--flag F ...] [--bound B] [--invariant NAME ...] [--promised]
- *   [--random N --seed S [--depth L]] [--out DIR] [--workers N] [--report-states] [--no-dead-rules]
+ *   [--random N --seed S [--depth L]] [--out DIR] [--workers N|auto] [--report-states] [--no-dead-rules]
  *   [--max-states N] [--max-time SECONDS] [--max-memory GIB] [--first-violation] [--force] [--json]
  *
  * Model-check a profile, or a profile plus flags (`--flag NO_DIRECT_MAP`, `--flag examples/flags/x.ts`).
@@ -43,7 +43,7 @@ const OPTIONS = ['profile', 'flag', 'bound', 'invariant', 'promised', 'random', 
 export const check: Command = {
   name: 'check',
   summary: 'model-check a profile (plus flags): every invariant in every reachable state, shortest counterexamples as traces',
-  usage: 'gmem-spec check --profile P [--flag NAME|FILE ...] [--bound vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1] [--invariant NAME ...] [--promised] [--random N --seed S [--depth L]] [--out DIR] [--workers N] [--report-states] [--no-dead-rules] [--max-states N] [--max-time S] [--max-memory GIB] [--first-violation] [--force] [--json]',
+  usage: 'gmem-spec check --profile P [--flag NAME|FILE ...] [--bound vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1] [--invariant NAME ...] [--promised] [--random N --seed S [--depth L]] [--out DIR] [--workers N|auto] [--report-states] [--no-dead-rules] [--max-states N] [--max-time S] [--max-memory GIB] [--first-violation] [--force] [--json]',
   async run(argv, io) {
     const args = parseArgs(argv, BOOLEANS);
     onlyOptions(args, OPTIONS);
@@ -83,7 +83,8 @@ export const check: Command = {
     if (seedText !== undefined && randomRuns === undefined) throw new UsageError('--seed goes with --random N');
     const seed = intArg(seedText, 'seed', -(2 ** 31), 2 ** 31 - 1) ?? Date.now() % 2 ** 31;
     const depth = intArg(opt(args, 'depth'), 'depth', 1, 10_000) ?? 40;
-    const workers = intArg(opt(args, 'workers'), 'workers', 1, Math.max(64, availableParallelism())) ?? 1;
+    const workersText = opt(args, 'workers') ?? 'auto';
+    const workers = workersText === 'auto' ? 'auto' : (intArg(workersText, 'workers', 1, Math.max(64, availableParallelism())) as number);
     const maxStates = intArg(opt(args, 'max-states'), 'max-states', 1, 2 ** 31);
     const maxTime = numArg(opt(args, 'max-time'), 'max-time');
     const maxMemory = numArg(opt(args, 'max-memory'), 'max-memory');

@@ -7,6 +7,7 @@
  *   generate --profile P --seed S --random N [--backend reference|linux] [--max-length L] [--out FILE]
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BoundError, formatBound, parseBound } from '../../../spec/explore/bound.ts';
@@ -16,6 +17,7 @@ import { BackendUnavailableError, openBackend } from '../../backend/index.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { COMMITTED, commandFor, committedFor } from '../../generate/config.ts';
 import { type Coverage, generateProfile, parseCoverage } from '../../generate/generate.ts';
+import { renderOverview } from '../../generate/overview.ts';
 import { randomConformance } from '../../generate/random.ts';
 import { SelectionError } from '../../generate/select.ts';
 import { diffEmpty, diffSuite, writeSuite } from '../../generate/write.ts';
@@ -79,6 +81,13 @@ async function checkCommitted(io: Io, only: string | undefined): Promise<number>
     const show = (what: string, xs: string[]) => (xs.length ? `${xs.length} ${what} (${xs.slice(0, 5).join(', ')}${xs.length > 5 ? ', ...' : ''})` : '');
     io.err(`${c.profile}: STALE: ${[show('changed', d.changed), show('missing', d.missing), show('not generated any more', d.extra)].filter(Boolean).join('; ')}; regenerate with \`npx gmem-spec generate --all\``);
   }
+  if (!only) {
+    const readme = join(ROOT, 'README.md');
+    if (!existsSync(readme) || readFileSync(readme, 'utf8') !== renderOverview(ROOT, COMMITTED)) {
+      stale++;
+      io.err(`${readme}: STALE; regenerate with \`npx gmem-spec generate --all\``);
+    }
+  }
   return stale ? 1 : 0;
 }
 
@@ -102,6 +111,7 @@ export const generate: Command = {
           const w = writeSuite(join(ROOT, c.profile), g.files);
           io.out(`${c.profile} (${c.bound}): ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}; ${w.written} file(s) written, ${w.removed.length} removed, ${(g.millis / 1000).toFixed(1)} s`);
         }
+        writeFileAtomic(join(ROOT, 'README.md'), renderOverview(ROOT, COMMITTED));
         return 0;
       }
       if (!profileName) throw new UsageError('--profile is required (or --all / --check)');

@@ -1,0 +1,54 @@
+/**
+ * generated-tests/README.md: one table over every committed suite, rendered from the profiles' coverage.json
+ * files (so it is checked whenever they are).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommittedSuite } from './config.ts';
+
+interface Cov {
+  profile: string;
+  checkedAgainstKernel: boolean;
+  bound: string;
+  graph: { states: number; edges: number };
+  suites: Record<string, { tests: number; steps: number; edgesCovered?: number; statesReached?: number; onePathPerEdge?: { tests: number; steps: number } }>;
+  c?: { tests: number; leftOut: Record<string, string> };
+  failures?: { pairs: { generated: number; sameErrno: number; notFound: number } };
+}
+
+export function renderOverview(root: string, committed: readonly CommittedSuite[]): string {
+  const lines = [
+    '# Generated conformance suites',
+    '',
+    'Generated from the state graph by `npx gmem-spec generate --all` (src/generate/); do not edit. CI regenerates',
+    'them and fails if anything differs (`npx gmem-spec generate --check`). Each profile directory holds the traces',
+    '(`traces/<suite>/*.json`, gmem-trace/1 with expected outcomes and the invariants checked after every step), one',
+    'vitest file per suite, `coverage.json` and `COVERAGE.md`; linux-6.18 also has C selftests (`c/`).',
+    '',
+    'Run them: `npx vitest run generated-tests` (reference backend), `GMEM_BACKEND=linux npx vitest run',
+    'generated-tests/linux-6.18` (this machine\'s /dev/kvm), and the C selftests with `gcc -Wall -Werror`.',
+    '',
+    '| profile | runs against | bound | states | edges | suites (tests / steps) | edges covered | C selftests |',
+    '|---|---|---|---:|---:|---|---|---|',
+  ];
+  for (const c of committed) {
+    const file = join(root, c.profile, 'coverage.json');
+    if (!existsSync(file)) {
+      lines.push(`| ${c.profile} | — | \`${c.bound}\` | — | — | not generated | — | — |`);
+      continue;
+    }
+    const v = JSON.parse(readFileSync(file, 'utf8')) as Cov;
+    const suites = Object.entries(v.suites).map(([k, s]) => `${k} ${s.tests} / ${s.steps}`).join('; ');
+    const covered = Object.entries(v.suites).filter(([, s]) => s.edgesCovered !== undefined)
+      .map(([k, s]) => `${k}: ${s.edgesCovered}/${v.graph.edges}${k === 'state' ? ` (tree edges; ${s.statesReached}/${v.graph.states} states)` : ''}`).join('; ');
+    const runs = v.checkedAgainstKernel ? '**the kernel here** (linux backend, C) and the reference' : 'the reference only (modelled)';
+    lines.push(`| [${v.profile}](${v.profile}/COVERAGE.md) | ${runs} | \`${v.bound}\` | ${v.graph.states} | ${v.graph.edges} | ${suites} | ${covered || '—'} | ${v.c ? `${v.c.tests} TEST()s` : '—'} |`);
+  }
+  lines.push(
+    '',
+    'The linux-6.18 suites are the only ones checked against a real kernel (Linux 6.18 here, default VM type, guest_memfd',
+    'flags MMAP and INIT_SHARED); every other profile describes a platform or a proposal no kernel here implements, and',
+    'its suites only check that the model still says what it said when they were generated.',
+  );
+  return `${lines.join('\n')}\n`;
+}
