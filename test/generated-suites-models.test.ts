@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { COMMITTED } from '../src/generate/config.ts';
-import { renderOverview } from '../src/generate/overview.ts';
+import { renderOverview, withCoverageTable } from '../src/generate/overview.ts';
 import { checkProfile } from './support/generated.ts';
 
 describe('the committed suites of the modelled profiles', () => {
@@ -16,5 +16,11 @@ describe('the committed suites of the modelled profiles', () => {
 
   it('generated-tests/README.md is the table of their coverage files', () => {
     expect(readFileSync('generated-tests/README.md', 'utf8')).toBe(renderOverview('generated-tests', COMMITTED));
+  });
+
+  it('the top-level README\'s coverage table is the current one, with a row per committed suite', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme).toBe(withCoverageTable(readme, 'generated-tests', COMMITTED));
+    for (const c of COMMITTED) expect(readme).toContain(`| [${c.profile}](generated-tests/${c.profile}/COVERAGE.md) |`);
   });
 });

@@ -14,6 +14,51 @@ interface Cov {
   suites: Record<string, { tests: number; steps: number; edgesCovered?: number; statesReached?: number; onePathPerEdge?: { tests: number; steps: number } }>;
   c?: { tests: number; leftOut: Record<string, string> };
   failures?: { pairs: { generated: number; sameErrno: number; notFound: number } };
+  outcomes: Record<string, number>;
+  invariants: Record<string, { traces: number; brokenIn: unknown[] }>;
+}
+
+/** Marks the table's place in the top-level README (the rows between them are rewritten by `generate --all`). */
+export const README_TABLE_START = '<!-- generated:coverage-table (npx gmem-spec generate --all) -->';
+export const README_TABLE_END = '<!-- /generated:coverage-table -->';
+
+/**
+ * One row per committed suite: where it runs, its bound, the graph, the suites, edges covered, errno and signal
+ * outcomes asserted, invariants checked after every step, C selftests. `linkPrefix` points the profile links
+ * at generated-tests/ from wherever the table is shown.
+ */
+export function coverageTable(root: string, committed: readonly CommittedSuite[], linkPrefix = ''): string[] {
+  const lines = [
+    '| profile | runs against | bound | states | edges | suites (tests / steps) | edges covered | errno / signal / exit outcomes asserted | invariants checked (broken) | C selftests |',
+    '|---|---|---|---:|---:|---|---|---|---|---|',
+  ];
+  for (const c of committed) {
+    const file = join(root, c.profile, 'coverage.json');
+    if (!existsSync(file)) {
+      lines.push(`| ${c.profile} | — | \`${c.bound}\` | — | — | not generated | — | — | — | — |`);
+      continue;
+    }
+    const v = JSON.parse(readFileSync(file, 'utf8')) as Cov;
+    const suites = Object.entries(v.suites).map(([k, s]) => `${k} ${s.tests} / ${s.steps}`).join('; ');
+    const covered = Object.entries(v.suites).filter(([, s]) => s.edgesCovered !== undefined)
+      .map(([k, s]) => `${k}: ${s.edgesCovered}/${v.graph.edges}${k === 'state' ? ` (tree edges; ${s.statesReached}/${v.graph.states} states)` : ''}`).join('; ');
+    const runs = v.checkedAgainstKernel ? '**the kernel here** (linux backend, C) and the reference' : 'the reference only (modelled)';
+    // Refusals only: errnos, signals and VM exits (successes are counted in the suites column).
+    const failures = Object.keys(v.outcomes).filter((o) => o !== 'ok' && o !== 'access ok');
+    const invs = Object.values(v.invariants);
+    const broken = invs.filter((i) => i.brokenIn.length > 0).length;
+    lines.push(`| [${v.profile}](${linkPrefix}${v.profile}/COVERAGE.md) | ${runs} | \`${v.bound}\` | ${v.graph.states} | ${v.graph.edges} | ${suites} | ${covered || '—'} | ${failures.length}: ${failures.join(' ')} | ${invs.length} (${broken}) | ${v.c ? `${v.c.tests} TEST()s` : '—'} |`);
+  }
+  return lines;
+}
+
+/** The README with its coverage table replaced by the current one; throws if the README has no marked table. */
+export function withCoverageTable(readme: string, root: string, committed: readonly CommittedSuite[]): string {
+  const a = readme.indexOf(README_TABLE_START);
+  const b = readme.indexOf(README_TABLE_END);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${README_TABLE_START} ... ${README_TABLE_END} block`);
+  const table = coverageTable(root, committed, `${root}/`).join('\n');
+  return `${readme.slice(0, a + README_TABLE_START.length)}\n${table}\n${readme.slice(b)}`;
 }
 
 export function renderOverview(root: string, committed: readonly CommittedSuite[]): string {
@@ -28,22 +73,8 @@ export function renderOverview(root: string, committed: readonly CommittedSuite[
     'Run them: `npx vitest run generated-tests` (reference backend), `GMEM_BACKEND=linux npx vitest run',
     'generated-tests/linux-6.18` (this machine\'s /dev/kvm), and the C selftests with `gcc -Wall -Werror`.',
     '',
-    '| profile | runs against | bound | states | edges | suites (tests / steps) | edges covered | C selftests |',
-    '|---|---|---|---:|---:|---|---|---|',
   ];
-  for (const c of committed) {
-    const file = join(root, c.profile, 'coverage.json');
-    if (!existsSync(file)) {
-      lines.push(`| ${c.profile} | — | \`${c.bound}\` | — | — | not generated | — | — |`);
-      continue;
-    }
-    const v = JSON.parse(readFileSync(file, 'utf8')) as Cov;
-    const suites = Object.entries(v.suites).map(([k, s]) => `${k} ${s.tests} / ${s.steps}`).join('; ');
-    const covered = Object.entries(v.suites).filter(([, s]) => s.edgesCovered !== undefined)
-      .map(([k, s]) => `${k}: ${s.edgesCovered}/${v.graph.edges}${k === 'state' ? ` (tree edges; ${s.statesReached}/${v.graph.states} states)` : ''}`).join('; ');
-    const runs = v.checkedAgainstKernel ? '**the kernel here** (linux backend, C) and the reference' : 'the reference only (modelled)';
-    lines.push(`| [${v.profile}](${v.profile}/COVERAGE.md) | ${runs} | \`${v.bound}\` | ${v.graph.states} | ${v.graph.edges} | ${suites} | ${covered || '—'} | ${v.c ? `${v.c.tests} TEST()s` : '—'} |`);
-  }
+  lines.push(...coverageTable(root, committed));
   lines.push(
     '',
     'The linux-6.18 suites are the only ones checked against a real kernel (Linux 6.18 here, default VM type, guest_memfd',

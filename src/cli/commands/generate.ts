@@ -17,7 +17,7 @@ import { BackendUnavailableError, openBackend } from '../../backend/index.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { COMMITTED, commandFor, committedFor } from '../../generate/config.ts';
 import { type Coverage, generateProfile, parseCoverage } from '../../generate/generate.ts';
-import { renderOverview } from '../../generate/overview.ts';
+import { renderOverview, withCoverageTable } from '../../generate/overview.ts';
 import { randomConformance } from '../../generate/random.ts';
 import { SelectionError } from '../../generate/select.ts';
 import { diffEmpty, diffSuite, writeSuite } from '../../generate/write.ts';
@@ -87,6 +87,11 @@ async function checkCommitted(io: Io, only: string | undefined): Promise<number>
       stale++;
       io.err(`${readme}: STALE; regenerate with \`npx gmem-spec generate --all\``);
     }
+    const top = readFileSync('README.md', 'utf8');
+    if (top !== withCoverageTable(top, ROOT, COMMITTED)) {
+      stale++;
+      io.err('README.md: the coverage table is STALE; regenerate with `npx gmem-spec generate --all`');
+    }
   }
   return stale ? 1 : 0;
 }
@@ -112,6 +117,7 @@ export const generate: Command = {
           io.out(`${c.profile} (${c.bound}): ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}; ${w.written} file(s) written, ${w.removed.length} removed, ${(g.millis / 1000).toFixed(1)} s`);
         }
         writeFileAtomic(join(ROOT, 'README.md'), renderOverview(ROOT, COMMITTED));
+        writeFileAtomic('README.md', withCoverageTable(readFileSync('README.md', 'utf8'), ROOT, COMMITTED));
         return 0;
       }
       if (!profileName) throw new UsageError('--profile is required (or --all / --check)');
