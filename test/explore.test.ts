@@ -163,3 +163,21 @@ describe('symmetry reduction: interchangeable pages are explored once', () => {
     expect(ops.map((x) => (x as { offset: number }).offset)).toEqual([0, 4096, 8192]);
   });
 });
+
+describe('the mapping bound holds when mappings come and go', () => {
+  // mmap m0, mmap m1, munmap m0: compaction renumbers the survivor, and a new mapping named after the count would
+  // take the survivor's name, orphan it while still mapped, and let the search grow without end.
+  it('with maps=2 the graph closes and no reachable state has more than 2 live mappings, each with its own name', () => {
+    const g = explore(linux, parseBound('vms=1,gmems=1,pages=1,maps=2,pins=0,slots=0'), { maxStates: 200_000 });
+    expect(g.complete).toBe(true);
+    let sawTwo = false;
+    for (const s of g.states) {
+      const live = s.maps.filter((m) => m.live).length;
+      expect(live).toBeLessThanOrEqual(2);
+      const named = new Set(Object.values(s.names).flatMap((r) => (r && 'map' in r && s.maps[r.map]?.live ? [r.map] : [])));
+      expect(named.size).toBe(live);
+      if (live === 2) sawTwo = true;
+    }
+    expect(sawTwo).toBe(true);
+  });
+});

@@ -62,6 +62,17 @@ function liveMaps(s: SystemState): Array<{ name: string; id: number }> {
   return out;
 }
 
+/**
+ * The lowest `m<k>` that names no live mapping. Not `m<number of mappings>`: compaction renumbers mappings, so
+ * after mmap m0, mmap m1, munmap m0 that name would be m1's again, the old m1 would lose its name while staying
+ * mapped, the mapping count would escape the bound and the search would never close (maps >= 2).
+ */
+function freeMapName(live: ReadonlyArray<{ name: string }>): string {
+  let k = 0;
+  while (live.some((m) => m.name === `m${k}`)) k++;
+  return `m${k}`;
+}
+
 export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[] {
   const ev: Step[] = [];
   const types = Object.keys(profile.vmTypes) as VmTypeName[];
@@ -143,7 +154,7 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
   const maps = liveMaps(s);
   for (const g of openNames(s, 'gmem')) {
     if (maps.length < bound.maps) {
-      ev.push({ op: 'mmap', gmem: g.name, offset: 0, length: size + PAGE, prot: 'rw', shared: true, as: `m${s.maps.length}` });
+      ev.push({ op: 'mmap', gmem: g.name, offset: 0, length: size + PAGE, prot: 'rw', shared: true, as: freeMapName(maps) });
     }
     ev.push({ op: 'mmap', gmem: g.name, offset: 0, length: size, prot: 'rw', shared: false });
     ev.push({ op: 'mmap', gmem: g.name, offset: 0, length: size, prot: 'rwx', shared: true });

@@ -10,7 +10,7 @@ import { freemem, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { compact } from '../../spec/explore/compact.ts';
-import { checkerEvents as eventsFor } from './events.ts';
+import { eventsFor } from '../../spec/explore/events.ts';
 import { stateKey } from '../../spec/explore/stateKey.ts';
 import type { Bound } from '../../spec/explore/bound.ts';
 import { invariantsFor } from '../../spec/invariants.ts';

@@ -14,7 +14,7 @@
  * The same class runs in the main thread (one partition) or in each worker thread (src/check/worker.ts).
  */
 import { compact } from '../../spec/explore/compact.ts';
-import { checkerEvents as eventsFor } from './events.ts';
+import { eventsFor } from '../../spec/explore/events.ts';
 import { stateKey } from '../../spec/explore/stateKey.ts';
 import type { Bound } from '../../spec/explore/bound.ts';
 import { type Invariant, violations } from '../../spec/invariants.ts';
