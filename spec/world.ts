@@ -9,26 +9,46 @@ import type { PageEvent, PageRules } from '../machines/page.ts';
 import { applyPageEvent } from '../machines/pageCodec.ts';
 import { type VmContext, type VmEvent, vmMachine } from '../machines/vm.ts';
 import type { FlagDef, Profile, VmTypeRules } from './profile.ts';
-import { type FdState, type GmemState, type MapState, type NameRef, type PageState, type SystemState, type VmState, freshPage } from './state.ts';
+import { type FdState, type GmemState, type MapState, type NameRef, type PageState, type PinState, type SystemState, type VmState, freshPage } from './state.ts';
 
 const gmemBridge = new MachineBridge<GmemContext, GmemEvent>(guestMemfdMachine);
 const vmBridge = new MachineBridge<VmContext, VmEvent>(vmMachine);
 
+// Deep copies of one element of each part of the state (cloneState is all of them): World copies an element the
+// first time it hands it out for a change, and shares the others with the state it was given.
+const copyVm = (v: VmState): VmState => ({
+  ...v,
+  memslots: v.memslots.map((m) => ({ ...m })),
+  privateRanges: v.privateRanges.map((r) => [r[0], r[1]] as [number, number]),
+  ...(v.pendingConversion ? { pendingConversion: v.pendingConversion.map((r) => [...r] as [number, number, 'private' | 'shared']) } : {}),
+});
+const copyGmem = (g: GmemState): GmemState => ({ ...g, bindings: g.bindings.map((b) => ({ ...b })), pages: { ...g.pages } });
+const copyFd = (f: FdState): FdState => ({ ...f });
+const copyMap = (m: MapState): MapState => ({ ...m });
+const copyPin = (p: PinState): PinState => ({ ...p, pages: [...p.pages] });
+
 export function cloneState(s: SystemState): SystemState {
   return {
     proc: s.proc,
-    vms: s.vms.map((v) => ({
-      ...v,
-      memslots: v.memslots.map((m) => ({ ...m })),
-      privateRanges: v.privateRanges.map((r) => [r[0], r[1]] as [number, number]),
-      ...(v.pendingConversion ? { pendingConversion: v.pendingConversion.map((r) => [...r] as [number, number, 'private' | 'shared']) } : {}),
-    })),
-    gmems: s.gmems.map((g) => ({ ...g, bindings: g.bindings.map((b) => ({ ...b })), pages: { ...g.pages } })),
-    fds: s.fds.map((f) => ({ ...f })),
-    maps: s.maps.map((m) => ({ ...m })),
-    pins: s.pins.map((p) => ({ ...p, pages: [...p.pages] })),
+    vms: s.vms.map(copyVm),
+    gmems: s.gmems.map(copyGmem),
+    fds: s.fds.map(copyFd),
+    maps: s.maps.map(copyMap),
+    pins: s.pins.map(copyPin),
     names: { ...s.names },
   };
+}
+
+/**
+ * Element `i` of `part`, copied (once) unless it was added or copied since the World was made: elements still
+ * shared with `base` belong to the caller's state, which World never changes.
+ */
+function own<T>(part: T[], base: readonly T[], i: number, copy: (t: T) => T): T | undefined {
+  const x = part[i];
+  if (x === undefined || i >= base.length || x !== base[i]) return x;
+  const c = copy(x);
+  part[i] = c;
+  return c;
 }
 
 /** Thrown for a trace that names a handle it never created: a malformed trace, not an errno. */
@@ -47,13 +67,127 @@ export function hasEffect(defs: FlagDef[], pick: (e: FlagDef['effects']) => unkn
   return defs.some((d) => Boolean(pick(d.effects)));
 }
 
+/**
+ * Everything step() derives from a guest_memfd's creation flags and its VM's type, computed once per
+ * (profile, flags, VM type) and reused: the flag definitions, INIT_SHARED, the folio size, the page rules, and a
+ * memo of page-machine results keyed on the page and the event (a page's state space is small).
+ */
+interface FlagInfo {
+  defs: FlagDef[];
+  initShared: boolean;
+  folioPages: number;
+  /** A fresh page; never mutated (pages are replaced, not changed in place). */
+  fresh: PageState;
+  /** Page rules and page-event memo, by VM type. */
+  byVmType: Map<string, PageInfo>;
+}
+
+/** A page event's result as World.pageEvent stores it: the next page, and whether it equals a fresh page. */
+interface PageResult {
+  page: PageState;
+  fresh: boolean;
+}
+
+interface PageInfo {
+  rules: PageRules;
+  memo: Map<string, PageResult | null>;
+}
+
+const PAGE_MEMO_LIMIT = 200_000;
+const flagInfoCache = new WeakMap<Profile, Map<number, FlagInfo>>();
+
+function flagInfo(profile: Profile, flags: number): FlagInfo {
+  let byFlags = flagInfoCache.get(profile);
+  if (!byFlags) {
+    byFlags = new Map();
+    flagInfoCache.set(profile, byFlags);
+  }
+  let info = byFlags.get(flags);
+  if (!info) {
+    const defs = flagDefsOf(profile, flags);
+    const initShared = hasEffect(defs, (e) => e.initShared);
+    info = {
+      defs,
+      initShared,
+      folioPages: defs.reduce((n, d) => Math.max(n, d.effects.folioPages ?? 1), 1),
+      fresh: freshPage(initShared),
+      byVmType: new Map(),
+    };
+    byFlags.set(flags, info);
+  }
+  return info;
+}
+
+// One character per value of each page region: the memo key below uses them, and a page with any other value
+// (never produced by the page machine) is not memoised.
+const ATTRIBUTE_CODE: Record<string, string> = { shared: 's', private: 'p', toPrivate: 'P', toShared: 'S' };
+const BACKING_CODE: Record<string, string> = { hole: 'h', allocated: 'a', initialised: 'i' };
+const TRUSTED_CODE: Record<string, string> = { unprepared: 'u', prepared: 'r', populated: 'm' };
+const DIRECT_MAP_CODE: Record<string, string> = { present: 'y', removed: 'n' };
+const STAGE2_CODE: Record<string, string> = { none: '0', shared: 'g', private: 'G' };
+const EVENT_STRINGS = new Set([
+  'HOST_FAULT', 'HOST_UNMAP', 'HOST_WRITE', 'HOST_FILL', 'ALLOCATE', 'PUNCH', 'PIN', 'UNPIN', 'CONVERT_BEGIN', 'CONVERT_COMMIT',
+  'CONVERT_ABORT', 'GUEST_MAP', 'GUEST_WRITE', 'STAGE2_ZAP', 'POPULATE', 'private', 'shared',
+]);
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A memo key for (page, event), or undefined when the pair has a value outside the page machine's own (then
+ * the event goes to the machine unmemoised). Two pairs with the same key give the same JSON for the machine
+ * bridge's own memo key, so the memo can only return what the bridge would.
+ */
+function pageEventKey(p: PageState, event: PageEvent): string | undefined {
+  const a = ATTRIBUTE_CODE[p.attribute];
+  const b = BACKING_CODE[p.backing];
+  const t = TRUSTED_CODE[p.trustedEntity];
+  const d = DIRECT_MAP_CODE[p.directMap];
+  const g = STAGE2_CODE[p.stage2];
+  if (a === undefined || b === undefined || t === undefined || d === undefined || g === undefined) return undefined;
+  if (!finite(p.content) || !finite(p.pins) || !Array.isArray(p.hostMappers)) return undefined;
+  let k = a + b + t + d + g + p.content + '/' + p.pins + '/';
+  const hm = p.hostMappers;
+  for (let i = 0; i < hm.length; i++) {
+    const m = hm[i];
+    if (!finite(m)) return undefined;
+    k += m + ',';
+  }
+  k += p.bytes === undefined ? '{}' : JSON.stringify(p.bytes);
+  for (const f in event) {
+    const v = (event as Record<string, unknown>)[f];
+    if (typeof v === 'string') {
+      if (!EVENT_STRINGS.has(v)) return undefined;
+    } else if (typeof v === 'boolean') {
+      // written as true / false
+    } else if (!finite(v)) return undefined;
+    k += '|' + f + ':' + v;
+  }
+  return k;
+}
+
 export type FdLookup = { kind: 'open'; fd: FdState; index: number } | { kind: 'closed' };
 
+/**
+ * The working copy is copy-on-write: `s` starts with its own arrays and names but shares every VM, guest_memfd,
+ * fd, mapping and pin with the given state, and an element is deep-copied (as cloneState copies it) the first
+ * time World hands it out for a change: vm(), gmem() and pin() copy; fd(), map() and the peek helpers only read.
+ * So a rule changes an element only through those (or through World's own helpers), never through `s` directly.
+ */
 export class World {
   readonly s: SystemState;
+  private readonly base: SystemState;
 
   constructor(readonly profile: Profile, state: SystemState) {
-    this.s = cloneState(state);
+    this.base = state;
+    this.s = {
+      proc: state.proc,
+      vms: state.vms.slice(),
+      gmems: state.gmems.slice(),
+      fds: state.fds.slice(),
+      maps: state.maps.slice(),
+      pins: state.pins.slice(),
+      names: { ...state.names },
+    };
   }
 
   ref(name: string): NameRef {
@@ -79,52 +213,93 @@ export class World {
     return map && map.live ? { map, index: r.map } : undefined;
   }
 
+  /** A VM, this World's own copy: the caller may change it. */
   vm(id: number): VmState {
+    const v = own(this.s.vms, this.base.vms, id, copyVm);
+    if (!v) throw new Error(`internal: no vm ${id}`);
+    return v;
+  }
+
+  /** A guest_memfd, this World's own copy: the caller may change it. */
+  gmem(id: number): GmemState {
+    const g = own(this.s.gmems, this.base.gmems, id, copyGmem);
+    if (!g) throw new Error(`internal: no guest_memfd ${id}`);
+    return g;
+  }
+
+  /** A VM to read, not to change. */
+  peekVm(id: number): VmState {
     const v = this.s.vms[id];
     if (!v) throw new Error(`internal: no vm ${id}`);
     return v;
   }
 
-  gmem(id: number): GmemState {
+  /** A guest_memfd to read, not to change. */
+  peekGmem(id: number): GmemState {
     const g = this.s.gmems[id];
     if (!g) throw new Error(`internal: no guest_memfd ${id}`);
     return g;
   }
 
+  /** Pin `index`, this World's own copy: the caller may change it. */
+  pin(index: number): PinState | undefined {
+    return own(this.s.pins, this.base.pins, index, copyPin);
+  }
+
+  /** Mapping `index`, this World's own copy: the caller may change it. */
+  ownMap(index: number): MapState | undefined {
+    return own(this.s.maps, this.base.maps, index, copyMap);
+  }
+
   vmRules(vmId: number): VmTypeRules {
-    const r = this.profile.vmTypes[this.vm(vmId).type];
-    if (!r) throw new Error(`internal: profile ${this.profile.name} has no VM type ${this.vm(vmId).type}`);
+    const r = this.profile.vmTypes[this.peekVm(vmId).type];
+    if (!r) throw new Error(`internal: profile ${this.profile.name} has no VM type ${this.peekVm(vmId).type}`);
     return r;
   }
 
+  /** The guest_memfd's flag definitions (shared between calls: read them, do not change them). */
   flagDefs(gmemId: number): FlagDef[] {
-    return flagDefsOf(this.profile, this.gmem(gmemId).flags);
+    return flagInfo(this.profile, this.peekGmem(gmemId).flags).defs;
   }
 
   initShared(gmemId: number): boolean {
-    return hasEffect(this.flagDefs(gmemId), (e) => e.initShared);
+    return flagInfo(this.profile, this.peekGmem(gmemId).flags).initShared;
   }
 
   pageRules(gmemId: number): PageRules {
-    const defs = this.flagDefs(gmemId);
-    const vr = this.vmRules(this.gmem(gmemId).vm);
-    const dm = defs.find((d) => d.effects.directMap)?.effects.directMap;
-    return {
-      hostMayMapPrivate: hasEffect(defs, (e) => e.hostMapPrivate),
-      conversionChecksRefs: !hasEffect(defs, (e) => e.conversionIgnoresRefs),
-      conversionContent: vr.conversionContent,
-      directMap: dm ?? 'keep',
-      trustedEntityPrepares: vr.trustedEntityPrepares,
-      ...this.profile.pageRuleOverrides,
-    };
+    return { ...this.pageInfo(gmemId).rules };
+  }
+
+  /** Page rules and the page-event memo for a guest_memfd (by its flags and its VM's type). */
+  private pageInfo(gmemId: number): PageInfo {
+    const g = this.peekGmem(gmemId);
+    const flags = flagInfo(this.profile, g.flags);
+    const type = this.peekVm(g.vm).type;
+    let info = flags.byVmType.get(type);
+    if (!info) {
+      const defs = flags.defs;
+      const vr = this.vmRules(g.vm);
+      const dm = defs.find((d) => d.effects.directMap)?.effects.directMap;
+      const rules: PageRules = {
+        hostMayMapPrivate: hasEffect(defs, (e) => e.hostMapPrivate),
+        conversionChecksRefs: !hasEffect(defs, (e) => e.conversionIgnoresRefs),
+        conversionContent: vr.conversionContent,
+        directMap: dm ?? 'keep',
+        trustedEntityPrepares: vr.trustedEntityPrepares,
+        ...this.profile.pageRuleOverrides,
+      };
+      info = { rules, memo: new Map() };
+      flags.byVmType.set(type, info);
+    }
+    return info;
   }
 
   folioPages(gmemId: number): number {
-    return this.flagDefs(gmemId).reduce((n, d) => Math.max(n, d.effects.folioPages ?? 1), 1);
+    return flagInfo(this.profile, this.peekGmem(gmemId).flags).folioPages;
   }
 
   page(gmemId: number, index: number): PageState {
-    return this.gmem(gmemId).pages[String(index)] ?? freshPage(this.initShared(gmemId));
+    return this.peekGmem(gmemId).pages[String(index)] ?? freshPage(this.initShared(gmemId));
   }
 
   setPage(gmemId: number, index: number, page: PageState): void {
@@ -135,23 +310,49 @@ export class World {
     else g.pages[String(index)] = page;
   }
 
+  /**
+   * The page machine's answer to an event on a page (null: refused), memoised per (flags, VM type) on the page
+   * and the event. What it returns is what applyPageEvent returns, with setPage's freshness test done once.
+   */
+  private pageResult(gmemId: number, index: number, event: PageEvent): PageResult | null {
+    const info = this.pageInfo(gmemId);
+    const g = this.peekGmem(gmemId);
+    const flags = flagInfo(this.profile, g.flags);
+    const page = g.pages[String(index)] ?? flags.fresh;
+    const key = pageEventKey(page, event);
+    if (key !== undefined) {
+      const hit = info.memo.get(key);
+      if (hit !== undefined) return hit;
+    }
+    const next = applyPageEvent(info.rules, page, flags.initShared, event);
+    const result = next && { page: next, fresh: JSON.stringify(next) === JSON.stringify(flags.fresh) };
+    if (key !== undefined) {
+      if (info.memo.size >= PAGE_MEMO_LIMIT) info.memo.clear();
+      info.memo.set(key, result);
+    }
+    return result;
+  }
+
   /** Whether the page machine accepts the event, without changing anything. */
   pageCan(gmemId: number, index: number, event: PageEvent): boolean {
-    return applyPageEvent(this.pageRules(gmemId), this.page(gmemId, index), this.initShared(gmemId), event) !== null;
+    return this.pageResult(gmemId, index, event) !== null;
   }
 
   /** Apply a page event; false (and no change) when the page machine refuses it. */
   pageEvent(gmemId: number, index: number, event: PageEvent): boolean {
-    const next = applyPageEvent(this.pageRules(gmemId), this.page(gmemId, index), this.initShared(gmemId), event);
-    if (!next) return false;
-    this.setPage(gmemId, index, next);
+    const r = this.pageResult(gmemId, index, event);
+    if (!r) return false;
+    // As setPage: a page equal to a fresh one is not stored.
+    const pages = this.gmem(gmemId).pages;
+    if (r.fresh) delete pages[String(index)];
+    else pages[String(index)] = r.page;
     return true;
   }
 
   /** Indices of pages that are not fresh (the only ones an event over a range can change). */
   touchedPages(gmemId: number, start: number, npages: number): number[] {
     const out: number[] = [];
-    for (const k of Object.keys(this.gmem(gmemId).pages)) {
+    for (const k of Object.keys(this.peekGmem(gmemId).pages)) {
       const i = Number(k);
       if (i >= start && i < start + npages) out.push(i);
     }
@@ -195,16 +396,18 @@ export class World {
   /** kvm_gmem_release + inode eviction: slots lose the file, memory is freed, the VM reference is put. */
   private onGmemReleased(gmemId: number): void {
     const g = this.gmem(gmemId);
-    for (const v of this.s.vms) {
-      for (const m of v.memslots) if (m.gmem === gmemId) m.gmemGone = true;
-    }
+    this.s.vms.forEach((v, i) => {
+      if (v.memslots.some((m) => m.gmem === gmemId)) for (const m of this.vm(i).memslots) if (m.gmem === gmemId) m.gmemGone = true;
+    });
     g.pages = {};
-    for (const p of this.s.pins) if (p.live && this.s.maps[p.map]?.gmem === gmemId) p.pages = [];
+    this.s.pins.forEach((p, i) => {
+      if (p.live && this.s.maps[p.map]?.gmem === gmemId) (this.pin(i) as PinState).pages = [];
+    });
     this.vmEvent(g.vm, { type: 'GMEM_RELEASED' });
   }
 
   closeFd(index: number): void {
-    const fd = this.s.fds[index];
+    const fd = own(this.s.fds, this.base.fds, index, copyFd);
     if (!fd || !fd.open) return;
     fd.open = false;
     if (fd.kind === 'vm') this.vmEvent(fd.id, { type: 'FD_CLOSED' });
@@ -213,7 +416,7 @@ export class World {
 
   /** munmap: the VMA's PTEs go, its pins keep their folios, the file reference is dropped. */
   unmap(index: number): void {
-    const m = this.s.maps[index];
+    const m = this.ownMap(index);
     if (!m || !m.live) return;
     for (const i of this.touchedPages(m.gmem, m.start, m.npages)) {
       this.pageEvent(m.gmem, i, { type: 'HOST_UNMAP', mapper: index });

@@ -74,9 +74,16 @@ export function sameData(a: unknown, b: unknown): boolean {
   return n === 0;
 }
 
+// Every comparison below holds for an object and itself (states are plain data without NaN), so an element
+// shared between two states (World copies only what a step changes) is equal without looking inside.
 function sameArray<T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boolean): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!eq(a[i] as T, b[i] as T)) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as T;
+    const y = b[i] as T;
+    if (x !== y && !eq(x, y)) return false;
+  }
   return true;
 }
 
@@ -84,6 +91,7 @@ const sameNum = (x: number, y: number) => x === y;
 const sameRange = (x: readonly (number | string)[], y: readonly (number | string)[]) => sameArray(x, y, (p, q) => p === q);
 
 function samePage(a: PageState, b: PageState): boolean {
+  if (a === b) return true;
   return a.attribute === b.attribute && a.backing === b.backing && a.content === b.content && a.pins === b.pins
     && a.trustedEntity === b.trustedEntity && a.directMap === b.directMap && a.stage2 === b.stage2
     && sameArray(a.hostMappers, b.hostMappers, sameNum) && sameData(a.bytes, b.bytes)

@@ -3,10 +3,10 @@
  * KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd (in-place conversion, §2.16), and a guest's conversion
  * request (KVM_HC_MAP_GPA_RANGE exit, §2.17) that leaves pages in transition until userspace acts.
  */
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../constants.ts';
+import { type ErrnoName, KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../constants.ts';
 import type { GuestRequestConversionOp, SetMemoryAttributes2Op, SetMemoryAttributesOp, StepMeta } from '../ops.ts';
 import type { World } from '../world.ts';
-import { type Check, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, refused, success, u64 } from './decision.ts';
 import { vmFdChecks } from './kvm.ts';
 
@@ -91,10 +91,13 @@ function zapGpaRange(w: World, vm: number, gfn: number, n: number): void {
   }
 }
 
+/** setMemoryAttributesChecks with the profile's errno for the per-VM ioctl in in-place mode, by that errno. */
+const setMemoryAttributesChecksFor = checkListCache((inPlaceErrno: ErrnoName) =>
+  setMemoryAttributesChecks().map((k) => (k.id === 'set_memory_attributes.in-place-mode' ? { ...k, errno: inPlaceErrno } : k)));
+
 export function setMemoryAttributes(w: World, op: SetMemoryAttributesOp & StepMeta): Decision {
   const c: AttrCtx = { w, vm: op.vm, address: u64(op.address), size: u64(op.size), attributes: u64(op.attributes), flags: u64(op.flags ?? 0) };
-  const inPlaceErrno = w.profile.choices.vmAttributesInPlaceErrno ?? 'EINVAL';
-  const checks = setMemoryAttributesChecks().map((k) => (k.id === 'set_memory_attributes.in-place-mode' ? { ...k, errno: inPlaceErrno } : k));
+  const checks = setMemoryAttributesChecksFor(w.profile.choices.vmAttributesInPlaceErrno ?? 'EINVAL');
   const f = firstFailure(checks, c);
   if (f) return refused(f);
   const vm = vmOf(c);
@@ -177,9 +180,11 @@ export function convertInPlace(w: World, gmem: number, start: number, n: number,
   return undefined;
 }
 
+const cachedSetMemoryAttributes2Checks = checkListCache(setMemoryAttributes2Checks);
+
 export function setMemoryAttributes2(w: World, op: SetMemoryAttributes2Op & StepMeta): Decision {
   const c: Attr2Ctx = { w, gmem: op.gmem, offset: u64(op.offset), size: u64(op.size), attributes: u64(op.attributes), flags: u64(op.flags ?? 0) };
-  const f = firstFailure(setMemoryAttributes2Checks(), c);
+  const f = firstFailure(cachedSetMemoryAttributes2Checks(null), c);
   if (f) return refused(f);
   const g = gmemOf(c) as number;
   const to = (c.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'private' : 'shared';
@@ -197,20 +202,21 @@ export function setMemoryAttributes2(w: World, op: SetMemoryAttributes2Op & Step
 
 interface RequestCtx { w: World; vm: string; gpa: bigint; size: bigint }
 
+const guestRequestConversionChecks = checkListCache((): Check<RequestCtx>[] => [
+  ...vmFdChecks<RequestCtx>('guest_request_conversion'),
+  {
+    id: 'guest_request_conversion.no-private-mem',
+    errno: 'EINVAL',
+    says: 'a VM without private memory has no conversions to request',
+    cite: 'kernel-abi.md §2.17 (KVM_HC_MAP_GPA_RANGE)',
+    fails: (c) => !c.w.vmRules(vmOf(c)).hasPrivateMem,
+  },
+  { id: 'guest_request_conversion.range', errno: 'EINVAL', says: 'an empty or unaligned range is refused', cite: 'KVM_HC_MAP_GPA_RANGE', fails: (c) => c.size === 0n || !aligned(c.gpa) || !aligned(c.size) },
+]);
+
 export function guestRequestConversion(w: World, op: GuestRequestConversionOp & StepMeta): Decision {
-  const checks: Check<RequestCtx>[] = [
-    ...vmFdChecks<RequestCtx>('guest_request_conversion'),
-    {
-      id: 'guest_request_conversion.no-private-mem',
-      errno: 'EINVAL',
-      says: 'a VM without private memory has no conversions to request',
-      cite: 'kernel-abi.md §2.17 (KVM_HC_MAP_GPA_RANGE)',
-      fails: (c) => !c.w.vmRules(vmOf(c)).hasPrivateMem,
-    },
-    { id: 'guest_request_conversion.range', errno: 'EINVAL', says: 'an empty or unaligned range is refused', cite: 'KVM_HC_MAP_GPA_RANGE', fails: (c) => c.size === 0n || !aligned(c.gpa) || !aligned(c.size) },
-  ];
   const c: RequestCtx = { w, vm: op.vm, gpa: u64(op.gpa), size: u64(op.size) };
-  const f = firstFailure(checks, c);
+  const f = firstFailure(guestRequestConversionChecks(null), c);
   if (f) return refused(f);
   const vm = vmOf(c);
   const gfn = Number(c.gpa / PAGE);

@@ -37,6 +37,22 @@ export function firstFailure<C>(checks: readonly Check<C>[], c: C): Check<C> | u
   return undefined;
 }
 
+/**
+ * A check list built once per key and reused: the lists are data plus closures over the context they are given
+ * (never over the call that built them), so the hot path (step) need not rebuild them per call.
+ */
+export function checkListCache<K, C>(build: (key: K) => readonly Check<C>[]): (key: K) => readonly Check<C>[] {
+  const lists = new Map<K, readonly Check<C>[]>();
+  return (key) => {
+    let list = lists.get(key);
+    if (list === undefined) {
+      list = build(key);
+      lists.set(key, list);
+    }
+    return list;
+  };
+}
+
 /** The rule that decided a step's outcome, reported next to every prediction. */
 export interface RuleRef {
   id: string;

@@ -5,8 +5,9 @@
  */
 import { FALLOC_FL } from '../constants.ts';
 import type { FallocateOp, StepMeta } from '../ops.ts';
+import type { PinState } from '../state.ts';
 import type { World } from '../world.ts';
-import { type Check, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, refused, s64, success } from './decision.ts';
 
 interface FallocCtx { w: World; gmem: string; mode: number; offset: bigint; len: bigint }
@@ -57,20 +58,26 @@ export function fallocateChecks(): Check<FallocCtx>[] {
   ];
 }
 
+const cachedFallocateChecks = checkListCache(fallocateChecks);
+
 /** Punch [start, start+npages) out of the file: pages become holes, lose host and guest mappings and pins. */
 export function punchRange(w: World, gmemId: number, start: number, npages: number): void {
   if (w.profile.deviations?.punchKeepsData) return;
   for (const i of w.touchedPages(gmemId, start, npages)) {
     w.pageEvent(gmemId, i, { type: 'PUNCH' });
-    for (const p of w.s.pins) {
-      if (p.live && w.s.maps[p.map]?.gmem === gmemId) p.pages = p.pages.filter((x) => x !== i);
-    }
+    w.s.pins.forEach((p, j) => {
+      // Only a pin that lists the page changes (World copies it first: the caller's state stays as it was).
+      if (p.live && w.s.maps[p.map]?.gmem === gmemId && p.pages.includes(i)) {
+        const own = w.pin(j) as PinState;
+        own.pages = own.pages.filter((x) => x !== i);
+      }
+    });
   }
 }
 
 export function fallocate(w: World, op: FallocateOp & StepMeta): Decision {
   const c: FallocCtx = { w, gmem: op.gmem, mode: modeBits(op.mode), offset: s64(op.offset), len: s64(op.len) };
-  const f = firstFailure(fallocateChecks(), c);
+  const f = firstFailure(cachedFallocateChecks(null), c);
   if (f) return refused(f);
   const fd = w.fd(op.gmem);
   if (fd.kind !== 'open') throw new Error('internal: checked above');

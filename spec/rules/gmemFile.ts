@@ -5,7 +5,7 @@
 import { PAGE_SIZE } from '../constants.ts';
 import type { CloseOp, CreateGmemOp, DupOp, FstatOp, FtruncateOp, PreadOp, PwriteOp, ReadOp, StepMeta, WriteOp } from '../ops.ts';
 import type { World } from '../world.ts';
-import { type Check, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { normInt } from '../json.ts';
 import { type Decision, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
 import { acceptedFlagDefs, flagMask, vmFdChecks } from './kvm.ts';
@@ -89,9 +89,11 @@ export function createGmemChecks(): Check<CreateCtx>[] {
   ];
 }
 
+const cachedCreateGmemChecks = checkListCache(createGmemChecks);
+
 export function createGmem(w: World, op: CreateGmemOp & StepMeta): Decision {
   const c: CreateCtx = { w, vm: op.vm, size: u64(op.size), flags: u64(op.flags), reserved: (op.reserved ?? []).map(u64) };
-  const f = firstFailure(createGmemChecks(), c);
+  const f = firstFailure(cachedCreateGmemChecks(null), c);
   if (f) {
     w.name(op.as, { failed: 'fd' });
     return refused(f);

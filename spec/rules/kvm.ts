@@ -3,7 +3,7 @@ import { KVM_CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, VM_TYPE, type VmTypeName } from 
 import type { CheckExtensionOp, CreateVmOp, LaunchOp, StepMeta } from '../ops.ts';
 import type { FlagDef, Profile, VmTypeRules } from '../profile.ts';
 import type { World } from '../world.ts';
-import { type Check, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, big, refused, success } from './decision.ts';
 
 function accepts(acceptance: FlagDef['acceptedBy'] | undefined, type: VmTypeName, rules: VmTypeRules): boolean {
@@ -87,9 +87,11 @@ function capValue(w: World, cap: bigint, vmType: VmTypeName | undefined): bigint
 
 interface CapCtx { w: World; vm: string }
 
+const checkExtensionChecks = checkListCache(() => vmFdChecks<CapCtx>('check_extension'));
+
 export function checkExtension(w: World, op: CheckExtensionOp & StepMeta): Decision {
   if (op.on !== 'kvm') {
-    const f = firstFailure(vmFdChecks<CapCtx>('check_extension'), { w, vm: op.on });
+    const f = firstFailure(checkExtensionChecks(null), { w, vm: op.on });
     if (f) return refused(f);
     const fd = w.fd(op.on);
     if (fd.kind === 'open' && fd.fd.kind === 'vm') {
@@ -117,8 +119,10 @@ export function createVm(w: World, op: CreateVmOp & StepMeta): Decision {
 
 interface LaunchCtx { w: World; vm: string }
 
-export function launch(w: World, op: LaunchOp & StepMeta): Decision {
-  const checks: Check<LaunchCtx>[] = [
+/** The launch command's checks, by command (their messages and the phase check depend on it). */
+const launchChecks = checkListCache((command: LaunchOp['op']): Check<LaunchCtx>[] => {
+  const op = { op: command };
+  return [
     ...vmFdChecks<LaunchCtx>(op.op),
     {
       id: `${op.op}.no-launch-flow`,
@@ -143,7 +147,10 @@ export function launch(w: World, op: LaunchOp & StepMeta): Decision {
       },
     },
   ];
-  const f = firstFailure(checks, { w, vm: op.vm });
+});
+
+export function launch(w: World, op: LaunchOp & StepMeta): Decision {
+  const f = firstFailure(launchChecks(op.op), { w, vm: op.vm });
   if (f) return refused(f);
   const fd = w.fd(op.vm);
   if (fd.kind === 'open') w.vmEvent(fd.fd.id, { type: op.op === 'launch_start' ? 'LAUNCH_START' : 'LAUNCH_FINISH' });

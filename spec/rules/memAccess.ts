@@ -155,7 +155,7 @@ export function unpin(w: World, op: UnpinOp & StepMeta): Decision {
   const r = w.ref(op.map);
   const mapIndex = 'map' in r ? r.map : -1;
   const pinIndex = w.s.pins.findIndex((p) => p.live && p.map === mapIndex && BigInt(p.offset) === s64(op.offset) && BigInt(p.len) === u64(op.len));
-  const p = w.s.pins[pinIndex];
+  const p = w.pin(pinIndex);
   if (!p) return { outcome: { errno: 'EINVAL' }, rule: { id: 'unpin.not-pinned', says: 'unpinning a range that no pin holds fails with EINVAL', cite: 'spec vocabulary' } };
   const gmem = w.s.maps[p.map]?.gmem;
   if (gmem !== undefined && w.s.gmems[gmem]?.lifecycle !== 'released') for (const page of p.pages) w.pageEvent(gmem, page, { type: 'UNPIN' });

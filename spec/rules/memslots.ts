@@ -7,7 +7,7 @@ import { KVM_MEM, KVM_MEM_MAX_NR_PAGES, TASK_SIZE_MAX } from '../constants.ts';
 import type { DeleteMemslotOp, SetMemoryRegion2Op, StepMeta } from '../ops.ts';
 import type { Memslot } from '../state.ts';
 import type { World } from '../world.ts';
-import { type Check, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, refused, success, u64 } from './decision.ts';
 import { vmFdChecks } from './kvm.ts';
 
@@ -210,6 +210,8 @@ function deleteSlot(w: World, vm: number, old: Memslot): void {
   }
 }
 
+const cachedMemoryRegionChecks = checkListCache(memoryRegionChecks);
+
 export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): Decision {
   const c: RegionCtx = {
     w, vm: op.vm, op,
@@ -217,7 +219,7 @@ export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): D
     flags: memslotFlagBits(op.flags),
     gpa: u64(op.gpa), size: u64(op.size), uaddr: uaddrOf(w, op.uaddr), offset: u64(op.gmem_offset ?? 0),
   };
-  const f = firstFailure(memoryRegionChecks(), c);
+  const f = firstFailure(cachedMemoryRegionChecks(null), c);
   if (f) return refused(f);
   const vm = vmId(c);
   const old = existing(c);
@@ -248,21 +250,22 @@ export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): D
 
 interface DeleteCtx { w: World; vm: string; slot: number }
 
+const deleteMemslotChecks = checkListCache((): Check<DeleteCtx>[] => [
+  ...vmFdChecks<DeleteCtx>('delete_memslot'),
+  ...slotIdChecks<DeleteCtx>('delete_memslot'),
+  addressSpaceCheck<DeleteCtx>('delete_memslot'),
+  {
+    id: 'delete_memslot.missing',
+    errno: 'EINVAL',
+    says: 'deleting a slot that does not exist fails with EINVAL',
+    cite: 'kernel-abi.md §2.14',
+    fails: (x) => { const f = x.w.fd(x.vm); return f.kind === 'open' && !x.w.vm(f.fd.id).memslots.some((m) => m.slot === x.slot); },
+  },
+]);
+
 export function deleteMemslot(w: World, op: DeleteMemslotOp & StepMeta): Decision {
   const c: DeleteCtx = { w, vm: op.vm, slot: Number(BigInt.asUintN(32, BigInt(op.slot))) };
-  const checks: Check<DeleteCtx>[] = [
-    ...vmFdChecks<DeleteCtx>('delete_memslot'),
-    ...slotIdChecks<DeleteCtx>('delete_memslot'),
-    addressSpaceCheck<DeleteCtx>('delete_memslot'),
-    {
-      id: 'delete_memslot.missing',
-      errno: 'EINVAL',
-      says: 'deleting a slot that does not exist fails with EINVAL',
-      cite: 'kernel-abi.md §2.14',
-      fails: (x) => { const f = x.w.fd(x.vm); return f.kind === 'open' && !x.w.vm(f.fd.id).memslots.some((m) => m.slot === x.slot); },
-    },
-  ];
-  const f = firstFailure(checks, c);
+  const f = firstFailure(deleteMemslotChecks(null), c);
   if (f) return refused(f);
   const fd = w.fd(op.vm);
   if (fd.kind !== 'open') throw new Error('internal');

@@ -1,8 +1,10 @@
 /** mmap / munmap / mprotect / madvise on a guest_memfd (kernel-abi.md §2.4, §2.11). */
 import type { MadviseOp, MmapOp, MprotectOp, MunmapOp, StepMeta } from '../ops.ts';
+import type { Profile } from '../profile.ts';
+import type { MapState } from '../state.ts';
 import type { World } from '../world.ts';
 import { hasEffect } from '../world.ts';
-import { type Check, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
 import { punchRange } from './fallocate.ts';
 
@@ -77,10 +79,13 @@ export function mmapChecks(): Check<MmapCtx>[] {
   ];
 }
 
+/** mmapChecks with the profile's errno for PROT_EXEC on the noexec mount, by that errno. */
+const mmapChecksFor = checkListCache((protExecErrno: Profile['choices']['protExecErrno']) => mmapChecks().map((c) =>
+  c.id === 'mmap.exec-noexec-mount' ? { ...c, errno: protExecErrno ?? c.errno } : c,
+));
+
 export function mmap(w: World, op: MmapOp & StepMeta): Decision {
-  const checks = mmapChecks().map((c) =>
-    c.id === 'mmap.exec-noexec-mount' ? { ...c, errno: w.profile.choices.protExecErrno ?? c.errno } : c,
-  );
+  const checks = mmapChecksFor(w.profile.choices.protExecErrno);
   const f = firstFailure(checks, { w, op });
   if (f) {
     w.name(op.as, { failed: 'map' });
@@ -118,7 +123,7 @@ export function mprotect(w: World, op: MprotectOp & StepMeta): Decision {
   if (exec && op.prot.includes('x')) {
     return { outcome: { errno: exec }, rule: { id: 'mprotect.exec-noexec-mount', says: 'adding PROT_EXEC to a noexec file mapping is refused (VM_MAYEXEC is clear)', cite: 'do_mmap path_noexec; mprotect_fixup' } };
   }
-  m.map.prot = op.prot;
+  (w.ownMap(m.index) as MapState).prot = op.prot;
   return success('mprotect.ok', 'mprotect changes the mapping\'s protection', 'mprotect(2)');
 }
 
@@ -145,7 +150,7 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
   if (how) {
     return { outcome: { errno: how }, rule: { id: `madvise.${op.advice}.refused`, says: `MADV_${op.advice.toUpperCase()} on a guest_memfd mapping fails with ${how}`, cite: 'kernel-abi.md §2.11' } };
   }
-  if (op.advice === 'dontfork' || op.advice === 'dofork') m.map.dontfork = op.advice === 'dontfork';
+  if (op.advice === 'dontfork' || op.advice === 'dofork') (w.ownMap(m.index) as MapState).dontfork = op.advice === 'dontfork';
   return success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds`, 'madvise(2)');
 }
 

@@ -8,7 +8,7 @@ import type { Memslot } from '../state.ts';
 import type { World } from '../world.ts';
 import { hasEffect } from '../world.ts';
 import { gfnIsPrivate } from './attributes.ts';
-import { type Check, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, refused, success, u64 } from './decision.ts';
 import { vmFdChecks } from './kvm.ts';
 
@@ -79,11 +79,14 @@ export function populateChecks(): Check<PopCtx>[] {
   ];
 }
 
+/** populateChecks, with TDX's EOPNOTSUPP for a NULL source when `tdx`. */
+const populateChecksFor = checkListCache((tdx: boolean) => populateChecks().map((k) =>
+  k.id === 'populate.in-place-source' && tdx ? { ...k, errno: 'EOPNOTSUPP' as const } : k,
+));
+
 export function populate(w: World, op: PopulateOp & StepMeta): Decision {
   const c: PopCtx = { w, vm: op.vm, gpa: u64(op.gpa), size: u64(op.size), op };
-  const checks = populateChecks().map((k) =>
-    k.id === 'populate.in-place-source' && w.fd(op.vm).kind === 'open' && w.vmRules(vmOf(w, op.vm)).populate === 'tdx-init-mem-region' ? { ...k, errno: 'EOPNOTSUPP' as const } : k,
-  );
+  const checks = populateChecksFor(w.fd(op.vm).kind === 'open' && w.vmRules(vmOf(w, op.vm)).populate === 'tdx-init-mem-region');
   const f = firstFailure(checks, c);
   if (f) return refused(f);
   const vm = vmOf(w, op.vm);
@@ -100,12 +103,13 @@ export function populate(w: World, op: PopulateOp & StepMeta): Decision {
 
 interface AccessCtx { w: World; vm: string; op: GuestAccessOp }
 
+const guestAccessChecks = checkListCache((): Check<AccessCtx>[] => [
+  ...vmFdChecks<AccessCtx>('guest_access'),
+  { id: 'guest_access.not-launched', errno: 'EINVAL', says: 'a confidential guest runs only after its launch is finished', cite: 'kernel-abi.md §5', fails: (x) => { const vm = vmOf(x.w, x.vm); return x.w.vmRules(vm).launch && x.w.vm(vm).launch !== 'finished'; } },
+]);
+
 export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
-  const checks: Check<AccessCtx>[] = [
-    ...vmFdChecks<AccessCtx>('guest_access'),
-    { id: 'guest_access.not-launched', errno: 'EINVAL', says: 'a confidential guest runs only after its launch is finished', cite: 'kernel-abi.md §5', fails: (x) => { const vm = vmOf(x.w, x.vm); return x.w.vmRules(vm).launch && x.w.vm(vm).launch !== 'finished'; } },
-  ];
-  const f = firstFailure(checks, { w, vm: op.vm, op });
+  const f = firstFailure(guestAccessChecks(null), { w, vm: op.vm, op });
   if (f) return refused(f);
   const vm = vmOf(w, op.vm);
   const gfn = Number(u64(op.gpa) / PAGE);
