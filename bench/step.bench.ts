@@ -6,7 +6,8 @@
  * Prints states, edges, wall ms, CPU ms (process.cpuUsage, user + system) and step() calls per second for each
  * run and the best run, plus a digest of the whole graph (states in BFS order by their keys, every edge's
  * endpoints, step, outcome and rule), so a speed-up can be checked to leave the graph byte-for-byte the same.
- * Runs share one process: the first run also pays for warm-up (module JIT, the machines' memos).
+ * Runs share one process: the first run also pays for warm-up (module JIT, the machines' memos). Under
+ * `node --expose-gc --import tsx bench/step.bench.ts` the heap is collected before each run (steadier figures).
  */
 import { createHash } from 'node:crypto';
 import { parseBound } from '../spec/explore/bound.ts';
@@ -31,6 +32,7 @@ let digest = '';
 let states = 0;
 let edges = 0;
 for (let run = 1; run <= runs; run++) {
+  (globalThis as { gc?: () => void }).gc?.();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const g = explore(profile, bound);
