@@ -21,8 +21,8 @@ import { step } from '../step.ts';
 import type { Bound } from './bound.ts';
 import { compact } from './compact.ts';
 import { eventsFor } from './events.ts';
-import { outcomeKey, sameState, stepKey } from './keys.ts';
-import { stateKey } from './stateKey.ts';
+import { outcomeKey, sameState, stepKey, valueKey } from './keys.ts';
+import { StateKeys } from './stateKey.ts';
 import {
   IDENTITY, type Perm, canonicalise, composePerm, invertPerm, pageClasses, pageParam, permKey, permuteStep, swapPerm, symmetryApplies,
 } from './symmetry.ts';
@@ -103,6 +103,50 @@ class Interner<T> {
   }
 }
 
+interface StepNode {
+  id?: number;
+  /** Next node by field name, then by the field's value (primitive values). */
+  prim?: Map<string, Map<unknown, StepNode>>;
+  /** Next node by field name, then by the field's valueKey (arrays and objects). */
+  comp?: Map<string, Map<string, StepNode>>;
+}
+
+/**
+ * Interns steps by stepKey, with a cache in front that walks the step's own fields in their own order: a step
+ * the explorer has seen before (most are: a bound has a few dozen distinct operations) gets its id without its
+ * key string being built. The cache is finer than stepKey (field order, 4096 vs 4096n, undefined fields), so
+ * every path through it ends at the id the stepKey interner gives.
+ */
+class StepInterner {
+  private readonly root: StepNode = {};
+  constructor(private readonly interner: Interner<Step>) {}
+  id(ev: Step): number {
+    let node = this.root;
+    const o = ev as unknown as Record<string, unknown>;
+    for (const f of Object.keys(o)) {
+      const v = o[f];
+      let next: StepNode | undefined;
+      if (typeof v === 'object' && v !== null) {
+        node.comp ??= new Map();
+        let byValue = node.comp.get(f);
+        if (!byValue) node.comp.set(f, (byValue = new Map()));
+        const vk = valueKey(v);
+        next = byValue.get(vk);
+        if (!next) byValue.set(vk, (next = {}));
+      } else {
+        node.prim ??= new Map();
+        let byValue = node.prim.get(f);
+        if (!byValue) node.prim.set(f, (byValue = new Map()));
+        next = byValue.get(v);
+        if (!next) byValue.set(v, (next = {}));
+      }
+      node = next;
+    }
+    node.id ??= this.interner.id(ev);
+    return node.id;
+  }
+}
+
 class Growable {
   data: Int32Array;
   length = 0;
@@ -138,11 +182,13 @@ export function explore(profile: Profile, bound: Bound, options: ExploreOptions 
   const progressEvery = options.progressEvery ?? 10_000;
   const symmetry = options.symmetry === true && symmetryApplies(profile);
   const stepIds = new Interner<Step>(stepKey);
+  const stepIdsByFields = new StepInterner(stepIds);
   const outcomeIds = new Interner<Outcome>(outcomeKey);
   const ruleIds = new Interner<RuleRef>((r) => r.id);
   const permIds = new Interner<Perm>(permKey);
   permIds.id(IDENTITY);
   const states: SystemState[] = [];
+  const stateKey = new StateKeys();
   const keyToId = new Map<string, number>();
   const parent = new Growable();
   const depth = new Growable();
@@ -165,7 +211,8 @@ export function explore(profile: Profile, bound: Bound, options: ExploreOptions 
 
   const init = emptySystem();
   states.push(init);
-  keyToId.set(stateKey(init), 0);
+  keyToId.set(stateKey.key(init), 0);
+  stateKey.remember();
   parent.push(-1);
   depth.push(0);
   if (stateInvariants.length) record(violations(profile, stateInvariants, undefined, undefined, init), 0);
@@ -174,11 +221,11 @@ export function explore(profile: Profile, bound: Bound, options: ExploreOptions 
   let stoppedBecause: string | undefined;
   // Derived edges' permutations: (edge permutation, swapped pages) → interned composition.
   const derivedPerm = new Map<string, number>();
-  const pushEdge = (head: number, target: number, ev: Step, evKey: string, c: Omit<Computed, 'target'>): number => {
+  const pushEdge = (head: number, target: number, ev: Step, evKey: string | undefined, c: Omit<Computed, 'target'>): number => {
     const e = from.length;
     from.push(head);
     to.push(target);
-    stepOf.push(stepIds.id(ev, evKey));
+    stepOf.push(evKey === undefined ? stepIdsByFields.id(ev) : stepIds.id(ev, evKey));
     outcomeOf.push(c.outcome);
     ruleOf.push(c.rule);
     permOf?.push(c.perm);
@@ -190,7 +237,8 @@ export function explore(profile: Profile, bound: Bound, options: ExploreOptions 
     const classes = symmetry ? pageClasses(profile, s) : undefined;
     const computed = classes && classes.size ? new Map<string, Computed>() : undefined;
     for (const ev of eventsFor(profile, bound, s)) {
-      const evKey = stepKey(ev);
+      // The step's key is needed only to look up and record edges for symmetry's derived edges.
+      const evKey = computed ? stepKey(ev) : undefined;
       // An operation on a page that is interchangeable with a lower one: the lower one's edge, transposed.
       if (computed) {
         const pp = pageParam(s, ev);
@@ -228,7 +276,7 @@ export function explore(profile: Profile, bound: Bound, options: ExploreOptions 
           next = c.state;
           if (c.perm.size) perm = permIds.id(c.perm);
         }
-        const key = stateKey(next);
+        const key = stateKey.key(next);
         target = keyToId.get(key);
         if (target === undefined) {
           if (states.length >= maxStates) {
@@ -239,6 +287,7 @@ export function explore(profile: Profile, bound: Bound, options: ExploreOptions 
           target = states.length;
           states.push(next);
           keyToId.set(key, target);
+          stateKey.remember();
           parent.push(from.length);
           depth.push((depth.data[head] ?? 0) + 1);
           if (stateInvariants.length) {
@@ -249,7 +298,7 @@ export function explore(profile: Profile, bound: Bound, options: ExploreOptions 
       }
       const c: Computed = { target, outcome: outcomeIds.id(r.outcome), rule: ruleIds.id(r.rule), perm };
       const e = pushEdge(head, target, ev, evKey, c);
-      computed?.set(evKey, c);
+      if (computed) computed.set(evKey as string, c);
       if (transitionInvariants.length) {
         // In the frame of the step (before canonicalisation), so that per-page comparisons line up.
         const vs = violations(profile, transitionInvariants, s, ev, raw);

@@ -7,7 +7,8 @@
 import type { Outcome, Step } from '../ops.ts';
 import type { GmemState, NameRef, PageState, SystemState, VmState } from '../state.ts';
 
-function valueKey(v: unknown): string {
+/** The key of one field value, as stepKey writes it. */
+export function valueKey(v: unknown): string {
   switch (typeof v) {
     case 'number':
     case 'bigint':

@@ -2,7 +2,7 @@
  * A compact canonical key for a system state: the same state always gives the same key, and the key is far
  * shorter than JSON.stringify of the state (which the graph utilities' default serialisation uses).
  */
-import type { PageState, SystemState } from '../state.ts';
+import type { GmemState, PageState, SystemState, VmState } from '../state.ts';
 
 const ATTR: Record<PageState['attribute'], string> = { shared: 's', private: 'p', toPrivate: 'P', toShared: 'S' };
 const BACK: Record<PageState['backing'], string> = { hole: 'h', allocated: 'a', initialised: 'i' };
@@ -20,19 +20,26 @@ export function pageKey(p: PageState): string {
   return k;
 }
 
-export function stateKey(s: SystemState): string {
+// A VM's and a guest_memfd's parts of the key, each joined with '|' (stateKey joins them with the rest).
+function vmParts(v: VmState): string {
+  const parts = [`V${v.type[0]}${v.type.length}${v.lifecycle[0]}${v.fds}.${v.gmemRefs}${v.launch[0]}`];
+  for (const m of v.memslots) parts.push(`s${m.slot}.${m.gfn}.${m.npages}.${m.flags}.${m.gmem}.${m.gmemStart}${m.gmemGone ? 'x' : ''}`);
+  if (v.privateRanges.length) parts.push(`r${v.privateRanges.map((r) => r.join('-')).join('.')}`);
+  if (v.pendingConversion) parts.push(`q${v.pendingConversion.map((r) => r.join('-')).join('.')}`);
+  return parts.join('|');
+}
+
+function gmemParts(g: GmemState, pageKeyOf: (p: PageState) => string): string {
+  const parts = [`G${g.vm}.${g.sizePages}.${g.flags}${g.lifecycle[0]}${g.fds}.${g.maps}`];
+  for (const b of g.bindings) parts.push(`b${b.vm}.${b.slot}.${b.start}.${b.npages}`);
+  for (const i of Object.keys(g.pages)) parts.push(`${i}:${pageKeyOf(g.pages[i] as PageState)}`);
+  return parts.join('|');
+}
+
+function keyOf(s: SystemState, vmKey: (v: VmState) => string, gmemKey: (g: GmemState) => string): string {
   const parts: string[] = [String(s.proc)];
-  for (const v of s.vms) {
-    parts.push(`V${v.type[0]}${v.type.length}${v.lifecycle[0]}${v.fds}.${v.gmemRefs}${v.launch[0]}`);
-    for (const m of v.memslots) parts.push(`s${m.slot}.${m.gfn}.${m.npages}.${m.flags}.${m.gmem}.${m.gmemStart}${m.gmemGone ? 'x' : ''}`);
-    if (v.privateRanges.length) parts.push(`r${v.privateRanges.map((r) => r.join('-')).join('.')}`);
-    if (v.pendingConversion) parts.push(`q${v.pendingConversion.map((r) => r.join('-')).join('.')}`);
-  }
-  for (const g of s.gmems) {
-    parts.push(`G${g.vm}.${g.sizePages}.${g.flags}${g.lifecycle[0]}${g.fds}.${g.maps}`);
-    for (const b of g.bindings) parts.push(`b${b.vm}.${b.slot}.${b.start}.${b.npages}`);
-    for (const i of Object.keys(g.pages)) parts.push(`${i}:${pageKey(g.pages[i] as PageState)}`);
-  }
+  for (const v of s.vms) parts.push(vmKey(v));
+  for (const g of s.gmems) parts.push(gmemKey(g));
   for (const f of s.fds) parts.push(`F${f.kind[0]}${f.id}.${f.proc}${f.open ? '' : 'x'}`);
   for (const m of s.maps) parts.push(`M${m.gmem}.${m.start}.${m.npages}${m.prot}${m.live ? '' : 'x'}${m.dontfork ? 'd' : ''}`);
   for (const p of s.pins) parts.push(`N${p.map}.${p.offset}.${p.len}.${p.pages.join('.')}${p.live ? '' : 'x'}`);
@@ -42,4 +49,50 @@ export function stateKey(s: SystemState): string {
     parts.push(`${n}=${'fd' in r ? `f${r.fd}` : 'map' in r ? `m${r.map}` : `x${r.failed}`}`);
   }
   return parts.join('|');
+}
+
+const pageKeyOf = (p: PageState) => pageKey(p);
+const gmemKeyOf = (g: GmemState) => gmemParts(g, pageKeyOf);
+
+export function stateKey(s: SystemState): string {
+  return keyOf(s, vmParts, gmemKeyOf);
+}
+
+const PART_CACHE_LIMIT = 200_000;
+
+/**
+ * stateKey with the parts of VMs, guest_memfds and pages cached by object, for one caller that keys many states
+ * sharing them (the explorer: World copies only what a step changes, and the page machine's memo hands out the
+ * same page objects). Gives exactly stateKey's string. Only for states that nobody changes once keyed.
+ * Parts enter the cache only through remember(), for the states the caller keeps, so the cache holds nothing
+ * alive that the caller would drop.
+ */
+export class StateKeys {
+  private readonly parts = new Map<object, string>();
+  /** Parts computed by the last key() that were not in the cache. */
+  private pending: Array<[object, string]> = [];
+  private readonly pageKeyOf = (p: PageState): string => this.cached(p, pageKey);
+  private readonly vmKeyOf = (v: VmState): string => this.cached(v, vmParts);
+  private readonly gmemKeyOf = (g: GmemState): string => this.cached(g, (x) => gmemParts(x, this.pageKeyOf));
+
+  private cached<T extends object>(o: T, make: (o: T) => string): string {
+    let k = this.parts.get(o);
+    if (k === undefined) {
+      k = make(o);
+      this.pending.push([o, k]);
+    }
+    return k;
+  }
+
+  key(s: SystemState): string {
+    this.pending = [];
+    return keyOf(s, this.vmKeyOf, this.gmemKeyOf);
+  }
+
+  /** Cache the parts of the state last given to key() (one the caller keeps). */
+  remember(): void {
+    if (this.parts.size + this.pending.length > PART_CACHE_LIMIT) this.parts.clear();
+    for (const [o, k] of this.pending) this.parts.set(o, k);
+    this.pending = [];
+  }
 }

@@ -77,12 +77,12 @@ function setRange(ranges: Array<[number, number]>, start: number, end: number, p
 }
 
 export function gfnIsPrivate(w: World, vm: number, gfn: number): boolean {
-  return w.vm(vm).privateRanges.some(([a, b]) => gfn >= a && gfn < b);
+  return w.peekVm(vm).privateRanges.some(([a, b]) => gfn >= a && gfn < b);
 }
 
 /** Zap the guest's (stage-2) mappings of every bound guest_memfd page whose GPA lies in [gfn, gfn+n). */
 function zapGpaRange(w: World, vm: number, gfn: number, n: number): void {
-  for (const m of w.vm(vm).memslots) {
+  for (const m of w.peekVm(vm).memslots) {
     if (m.gmem < 0 || m.gmemGone) continue;
     const a = Math.max(gfn, m.gfn);
     const b = Math.min(gfn + n, m.gfn + m.npages);
@@ -143,7 +143,7 @@ export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
       fails: (c) => {
         const g = gmemOf(c);
         if (g === undefined) return true;
-        const r = c.w.vmRules(c.w.gmem(g).vm);
+        const r = c.w.vmRules(c.w.peekGmem(g).vm);
         return !r.hasPrivateMem || r.conversion !== 'in-place';
       },
     },
@@ -155,7 +155,7 @@ export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
       errno: 'EINVAL',
       says: 'a range that starts at or ends past EOF fails with EINVAL',
       cite: 'kernel-abi.md §2.16 step 8',
-      fails: (c) => { const g = gmemOf(c); const size = g === undefined ? 0n : BigInt(c.w.gmem(g).sizePages) * PAGE; return c.offset >= size || c.offset + c.size > size; },
+      fails: (c) => { const g = gmemOf(c); const size = g === undefined ? 0n : BigInt(c.w.peekGmem(g).sizePages) * PAGE; return c.offset >= size || c.offset + c.size > size; },
     },
   ];
 }

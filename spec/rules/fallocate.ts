@@ -36,7 +36,7 @@ function vfsModeInvalid(mode: number): boolean {
 
 function sizeOf(c: FallocCtx): bigint {
   const f = c.w.fd(c.gmem);
-  return f.kind === 'open' && f.fd.kind === 'gmem' ? BigInt(c.w.gmem(f.fd.id).sizePages) * PAGE : 0n;
+  return f.kind === 'open' && f.fd.kind === 'gmem' ? BigInt(c.w.peekGmem(f.fd.id).sizePages) * PAGE : 0n;
 }
 
 function folioBytes(c: FallocCtx): bigint {
@@ -82,7 +82,7 @@ export function fallocate(w: World, op: FallocateOp & StepMeta): Decision {
   const fd = w.fd(op.gmem);
   if (fd.kind !== 'open') throw new Error('internal: checked above');
   const id = fd.fd.id;
-  const size = w.gmem(id).sizePages;
+  const size = w.peekGmem(id).sizePages;
   const first = Number(c.offset / PAGE);
   if (c.mode & FALLOC_FL.PUNCH_HOLE) {
     // No EOF check: a punch at or past EOF succeeds and touches nothing.

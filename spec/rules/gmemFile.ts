@@ -14,7 +14,7 @@ interface CreateCtx { w: World; vm: string; size: bigint; flags: bigint; reserve
 
 function vmTypeOf(c: CreateCtx) {
   const f = c.w.fd(c.vm);
-  return f.kind === 'open' && f.fd.kind === 'vm' ? c.w.vm(f.fd.id).type : undefined;
+  return f.kind === 'open' && f.fd.kind === 'vm' ? c.w.peekVm(f.fd.id).type : undefined;
 }
 
 function flagNames(c: CreateCtx): Set<string> {
@@ -148,7 +148,7 @@ export function fstat(w: World, op: FstatOp & StepMeta): Decision {
   if (fd.fd.kind === 'vm') {
     return { outcome: { ok: true, fstat: { st_size: 0, st_blksize: PAGE_SIZE, st_type: 'unknown' } }, rule: { id: 'fstat.vm', says: 'a VM fd is an anonymous inode of size 0 whose mode has no file-type bits', cite: 'anon_inode_getfd' } };
   }
-  const g = w.gmem(fd.fd.id);
+  const g = w.peekGmem(fd.fd.id);
   return {
     outcome: { ok: true, fstat: { st_size: normInt(BigInt(g.sizePages) * BigInt(PAGE_SIZE)), st_blksize: PAGE_SIZE, st_type: 'reg' } },
     rule: { id: 'fstat.gmem', says: 'st_size is the creation size, st_blksize the page size, and the file is regular', cite: 'kernel-abi.md §2.9; test_file_size' },

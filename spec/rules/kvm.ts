@@ -44,7 +44,7 @@ export function vmFdChecks<C extends { w: World; vm: string }>(op: string): Chec
       cite: 'kernel-abi.md §2.0',
       fails: ({ w, vm }) => {
         const f = w.fd(vm);
-        return f.kind === 'open' && f.fd.kind === 'vm' && w.vm(f.fd.id).proc !== w.s.proc;
+        return f.kind === 'open' && f.fd.kind === 'vm' && w.peekVm(f.fd.id).proc !== w.s.proc;
       },
     },
   ];
@@ -95,7 +95,7 @@ export function checkExtension(w: World, op: CheckExtensionOp & StepMeta): Decis
     if (f) return refused(f);
     const fd = w.fd(op.on);
     if (fd.kind === 'open' && fd.fd.kind === 'vm') {
-      const ret = capValue(w, big(op.cap), w.vm(fd.fd.id).type);
+      const ret = capValue(w, big(op.cap), w.peekVm(fd.fd.id).type);
       return success('check_extension.vm', 'KVM_CHECK_EXTENSION on a VM answers for that VM', 'kernel-abi.md §1.4', { ret: Number(ret) });
     }
     return { outcome: { errno: 'ENOTTY' }, rule: { id: 'check_extension.not-kvm-fd', says: 'KVM ioctls on a non-KVM fd fail with ENOTTY', cite: 'vfs_ioctl' } };
@@ -142,7 +142,7 @@ const launchChecks = checkListCache((command: LaunchOp['op']): Check<LaunchCtx>[
       fails: ({ w: ww, vm }) => {
         const f = ww.fd(vm);
         if (f.kind !== 'open') return false;
-        const v = ww.vm(f.fd.id);
+        const v = ww.peekVm(f.fd.id);
         return op.op === 'launch_start' ? v.launch !== 'none' : v.launch !== 'started';
       },
     },

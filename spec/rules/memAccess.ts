@@ -33,12 +33,12 @@ function faultIn(w: World, mapIndex: number, map: MapState, byteOffset: bigint, 
     return { outcome: { access: 'SIGSEGV' }, id: 'access.protection', says: `a ${access} the mapping's protection forbids is SIGSEGV (SEGV_ACCERR)`, cite: 'mm; kernel here' };
   }
   const page = map.start + Number(byteOffset / PAGE);
-  if (page >= w.gmem(map.gmem).sizePages) {
+  if (page >= w.peekGmem(map.gmem).sizePages) {
     return { outcome: { access: 'SIGBUS' }, id: 'access.past-eof', says: 'a fault at or beyond EOF is SIGBUS', cite: 'kernel-abi.md §2.5 step 1; test_fault_overflow' };
   }
   const p = w.page(map.gmem, page);
   if (!p.hostMappers.includes(mapIndex) && !w.pageEvent(map.gmem, page, { type: 'HOST_FAULT', mapper: mapIndex })) {
-    const sig = w.vmRules(w.gmem(map.gmem).vm).privateHostAccess;
+    const sig = w.vmRules(w.peekGmem(map.gmem).vm).privateHostAccess;
     return { outcome: { access: sig }, id: 'access.private', says: `a host fault on a private page is ${sig}`, cite: 'kernel-abi.md §2.5 step 2, §5; test_fault_private' };
   }
   return { page };
@@ -137,7 +137,7 @@ export function pin(w: World, op: PinOp & StepMeta): Decision {
   for (let at = (start / PAGE) * PAGE; at < start + len; at += PAGE) {
     if (at >= BigInt(m.map.npages) * PAGE) return pinFault('pin.outside-mapping', 'pinning past the end of the mapping fails with EFAULT');
     const page = m.map.start + Number(at / PAGE);
-    if (page >= w.gmem(m.map.gmem).sizePages) return pinFault('pin.past-eof', 'pinning a page at or past EOF fails with EFAULT (the fault would be SIGBUS)');
+    if (page >= w.peekGmem(m.map.gmem).sizePages) return pinFault('pin.past-eof', 'pinning a page at or past EOF fails with EFAULT (the fault would be SIGBUS)');
     if (!w.pageCan(m.map.gmem, page, { type: 'PIN' })) return pinFault('pin.private', 'GUP of a private page fails with EFAULT: private memory is never pinned by the host');
     pages.push(page);
   }

@@ -146,7 +146,7 @@ export function memoryRegionChecks(): Check<RegionCtx>[] {
         if (c.size === 0n) return false;
         const gfn = c.gpa / PAGE;
         const n = c.size / PAGE;
-        return c.w.vm(vmId(c)).memslots.some(
+        return c.w.peekVm(vmId(c)).memslots.some(
           (m) => m.slot !== c.slot && m.slot >>> 16 === c.slot >>> 16 && BigInt(m.gfn) < gfn + n && gfn < BigInt(m.gfn + m.npages),
         );
       },
@@ -158,14 +158,14 @@ export function memoryRegionChecks(): Check<RegionCtx>[] {
       errno: 'EINVAL',
       says: 'binding a guest_memfd created by another VM fails with EINVAL',
       cite: 'kernel-abi.md §2.13 step 13',
-      fails: (c) => { const t = gmemTarget(c); return c.size !== 0n && gmemFlag(c) && t.kind === 'gmem' && c.w.gmem(t.id).vm !== vmId(c); },
+      fails: (c) => { const t = gmemTarget(c); return c.size !== 0n && gmemFlag(c) && t.kind === 'gmem' && c.w.peekGmem(t.id).vm !== vmId(c); },
     },
     {
       id: 'set_memory_region2.gmem-past-eof',
       errno: 'EINVAL',
       says: 'binding a range that ends past the guest_memfd size fails with EINVAL',
       cite: 'kernel-abi.md §2.13 step 13; kernel here',
-      fails: (c) => { const t = gmemTarget(c); return c.size !== 0n && gmemFlag(c) && t.kind === 'gmem' && (BigInt.asIntN(64, c.offset) < 0n || c.offset + c.size > BigInt(c.w.gmem(t.id).sizePages) * PAGE); },
+      fails: (c) => { const t = gmemTarget(c); return c.size !== 0n && gmemFlag(c) && t.kind === 'gmem' && (BigInt.asIntN(64, c.offset) < 0n || c.offset + c.size > BigInt(c.w.peekGmem(t.id).sizePages) * PAGE); },
     },
     {
       id: 'set_memory_region2.gmem-range-bound',
@@ -177,7 +177,7 @@ export function memoryRegionChecks(): Check<RegionCtx>[] {
         if (c.size === 0n || !gmemFlag(c) || t.kind !== 'gmem') return false;
         const start = Number(c.offset / PAGE);
         const n = Number(c.size / PAGE);
-        return c.w.gmem(t.id).bindings.some((b) => b.start < start + n && start < b.start + b.npages);
+        return c.w.peekGmem(t.id).bindings.some((b) => b.start < start + n && start < b.start + b.npages);
       },
     },
     {
@@ -259,7 +259,7 @@ const deleteMemslotChecks = checkListCache((): Check<DeleteCtx>[] => [
     errno: 'EINVAL',
     says: 'deleting a slot that does not exist fails with EINVAL',
     cite: 'kernel-abi.md §2.14',
-    fails: (x) => { const f = x.w.fd(x.vm); return f.kind === 'open' && !x.w.vm(f.fd.id).memslots.some((m) => m.slot === x.slot); },
+    fails: (x) => { const f = x.w.fd(x.vm); return f.kind === 'open' && !x.w.peekVm(f.fd.id).memslots.some((m) => m.slot === x.slot); },
   },
 ]);
 

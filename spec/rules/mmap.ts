@@ -144,7 +144,7 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
     return success(`madvise.${op.advice}.zap`, `MADV_${op.advice.toUpperCase()} zaps the PTEs; the page cache keeps the data, so a refault reads it back`, 'kernel-abi.md §2.11; test_collapse');
   }
   if (how === 'punch') {
-    punchRange(w, m.map.gmem, m.map.start + first, Math.min(count, Math.max(0, w.gmem(m.map.gmem).sizePages - m.map.start - first)));
+    punchRange(w, m.map.gmem, m.map.start + first, Math.min(count, Math.max(0, w.peekGmem(m.map.gmem).sizePages - m.map.start - first)));
     return success(`madvise.${op.advice}.punch`, `MADV_${op.advice.toUpperCase()} punches the range out of the file`, 'madvise(2) MADV_REMOVE → fallocate(PUNCH_HOLE)');
   }
   if (how) {

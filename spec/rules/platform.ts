@@ -22,7 +22,7 @@ function vmOf(w: World, vm: string): number {
 }
 
 function slotFor(w: World, vm: number, gfn: number): Memslot | undefined {
-  return w.vm(vm).memslots.find((m) => gfn >= m.gfn && gfn < m.gfn + m.npages && m.slot >>> 16 === 0);
+  return w.peekVm(vm).memslots.find((m) => gfn >= m.gfn && gfn < m.gfn + m.npages && m.slot >>> 16 === 0);
 }
 
 /** "Private as tracked by KVM" for a GFN: per-VM attributes, or the guest_memfd page attribute in place. */
@@ -51,7 +51,7 @@ export function populateChecks(): Check<PopCtx>[] {
   return [
     ...vmFdChecks<PopCtx>('populate'),
     { id: 'populate.no-populate-flow', errno: 'EINVAL', says: 'a VM type without a populate flow (not SNP/TDX/CCA) rejects it with EINVAL', cite: 'kernel-abi.md §2.19', fails: (c) => c.w.vmRules(vmOf(c.w, c.vm)).populate === 'none' },
-    { id: 'populate.not-launching', errno: 'EINVAL', says: 'populate is allowed only after launch start and before launch finish', cite: 'kernel-abi.md §2.19, §5', fails: (c) => c.w.vm(vmOf(c.w, c.vm)).launch !== 'started' },
+    { id: 'populate.not-launching', errno: 'EINVAL', says: 'populate is allowed only after launch start and before launch finish', cite: 'kernel-abi.md §2.19, §5', fails: (c) => c.w.peekVm(vmOf(c.w, c.vm)).launch !== 'started' },
     { id: 'populate.range', errno: 'EINVAL', says: 'an empty or unaligned range fails with EINVAL', cite: 'kernel-abi.md §2.19', fails: (c) => c.size === 0n || !aligned(c.gpa) || !aligned(c.size) },
     {
       id: 'populate.in-place-source',
@@ -105,7 +105,7 @@ interface AccessCtx { w: World; vm: string; op: GuestAccessOp }
 
 const guestAccessChecks = checkListCache((): Check<AccessCtx>[] => [
   ...vmFdChecks<AccessCtx>('guest_access'),
-  { id: 'guest_access.not-launched', errno: 'EINVAL', says: 'a confidential guest runs only after its launch is finished', cite: 'kernel-abi.md §5', fails: (x) => { const vm = vmOf(x.w, x.vm); return x.w.vmRules(vm).launch && x.w.vm(vm).launch !== 'finished'; } },
+  { id: 'guest_access.not-launched', errno: 'EINVAL', says: 'a confidential guest runs only after its launch is finished', cite: 'kernel-abi.md §5', fails: (x) => { const vm = vmOf(x.w, x.vm); return x.w.vmRules(vm).launch && x.w.peekVm(vm).launch !== 'finished'; } },
 ]);
 
 export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
