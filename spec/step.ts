@@ -116,8 +116,14 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
   }
   // The child exits: its fds close and its mappings go.
   const exit = new World(profile, s);
-  exit.s.fds.forEach((fd, i) => { if (fd.open && fd.proc >= child) exit.closeFd(i); });
-  exit.s.maps.forEach((m, i) => { if (m.live && m.proc >= child) exit.unmap(i); });
+  for (let i = 0; i < exit.s.fds.length; i++) {
+    const fd = exit.s.fds[i];
+    if (fd && fd.open && fd.proc >= child) exit.closeFd(i);
+  }
+  for (let i = 0; i < exit.s.maps.length; i++) {
+    const m = exit.s.maps[i];
+    if (m && m.live && m.proc >= child) exit.unmap(i);
+  }
   exit.s.proc = parent;
   exit.s.names = parentNames;
   return {

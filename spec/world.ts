@@ -167,27 +167,44 @@ function pageEventKey(p: PageState, event: PageEvent): string | undefined {
 
 export type FdLookup = { kind: 'open'; fd: FdState; index: number } | { kind: 'closed' };
 
+type Part = 'vms' | 'gmems' | 'fds' | 'maps' | 'pins';
+const PART_BIT: Record<Part, number> = { vms: 1, gmems: 2, fds: 4, maps: 8, pins: 16 };
+const NAMES_BIT = 32;
+
 /**
- * The working copy is copy-on-write: `s` starts with its own arrays and names but shares every VM, guest_memfd,
- * fd, mapping and pin with the given state, and an element is deep-copied (as cloneState copies it) the first
- * time World hands it out for a change: vm(), gmem() and pin() copy; fd(), map() and the peek helpers only read.
- * So a rule changes an element only through those (or through World's own helpers), never through `s` directly.
+ * The working copy is copy-on-write: `s` starts out sharing its arrays, their elements and the names with the
+ * given state. An array or the names are copied the first time World changes them, and an element is
+ * deep-copied (as cloneState copies it) the first time World hands it out for a change: vm(), gmem(), pin() and
+ * ownMap() copy; fd(), map() and the peek helpers only read. So a rule reads `s` but changes the state only
+ * through World (newVm, newGmem, newPin, newFd, newMap, name, and the elements those accessors hand out).
  */
 export class World {
   readonly s: SystemState;
   private readonly base: SystemState;
+  /** Which arrays (PART_BIT) and whether the names (NAMES_BIT) of `s` are this World's own copies. */
+  private owned = 0;
 
   constructor(readonly profile: Profile, state: SystemState) {
     this.base = state;
     this.s = {
       proc: state.proc,
-      vms: state.vms.slice(),
-      gmems: state.gmems.slice(),
-      fds: state.fds.slice(),
-      maps: state.maps.slice(),
-      pins: state.pins.slice(),
-      names: { ...state.names },
+      vms: state.vms,
+      gmems: state.gmems,
+      fds: state.fds,
+      maps: state.maps,
+      pins: state.pins,
+      names: state.names,
     };
+  }
+
+  /** An array of `s`, this World's own copy (elements still shared until owned one by one). */
+  private part<K extends Part>(k: K): SystemState[K] {
+    const bit = PART_BIT[k];
+    if (!(this.owned & bit)) {
+      this.s[k] = this.s[k].slice() as SystemState[K];
+      this.owned |= bit;
+    }
+    return this.s[k];
   }
 
   ref(name: string): NameRef {
@@ -215,14 +232,14 @@ export class World {
 
   /** A VM, this World's own copy: the caller may change it. */
   vm(id: number): VmState {
-    const v = own(this.s.vms, this.base.vms, id, copyVm);
+    const v = own(this.part('vms'), this.base.vms, id, copyVm);
     if (!v) throw new Error(`internal: no vm ${id}`);
     return v;
   }
 
   /** A guest_memfd, this World's own copy: the caller may change it. */
   gmem(id: number): GmemState {
-    const g = own(this.s.gmems, this.base.gmems, id, copyGmem);
+    const g = own(this.part('gmems'), this.base.gmems, id, copyGmem);
     if (!g) throw new Error(`internal: no guest_memfd ${id}`);
     return g;
   }
@@ -243,12 +260,12 @@ export class World {
 
   /** Pin `index`, this World's own copy: the caller may change it. */
   pin(index: number): PinState | undefined {
-    return own(this.s.pins, this.base.pins, index, copyPin);
+    return own(this.part('pins'), this.base.pins, index, copyPin);
   }
 
   /** Mapping `index`, this World's own copy: the caller may change it. */
   ownMap(index: number): MapState | undefined {
-    return own(this.s.maps, this.base.maps, index, copyMap);
+    return own(this.part('maps'), this.base.maps, index, copyMap);
   }
 
   vmRules(vmId: number): VmTypeRules {
@@ -396,18 +413,20 @@ export class World {
   /** kvm_gmem_release + inode eviction: slots lose the file, memory is freed, the VM reference is put. */
   private onGmemReleased(gmemId: number): void {
     const g = this.gmem(gmemId);
-    this.s.vms.forEach((v, i) => {
+    for (let i = 0; i < this.s.vms.length; i++) {
+      const v = this.s.vms[i] as VmState;
       if (v.memslots.some((m) => m.gmem === gmemId)) for (const m of this.vm(i).memslots) if (m.gmem === gmemId) m.gmemGone = true;
-    });
+    }
     g.pages = {};
-    this.s.pins.forEach((p, i) => {
+    for (let i = 0; i < this.s.pins.length; i++) {
+      const p = this.s.pins[i] as PinState;
       if (p.live && this.s.maps[p.map]?.gmem === gmemId) (this.pin(i) as PinState).pages = [];
-    });
+    }
     this.vmEvent(g.vm, { type: 'GMEM_RELEASED' });
   }
 
   closeFd(index: number): void {
-    const fd = own(this.s.fds, this.base.fds, index, copyFd);
+    const fd = own(this.part('fds'), this.base.fds, index, copyFd);
     if (!fd || !fd.open) return;
     fd.open = false;
     if (fd.kind === 'vm') this.vmEvent(fd.id, { type: 'FD_CLOSED' });
@@ -426,16 +445,31 @@ export class World {
   }
 
   newFd(fd: FdState): number {
-    this.s.fds.push(fd);
-    return this.s.fds.length - 1;
+    return this.part('fds').push(fd) - 1;
   }
 
   newMap(map: MapState): number {
-    this.s.maps.push(map);
-    return this.s.maps.length - 1;
+    return this.part('maps').push(map) - 1;
   }
 
   name(as: string | undefined, ref: NameRef): void {
-    if (as !== undefined) this.s.names[as] = ref;
+    if (as === undefined) return;
+    if (!(this.owned & NAMES_BIT)) {
+      this.s.names = { ...this.s.names };
+      this.owned |= NAMES_BIT;
+    }
+    this.s.names[as] = ref;
+  }
+
+  newVm(vm: VmState): number {
+    return this.part('vms').push(vm) - 1;
+  }
+
+  newGmem(gmem: GmemState): number {
+    return this.part('gmems').push(gmem) - 1;
+  }
+
+  newPin(pin: PinState): number {
+    return this.part('pins').push(pin) - 1;
   }
 }

@@ -65,13 +65,14 @@ export function punchRange(w: World, gmemId: number, start: number, npages: numb
   if (w.profile.deviations?.punchKeepsData) return;
   for (const i of w.touchedPages(gmemId, start, npages)) {
     w.pageEvent(gmemId, i, { type: 'PUNCH' });
-    w.s.pins.forEach((p, j) => {
+    for (let j = 0; j < w.s.pins.length; j++) {
+      const p = w.s.pins[j] as PinState;
       // Only a pin that lists the page changes (World copies it first: the caller's state stays as it was).
       if (p.live && w.s.maps[p.map]?.gmem === gmemId && p.pages.includes(i)) {
         const own = w.pin(j) as PinState;
         own.pages = own.pages.filter((x) => x !== i);
       }
-    });
+    }
   }
 }
 

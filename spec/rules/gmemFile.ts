@@ -101,7 +101,7 @@ export function createGmem(w: World, op: CreateGmemOp & StepMeta): Decision {
   const vmFd = w.fd(op.vm);
   if (vmFd.kind !== 'open') throw new Error('internal: checked above');
   const vmId = vmFd.fd.id;
-  w.s.gmems.push({
+  const id = w.newGmem({
     vm: vmId,
     sizePages: pagesOf(c.size),
     flags: Number(c.flags),
@@ -111,7 +111,6 @@ export function createGmem(w: World, op: CreateGmemOp & StepMeta): Decision {
     bindings: [],
     pages: {},
   });
-  const id = w.s.gmems.length - 1;
   w.vmEvent(vmId, { type: 'GMEM_CREATED' });
   w.name(op.as, { fd: w.newFd({ kind: 'gmem', id, proc: w.s.proc, open: true }) });
   return success('create_gmem.ok', 'KVM_CREATE_GUEST_MEMFD returns a new fd; the file pins the VM', 'kernel-abi.md §2.1');

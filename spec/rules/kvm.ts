@@ -111,8 +111,8 @@ export function createVm(w: World, op: CreateVmOp & StepMeta): Decision {
     w.name(op.as, { failed: 'fd' });
     return { outcome: { errno: 'EINVAL' }, rule: { id: 'create_vm.type-unsupported', says: 'KVM_CREATE_VM with a VM type the kernel does not support fails with EINVAL', cite: 'kernel-abi.md §1.5 (KVM_CAP_VM_TYPES)' } };
   }
-  w.s.vms.push({ type, lifecycle: 'alive', fds: 1, gmemRefs: 0, proc: w.s.proc, memslots: [], privateRanges: [], launch: 'none' });
-  const fd = w.newFd({ kind: 'vm', id: w.s.vms.length - 1, proc: w.s.proc, open: true });
+  const vmId = w.newVm({ type, lifecycle: 'alive', fds: 1, gmemRefs: 0, proc: w.s.proc, memslots: [], privateRanges: [], launch: 'none' });
+  const fd = w.newFd({ kind: 'vm', id: vmId, proc: w.s.proc, open: true });
   w.name(op.as, { fd });
   return success('create_vm.ok', `KVM_CREATE_VM(${type}) returns a VM fd`, 'kernel-abi.md §1.5');
 }

@@ -147,7 +147,7 @@ export function pin(w: World, op: PinOp & StepMeta): Decision {
     if (!p.hostMappers.includes(m.index)) w.pageEvent(m.map.gmem, page, { type: 'HOST_FAULT', mapper: m.index });
     w.pageEvent(m.map.gmem, page, { type: 'PIN' });
   }
-  w.s.pins.push({ map: m.index, offset: Number(start), len: Number(len), pages, live: true });
+  w.newPin({ map: m.index, offset: Number(start), len: Number(len), pages, live: true });
   return success('pin.ok', 'a long-term pin (FOLL_LONGTERM) of shared pages succeeds and holds their folios', 'kernel here (io_uring fixed buffers)');
 }
 
