@@ -120,11 +120,11 @@ function flagInfo(profile: Profile, flags: number): FlagInfo {
 
 // One character per value of each page region: the memo key below uses them, and a page with any other value
 // (never produced by the page machine) is not memoised.
-const ATTRIBUTE_CODE: Record<string, string> = { shared: 's', private: 'p', toPrivate: 'P', toShared: 'S' };
-const BACKING_CODE: Record<string, string> = { hole: 'h', allocated: 'a', initialised: 'i' };
-const TRUSTED_CODE: Record<string, string> = { unprepared: 'u', prepared: 'r', populated: 'm' };
-const DIRECT_MAP_CODE: Record<string, string> = { present: 'y', removed: 'n' };
-const STAGE2_CODE: Record<string, string> = { none: '0', shared: 'g', private: 'G' };
+const ATTRIBUTE_CODE = new Map<unknown, string>([['shared', 's'], ['private', 'p'], ['toPrivate', 'P'], ['toShared', 'S']]);
+const BACKING_CODE = new Map<unknown, string>([['hole', 'h'], ['allocated', 'a'], ['initialised', 'i']]);
+const TRUSTED_CODE = new Map<unknown, string>([['unprepared', 'u'], ['prepared', 'r'], ['populated', 'm']]);
+const DIRECT_MAP_CODE = new Map<unknown, string>([['present', 'y'], ['removed', 'n']]);
+const STAGE2_CODE = new Map<unknown, string>([['none', '0'], ['shared', 'g'], ['private', 'G']]);
 const EVENT_STRINGS = new Set([
   'HOST_FAULT', 'HOST_UNMAP', 'HOST_WRITE', 'HOST_FILL', 'ALLOCATE', 'PUNCH', 'PIN', 'UNPIN', 'CONVERT_BEGIN', 'CONVERT_COMMIT',
   'CONVERT_ABORT', 'GUEST_MAP', 'GUEST_WRITE', 'STAGE2_ZAP', 'POPULATE', 'private', 'shared',
@@ -138,11 +138,11 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
  * bridge's own memo key, so the memo can only return what the bridge would.
  */
 function pageEventKey(p: PageState, event: PageEvent): string | undefined {
-  const a = ATTRIBUTE_CODE[p.attribute];
-  const b = BACKING_CODE[p.backing];
-  const t = TRUSTED_CODE[p.trustedEntity];
-  const d = DIRECT_MAP_CODE[p.directMap];
-  const g = STAGE2_CODE[p.stage2];
+  const a = ATTRIBUTE_CODE.get(p.attribute);
+  const b = BACKING_CODE.get(p.backing);
+  const t = TRUSTED_CODE.get(p.trustedEntity);
+  const d = DIRECT_MAP_CODE.get(p.directMap);
+  const g = STAGE2_CODE.get(p.stage2);
   if (a === undefined || b === undefined || t === undefined || d === undefined || g === undefined) return undefined;
   if (!finite(p.content) || !finite(p.pins) || !Array.isArray(p.hostMappers)) return undefined;
   let k = a + b + t + d + g + p.content + '/' + p.pins + '/';
