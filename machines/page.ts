@@ -176,10 +176,8 @@ export function createPageMachine(rules: PageRules) {
           },
           toShared: {
             description: 'Stage-2 private mappings are being zapped; the trusted entity returns the page to the host.',
-            on: {
-              CONVERT_COMMIT: { target: 'shared' },
-              CONVERT_ABORT: { target: 'private' },
-            },
+            // No abort: a conversion to shared checks no references, so its commit cannot be refused.
+            on: { CONVERT_COMMIT: { target: 'shared' } },
           },
         },
       },
