@@ -48,10 +48,14 @@ const FALLBACK: Growth = { unit: 20_096, pages: 40.8, gmems: 50.7, slots: 3.5, m
  * (measured: ~1 KB per state over a ~100 MB baseline on tdx pages=3, 83,645 states; rounded up).
  */
 export const BYTES_PER_STATE = 1_500;
-/** Single-core rate of the current step function (bench/check.bench.ts: 2,000–2,600 states/s), for the time estimate. */
-export const STATES_PER_SECOND = 2_500;
-/** Measured speed-up of 2 worker threads on this 2-core machine (bench/check.bench.ts ladder). */
-export const TWO_CORE_SPEEDUP = 1.5;
+/**
+ * Single-core rate for the time estimate, measured 2026-12-07 after the step() speed-up: `gmem-spec check --profile
+ * tdx --bound pages=3 --workers 1` (83,645 states) 5,590 states/s wall; bench/check.bench.ts ladder, linux-6.18
+ * gmems=2 (12,494 states) 4,692 states per CPU-s. Rounded down.
+ */
+export const STATES_PER_SECOND = 5_000;
+/** Speed-up of 2 worker threads on this 2-core machine: the same tdx pages=3 check, 14.96 s → 11.97 s wall. */
+export const TWO_CORE_SPEEDUP = 1.25;
 
 export interface Estimate {
   states: number;
