@@ -44,10 +44,11 @@ export const GROWTH: Record<string, Growth> = {
 const FALLBACK: Growth = { unit: 20_096, pages: 40.8, gmems: 50.7, slots: 3.5, maps: 5.4, pins: 2.4, vms: 56.1 };
 
 /**
- * Memory per explored state: fingerprint table, frontier states and their share of the per-level maps
- * (measured: ~1 KB per state over a ~100 MB baseline on tdx pages=3, 83,645 states; rounded up).
+ * Memory per explored state: fingerprint table, frontier states and their share of the per-level maps. Measured
+ * 2026-12-07: tdx pages=3, 1 worker, 242 MiB for 83,645 states (~1.9 KiB each over node's ~85 MiB); the standard
+ * bound, 2 workers, 2.0–2.5 GiB for the first 0.85–1.0 million states (~2.3–2.6 KiB each). Rounded up.
  */
-export const BYTES_PER_STATE = 1_500;
+export const BYTES_PER_STATE = 2_600;
 /**
  * Single-core rate for the time estimate, measured 2026-12-07 after the step() speed-up: `gmem-spec check --profile
  * tdx --bound pages=3 --workers 1` (83,645 states) 5,590 states/s wall; bench/check.bench.ts ladder, linux-6.18
