@@ -179,12 +179,12 @@ function path(profiles: string[], maxSeconds: number): void {
 
 function standard(profiles: string[], maxSeconds: number): void {
   console.log(`\n## Standard bound ${STANDARD}: estimate, then 2 workers for ${maxSeconds} s\n`);
-  console.log('| profile | estimated states | estimated time (2 cores) | explored in the limit | edges | CPU s | peak RSS MiB |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| profile | estimated states | estimated memory | estimated time (2 cores) | explored in the limit | edges | CPU s | peak RSS MiB |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const p of profiles) {
     const e = estimate(resolveProfileName(p).profile, parseBound(STANDARD), 2);
     const r = runJob('check2', p, STANDARD, maxSeconds);
-    console.log(`| ${p} | ${e.states.toExponential(1)} | ${(e.seconds / 3600).toFixed(1)} h | ${fmt(r.states)}${r.complete ? ' (complete)' : ''} | ${fmt(r.edges)} | ${(r.cpuMs / 1000).toFixed(0)} | ${r.peakRssMiB} |`);
+    console.log(`| ${p} | ${e.states.toExponential(1)} | ${(e.bytes / 2 ** 40).toFixed(1)} TiB | ${(e.seconds / 86400).toFixed(0)} days | ${fmt(r.states)}${r.complete ? ' (complete)' : ''} | ${fmt(r.edges)} | ${(r.cpuMs / 1000).toFixed(0)} | ${r.peakRssMiB} |`);
   }
 }
 

@@ -24,6 +24,7 @@ import { type SystemState, emptySystem } from '../spec/state.ts';
 import { step } from '../spec/step.ts';
 import { parseTrace } from '../spec/trace.ts';
 import { flagAcceptance } from '../src/check/acceptance.ts';
+import { estimate } from '../src/check/estimate.ts';
 import { deadRules } from '../src/check/deadRules.ts';
 import { FingerprintTable } from '../src/check/fingerprint.ts';
 import { unchanged } from '../src/check/partition.ts';
@@ -250,6 +251,15 @@ describe('deadlocks and dead rules', () => {
 });
 
 describe('the checker\'s own machinery', () => {
+  it('the up-front estimate of a bound with two raised parameters (not one it was fitted on) is within 1.5x of the states found', async () => {
+    // One-parameter factors alone say 306 × 5.2 × 2.2 ≈ 3,500 here; raised together, maps and pins interact.
+    const bound = unit('maps=2,pins=2');
+    const r = await check({ profile: getProfile('linux-6.18'), bound });
+    const ratio = estimate(getProfile('linux-6.18'), bound).states / r.states;
+    expect(ratio).toBeGreaterThan(1 / 1.5);
+    expect(ratio).toBeLessThan(1.5);
+  });
+
   it('the fingerprint table keeps parent links through growth', () => {
     const t = new FingerprintTable(4);
     for (let i = 1; i <= 5000; i++) expect(t.add(i, -i, i - 1, 1 - i, i % 7, i % 30)).toBe(true);
