@@ -73,7 +73,7 @@ function baseName(profile: Profile): string {
  * The factors above are measured one parameter at a time; raised together, parameters multiply each other's
  * states (a second mapping can cover more ranges when there are more pages, and every page of a second
  * guest_memfd has its own states). Per pair of raised parameters, the count grows by this factor for each step
- * of the one times each step of the other. Fitted on bench/check.bench.ts-style runs of 2026-12-07 (measured ÷
+ * of the one times each step of the other. Fitted on `gmem-spec check --profile P --bound B` runs of 2026-12-07 (found ÷
  * one-at-a-time estimate): linux-6.18 pages=2,pins=2 1.71, pages=2,maps=2 1.83, gmems=2,maps=2 1.59; tdx
  * pages=2,pins=2 1.50; sw-protected pages=2,maps=2 1.90. Checked against three-parameter bounds of linux-6.18:
  * pages=2,maps=2,pins=2 162,517 states (estimate with it 1.3e5, without 2.6e4); pages=3,pins=2 93,301 (1.1e5;
