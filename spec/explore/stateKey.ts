@@ -2,6 +2,7 @@
  * A compact canonical key for a system state: the same state always gives the same key, and the key is far
  * shorter than JSON.stringify of the state (which the graph utilities' default serialisation uses).
  */
+import type { VmTypeName } from '../constants.ts';
 import type { GmemState, PageState, SystemState, VmState } from '../state.ts';
 
 const ATTR: Record<PageState['attribute'], string> = { shared: 's', private: 'p', toPrivate: 'P', toShared: 'S' };
@@ -20,9 +21,20 @@ export function pageKey(p: PageState): string {
   return k;
 }
 
+/**
+ * One code per VM type, none a prefix of another. Most are the type's first letter and length (the codes keys
+ * had before this table, so graphs without a SEV VM keep their keys); `sev` has its own, because `s3` is also
+ * `snp`'s: the two shared a key, so the explorer merged a SEV VM's states with an SNP VM's and a replay of the
+ * graph's walks diverged (issue 12, item 3).
+ */
+export const VM_TYPE_KEY: Readonly<Record<VmTypeName, string>> = {
+  default: 'd7', sw_protected: 's12', sev: 'sev', sev_es: 's6', snp: 's3', tdx: 't3', pkvm: 'p4', cca: 'c3',
+};
+
 // A VM's and a guest_memfd's parts of the key, each joined with '|' (stateKey joins them with the rest).
 function vmParts(v: VmState): string {
-  const parts = [`V${v.type[0]}${v.type.length}${v.lifecycle[0]}${v.fds}.${v.gmemRefs}${v.launch[0]}`];
+  // The creating process only when it is not the first (between steps it always is: a fork's child exits).
+  const parts = [`V${VM_TYPE_KEY[v.type]}${v.lifecycle[0]}${v.fds}.${v.gmemRefs}${v.launch[0]}${v.proc ? `@${v.proc}` : ''}`];
   for (const m of v.memslots) parts.push(`s${m.slot}.${m.gfn}.${m.npages}.${m.flags}.${m.gmem}.${m.gmemStart}${m.gmemGone ? 'x' : ''}`);
   if (v.privateRanges.length) parts.push(`r${v.privateRanges.map((r) => r.join('-')).join('.')}`);
   if (v.pendingConversion) parts.push(`q${v.pendingConversion.map((r) => r.join('-')).join('.')}`);
@@ -41,7 +53,8 @@ function keyOf(s: SystemState, vmKey: (v: VmState) => string, gmemKey: (g: GmemS
   for (const v of s.vms) parts.push(vmKey(v));
   for (const g of s.gmems) parts.push(gmemKey(g));
   for (const f of s.fds) parts.push(`F${f.kind[0]}${f.id}.${f.proc}${f.open ? '' : 'x'}`);
-  for (const m of s.maps) parts.push(`M${m.gmem}.${m.start}.${m.npages}${m.prot}${m.live ? '' : 'x'}${m.dontfork ? 'd' : ''}`);
+  // A dead mapping is marked '!', not 'x', which a prot of "rwx" ends with.
+  for (const m of s.maps) parts.push(`M${m.gmem}.${m.start}.${m.npages}${m.prot}${m.proc ? `@${m.proc}` : ''}${m.live ? '' : '!'}${m.dontfork ? 'd' : ''}`);
   for (const p of s.pins) parts.push(`N${p.map}.${p.offset}.${p.len}.${p.pages.join('.')}${p.live ? '' : 'x'}`);
   for (const n of Object.keys(s.names).sort()) {
     const r = s.names[n];

@@ -21,12 +21,16 @@ import { clip, stateWords } from './words.ts';
 export type Coverage = 'state' | 'transition' | 'failures' | `path:${number}`;
 
 export function parseCoverage(text: string): Coverage[] {
-  return text.split(',').map((c) => c.trim()).filter(Boolean).map((c) => {
+  const out = text.split(',').map((c) => c.trim()).filter(Boolean).map((c): Coverage => {
     if (c === 'state' || c === 'transition' || c === 'failures') return c;
     const m = /^path:(\d+)$/.exec(c);
-    if (m) return `path:${Number(m[1])}` as Coverage;
+    if (m) return `path:${Number(m[1])}`;
     throw new SelectionError(`unknown coverage ${JSON.stringify(c)} (state, transition, path:L, failures)`);
   });
+  // Every path:L writes the one path suite (traces/path/, path.test.ts): two lengths would overwrite each other.
+  const paths = [...new Set(out.filter((c) => c.startsWith('path:')))];
+  if (paths.length > 1) throw new SelectionError(`coverage ${paths.join(',')}: one path length per run (each writes traces/path/)`);
+  return [...new Set(out)];
 }
 
 export interface GenerateOptions {

@@ -82,9 +82,13 @@ export interface GenTest {
   failure?: FailureInfo;
 }
 
+/**
+ * An internal error of the generator, in one line that names the profile, the trace and the step: a replay that
+ * disagrees with the graph (a bug in the explorer or a state its key does not carry), or a step() that threw.
+ */
 export class ReplayMismatchError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(readonly profile: string, readonly file: string, readonly step: number, what: string) {
+    super(`internal error generating ${profile}: ${file} step ${step}: ${what}`);
     this.name = 'ReplayMismatchError';
   }
 }
@@ -96,14 +100,23 @@ export interface Replay {
   broken: Array<{ step: number; invariant: string; detail: string }>;
 }
 
-/** Replay steps from the empty state; `states[i]` is the state after step i (states[-1] is empty). */
-export function replay(profile: Profile, steps: readonly Step[], invariants: readonly Invariant[]): Replay {
+/**
+ * Replay steps from the empty state; `states[i]` is the state after step i (states[-1] is empty). With `file`,
+ * a step() that throws becomes a ReplayMismatchError naming that trace and the step.
+ */
+export function replay(profile: Profile, steps: readonly Step[], invariants: readonly Invariant[], file?: string): Replay {
   let s = emptySystem();
   const results: StepResult[] = [];
   const states: SystemState[] = [];
   const broken: Replay['broken'] = [];
   steps.forEach((st, i) => {
-    const r = step(profile, s, st);
+    let r: StepResult;
+    try {
+      r = step(profile, s, st);
+    } catch (e) {
+      if (file === undefined) throw e;
+      throw new ReplayMismatchError(profile.name, file, i + 1, `${stepPhrase(profile, st)} throws: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
     for (const v of violations(profile, invariants, s, st, r.state)) broken.push({ step: i, invariant: v.invariant, detail: v.detail });
     results.push(r);
     states.push(r.state);
@@ -131,7 +144,7 @@ export interface TestBase {
 
 /** A generated test from concrete steps: expected outcomes, notes, invariants. */
 export function materialiseSteps(profile: Profile, steps: readonly Step[], invariants: readonly Invariant[], base: TestBase): GenTest {
-  const r = replay(profile, steps, invariants);
+  const r = replay(profile, steps, invariants, base.file);
   const brokenNames = new Set(r.broken.map((b) => b.invariant));
   return {
     ...base,
@@ -150,17 +163,18 @@ export function materialiseSteps(profile: Profile, steps: readonly Step[], invar
  */
 export function materialiseWalk(profile: Profile, g: StateGraph, walk: Walk, invariants: readonly Invariant[], base: Omit<TestBase, 'groups' | 'title' | 'description'> & { title?: string }, kind: SuiteName): GenTest {
   const steps = concreteSteps(g, walk.edges);
-  const r = replay(profile, steps, []);
+  const r = replay(profile, steps, [], base.file);
   walk.edges.forEach((e, i) => {
     const res = r.results[i] as StepResult;
     const want = g.outcomes[g.edgeOutcome[e] as number] as Outcome;
+    const phrase = stepPhrase(profile, steps[i] as Step);
     if (!outcomesEqual(res.outcome, want)) {
-      throw new ReplayMismatchError(`${base.file}: step ${i + 1} (${stepPhrase(profile, steps[i] as Step)}) replays as ${formatOutcome(res.outcome)}, the graph says ${formatOutcome(want)}`);
+      throw new ReplayMismatchError(profile.name, base.file, i + 1, `${phrase} replays as ${formatOutcome(res.outcome)}, the graph says ${formatOutcome(want)}`);
     }
     const after = compact(r.states[i] as SystemState);
     const key = stateKey(g.symmetry ? canonicalise(profile, after).state : after);
     if (key !== stateKey(g.states[g.edgeTo[e] as number] as SystemState)) {
-      throw new ReplayMismatchError(`${base.file}: step ${i + 1} (${stepPhrase(profile, steps[i] as Step)}) replays into a state the graph does not have at edge ${e}`);
+      throw new ReplayMismatchError(profile.name, base.file, i + 1, `${phrase} replays into a state the graph does not have at edge ${e}`);
     }
   });
   const before = (i: number): SystemState => (i === 0 ? emptySystem() : (r.states[i - 1] as SystemState));
