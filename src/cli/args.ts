@@ -1,4 +1,12 @@
-/** A small argument parser: `--name value`, `--flag`, repeated options, and positionals. */
+/**
+ * The CLI's one argument parser. A command declares each option once (name, type, short alias, default, what it
+ * does, whether it repeats); Node's `util.parseArgs` splits the command line (`--name value`, `--name=value`,
+ * `-n value`, `--`), and this module turns its tokens into typed values, refusing unknown options, options
+ * missing their value and values given to switches, each with a one-line error. The same declarations render
+ * `--help` (src/cli/help.ts).
+ */
+import { parseArgs } from 'node:util';
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -6,55 +14,138 @@ export class UsageError extends Error {
   }
 }
 
-export interface ParsedArgs {
+interface OptionBase {
+  /** One letter: `-p` for `--profile`. */
+  short?: string;
+  /** What the option does, in a phrase. */
+  description: string;
+}
+
+/** A switch: present or not (false by default). */
+export interface BooleanOption extends OptionBase {
+  type: 'boolean';
+}
+
+/** An option with a value. Either `default` (used when absent) or `defaultText` (what absence means) says its default. */
+export interface StringOption extends OptionBase {
+  type: 'string';
+  /** The value's placeholder in help: `P`, `DIR`, `N`. */
+  value: string;
+  /** The values it accepts, when it is a choice (checked, and listed in help). */
+  choices?: readonly string[];
+  default?: string;
+  defaultText?: string;
+}
+
+/** An option that may be given several times; its value is the list (empty by default). */
+export interface MultipleOption extends OptionBase {
+  type: 'string';
+  multiple: true;
+  value: string;
+  defaultText?: string;
+}
+
+export type OptionSpec = BooleanOption | StringOption | MultipleOption;
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+/** A choice option's value is one of its choices. */
+type Choice<S> = S extends { choices: readonly (infer C extends string)[] } ? C : string;
+type ValueOf<S> = S extends { type: 'boolean' } ? boolean : S extends { multiple: true } ? string[] : S extends { default: string } ? Choice<S> : Choice<S> | undefined;
+
+/** The parsed values of a command's options, typed from its declarations. */
+export type OptionValues<O extends OptionSpecs> = { -readonly [K in keyof O]: ValueOf<O[K]> };
+
+export interface ParsedArgs<O extends OptionSpecs> {
+  values: OptionValues<O>;
+  /** Arguments that are not options (after `--` too). */
   positionals: string[];
-  options: Map<string, string[]>;
+  /** Arguments after `--`, as given (for commands that pass a program and its arguments on). */
+  afterDashDash: string[];
+  /** The command line as given (for "reproduce with" notes). */
+  argv: readonly string[];
 }
 
-/** `booleans` names options that take no value. */
-export function parseArgs(argv: readonly string[], booleans: readonly string[] = []): ParsedArgs {
+/** Options every command has (handled before the command runs). */
+export const COMMON_OPTIONS = {
+  help: { type: 'boolean', short: 'h', description: 'print this help (options, defaults, exit status) and exit' },
+  version: { type: 'boolean', short: 'V', description: 'print the version and exit' },
+  quiet: { type: 'boolean', short: 'q', description: 'no progress lines on stderr' },
+} as const satisfies OptionSpecs;
+
+function isMultiple(s: OptionSpec): s is MultipleOption {
+  return 'multiple' in s && s.multiple === true;
+}
+
+/** A value that looks like an option (`--json`) means the value was forgotten; a negative number does not. */
+function looksLikeOption(v: string): boolean {
+  return v.startsWith('-') && v !== '-' && !/^-\d/.test(v);
+}
+
+function suggestion(name: string, known: readonly string[]): string {
+  const hit = known.find((k) => k.startsWith(name) || name.startsWith(k) || k.replaceAll('-', '') === name.replaceAll('-', ''));
+  return hit ? ` (did you mean --${hit}?)` : '';
+}
+
+/** Parse `argv` against the declared options. Throws UsageError naming the option at fault. */
+export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[], specs: O): ParsedArgs<O> {
+  const all: OptionSpecs = { ...specs, ...COMMON_OPTIONS };
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, s] of Object.entries(all)) {
+    config[name] = { type: s.type, ...(s.short ? { short: s.short } : {}), ...(isMultiple(s) ? { multiple: true } : {}) };
+  }
+  const { tokens } = parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true });
+  const values: Record<string, string | boolean | string[] | undefined> = {};
+  for (const [name, s] of Object.entries(all)) {
+    values[name] = s.type === 'boolean' ? false : isMultiple(s) ? [] : s.default;
+  }
   const positionals: string[] = [];
-  const options = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
+  const afterDashDash: string[] = [];
+  let terminated = false;
+  const known = Object.keys(specs);
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') {
+      terminated = true;
+      continue;
     }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      let value: string;
-      if (eq > 0) value = a.slice(eq + 1);
-      else if (booleans.includes(name)) value = 'true';
-      else {
-        const next = argv[i + 1];
-        if (next === undefined || next.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-        value = next;
-        i++;
-      }
-      options.set(name, [...(options.get(name) ?? []), value]);
-    } else positionals.push(a);
+    if (t.kind === 'positional') {
+      positionals.push(t.value);
+      if (terminated) afterDashDash.push(t.value);
+      continue;
+    }
+    const s = all[t.name];
+    if (!s) {
+      throw new UsageError(`unknown option ${t.rawName}${suggestion(t.name, known)}; known: ${known.map((k) => `--${k}`).join(', ') || 'none'}`);
+    }
+    const shown = t.rawName.startsWith('--') ? t.rawName : `${t.rawName} (--${t.name})`;
+    if (s.type === 'boolean') {
+      if (t.inlineValue) throw new UsageError(`${shown} takes no value (got ${JSON.stringify(t.value)})`);
+      values[t.name] = true;
+      continue;
+    }
+    if (t.value === undefined || (!t.inlineValue && looksLikeOption(t.value))) {
+      throw new UsageError(`${shown} needs a value (${s.value})${t.value !== undefined ? `, got option ${t.value}` : ''}`);
+    }
+    if (isMultiple(s)) (values[t.name] as string[]).push(t.value);
+    else {
+      if (s.choices && !s.choices.includes(t.value)) throw new UsageError(`${shown} must be one of ${s.choices.join(', ')}, got ${JSON.stringify(t.value)}`);
+      values[t.name] = t.value;
+    }
   }
-  return { positionals, options };
+  return { values: values as OptionValues<O>, positionals, afterDashDash, argv };
 }
 
-export function opt(args: ParsedArgs, name: string): string | undefined {
-  const v = args.options.get(name);
-  return v ? v[v.length - 1] : undefined;
+/** An integer option's value, checked to lie in [min, max]; undefined when absent. */
+export function intValue(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
 }
 
-export function optAll(args: ParsedArgs, name: string): string[] {
-  return args.options.get(name) ?? [];
-}
-
-export function flag(args: ParsedArgs, name: string): boolean {
-  return opt(args, name) === 'true';
-}
-
-/** Reject options the command does not know, naming them. */
-export function onlyOptions(args: ParsedArgs, known: readonly string[]): void {
-  for (const k of args.options.keys()) {
-    if (!known.includes(k)) throw new UsageError(`unknown option --${k} (known: ${known.map((x) => `--${x}`).join(', ') || 'none'})`);
-  }
+/** A positive number option's value; undefined when absent. */
+export function positiveValue(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || x <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(v)}`);
+  return x;
 }

@@ -1,12 +1,11 @@
-/** Load a trace for a command: parse, check handles, pick the profile (option, then the trace's, then default). */
+/** Load a trace for a command: parse, check handles, and resolve its profile (src/cli/profiles.ts). */
 import { checkHandles } from '../../spec/handles.ts';
 import type { Trace } from '../../spec/ops.ts';
-import type { Profile } from '../../spec/profile.ts';
-import { DEFAULT_PROFILE, getProfile } from '../../spec/profiles/index.ts';
 import { readTraceFile } from '../files.ts';
+import { type ProfileRequest, type ResolvedProfile, resolveForTrace } from './profiles.ts';
 
-export function loadTrace(path: string, profileOption: string | undefined): { trace: Trace; profile: Profile } {
+export async function loadTrace(path: string, req: ProfileRequest): Promise<{ trace: Trace; resolved: ResolvedProfile }> {
   const trace = readTraceFile(path);
   checkHandles(trace.steps, path);
-  return { trace, profile: getProfile(profileOption ?? trace.profile ?? DEFAULT_PROFILE) };
+  return { trace, resolved: await resolveForTrace(req, path, trace.profile) };
 }

@@ -29,7 +29,12 @@ import { failureTables } from './tables.ts';
 
 export interface ReportOptions {
   out: string;
-  profiles?: readonly string[];
+  /** Profiles by name, or resolved (composed profiles); default: every built-in profile. */
+  profiles?: ReadonlyArray<string | Profile>;
+  /** Told each phase (a profile's page, writing), for a progress display. */
+  onProgress?: (phase: string) => void;
+  /** Aborted (Ctrl-C): the report stops at the next profile and throws ReportInterrupted; nothing is written. */
+  signal?: AbortSignal;
   maxDepth?: number;
   /** Where generated suites live (`<dir>/<profile>/coverage.json`). */
   generatedDir?: string;
@@ -228,14 +233,34 @@ ${rows}</table>
 `);
 }
 
+export class ReportInterrupted extends Error {
+  constructor(readonly built: number, readonly total: number) {
+    super(`interrupted after ${built} of ${total} profile page(s); nothing written`);
+    this.name = 'ReportInterrupted';
+  }
+}
+
+/** Let a pending signal handler run (the work here only awaits resolved promises), then stop if aborted. */
+async function checkpoint(o: ReportOptions, built: number, total: number): Promise<void> {
+  if (!o.signal) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  if (o.signal.aborted) throw new ReportInterrupted(built, total);
+}
+
 /** Build the whole site in memory, write it to a temporary directory, then rename it into place. */
 export async function writeReport(o: ReportOptions): Promise<ReportSummary> {
   const t0 = performance.now();
-  const profiles = (o.profiles ?? PROFILES.map((p) => p.name)).map(getProfile);
+  const profiles = (o.profiles ?? PROFILES.map((p) => p.name)).map((p) => (typeof p === 'string' ? getProfile(p) : p));
   const content = new Map<string, string>();
   const files: Files = { put: (p, c) => void content.set(p, c) };
   const count: Counter = { diagrams: 0, sequences: 0 };
-  for (const p of profiles) files.put(`profiles/${p.name}.html`, await profilePage(p, o, files, count));
+  for (const [i, p] of profiles.entries()) {
+    await checkpoint(o, i, profiles.length);
+    o.onProgress?.(`profile ${p.name} (${i + 1}/${profiles.length})`);
+    files.put(`profiles/${p.name}.html`, await profilePage(p, o, files, count));
+  }
+  await checkpoint(o, profiles.length, profiles.length);
+  o.onProgress?.(`writing ${content.size + 1} files`);
   const gv = await graphvizVersion();
   files.put('index.html', indexPage(profiles, o, gv, performance.now() - t0, diffSummaries));
   const out = resolve(o.out);

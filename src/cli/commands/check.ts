@@ -1,121 +1,96 @@
 /**
- * gmem-spec check --profile P [--flag F ...] [--bound B] [--invariant NAME ...] [--promised]
- *   [--random N --seed S [--depth L]] [--out DIR] [--workers N|auto] [--report-states] [--no-dead-rules]
- *   [--max-states N] [--max-time SECONDS] [--max-memory GIB] [--first-violation] [--force] [--json]
- *
- * Model-check a profile, or a profile plus flags (`--flag NO_DIRECT_MAP`, `--flag examples/flags/x.ts`).
- * Exit status: 0 pass, 1 violation, 2 bad input / refused bound / stopped before the end.
+ * gmem-spec check: model-check a profile, or a profile plus flags (`--flag NO_DIRECT_MAP`, `--flag
+ * examples/flags/x.ts`), and write the shortest counterexample of each violated invariant as a trace that
+ * predict, check-trace and conform replay under the same composed profile.
  */
 import { availableParallelism } from 'node:os';
 import { BoundError, parseBound } from '../../../spec/explore/bound.ts';
-import { FlagValidationError } from '../../../spec/flagValidation.ts';
 import { INVARIANTS } from '../../../spec/invariants.ts';
-import type { FlagDef } from '../../../spec/profile.ts';
-import { ComposeError, composeProfile, splitProfileName } from '../../../spec/profileCompose.ts';
-import { DEFAULT_PROFILE, getProfile } from '../../../spec/profiles/index.ts';
-import { FlagFileError, loadFlagArg } from '../../check/flagFiles.ts';
 import { runCheckCommand } from '../../check/run.ts';
-import { flag, onlyOptions, opt, optAll, parseArgs, UsageError } from '../args.ts';
-import type { Command } from '../command.ts';
+import { UsageError, intValue, positiveValue } from '../args.ts';
+import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { FLAG_OPTION, profileOption, resolveProfile, shellWord } from '../profiles.ts';
 
 /** The bound `check` uses when none is given: small enough to finish in seconds on every profile. */
 export const CHECK_DEFAULT_BOUND = 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1';
 /** The issue's standard bound: 1 VM, 2 guest_memfds, 4 pages each, 2 mappings, 2 pins. */
 export const STANDARD_BOUND = 'vms=1,gmems=2,pages=4,maps=2,pins=2,slots=2';
 
-function intArg(v: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  return x;
-}
-
-function numArg(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(v)}`);
-  return x;
-}
-
-const BOOLEANS = ['promised', 'report-states', 'no-dead-rules', 'force', 'json', 'first-violation'];
-const OPTIONS = ['profile', 'flag', 'bound', 'invariant', 'promised', 'random', 'seed', 'depth', 'out', 'workers', 'report-states', 'no-dead-rules', 'max-states', 'max-time', 'max-memory', 'force', 'json', 'first-violation'];
-
-export const check: Command = {
+export const check = defineCommand({
   name: 'check',
   summary: 'model-check a profile (plus flags): every invariant in every reachable state, shortest counterexamples as traces',
-  usage: 'gmem-spec check --profile P [--flag NAME|FILE ...] [--bound vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1] [--invariant NAME ...] [--promised] [--random N --seed S [--depth L]] [--out DIR] [--workers N|auto] [--report-states] [--no-dead-rules] [--max-states N] [--max-time S] [--max-memory GIB] [--first-violation] [--force] [--json]',
-  async run(argv, io) {
-    const args = parseArgs(argv, BOOLEANS);
-    onlyOptions(args, OPTIONS);
-    if (args.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-
-    const profileName = opt(args, 'profile') ?? DEFAULT_PROFILE;
-    const { base, flags: inName } = splitProfileName(profileName);
-    const baseProfile = getProfile(base);
-    const flagArgs = [...inName, ...optAll(args, 'flag')];
-    const added: Array<{ def: FlagDef; source: string }> = [];
-    let composition;
-    try {
-      for (const a of flagArgs) for (const l of await loadFlagArg(a)) added.push({ def: l.def, source: l.source });
-      composition = composeProfile(baseProfile, added.map((a) => a.def), { sources: added.map((a) => (a.source === 'built-in' ? a.def.name : `${a.source} (${typeof a.def?.name === 'string' ? a.def.name : 'flag'})`)) });
-    } catch (e) {
-      if (e instanceof FlagFileError || e instanceof FlagValidationError || e instanceof ComposeError) {
-        io.err(`gmem-spec check: ${e.message}`);
-        return 2;
-      }
-      throw e;
-    }
-    const effective = added.filter((a) => !baseProfile.flags.some((f) => f.name === a.def.name));
-
+  args: { synopsis: '', min: 0, max: 0, what: 'no argument' },
+  options: {
+    profile: profileOption('linux-6.18'),
+    flag: FLAG_OPTION,
+    bound: { type: 'string', value: 'B', default: CHECK_DEFAULT_BOUND, description: 'the search bound; parameters not given keep this default' },
+    invariant: { type: 'string', multiple: true, value: 'NAME', description: `check only this invariant (${INVARIANTS.map((i) => i.name).join(', ')})`, defaultText: 'every invariant' },
+    promised: { type: 'boolean', description: 'check only the invariants the profile (and its flags) promise' },
+    random: { type: 'string', value: 'N', description: 'N random walks (fast-check, shrunk counterexamples) instead of the exhaustive search', defaultText: 'exhaustive search' },
+    seed: { type: 'string', value: 'S', description: 'the random walks\' seed (with --random)', defaultText: 'time-based, printed' },
+    depth: { type: 'string', value: 'L', default: '40', description: 'steps per random walk (with --random)' },
+    out: { type: 'string', short: 'o', value: 'DIR', description: 'where counterexample traces are written', defaultText: 'out/check/<profile>' },
+    workers: { type: 'string', value: 'N|auto', default: 'auto', description: 'worker threads (auto: one for a search estimated under 10 s, else one per core)' },
+    'report-states': { type: 'boolean', description: 'print the page states reached by each guest_memfd flag combination' },
+    'no-dead-rules': { type: 'boolean', description: 'skip the report of machine states, transitions and checks no path reaches' },
+    'max-states': { type: 'string', value: 'N', description: 'stop after N states (an incomplete search)', defaultText: 'no limit' },
+    'max-time': { type: 'string', value: 'SECONDS', description: 'stop after this long', defaultText: 'no limit' },
+    'max-memory': { type: 'string', value: 'GIB', description: 'stop when the resident memory passes this', defaultText: 'what this machine allows' },
+    'first-violation': { type: 'boolean', description: 'stop once every checked invariant has its (shortest) counterexample' },
+    force: { type: 'boolean', description: 'search even when the estimate does not fit in memory' },
+    json: { type: 'boolean', description: 'print a machine-readable summary instead of the report' },
+  },
+  exitCodes: {
+    0: 'every checked invariant holds in every reachable state (or every random walk)',
+    1: 'a violation, with its shortest counterexample written as a trace',
+    2: `${EXIT_BAD_INPUT}; also a bound refused as too large, and a search stopped (Ctrl-C, a limit) before the end`,
+    130: 'a second Ctrl-C: quit at once',
+  },
+  async action({ values, argv }, io) {
+    const resolved = await resolveProfile(values);
     let bound;
     try {
-      bound = parseBound(opt(args, 'bound'), parseBound(CHECK_DEFAULT_BOUND));
+      bound = parseBound(values.bound, parseBound(CHECK_DEFAULT_BOUND));
     } catch (e) {
       if (e instanceof BoundError) throw new UsageError(e.message);
       throw e;
     }
-    const invariants = optAll(args, 'invariant');
-    for (const i of invariants) {
+    for (const i of values.invariant) {
       if (!INVARIANTS.some((x) => x.name === i)) throw new UsageError(`unknown invariant ${JSON.stringify(i)}; known: ${INVARIANTS.map((x) => x.name).join(', ')}`);
     }
-    const randomRuns = intArg(opt(args, 'random'), 'random', 1, 100_000_000);
-    const seedText = opt(args, 'seed');
-    if (seedText !== undefined && randomRuns === undefined) throw new UsageError('--seed goes with --random N');
-    const seed = intArg(seedText, 'seed', -(2 ** 31), 2 ** 31 - 1) ?? Date.now() % 2 ** 31;
-    const depth = intArg(opt(args, 'depth'), 'depth', 1, 10_000) ?? 40;
-    const workersText = opt(args, 'workers') ?? 'auto';
-    const workers = workersText === 'auto' ? 'auto' : (intArg(workersText, 'workers', 1, Math.max(64, availableParallelism())) as number);
-    const maxStates = intArg(opt(args, 'max-states'), 'max-states', 1, 2 ** 31);
-    const maxTime = numArg(opt(args, 'max-time'), 'max-time');
-    const maxMemory = numArg(opt(args, 'max-memory'), 'max-memory');
-    const out = opt(args, 'out');
+    const randomRuns = intValue(values.random, 'random', 1, 100_000_000);
+    if (values.seed !== undefined && randomRuns === undefined) throw new UsageError('--seed goes with --random N');
+    const seed = intValue(values.seed, 'seed', -(2 ** 31), 2 ** 31 - 1) ?? Date.now() % 2 ** 31;
+    const depth = intValue(values.depth, 'depth', 1, 10_000) as number;
+    const workers = values.workers === 'auto' ? 'auto' : (intValue(values.workers, 'workers', 1, Math.max(64, availableParallelism())) as number);
+    const maxStates = intValue(values['max-states'], 'max-states', 1, 2 ** 31);
+    const maxTime = positiveValue(values['max-time'], 'max-time');
+    const maxMemory = positiveValue(values['max-memory'], 'max-memory');
 
-    const command = ['gmem-spec check', ...argv.map((a) => (/^[\w./=,:+-]+$/.test(a) ? a : JSON.stringify(a)))].join(' ');
     return runCheckCommand(
       {
-        profile: composition.profile,
-        added: effective,
-        notes: composition.notes,
-        warnings: composition.warnings,
+        profile: resolved.profile,
+        added: resolved.added,
+        notes: resolved.notes,
+        warnings: resolved.warnings,
         bound,
-        ...(invariants.length ? { invariants } : {}),
-        promisedOnly: flag(args, 'promised'),
+        ...(values.invariant.length ? { invariants: values.invariant } : {}),
+        promisedOnly: values.promised,
         workers,
-        ...(out ? { out } : {}),
+        ...(values.out ? { out: values.out } : {}),
         ...(randomRuns !== undefined ? { random: { runs: randomRuns, seed, depth } } : {}),
-        reportStates: flag(args, 'report-states'),
-        deadRules: !flag(args, 'no-dead-rules'),
+        reportStates: values['report-states'],
+        deadRules: !values['no-dead-rules'],
         ...(maxStates !== undefined ? { maxStates } : {}),
         ...(maxTime !== undefined ? { maxMillis: maxTime * 1000 } : {}),
         ...(maxMemory !== undefined ? { maxMemory: maxMemory * 2 ** 30 } : {}),
-        force: flag(args, 'force'),
-        firstViolation: flag(args, 'first-violation'),
-        json: flag(args, 'json'),
-        command,
+        force: values.force,
+        firstViolation: values['first-violation'],
+        json: values.json,
+        command: ['gmem-spec', 'check', ...argv].map(shellWord).join(' '),
         handleSigint: true,
       },
       io,
     );
   },
-};
-
+});

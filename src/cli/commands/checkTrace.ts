@@ -1,35 +1,49 @@
 /**
- * gmem-spec check-trace trace.json [--profile P]: compare each step's `observed` outcome with the spec.
- * Exit 0 when all agree, 1 at the first divergence (reported with the rule and the state that explains it),
- * 2 on malformed input.
+ * gmem-spec check-trace TRACE.json: compare each step's `observed` outcome with the spec, and check every
+ * invariant in every state the trace reaches.
  */
-import { compareTrace } from '../../../spec/compare.ts';
+import { compareTrace, hasObserved, predictTrace } from '../../../spec/compare.ts';
 import { describeForStep } from '../../../spec/describe.ts';
 import { formatOutcome } from '../../../spec/outcome.ts';
-import { onlyOptions, opt, parseArgs, UsageError } from '../args.ts';
-import type { Command } from '../command.ts';
+import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { brokenInvariants, describeBroken } from '../invariantReplay.ts';
+import { FLAG_OPTION, profileOption } from '../profiles.ts';
 import { loadTrace } from '../traceInput.ts';
 import { describeStep } from './predict.ts';
 
-export const checkTrace: Command = {
+export const checkTrace = defineCommand({
   name: 'check-trace',
-  summary: 'compare a trace\'s observed outcomes with the spec; report the first divergence',
-  usage: 'gmem-spec check-trace TRACE.json [--profile P]',
-  async run(argv, io) {
-    const args = parseArgs(argv);
-    onlyOptions(args, ['profile']);
-    const [path, ...rest] = args.positionals;
-    if (!path || rest.length) throw new UsageError('check-trace takes exactly one trace file');
-    const { trace, profile } = loadTrace(path, opt(args, 'profile'));
-    const observed = trace.steps.map((s) => s.observed);
-    if (!observed.some((o) => o !== undefined)) {
-      io.err(`${path}: no step has an "observed" outcome: nothing to check (record one with gmem-spec record)`);
-      return 2;
+  summary: 'compare a trace\'s observed outcomes with the spec and check the invariants along it; report the first divergence',
+  args: { synopsis: 'TRACE.json', min: 1, max: 1, what: 'one trace file' },
+  options: {
+    profile: profileOption('the trace\'s "profile", else linux-6.18; a different one than the trace\'s is refused'),
+    flag: FLAG_OPTION,
+  },
+  exitCodes: {
+    0: 'every observed outcome agrees with the spec and every invariant holds along the trace',
+    1: 'a step diverges (printed with the rule and the state that explain it), or an invariant breaks',
+    2: `${EXIT_BAD_INPUT}; also a trace with no observed outcome and no broken invariant (nothing to check)`,
+  },
+  async action({ values, positionals }, io) {
+    const path = positionals[0] as string;
+    const { trace, resolved } = await loadTrace(path, values);
+    const profile = resolved.profile;
+    const broken = brokenInvariants(profile, trace.steps, predictTrace(profile, trace.steps));
+    if (!hasObserved(trace.steps)) {
+      if (!broken.length) {
+        io.err(`${path}: no step has an "observed" outcome: nothing to check (record one with gmem-spec record), and every invariant holds along it`);
+        return 2;
+      }
+      io.out(`${path}: no observed outcomes; the spec's run of it under profile ${profile.name} breaks ${broken.length} invariant(s)`);
+      for (const b of broken) io.out(`  ${describeBroken(b, profile)}`);
+      return 1;
     }
-    const c = compareTrace(profile, trace.steps, observed);
+    const c = compareTrace(profile, trace.steps);
     if (!c.divergence) {
-      io.out(`${path}: ${c.checked} observed outcome(s) agree with profile ${profile.name}`);
-      return 0;
+      io.out(`${path}: ${c.checked} observed outcome(s) agree with profile ${profile.name}${c.notModelled.length ? `; ${c.notModelled.length} not modelled, not compared` : ''}`);
+      for (const n of c.notModelled) io.out(`  not modelled: step ${n.path.map((p) => p + 1).join('.')}: ${describeStep(n.step)} observed ${formatOutcome(n.observed)} (${n.reason})`);
+      for (const b of broken) io.out(`  ${describeBroken(b, profile)}`);
+      return broken.length ? 1 : 0;
     }
     const d = c.divergence;
     io.out(`${path}: step ${d.path.map((p) => p + 1).join('.')} diverges from profile ${profile.name}`);
@@ -37,8 +51,9 @@ export const checkTrace: Command = {
     io.out(`  expected: ${formatOutcome(d.expected)}   [${d.rule.id}: ${d.rule.says} — ${d.rule.cite}]`);
     io.out(`  observed: ${formatOutcome(d.observed)}`);
     const why = describeForStep(d.before, profile, d.step);
-    if (why.length) io.out('  state before the step:', );
+    if (why.length) io.out('  state before the step:');
     for (const l of why) io.out(`    ${l}`);
+    for (const b of broken) io.out(`  ${describeBroken(b, profile)}`);
     return 1;
   },
-};
+});

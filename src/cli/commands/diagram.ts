@@ -1,54 +1,54 @@
-/**
- * gmem-spec diagram --profile P [--machine page|guestMemfd|vm|system] [--format mermaid|dot|svg|json|text]
- *   [--out FILE] [--vm-type T] [--flags MMAP,INIT_SHARED] [--depth N]
- */
+/** gmem-spec diagram: draw a machine of a profile (composed profiles too), or the page states it reaches. */
 import type { VmTypeName } from '../../../spec/constants.ts';
 import { FORMATS, type Format, buildDiagram, render } from '../../../spec/diagram/index.ts';
+import { DEFAULT_MAX_DEPTH } from '../../../spec/diagram/reachable.ts';
 import { MACHINES, type MachineName, parseFlags } from '../../../spec/diagram/static.ts';
-import { DEFAULT_PROFILE, getProfile } from '../../../spec/profiles/index.ts';
 import { writeFileAtomic } from '../../files.ts';
-import { onlyOptions, opt, parseArgs, UsageError } from '../args.ts';
-import type { Command } from '../command.ts';
+import { UsageError, intValue } from '../args.ts';
+import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { FLAG_OPTION, profileOption, resolveProfile } from '../profiles.ts';
 
-export function intOption(v: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  return n;
-}
+/** `--depth`, shared by the commands that search the reachable states. */
+export const DEPTH_OPTION = { type: 'string', value: 'N', description: 'how many operations deep the reachable-state search goes (1 to 12)', defaultText: String(DEFAULT_MAX_DEPTH) } as const;
 
-export const diagram: Command = {
+export const diagram = defineCommand({
   name: 'diagram',
   summary: 'draw a machine (page, guestMemfd, vm) or the reachable page states (system) of a profile',
-  usage: 'gmem-spec diagram --profile P [--machine page|guestMemfd|vm|system] [--format mermaid|dot|svg|json|text] [--out FILE] [--vm-type T] [--flags MMAP,INIT_SHARED] [--depth N]',
-  async run(argv, io) {
-    const args = parseArgs(argv);
-    onlyOptions(args, ['profile', 'machine', 'format', 'out', 'vm-type', 'flags', 'depth']);
-    if (args.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-    const profile = getProfile(opt(args, 'profile') ?? DEFAULT_PROFILE);
-    const machine = (opt(args, 'machine') ?? 'page') as MachineName;
-    if (!MACHINES.includes(machine)) throw new UsageError(`--machine must be one of ${MACHINES.join(', ')}`);
-    const format = (opt(args, 'format') ?? 'mermaid') as Format;
-    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
-    const vmType = opt(args, 'vm-type') as VmTypeName | undefined;
+  args: { synopsis: '', min: 0, max: 0, what: 'no argument' },
+  options: {
+    profile: profileOption('linux-6.18'),
+    flag: FLAG_OPTION,
+    machine: { type: 'string', short: 'm', value: 'NAME', choices: MACHINES, default: 'page', description: 'what to draw' },
+    format: { type: 'string', short: 'f', value: 'FORMAT', choices: FORMATS, default: 'mermaid', description: 'the output format' },
+    out: { type: 'string', short: 'o', value: 'FILE', description: 'write the diagram to FILE (atomically)', defaultText: 'standard output' },
+    'vm-type': { type: 'string', value: 'T', description: 'draw for this VM type only', defaultText: 'every VM type of the profile' },
+    flags: { type: 'string', value: 'F1,F2', description: 'draw for guest_memfds created with these flags (e.g. MMAP,INIT_SHARED)', defaultText: 'every accepted combination' },
+    depth: DEPTH_OPTION,
+  },
+  exitCodes: { 0: 'the diagram was printed (or written)', 2: EXIT_BAD_INPUT },
+  async action({ values }, io) {
+    const profile = (await resolveProfile(values)).profile;
+    const machine: MachineName = values.machine;
+    const format: Format = values.format;
+    const vmType = values['vm-type'] as VmTypeName | undefined;
     if (vmType !== undefined && !profile.vmTypes[vmType]) throw new UsageError(`profile ${profile.name} has no VM type ${vmType} (it has ${Object.keys(profile.vmTypes).join(', ')})`);
-    const flagsText = opt(args, 'flags');
     let flags: number | undefined;
-    if (flagsText !== undefined) {
+    if (values.flags !== undefined) {
       try {
-        flags = parseFlags(profile, flagsText);
+        flags = parseFlags(profile, values.flags);
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new UsageError(`--flags: ${(e as Error).message}`);
       }
     }
-    const depth = intOption(opt(args, 'depth'), 'depth', 1, 12);
+    const depth = intValue(values.depth, 'depth', 1, 12);
+    io.progress?.phase(`drawing the ${machine} machine of ${profile.name}`);
     const d = buildDiagram(profile, machine, { ...(vmType ? { vmType } : {}), ...(flags !== undefined ? { flags } : {}), ...(depth !== undefined ? { maxDepth: depth } : {}) });
     const text = await render(d, format);
-    const out = opt(args, 'out');
-    if (out) {
-      writeFileAtomic(out, text);
-      io.err(`wrote ${out} (${d.nodes.length} nodes, ${d.edges.length} edges)`);
+    io.progress?.done();
+    if (values.out) {
+      writeFileAtomic(values.out, text);
+      io.err(`wrote ${values.out} (${d.nodes.length} nodes, ${d.edges.length} edges)`);
     } else io.out(text.trimEnd());
     return 0;
   },
-};
+});

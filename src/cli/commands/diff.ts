@@ -1,53 +1,60 @@
-/** gmem-spec diff A B [--format text|mermaid|dot|svg|json] [--out FILE] [--witnesses DIR] [--depth N] */
+/** gmem-spec diff A B: structural and behavioural diff of two profiles (composed ones too), with witness traces. */
 import { join } from 'node:path';
 import { renderDot } from '../../../spec/diagram/render/dot.ts';
 import { renderMermaid } from '../../../spec/diagram/render/mermaid.ts';
 import { dotToSvg } from '../../../spec/diagram/svg.ts';
 import { diffProfiles } from '../../../spec/diff/profileDiff.ts';
 import { diffDiagram, diffJson, renderDiffText } from '../../../spec/diff/render.ts';
-import { getProfile } from '../../../spec/profiles/index.ts';
-import { formatTrace } from '../../../spec/trace.ts';
 import { writeFileAtomic } from '../../files.ts';
-import { onlyOptions, opt, parseArgs, UsageError } from '../args.ts';
-import type { Command } from '../command.ts';
-import { intOption } from './diagram.ts';
+import { intValue } from '../args.ts';
+import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { FLAG_DEFINITION_OPTION, resolveProfiles, traceText } from '../profiles.ts';
+import { DEPTH_OPTION } from './diagram.ts';
 
 const DIFF_FORMATS = ['text', 'mermaid', 'dot', 'svg', 'json'] as const;
-type DiffFormat = (typeof DIFF_FORMATS)[number];
 
-export const diff: Command = {
+export const diff = defineCommand({
   name: 'diff',
   summary: 'structural and behavioural diff of two profiles, with a witness trace for each behavioural difference',
-  usage: 'gmem-spec diff A B [--format text|mermaid|dot|svg|json] [--out FILE] [--witnesses DIR] [--depth N]',
-  async run(argv, io) {
-    const args = parseArgs(argv);
-    onlyOptions(args, ['format', 'out', 'witnesses', 'depth']);
-    const [an, bn, ...rest] = args.positionals;
-    if (!an || !bn || rest.length) throw new UsageError('diff takes exactly two profile names');
-    const a = getProfile(an);
-    const b = getProfile(bn);
-    const format = (opt(args, 'format') ?? 'text') as DiffFormat;
-    if (!DIFF_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${DIFF_FORMATS.join(', ')}`);
-    const depth = intOption(opt(args, 'depth'), 'depth', 1, 12);
-    const d = diffProfiles(a, b, depth !== undefined ? { maxDepth: depth } : {});
+  args: { synopsis: 'A B', min: 2, max: 2, what: 'two profile names (each a profile or base+FLAG)' },
+  options: {
+    flag: FLAG_DEFINITION_OPTION,
+    format: { type: 'string', short: 'f', value: 'FORMAT', choices: DIFF_FORMATS, default: 'text', description: 'the output format' },
+    out: { type: 'string', short: 'o', value: 'FILE', description: 'write the diff to FILE (atomically)', defaultText: 'standard output' },
+    witnesses: { type: 'string', value: 'DIR', description: 'write each behavioural difference\'s witness trace into DIR', defaultText: 'not written' },
+    depth: DEPTH_OPTION,
+  },
+  exitCodes: { 0: 'the diff was printed (or written), whether or not the profiles differ', 2: EXIT_BAD_INPUT },
+  async action({ values, positionals }, io) {
+    const [ra, rb] = await resolveProfiles(positionals, values.flag);
+    if (!ra || !rb) throw new Error('resolveProfiles returned fewer profiles than names');
+    const a = ra.profile;
+    const b = rb.profile;
+    const depth = intValue(values.depth, 'depth', 1, 12);
+    const opts = depth !== undefined ? { maxDepth: depth } : {};
+    io.progress?.phase(`comparing ${a.name} with ${b.name}`);
+    const d = diffProfiles(a, b, opts);
     let text: string;
-    switch (format) {
-      case 'text': text = renderDiffText(d); break;
+    switch (values.format) {
       case 'json': text = `${JSON.stringify(diffJson(d), (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`; break;
-      case 'mermaid': text = renderMermaid(diffDiagram(d, depth !== undefined ? { maxDepth: depth } : {})); break;
-      case 'dot': text = renderDot(diffDiagram(d, depth !== undefined ? { maxDepth: depth } : {}), { rankdir: 'TB' }); break;
-      case 'svg': text = await dotToSvg(renderDot(diffDiagram(d, depth !== undefined ? { maxDepth: depth } : {}), { rankdir: 'TB' })); break;
+      case 'mermaid': text = renderMermaid(diffDiagram(d, opts)); break;
+      case 'dot': text = renderDot(diffDiagram(d, opts), { rankdir: 'TB' }); break;
+      case 'svg': text = await dotToSvg(renderDot(diffDiagram(d, opts), { rankdir: 'TB' })); break;
+      case 'text': text = renderDiffText(d); break;
     }
-    const dir = opt(args, 'witnesses');
+    io.progress?.done();
+    const dir = values.witnesses;
     if (dir) {
-      d.behaviours.forEach((bh, i) => writeFileAtomic(join(dir, `${String(i + 1).padStart(2, '0')}-${bh.trace.name ?? 'witness'}.json`), formatTrace(bh.trace)));
+      // A witness names no profile (it is read under both); it carries the definitions of the flags the two
+      // composed names use, so `predict --profile A` and `--profile B` on it resolve them.
+      const defs = [...new Map([...ra.added, ...rb.added].map((x) => [x.def.name, x.def])).values()];
+      d.behaviours.forEach((bh, i) => writeFileAtomic(join(dir, `${String(i + 1).padStart(2, '0')}-${bh.trace.name ?? 'witness'}.json`), traceText(bh.trace, defs)));
       io.err(`wrote ${d.behaviours.length} witness traces to ${dir}`);
     }
-    const out = opt(args, 'out');
-    if (out) {
-      writeFileAtomic(out, text);
-      io.err(`wrote ${out}`);
+    if (values.out) {
+      writeFileAtomic(values.out, text);
+      io.err(`wrote ${values.out}`);
     } else io.out(text.trimEnd());
     return 0;
   },
-};
+});

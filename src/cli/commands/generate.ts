@@ -2,35 +2,33 @@
  * gmem-spec generate: conformance suites from the state graph (src/generate/).
  *
  *   generate --profile P [--bound B] [--coverage state|transition|path:L|failures[,...]] [--out DIR] [--c]
- *   generate --all                 regenerate every committed suite under generated-tests/
+ *   generate --all [--out DIR]     regenerate every committed suite (under generated-tests/, or DIR)
  *   generate --check [--profile P] [--jobs N]  regenerate in memory and compare with what is committed (exit 1 if stale)
  *   generate --profile P --seed S --random N [--backend reference|linux] [--max-length L] [--out FILE]
+ *
+ * Files are written atomically, a suite after its generation is complete; Ctrl-C stops before the next suite and
+ * says which were written.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BoundError, formatBound, parseBound } from '../../../spec/explore/bound.ts';
-import { formatTrace } from '../../../spec/trace.ts';
+import { formatBound, parseBound } from '../../../spec/explore/bound.ts';
+import { stringifyJson } from '../../../spec/json.ts';
 import { getProfile } from '../../../spec/profiles/index.ts';
-import { BackendUnavailableError, openBackend } from '../../backend/index.ts';
+import { BACKEND_NAMES, openBackend } from '../../backend/index.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { COMMITTED, commandFor, committedFor } from '../../generate/config.ts';
 import { type Coverage, generateProfile, parseCoverage } from '../../generate/generate.ts';
 import { renderOverview, withCoverageTable } from '../../generate/overview.ts';
 import { randomConformance } from '../../generate/random.ts';
-import { SelectionError } from '../../generate/select.ts';
 import { diffEmpty, diffSuite, writeSuite } from '../../generate/write.ts';
-import { flag, onlyOptions, opt, parseArgs, UsageError } from '../args.ts';
-import type { Command, Io } from '../command.ts';
+import { UsageError, intValue } from '../args.ts';
+import { EXIT_BAD_INPUT, EXIT_INTERRUPTED, type Io, defineCommand } from '../command.ts';
+import { EXIT_SIGINT, catchInterrupt, interrupted } from '../interrupt.ts';
+import { FLAG_OPTION, type ResolvedProfile, profileOption, resolveProfile, shellWord, traceDocument } from '../profiles.ts';
 
 const ROOT = 'generated-tests';
-
-function int(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} needs a non-negative integer, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
 
 function describeSuites(suites: Record<string, { tests: number; steps: number; edgesCovered?: number; onePathPerEdge?: { tests: number; steps: number } }>, edges: number): string {
   return Object.entries(suites).map(([k, s]) => {
@@ -49,13 +47,13 @@ async function checkInChildren(io: Io, jobs: number): Promise<number> {
   const lane = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
       const name = c.profile;
-      const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [bin, 'generate', '--check', '--profile', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const r = await new Promise<{ code: number | null; out: string; err: string }>((done) => {
+        const child = spawn(process.execPath, [bin, 'generate', '--check', '--quiet', '--profile', name], { stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
         child.stdout.on('data', (d) => { out += String(d); });
         child.stderr.on('data', (d) => { err += String(d); });
-        child.on('close', (code) => resolve({ code, out, err }));
+        child.on('close', (code) => done({ code, out, err }));
       });
       if (r.out.trim()) io.out(r.out.trim());
       if (r.err.trim()) io.err(r.err.trim());
@@ -71,6 +69,7 @@ async function checkCommitted(io: Io, only: string | undefined): Promise<number>
   if (!list.length) throw new UsageError(`--check: no committed suite for profile ${only}`);
   let stale = 0;
   for (const c of list) {
+    io.progress?.phase(`regenerating ${c.profile} in memory`);
     const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c) });
     const d = diffSuite(join(ROOT, c.profile), g.files);
     if (diffEmpty(d)) {
@@ -96,79 +95,129 @@ async function checkCommitted(io: Io, only: string | undefined): Promise<number>
   return stale ? 1 : 0;
 }
 
-export const generate: Command = {
+/** `--all`: every committed suite, under `root`; the top-level README's table only when `root` is generated-tests. */
+async function generateAll(io: Io, root: string, signal: AbortSignal): Promise<number> {
+  const written: string[] = [];
+  for (const c of COMMITTED) {
+    if (await interrupted(signal)) {
+      const rest = COMMITTED.slice(written.length).map((x) => x.profile);
+      io.err(`interrupted: wrote the suites of ${written.join(', ') || 'no profile'} under ${root}; not written: ${rest.join(', ')}, ${join(root, 'README.md')}${resolve(root) === resolve(ROOT) ? ' and the README coverage table' : ''}`);
+      return EXIT_SIGINT;
+    }
+    io.progress?.phase(`generating ${c.profile} (${written.length + 1}/${COMMITTED.length})`);
+    const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c) });
+    const w = writeSuite(join(root, c.profile), g.files);
+    written.push(c.profile);
+    io.out(`${c.profile} (${c.bound}): ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}; ${w.written} file(s) written, ${w.removed.length} removed, ${(g.millis / 1000).toFixed(1)} s`);
+  }
+  writeFileAtomic(join(root, 'README.md'), renderOverview(root, COMMITTED));
+  if (resolve(root) === resolve(ROOT)) writeFileAtomic('README.md', withCoverageTable(readFileSync('README.md', 'utf8'), ROOT, COMMITTED));
+  else io.out(`README.md's coverage table describes ${ROOT}/ and was left as it is`);
+  return 0;
+}
+
+/** A composed profile's traces carry the definitions of its flags, so each replays on its own. */
+function withFlagDefinitions(files: ReadonlyMap<string, string>, r: ResolvedProfile): Map<string, string> {
+  if (!r.added.length) return new Map(files);
+  const line = `  "flags": ${stringifyJson(r.added.map((a) => a.def))},\n  "steps": [`;
+  return new Map([...files].map(([f, text]) => [f, f.endsWith('.json') && text.includes('"format": "gmem-trace/1"') ? text.replace('\n  "steps": [', `\n${line}`) : text]));
+}
+
+export const generate = defineCommand({
   name: 'generate',
   summary: 'generate conformance suites (traces, vitest files, C selftests, coverage) from the state graph',
-  usage: 'gmem-spec generate --profile P [--bound B] [--coverage state|transition|path:L|failures] [--out DIR] [--c] | --all | --check [--profile P] [--jobs N] | --profile P --seed S --random N [--backend reference|linux]',
-  async run(argv, io) {
-    const args = parseArgs(argv, ['all', 'check', 'c']);
-    onlyOptions(args, ['profile', 'bound', 'coverage', 'out', 'c', 'all', 'check', 'seed', 'random', 'backend', 'max-length', 'max-steps', 'max-tests', 'jobs']);
-    if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
-    const profileName = opt(args, 'profile');
+  args: { synopsis: '', min: 0, max: 0, what: 'no argument' },
+  options: {
+    profile: profileOption('none: --profile, --all or --check is required'),
+    flag: FLAG_OPTION,
+    bound: { type: 'string', value: 'B', description: 'the exploration bound (vms=,gmems=,pages=,maps=,pins=,slots=)', defaultText: 'the committed suite\'s bound, else the explorer\'s default' },
+    coverage: { type: 'string', value: 'KINDS', description: 'the suites, a comma list of state, transition, path:L (one L per run), failures (docs/coverage.md)', defaultText: 'the committed suite\'s, else transition' },
+    out: { type: 'string', short: 'o', value: 'DIR', description: 'where suites are written (with --all: DIR/<profile> for each; with --random: the file a diverging trace goes to)', defaultText: 'generated-tests/<profile> (--random: random-failure-seed<S>.json)' },
+    c: { type: 'boolean', description: 'also emit kselftest-style C tests (the committed linux-6.18 suite has them)' },
+    all: { type: 'boolean', description: 'regenerate every committed suite, the suites\' README and the README coverage table' },
+    check: { type: 'boolean', description: 'regenerate in memory and compare with what is committed' },
+    jobs: { type: 'string', value: 'N', default: '1', description: 'with --check: profiles checked in parallel child processes' },
+    random: { type: 'string', value: 'N', description: 'random conformance: N random walks compared on a backend', defaultText: '100 when --seed is given' },
+    seed: { type: 'string', value: 'S', description: 'the random walks\' seed', defaultText: 'time-based, printed' },
+    backend: { type: 'string', short: 'b', value: 'NAME', choices: BACKEND_NAMES, default: 'reference', description: 'with --random: where the walks run' },
+    'max-length': { type: 'string', value: 'L', default: '40', description: 'with --random: steps per walk' },
+    'max-steps': { type: 'string', value: 'N', default: '150', description: 'longest transition-suite walk' },
+    'max-tests': { type: 'string', value: 'N', default: '2000', description: 'most path-suite tests' },
+  },
+  exitCodes: {
+    0: 'the suites were written (--check: everything committed is up to date; --random: the backend agrees on every walk)',
+    1: '--check: a committed suite is stale; --random: a walk diverged (its shrunk trace is written)',
+    2: EXIT_BAD_INPUT,
+    [EXIT_SIGINT]: EXIT_INTERRUPTED,
+  },
+  async action({ values }, io) {
+    const int = (name: string, v: string | undefined) => intValue(v, name, 0, Number.MAX_SAFE_INTEGER);
+    if (values.check) {
+      const jobs = int('jobs', values.jobs) as number;
+      return !values.profile && jobs > 1 ? await checkInChildren(io, jobs) : await checkCommitted(io, values.profile);
+    }
+    const ctrlC = catchInterrupt();
     try {
-      if (flag(args, 'check')) {
-        const jobs = int('jobs', opt(args, 'jobs'), 1);
-        return !profileName && jobs > 1 ? await checkInChildren(io, jobs) : await checkCommitted(io, profileName);
+      if (values.all) {
+        if (values.profile || values.flag.length) throw new UsageError('--all regenerates every committed suite: leave out --profile and --flag');
+        return await generateAll(io, values.out ?? ROOT, ctrlC.signal);
       }
-      if (flag(args, 'all')) {
-        for (const c of COMMITTED) {
-          const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c) });
-          const w = writeSuite(join(ROOT, c.profile), g.files);
-          io.out(`${c.profile} (${c.bound}): ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}; ${w.written} file(s) written, ${w.removed.length} removed, ${(g.millis / 1000).toFixed(1)} s`);
-        }
-        writeFileAtomic(join(ROOT, 'README.md'), renderOverview(ROOT, COMMITTED));
-        writeFileAtomic('README.md', withCoverageTable(readFileSync('README.md', 'utf8'), ROOT, COMMITTED));
-        return 0;
-      }
-      if (!profileName) throw new UsageError('--profile is required (or --all / --check)');
-      const profile = getProfile(profileName);
-      const committed = committedFor(profile.name);
+      if (!values.profile) throw new UsageError('--profile is required (or --all / --check)');
+      const resolved = await resolveProfile(values);
+      const profile = resolved.profile;
+      const committed = resolved.added.length ? undefined : committedFor(profile.name);
 
-      if (opt(args, 'random') !== undefined || opt(args, 'seed') !== undefined) {
-        const runs = int('random', opt(args, 'random'), 100);
-        const seed = int('seed', opt(args, 'seed'), Date.now() % 2 ** 31);
-        const bound = parseBound(opt(args, 'bound'));
-        const backendName = opt(args, 'backend') ?? 'reference';
+      if (values.random !== undefined || values.seed !== undefined) {
+        const runs = int('random', values.random) ?? 100;
+        const seed = int('seed', values.seed) ?? Date.now() % 2 ** 31;
+        const maxLength = int('max-length', values['max-length']) as number;
+        const bound = parseBound(values.bound);
+        const backendName = values.backend;
         if (backendName === 'linux' && !profile.checkedAgainstKernel) throw new UsageError(`profile ${profile.name} is modelled only: no kernel here implements it; use --backend reference`);
         const backend = openBackend(backendName, profile);
         try {
-          const r = await randomConformance(profile, bound, backend, { seed, runs, maxLength: int('max-length', opt(args, 'max-length'), 40) });
+          io.progress?.phase(`${runs} random walk(s) on the ${backendName} backend`);
+          const r = await randomConformance(profile, bound, backend, { seed, runs, maxLength });
+          io.progress?.done();
           if (!r.failure) {
-            io.out(`${runs} random walk(s) of up to ${int('max-length', opt(args, 'max-length'), 40)} steps within ${formatBound(bound)} (seed ${seed}): ${r.steps} steps, the ${backendName} backend agrees with the spec on every one`);
+            io.out(`${runs} random walk(s) of up to ${maxLength} steps within ${formatBound(bound)} (seed ${seed}): ${r.steps} steps, the ${backendName} backend agrees with the spec on every one`);
             return 0;
           }
-          const out = opt(args, 'out') ?? `random-failure-seed${seed}.json`;
-          writeFileAtomic(out, formatTrace(r.failure.trace));
-          io.err(`DIVERGENCE (${backendName} backend, ${profile.name}) ${r.failure.message}\nshrunk trace (${r.failure.trace.steps.length} steps) written to ${out}; replay with: gmem-spec check-trace ${out}`);
+          const out = values.out ?? `random-failure-seed${seed}.json`;
+          writeFileAtomic(out, traceDocument(r.failure.trace, resolved));
+          io.err(`DIVERGENCE (${backendName} backend, ${profile.name}) ${r.failure.message}\nshrunk trace (${r.failure.trace.steps.length} steps) written to ${out}; replay with: gmem-spec check-trace ${shellWord(out)}`);
           return 1;
         } finally {
           await backend.close();
         }
       }
 
-      const coverage: Coverage[] = opt(args, 'coverage') ? parseCoverage(opt(args, 'coverage') as string) : committed?.coverage ?? ['transition'];
-      const boundText = opt(args, 'bound') ?? committed?.bound;
-      const bound = parseBound(boundText);
-      const c = flag(args, 'c') || (committed?.c === true && !opt(args, 'coverage') && !opt(args, 'bound'));
+      const coverage: Coverage[] = values.coverage ? parseCoverage(values.coverage) : committed?.coverage ?? ['transition'];
+      const bound = parseBound(values.bound ?? committed?.bound);
+      const c = values.c || (committed?.c === true && !values.coverage && !values.bound);
       if (c && !profile.checkedAgainstKernel) io.err(`note: ${profile.name} is modelled only; its C selftests describe that model, not the kernel here`);
-      const command = commandFor({ profile: profile.name, bound: formatBound(bound), coverage, c });
+      const command = resolved.added.length
+        ? ['gmem-spec', 'generate', ...resolved.args, '--bound', formatBound(bound), '--coverage', coverage.join(','), ...(c ? ['--c'] : [])].map(shellWord).join(' ')
+        : commandFor({ profile: profile.name, bound: formatBound(bound), coverage, c });
+      io.progress?.phase(`generating ${profile.name} within ${formatBound(bound)} (${coverage.join(', ')})`);
       const g = generateProfile({
         profile, bound, coverage, c, command,
-        ...(opt(args, 'max-steps') ? { maxSteps: int('max-steps', opt(args, 'max-steps'), 150) } : {}),
-        ...(opt(args, 'max-tests') ? { maxPathTests: int('max-tests', opt(args, 'max-tests'), 2000) } : {}),
+        maxSteps: int('max-steps', values['max-steps']) as number,
+        maxPathTests: int('max-tests', values['max-tests']) as number,
       });
-      const dir = opt(args, 'out') ?? join(ROOT, profile.name);
-      const w = writeSuite(dir, g.files);
+      const dir = values.out ?? join(ROOT, profile.name);
+      if (await interrupted(ctrlC.signal)) {
+        io.err(`interrupted: nothing written (${dir} is as it was)`);
+        return EXIT_SIGINT;
+      }
+      io.progress?.phase(`writing ${g.files.size} files to ${dir}`);
+      const w = writeSuite(dir, withFlagDefinitions(g.files, resolved));
+      io.progress?.done();
       io.out(`${profile.name} within ${formatBound(bound)}: ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}`);
       io.out(`${g.files.size} files in ${dir} (${w.written} written, ${w.removed.length} removed) in ${(g.millis / 1000).toFixed(1)} s`);
       return 0;
-    } catch (e) {
-      if (e instanceof SelectionError || e instanceof BoundError) throw new UsageError(e.message);
-      if (e instanceof BackendUnavailableError) {
-        io.err(`SKIP: no /dev/kvm (${e.reason})`);
-        return 2;
-      }
-      throw e;
+    } finally {
+      ctrlC.dispose();
     }
   },
-};
+});

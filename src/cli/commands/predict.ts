@@ -1,13 +1,13 @@
-/** gmem-spec predict trace.json [--profile P] [--json] [--out FILE]: the spec's outcome for every step. */
+/** gmem-spec predict TRACE.json: the spec's outcome and deciding rule for every step, and the invariants along it. */
 import { predictTrace } from '../../../spec/compare.ts';
 import { stringifyJson } from '../../../spec/json.ts';
 import type { Step, Trace } from '../../../spec/ops.ts';
 import { formatOutcome } from '../../../spec/outcome.ts';
 import type { StepResult } from '../../../spec/step.ts';
-import { formatTrace } from '../../../spec/trace.ts';
 import { writeFileAtomic } from '../../files.ts';
-import { flag, onlyOptions, opt, parseArgs, UsageError } from '../args.ts';
-import type { Command } from '../command.ts';
+import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { brokenInvariants, describeBroken } from '../invariantReplay.ts';
+import { FLAG_OPTION, profileOption, traceDocument } from '../profiles.ts';
 import { loadTrace } from '../traceInput.ts';
 
 function withExpected(steps: readonly Step[], results: readonly StepResult[]): Step[] {
@@ -38,27 +38,34 @@ function printResults(steps: readonly Step[], results: readonly StepResult[], in
   });
 }
 
-export const predict: Command = {
+export const predict = defineCommand({
   name: 'predict',
-  summary: 'print the spec\'s outcome (and deciding rule) for every step of a trace',
-  usage: 'gmem-spec predict TRACE.json [--profile P] [--json] [--out FILE]',
-  async run(argv, io) {
-    const args = parseArgs(argv, ['json']);
-    onlyOptions(args, ['profile', 'json', 'out']);
-    const [path, ...rest] = args.positionals;
-    if (!path || rest.length) throw new UsageError('predict takes exactly one trace file');
-    const { trace, profile } = loadTrace(path, opt(args, 'profile'));
+  summary: 'print the spec\'s outcome (and deciding rule) for every step of a trace, and any invariant it breaks',
+  args: { synopsis: 'TRACE.json', min: 1, max: 1, what: 'one trace file' },
+  options: {
+    profile: profileOption('the trace\'s "profile", else linux-6.18; a different one than the trace\'s is refused'),
+    flag: FLAG_OPTION,
+    json: { type: 'boolean', description: 'print the trace back as JSON with the expected outcome on every step' },
+    out: { type: 'string', short: 'o', value: 'FILE', description: 'write that JSON trace to FILE (atomically) instead', defaultText: 'standard output' },
+  },
+  exitCodes: { 0: 'the prediction was printed (or written)', 2: EXIT_BAD_INPUT },
+  async action({ values, positionals }, io) {
+    const path = positionals[0] as string;
+    const { trace, resolved } = await loadTrace(path, values);
+    const profile = resolved.profile;
     const results = predictTrace(profile, trace.steps);
-    if (flag(args, 'json') || opt(args, 'out')) {
+    if (values.json || values.out) {
       const written: Trace = { ...trace, profile: profile.name, steps: withExpected(trace.steps, results) };
-      const text = formatTrace(written);
-      const file = opt(args, 'out');
-      if (file) writeFileAtomic(file, text);
+      const text = traceDocument(written, resolved);
+      if (values.out) writeFileAtomic(values.out, text);
       else io.out(text.trimEnd());
       return 0;
     }
     io.out(`profile ${profile.name}: ${profile.title}`);
     printResults(trace.steps, results, '', io.out, '');
+    const broken = brokenInvariants(profile, trace.steps, results);
+    for (const b of broken) io.out(describeBroken(b, profile));
+    if (!broken.length) io.out('invariants: every invariant holds in every state the trace reaches');
     return 0;
   },
-};
+});
