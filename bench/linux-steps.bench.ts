@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Outcome, Step, Trace } from '../spec/ops.ts';
-import { LinuxBackend, kvmAvailable } from '../src/backend/linux.ts';
+import { LinuxBackend, detectHost } from '../src/backend/linux.ts';
 
 const GMEM_SIZE = 65536;
 const PAGE = 4096;
@@ -85,9 +85,9 @@ function rawRound(traces: number): number {
 }
 
 async function main(): Promise<void> {
-  const avail = kvmAvailable();
+  const avail = detectHost();
   if (!avail.ok) {
-    console.log(`SKIP: no /dev/kvm (${avail.reason})`);
+    console.log(avail.skip);
     return;
   }
   const iterations = Number(process.argv[2] ?? 1000);

@@ -11,7 +11,7 @@ import { compareTrace } from '../spec/compare.ts';
 import { formatOutcome } from '../spec/outcome.ts';
 import { LINUX_6_18 } from '../spec/profiles/index.ts';
 import { parseTrace } from '../spec/trace.ts';
-import { LinuxBackend, kvmAvailable } from '../src/backend/linux.ts';
+import { LinuxBackend, detectHost } from '../src/backend/linux.ts';
 
 const DIR = join('examples', 'corpus', 'linux-6.18');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -39,8 +39,8 @@ describe('linux-6.18 corpus recorded from the kernel', () => {
   });
 });
 
-const kvm = kvmAvailable();
-if (!kvm.ok) console.log(`SKIP: no /dev/kvm (${kvm.reason})`);
+const kvm = detectHost();
+if (!kvm.ok) console.log(kvm.skip);
 
 describe.skipIf(!kvm.ok)('linux-6.18 corpus, live on this kernel', () => {
   const backend = new LinuxBackend();

@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { U64_MAX } from '../spec/constants.ts';
 import type { Outcome, Step } from '../spec/ops.ts';
-import { LinuxBackend, defaultHelperPath, kvmAvailable } from '../src/backend/linux.ts';
+import { LinuxBackend, defaultHelperPath, detectHost } from '../src/backend/linux.ts';
 import { HelperProcess } from '../src/backend/linux/helperProcess.ts';
 import { descendantsOf, processExists } from '../src/backend/linux/procfs.ts';
 import { parseAnswer, planTrace } from '../src/backend/linux/wire.ts';
 
-const kvm = kvmAvailable();
-if (!kvm.ok) console.log(`SKIP: no /dev/kvm (${kvm.reason})`);
+const kvm = detectHost();
+if (!kvm.ok) console.log(kvm.skip);
 
 /** A test-only helper op (native/PROTOCOL.md), passed through verbatim by the backend. */
 const testOp = (op: string, fields: Record<string, number> = {}): Step => ({ op, ...fields }) as unknown as Step;

@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { U64_MAX } from '../spec/constants.ts';
 import type { Outcome, Step } from '../spec/ops.ts';
-import { LinuxBackend, kvmAvailable } from '../src/backend/linux.ts';
+import { LinuxBackend, detectHost } from '../src/backend/linux.ts';
 import { descendantsOf, openFiles, processExists } from '../src/backend/linux/procfs.ts';
 
-const kvm = kvmAvailable();
-if (!kvm.ok) console.log(`SKIP: no /dev/kvm (${kvm.reason})`);
+const kvm = detectHost();
+if (!kvm.ok) console.log(kvm.skip);
 
 const PAGE = 4096;
 const SIZE = 4 * PAGE;

@@ -1,44 +1,38 @@
 /**
- * The linux backend: trace steps executed against this machine's /dev/kvm by the native helper
- * (native/gmem-helper.c, protocol in native/PROTOCOL.md). One long-lived helper server per backend; every
- * trace runs in a freshly forked child, so no state leaks between traces.
+ * The kernel backends: trace steps executed by the native helper (native/gmem-helper.c, protocol in
+ * native/PROTOCOL.md) on a real kernel. One implementation for every place the helper can run: `linux` is
+ * the host kernel (the helper a child process of node), `lab` the lab VM (src/backend/lab.ts: the same
+ * helper over the VM's channel). One long-lived helper server per backend; every trace runs in a freshly
+ * forked child, so no state leaks between traces.
  */
-import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { GUEST_MEMFD_FLAG, KVM_CAP } from '../../spec/constants.ts';
+import { release as hostRelease } from 'node:os';
+import { KVM_CAP } from '../../spec/constants.ts';
 import type { Outcome, Trace } from '../../spec/ops.ts';
+import { PROFILES } from '../../spec/profiles/index.ts';
+import { defaultHelperPath } from './host.ts';
+import { profilesOf } from './kernelProfile.ts';
 import type { Backend, BackendCapabilities, RunOptions, TraceRun } from './types.ts';
 import { HelperProcess, type RawTraceResult, type TraceEnd } from './linux/helperProcess.ts';
+import { LocalTransport, type TransportFactory } from './linux/transport.ts';
 import { type PlanNode, describeStep, parseAnswer, planTrace } from './linux/wire.ts';
+
+export { defaultHelperPath, detectHost, type HostKernel } from './host.ts';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** Where `npm run build:native` puts the helper. */
-export function defaultHelperPath(): string {
-  return fileURLToPath(new URL('../../native/build/gmem-helper', import.meta.url));
-}
-
-/** Whether the linux backend can run here: /dev/kvm present and openable, helper built. */
-export function kvmAvailable(helperPath = defaultHelperPath()): { ok: true } | { ok: false; reason: string } {
-  if (process.platform !== 'linux') return { ok: false, reason: `not Linux (platform ${process.platform})` };
-  if (!existsSync('/dev/kvm')) return { ok: false, reason: '/dev/kvm does not exist' };
-  try {
-    closeSync(openSync('/dev/kvm', 'r+'));
-  } catch (e) {
-    return { ok: false, reason: `cannot open /dev/kvm: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
-  }
-  try {
-    accessSync(helperPath, fsConstants.X_OK);
-  } catch {
-    return { ok: false, reason: `native helper ${helperPath} is not built (run \`npm run build:native\`)` };
-  }
-  return { ok: true };
-}
-
 export interface LinuxBackendOptions {
+  /** The local helper binary (ignored when `connect` is given). */
   helperPath?: string;
   /** Default per-trace time limit (RunOptions.timeoutMs overrides it). */
   timeoutMs?: number;
+  /** The backend's name in reports: `linux` (the host kernel, the default) or `lab`. */
+  name?: string;
+  /** How a helper is reached; default: a child process running `helperPath`. */
+  connect?: TransportFactory;
+  /** How long a new helper may take to announce itself (a lab VM boots first). */
+  startTimeoutMs?: number;
+  /** The kernel release the helper runs on, when the transport does not say (default: the host's). */
+  release?: string;
 }
 
 /** The capabilities read for profile detection, in the order they are reported. */
@@ -52,63 +46,58 @@ const DETECTION_CAPS: readonly (keyof typeof KVM_CAP)[] = [
   'PRE_FAULT_MEMORY',
 ];
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
+const knownProfile = (name: string) => PROFILES.some((p) => p.name === name);
 
 export class LinuxBackend implements Backend {
-  readonly name = 'linux';
+  readonly name: string;
   private helper: HelperProcess | undefined;
   private starting: Promise<HelperProcess> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   readonly helperPath: string;
   private readonly defaultTimeoutMs: number;
+  private readonly connect: TransportFactory;
+  private readonly startTimeoutMs: number;
+  private readonly fallbackRelease: string;
+  /** The release reported by the last helper that announced one. */
+  private release: string | undefined;
 
   constructor(options: LinuxBackendOptions = {}) {
+    this.name = options.name ?? 'linux';
     this.helperPath = options.helperPath ?? defaultHelperPath();
     this.defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const path = this.helperPath;
+    this.connect = options.connect ?? (async () => new LocalTransport(path));
+    this.startTimeoutMs = options.startTimeoutMs ?? 5000;
+    this.fallbackRelease = options.release ?? hostRelease();
   }
 
-  /** The helper server's pid, if one is running (for tests that check nothing is left behind). */
+  /** The helper server's pid, if one is running locally (for tests that check nothing is left behind). */
   get helperPid(): number | undefined {
     return this.helper?.alive ? this.helper.pid : undefined;
+  }
+
+  /** `uname -r` of the kernel the helper runs on (known once a helper has started, for a lab VM). */
+  get kernelRelease(): string {
+    return this.release ?? this.fallbackRelease;
   }
 
   async capabilities(): Promise<BackendCapabilities> {
     const steps = DETECTION_CAPS.map((name) => ({ op: 'check_extension' as const, on: 'kvm', cap: KVM_CAP[name] }));
     const { outcomes } = await this.run({ format: 'gmem-trace/1', steps });
     const caps: Record<string, number> = {};
-    const read: string[] = [];
     const problems: string[] = [];
     DETECTION_CAPS.forEach((name, i) => {
       const o = outcomes[i];
-      if (o && 'ok' in o && o.ret !== undefined) {
-        caps[name] = Number(o.ret);
-        read.push(`${name}(${KVM_CAP[name]})=${name === 'VM_TYPES' || name === 'GUEST_MEMFD_FLAGS' ? hex(Number(o.ret)) : o.ret}`);
-      } else {
-        problems.push(`${name}(${KVM_CAP[name]}): ${JSON.stringify(o)}`);
-      }
+      if (o && 'ok' in o && o.ret !== undefined) caps[name] = Number(o.ret);
+      else problems.push(`${name}(${KVM_CAP[name]}): ${JSON.stringify(o)}`);
     });
-    const base = `KVM_CHECK_EXTENSION on /dev/kvm: ${read.join(', ')}`;
+    const kernel = this.kernelRelease;
+    const found = profilesOf({ release: kernel, caps }, knownProfile);
     if (problems.length) {
-      return { backend: this.name, profile: 'linux-unknown', detectedFrom: `${base}; could not read ${problems.join('; ')}`, caps };
+      return { backend: this.name, profile: 'linux-unknown', profiles: [], kernel, detectedFrom: `${found.detectedFrom}; could not read ${problems.join('; ')}`, caps };
     }
-    const flags = caps.GUEST_MEMFD_FLAGS ?? 0;
-    const vmTypes = caps.VM_TYPES ?? 0;
-    const mmapInitShared = Number(GUEST_MEMFD_FLAG.MMAP | GUEST_MEMFD_FLAG.INIT_SHARED);
-    if ((caps.GUEST_MEMFD ?? 0) > 0 && flags === mmapInitShared && (vmTypes === 1 || vmTypes === 0)) {
-      return {
-        backend: this.name,
-        profile: 'linux-6.18',
-        detectedFrom: `${base}: guest_memfd flags are exactly MMAP|INIT_SHARED and only the default VM type exists`,
-        caps,
-      };
-    }
-    return {
-      backend: this.name,
-      profile: 'linux-unknown',
-      detectedFrom: `${base}: no profile matches (linux-6.18 needs GUEST_MEMFD>0, GUEST_MEMFD_FLAGS=0x3, VM_TYPES=0x1)`,
-      caps,
-    };
+    return { backend: this.name, profile: found.profile, profiles: found.profiles, kernel, detectedFrom: `KVM_CHECK_EXTENSION on ${found.detectedFrom}`, caps };
   }
 
   run(trace: Trace, options: RunOptions = {}): Promise<TraceRun> {
@@ -127,15 +116,18 @@ export class LinuxBackend implements Backend {
   }
 
   private async ensureHelper(): Promise<HelperProcess> {
-    if (this.closed) throw new Error('LinuxBackend: closed');
+    if (this.closed) throw new Error(`${this.name} backend: closed`);
     if (this.helper?.alive) return this.helper;
     this.helper = undefined;
     if (!this.starting) {
-      this.starting = HelperProcess.start(this.helperPath).finally(() => {
-        this.starting = undefined;
-      });
+      this.starting = this.connect()
+        .then((t) => HelperProcess.over(t, this.startTimeoutMs))
+        .finally(() => {
+          this.starting = undefined;
+        });
     }
     this.helper = await this.starting;
+    if (this.helper.transport.kernelRelease) this.release = this.helper.transport.kernelRelease;
     return this.helper;
   }
 
@@ -147,7 +139,7 @@ export class LinuxBackend implements Backend {
       const helper = await this.ensureHelper();
       raw = await helper.runTrace(plan.lines, timeoutMs);
     } catch (e) {
-      const reason = `native helper unavailable: ${(e as Error).message}`;
+      const reason = `${this.name === 'linux' ? 'native helper' : `${this.name} backend's helper`} unavailable: ${(e as Error).message}`;
       return { outcomes: plan.roots.map(() => ({ failed: reason })) };
     }
     if (this.helper && !this.helper.alive) {

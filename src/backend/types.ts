@@ -1,6 +1,7 @@
 /**
  * A backend executes a trace's operations and reports what it observed, in the trace outcome form.
- * The reference backend is the spec itself; the linux backend is /dev/kvm through the native helper.
+ * The reference backend is the spec itself; the kernel backends (linux: the host's /dev/kvm, lab: the lab
+ * VM's) run the native helper.
  */
 import type { Outcome, Trace } from '../../spec/ops.ts';
 
@@ -9,6 +10,10 @@ export interface BackendCapabilities {
   backend: string;
   /** The profile this backend claims to implement (detected from KVM_CHECK_EXTENSION for linux). */
   profile: string;
+  /** Every profile this backend implements (a kernel may serve several VM types); the reference: its own. */
+  profiles: string[];
+  /** `uname -r` of the kernel that answers, for kernel backends. */
+  kernel?: string;
   /** Why this profile was chosen, in words (e.g. "cap 244 GUEST_MEMFD_FLAGS = 0x3, VM_TYPES = 0x1"). */
   detectedFrom: string;
   /** Raw capability values the detection read, by name. */

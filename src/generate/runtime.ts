@@ -1,11 +1,12 @@
 /**
- * What the generated vitest files call: run a generated trace on the backend GMEM_BACKEND names (`reference`,
- * the default, or `linux`) once, then assert its steps group by group, each assertion stating the rule that
- * decided the expectation. The invariants the trace lists are checked on the spec's state after every step.
+ * What the generated vitest files call: run a generated trace on the backend GMEM_BACKEND names once, then
+ * assert its steps group by group, each assertion stating the rule that decided the expectation. The
+ * invariants the trace lists are checked on the spec's state after every step.
  *
- * With GMEM_BACKEND=linux and no usable /dev/kvm, one `SKIP: no /dev/kvm (reason)` line is printed and the
- * tests are skipped (never passed); a profile that is modelled only is skipped on the linux backend with a
- * line saying so.
+ * GMEM_BACKEND: `reference` (the spec, the default); `linux` (the host kernel); `lab` (the lab VM's kernel,
+ * when it is cached: a test run never builds it); `kernel` (the host if it implements the profile, else the
+ * lab). When the chosen kernel cannot run the profile, one `SKIP: <reason>` line is printed and the tests
+ * are skipped (never passed).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,13 +15,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { invariantsFor, violations } from '../../spec/invariants.ts';
 import { parseJson } from '../../spec/json.ts';
 import type { Outcome, Step, Trace } from '../../spec/ops.ts';
-import { outcomesEqual } from '../../spec/outcome.ts';
+import { observationAgrees } from '../../spec/outcome.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { getProfile } from '../../spec/profiles/index.ts';
 import { type SystemState, emptySystem } from '../../spec/state.ts';
 import { step as specStep } from '../../spec/step.ts';
 import { parseTrace } from '../../spec/trace.ts';
-import { LinuxBackend, kvmAvailable } from '../backend/linux.ts';
+import { chooseKernel } from '../backend/choose.ts';
+import { openLabBackend } from '../backend/lab.ts';
+import { LinuxBackend } from '../backend/linux.ts';
 import { ReferenceBackend } from '../backend/reference.ts';
 import type { Backend } from '../backend/types.ts';
 import { expectPhrase, outcomePhrase, stepPhrase } from './words.ts';
@@ -33,13 +36,14 @@ const printed = new Set<string>();
 export function chooseBackend(profile: Profile, env: NodeJS.ProcessEnv = process.env): BackendChoice {
   const want = env.GMEM_BACKEND ?? 'reference';
   if (want === 'reference') return { run: true, name: 'reference', make: () => new ReferenceBackend(profile) };
-  if (want === 'linux') {
-    const k = kvmAvailable();
-    if (!k.ok) return { run: false, line: `SKIP: no /dev/kvm (${k.reason})` };
-    if (!profile.checkedAgainstKernel) return { run: false, line: `SKIP: profile ${profile.name} is modelled only: no kernel here implements it (its suite runs on GMEM_BACKEND=reference)` };
-    return { run: true, name: 'linux', make: () => new LinuxBackend() };
+  if (want === 'linux' || want === 'lab' || want === 'kernel') {
+    const k = chooseKernel(profile.name, want, { allowBuild: false });
+    if (!k.ok) return { run: false, line: k.skip };
+    return k.backend === 'linux'
+      ? { run: true, name: 'linux', make: () => new LinuxBackend() }
+      : { run: true, name: 'lab', make: () => openLabBackend() };
   }
-  throw new Error(`GMEM_BACKEND=${want}: unknown backend (reference or linux)`);
+  throw new Error(`GMEM_BACKEND=${want}: unknown backend (reference, linux, lab or kernel)`);
 }
 
 export interface TraceRun {
@@ -87,7 +91,7 @@ export async function runTraceFile(profile: Profile, backend: Backend, path: str
   trace.steps.forEach((st, i) => {
     const exp = st.expected;
     const obs = outcomes[i];
-    if (firstBad === undefined && (!exp || !obs || !outcomesEqual(exp, obs))) firstBad = i;
+    if (firstBad === undefined && (!exp || !obs || !observationAgrees(exp, obs))) firstBad = i;
   });
   const invs = invariantsFor(profile, invariants);
   const broken = new Map<number, string[]>();
@@ -150,7 +154,7 @@ export function conformance(profileName: string, metaUrl: string): Conformance {
       const st = r.trace.steps[i] as Step;
       const exp = st.expected as Outcome;
       const obs = r.observed[i] ?? { failed: 'no outcome' };
-      expect(outcomesEqual(exp, obs), stepMessage(profile, file, i, st, exp, obs, r.before[i] as SystemState)).toBe(true);
+      expect(observationAgrees(exp, obs), stepMessage(profile, file, i, st, exp, obs, r.before[i] as SystemState)).toBe(true);
       const broken = r.broken.get(i);
       expect(broken ?? [], `step ${i + 1} of ${file}: the spec's state breaks invariants after ${stepPhrase(profile, st)}`).toEqual([]);
     }

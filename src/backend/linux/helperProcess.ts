@@ -1,13 +1,13 @@
 /**
- * One running native helper (native/PROTOCOL.md): spawn it, frame its output into answers, run a trace under
- * a time limit, and shut it down with everything it forked.
+ * One running native helper (native/PROTOCOL.md) over a transport (a local child process, or the helper in
+ * the lab VM): frame its output into answers, run a trace under a time limit, and shut it down with
+ * everything it forked.
  *
- * When a trace hangs or the output stops being protocol, the helper is asked (SIGUSR1) to kill that trace's
- * child; once its `done` line has arrived the helper is in a known state again and is kept. Only if that does
- * not happen in time is the helper's process group killed (the helper is a group leader; its children die
- * through PR_SET_PDEATHSIG).
+ * When a trace hangs or the output stops being protocol, the helper is interrupted (its SIGUSR1) to kill that
+ * trace's child; once its `done` line has arrived the helper is in a known state again and is kept. Only if
+ * that does not happen in time is the helper killed outright (the transport ends it and all it forked).
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type HelperTransport, LocalTransport } from './transport.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** How long a stuck trace child may take to be killed and reported before the whole helper is killed. */
@@ -40,12 +40,7 @@ interface Pending {
   resolve: (r: RawTraceResult) => void;
 }
 
-function unref(x: unknown): void {
-  (x as { unref?: () => void } | null)?.unref?.();
-}
-
 export class HelperProcess {
-  private proc: ChildProcessWithoutNullStreams;
   private buf = '';
   private pending: Pending | undefined;
   private onLine: ((line: string) => void) | undefined;
@@ -54,35 +49,34 @@ export class HelperProcess {
   private stderrTail = '';
   private exitWaiters: (() => void)[] = [];
 
-  private constructor(readonly path: string) {
-    this.proc = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    // A forgotten close() must not keep node alive; a pending run keeps it alive through its timer.
-    unref(this.proc);
-    unref(this.proc.stdin);
-    unref(this.proc.stdout);
-    unref(this.proc.stderr);
-    this.proc.stdout.setEncoding('utf8');
-    this.proc.stdout.on('data', (chunk: string) => this.data(chunk));
-    this.proc.stderr.setEncoding('utf8');
-    this.proc.stderr.on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-2000);
-    });
-    this.proc.stdin.on('error', () => {
-      /* EPIPE when the helper died: reported through 'close' */
-    });
-    this.proc.on('error', (err) => this.gone(`could not run ${path}: ${err.message}`));
-    this.proc.on('close', (code, signal) => {
-      this.gone(signal ? `killed by ${signal}` : `exited with code ${code}`);
+  private constructor(readonly transport: HelperTransport) {
+    transport.listen({
+      data: (chunk) => this.data(chunk),
+      stderr: (chunk) => {
+        this.stderrTail = (this.stderrTail + chunk).slice(-2000);
+      },
+      exit: (detail) => this.gone(detail),
     });
   }
 
-  /** Start a helper and wait for its `ready` banner. */
-  static async start(path: string, timeoutMs = 5000): Promise<HelperProcess> {
-    const h = new HelperProcess(path);
+  /** Where the helper runs, for messages. */
+  get path(): string {
+    return this.transport.label;
+  }
+
+  /** Start a local helper process and wait for its `ready` banner. */
+  static start(path: string, timeoutMs = 5000): Promise<HelperProcess> {
+    return HelperProcess.over(new LocalTransport(path), timeoutMs);
+  }
+
+  /** Take a freshly opened transport and wait for the helper's `ready` banner on it. */
+  static async over(transport: HelperTransport, timeoutMs = 5000): Promise<HelperProcess> {
+    const h = new HelperProcess(transport);
+    const path = transport.label;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         h.kill();
-        reject(new Error(`native helper ${path} did not announce itself within ${timeoutMs} ms`));
+        reject(new Error(`${path} did not announce itself within ${timeoutMs} ms`));
       }, timeoutMs);
       h.onLine = (line) => {
         clearTimeout(timer);
@@ -90,12 +84,12 @@ export class HelperProcess {
         if (line === `ready gmem-helper protocol=${PROTOCOL_VERSION}`) resolve();
         else {
           h.kill();
-          reject(new Error(`native helper ${path} said ${JSON.stringify(line)} instead of its ready banner (protocol ${PROTOCOL_VERSION})`));
+          reject(new Error(`${path} said ${JSON.stringify(line)} instead of its ready banner (protocol ${PROTOCOL_VERSION})`));
         }
       };
       h.exitWaiters.push(() => {
         clearTimeout(timer);
-        reject(new Error(`native helper ${path} ${h.exitDetail} before it was ready${h.stderrTail ? `: ${h.stderrTail.trim()}` : ''}`));
+        reject(new Error(`${path} ${h.exitDetail} before it was ready`));
       });
     });
     h.exitWaiters = [];
@@ -103,7 +97,7 @@ export class HelperProcess {
   }
 
   get pid(): number | undefined {
-    return this.proc.pid;
+    return this.transport.pid;
   }
 
   get alive(): boolean {
@@ -118,7 +112,7 @@ export class HelperProcess {
     return new Promise<RawTraceResult>((resolve) => {
       const p: Pending = { expected: lines.length, answers, resolve, timer: setTimeout(() => this.fail(p, { kind: 'timeout', ms: timeoutMs, recovered: true }), timeoutMs) };
       this.pending = p;
-      this.proc.stdin.write(lines.length ? `begin\n${lines.join('\n')}\nend\n` : 'begin\nend\n');
+      this.transport.write(lines.length ? `begin\n${lines.join('\n')}\nend\n` : 'begin\nend\n');
     });
   }
 
@@ -142,22 +136,14 @@ export class HelperProcess {
         this.onLine = undefined;
         resolve(answer);
       };
-      this.proc.stdin.write(`${line}\n`);
+      this.transport.write(`${line}\n`);
     });
   }
 
-  /** SIGKILL the helper's process group (its trace children follow through PR_SET_PDEATHSIG). */
+  /** End the helper and everything it forked, now. */
   kill(): void {
-    if (this.exited || this.proc.pid === undefined) return;
-    try {
-      process.kill(-this.proc.pid, 'SIGKILL');
-    } catch {
-      try {
-        this.proc.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    if (this.exited) return;
+    this.transport.kill();
   }
 
   /**
@@ -170,7 +156,7 @@ export class HelperProcess {
     let timer: NodeJS.Timeout | undefined;
     const gone = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
     if (!this.pending && !this.onLine) {
-      this.proc.stdin.end('quit\n');
+      this.transport.end('quit\n');
       await Promise.race([gone, new Promise<void>((r) => (timer = setTimeout(r, RECOVERY_MS)))]);
       clearTimeout(timer);
     }
@@ -190,12 +176,8 @@ export class HelperProcess {
       // the helper did not come back: kill it all
       this.kill();
       this.finish(p, { ...end, recovered: false } as TraceEnd);
-    }, RECOVERY_MS);
-    try {
-      if (this.proc.pid !== undefined) process.kill(this.proc.pid, 'SIGUSR1');
-    } catch {
-      /* gone: 'close' finishes the trace */
-    }
+    }, this.transport.recoveryMs ?? RECOVERY_MS);
+    this.transport.interrupt();
   }
 
   private data(chunk: string): void {
