@@ -10,8 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { release } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { KVM_CAP } from '../../spec/constants.ts';
+import { nativeHelperPath, nativeHelperProblem } from '../installation.ts';
 
 export const KVM_DEVICE = '/dev/kvm';
 
@@ -22,7 +22,7 @@ export function kvmDevicePath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Where `npm run build:native` puts the helper (GMEM_SPEC_HELPER overrides it). */
 export function defaultHelperPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.GMEM_SPEC_HELPER || fileURLToPath(new URL('../../native/build/gmem-helper', import.meta.url));
+  return env.GMEM_SPEC_HELPER || nativeHelperPath();
 }
 
 export type HostKernel =
@@ -161,7 +161,8 @@ function probe(device: string, helperPath: string): HostKernel {
   try {
     accessSync(helperPath, fsConstants.X_OK);
   } catch {
-    return unavailable('no-helper', `cannot ask the host kernel: native helper ${helperPath} is not built (run \`npm run build:native\`)`);
+    const why = helperPath === nativeHelperPath() ? nativeHelperProblem() : undefined;
+    return unavailable('no-helper', `cannot ask the host kernel: ${why ?? `native helper ${helperPath} is not built (run \`npm run build:native\`)`}`);
   }
   const asked = askHelper(helperPath);
   if ('error' in asked) return unavailable('no-helper', `cannot ask the host kernel: ${asked.error}`);

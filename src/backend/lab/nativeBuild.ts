@@ -7,9 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../installation.ts';
 
-const NATIVE = fileURLToPath(new URL('../../../native/', import.meta.url));
+const NATIVE = packagePath('native');
 const BUILD = join(NATIVE, 'build');
 /** The flags of scripts/build-native.mjs. */
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11'];
