@@ -106,6 +106,12 @@ export type OpName = Op['op'];
 /** Ops that create an object and so may carry `as`. */
 export const CREATING_OPS: ReadonlySet<OpName> = new Set<OpName>(['create_vm', 'create_gmem', 'dup', 'mmap']);
 
+/**
+ * Ops whose success return value is an fd or an address: never part of an outcome, so a `ret` recorded for
+ * them is ignored (docs/trace-format.md). Every other op's success return is 0 unless the spec says otherwise.
+ */
+export const RETURNS_FD_OR_ADDRESS: ReadonlySet<OpName> = CREATING_OPS;
+
 export interface FstatFields {
   st_size: Int;
   st_blksize: number;
@@ -122,7 +128,12 @@ export type Outcome =
   | { exit: 'MEMORY_FAULT'; private: boolean }
   | { exit: 'MMIO' }
   /** Not an ABI outcome: the backend could not perform the step (helper crash, timeout, unsupported op). */
-  | { failed: string };
+  | { failed: string }
+  /**
+   * Not an ABI outcome: the spec does not say what the kernel answers (a capability it does not model). A
+   * prediction only, never an observation; comparisons count such a step as not compared.
+   */
+  | { not_modelled: string };
 
 /** What a trace step carries besides its operation. */
 export interface StepMeta {

@@ -44,7 +44,12 @@ export function stepKey(s: Step): string {
 /** A key equal for two outcomes exactly when outcomesEqual says they are equal. */
 export function outcomeKey(o: Outcome): string {
   if ('errno' in o && o.error_offset === undefined) return o.errno;
-  if ('ok' in o && o.ret === undefined && !o.fstat && !o.steps) return 'ok';
+  if ('ok' in o) {
+    // A ret of 0 is plain ok (outcomesEqual).
+    const zeroRet = o.ret === 0 || o.ret === 0n;
+    if ((o.ret === undefined || zeroRet) && !o.fstat && !o.steps) return 'ok';
+    if (zeroRet) return objectKey({ ...o, ret: undefined } as unknown as Record<string, unknown>);
+  }
   return objectKey(o as unknown as Record<string, unknown>);
 }
 

@@ -13,6 +13,16 @@ export interface RunHeader {
   detectedFrom: string;
 }
 
+/** `step 3: KVM_CHECK_EXTENSION(...) observed ok, ret 1 (not modelled: ...)`, one per step the spec leaves open. */
+function notModelledLines(r: TraceResult): string[] {
+  return r.notModelled.map((n) => `not modelled, not compared: step ${n.path.map((p) => p + 1).join('.')}: ${describeStep(n.step)} observed ${formatOutcome(n.observed)} (${n.reason})`);
+}
+
+/** The total of steps not compared, for the summary lines. */
+function notModelledTotal(results: readonly TraceResult[]): number {
+  return results.reduce((n, r) => n + r.notModelled.length, 0);
+}
+
 function failureLines(r: TraceResult, reproduce?: string): string[] {
   const d = r.divergence;
   if (!d) return [];
@@ -30,10 +40,12 @@ export function formatHuman(h: RunHeader, results: readonly TraceResult[], repro
   for (const r of results) {
     out.push(`${r.passed ? 'PASS' : 'FAIL'} ${r.name}`);
     for (const l of failureLines(r, reproduce.get(r.name))) out.push(`     ${l}`);
+    for (const l of notModelledLines(r)) out.push(`     ${l}`);
   }
   const failed = results.filter((r) => !r.passed).length;
   const steps = results.reduce((n, r) => n + r.steps, 0);
-  out.push(`${results.length - failed} passed, ${failed} failed (${steps} steps)`);
+  const open = notModelledTotal(results);
+  out.push(`${results.length - failed} passed, ${failed} failed (${steps} steps${open ? `; ${open} not modelled, not compared` : ''})`);
   return out.join('\n');
 }
 
@@ -43,11 +55,13 @@ export function formatJson(h: RunHeader, results: readonly TraceResult[]): strin
       ...h,
       passed: results.filter((r) => r.passed).length,
       failed: results.filter((r) => !r.passed).length,
+      notModelled: notModelledTotal(results),
       results: results.map((r) => ({
         name: r.name,
         passed: r.passed,
         steps: r.steps,
         millis: Math.round(r.millis * 10) / 10,
+        ...(r.notModelled.length ? { notModelled: r.notModelled.map((n) => ({ step: n.path.map((p) => p + 1).join('.'), op: n.step, observed: n.observed, reason: n.reason })) } : {}),
         ...(r.divergence ? { divergence: { step: r.divergence.path.map((p) => p + 1).join('.'), op: r.divergence.step, expected: r.divergence.expected, rule: r.divergence.rule, observed: r.divergence.observed } } : {}),
       })),
     },
@@ -69,11 +83,15 @@ export function formatJunit(h: RunHeader, results: readonly TraceResult[], repro
   ];
   for (const r of results) {
     const open = `    <testcase classname="${xml(h.profile)}" name="${xml(r.name)}" time="${(r.millis / 1000).toFixed(3)}"`;
-    if (r.passed) out.push(`${open}/>`);
+    const notes = notModelledLines(r);
+    if (r.passed && !notes.length) out.push(`${open}/>`);
     else {
+      out.push(`${open}>`);
       const d = r.divergence;
       const msg = d ? `step ${d.path.map((p) => p + 1).join('.')}: expected ${formatOutcome(d.expected)}, observed ${formatOutcome(d.observed)}` : 'failed';
-      out.push(`${open}>`, `      <failure message="${xml(msg)}">${xml(failureLines(r, reproduce.get(r.name)).join('\n'))}</failure>`, '    </testcase>');
+      if (!r.passed) out.push(`      <failure message="${xml(msg)}">${xml(failureLines(r, reproduce.get(r.name)).join('\n'))}</failure>`);
+      if (notes.length) out.push(`      <system-out>${xml(notes.join('\n'))}</system-out>`);
+      out.push('    </testcase>');
     }
   }
   out.push('  </testsuite>', '</testsuites>');
@@ -92,8 +110,10 @@ export function formatTap(h: RunHeader, results: readonly TraceResult[], reprodu
       }
       out.push('  ...');
     }
+    for (const l of notModelledLines(r)) out.push(`# ${l}`);
   });
   const failed = results.filter((r) => !r.passed).length;
-  out.push(`# ${results.length - failed} passed, ${failed} failed`);
+  const open = notModelledTotal(results);
+  out.push(`# ${results.length - failed} passed, ${failed} failed${open ? `, ${open} step(s) not modelled, not compared` : ''}`);
   return out.join('\n');
 }

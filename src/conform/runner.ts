@@ -3,7 +3,7 @@
  * spec. A failure names the first diverging step, the expected outcome and the rule that decided it, the
  * observed one, and the trace (with `observed` filled in) that reproduces it.
  */
-import { type Divergence, compareTrace } from '../../spec/compare.ts';
+import { type Divergence, type NotCompared, compareTrace } from '../../spec/compare.ts';
 import type { Outcome, Step, Trace } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { Backend } from '../backend/types.ts';
@@ -16,6 +16,8 @@ export interface TraceResult {
   steps: number;
   millis: number;
   divergence?: Divergence;
+  /** Steps the backend ran whose outcome the spec does not model: reported, neither passed nor failed. */
+  notModelled: NotCompared[];
   /** The trace with what the backend observed on each step, to reproduce a failure with check-trace. */
   observedTrace: Trace;
 }
@@ -47,6 +49,7 @@ export async function runTrace(backend: Backend, profile: Profile, t: SuiteTrace
     steps: countSteps(t.trace.steps),
     millis: performance.now() - t0,
     ...(cmp.divergence ? { divergence: cmp.divergence } : {}),
+    notModelled: cmp.notModelled,
     observedTrace,
   };
 }

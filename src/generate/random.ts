@@ -9,7 +9,7 @@ import { formatBound } from '../../spec/explore/bound.ts';
 import { randomWalksAsync } from '../../spec/explore/random.ts';
 import { predictTrace } from '../../spec/compare.ts';
 import type { Outcome, Step, Trace } from '../../spec/ops.ts';
-import { formatOutcome, outcomesEqual } from '../../spec/outcome.ts';
+import { formatOutcome, observationAgrees } from '../../spec/outcome.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { Backend } from '../backend/types.ts';
 import { stepPhrase } from './words.ts';
@@ -40,7 +40,7 @@ async function diverges(profile: Profile, backend: Backend, steps: readonly Step
   for (let i = 0; i < steps.length; i++) {
     const exp = (predicted[i] as (typeof predicted)[number]).outcome;
     const obs = outcomes[i] ?? { failed: 'no outcome' };
-    if (!outcomesEqual(exp, obs)) return { step: i, expected: exp, observed: obs, rule: `${predicted[i]?.rule.id}: ${predicted[i]?.rule.says}` };
+    if (!observationAgrees(exp, obs)) return { step: i, expected: exp, observed: obs, rule: `${predicted[i]?.rule.id}: ${predicted[i]?.rule.says}` };
   }
   return undefined;
 }

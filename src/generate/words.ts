@@ -144,6 +144,7 @@ export function outcomePhrase(o: Outcome): string {
   }
   if ('exit' in o) return o.exit === 'MEMORY_FAULT' ? `exits with KVM_EXIT_MEMORY_FAULT (${o.private ? 'private' : 'shared'})` : 'exits with KVM_EXIT_MMIO';
   if ('failed' in o) return `cannot run (${o.failed})`;
+  if ('not_modelled' in o) return `is not modelled (${o.not_modelled})`;
   if (o.fstat) return `reports st_size ${o.fstat.st_size}`;
   if (o.ret !== undefined) return `returns ${o.ret}`;
   if (o.steps) return `runs (${o.steps.map(outcomePhrase).join('; ')})`;
@@ -185,6 +186,7 @@ export function expectPhrase(o: Outcome): string {
   }
   if ('exit' in o) return o.exit === 'MEMORY_FAULT' ? `exit with KVM_EXIT_MEMORY_FAULT (${o.private ? 'private' : 'shared'})` : 'exit with KVM_EXIT_MMIO';
   if ('failed' in o) return `not run (${o.failed})`;
+  if ('not_modelled' in o) return `do what the kernel does (not modelled: ${o.not_modelled})`;
   if (o.fstat) return `report st_size ${o.fstat.st_size}, st_blksize ${o.fstat.st_blksize}, type ${o.fstat.st_type}`;
   if (o.ret !== undefined) return `return ${o.ret}`;
   if (o.steps) return `run (${o.steps.map(outcomePhrase).join('; ')})`;
