@@ -132,7 +132,7 @@ describe('which kernel runs a profile\'s suites', () => {
   const inputs = (host: HostKernel, lab: ChooseInputs['lab'], allowBuild = false): ChooseInputs => ({ host, lab, allowBuild, labProfiles: ['linux-7.3', 'sw-protected'] });
   const cachedLab: ChooseInputs['lab'] = { ok: true, cached: true, kernel: '/cache/bzImage' };
   const uncachedLab: ChooseInputs['lab'] = { ok: true, cached: false, kernel: undefined };
-  const noQemu: ChooseInputs['lab'] = { ok: false, reason: 'lab unavailable: no QEMU: qemu-system-x86_64 not found' };
+  const noQemu: ChooseInputs['lab'] = { ok: false, reason: 'no QEMU: qemu-system-x86_64 not found' };
 
   it('the host, when it implements the profile', () => {
     expect(chooseKernelFrom('linux-6.18', 'kernel', inputs(gmem618, cachedLab))).toMatchObject({ ok: true, backend: 'linux' });
@@ -147,7 +147,7 @@ describe('which kernel runs a profile\'s suites', () => {
 
   it('else one SKIP line with both reasons', () => {
     expect(chooseKernelFrom('sw-protected', 'kernel', inputs(noGmem, uncachedLab))).toEqual({ ok: false, skip: 'SKIP: host kernel has no guest_memfd (KVM_CAP_GUEST_MEMFD=0); no lab kernel is cached (build it with `gmem-spec lab build`, about 10 min)' });
-    expect(chooseKernelFrom('sw-protected', 'kernel', inputs(noKvm, noQemu))).toEqual({ ok: false, skip: 'SKIP: no /dev/kvm (/dev/kvm does not exist); lab unavailable: no QEMU: qemu-system-x86_64 not found' });
+    expect(chooseKernelFrom('sw-protected', 'kernel', inputs(noKvm, noQemu))).toEqual({ ok: false, skip: 'SKIP: no /dev/kvm (/dev/kvm does not exist); the lab cannot run (no QEMU: qemu-system-x86_64 not found)' });
     expect(chooseKernelFrom('linux-6.18', 'kernel', inputs(noKvm, cachedLab))).toEqual({ ok: false, skip: 'SKIP: no /dev/kvm (/dev/kvm does not exist); the lab kernel (Linux 7.3) implements linux-7.3, sw-protected, not linux-6.18' });
     expect(chooseKernelFrom('pkvm', 'linux', inputs(gmem618, cachedLab))).toEqual({ ok: false, skip: 'SKIP: the host kernel (Linux 6.18.44) implements linux-6.18, not pkvm' });
   });

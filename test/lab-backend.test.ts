@@ -128,7 +128,7 @@ describe('opening the lab backend', () => {
 // ---- the real lab VM ----------------------------------------------------------------------------------------
 
 const lab = labBackendStatus();
-const labSkip = !lab.ok ? `SKIP: ${lab.reason}` : !lab.cached ? 'SKIP: no lab kernel is cached (build it with `gmem-spec lab build`, about 10 min): the real-lab tests do not run' : undefined;
+const labSkip = !lab.ok ? `SKIP: the lab cannot run (${lab.reason})` : !lab.cached ? 'SKIP: no lab kernel is cached (build it with `gmem-spec lab build`, about 10 min): the real-lab tests do not run' : undefined;
 if (labSkip) console.log(labSkip);
 
 /** A small trace every guest_memfd kernel answers the same way (no ABI difference between 6.18 and 7.3). */

@@ -47,7 +47,7 @@ export function chooseKernelFrom(profile: string, want: KernelWanted, i: ChooseI
     return { ok: false, skip: `SKIP: the host kernel (Linux ${i.host.release}) implements ${served.join(', ') || 'no profile of the spec'}, not ${profile}` };
   };
   const onLab = (): KernelChoice => {
-    if (!i.lab.ok) return { ok: false, skip: `SKIP: ${i.lab.reason}` };
+    if (!i.lab.ok) return { ok: false, skip: `SKIP: the lab cannot run (${i.lab.reason})` };
     if (!i.labProfiles.includes(profile)) {
       return { ok: false, skip: `SKIP: the lab kernel (Linux ${LAB_SERIES}) implements ${i.labProfiles.join(', ') || 'no profile of the spec yet'}, not ${profile}` };
     }

@@ -8,7 +8,7 @@
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { BUSYBOX_PATHS } from '../lab/initramfs.ts';
 import { labKernelPath, ensureLabKernel } from '../lab/kernelBuild.ts';
-import type { LabProgress } from '../lab/progress.ts';
+import { type LabProgress, progressRenderer } from '../lab/progress.ts';
 import { qemuAvailable } from '../lab/qemu.ts';
 import { type LabVm, startLabVm } from '../lab/vm.ts';
 import { defaultHelperPath } from './host.ts';
@@ -33,12 +33,22 @@ export type LabStatus =
  */
 export function labBackendStatus(): LabStatus {
   const qemu = qemuAvailable();
-  if (!qemu.ok) return { ok: false, reason: `lab unavailable: ${qemu.reason}` };
+  if (!qemu.ok) return { ok: false, reason: qemu.reason };
   if (!BUSYBOX_PATHS.some((p) => existsSync(p))) {
-    return { ok: false, reason: `lab unavailable: no busybox at ${BUSYBOX_PATHS.join(' or ')} (apt-get install busybox-static)` };
+    return { ok: false, reason: `no busybox at ${BUSYBOX_PATHS.join(' or ')} (apt-get install busybox-static)` };
   }
   const kernel = labKernelPath();
   return { ok: true, cached: kernel !== undefined, kernel };
+}
+
+/** Build progress as whole lines (one per phase, one per tenth of the compile), e.g. to a command's stderr. */
+export function progressLines(write: (line: string) => void): LabProgress {
+  return progressRenderer({
+    write: (s) => {
+      for (const l of s.split('\n')) if (l.trim()) write(l);
+    },
+    tty: false,
+  });
 }
 
 export interface LabBackendOptions {
