@@ -50,6 +50,7 @@ function fail(message) {
   writeFileSync(tmp, `${message}\nwritten by scripts/build-native.mjs on ${new Date().toISOString()}\n`);
   renameSync(tmp, failedFile);
   console.error(`native build: ${message}`);
+  console.error(`native build: to build it later: node ${relative(process.cwd(), fileURLToPath(import.meta.url)) || fileURLToPath(import.meta.url)}`);
   if (optional) {
     console.error('native build: continuing without the native helper: the linux backend will report itself unavailable with this reason');
     process.exit(0);
@@ -76,10 +77,7 @@ if (stale.length === 0) {
 
 const probe = spawnSync(cc, ['--version'], { encoding: 'utf8' });
 if (probe.error) {
-  fail(
-    `C compiler '${cc}' not found (${probe.error.message}). Install one (e.g. apt-get install gcc) or set CC, ` +
-      'then run `node scripts/build-native.mjs`.',
-  );
+  fail(`C compiler '${cc}' not found (${probe.error.message}): install one (e.g. apt-get install gcc) or set CC`);
 }
 
 mkdirSync(buildDir, { recursive: true });

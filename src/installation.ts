@@ -45,24 +45,25 @@ export function packagePath(...parts: string[]): string {
   return join(packageRoot(), ...parts);
 }
 
-/** Where scripts/build-native.mjs puts the linux backend's helper. */
-export function nativeHelperPath(): string {
-  return packagePath('native', 'build', 'gmem-helper');
+/** Where scripts/build-native.mjs puts the linux backend's helper, in the installation at `root`. */
+export function nativeHelperPath(root: string = packageRoot()): string {
+  return join(root, 'native', 'build', 'gmem-helper');
 }
 
 /**
- * Why the native helper is missing, in one line that says how to get it, or undefined when it is there.
- * Three cases: the build ran and failed (its reason file says why), or the build never ran (npm skips a
- * dependency's install script unless it is allowed), or someone removed the binary.
+ * Why the native helper of the installation at `root` is missing, in one line that says how to get it, or
+ * undefined when it is there. Either the build ran and failed (its reason file says why), or it never ran
+ * (npm may skip a dependency's install script until it is allowed), or someone removed the binary.
  */
-export function nativeHelperProblem(helperPath: string = nativeHelperPath()): string | undefined {
-  if (existsSync(helperPath)) return undefined;
-  const build = `node ${packagePath('scripts', 'build-native.mjs')}`;
-  const failed = packagePath(NATIVE_BUILD_FAILED_FILE);
+export function nativeHelperProblem(root: string = packageRoot()): string | undefined {
+  const helper = nativeHelperPath(root);
+  if (existsSync(helper)) return undefined;
+  const build = `node ${join(root, 'scripts', 'build-native.mjs')}`;
+  const failed = join(root, NATIVE_BUILD_FAILED_FILE);
   if (existsSync(failed)) {
     const why = readFileSync(failed, 'utf8').split('\n')[0]?.trim() || 'no reason recorded';
-    return `the native helper was not built at install: ${why} (after fixing that, run \`${build}\`)`;
+    return `the native helper was not built: ${why} (after fixing that, run \`${build}\`)`;
   }
-  return `the native helper ${helperPath} is not built (the install script did not run: npm skips a dependency's ` +
-    `install script unless it is allowed with --allow-scripts=${PACKAGE_NAME}); build it with \`${build}\``;
+  return `the native helper ${helper} is not built (the package's install script did not run: npm may skip it until ` +
+    `it is allowed, e.g. \`npm install-scripts approve ${PACKAGE_NAME}\`); build it with \`${build}\``;
 }
