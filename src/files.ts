@@ -1,5 +1,5 @@
 /** File I/O the CLI needs, kept out of the model: read a trace, write outputs atomically. */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Trace } from '../spec/ops.ts';
 import { TraceError, parseTrace } from '../spec/trace.ts';
@@ -18,6 +18,11 @@ export function readTraceFile(path: string): Trace {
 export function writeFileAtomic(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -2,8 +2,9 @@
  * Writing generated suites to disk, and checking that what is committed is what the generator makes today
  * (CI's "regenerate and compare" guard): every file byte for byte, and no file left over.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { writeFileAtomic } from '../files.ts';
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];
@@ -31,8 +32,8 @@ export function writeSuite(dir: string, files: ReadonlyMap<string, string>): { w
   for (const [f, text] of files) {
     const p = join(dir, f);
     if (existsSync(p) && readFileSync(p, 'utf8') === text) continue;
-    mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, text);
+    // Whole or not at all: a crash or a kill mid-suite leaves every file either old or new, never cut short.
+    writeFileAtomic(p, text);
     written++;
   }
   // Remove directories left empty.

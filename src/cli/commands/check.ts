@@ -67,6 +67,9 @@ export const check = defineCommand({
     const maxTime = positiveValue(values['max-time'], 'max-time');
     const maxMemory = positiveValue(values['max-memory'], 'max-memory');
 
+    // The search reports its progress as `  … depth N, ...` lines on stderr: they are progress, so --quiet
+    // silences them and a terminal shows them as the status line.
+    const checkIo = { ...io, err: (line: string) => (line.startsWith('  … ') && io.progress ? io.progress.phase(line.slice(4)) : io.err(line)) };
     return runCheckCommand(
       {
         profile: resolved.profile,
@@ -90,7 +93,7 @@ export const check = defineCommand({
         command: ['gmem-spec', 'check', ...argv].map(shellWord).join(' '),
         handleSigint: true,
       },
-      io,
+      checkIo,
     );
   },
 });

@@ -6,6 +6,7 @@ import { compareTrace, hasObserved, predictTrace } from '../../../spec/compare.t
 import { describeForStep } from '../../../spec/describe.ts';
 import { formatOutcome } from '../../../spec/outcome.ts';
 import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { firstExpectationMismatch } from '../expectations.ts';
 import { brokenInvariants, describeBroken } from '../invariantReplay.ts';
 import { FLAG_OPTION, profileOption } from '../profiles.ts';
 import { loadTrace } from '../traceInput.ts';
@@ -20,8 +21,8 @@ export const checkTrace = defineCommand({
     flag: FLAG_OPTION,
   },
   exitCodes: {
-    0: 'every observed outcome agrees with the spec and every invariant holds along the trace',
-    1: 'a step diverges (printed with the rule and the state that explain it), or an invariant breaks',
+    0: 'every observed outcome agrees with the spec (and with the step\'s own "expected" outcome, where it has one) and every invariant holds along the trace',
+    1: 'a step diverges (printed with the rule and the state that explain it), a step\'s observed outcome is not its "expected" one, or an invariant breaks',
     2: `${EXIT_BAD_INPUT}; also a trace with no observed outcome and no broken invariant (nothing to check)`,
   },
   async action({ values, positionals }, io) {

@@ -12,6 +12,7 @@ import { type SuiteTrace, loadSuite, loadTraceFiles } from '../../conform/suite.
 import { writeFileAtomic } from '../../files.ts';
 import { UsageError } from '../args.ts';
 import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { withExpectations } from '../expectations.ts';
 import { FLAG_OPTION, type ResolvedProfile, assertTracesProfile, profileOfTraces, profileOption, resolveProfile, shellWord, traceDocument } from '../profiles.ts';
 
 export const conform = defineCommand({
@@ -27,7 +28,7 @@ export const conform = defineCommand({
     out: { type: 'string', short: 'o', value: 'FILE', description: 'write the report to FILE (atomically) and print a one-line summary', defaultText: 'standard output' },
     failures: { type: 'string', value: 'DIR', default: join('out', 'conform-failures'), description: 'where each failing trace is written with what the backend observed, to replay with check-trace' },
   },
-  exitCodes: { 0: 'every trace agrees with the spec', 1: 'a trace diverges (each failure: the first diverging step, expected and rule vs observed, a file to replay it)', 2: `${EXIT_BAD_INPUT}; also a trace for another profile than the run's` },
+  exitCodes: { 0: 'every trace agrees with the spec (and with its own expected outcomes)', 1: 'a trace diverges from the spec or from its own expected outcomes (each failure: the first diverging step, expected and rule vs observed, a file to replay it)', 2: `${EXIT_BAD_INPUT}; also a trace for another profile than the run's` },
   async action({ values, positionals }, io) {
     const backendName = values.backend;
     if (!backendName) throw new UsageError(`--backend is required (${BACKEND_NAMES.join(' or ')})`);
@@ -61,7 +62,7 @@ export const conform = defineCommand({
       await assertTracesProfile(traces, resolved, requested ? 'the command line' : `the ${caps.backend} backend's profile`);
       io.progress?.phase(`running ${traces.length} trace(s) on the ${caps.backend} backend against ${profile.name}`);
       let done = 0;
-      const results = await runSuite(backend, profile, traces, () => io.progress?.status(`${++done}/${traces.length}`));
+      const results = (await runSuite(backend, profile, traces, () => io.progress?.status(`${++done}/${traces.length}`))).map((r) => withExpectations(profile, r));
       const reproduce = new Map<string, string>();
       for (const r of results) {
         if (r.passed) continue;

@@ -40,7 +40,10 @@ export const mutate = defineCommand({
     if (!suite.length) throw new UsageError(`no traces under ${dirs.join(', ')}`);
     await assertTracesProfile(suite, resolved, 'the command line');
     const only = values.mutant;
-    if (!MUTANTS.some((m) => m.appliesTo.includes(profile.name) && (!only.length || only.includes(m.id)))) {
+    // Mutants are catalogued by built-in profile: a composed profile gets its base's (the deviations are the
+    // same; only the catalogue's selection reads the name).
+    const selectable = resolved.added.length ? { ...profile, name: resolved.builtIn } : profile;
+    if (!MUTANTS.some((m) => m.appliesTo.includes(selectable.name) && (!only.length || only.includes(m.id)))) {
       throw new UsageError(`no mutant applies to profile ${profile.name}${only.length ? ` among ${only.join(', ')}` : ''}`);
     }
     let kernel: RecordedBackend | undefined;
@@ -63,7 +66,7 @@ export const mutate = defineCommand({
         backendFor = (p) => new DeviatingBackend(k, profile, p);
       }
       io.progress?.phase(`running ${kept.length} trace(s) against the mutants of ${profile.name}`);
-      results = await runMutants(profile, kept, only.length ? only : undefined, backendFor);
+      results = await runMutants(selectable, kept, only.length ? only : undefined, backendFor);
     } finally {
       await kernel?.close();
     }

@@ -14,6 +14,7 @@ import type { Backend } from '../../backend/types.ts';
 import { runSuite } from '../../conform/runner.ts';
 import { loadSuite } from '../../conform/suite.ts';
 import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
+import { withExpectations } from '../expectations.ts';
 import { FLAG_OPTION, assertTracesProfile, profileOption, resolveProfile, shellWord } from '../profiles.ts';
 
 /** How many failures are listed one by one. */
@@ -62,7 +63,7 @@ export const run = defineCommand({
       io.progress?.phase(`running ${traces.length} traces on the ${caps.backend} backend`);
       const t0 = performance.now();
       let done = 0;
-      const results = await runSuite(backend, profile, traces, () => io.progress?.status(`${++done}/${traces.length}`));
+      const results = (await runSuite(backend, profile, traces, () => io.progress?.status(`${++done}/${traces.length}`))).map((r) => withExpectations(profile, r));
       io.progress?.done();
       const failed = results.filter((r) => !r.passed);
       const steps = results.reduce((n, r) => n + r.steps, 0);
