@@ -65,5 +65,6 @@ export function nativeHelperProblem(root: string = packageRoot()): string | unde
     return `the native helper was not built: ${why} (after fixing that, run \`${build}\`)`;
   }
   return `the native helper ${helper} is not built (the package's install script did not run: npm may skip it until ` +
-    `it is allowed, e.g. \`npm install-scripts approve ${PACKAGE_NAME}\`); build it with \`${build}\``;
+    `it is allowed: \`npm install-scripts approve ${PACKAGE_NAME}\` in a project, --allow-scripts=${PACKAGE_NAME} ` +
+    `on a global install); build it with \`${build}\``;
 }
