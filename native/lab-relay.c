@@ -8,7 +8,7 @@
  *
  * Host -> relay: lines for the helper, forwarded to its stdin unchanged, except
  *   ~interrupt      SIGUSR1 to the helper server (the protocol's interrupt)
- *   ~kill           SIGKILL to the helper's process group
+ * (To end everything at once, the host kills the VM.)
  * Relay -> host: the helper's stdout lines unchanged, and lines of its own that start with '~':
  *   ~relay release=<uname -r>      once, before the helper starts
  *   ~stderr <line>                 a line the helper wrote to stderr
@@ -208,8 +208,6 @@ int main(int argc, char **argv)
 						body--;
 					if (body == 10 && memcmp(from_host.p, "~interrupt", 10) == 0)
 						kill(pid, SIGUSR1);
-					else if (body == 5 && memcmp(from_host.p, "~kill", 5) == 0)
-						kill(-pid, SIGKILL);
 					else {
 						buf_add(&to_helper, from_host.p, body);
 						buf_add(&to_helper, "\n", 1);

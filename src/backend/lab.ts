@@ -11,7 +11,7 @@ import { labKernelPath, ensureLabKernel } from '../lab/kernelBuild.ts';
 import { type LabProgress, progressRenderer } from '../lab/progress.ts';
 import { qemuAvailable } from '../lab/qemu.ts';
 import { type LabVm, startLabVm } from '../lab/vm.ts';
-import { defaultHelperPath } from './host.ts';
+import { nativeHelperPath } from '../installation.ts';
 import { DYNAMIC_HELPER, RELAY, ensureNative } from './lab/nativeBuild.ts';
 import { type LineChannel, RelayTransport } from './lab/relayTransport.ts';
 import { LinuxBackend } from './linux.ts';
@@ -86,7 +86,8 @@ const GUEST_PRELOAD = '/lab/preload.so';
 async function bootLab(options: LabBackendOptions): Promise<RelayTransport> {
   const kernel = await ensureLabKernel(options.progress);
   const relay = ensureNative(RELAY);
-  const helper = options.preload ? ensureNative(DYNAMIC_HELPER) : defaultHelperPath();
+  // The real helper always (GMEM_SPEC_HELPER only stands in for the host's).
+  const helper = options.preload ? ensureNative(DYNAMIC_HELPER) : nativeHelperPath();
   const files = [helper, ...(options.preload ? [{ path: options.preload, as: GUEST_PRELOAD }] : [])];
   const helperArg = `/lab/${helper.split('/').pop() as string}`;
   const vm = await startLabVm({

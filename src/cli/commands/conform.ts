@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKEND_NAMES, openBackend } from '../../backend/index.ts';
+import { progressLines } from '../../backend/lab.ts';
 import { RESULT_FORMATS, formatHuman, formatJson, formatJunit, formatTap } from '../../conform/format.ts';
 import { runSuite } from '../../conform/runner.ts';
 import { type SuiteTrace, loadSuite, loadTraceFiles } from '../../conform/suite.ts';
@@ -20,7 +21,8 @@ export const conform = defineCommand({
   summary: 'run a generated suite and traces on a backend and compare every step with the spec',
   args: { synopsis: '[TRACE.json...]', min: 0, max: Infinity, what: 'trace files' },
   options: {
-    backend: { type: 'string', short: 'b', value: 'NAME', choices: BACKEND_NAMES, description: 'where the traces run: linux (/dev/kvm here) or reference (the spec itself)', defaultText: 'none: required' },
+    backend: { type: 'string', short: 'b', value: 'NAME', choices: BACKEND_NAMES, description: 'where the traces run: linux (the host kernel\'s /dev/kvm), lab (the lab VM\'s Linux 7.3, built on first use) or reference (the spec itself)', defaultText: 'none: required' },
+    preload: { type: 'string', value: 'FILE', description: 'with --backend lab: run the helper under this LD_PRELOAD shim (a shared object; its libraries are copied into the VM)', defaultText: 'none' },
     profile: profileOption('with --backend linux the profile the kernel matches; with reference the traces\' own "profile", else linux-6.18'),
     flag: FLAG_OPTION,
     suite: { type: 'string', multiple: true, value: 'DIR', description: 'run every trace under DIR', defaultText: 'generated-tests/<profile> when no TRACE is given' },
@@ -38,7 +40,7 @@ export const conform = defineCommand({
     let resolved: ResolvedProfile | undefined = requested;
     if (!resolved && backendName === 'reference') resolved = (await profileOfTraces(given)) ?? (await resolveProfile({}));
     // An unavailable backend is reported by main() as one SKIP line, exit 2.
-    const backend = openBackend(backendName, (resolved ?? (await resolveProfile({}))).profile);
+    const backend = openBackend(backendName, (resolved ?? (await resolveProfile({}))).profile, { ...(values.preload !== undefined ? { preload: values.preload } : {}), progress: progressLines(io.err) });
     try {
       const caps = await backend.capabilities();
       if (!resolved) {

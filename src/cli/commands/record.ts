@@ -5,6 +5,7 @@
  * definitions of a composed profile's flags).
  */
 import { BACKEND_NAMES, openBackend } from '../../backend/index.ts';
+import { progressLines } from '../../backend/lab.ts';
 import { withObserved } from '../../conform/runner.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { UsageError } from '../args.ts';
@@ -17,7 +18,8 @@ export const record = defineCommand({
   summary: 'run a trace on a backend and write the observed outcome into every step',
   args: { synopsis: 'TRACE.json', min: 1, max: 1, what: 'one trace file' },
   options: {
-    backend: { type: 'string', short: 'b', value: 'NAME', choices: BACKEND_NAMES, description: 'where the trace runs: linux (/dev/kvm here) or reference (the spec itself)', defaultText: 'none: required' },
+    backend: { type: 'string', short: 'b', value: 'NAME', choices: BACKEND_NAMES, description: 'where the trace runs: linux (the host kernel\'s /dev/kvm), lab (the lab VM\'s Linux 7.3, built on first use) or reference (the spec itself)', defaultText: 'none: required' },
+    preload: { type: 'string', value: 'FILE', description: 'with --backend lab: run the helper under this LD_PRELOAD shim (a shared object; its libraries are copied into the VM)', defaultText: 'none' },
     profile: profileOption('the trace\'s "profile", else linux-6.18 (the reference backend runs it; a different one than the trace\'s is refused)'),
     flag: FLAG_OPTION,
     out: { type: 'string', short: 'o', value: 'FILE', description: 'write the recorded trace to FILE', defaultText: 'the trace file itself' },
@@ -29,7 +31,7 @@ export const record = defineCommand({
     if (!backendName) throw new UsageError(`--backend is required (${BACKEND_NAMES.join(' or ')})`);
     const { trace, resolved } = await loadTrace(path, values);
     // An unavailable backend is reported by main() as one SKIP line, exit 2.
-    const backend = openBackend(backendName, resolved.profile);
+    const backend = openBackend(backendName, resolved.profile, { ...(values.preload !== undefined ? { preload: values.preload } : {}), progress: progressLines(io.err) });
     try {
       const caps = await backend.capabilities();
       const run = await backend.run(trace);
