@@ -6,10 +6,11 @@ import { conform } from './conform.ts';
 import { diagram } from './diagram.ts';
 import { diff } from './diff.ts';
 import { generate } from './generate.ts';
+import { lab } from './lab.ts';
 import { mutate } from './mutate.ts';
 import { predict } from './predict.ts';
 import { record } from './record.ts';
 import { run } from './run.ts';
 import { report } from './report.ts';
 
-export const COMMANDS: Command[] = [run, predict, checkTrace, check, generate, conform, record, mutate, diagram, diff, report];
+export const COMMANDS: Command[] = [run, predict, checkTrace, check, generate, conform, record, mutate, diagram, diff, report, lab];
