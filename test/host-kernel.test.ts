@@ -5,6 +5,7 @@
  * may not be are simulated: GMEM_SPEC_KVM_DEVICE-style device paths and a fake helper (test/support/
  * fake-helper.mjs) that answers as a kernel would.
  */
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { chooseKernelFrom, type ChooseInputs } from '../src/backend/choose.ts';
@@ -151,4 +152,27 @@ describe('which kernel runs a profile\'s suites', () => {
     expect(chooseKernelFrom('linux-6.18', 'kernel', inputs(noKvm, cachedLab))).toEqual({ ok: false, skip: 'SKIP: no /dev/kvm (/dev/kvm does not exist); the lab kernel (Linux 7.3) implements linux-7.3, sw-protected, not linux-6.18' });
     expect(chooseKernelFrom('pkvm', 'linux', inputs(gmem618, cachedLab))).toEqual({ ok: false, skip: 'SKIP: the host kernel (Linux 6.18.44) implements linux-6.18, not pkvm' });
   });
+});
+
+describe('gmem-spec run (npm start) on a host without guest_memfd and without a lab', () => {
+  const BIN = fileURLToPath(new URL('../bin/gmem-spec.mjs', import.meta.url));
+  const npmStart = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [BIN, 'run', '--quiet', '--bound', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1'], {
+      encoding: 'utf8',
+      env: { ...process.env, GMEM_LAB_QEMU: '/nonexistent/qemu', ...env },
+      timeout: 120_000,
+    });
+
+  it.each([
+    ['no /dev/kvm', { GMEM_SPEC_KVM_DEVICE: '/nonexistent' }, 'SKIP: no /dev/kvm (/nonexistent does not exist; GMEM_SPEC_KVM_DEVICE)'],
+    ['/dev/kvm without guest_memfd', { GMEM_SPEC_KVM_DEVICE: SOME_DEVICE, GMEM_SPEC_HELPER: FAKE, FAKE_KVM: 'no-gmem' }, 'SKIP: host kernel has no guest_memfd (KVM_CAP_GUEST_MEMFD=0, KVM_CREATE_GUEST_MEMFD: ENOTTY)'],
+  ])('%s: one SKIP line with the reason, the suites on the reference, exit 0', (_host, env, skip) => {
+    const r = npmStart(env);
+    expect(r.stderr).toBe('');
+    expect(r.status, r.stdout).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines).toContain(`${skip}; the lab cannot run (no QEMU: /nonexistent/qemu not found ($GMEM_LAB_QEMU)); running the linux-6.18 suites on the reference backend`);
+    expect(r.stdout).toMatch(/^ran \d+ linux-6\.18 traces .* on the reference backend in [\d.]+ s: \d+ passed, 0 failed$/m);
+    expect(r.stdout).toMatch(/^SKIP: the lab cannot run \(no QEMU: .*\): the lab's profiles \(.*sw-protected.*\) are not checked against a kernel$/m);
+  }, 120_000);
 });
