@@ -63,6 +63,9 @@ export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1n << 3n;
 
 /** KVM_CHECK_EXTENSION numbers. */
 export const KVM_CAP = {
+  NR_MEMSLOTS: 10,
+  READONLY_MEM: 31,
+  MULTI_ADDRESS_SPACE: 118,
   EXIT_HYPERCALL: 201,
   USER_MEMORY2: 231,
   MEMORY_FAULT_INFO: 232,
@@ -107,6 +110,7 @@ export const FALLOC_VFS_KNOWN =
   FALLOC_FL.KEEP_SIZE | FALLOC_FL.PUNCH_HOLE | FALLOC_FL.COLLAPSE_RANGE | FALLOC_FL.ZERO_RANGE |
   FALLOC_FL.INSERT_RANGE | FALLOC_FL.UNSHARE_RANGE | FALLOC_FL.WRITE_ZEROES;
 
+/** madvise advice (include/uapi/asm-generic/mman-common.h); the native helper receives the number. */
 export const MADV = {
   normal: 0,
   random: 1,
@@ -117,10 +121,22 @@ export const MADV = {
   remove: 9,
   dontfork: 10,
   dofork: 11,
+  mergeable: 12,
+  unmergeable: 13,
   hugepage: 14,
   nohugepage: 15,
+  dontdump: 16,
+  dodump: 17,
+  wipeonfork: 18,
+  keeponfork: 19,
+  cold: 20,
   pageout: 21,
+  populate_read: 22,
+  populate_write: 23,
+  dontneed_locked: 24,
   collapse: 25,
+  guard_install: 102,
+  guard_remove: 103,
 } as const;
 export type MadviseName = keyof typeof MADV;
 

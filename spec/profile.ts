@@ -118,6 +118,8 @@ export interface Profile {
   sources: string[];
   /** Checked step by step against a real kernel on this project's CI, or modelled only. */
   checkedAgainstKernel: boolean;
+  /** The architecture whose KVM this is: capabilities and limits differ (spec/rules/caps.ts). */
+  arch: 'x86_64' | 'arm64';
   /** The profile this one is drawn and diffed against. */
   base?: string;
   vmTypes: Partial<Record<VmTypeName, VmTypeRules>>;

@@ -94,6 +94,8 @@ export interface MapState {
   proc: number;
   live: boolean;
   dontfork?: boolean;
+  /** Mapping-relative pages with a guard marker (MADV_GUARD_INSTALL): accesses SIGSEGV, GUP fails. Never empty. */
+  guards?: number[];
 }
 
 export interface PinState {

@@ -142,7 +142,7 @@ function sameRef(a: NameRef, b: NameRef): boolean {
 export function sameState(a: SystemState, b: SystemState): boolean {
   if (a.proc !== b.proc) return false;
   if (!sameArray(a.fds, b.fds, (x, y) => x.kind === y.kind && x.id === y.id && x.proc === y.proc && x.open === y.open && Object.keys(x).length === Object.keys(y).length)) return false;
-  if (!sameArray(a.maps, b.maps, (x, y) => x.gmem === y.gmem && x.start === y.start && x.npages === y.npages && x.prot === y.prot && x.proc === y.proc && x.live === y.live && Boolean(x.dontfork) === Boolean(y.dontfork))) return false;
+  if (!sameArray(a.maps, b.maps, (x, y) => x.gmem === y.gmem && x.start === y.start && x.npages === y.npages && x.prot === y.prot && x.proc === y.proc && x.live === y.live && Boolean(x.dontfork) === Boolean(y.dontfork) && sameArray(x.guards ?? [], y.guards ?? [], sameNum))) return false;
   if (!sameArray(a.pins, b.pins, (x, y) => x.map === y.map && x.offset === y.offset && x.len === y.len && x.live === y.live && sameArray(x.pages, y.pages, sameNum))) return false;
   if (!sameArray(a.vms, b.vms, sameVm) || !sameArray(a.gmems, b.gmems, sameGmem)) return false;
   const na = Object.keys(a.names);

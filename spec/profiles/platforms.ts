@@ -10,8 +10,11 @@ import { CCA_REALM, DEFAULT_VM, PKVM_VM, SNP_VM, SW_PROTECTED_VM, TDX_VM } from 
 
 /** A typical x86 host build: SMM address space, per-VM memory attributes present. */
 export const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: null, addressSpaces: 2 };
-/** arm64: no per-VM memory attributes (unknown VM ioctls are EINVAL on arm64), no SMM. */
-const ARM64_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL' as const, addressSpaces: 1, maxGpaBits: 48 };
+/**
+ * arm64: no per-VM memory attributes (unknown VM ioctls are EINVAL on arm64), no SMM, and no internal memslots
+ * (KVM_USER_MEM_SLOTS = SHRT_MAX - KVM_INTERNAL_MEM_SLOTS: 32767 here, where x86 keeps 3 for itself).
+ */
+export const ARM64_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL' as const, addressSpaces: 1, maxGpaBits: 48, userMemSlots: 32767 };
 
 export const SW_PROTECTED: Profile = {
   name: 'sw-protected',
@@ -20,6 +23,7 @@ export const SW_PROTECTED: Profile = {
   summary: 'Private memory from guest_memfd, shared memory from userspace_addr, switched per GFN with KVM_SET_MEMORY_ATTRIBUTES. No trusted entity: KVM only emulates the split. INIT_SHARED is refused.',
   sources: ['kernel-abi.md §2.15, §2.17, §5', 'private_mem_conversions_test, private_mem_kvm_exits_test'],
   checkedAgainstKernel: false,
+  arch: 'x86_64',
   base: 'linux-6.18',
   vmTypes: { default: DEFAULT_VM, sw_protected: SW_PROTECTED_VM },
   flags: [MMAP, INIT_SHARED],
@@ -34,6 +38,7 @@ export const SEV_SNP: Profile = {
   summary: 'The AMD-SP firmware and RMP own private pages: populate with KVM_SEV_SNP_LAUNCH_UPDATE between LAUNCH_START and LAUNCH_FINISH into private destinations; destructive conversion through per-VM attributes (plaintext does not survive).',
   sources: ['kernel-abi.md §2.19, §2.20, §5', 'seed 001 (private as tracked by KVM vs by the trusted entity)'],
   checkedAgainstKernel: false,
+  arch: 'x86_64',
   base: 'linux-6.18',
   vmTypes: { default: DEFAULT_VM, sev: DEFAULT_VM, sev_es: DEFAULT_VM, snp: SNP_VM },
   flags: [MMAP, INIT_SHARED],
@@ -48,6 +53,7 @@ export const TDX: Profile = {
   summary: 'The TDX module owns private pages: KVM_TDX_INIT_MEM_REGION (PAGE.ADD, optional MR.EXTEND) before KVM_TDX_FINALIZE_VM; private→shared removes the page from the TD, so conversion zeroes.',
   sources: ['kernel-abi.md §2.19, §5'],
   checkedAgainstKernel: false,
+  arch: 'x86_64',
   base: 'linux-6.18',
   vmTypes: { default: DEFAULT_VM, tdx: TDX_VM },
   flags: [MMAP, INIT_SHARED],
@@ -62,6 +68,7 @@ export const PKVM: Profile = {
   summary: 'The EL2 hypervisor owns protected memory; share/unshare keeps the same physical page (in place, content preserved), which is why pKVM needs in-place conversion. A host user access to private memory is SIGSEGV.',
   sources: ['kernel-abi.md §5 (pKVM column)', 'seed 004 (Perret: pKVM SEGVs user space; exclusive GUP)'],
   checkedAgainstKernel: false,
+  arch: 'arm64',
   base: 'linux-6.18',
   vmTypes: { default: DEFAULT_VM, pkvm: PKVM_VM },
   flags: [MMAP, INIT_SHARED],
@@ -77,6 +84,7 @@ export const ARM_CCA: Profile = {
   summary: 'The RMM owns Realm memory (granule protection): one mmap-able INIT_SHARED guest_memfd converted with KVM_SET_MEMORY_ATTRIBUTES2; RIPAS changes are destructive; KVM_ARM_RMI_POPULATE loads private destinations before the first run.',
   sources: ['kernel-abi.md §5 (CCA column), §1.1 (KVM_ARM_RMI_POPULATE)', 'CCA-v15 (Steven Price)'],
   checkedAgainstKernel: false,
+  arch: 'arm64',
   base: 'linux-6.18',
   vmTypes: { default: DEFAULT_VM, cca: CCA_REALM },
   flags: [MMAP, INIT_SHARED],

@@ -5,7 +5,7 @@
 import { HUGETLB, INIT_SHARED, MMAP, NO_DIRECT_MAP } from '../flags/index.ts';
 import type { Profile, VmTypeRules } from '../profile.ts';
 import { LINUX_6_18_CHOICES } from './linux-6.18.ts';
-import { X86_CHOICES } from './platforms.ts';
+import { ARM64_CHOICES, X86_CHOICES } from './platforms.ts';
 import { DEFAULT_VM, SNP_VM, SW_PROTECTED_VM, TDX_VM } from './vmTypes.ts';
 
 const inPlace = (r: VmTypeRules): VmTypeRules => ({ ...r, conversion: 'in-place' });
@@ -17,6 +17,7 @@ export const IN_PLACE_CONVERSION: Profile = {
   summary: 'Per-page attributes live in the guest_memfd and change with KVM_SET_MEMORY_ATTRIBUTES2 on its fd; conversion to private zaps host mappings in every process and refuses pages with elevated refcounts (EAGAIN + error_offset); INIT_SHARED becomes legal for CoCo VMs; populate expects private destinations.',
   sources: ['kernel-abi.md §2.16, §4.1 (INPLACE-v8, 2026-06-18)', 'seed 001 (populate: private as tracked by KVM)', 'guest_memfd_conversions_test (elevated_refcount, forked_accesses, truncate)'],
   checkedAgainstKernel: false,
+  arch: 'x86_64',
   base: 'linux-6.18',
   vmTypes: { default: DEFAULT_VM, sw_protected: inPlace(SW_PROTECTED_VM), snp: inPlace(SNP_VM), tdx: inPlace(TDX_VM) },
   flags: [MMAP, INIT_SHARED],
@@ -32,6 +33,7 @@ export const NO_DIRECT_MAP_PROFILE: Profile = {
   summary: 'Folios leave the kernel direct map while allocated (secretmem-like). Accepted where the architecture can change the direct map, refused for SNP and TDX, whose firmware paths touch pages through it.',
   sources: ['kernel-abi.md §4.2 (NDM-v12, 2026-04-10)'],
   checkedAgainstKernel: false,
+  arch: 'x86_64',
   base: 'linux-6.18',
   vmTypes: { default: DEFAULT_VM, sw_protected: SW_PROTECTED_VM, snp: SNP_VM, tdx: TDX_VM },
   flags: [MMAP, INIT_SHARED, NO_DIRECT_MAP],
@@ -46,6 +48,7 @@ export const HUGETLB_PROFILE: Profile = {
   summary: 'GUEST_MEMFD_FLAG_HUGETLB backs the file with huge folios: size and fallocate ranges must be folio-aligned, INIT_SHARED cannot be combined, and in-place conversion works on single pages inside a folio. The model uses a 2-page folio.',
   sources: ['kernel-abi.md §4.4 (1G RFC v2; guest_memfd_hugetlb.c WIP)', 'seed 004 (Hildenbrand: "huge/gigantic page support ... converting individual subpages")'],
   checkedAgainstKernel: false,
+  arch: 'x86_64',
   base: 'inplace-conversion',
   vmTypes: { default: DEFAULT_VM, sw_protected: inPlace(SW_PROTECTED_VM) },
   flags: [MMAP, INIT_SHARED, HUGETLB],
@@ -61,10 +64,11 @@ export const EXCLUSIVE_GUP: Profile = {
   summary: 'REJECTED design, kept to show why: memory is donated on the strength of one exclusive pin instead of a refcount check, so conversion to private does not look at other references and an ordinary long-term pin survives into private memory.',
   sources: ['kernel-abi.md §4.5', 'seed 004 (Berman RFC; Hildenbrand: "FOLL_EXCLUSIVE is likely not it"; private memory: not mapped, not pinned)'],
   checkedAgainstKernel: false,
+  arch: 'arm64',
   base: 'inplace-conversion',
   vmTypes: { default: DEFAULT_VM, pkvm: inPlace({ ...SW_PROTECTED_VM, privateHostAccess: 'SIGSEGV' }) },
   flags: [MMAP, INIT_SHARED],
-  choices: { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL' },
+  choices: { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL', userMemSlots: ARM64_CHOICES.userMemSlots },
   extraCaps: {},
   gmemAttributes: { cap: 250, errorOffset: true },
   pageRuleOverrides: { conversionChecksRefs: false },

@@ -1,31 +1,13 @@
 /** /dev/kvm and VM-scoped ioctls: KVM_CHECK_EXTENSION, KVM_CREATE_VM, the platform launch flow. */
-import { KVM_CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, VM_TYPE, type VmTypeName } from '../constants.ts';
+import { VM_TYPE, type VmTypeName } from '../constants.ts';
 import type { CheckExtensionOp, CreateVmOp, LaunchOp, StepMeta } from '../ops.ts';
-import type { FlagDef, Profile, VmTypeRules } from '../profile.ts';
+import type { Profile } from '../profile.ts';
 import type { World } from '../world.ts';
 import { type Check, checkListCache, firstFailure } from './check.ts';
+import { capAnswer } from './caps.ts';
 import { type Decision, big, refused, success } from './decision.ts';
 
-function accepts(acceptance: FlagDef['acceptedBy'] | undefined, type: VmTypeName, rules: VmTypeRules): boolean {
-  if (acceptance === undefined) return false;
-  if (acceptance === 'all') return true;
-  if (acceptance === 'no-private-mem') return !rules.hasPrivateMem;
-  if (acceptance === 'private-mem') return rules.hasPrivateMem;
-  return acceptance.includes(type);
-}
-
-/** The GUEST_MEMFD_FLAG_* set KVM_CREATE_GUEST_MEMFD accepts for a VM of this type (the value of cap 244). */
-export function acceptedFlagDefs(profile: Profile, type: VmTypeName): FlagDef[] {
-  const rules = profile.vmTypes[type];
-  if (!rules) return [];
-  return profile.flags.filter(
-    (f) => accepts(f.acceptedBy, type, rules) || (rules.conversion === 'in-place' && accepts(f.acceptedInPlaceBy, type, rules)),
-  );
-}
-
-export function flagMask(defs: FlagDef[]): bigint {
-  return defs.reduce((m, f) => m | (1n << BigInt(f.bit)), 0n);
-}
+export { acceptedFlagDefs, flagMask } from './flagAcceptance.ts';
 
 /** VM ioctls: a closed fd is EBADF, another process's VM is EIO (kvm_vm_ioctl: kvm->mm != current->mm). */
 export function vmFdChecks<C extends { w: World; vm: string }>(op: string): Check<C>[] {
@@ -54,37 +36,6 @@ export function vmTypeByValue(profile: Profile, value: bigint): VmTypeName | und
   return (Object.keys(profile.vmTypes) as VmTypeName[]).find((t) => BigInt(VM_TYPE[t]) === value);
 }
 
-function capValue(w: World, cap: bigint, vmType: VmTypeName | undefined): bigint {
-  const p = w.profile;
-  const extra = p.extraCaps[Number(cap)];
-  if (extra) return BigInt(vmType === undefined ? extra.kvm : extra.vm ?? extra.kvm);
-  const types = Object.keys(p.vmTypes) as VmTypeName[];
-  const anyPrivate = types.some((t) => p.vmTypes[t]?.hasPrivateMem);
-  switch (Number(cap)) {
-    case KVM_CAP.GUEST_MEMFD:
-      return 1n;
-    case KVM_CAP.VM_TYPES:
-      return types.reduce((m, t) => (VM_TYPE[t] < 32 ? m | (1n << BigInt(VM_TYPE[t])) : m), 0n);
-    case KVM_CAP.GUEST_MEMFD_FLAGS: {
-      if (vmType !== undefined) return flagMask(acceptedFlagDefs(p, vmType));
-      // No VM context: the answer for a default VM (kvm_arch_supports_gmem_init_shared(NULL) is true).
-      return flagMask(acceptedFlagDefs(p, 'default'));
-    }
-    case KVM_CAP.MEMORY_ATTRIBUTES: {
-      if (p.choices.setMemoryAttributesMissing) return 0n;
-      const usesVmAttrs = (t: VmTypeName) => p.vmTypes[t]?.hasPrivateMem && p.vmTypes[t]?.conversion === 'vm-attributes';
-      if (vmType === undefined) return types.some(usesVmAttrs) && anyPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
-      return usesVmAttrs(vmType) ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
-    }
-    default:
-      if (p.gmemAttributes && Number(cap) === p.gmemAttributes.cap) {
-        const r = vmType === undefined ? undefined : p.vmTypes[vmType];
-        return r && r.hasPrivateMem && r.conversion === 'in-place' ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
-      }
-      return 0n;
-  }
-}
-
 interface CapCtx { w: World; vm: string }
 
 const checkExtensionChecks = checkListCache(() => vmFdChecks<CapCtx>('check_extension'));
@@ -95,13 +46,20 @@ export function checkExtension(w: World, op: CheckExtensionOp & StepMeta): Decis
     if (f) return refused(f);
     const fd = w.fd(op.on);
     if (fd.kind === 'open' && fd.fd.kind === 'vm') {
-      const ret = capValue(w, big(op.cap), w.peekVm(fd.fd.id).type);
-      return success('check_extension.vm', 'KVM_CHECK_EXTENSION on a VM answers for that VM', 'kernel-abi.md §1.4', { ret: Number(ret) });
+      const a = capAnswer(w.profile, big(op.cap), w.peekVm(fd.fd.id).type);
+      if ('notModelled' in a) return notModelled(a.notModelled);
+      return success('check_extension.vm', 'KVM_CHECK_EXTENSION on a VM answers for that VM', 'kernel-abi.md §1.4', { ret: Number(a.value) });
     }
     return { outcome: { errno: 'ENOTTY' }, rule: { id: 'check_extension.not-kvm-fd', says: 'KVM ioctls on a non-KVM fd fail with ENOTTY', cite: 'vfs_ioctl' } };
   }
-  const ret = capValue(w, big(op.cap), undefined);
-  return success('check_extension.kvm', 'KVM_CHECK_EXTENSION on /dev/kvm answers for a default VM / the host', 'kernel-abi.md §1.4', { ret: Number(ret) });
+  const a = capAnswer(w.profile, big(op.cap), undefined);
+  if ('notModelled' in a) return notModelled(a.notModelled);
+  return success('check_extension.kvm', 'KVM_CHECK_EXTENSION on /dev/kvm answers for a default VM / the host', 'kernel-abi.md §1.4', { ret: Number(a.value) });
+}
+
+/** A capability the spec has no answer for: no prediction, so no comparison (spec/rules/caps.ts). */
+function notModelled(why: string): Decision {
+  return { outcome: { not_modelled: why }, rule: { id: 'check_extension.not-modelled', says: 'the spec does not model this capability\'s value, so it predicts nothing and comparisons leave the step out', cite: 'kernel-abi.md §1.4' } };
 }
 
 export function createVm(w: World, op: CreateVmOp & StepMeta): Decision {

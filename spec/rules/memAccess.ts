@@ -9,9 +9,9 @@ import type { MapState } from '../state.ts';
 import type { World } from '../world.ts';
 import { type Decision, PAGE, s64, success, u64 } from './decision.ts';
 
-type Access = 'read' | 'write';
+export type Access = 'read' | 'write';
 
-interface Fault {
+export interface Fault {
   outcome: Outcome;
   id: string;
   says: string;
@@ -24,13 +24,22 @@ function protAllows(prot: string, access: Access): boolean {
   return access === 'read' ? true : prot.includes('w');
 }
 
-/** Fault page `pageInMap` of the mapping in, or say why it cannot be. */
-function faultIn(w: World, mapIndex: number, map: MapState, byteOffset: bigint, access: Access): Fault | { page: number } {
+/** Whether the mapping's page holding `byteOffset` carries a guard marker (MADV_GUARD_INSTALL). */
+export function guarded(map: MapState, byteOffset: bigint): boolean {
+  return map.guards !== undefined && map.guards.includes(Number(byteOffset / PAGE));
+}
+
+/** Fault the mapping's page at `byteOffset` in, or say why it cannot be (memory accesses, pins, MADV_POPULATE_*). */
+export function faultIn(w: World, mapIndex: number, map: MapState, byteOffset: bigint, access: Access): Fault | { page: number } {
   if (byteOffset < 0n || byteOffset >= BigInt(map.npages) * PAGE) {
     return { outcome: { access: 'SIGSEGV' }, id: 'access.outside-mapping', says: 'an access outside the mapping is SIGSEGV', cite: 'mm' };
   }
   if (!protAllows(map.prot, access)) {
     return { outcome: { access: 'SIGSEGV' }, id: 'access.protection', says: `a ${access} the mapping's protection forbids is SIGSEGV (SEGV_ACCERR)`, cite: 'mm; kernel here' };
+  }
+  // A guard marker is found in the page table before the file's fault handler runs (so before EOF is checked).
+  if (guarded(map, byteOffset)) {
+    return { outcome: { access: 'SIGSEGV' }, id: 'access.guard', says: 'an access to a guard region (MADV_GUARD_INSTALL) is SIGSEGV', cite: 'mm/madvise.c; madvise(2) MADV_GUARD_INSTALL' };
   }
   const page = map.start + Number(byteOffset / PAGE);
   if (page >= w.peekGmem(map.gmem).sizePages) {
@@ -136,6 +145,7 @@ export function pin(w: World, op: PinOp & StepMeta): Decision {
   const pages: number[] = [];
   for (let at = (start / PAGE) * PAGE; at < start + len; at += PAGE) {
     if (at >= BigInt(m.map.npages) * PAGE) return pinFault('pin.outside-mapping', 'pinning past the end of the mapping fails with EFAULT');
+    if (guarded(m.map, at)) return pinFault('pin.guard', 'pinning a guard region fails with EFAULT (GUP faults on the guard marker)');
     const page = m.map.start + Number(at / PAGE);
     if (page >= w.peekGmem(m.map.gmem).sizePages) return pinFault('pin.past-eof', 'pinning a page at or past EOF fails with EFAULT (the fault would be SIGBUS)');
     if (!w.pageCan(m.map.gmem, page, { type: 'PIN' })) return pinFault('pin.private', 'GUP of a private page fails with EFAULT: private memory is never pinned by the host');

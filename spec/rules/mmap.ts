@@ -127,30 +127,5 @@ export function mprotect(w: World, op: MprotectOp & StepMeta): Decision {
   return success('mprotect.ok', 'mprotect changes the mapping\'s protection', 'mprotect(2)');
 }
 
-export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
-  w.ref(op.map);
-  if (!aligned(u64(op.offset)) || s64(op.length) < 0n) {
-    return { outcome: { errno: 'EINVAL' }, rule: { id: 'madvise.unaligned', says: 'madvise at an unaligned address or with a negative length fails with EINVAL', cite: 'madvise(2)' } };
-  }
-  const m = w.map(op.map);
-  if (!m) return { outcome: { errno: 'ENOMEM' }, rule: { id: 'madvise.unmapped', says: 'madvise where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM', cite: 'madvise(2)' } };
-  const how = w.profile.choices.madvise[op.advice];
-  const first = pagesOf(u64(op.offset));
-  const count = pagesOf(u64(op.length) + PAGE - 1n);
-  if (how === 'zap') {
-    for (const i of w.touchedPages(m.map.gmem, m.map.start + first, count)) {
-      w.pageEvent(m.map.gmem, i, { type: 'HOST_UNMAP', mapper: m.index });
-    }
-    return success(`madvise.${op.advice}.zap`, `MADV_${op.advice.toUpperCase()} zaps the PTEs; the page cache keeps the data, so a refault reads it back`, 'kernel-abi.md §2.11; test_collapse');
-  }
-  if (how === 'punch') {
-    punchRange(w, m.map.gmem, m.map.start + first, Math.min(count, Math.max(0, w.peekGmem(m.map.gmem).sizePages - m.map.start - first)));
-    return success(`madvise.${op.advice}.punch`, `MADV_${op.advice.toUpperCase()} punches the range out of the file`, 'madvise(2) MADV_REMOVE → fallocate(PUNCH_HOLE)');
-  }
-  if (how) {
-    return { outcome: { errno: how }, rule: { id: `madvise.${op.advice}.refused`, says: `MADV_${op.advice.toUpperCase()} on a guest_memfd mapping fails with ${how}`, cite: 'kernel-abi.md §2.11' } };
-  }
-  if (op.advice === 'dontfork' || op.advice === 'dofork') (w.ownMap(m.index) as MapState).dontfork = op.advice === 'dontfork';
-  return success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds`, 'madvise(2)');
-}
+export { madvise } from './madvise.ts';
 

@@ -156,7 +156,7 @@ function valueClasses(profile: Profile, op: OpName, field: string, size: number)
     case 'fallocate.mode': return ['allocate', 'punch_hole', 0, 2, 4, 5, 0x11, 0x40, 0x08, 0x100];
     case 'fallocate.offset': return [0, 1, PAGE, size, -PAGE, B((1n << 63n) - 4096n)];
     case 'fallocate.len': return [0, 1, PAGE, size, -PAGE, 0x2000];
-    case 'set_memory_region2.slot': return [0, 1, 7, 32763, 32764, 0x10000, 0xffff];
+    case 'set_memory_region2.slot': return [0, 1, 7, profile.choices.userMemSlots - 1, profile.choices.userMemSlots, 0x10000, 0xffff];
     case 'set_memory_region2.flags': return [['gmem'], ['gmem', 'log_dirty'], ['gmem', 'readonly'], [], ['log_dirty'], ['readonly'], 0x8, 0x10];
     case 'set_memory_region2.gpa': return [0x100000, 0x100001, 0, 0x200000, B(1n << 52n), B((1n << 64n) - 4096n)];
     case 'set_memory_region2.size': return [0, PAGE, PAGE + 1, size, size + PAGE, B((1n << 64n) - 4096n), B(1n << 44n)];
@@ -185,7 +185,7 @@ function valueClasses(profile: Profile, op: OpName, field: string, size: number)
     case 'ftruncate.length': return [0, size, size + PAGE];
     case 'read.len': case 'write.len': case 'pread.len': case 'pwrite.len': return [0, PAGE];
     case 'pread.offset': case 'pwrite.offset': return [0, -1, size];
-    case 'delete_memslot.slot': return [0, 7, 32764, 0x10000];
+    case 'delete_memslot.slot': return [0, 7, profile.choices.userMemSlots, 0x10000];
     case 'check_extension.cap': return [234, 235, 244, 233, 10];
     case 'create_vm.type': return ['default', 99];
     case 'guest_access.gpa': return [0x100000, 0x200000];

@@ -84,6 +84,9 @@ struct kvm_memory_attributes2 {
 #define GUEST_MEMFD_FLAG_MMAP		(1ULL << 0)
 #define GUEST_MEMFD_FLAG_INIT_SHARED	(1ULL << 1)
 
+#define KVM_CAP_NR_MEMSLOTS                   10
+#define KVM_CAP_READONLY_MEM                  31
+#define KVM_CAP_MULTI_ADDRESS_SPACE           118
 #define KVM_CAP_EXIT_HYPERCALL                201
 #define KVM_CAP_USER_MEMORY2                  231
 #define KVM_CAP_MEMORY_FAULT_INFO             232
