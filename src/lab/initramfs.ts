@@ -57,7 +57,7 @@ export function initramfsMembers(spec: { busybox: Uint8Array; init: Uint8Array; 
     ...sortedDirs.map((d): CpioMember => ({ kind: 'dir', path: d })),
     // The kernel opens /dev/console for init before anything mounts devtmpfs.
     { kind: 'chardev', path: 'dev/console', major: 5, minor: 1 },
-    ...all.map((f): CpioMember => ({ kind: 'file', path: f.guestPath, data: f.data, mode: f.mode })),
+    ...all.map((f): CpioMember => ({ kind: 'file', path: cpioPath(f.guestPath), data: f.data, mode: f.mode })),
   ];
 }
 

@@ -21,7 +21,7 @@ const clock = (ms: number): string => {
 /** Progress bar text for a compile count, e.g. `[#####.....] 612/1210 CC`. Capped at 99% until done. */
 export function compileBar(done: number, expected: number, width = 20): string {
   const frac = Math.min(done / Math.max(expected, 1), 0.99);
-  const filled = Math.round(frac * width);
+  const filled = Math.floor(frac * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/~${expected} CC`;
 }
 
