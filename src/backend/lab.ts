@@ -58,6 +58,8 @@ export interface LabBackendOptions {
   progress?: LabProgress;
   /** Per-trace time limit (default LAB_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** A bzImage to boot instead of the cached lab kernel (another build, another series). */
+  kernel?: string;
   /** Called with each VM once it is started (benchmarks and tests read boot figures or kill it). */
   onVm?: (vm: LabVm) => void;
 }
@@ -84,7 +86,7 @@ const GUEST_PRELOAD = '/lab/preload.so';
 
 /** A channel to the relay in a freshly booted lab VM. */
 async function bootLab(options: LabBackendOptions): Promise<RelayTransport> {
-  const kernel = await ensureLabKernel(options.progress);
+  const kernel = options.kernel ?? (await ensureLabKernel(options.progress));
   const relay = ensureNative(RELAY);
   // The real helper always (GMEM_SPEC_HELPER only stands in for the host's).
   const helper = options.preload ? ensureNative(DYNAMIC_HELPER) : nativeHelperPath();
@@ -92,6 +94,7 @@ async function bootLab(options: LabBackendOptions): Promise<RelayTransport> {
   const helperArg = `/lab/${helper.split('/').pop() as string}`;
   const vm = await startLabVm({
     kernel,
+    files,
     program: relay,
     args: options.preload ? ['--preload', GUEST_PRELOAD, helperArg] : [helperArg],
   });
