@@ -26,8 +26,6 @@ import { type Decision, PAGE, aligned, pagesOf, s64, success, u64 } from './deci
 import { punchRange } from './fallocate.ts';
 import { faultIn } from './memAccess.ts';
 
-const MM = 'mm/madvise.c';
-
 /** The pages of [first, first+count) that lie in the mapping (mapping-relative), and whether any did not. */
 function inMapping(map: MapState, first: number, count: number): { pages: number[]; beyond: boolean } {
   const pages: number[] = [];
@@ -37,7 +35,7 @@ function inMapping(map: MapState, first: number, count: number): { pages: number
 
 const unmappedTail = (advice: MadviseName): Decision => ({
   outcome: { errno: 'ENOMEM' },
-  rule: { id: 'madvise.range-unmapped', says: `madvise(MADV_${advice.toUpperCase()}) over a range that is not all mapped applies to the mapped part, then fails with ENOMEM`, cite: `madvise(2); ${MM} (madvise_walk_vmas)` },
+  rule: { id: 'madvise.range-unmapped', says: `madvise(MADV_${advice.toUpperCase()}) over a range that is not all mapped applies to the mapped part, then fails with ENOMEM`, cite: 'madvise(2); mm/madvise.c (madvise_walk_vmas)' },
 });
 
 /** MADV_POPULATE_READ/WRITE: fault each page in, in order; the first that cannot be faulted ends it with EFAULT. */
@@ -49,7 +47,7 @@ function populate(w: World, op: MadviseOp, index: number, pages: readonly number
     if ('outcome' in r) {
       return {
         outcome: { errno: 'EFAULT' },
-        rule: { id: `madvise.${op.advice}.fault`, says: `MADV_${op.advice.toUpperCase()} stops with EFAULT at a page a ${access} fault cannot map (here: ${r.says}); the pages before it stay faulted in`, cite: `${MM} (madvise_populate); mm/gup.c faultin_page_range` },
+        rule: { id: `madvise.${op.advice}.fault`, says: `MADV_${op.advice.toUpperCase()} stops with EFAULT at a page a ${access} fault cannot map (here: ${r.says}); the pages before it stay faulted in`, cite: 'mm/madvise.c (madvise_populate); mm/gup.c faultin_page_range' },
       };
     }
   }
@@ -83,22 +81,22 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
   }
   switch (op.advice) {
     case 'wipeonfork':
-      return { outcome: { errno: 'EINVAL' }, rule: { id: 'madvise.wipeonfork.file-mapping', says: 'MADV_WIPEONFORK is for private anonymous memory: on a file mapping it fails with EINVAL', cite: `${MM} (madvise_vma_behavior)` } };
+      return { outcome: { errno: 'EINVAL' }, rule: { id: 'madvise.wipeonfork.file-mapping', says: 'MADV_WIPEONFORK is for private anonymous memory: on a file mapping it fails with EINVAL', cite: 'mm/madvise.c (madvise_vma_behavior)' } };
     case 'populate_read':
     case 'populate_write':
-      return populate(w, op, m.index, pages) ?? done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} faults every page of the range in, as a ${op.advice === 'populate_write' ? 'write' : 'read'} would (allocating and zeroing on first use)`, `${MM} (madvise_populate)`));
+      return populate(w, op, m.index, pages) ?? done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} faults every page of the range in, as a ${op.advice === 'populate_write' ? 'write' : 'read'} would (allocating and zeroing on first use)`, 'mm/madvise.c (madvise_populate)'));
     case 'guard_install': {
       for (const i of w.touchedPages(m.map.gmem, m.map.start + first, pages.length)) w.pageEvent(m.map.gmem, i, { type: 'HOST_UNMAP', mapper: m.index });
       const own = w.ownMap(m.index) as MapState;
       own.guards = [...new Set([...(own.guards ?? []), ...pages])].sort((a, b) => a - b);
-      return done(success('madvise.guard_install.ok', 'MADV_GUARD_INSTALL zaps the range and installs guard markers: accesses there are SIGSEGV and GUP fails until MADV_GUARD_REMOVE; the file keeps its data', `${MM} (madvise_guard_install; file-backed mappings since 6.15)`));
+      return done(success('madvise.guard_install.ok', 'MADV_GUARD_INSTALL zaps the range and installs guard markers: accesses there are SIGSEGV and GUP fails until MADV_GUARD_REMOVE; the file keeps its data', 'mm/madvise.c (madvise_guard_install; file-backed mappings since 6.15)'));
     }
     case 'guard_remove': {
       const own = w.ownMap(m.index) as MapState;
       const left = (own.guards ?? []).filter((p) => !pages.includes(p));
       if (left.length) own.guards = left;
       else delete own.guards;
-      return done(success('madvise.guard_remove.ok', 'MADV_GUARD_REMOVE takes the guard markers of the range away; nothing is faulted in', `${MM} (madvise_guard_remove)`));
+      return done(success('madvise.guard_remove.ok', 'MADV_GUARD_REMOVE takes the guard markers of the range away; nothing is faulted in', 'mm/madvise.c (madvise_guard_remove)'));
     }
     case 'dontfork':
     case 'dofork':
@@ -107,6 +105,6 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
     case 'normal': case 'random': case 'sequential': case 'willneed': case 'dontneed': case 'dontneed_locked': case 'free': case 'remove':
     case 'hugepage': case 'nohugepage': case 'dontdump': case 'dodump': case 'keeponfork': case 'mergeable': case 'unmergeable':
     case 'cold': case 'pageout': case 'collapse':
-      return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds and changes nothing the model tracks on a guest_memfd mapping`, `madvise(2); ${MM}`));
+      return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds and changes nothing the model tracks on a guest_memfd mapping`, 'madvise(2); mm/madvise.c'));
   }
 }

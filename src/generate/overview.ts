@@ -3,8 +3,9 @@
  * files (so it is checked whenever they are).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CommittedSuite } from './config.ts';
+import { readmeFacts, withReadmeFacts } from './readmeFacts.ts';
 
 interface Cov {
   profile: string;
@@ -42,7 +43,7 @@ export function coverageTable(root: string, committed: readonly CommittedSuite[]
     const suites = Object.entries(v.suites).map(([k, s]) => `${k} ${s.tests} / ${s.steps}`).join('; ');
     const covered = Object.entries(v.suites).filter(([, s]) => s.edgesCovered !== undefined)
       .map(([k, s]) => `${k}: ${s.edgesCovered}/${v.graph.edges}${k === 'state' ? ` (tree edges; ${s.statesReached}/${v.graph.states} states)` : ''}`).join('; ');
-    const runs = v.checkedAgainstKernel ? '**the kernel here** (linux backend, C) and the reference' : 'the reference only (modelled)';
+    const runs = v.checkedAgainstKernel ? '**a 6.18 kernel with guest_memfd** (linux backend, C) and the reference' : 'the reference only (modelled)';
     // Refusals only: errnos, signals and VM exits (successes are counted in the suites column).
     const failures = Object.keys(v.outcomes).filter((o) => o !== 'ok' && o !== 'access ok');
     const invs = Object.values(v.invariants);
@@ -52,13 +53,17 @@ export function coverageTable(root: string, committed: readonly CommittedSuite[]
   return lines;
 }
 
-/** The README with its coverage table replaced by the current one; throws if the README has no marked table. */
+/**
+ * The README with its coverage table replaced by the current one and its numbers (`<!-- fact:… -->`, see
+ * readmeFacts.ts) recomputed from the repository that holds `root`; throws if the README has no marked table.
+ */
 export function withCoverageTable(readme: string, root: string, committed: readonly CommittedSuite[]): string {
   const a = readme.indexOf(README_TABLE_START);
   const b = readme.indexOf(README_TABLE_END);
   if (a < 0 || b < a) throw new Error(`README.md has no ${README_TABLE_START} ... ${README_TABLE_END} block`);
   const table = coverageTable(root, committed, `${root}/`).join('\n');
-  return `${readme.slice(0, a + README_TABLE_START.length)}\n${table}\n${readme.slice(b)}`;
+  const withTable = `${readme.slice(0, a + README_TABLE_START.length)}\n${table}\n${readme.slice(b)}`;
+  return withReadmeFacts(withTable, readmeFacts(dirname(root)));
 }
 
 export function renderOverview(root: string, committed: readonly CommittedSuite[]): string {
@@ -77,8 +82,9 @@ export function renderOverview(root: string, committed: readonly CommittedSuite[
   lines.push(...coverageTable(root, committed));
   lines.push(
     '',
-    'The linux-6.18 suites are the only ones checked against a real kernel (Linux 6.18 here, default VM type, guest_memfd',
-    'flags MMAP and INIT_SHARED); every other profile describes a platform or a proposal no kernel here implements, and',
+    'The linux-6.18 suites are the only ones checked against a real kernel (Linux 6.18 with guest_memfd, default VM type,',
+    'flags MMAP and INIT_SHARED: docs/kernel-observations.md); every other profile describes a platform or a proposal no',
+    'kernel the project runs on implements, and',
     'its suites only check that the model still says what it said when they were generated.',
   );
   return `${lines.join('\n')}\n`;
