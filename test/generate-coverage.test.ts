@@ -53,7 +53,7 @@ describe('generate errors', () => {
     }
     expect(err).toBeInstanceOf(ReplayMismatchError);
     const msg = (err as Error).message;
-    expect(msg).toMatch(/^internal error generating linux-6.18: traces\/transition\/w0001.json step 3: .* replays as .*, the graph says .*$/);
+    expect(msg).toMatch(/^generating linux-6.18: traces\/transition\/w0001.json step 3: .* replays as .*, the graph says .*$/);
     expect(msg).not.toContain('\n');
   });
 });

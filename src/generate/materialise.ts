@@ -88,7 +88,7 @@ export interface GenTest {
  */
 export class ReplayMismatchError extends Error {
   constructor(readonly profile: string, readonly file: string, readonly step: number, what: string) {
-    super(`internal error generating ${profile}: ${file} step ${step}: ${what}`);
+    super(`generating ${profile}: ${file} step ${step}: ${what}`);
     this.name = 'ReplayMismatchError';
   }
 }
