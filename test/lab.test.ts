@@ -336,9 +336,9 @@ describe('progress', () => {
 });
 
 describe('the lab command line', () => {
-  const v = (o: Partial<{ series: string; jobs: string; file: string[]; timeout: string }> = {}) => ({ series: undefined, jobs: undefined, file: [], timeout: undefined, ...o });
+  const v = (o: Partial<{ series: string; jobs: string; file: string[]; timeout: string; 'build-only': boolean }> = {}) => ({ series: undefined, jobs: undefined, file: [], timeout: undefined, 'build-only': false, ...o });
   it('exec takes files, a timeout and everything after -- verbatim', () => {
-    expect(labRequest(v({ file: ['a', 'b'], timeout: '5' }), ['exec', 'prog', '--x'], ['prog', '--x'])).toEqual({ sub: 'exec', files: ['a', 'b'], timeoutMs: 5000, command: ['prog', '--x'] });
+    expect(labRequest(v({ file: ['a', 'b'], timeout: '5' }), ['exec', 'prog', '--x'], ['prog', '--x'])).toEqual({ sub: 'exec', files: ['a', 'b'], timeoutMs: 5000, buildOnly: false, command: ['prog', '--x'] });
   });
   it('each mistake is one UsageError naming it', () => {
     expect(() => labRequest(v(), [], [])).toThrow(/lab needs a subcommand: build, status/);
@@ -349,6 +349,7 @@ describe('the lab command line', () => {
     expect(() => labRequest(v(), ['status', 'x'], ['x'])).toThrow(/takes no program/);
     expect(() => labRequest(v({ series: 'seven' }), ['build'], [])).toThrow(/--series must look like 7\.3/);
     expect(() => labRequest(v({ timeout: '0' }), ['exec', 'p'], ['p'])).toThrow(UsageError);
+    expect(() => labRequest(v({ 'build-only': true }), ['exec', 'p'], ['p'])).toThrow(/lab exec takes no --build-only/);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The HTML report in a real browser: Debian's chromium (scripts/ensure-chromium.sh installs it), driven by
+ * The HTML report in a real browser: Debian's chromium (scripts/setup-debian.sh installs it), driven by
  * playwright-core, opens the report from disk (file://, no server, no network), and every diagram must have
  * rendered — an inline SVG with the expected number of nodes — with no console errors and no request leaving
  * the disk. A screenshot is saved to out/artifacts/report.png. Without chromium the test says why and is skipped.
@@ -14,7 +14,7 @@ import { writeReport } from '../src/report/site.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`SKIP: no chromium (${CHROMIUM} is missing; run scripts/ensure-chromium.sh)`);
+if (!hasChromium) console.log(`SKIP: no chromium (${CHROMIUM} is missing; run scripts/setup-debian.sh)`);
 
 const OUT = resolve('out/test-report');
 const ARTIFACTS = resolve('out/artifacts');

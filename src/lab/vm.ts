@@ -82,11 +82,12 @@ function resolveAccel(opts: LabVmOptions): Accel {
 }
 
 export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
+  // Bad input first: it is said the same whatever the machine has.
+  const initrd = await buildInitramfs({ files: opts.files ?? [], program: opts.program, args: opts.args ?? [], stdin: opts.stdin ?? 'port' });
   const qemu = qemuAvailable();
   if (!qemu.ok) throw new LabVmError(qemu.reason, '');
   const kernel = opts.kernel ?? labKernelPath();
   if (!kernel) throw new LabVmError('no lab kernel is cached (run `gmem-spec lab build`)', '');
-  const initrd = await buildInitramfs({ files: opts.files ?? [], program: opts.program, args: opts.args ?? [], stdin: opts.stdin ?? 'port' });
   const dir = mkdtempSync(join(tmpdir(), 'gmem-lab-'));
   const paths = { initrd: join(dir, 'initrd.gz'), kernelLog: join(dir, 'kernel.log'), stderrFile: join(dir, 'stderr'), statusFile: join(dir, 'status') };
   writeFileSync(paths.initrd, initrd);

@@ -33,6 +33,7 @@ const LAB_OPTIONS = {
   jobs: { type: 'string', short: 'j', value: 'N', description: 'build: parallel compile jobs', defaultText: 'the number of CPUs' },
   file: { type: 'string', multiple: true, value: 'PATH', description: 'exec: put PATH in the guest at /lab/<name> (its shared libraries too)' },
   timeout: { type: 'string', value: 'S', description: 'exec, selftests: time limit in seconds, boot included', defaultText: 'exec 300, selftests 900' },
+  'build-only': { type: 'boolean', description: 'selftests: build them (and the kernel) into the cache, do not run them' },
 } as const;
 
 /** Which options each subcommand takes. */
@@ -41,7 +42,7 @@ export const LAB_SUBCOMMAND_OPTIONS: Record<LabSubcommand, readonly (keyof typeo
   status: [],
   kernel: [],
   exec: ['file', 'timeout'],
-  selftests: ['timeout'],
+  selftests: ['timeout', 'build-only'],
 };
 
 export interface LabRequest {
@@ -50,11 +51,12 @@ export interface LabRequest {
   jobs?: number;
   files: string[];
   timeoutMs?: number;
+  buildOnly: boolean;
   /** exec: the guest program and its arguments (everything after `--`). */
   command: string[];
 }
 
-type LabValues = { series: string | undefined; jobs: string | undefined; file: string[]; timeout: string | undefined };
+type LabValues = { series: string | undefined; jobs: string | undefined; file: string[]; timeout: string | undefined; 'build-only': boolean };
 
 /** Checks the parsed command line of `lab` (pure): the subcommand, its options, and exec's `-- PROGRAM`. */
 export function labRequest(values: LabValues, positionals: readonly string[], afterDashDash: readonly string[]): LabRequest {
@@ -63,7 +65,13 @@ export function labRequest(values: LabValues, positionals: readonly string[], af
   if (!sub || !(LAB_SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`lab needs a subcommand: ${LAB_SUBCOMMANDS.join(', ')}${sub ? ` (got ${JSON.stringify(sub)})` : ''}`);
   const s = sub as LabSubcommand;
   if (own.length > 1) throw new UsageError(`lab ${s}: unexpected argument ${JSON.stringify(own[1])}${s === 'exec' ? ' (put the program after `--`)' : ''}`);
-  const given: Record<keyof typeof LAB_OPTIONS, boolean> = { series: values.series !== undefined, jobs: values.jobs !== undefined, file: values.file.length > 0, timeout: values.timeout !== undefined };
+  const given: Record<keyof typeof LAB_OPTIONS, boolean> = {
+    series: values.series !== undefined,
+    jobs: values.jobs !== undefined,
+    file: values.file.length > 0,
+    timeout: values.timeout !== undefined,
+    'build-only': values['build-only'],
+  };
   for (const [name, present] of Object.entries(given)) {
     if (present && !LAB_SUBCOMMAND_OPTIONS[s].includes(name as keyof typeof LAB_OPTIONS)) throw new UsageError(`lab ${s} takes no --${name}`);
   }
@@ -78,6 +86,7 @@ export function labRequest(values: LabValues, positionals: readonly string[], af
     ...(jobs !== undefined ? { jobs } : {}),
     files: values.file,
     ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+    buildOnly: values['build-only'],
     command: [...afterDashDash],
   };
 }
@@ -147,6 +156,11 @@ async function runLab(r: LabRequest, io: Io): Promise<number> {
     }
     case 'selftests': {
       const bins = await interruptible((signal) => buildSelftests({ progress, signal }));
+      if (r.buildOnly) {
+        io.progress?.done();
+        io.out(bins.binaries.map((b) => b.path).join('\n'));
+        return 0;
+      }
       progress({ kind: 'phase', phase: 'selftests', detail: `running ${bins.binaries.length} KVM selftests (${bins.version}) in one lab boot` });
       const run = await runSelftests(bins, r.timeoutMs ? { timeoutMs: r.timeoutMs } : {});
       io.progress?.done();
