@@ -32,7 +32,8 @@ function smallProject(): string {
 
 /** Per command: arguments that print output, the status they document for it, and where it runs. */
 const RUNS: Record<string, { args: string[]; code: number; cwd?: string }> = {
-  run: { args: ['--bound', 'pages=1'], code: 0, cwd: smallProject() },
+  // --profile: the default job also runs the profiles a lab kernel implements (building it first).
+  run: { args: ['--profile', 'linux-6.18', '--bound', 'pages=1'], code: 0, cwd: smallProject() },
   predict: { args: ['examples/traces/punch-zeroes.json'], code: 0 },
   'check-trace': { args: [divergingTrace()], code: 1 },
   check: { args: ['--profile', 'linux-6.18', '--bound', 'maps=0,pins=0', '--no-dead-rules', '--out', join(tmp, 'check')], code: 0 },

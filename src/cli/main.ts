@@ -38,8 +38,14 @@ export function internalErrorLine(command: string, e: unknown, phase: string | u
   return `gmem-spec ${command}: internal error${where}: ${err.name}: ${firstLine(err.message)}${debug() ? '' : ' (GMEM_SPEC_DEBUG=1 shows the stack trace)'}`;
 }
 
+/** An error from the operating system (a file that cannot be written): its message names the file. */
+function systemError(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
 function reportError(name: string, cmd: Command, e: unknown, io: Io, phase: string | undefined): number {
-  if (e instanceof UsageError) io.err(`gmem-spec ${name}: ${e.message} (see gmem-spec ${name} --help)`);
+  if (systemError(e)) io.err(`gmem-spec ${name}: ${firstLine(e.message)}${phase ? ` (while ${phase})` : ''}`);
+  else if (e instanceof UsageError) io.err(`gmem-spec ${name}: ${e.message} (see gmem-spec ${name} --help)`);
   else if (e instanceof BackendUnavailableError) io.err(`SKIP: the ${e.backend} backend is not available here: ${e.reason}`);
   else if (INPUT_ERRORS.some((k) => e instanceof k)) io.err(`gmem-spec ${name}: ${(e as Error).message}`);
   else {
@@ -64,16 +70,17 @@ function installProcessHandlers(command: string, io: Io, tracker: PhaseTracker):
   process.on('unhandledRejection', fatal);
 }
 
-function suggest(name: string): string {
-  const hit = COMMANDS.find((c) => c.name.startsWith(name) || name.startsWith(c.name));
+function suggest(name: string, commands: readonly Command[]): string {
+  const hit = commands.find((c) => c.name.startsWith(name) || name.startsWith(c.name));
   return hit ? ` (did you mean ${hit.name}?)` : '';
 }
 
-export async function main(argv: readonly string[], given?: Io): Promise<number> {
+/** Run the command line `argv`; `given` replaces the process's streams, `commands` the registry (tests). */
+export async function main(argv: readonly string[], given?: Io, commands: readonly Command[] = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
   const base = given ?? processIo(name ?? 'help');
   if (!name) {
-    base.err(renderGlobalHelp(COMMANDS));
+    base.err(renderGlobalHelp(commands));
     return 2;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
@@ -83,20 +90,20 @@ export async function main(argv: readonly string[], given?: Io): Promise<number>
   if (name === 'help' || name === '--help' || name === '-h') {
     const topic = rest[0];
     if (topic === undefined) {
-      base.out(renderGlobalHelp(COMMANDS));
+      base.out(renderGlobalHelp(commands));
       return 0;
     }
-    const c = COMMANDS.find((x) => x.name === topic);
+    const c = commands.find((x) => x.name === topic);
     if (!c) {
-      base.err(`gmem-spec help: unknown command ${JSON.stringify(topic)}${suggest(topic)}; commands: ${COMMANDS.map((x) => x.name).join(', ')}`);
+      base.err(`gmem-spec help: unknown command ${JSON.stringify(topic)}${suggest(topic, commands)}; commands: ${commands.map((x) => x.name).join(', ')}`);
       return 2;
     }
     base.out(renderCommandHelp(c));
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    base.err(`gmem-spec: unknown command ${JSON.stringify(name)}${suggest(name)} (gmem-spec help lists them)`);
+    base.err(`gmem-spec: unknown command ${JSON.stringify(name)}${suggest(name, commands)} (gmem-spec help lists them)`);
     return 2;
   }
   const tracker = base.progress instanceof PhaseTracker ? base.progress : new PhaseTracker(base.progress);
