@@ -119,6 +119,31 @@ describe('the lab transport, with the relay here in front of a fake helper', () 
 });
 
 describe('opening the lab backend', () => {
+  it('a VM that does not boot makes the backend unavailable with one line, not a failure per step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmem-qemu-'));
+    const qemu = join(dir, 'qemu-that-fails');
+    writeFileSync(qemu, '#!/bin/sh\necho "qemu: could not load the kernel" >&2\nexit 1\n', { mode: 0o755 });
+    const env = process.env.GMEM_LAB_QEMU;
+    process.env.GMEM_LAB_QEMU = qemu;
+    const b = openLabBackend({ kernel: qemu });
+    try {
+      const caps = await b.capabilities();
+      expect(caps.unavailable).toMatch(/^lab backend's helper unavailable: gmem-helper in the lab VM was lost: lab VM: QEMU exited with 1 before the guest program started: qemu: could not load the kernel[^\n]*$/);
+      // a second boot is tried, then no more: every later run fails at once with the same reason
+      const second = (await b.run(trace([probe]))).outcomes;
+      expect(second).toEqual([{ failed: expect.stringMatching(/QEMU exited with 1 before the guest program started/) }]);
+      const t0 = Date.now();
+      const third = (await b.run(trace([probe, probe]))).outcomes;
+      expect(Date.now() - t0).toBeLessThan(500);
+      expect(third).toEqual([0, 1].map(() => ({ failed: expect.stringMatching(/QEMU exited with 1 before the guest program started.* \(2 starts failed: not tried again\)$/) })));
+    } finally {
+      await b.close();
+      if (env === undefined) delete process.env.GMEM_LAB_QEMU;
+      else process.env.GMEM_LAB_QEMU = env;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('--preload needs the lab backend, and an existing file', () => {
     expect(() => openBackend('linux', getProfile('linux-6.18'), { preload: '/tmp/x.so' })).toThrow('--preload runs the helper under a shim inside the lab VM: it needs --backend lab, not linux');
     if (labBackendStatus().ok) expect(() => openBackend('lab', getProfile('sw-protected'), { preload: '/nonexistent/shim.so' })).toThrow('--preload /nonexistent/shim.so: no such file');

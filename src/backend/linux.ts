@@ -48,6 +48,9 @@ const DETECTION_CAPS: readonly (keyof typeof KVM_CAP)[] = [
 
 const knownProfile = (name: string) => PROFILES.some((p) => p.name === name);
 
+/** Failed starts in a row after which a backend gives up: a second chance covers a boot that timed out once. */
+const START_ATTEMPTS = 2;
+
 export class LinuxBackend implements Backend {
   readonly name: string;
   private helper: HelperProcess | undefined;
@@ -61,6 +64,9 @@ export class LinuxBackend implements Backend {
   private readonly fallbackRelease: string;
   /** The release reported by the last helper that announced one. */
   private release: string | undefined;
+  /** Helper starts that failed in a row; at START_ATTEMPTS the backend stops trying (a VM that does not boot). */
+  private startFailures = 0;
+  private lastStartFailure = '';
 
   constructor(options: LinuxBackendOptions = {}) {
     this.name = options.name ?? 'linux';
@@ -95,6 +101,10 @@ export class LinuxBackend implements Backend {
     const kernel = this.kernelRelease;
     const found = profilesOf({ release: kernel, caps }, knownProfile);
     if (problems.length) {
+      const reasons = new Set(outcomes.map((o) => ('failed' in o ? o.failed : '')));
+      const [only] = [...reasons];
+      const unavailable = reasons.size === 1 && only ? only : undefined;
+      if (unavailable) return { backend: this.name, profile: 'linux-unknown', profiles: [], kernel, detectedFrom: unavailable, caps, unavailable };
       return { backend: this.name, profile: 'linux-unknown', profiles: [], kernel, detectedFrom: `${found.detectedFrom}; could not read ${problems.join('; ')}`, caps };
     }
     return { backend: this.name, profile: found.profile, profiles: found.profiles, kernel, detectedFrom: `KVM_CHECK_EXTENSION on ${found.detectedFrom}`, caps };
@@ -119,9 +129,21 @@ export class LinuxBackend implements Backend {
     if (this.closed) throw new Error(`${this.name} backend: closed`);
     if (this.helper?.alive) return this.helper;
     this.helper = undefined;
+    if (this.startFailures >= START_ATTEMPTS) throw new Error(`${this.lastStartFailure} (${START_ATTEMPTS} starts failed: not tried again)`);
     if (!this.starting) {
       this.starting = this.connect()
         .then((t) => HelperProcess.over(t, this.startTimeoutMs))
+        .then(
+          (h) => {
+            this.startFailures = 0;
+            return h;
+          },
+          (e: unknown) => {
+            this.startFailures++;
+            this.lastStartFailure = (e as Error).message;
+            throw e;
+          },
+        )
         .finally(() => {
           this.starting = undefined;
         });

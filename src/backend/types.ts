@@ -16,6 +16,8 @@ export interface BackendCapabilities {
   kernel?: string;
   /** Why this profile was chosen, in words (e.g. "cap 244 GUEST_MEMFD_FLAGS = 0x3, VM_TYPES = 0x1"). */
   detectedFrom: string;
+  /** Set when the backend could not run anything (its helper did not start): why, in one line. */
+  unavailable?: string;
   /** Raw capability values the detection read, by name. */
   caps: Record<string, number>;
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_NAMES, openBackend } from '../../backend/index.ts';
+import { BACKEND_NAMES, BackendUnavailableError, openBackend } from '../../backend/index.ts';
 import { progressLines } from '../../backend/lab.ts';
 import { RESULT_FORMATS, formatHuman, formatJson, formatJunit, formatTap } from '../../conform/format.ts';
 import { runSuite } from '../../conform/runner.ts';
@@ -43,6 +43,7 @@ export const conform = defineCommand({
     const backend = openBackend(backendName, (resolved ?? (await resolveProfile({}))).profile, { ...(values.preload !== undefined ? { preload: values.preload } : {}), progress: progressLines(io.err) });
     try {
       const caps = await backend.capabilities();
+      if (caps.unavailable) throw new BackendUnavailableError(caps.backend, caps.unavailable);
       if (!resolved) {
         if (caps.profile.endsWith('-unknown')) {
           throw new UsageError(`the ${caps.backend} backend matches no profile of the spec here (${caps.detectedFrom}); name the profile to compare it with, e.g. --profile linux-6.18`);

@@ -4,7 +4,7 @@
  * kernel. Writes in place unless --out is given; the file is replaced atomically and keeps its profile (and the
  * definitions of a composed profile's flags).
  */
-import { BACKEND_NAMES, openBackend } from '../../backend/index.ts';
+import { BACKEND_NAMES, BackendUnavailableError, openBackend } from '../../backend/index.ts';
 import { progressLines } from '../../backend/lab.ts';
 import { withObserved } from '../../conform/runner.ts';
 import { writeFileAtomic } from '../../files.ts';
@@ -34,6 +34,7 @@ export const record = defineCommand({
     const backend = openBackend(backendName, resolved.profile, { ...(values.preload !== undefined ? { preload: values.preload } : {}), progress: progressLines(io.err) });
     try {
       const caps = await backend.capabilities();
+      if (caps.unavailable) throw new BackendUnavailableError(caps.backend, caps.unavailable);
       const run = await backend.run(trace);
       const out = values.out ?? path;
       writeFileAtomic(out, traceDocument({ ...trace, steps: withObserved(trace.steps, run.outcomes) }, resolved));

@@ -127,6 +127,10 @@ async function runSuites(io: Io, resolved: ResolvedProfile, backend: Backend): P
   }
   await assertTracesProfile(traces, resolved, `gmem-spec run ${resolved.args.map(shellWord).join(' ')}`);
   const caps = await backend.capabilities();
+  if (caps.unavailable) {
+    io.out(`FAIL: the ${caps.backend} backend could not run the ${profile.name} suites: ${caps.unavailable}`);
+    return 1;
+  }
   const kernel = caps.kernel ? ` (Linux ${caps.kernel})` : '';
   if (!caps.profiles.includes(profile.name)) io.out(`note: the ${caps.backend} backend${kernel} detected profile ${caps.profile} (${caps.detectedFrom})`);
   io.progress?.phase(`running ${traces.length} ${profile.name} traces on the ${caps.backend} backend`);
