@@ -4,6 +4,10 @@
  * kernel-lab.md for the 7.3 lab kernel); any other capability is "not modelled": no prediction, not compared,
  * counted apart by check-trace and conform.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareTrace } from '../spec/compare.ts';
 import { KVM_CAP, type VmTypeName } from '../spec/constants.ts';
@@ -16,6 +20,8 @@ import { ReferenceBackend } from '../src/backend/reference.ts';
 import type { Backend, TraceRun } from '../src/backend/types.ts';
 import { formatHuman, formatJson, formatJunit, formatTap } from '../src/conform/format.ts';
 import { runSuite } from '../src/conform/runner.ts';
+import { emitC } from '../src/generate/emitC.ts';
+import { materialiseSteps } from '../src/generate/materialise.ts';
 
 /** What check_extension predicts on /dev/kvm, or on a fresh VM of `type`. */
 function cap(profile: string, n: number, type?: VmTypeName): Outcome {
@@ -118,5 +124,28 @@ describe('a capability the spec does not model', () => {
     expect(JSON.parse(formatJson(h, results))).toMatchObject({ passed: 1, failed: 0, notModelled: 1 });
     expect(formatJunit(h, results, new Map())).toMatch(/<system-out>not modelled, not compared: step 2/);
     expect(formatTap(h, results, new Map())).toMatch(/# 1 passed, 0 failed, 1 step\(s\) not modelled, not compared/);
+  });
+});
+
+describe('a generated C selftest with a step the spec does not model', () => {
+  const gcc = spawnSync('gcc', ['--version']).status === 0;
+  if (!gcc) console.log('SKIP: no gcc (the generated C is not compiled)');
+
+  it.skipIf(!gcc)('runs the call, compares nothing, and still builds with gcc -Wall -Werror', () => {
+    const profile = getProfile('linux-6.18');
+    const steps = [{ op: 'check_extension', on: 'kvm', cap: 0 }, { op: 'check_extension', on: 'kvm', cap: KVM_CAP.GUEST_MEMFD }] as Step[];
+    const t = materialiseSteps(profile, steps, [], { suite: 'failures', file: 'traces/failures/x.json', name: 'caps', title: 'caps', description: 'caps', groups: [{ from: 0, to: 2, title: 'caps' }] });
+    const c = emitC(profile, new Map([['failures', [t]]]), 'test');
+    const [file, text] = [...c.files].find(([k]) => k.endsWith('.c')) ?? ['', ''];
+    expect(text).toMatch(/\(void\)\(.*\); \/\* not modelled, not compared: KVM_CHECK_EXTENSION\(0\) is not modelled/);
+    expect(text).toMatch(/ASSERT_EQ\(1, /);
+    const dir = mkdtempSync(join(tmpdir(), 'gmem-caps-'));
+    try {
+      writeFileSync(join(dir, 'caps.c'), text);
+      const r = spawnSync('gcc', ['-Wall', '-Werror', '-o', join(dir, 'caps'), join(dir, 'caps.c')], { encoding: 'utf8' });
+      expect(r.status, `${file}: ${r.stderr}`).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
