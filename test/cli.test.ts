@@ -106,6 +106,8 @@ describe('check-trace', () => {
   it('rejects unknown commands and options', async () => {
     expect((await cli('frob')).err).toContain('unknown command "frob"');
     expect((await cli('predict', punch, '--frob', '1')).err).toContain('unknown option --frob');
+    // A VM type is looked up among the profile's own, not the object's prototype.
+    expect(await cli('diagram', '--vm-type', '__proto__')).toMatchObject({ code: 2, err: 'gmem-spec diagram: profile linux-6.18 has no VM type __proto__ (it has default) (see gmem-spec diagram --help)' });
   });
 });
 

@@ -31,7 +31,7 @@ export const diagram = defineCommand({
     const machine: MachineName = values.machine;
     const format: Format = values.format;
     const vmType = values['vm-type'] as VmTypeName | undefined;
-    if (vmType !== undefined && !profile.vmTypes[vmType]) throw new UsageError(`profile ${profile.name} has no VM type ${vmType} (it has ${Object.keys(profile.vmTypes).join(', ')})`);
+    if (vmType !== undefined && !Object.hasOwn(profile.vmTypes, vmType)) throw new UsageError(`profile ${profile.name} has no VM type ${vmType} (it has ${Object.keys(profile.vmTypes).join(', ')})`);
     let flags: number | undefined;
     if (values.flags !== undefined) {
       try {
