@@ -19,10 +19,11 @@ export class NativeBuildError extends Error {}
 interface Target {
   out: string;
   source: string;
-  link: 'static' | 'dynamic';
+  /** `static-preferred`: static when libc.a is there, else dynamic (the lab copies its libraries in). */
+  link: 'static-preferred' | 'dynamic';
 }
 
-export const RELAY: Target = { out: 'lab-relay', source: 'lab-relay.c', link: 'static' };
+export const RELAY: Target = { out: 'lab-relay', source: 'lab-relay.c', link: 'static-preferred' };
 export const DYNAMIC_HELPER: Target = { out: 'gmem-helper-dynamic', source: 'gmem-helper.c', link: 'dynamic' };
 
 const mtime = (p: string): number | undefined => {
@@ -43,8 +44,9 @@ export function ensureNative(t: Target): string {
   if (built !== undefined && built >= source) return out;
   const cc = process.env.CC || 'cc';
   const tmp = `${out}.tmp-${process.pid}`;
-  const args = [...CFLAGS, ...(t.link === 'static' ? ['-static'] : []), '-o', tmp, src];
-  const r = spawnSync(cc, args, { encoding: 'utf8' });
+  const args = [...CFLAGS, '-o', tmp, src];
+  let r = t.link === 'static-preferred' ? spawnSync(cc, [...args, '-static'], { encoding: 'utf8' }) : undefined;
+  if (!r || r.error || r.status !== 0) r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
     const why = r.error ? r.error.message : (r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`);
