@@ -94,6 +94,14 @@ describe('gmem-spec without a command', () => {
   });
 });
 
+describe('README', () => {
+  it('its Commands section names every command', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('## Commands\n'), readme.indexOf('\n## ', readme.indexOf('## Commands\n') + 1));
+    for (const c of COMMANDS) expect(section, c.name).toMatch(new RegExp(`\`gmem-spec ${c.name}\\b|, \`${c.name}\\b`));
+  });
+});
+
 describe('the parser', () => {
   const spec = {
     profile: { type: 'string', short: 'p', value: 'P', description: 'a profile', defaultText: 'linux-6.18' },
