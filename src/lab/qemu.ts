@@ -84,7 +84,7 @@ export function qemuArgs(spec: QemuArgsSpec): string[] {
     '-device', 'virtserialport,bus=vser.0,chardev=status,name=status',
     '-kernel', spec.kernel,
     '-initrd', spec.initrd,
-    '-append', ['console=ttyS0', 'panic=-1', 'quiet', 'rdinit=/init', ...(spec.append ?? [])].join(' '),
+    '-append', ['console=ttyS0', 'panic=-1', 'rdinit=/init', ...(spec.append ?? [])].join(' '),
   ];
 }
 

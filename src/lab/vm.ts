@@ -160,10 +160,11 @@ export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
       let failure: string | undefined;
       if (killedFor) failure = `lab VM: ${killedFor}`;
       else if (code !== 0) failure = `lab VM: QEMU exited with ${code ?? signal}${st.startUptime === undefined ? ' before the guest program started' : ''}: ${lastLines(qemuStderr, 2) || 'no message'}`;
-      else if (st.startUptime === undefined) failure = 'lab VM: the guest stopped before its program started (kernel panic or missing init?)';
+      else if (st.startUptime === undefined) failure = 'lab VM: the guest stopped before its program started (a kernel that does not boot, a panic, or no init)';
       else if (st.exitCode === undefined) failure = 'lab VM: the guest stopped while its program ran, without an exit status (kernel panic?)';
       if (failure) {
-        // Keep the files for a look; the message says where the kernel log is.
+        // Keep the logs for a look (the message says where); the initramfs can be made again.
+        rmSync(paths.initrd, { force: true });
         const err = new LabVmError(`${failure}${logHint(log)}`, log);
         rejectStarted(err);
         reject(err);
