@@ -30,7 +30,10 @@ interface Growth {
 export const GROWTH: Record<string, Growth> = {
   'linux-6.18': { unit: 306, pages: 7.4, gmems: 40.8, slots: 2.3, maps: 5.2, pins: 2.2, vms: 5.6 },
   'sw-protected': { unit: 539, pages: 10.1, gmems: 37.8, slots: 3.0, maps: 4.7, pins: 2.0, vms: 12.7 },
-  'sev-snp': { unit: 1246, pages: 10.9, gmems: 43.5, slots: 3.0, maps: 5.4, pins: 2.3, vms: 14.7 },
+  // Re-measured 2026-12-07 after the state-key fix that stopped merging SEV and SNP VMs' states (explore() state
+  // counts, which equal check's): unit 1,631; pages=2 16,299, pages=3 183,203; gmems=2 62,533, with slots=2
+  // 190,329; maps=2 7,703; pins=2 3,212; vms=2 59,090.
+  'sev-snp': { unit: 1631, pages: 10.6, gmems: 38.3, slots: 3.0, maps: 4.7, pins: 2.0, vms: 36.2 },
   tdx: { unit: 801, pages: 10.2, gmems: 33.0, slots: 3.5, maps: 4.0, pins: 1.7, vms: 27.2 },
   pkvm: { unit: 3288, pages: 34.0, gmems: 39, slots: 3.0, maps: 4.8, pins: 2.2, vms: 10.2 },
   'arm-cca': { unit: 7016, pages: 24.7, gmems: 39, slots: 3.0, maps: 4.8, pins: 2.2, vms: 19.4 },
