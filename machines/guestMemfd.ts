@@ -10,7 +10,15 @@
  * overlap", api.rst). Size and flags are fixed at creation and live in the system state.
  */
 import { assign, setup } from 'xstate';
-import type { Binding } from '../spec/state.ts';
+
+/** One memslot's binding: a range of file pages (the system state keeps these as they are). */
+export interface Binding {
+  vm: number;
+  slot: number;
+  /** First guest_memfd page bound, and page count. */
+  start: number;
+  npages: number;
+}
 
 export interface GmemContext {
   fds: number;

@@ -2,6 +2,7 @@
  * The one pure function of the spec: given a profile, a system state and an operation, what happens — the
  * outcome (success, errno, signal, exit), the next state, and the rule that decided it.
  */
+import type { MachineObserver } from '../machines/bridge.ts';
 import type { Outcome, Step } from './ops.ts';
 import type { Profile } from './profile.ts';
 import type { RuleRef } from './rules/check.ts';
@@ -63,8 +64,8 @@ function decide(w: World, step: Step): Decision {
  * mapping refaults in the child) but not the pins; it runs the nested steps, then exits, closing its fds
  * and unmapping its mappings.
  */
-function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork' }): StepResult {
-  const w = new World(profile, state);
+function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork' }, observer: MachineObserver | undefined): StepResult {
+  const w = new World(profile, state, observer);
   const parent = w.s.proc;
   const child = parent + 1;
   const parentNames = w.s.names;
@@ -110,12 +111,12 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
   let s = w.s;
   const nested: StepResult[] = [];
   for (const inner of step.steps) {
-    const r = step_(profile, s, inner);
+    const r = step_(profile, s, inner, observer);
     nested.push(r);
     s = r.state;
   }
   // The child exits: its fds close and its mappings go.
-  const exit = new World(profile, s);
+  const exit = new World(profile, s, observer);
   for (let i = 0; i < exit.s.fds.length; i++) {
     const fd = exit.s.fds[i];
     if (fd && fd.open && fd.proc >= child) exit.closeFd(i);
@@ -134,14 +135,17 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
   };
 }
 
-function step_(profile: Profile, state: SystemState, step: Step): StepResult {
-  if (step.op === 'fork') return forkStep(profile, state, step);
-  const w = new World(profile, state);
+function step_(profile: Profile, state: SystemState, step: Step, observer: MachineObserver | undefined): StepResult {
+  if (step.op === 'fork') return forkStep(profile, state, step, observer);
+  const w = new World(profile, state, observer);
   const d = decide(w, step);
   return { outcome: d.outcome, state: w.s, rule: d.rule };
 }
 
-/** What the spec predicts for one step. Throws UnknownHandleError for a handle no earlier step created. */
-export function step(profile: Profile, state: SystemState, s: Step): StepResult {
-  return step_(profile, state, s);
+/**
+ * What the spec predicts for one step. Throws UnknownHandleError for a handle no earlier step created.
+ * `observer` hears every machine transition the step takes (an exploration's coverage and diagrams).
+ */
+export function step(profile: Profile, state: SystemState, s: Step, observer?: MachineObserver): StepResult {
+  return step_(profile, state, s, observer);
 }

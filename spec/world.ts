@@ -3,11 +3,11 @@
  * resolution, page access through the page machine, and the cascades of close / munmap / release through the
  * guestMemfd and vm machines. Rules never mutate the caller's state: World clones it first.
  */
-import { MachineBridge } from '../machines/bridge.ts';
+import { MachineBridge, type MachineObserver } from '../machines/bridge.ts';
 import { type GmemContext, type GmemEvent, guestMemfdMachine } from '../machines/guestMemfd.ts';
 import type { PageEvent, PageRules } from '../machines/page.ts';
-import { applyPageEvent } from '../machines/pageCodec.ts';
 import { type VmContext, type VmEvent, vmMachine } from '../machines/vm.ts';
+import { type PageTransition, pageTransition } from './pageCodec.ts';
 import type { FlagDef, Profile, VmTypeRules } from './profile.ts';
 import { type FdState, type GmemState, type MapState, type NameRef, type PageState, type PinState, type SystemState, type VmState, freshPage } from './state.ts';
 
@@ -82,10 +82,15 @@ interface FlagInfo {
   byVmType: Map<string, PageInfo>;
 }
 
-/** A page event's result as World.pageEvent stores it: the next page, and whether it equals a fresh page. */
+/**
+ * A page event's result as World.pageEvent stores it: the next page, whether it equals a fresh page, and the
+ * machine transition that produced it (told again to an observer on every memo hit, so that an exploration
+ * hears the machine transitions a step takes whether or not an earlier one computed them).
+ */
 interface PageResult {
   page: PageState;
   fresh: boolean;
+  taken: PageTransition;
 }
 
 interface PageInfo {
@@ -184,7 +189,8 @@ export class World {
   /** Which arrays (PART_BIT) and whether the names (NAMES_BIT) of `s` are this World's own copies. */
   private owned = 0;
 
-  constructor(readonly profile: Profile, state: SystemState) {
+  /** @param observer hears every machine transition this step takes (coverage, diagrams). */
+  constructor(readonly profile: Profile, state: SystemState, readonly observer?: MachineObserver) {
     this.base = state;
     this.s = {
       proc: state.proc,
@@ -329,9 +335,10 @@ export class World {
 
   /**
    * The page machine's answer to an event on a page (null: refused), memoised per (flags, VM type) on the page
-   * and the event. What it returns is what applyPageEvent returns, with setPage's freshness test done once.
+   * and the event, with setPage's freshness test done once. `observer` (when the event is taken, not only
+   * asked about) hears the machine transition, computed or memoised alike.
    */
-  private pageResult(gmemId: number, index: number, event: PageEvent): PageResult | null {
+  private pageResult(gmemId: number, index: number, event: PageEvent, observer: MachineObserver | undefined): PageResult | null {
     const info = this.pageInfo(gmemId);
     const g = this.peekGmem(gmemId);
     const flags = flagInfo(this.profile, g.flags);
@@ -339,10 +346,13 @@ export class World {
     const key = pageEventKey(page, event);
     if (key !== undefined) {
       const hit = info.memo.get(key);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) {
+        if (hit && observer) observer(hit.taken.machine, hit.taken.before, event, hit.taken.after);
+        return hit;
+      }
     }
-    const next = applyPageEvent(info.rules, page, flags.initShared, event);
-    const result = next && { page: next, fresh: JSON.stringify(next) === JSON.stringify(flags.fresh) };
+    const taken = pageTransition(info.rules, page, flags.initShared, event, observer);
+    const result = taken && { page: taken.page, fresh: JSON.stringify(taken.page) === JSON.stringify(flags.fresh), taken };
     if (key !== undefined) {
       if (info.memo.size >= PAGE_MEMO_LIMIT) info.memo.clear();
       info.memo.set(key, result);
@@ -350,14 +360,14 @@ export class World {
     return result;
   }
 
-  /** Whether the page machine accepts the event, without changing anything. */
+  /** Whether the page machine accepts the event, without changing anything (nor telling the observer). */
   pageCan(gmemId: number, index: number, event: PageEvent): boolean {
-    return this.pageResult(gmemId, index, event) !== null;
+    return this.pageResult(gmemId, index, event, undefined) !== null;
   }
 
   /** Apply a page event; false (and no change) when the page machine refuses it. */
   pageEvent(gmemId: number, index: number, event: PageEvent): boolean {
-    const r = this.pageResult(gmemId, index, event);
+    const r = this.pageResult(gmemId, index, event, this.observer);
     if (!r) return false;
     // As setPage: a page equal to a fresh one is not stored.
     const pages = this.gmem(gmemId).pages;
@@ -378,7 +388,7 @@ export class World {
 
   gmemEvent(gmemId: number, event: GmemEvent): boolean {
     const g = this.gmem(gmemId);
-    const next = gmemBridge.apply({ value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } }, event);
+    const next = gmemBridge.apply({ value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } }, event, this.observer);
     if (!next) return false;
     const wasReleased = g.lifecycle === 'released';
     g.lifecycle = next.value as GmemState['lifecycle'];
@@ -394,6 +404,7 @@ export class World {
     const next = vmBridge.apply(
       { value: { lifecycle: v.lifecycle, launch: v.launch }, context: { fds: v.fds, gmemRefs: v.gmemRefs } },
       event,
+      this.observer,
     );
     if (!next) return false;
     const value = next.value as { lifecycle: VmState['lifecycle']; launch: VmState['launch'] };

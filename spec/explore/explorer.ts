@@ -1,5 +1,6 @@
 /**
- * Exhaustive breadth-first exploration of a profile's system within a bound. States are deduplicated on a
+ * Exhaustive breadth-first exploration of a profile's system within a bound: the exploration engine
+ * (engine.ts) over the system model (systemModel.ts), recording the whole graph. States are deduplicated on a
  * compact canonical key; edges are kept in typed arrays with interned steps, outcomes and rules, so large
  * graphs stay small in memory. BFS order makes the first path to every state a shortest one.
  * Invariants are checked on every new state (state invariants) and every edge (transition invariants); the
@@ -16,16 +17,12 @@ import type { Outcome, Step } from '../ops.ts';
 import type { Profile } from '../profile.ts';
 import type { RuleRef } from '../rules/check.ts';
 import { type Invariant, violations } from '../invariants.ts';
-import { type SystemState, emptySystem } from '../state.ts';
-import { step } from '../step.ts';
+import type { SystemState } from '../state.ts';
 import type { Bound } from './bound.ts';
-import { compact } from './compact.ts';
-import { eventsFor } from './events.ts';
-import { outcomeKey, sameState, stepKey, valueKey } from './keys.ts';
-import { StateKeys } from './stateKey.ts';
-import {
-  IDENTITY, type Perm, canonicalise, composePerm, invertPerm, pageClasses, pageParam, permKey, permuteStep, swapPerm, symmetryApplies,
-} from './symmetry.ts';
+import { ExactStore, type ExplorationHooks, type Fate, type Kept, Search } from './engine.ts';
+import { outcomeKey, stepKey, valueKey } from './keys.ts';
+import { IDENTITY, type Perm, composePerm, invertPerm, permuteStep } from './symmetry.ts';
+import { Interner, type SystemMove, SystemModel } from './systemModel.ts';
 
 export interface FoundViolation {
   invariant: string;
@@ -85,22 +82,6 @@ export interface StateGraph {
   perms?: Perm[];
   /** How many edges called step() (the others were derived by symmetry). */
   stepCalls?: number;
-}
-
-class Interner<T> {
-  readonly items: T[] = [];
-  private readonly index = new Map<string, number>();
-  constructor(private readonly key: (t: T) => string) {}
-  id(t: T, key?: string): number {
-    const k = key ?? this.key(t);
-    let i = this.index.get(k);
-    if (i === undefined) {
-      i = this.items.length;
-      this.items.push(t);
-      this.index.set(k, i);
-    }
-    return i;
-  }
 }
 
 interface StepNode {
@@ -166,173 +147,102 @@ class Growable {
   }
 }
 
-interface Computed {
-  target: number;
-  outcome: number;
-  rule: number;
-  perm: number;
+/**
+ * The state graph's recorder: the engine's hooks that keep every state, every edge (in typed arrays, with steps,
+ * outcomes and rules interned), the BFS tree, and the first violation of each invariant.
+ */
+class GraphRecorder implements ExplorationHooks<SystemState, Step, SystemMove, number> {
+  readonly states: SystemState[] = [];
+  readonly stepIds = new Interner<Step>(stepKey);
+  private readonly stepIdsByFields = new StepInterner(this.stepIds);
+  readonly outcomeIds = new Interner<Outcome>(outcomeKey);
+  readonly ruleIds = new Interner<RuleRef>((r) => r.id);
+  readonly parent = new Growable();
+  readonly depth = new Growable();
+  readonly from = new Growable(4096);
+  readonly to = new Growable(4096);
+  readonly stepOf = new Growable(4096);
+  readonly outcomeOf = new Growable(4096);
+  readonly ruleOf = new Growable(4096);
+  readonly permOf: Growable | undefined;
+  readonly found: FoundViolation[] = [];
+  private readonly violated = new Set<string>();
+  private readonly stateInvariants: Invariant[];
+  private readonly transitionInvariants: Invariant[];
+
+  constructor(private readonly profile: Profile, invariants: readonly Invariant[], symmetry: boolean) {
+    this.stateInvariants = invariants.filter((i) => i.kind === 'state');
+    this.transitionInvariants = invariants.filter((i) => i.kind === 'transition');
+    this.permOf = symmetry ? new Growable(4096) : undefined;
+  }
+
+  private record(vs: ReturnType<typeof violations>, state: number, edge?: number): void {
+    for (const v of vs) {
+      if (this.violated.has(v.invariant)) continue;
+      this.violated.add(v.invariant);
+      this.found.push({ ...v, state, ...(edge !== undefined ? { edge } : {}) });
+    }
+  }
+
+  state(k: Kept<SystemState, number>): void {
+    this.states.push(k.node);
+    // A new state is kept just before the edge that reached it is recorded: that edge is its BFS-tree parent.
+    this.parent.push(k.depth === 0 ? -1 : this.from.length);
+    this.depth.push(k.depth);
+    if (this.stateInvariants.length) {
+      const vs = violations(this.profile, this.stateInvariants, undefined, undefined, k.node);
+      if (vs.length) this.record(vs, k.handle);
+    }
+  }
+
+  edge(from: Kept<SystemState, number>, ev: Step, _index: number, m: SystemMove, fate: Fate, to: number | undefined): void {
+    if (fate === 'dropped' || to === undefined) return;
+    const e = this.from.length;
+    this.from.push(from.handle);
+    this.to.push(to);
+    this.stepOf.push(m.stepKey === undefined ? this.stepIdsByFields.id(ev) : this.stepIds.id(ev, m.stepKey));
+    this.outcomeOf.push(this.outcomeIds.id(m.outcome));
+    this.ruleOf.push(this.ruleIds.id(m.rule));
+    this.permOf?.push(m.perm);
+    if (this.transitionInvariants.length && m.raw) {
+      // In the frame of the step (before canonicalisation), so that per-page comparisons line up.
+      const vs = violations(this.profile, this.transitionInvariants, from.node, ev, m.raw);
+      if (vs.length) this.record(vs, to, e);
+    }
+  }
 }
 
 export function explore(profile: Profile, bound: Bound, options: ExploreOptions = {}): StateGraph {
   const t0 = performance.now();
-  const invariants = options.invariants ?? [];
-  const stateInvariants = invariants.filter((i) => i.kind === 'state');
-  const transitionInvariants = invariants.filter((i) => i.kind === 'transition');
-  const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY;
-  const progressEvery = options.progressEvery ?? 10_000;
-  const symmetry = options.symmetry === true && symmetryApplies(profile);
-  const stepIds = new Interner<Step>(stepKey);
-  const stepIdsByFields = new StepInterner(stepIds);
-  const outcomeIds = new Interner<Outcome>(outcomeKey);
-  const ruleIds = new Interner<RuleRef>((r) => r.id);
-  const permIds = new Interner<Perm>(permKey);
-  permIds.id(IDENTITY);
-  const states: SystemState[] = [];
-  const stateKey = new StateKeys();
-  const keyToId = new Map<string, number>();
-  const parent = new Growable();
-  const depth = new Growable();
-  const from = new Growable(4096);
-  const to = new Growable(4096);
-  const stepOf = new Growable(4096);
-  const outcomeOf = new Growable(4096);
-  const ruleOf = new Growable(4096);
-  const permOf = symmetry ? new Growable(4096) : undefined;
-  const found: FoundViolation[] = [];
-  const violated = new Set<string>();
-  let stepCalls = 0;
-  const record = (vs: ReturnType<typeof violations>, state: number, edge?: number) => {
-    for (const v of vs) {
-      if (violated.has(v.invariant)) continue;
-      violated.add(v.invariant);
-      found.push({ ...v, state, ...(edge !== undefined ? { edge } : {}) });
-    }
-  };
-
-  const init = emptySystem();
-  states.push(init);
-  keyToId.set(stateKey.key(init), 0);
-  stateKey.remember();
-  parent.push(-1);
-  depth.push(0);
-  if (stateInvariants.length) record(violations(profile, stateInvariants, undefined, undefined, init), 0);
-
-  let complete = true;
-  let stoppedBecause: string | undefined;
-  // Derived edges' permutations: (edge permutation, swapped pages) → interned composition.
-  const derivedPerm = new Map<string, number>();
-  const pushEdge = (head: number, target: number, ev: Step, evKey: string | undefined, c: Omit<Computed, 'target'>): number => {
-    const e = from.length;
-    from.push(head);
-    to.push(target);
-    stepOf.push(evKey === undefined ? stepIdsByFields.id(ev) : stepIds.id(ev, evKey));
-    outcomeOf.push(c.outcome);
-    ruleOf.push(c.rule);
-    permOf?.push(c.perm);
-    return e;
-  };
-
-  for (let head = 0; head < states.length; head++) {
-    const s = states[head] as SystemState;
-    const classes = symmetry ? pageClasses(profile, s) : undefined;
-    const computed = classes && classes.size ? new Map<string, Computed>() : undefined;
-    for (const ev of eventsFor(profile, bound, s)) {
-      // The step's key is needed only to look up and record edges for symmetry's derived edges.
-      const evKey = computed ? stepKey(ev) : undefined;
-      // An operation on a page that is interchangeable with a lower one: the lower one's edge, transposed.
-      if (computed) {
-        const pp = pageParam(s, ev);
-        const rep = pp ? classes?.get(pp.gmem)?.[pp.page] : undefined;
-        if (pp && rep !== undefined && rep !== pp.page) {
-          const hit = computed.get(stepKey(pp.with(rep)));
-          if (hit) {
-            const size = s.gmems[pp.gmem]?.sizePages ?? 0;
-            const dk = `${hit.perm}|${pp.gmem}|${size}|${pp.page}|${rep}`;
-            let perm = derivedPerm.get(dk);
-            if (perm === undefined) {
-              perm = permIds.id(composePerm(swapPerm(pp.gmem, size, pp.page, rep), permIds.items[hit.perm] as Perm));
-              derivedPerm.set(dk, perm);
-            }
-            pushEdge(head, hit.target, ev, evKey, { outcome: hit.outcome, rule: hit.rule, perm });
-            continue;
-          }
-        }
-      }
-      stepCalls++;
-      const r = step(profile, s, ev);
-      let target: number | undefined;
-      let perm = 0;
-      let next: SystemState;
-      let raw: SystemState;
-      if (sameState(r.state, s)) {
-        target = head;
-        next = s;
-        raw = s;
-      } else {
-        raw = compact(r.state);
-        next = raw;
-        if (symmetry) {
-          const c = canonicalise(profile, raw);
-          next = c.state;
-          if (c.perm.size) perm = permIds.id(c.perm);
-        }
-        const key = stateKey.key(next);
-        target = keyToId.get(key);
-        if (target === undefined) {
-          if (states.length >= maxStates) {
-            complete = false;
-            stoppedBecause ??= `state limit ${maxStates} reached`;
-            continue;
-          }
-          target = states.length;
-          states.push(next);
-          keyToId.set(key, target);
-          stateKey.remember();
-          parent.push(from.length);
-          depth.push((depth.data[head] ?? 0) + 1);
-          if (stateInvariants.length) {
-            const vs = violations(profile, stateInvariants, undefined, undefined, next);
-            if (vs.length) record(vs, target);
-          }
-        }
-      }
-      const c: Computed = { target, outcome: outcomeIds.id(r.outcome), rule: ruleIds.id(r.rule), perm };
-      const e = pushEdge(head, target, ev, evKey, c);
-      if (computed) computed.set(evKey as string, c);
-      if (transitionInvariants.length) {
-        // In the frame of the step (before canonicalisation), so that per-page comparisons line up.
-        const vs = violations(profile, transitionInvariants, s, ev, raw);
-        if (vs.length) record(vs, target, e);
-      }
-    }
-    if (options.onProgress && head % progressEvery === 0 && options.onProgress(states.length, from.length) === false) {
-      complete = false;
-      stoppedBecause = 'interrupted';
-      break;
-    }
-  }
+  const model = new SystemModel(profile, bound, { symmetry: options.symmetry === true });
+  const graph = new GraphRecorder(profile, options.invariants ?? [], model.symmetry);
+  const progress = options.onProgress;
+  const search = new Search(model, new ExactStore(), graph, {
+    ...(options.maxStates !== undefined ? { maxStates: options.maxStates } : {}),
+    ...(progress ? { progress: { every: options.progressEvery ?? 10_000, report: progress } } : {}),
+  }).run();
   return {
     profile,
     bound,
-    states,
-    edgeFrom: from.done(),
-    edgeTo: to.done(),
-    edgeStep: stepOf.done(),
-    edgeOutcome: outcomeOf.done(),
-    edgeRule: ruleOf.done(),
-    edgeCount: from.length,
-    steps: stepIds.items,
-    outcomes: outcomeIds.items,
-    rules: ruleIds.items,
-    parentEdge: parent.done(),
-    depth: depth.done(),
-    violations: found,
-    complete,
-    ...(stoppedBecause ? { stoppedBecause } : {}),
+    states: graph.states,
+    edgeFrom: graph.from.done(),
+    edgeTo: graph.to.done(),
+    edgeStep: graph.stepOf.done(),
+    edgeOutcome: graph.outcomeOf.done(),
+    edgeRule: graph.ruleOf.done(),
+    edgeCount: graph.from.length,
+    steps: graph.stepIds.items,
+    outcomes: graph.outcomeIds.items,
+    rules: graph.ruleIds.items,
+    parentEdge: graph.parent.done(),
+    depth: graph.depth.done(),
+    violations: graph.found,
+    complete: search.complete,
+    ...(search.stoppedBecause ? { stoppedBecause: search.stoppedBecause } : {}),
     millis: performance.now() - t0,
-    symmetry,
-    ...(permOf ? { edgePerm: permOf.done(), perms: permIds.items } : {}),
-    stepCalls,
+    symmetry: model.symmetry,
+    ...(graph.permOf ? { edgePerm: graph.permOf.done(), perms: model.perms.items } : {}),
+    stepCalls: model.stepCalls,
   };
 }
 

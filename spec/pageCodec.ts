@@ -1,7 +1,11 @@
-/** Converts between the system's flat PageState and the page machine's {value, context}, and applies events. */
-import type { PageState } from '../spec/state.ts';
-import { MachineBridge, type PartState } from './bridge.ts';
-import { type PageContext, type PageEvent, type PageRules, createPageMachine } from './page.ts';
+/**
+ * Converts between the system's flat PageState and the page machine's {value, context}, and applies page
+ * events through the machine. It lives on the spec's side: the machine knows nothing of the system state.
+ */
+import type { AnyStateMachine } from 'xstate';
+import { MachineBridge, type MachineObserver, type PartState } from '../machines/bridge.ts';
+import { type PageContext, type PageEvent, type PageRules, createPageMachine } from '../machines/page.ts';
+import type { PageState } from './state.ts';
 
 export function pageToPart(p: PageState, initShared: boolean): PartState<PageContext> {
   return {
@@ -47,8 +51,18 @@ export function pageBridge(rules: PageRules): MachineBridge<PageContext, PageEve
   return b;
 }
 
-/** The page after the event, or null when the page machine refuses it. */
-export function applyPageEvent(rules: PageRules, page: PageState, initShared: boolean, event: PageEvent): PageState | null {
-  const next = pageBridge(rules).apply(pageToPart(page, initShared), event);
-  return next ? partToPage(next) : null;
+/** A page event the page machine accepted: the page after it, and the machine's own view of the step. */
+export interface PageTransition {
+  page: PageState;
+  machine: AnyStateMachine;
+  before: PartState<PageContext>;
+  after: PartState<PageContext>;
+}
+
+/** The page machine's answer to an event (null: refused); `observer` hears the transition it takes. */
+export function pageTransition(rules: PageRules, page: PageState, initShared: boolean, event: PageEvent, observer?: MachineObserver): PageTransition | null {
+  const bridge = pageBridge(rules);
+  const before = pageToPart(page, initShared);
+  const after = bridge.apply(before, event, observer);
+  return after ? { page: partToPage(after), machine: bridge.machine, before, after } : null;
 }
