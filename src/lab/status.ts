@@ -1,6 +1,6 @@
 /** `lab status`: what the cache holds and what the host offers, gathered (I/O) then formatted (pure). */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedDebs } from './aptFetch.ts';
 import { type EntryCheck, listEntries } from './cacheEntry.ts';
@@ -22,6 +22,8 @@ export interface LabStatus {
   host: KvmOffer | { kind: 'unknown'; reason: string };
   qemu: { ok: true; binary: string; version: string } | { ok: false; reason: string };
   accel: { accel: string; why: string };
+  /** The pid holding the build lock, when a build is running. */
+  building?: number;
 }
 
 function duBytes(path: string): number | undefined {
@@ -57,7 +59,18 @@ export async function gatherStatus(layout: LabLayout = labLayout()): Promise<Lab
   } catch {
     rootExists = false;
   }
+  let building: number | undefined;
+  try {
+    const pid = Number(readFileSync(join(layout.root, 'build.lock'), 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0) {
+      process.kill(pid, 0);
+      building = pid;
+    }
+  } catch {
+    // no build running
+  }
   return {
+    ...(building !== undefined ? { building } : {}),
     root: layout.root,
     rootBytes: rootExists ? duBytes(layout.root) : undefined,
     fragmentHash: fragment.hash,
@@ -77,6 +90,7 @@ export function formatStatus(s: LabStatus): string[] {
   const lines: string[] = [];
   lines.push(`cache: ${s.root}${s.rootBytes !== undefined ? ` (${mb(s.rootBytes)})` : ' (empty)'}`);
   lines.push(`  config fragment lab/kernel.config: sha256 ${s.fragmentHash.slice(0, 12)}`);
+  if (s.building !== undefined) lines.push(`  a lab build is running (pid ${s.building})`);
   if (s.kernels.length === 0) lines.push('  kernels: none (run `gmem-spec lab build`)');
   for (const k of s.kernels) {
     if (k.ok) {
