@@ -163,7 +163,7 @@ describe('random conformance', () => {
         if (!outcomesEqual(r.outcome, graph.outcomes[graph.edgeOutcome[e] as number] as Outcome)) return `step ${i + 1}: the walk says ${JSON.stringify(r.outcome)}, the graph ${JSON.stringify(graph.outcomes[graph.edgeOutcome[e] as number])}`;
         const next = ids.get(stateKey(compact(r.state)));
         if (next !== graph.edgeTo[e]) return `step ${i + 1} reaches state ${next}, the graph's edge goes to ${graph.edgeTo[e]}`;
-        at = next;
+        at = graph.edgeTo[e] as number;
       }
       return undefined;
     });
