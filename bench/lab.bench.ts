@@ -10,12 +10,12 @@
  * 2. Selftests: the six KVM selftests in one boot; guest seconds per test (from the runner's TAP) and in all,
  *    and host wall time including boot.
  */
-import { labAvailable } from '../src/lab/available.ts';
+import { labReady } from '../src/lab/available.ts';
 import { buildSelftests, runSelftests } from '../src/lab/selftests.ts';
 import { labExec } from '../src/lab/vm.ts';
 
 const boots = Number(process.argv[2] ?? 3);
-const lab = labAvailable();
+const lab = labReady();
 if (!lab.ok) {
   console.log(`SKIP: ${lab.reason}`);
   process.exit(0);

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { labAvailable } from '../src/lab/available.ts';
+import { labReady } from '../src/lab/available.ts';
 import { parseKvmReport } from '../src/lab/kvmCaps.ts';
 import { labTool } from '../src/lab/tools.ts';
 import { LabVmError, labExec, startLabVm } from '../src/lab/vm.ts';
 
-const lab = labAvailable();
+const lab = labReady();
 if (!lab.ok) console.log(`SKIP: lab boot tests: ${lab.reason}`);
 const BIN = fileURLToPath(new URL('../bin/gmem-spec.mjs', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'lab-boot-'));

@@ -5,11 +5,11 @@
  * when QEMU or a cached lab kernel is missing.
  */
 import { describe, expect, it } from 'vitest';
-import { labAvailable } from '../src/lab/available.ts';
+import { labReady } from '../src/lab/available.ts';
 import { LAB_SELFTESTS, buildSelftests, runSelftests } from '../src/lab/selftests.ts';
 import { tapProblems } from '../src/lab/tap.ts';
 
-const lab = labAvailable();
+const lab = labReady();
 if (!lab.ok) console.log(`SKIP: lab selftests: ${lab.reason}`);
 
 describe.skipIf(!lab.ok)('the KVM selftests in the lab', () => {

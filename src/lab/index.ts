@@ -2,7 +2,7 @@
  * The kernel lab's programmatic API (docs/lab.md): a Linux kernel of our own, built from Debian's
  * linux-source package with KVM_SW_PROTECTED_VM, booted under QEMU with one program in a busybox initramfs.
  */
-export { labAvailable, labBuildable, type LabAvailability } from './available.ts';
+export { labAvailable, labBuildable, labReady, type LabAvailability, type LabReadiness } from './available.ts';
 export { buildLabKernel, ensureLabKernel, labKernelPath, LAB_SERIES, LabBuildError, LabInterruptedError, type BuiltKernel } from './kernelBuild.ts';
 export { LabFetchError } from './aptFetch.ts';
 export { LabInputError, type LabFile } from './initramfs.ts';
