@@ -136,18 +136,34 @@ export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
   }, 50);
   const overall = opts.timeoutMs ? setTimeout(() => kill(`timed out after ${Math.round((opts.timeoutMs as number) / 1000)} s`), opts.timeoutMs) : undefined;
 
-  const logHint = (log: string): string => {
+  /** On failure: keep only a non-empty kernel log, and say where it is. */
+  const keepLog = (log: string): string => {
     const tail = lastLines(log, 4);
-    return tail ? `; kernel log (${paths.kernelLog}) ends: ${tail}` : `; kernel log ${paths.kernelLog} is empty`;
+    if (!tail) {
+      rmSync(dir, { recursive: true, force: true });
+      return '; the kernel log is empty';
+    }
+    for (const p of [paths.initrd, paths.stderrFile, paths.statusFile]) rmSync(p, { force: true });
+    return `; kernel log (${paths.kernelLog}) ends: ${tail}`;
   };
+  let settled = false;
   const exited = new Promise<LabVmExit>((resolve, reject) => {
+    const fail = (message: string, log: string): void => {
+      const err = new LabVmError(message, log);
+      rejectStarted(err);
+      reject(err);
+    };
     child.on('error', (e) => {
+      if (settled) return;
+      settled = true;
       clearInterval(poll);
       if (overall) clearTimeout(overall);
-      rejectStarted(new LabVmError(`cannot start ${qemu.binary}: ${e.message}`, ''));
-      reject(new LabVmError(`cannot start ${qemu.binary}: ${e.message}`, ''));
+      rmSync(dir, { recursive: true, force: true });
+      fail(`lab VM: cannot start ${qemu.binary}: ${e.message}`, '');
     });
     child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
       clearInterval(poll);
       if (overall) clearTimeout(overall);
       const log = kernelLog();
@@ -163,11 +179,7 @@ export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
       else if (st.startUptime === undefined) failure = 'lab VM: the guest stopped before its program started (a kernel that does not boot, a panic, or no init)';
       else if (st.exitCode === undefined) failure = 'lab VM: the guest stopped while its program ran, without an exit status (kernel panic?)';
       if (failure) {
-        // Keep the logs for a look (the message says where); the initramfs can be made again.
-        rmSync(paths.initrd, { force: true });
-        const err = new LabVmError(`${failure}${logHint(log)}`, log);
-        rejectStarted(err);
-        reject(err);
+        fail(`${failure}${keepLog(log)}`, log);
         return;
       }
       rmSync(dir, { recursive: true, force: true });
