@@ -63,6 +63,8 @@ export interface LabVm {
   /** The guest program's stdout. */
   readonly stdout: Readable;
   readonly accel: Accel;
+  /** QEMU's process id. */
+  readonly pid: number | undefined;
   /** Resolves when the guest program has started (its VM booted). */
   readonly started: Promise<void>;
   /** Resolves when QEMU ends after the program exited; rejects (LabVmError) on a crash, timeout, or a guest that ended without a status. */
@@ -200,6 +202,7 @@ export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
     stdin: child.stdin,
     stdout: child.stdout,
     accel,
+    pid: child.pid,
     started,
     exited,
     kernelLog,
