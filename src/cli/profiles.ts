@@ -159,13 +159,10 @@ function sameProfile(a: ResolvedProfile, b: ResolvedProfile): boolean {
   return a.added.every((x) => b.added.some((y) => y.def.name === x.def.name && sameDef(x.def, y.def)));
 }
 
-/** The trace's own profile, resolved with the definitions it carries (and those of `--flag` files). */
-async function ownProfile(path: string, name: string, flagArgs: readonly string[]): Promise<ResolvedProfile> {
-  const table: Record<string, FlagDef> = { ...traceFlagDefinitions(path) };
-  for (const l of await loadFlagArgs(flagArgs)) if (!l.builtin) addDefinition(table, l.def, l.source);
+/** A trace's own profile, resolved with the definitions in `table` (the trace's, and --flag files'). */
+function ownProfile(path: string, name: string, table: Readonly<Record<string, FlagDef>>, args: string[]): ResolvedProfile {
   try {
-    const r = compose(name, [], table, []);
-    return { ...r, args: ['--profile', name, ...flagArgs.flatMap((f) => ['--flag', f])] };
+    return compose(name, [], table, args);
   } catch (e) {
     if (e instanceof ComposeError) throw new TraceError(`${path}: profile`, e.message);
     throw e;
@@ -177,12 +174,20 @@ async function ownProfile(path: string, name: string, flagArgs: readonly string[
  * the trace names none, and either when they are the same profile. Different: ProfileConflictError.
  */
 export async function resolveForTrace(req: ProfileRequest, path: string, traceProfile: string | undefined, fallback = DEFAULT_PROFILE): Promise<ResolvedProfile> {
-  const asked = req.profile !== undefined || (req.flag?.length ?? 0) > 0;
-  if (traceProfile === undefined) return resolveProfile(req, fallback, traceFlagDefinitions(path));
-  const own = await ownProfile(path, traceProfile, asked ? (req.flag ?? []).filter((f) => !BUILTIN_FLAGS[f]) : []);
-  if (!asked) return own;
-  const wanted = await resolveProfile({ profile: req.profile ?? splitProfileName(traceProfile).base, flag: req.flag }, fallback, traceFlagDefinitions(path));
-  assertSameProfile(own, wanted, path, traceProfile, 'the command line');
+  const flags = req.flag ?? [];
+  const loaded = await loadFlagArgs(flags);
+  const table: Record<string, FlagDef> = { ...traceFlagDefinitions(path) };
+  for (const l of loaded) if (!l.builtin) addDefinition(table, l.def, l.source);
+  const args = (name: string) => ['--profile', name, ...flags.flatMap((f) => ['--flag', f])];
+  if (traceProfile === undefined) {
+    const name = req.profile ?? fallback;
+    return compose(name, loaded, table, args(name));
+  }
+  const own = ownProfile(path, traceProfile, table, args(traceProfile));
+  if (req.profile === undefined && !flags.length) return own;
+  // The command line's profile: --profile (else the trace's base) plus each --flag.
+  const name = req.profile ?? splitProfileName(traceProfile).base;
+  assertSameProfile(own, compose(name, loaded, table, args(name)), path, traceProfile, 'the command line');
   return own;
 }
 
@@ -192,17 +197,17 @@ export function assertSameProfile(own: ResolvedProfile, wanted: ResolvedProfile,
   throw new ProfileConflictError(`${path}: the trace is for profile ${traceProfile}, but ${whose} asks for ${wanted.profile.name}; leave out --profile/--flag to use the trace's, or change its "profile" field`);
 }
 
-/** Check every trace of a run against the run's profile (cached per profile name). */
+/** Check every trace of a run against the run's profile. */
 export async function assertTracesProfile(traces: ReadonlyArray<{ path: string; trace: Trace }>, wanted: ResolvedProfile, whose: string): Promise<void> {
-  const plain = wanted.added.length === 0;
+  const seen = new Set<string>();
   for (const t of traces) {
     const p = t.trace.profile;
-    if (p === undefined) continue;
-    if (plain && splitProfileName(p).flags.length === 0) {
-      if (p !== wanted.profile.name) assertSameProfile(await ownProfile(t.path, p, []), wanted, t.path, p, whose);
-      continue;
-    }
-    assertSameProfile(await ownProfile(t.path, p, []), wanted, t.path, p, whose);
+    if (p === undefined || (!wanted.added.length && p === wanted.profile.name)) continue;
+    // Traces of one composed profile usually carry the same definitions: each (name, file's flags) once.
+    const key = `${p}\0${canonical(traceFlagDefinitions(t.path))}`;
+    if (seen.has(key)) continue;
+    assertSameProfile(ownProfile(t.path, p, traceFlagDefinitions(t.path), []), wanted, t.path, p, whose);
+    seen.add(key);
   }
 }
 
@@ -210,7 +215,8 @@ export async function assertTracesProfile(traces: ReadonlyArray<{ path: string; 
 export async function profileOfTraces(traces: ReadonlyArray<{ path: string; trace: Trace }>): Promise<ResolvedProfile | undefined> {
   const first = traces.find((t) => t.trace.profile !== undefined);
   if (!first) return undefined;
-  return ownProfile(first.path, first.trace.profile as string, []);
+  const name = first.trace.profile as string;
+  return ownProfile(first.path, name, traceFlagDefinitions(first.path), ['--profile', name]);
 }
 
 /** Trace text for a trace run under `r`: the profile's name and, for a composed profile, the flags' definitions. */
