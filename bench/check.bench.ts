@@ -17,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getAdjacencyMap } from 'xstate/graph';
-import { createSystemLogic, toEvent, type SystemSnapshot } from '../machines/system.ts';
+import { createSystemLogic, toEvent, type SystemSnapshot } from '../spec/explore/systemActor.ts';
 import { type Bound, formatBound, parseBound } from '../spec/explore/bound.ts';
 import { compact } from '../spec/explore/compact.ts';
 import { eventsFor } from '../spec/explore/events.ts';

@@ -67,7 +67,7 @@ async function child(mode: Mode, bound: string): Promise<Measure> {
   const { eventsFor } = await import('../spec/explore/events.ts');
   const { compact } = await import('../spec/explore/compact.ts');
   const { getProfile } = await import('../spec/profiles/index.ts');
-  const { createSystemLogic, toEvent } = await import('../machines/system.ts');
+  const { createSystemLogic, toEvent } = await import('../spec/explore/systemActor.ts');
   const { getShortestPaths } = await import('xstate/graph');
   const profile = getProfile('linux-6.18');
   const b = parseBound(bound);

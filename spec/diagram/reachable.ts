@@ -3,13 +3,15 @@
  * operations — one VM (of each type the profile has), one guest_memfd (with each flag combination), one page,
  * one mapping, one pin — recording which combinations of attribute / backing / host mapping / pins /
  * trusted-entity / stage-2 / direct-map state actually occur, which machine transitions were taken, which rule
- * decided each outcome, and which invariants break. Deliberately independent of the full explorer (spec/explore):
- * its bound is fixed and small, so it runs in well under a second per profile.
+ * decided each outcome, and which invariants break. It runs the exploration engine (spec/explore/engine.ts) with
+ * its own model: a bound that is fixed and small, so it runs in well under a second per profile; the machine
+ * transitions come from the observer every step reports to.
  *
  * Operations are generated from a trace-level context (what the trace has created so far), not from either
  * side's state, so that two profiles can be driven by the very same traces (spec/diff uses this).
  */
-import { MachineBridge } from '../../machines/bridge.ts';
+import type { AnyStateMachine } from 'xstate';
+import type { MachineObserver } from '../../machines/bridge.ts';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE, type VmTypeName } from '../constants.ts';
 import { INVARIANTS, violations } from '../invariants.ts';
 import type { Outcome, Step } from '../ops.ts';
@@ -19,6 +21,7 @@ import type { RuleRef } from '../rules/check.ts';
 import { type PageState, type SystemState, emptySystem, freshPage } from '../state.ts';
 import { step } from '../step.ts';
 import { UnknownHandleError } from '../world.ts';
+import { ExactStore, type ExplorationModel, type Move, Search } from '../explore/engine.ts';
 import { outcomeWords, stepWords } from './words.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -136,9 +139,9 @@ export interface SideResult {
   aborted: boolean;
 }
 
-export function safeStep(profile: Profile, s: SystemState, st: Step): SideResult {
+export function safeStep(profile: Profile, s: SystemState, st: Step, observer?: MachineObserver): SideResult {
   try {
-    const r = step(profile, s, st);
+    const r = step(profile, s, st, observer);
     return { outcome: r.outcome, rule: r.rule, state: r.state, aborted: false };
   } catch (e) {
     if (e instanceof UnknownHandleError) {
@@ -302,29 +305,32 @@ export function sliceKey(t: VmTypeName, flags: number): string {
   return `${t}/${flags}`;
 }
 
-/** Record which static transitions the machines took: every successful bridge apply, resolved afterwards. */
+/**
+ * Which static transitions the machines took: every machine transition the steps report to the observer,
+ * remembered once per slice and distinct guard input, and resolved to transition ids afterwards.
+ */
 class TransitionRecorder {
-  private readonly seen = new Map<string, { bridge: MachineBridge<object, { type: string }>; value: unknown; context: unknown; event: { type: string }; slice: string }>();
-  private readonly ids = new WeakMap<object, number>();
+  private readonly seen = new Map<string, { machine: AnyStateMachine; value: unknown; context: unknown; event: { type: string }; slice: string }>();
+  private readonly ids = new WeakMap<AnyStateMachine, number>();
   private nextId = 0;
   slice = '';
 
-  record(bridge: MachineBridge<object, { type: string }>, state: { value: unknown; context: unknown }, event: { type: string }): void {
-    let id = this.ids.get(bridge);
+  readonly observe: MachineObserver = (machine, state, event) => {
+    let id = this.ids.get(machine);
     if (id === undefined) {
       id = this.nextId++;
-      this.ids.set(bridge, id);
+      this.ids.set(machine, id);
     }
     // Guards read the region values, the page's pins and host mappers, and the event: content is irrelevant.
     const c = state.context as Record<string, unknown>;
     const ctxSig = 'pins' in c && 'hostMappers' in c ? `${String(c.pins)}/${String(c.hostMappers)}/${String(c.initShared)}` : JSON.stringify(c);
     const key = `${this.slice}#${id}#${JSON.stringify(state.value)}#${ctxSig}#${JSON.stringify(event)}`;
-    if (!this.seen.has(key)) this.seen.set(key, { bridge, value: state.value, context: state.context, event, slice: this.slice });
-  }
+    if (!this.seen.has(key)) this.seen.set(key, { machine, value: state.value, context: state.context, event, slice: this.slice });
+  };
 
   resolve(into: (slice: string, machine: string, edge: string) => void): void {
     for (const r of this.seen.values()) {
-      const m = r.bridge.machine;
+      const m = r.machine;
       const snap = m.resolveState({ value: r.value as never, context: r.context as never });
       for (const t of m.getTransitionData(snap as never, r.event as never)) {
         const list = t.source.transitions.get(t.eventType) ?? [];
@@ -334,23 +340,41 @@ class TransitionRecorder {
   }
 }
 
-function withRecorder<T>(rec: TransitionRecorder, f: () => T): T {
-  const proto = MachineBridge.prototype as unknown as { apply: (this: MachineBridge<object, { type: string }>, s: { value: unknown; context: unknown }, e: { type: string }) => unknown };
-  const original = proto.apply;
-  proto.apply = function (this: MachineBridge<object, { type: string }>, s, e) {
-    const r = original.call(this, s, e);
-    if (r) rec.record(this, s, e);
-    return r;
-  };
-  try {
-    return f();
-  } finally {
-    proto.apply = original;
-  }
-}
-
 function newSlice(t: VmTypeName, flags: number): Slice {
   return { vmType: t, flags, create: { outcome: '?', rule: '?' }, pageStates: new Map(), pageEdges: new Map(), taken: new Map(), rules: new Map() };
+}
+
+/** A node of the search: the trace-level context and the system state. */
+interface Node {
+  ctx: TraceCtx;
+  state: SystemState;
+}
+
+interface Op extends Move<Node> {
+  step: Step;
+  ctx: TraceCtx;
+  result: SideResult;
+}
+
+const sliceOf = (c: TraceCtx): string => (c.vmType !== undefined && c.flags !== undefined ? sliceKey(c.vmType, c.flags) : '');
+
+/** The bounded operation set as a model for the exploration engine (spec/explore/engine.ts). */
+function reachableModel(profile: Profile, u: OpUniverse, rec: TransitionRecorder): ExplorationModel<Node, { step: Step; ctx: TraceCtx }, Op> {
+  return {
+    initial: () => ({ ctx: INITIAL_CTX, state: emptySystem() }),
+    events: (n) => {
+      rec.slice = sliceOf(n.ctx);
+      return nextOps(n.ctx, u);
+    },
+    transition: (n, next, _i, machines) => {
+      if (next.step.op === 'create_gmem') rec.slice = sliceKey(n.ctx.vmType as VmTypeName, next.ctx.flags as number);
+      const r = safeStep(profile, n.state, next.step, machines);
+      // A trace that cannot run, or a failed creation the rest of the bound depends on, leads nowhere.
+      const dead = r.aborted || creationFailed(next.step, r.outcome);
+      return { next: dead ? undefined : { ctx: next.ctx, state: r.state }, step: next.step, ctx: next.ctx, result: r };
+    },
+    key: (n) => `${ctxKey(n.ctx)}|${JSON.stringify(n.state)}`,
+  };
 }
 
 /** Breadth-first search of one profile under the fixed bound. Deterministic: same profile, same result. */
@@ -359,87 +383,75 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxStates = options.maxStates ?? DEFAULT_MAX_STATES;
   const u = options.universe ?? globalUniverse(profile);
-  const states: SystemState[] = [emptySystem()];
-  const ctxs: TraceCtx[] = [INITIAL_CTX];
+  const states: SystemState[] = [];
+  const ctxs: TraceCtx[] = [];
   const trans: Array<Transition[] | undefined> = [];
-  const parent: Exploration['parent'] = [undefined];
-  const depth = [0];
-  const index = new Map<string, number>([[`${ctxKey(INITIAL_CTX)}|${JSON.stringify(states[0])}`, 0]]);
+  const parent: Exploration['parent'] = [];
+  const depth: number[] = [];
   const slices = new Map<string, Slice>();
   const found = new Map<string, FoundViolation>();
   const created: VmTypeName[] = [];
   const rec = new TransitionRecorder();
-  let truncated = false;
 
-  withRecorder(rec, () => {
-    for (let i = 0; i < states.length; i++) {
-      const d = depth[i] as number;
-      if (d >= maxDepth) continue;
-      const s = states[i] as SystemState;
-      const ctx = ctxs[i] as TraceCtx;
-      const sliceName = ctx.vmType !== undefined && ctx.flags !== undefined ? sliceKey(ctx.vmType, ctx.flags) : '';
-      rec.slice = sliceName;
-      const row: Transition[] = [];
-      trans[i] = row;
-      for (const next of nextOps(ctx, u)) {
-        if (next.step.op === 'create_gmem') rec.slice = sliceKey(ctx.vmType as VmTypeName, next.ctx.flags as number);
-        const r = safeStep(profile, s, next.step);
-        const tr: Transition = { next: -1, outcome: r.outcome, rule: r.rule, aborted: r.aborted };
-        row.push(tr);
-        if (r.aborted) continue;
-        if (next.step.op === 'create_vm' && 'ok' in r.outcome) created.push(next.ctx.vmType as VmTypeName);
-        const sk = next.ctx.vmType !== undefined && next.ctx.flags !== undefined ? sliceKey(next.ctx.vmType, next.ctx.flags) : '';
-        if (sk) {
-          let sl = slices.get(sk);
-          if (!sl) {
-            sl = newSlice(next.ctx.vmType as VmTypeName, next.ctx.flags as number);
-            slices.set(sk, sl);
-          }
-          const words = stepWords(next.step, profile, next.ctx.vmType);
-          const ow = outcomeWords(r.outcome);
-          if (next.step.op === 'create_gmem') sl.create = { outcome: ow, rule: r.rule.id };
-          let byRule = sl.rules.get(next.step.op);
-          if (!byRule) sl.rules.set(next.step.op, (byRule = new Map()));
-          if (!byRule.has(r.rule.id)) byRule.set(r.rule.id, ow);
-          const after = projectPage(r.state);
-          if (after) {
-            const ak = projectionKey(after);
-            const before = projectPage(s);
-            if (!sl.pageStates.has(ak)) sl.pageStates.set(ak, states.length);
-            if (next.step.op === 'create_gmem') sl.initialPage = ak;
-            if (before) {
-              const bk = projectionKey(before);
-              const failed = !('ok' in r.outcome) && !('access' in r.outcome && r.outcome.access === 'ok');
-              const ek = `${bk}|${words}|${failed ? ow : 'ok'}|${ak}`;
-              if (!sl.pageEdges.has(ek)) sl.pageEdges.set(ek, { from: bk, to: ak, op: words, outcome: failed ? ow : 'ok', rule: r.rule.id, failed });
-            }
-          }
+  const record = (i: number, s: SystemState, op: Op, nextId: number): void => {
+    const r = op.result;
+    if (op.step.op === 'create_vm' && 'ok' in r.outcome) created.push(op.ctx.vmType as VmTypeName);
+    const sk = sliceOf(op.ctx);
+    if (sk) {
+      let sl = slices.get(sk);
+      if (!sl) {
+        sl = newSlice(op.ctx.vmType as VmTypeName, op.ctx.flags as number);
+        slices.set(sk, sl);
+      }
+      const words = stepWords(op.step, profile, op.ctx.vmType);
+      const ow = outcomeWords(r.outcome);
+      if (op.step.op === 'create_gmem') sl.create = { outcome: ow, rule: r.rule.id };
+      let byRule = sl.rules.get(op.step.op);
+      if (!byRule) sl.rules.set(op.step.op, (byRule = new Map()));
+      if (!byRule.has(r.rule.id)) byRule.set(r.rule.id, ow);
+      const after = projectPage(r.state);
+      if (after) {
+        const ak = projectionKey(after);
+        const before = projectPage(s);
+        if (!sl.pageStates.has(ak)) sl.pageStates.set(ak, nextId);
+        if (op.step.op === 'create_gmem') sl.initialPage = ak;
+        if (before) {
+          const bk = projectionKey(before);
+          const failed = !('ok' in r.outcome) && !('access' in r.outcome && r.outcome.access === 'ok');
+          const ek = `${bk}|${words}|${failed ? ow : 'ok'}|${ak}`;
+          if (!sl.pageEdges.has(ek)) sl.pageEdges.set(ek, { from: bk, to: ak, op: words, outcome: failed ? ow : 'ok', rule: r.rule.id, failed });
         }
-        for (const v of violations(profile, INVARIANTS, s, next.step, r.state)) {
-          (tr.broken ??= []).push(v.invariant);
-          if (!found.has(v.invariant)) found.set(v.invariant, { invariant: v.invariant, detail: v.detail, before: i, step: next.step });
-        }
-        if (creationFailed(next.step, r.outcome)) continue;
-        const key = `${ctxKey(next.ctx)}|${JSON.stringify(r.state)}`;
-        const known = index.get(key);
-        if (known !== undefined) {
-          tr.next = known;
-          continue;
-        }
-        if (states.length >= maxStates) {
-          truncated = true;
-          tr.next = -2;
-          continue;
-        }
-        tr.next = states.length;
-        index.set(key, states.length);
-        states.push(r.state);
-        ctxs.push(next.ctx);
-        parent.push({ from: i, step: next.step });
-        depth.push(d + 1);
       }
     }
-  });
+    for (const v of violations(profile, INVARIANTS, s, op.step, r.state)) {
+      const tr = (trans[i] as Transition[])[(trans[i] as Transition[]).length - 1] as Transition;
+      (tr.broken ??= []).push(v.invariant);
+      if (!found.has(v.invariant)) found.set(v.invariant, { invariant: v.invariant, detail: v.detail, before: i, step: op.step });
+    }
+  };
+
+  const search = new Search(reachableModel(profile, u, rec), new ExactStore(), {
+    machines: rec.observe,
+    state: (k) => {
+      // Kept in BFS order; the edge that reached it (recorded next) fills in its parent.
+      states.push(k.node.state);
+      ctxs.push(k.node.ctx);
+      depth.push(k.depth);
+      parent.push(undefined);
+    },
+    edge: (from, _next, _index, op, fate, to) => {
+      const i = from.handle;
+      const row = trans[i] ?? (trans[i] = []);
+      row.push({ next: fate === 'none' ? -1 : fate === 'dropped' ? -2 : (to as number), outcome: op.result.outcome, rule: op.result.rule, aborted: op.result.aborted });
+      if (fate === 'new') parent[to as number] = { from: i, step: op.step };
+      // A new target has just been kept: the projections name it by the id it got.
+      if (!op.result.aborted) record(i, from.node.state, op, fate === 'new' ? states.length - 1 : states.length);
+    },
+    expanded: (k) => {
+      trans[k.handle] ??= [];
+    },
+  }, { maxDepth, maxStates });
+  search.run();
   rec.resolve((slice, machine, edge) => {
     const sl = slices.get(slice);
     if (!sl) return;
@@ -447,7 +459,7 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
     if (!set) sl.taken.set(machine, (set = new Set()));
     set.add(edge);
   });
-  return { profile, maxDepth, universe: u, states, ctxs, trans, parent, depth, truncated, slices, violations: found, vmTypesCreated: [...new Set(created)], millis: performance.now() - t0 };
+  return { profile, maxDepth, universe: u, states, ctxs, trans, parent, depth, truncated: !search.complete, slices, violations: found, vmTypesCreated: [...new Set(created)], millis: performance.now() - t0 };
 }
 
 /** The steps from the empty system to state `id`. */

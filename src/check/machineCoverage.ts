@@ -1,17 +1,16 @@
 /**
  * Which states and transitions of the XState machines (machines/page.ts, guestMemfd.ts, vm.ts) an exploration
- * actually takes. The spec drives every machine through MachineBridge.apply (machines/bridge.ts); while a
- * recorder is installed, a probe around that method notes, for every accepted event, each region's value
- * before and after. Intermediate states that a single operation passes through (a conversion's `toShared`
- * between CONVERT_BEGIN and CONVERT_COMMIT) are seen too, which comparing states before and after whole
- * operations would miss.
+ * actually takes. Every step tells the machine observer it is given (machines/bridge.ts) of each event a
+ * machine accepts, with the part's state before and after; the checker (partition.ts) turns that into each
+ * region's value before and after. Intermediate states that a single operation passes through (a conversion's
+ * `toShared` between CONVERT_BEGIN and CONVERT_COMMIT) are seen too, which comparing states before and after
+ * whole operations would miss.
  *
  * The universe to compare against is read from the machine definitions themselves: every leaf state of every
  * region, and every transition that changes a region's state (source ≠ target). Transitions that only run
  * actions (HOST_WRITE in `initialised`) leave no trace in the value and are not counted.
  */
 import type { AnyStateMachine, StateValue } from 'xstate';
-import { MachineBridge } from '../../machines/bridge.ts';
 import { guestMemfdMachine } from '../../machines/guestMemfd.ts';
 import { UPSTREAM_PAGE_RULES, createPageMachine } from '../../machines/page.ts';
 import { vmMachine } from '../../machines/vm.ts';
@@ -29,24 +28,6 @@ export interface MachineUniverse {
   /** `machine region=state` */
   states: string[];
   transitions: MachineTransition[];
-}
-
-type Recorder = (machine: string, before: StateValue, event: string, after: StateValue) => void;
-
-let recorder: Recorder | undefined;
-let installed = false;
-
-/** Route every accepted machine event to `r` (undefined: stop recording). One recorder per thread. */
-export function setMachineRecorder(r: Recorder | undefined): void {
-  recorder = r;
-  if (installed || !r) return;
-  installed = true;
-  const original = MachineBridge.prototype.apply;
-  MachineBridge.prototype.apply = function probed(this: MachineBridge<object, { type: string }>, state, event) {
-    const next = original.call(this, state, event);
-    if (recorder && next) recorder(this.machine.id, state.value, event.type, next.value);
-    return next;
-  } as typeof original;
 }
 
 /** A state value as region → leaf state: parallel machines by region, others as one region named `state`. */

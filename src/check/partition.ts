@@ -1,10 +1,12 @@
 /**
  * One partition of a level-synchronous, hash-partitioned breadth-first search (Stern & Dill's parallel Murφ,
- * TLC's distributed mode). Partition i of n owns the states whose fingerprint hashes to i: it remembers them
- * (FingerprintTable: parent link, event index, depth), checks the state invariants when one is first reached,
- * and expands the ones on its frontier. Expanding a state tries every event the explorer offers
- * (spec/explore/events.ts), steps it with spec/step.ts, compacts the result (spec/explore/compact.ts), keys and
- * fingerprints it, checks the transition invariants on the edge, and hands the successor to its owner.
+ * TLC's distributed mode): the exploration engine (spec/explore/engine.ts) over the system model
+ * (spec/explore/systemModel.ts), with a fingerprint store. Partition i of n owns the states whose fingerprint
+ * hashes to i: it remembers them (FingerprintTable: parent link, event index, depth) and expands the ones on
+ * its frontier; the engine hands each successor to its owner. This file adds what the checker records: the
+ * invariants (state invariants when a state is first kept, transition invariants on every edge), deadlocks,
+ * and coverage for the dead-rule report (rules, operations, page states, and the machine transitions the steps
+ * report to the observer).
  *
  * Determinism. Within a level, a new state may be reached from several parents; its owner keeps the path that
  * comes first in BFS order (shortest, then event by event in eventsFor's order), and of the violations of an
@@ -13,29 +15,17 @@
  *
  * The same class runs in the main thread (one partition) or in each worker thread (src/check/worker.ts).
  */
-import { compact } from '../../spec/explore/compact.ts';
-import { eventsFor } from '../../spec/explore/events.ts';
-import { stateKey } from '../../spec/explore/stateKey.ts';
+import type { MachineObserver } from '../../machines/bridge.ts';
 import type { Bound } from '../../spec/explore/bound.ts';
+import { type Candidate as EngineCandidate, type ExplorationHooks, Search, type StateStore, lessPath } from '../../spec/explore/engine.ts';
+import { type SystemMove, SystemModel } from '../../spec/explore/systemModel.ts';
 import { type Invariant, violations } from '../../spec/invariants.ts';
 import type { Outcome, Step } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { type PageState, type SystemState, emptySystem, freshPage } from '../../spec/state.ts';
-import { step } from '../../spec/step.ts';
+import { type PageState, type SystemState, freshPage } from '../../spec/state.ts';
 import { flagDefsOf, hasEffect } from '../../spec/world.ts';
 import { FingerprintSet, FingerprintTable, fingerprint } from './fingerprint.ts';
-import { regionsOf, setMachineRecorder, transitionKey } from './machineCoverage.ts';
-
-export interface Candidate {
-  lo: number;
-  hi: number;
-  plo: number;
-  phi: number;
-  ev: number;
-  /** The event indices from the initial state, one char each: shortest paths compare in BFS order. */
-  path: string;
-  state: SystemState;
-}
+import { regionsOf, transitionKey } from './machineCoverage.ts';
 
 /** A violation found at `depth`: of a state invariant in state (lo, hi), or of a transition invariant on the
  * edge that takes event `ev` from state (lo, hi). */
@@ -71,14 +61,6 @@ export interface Coverage {
   machineTransitions: string[];
   /** `vmType flags` → page states (projectionLabel) of the pages of guest_memfds created so. */
   pageStates: Record<string, string[]>;
-}
-
-export interface LevelStats {
-  expanded: number;
-  edges: number;
-  selfLoops: number;
-  deadlocks: number;
-  orphanPins: number;
 }
 
 export const PAGE_REGIONS = ['attribute', 'backing', 'hostMapping', 'pins', 'trustedEntity', 'directMap', 'stage2'] as const;
@@ -131,79 +113,79 @@ export function quiescent(s: SystemState): boolean {
   return !s.fds.some((f) => f.open) && !s.maps.some((m) => m.live);
 }
 
-/** Structural equality of plain JSON-like data, with an identity shortcut (shared sub-objects compare at once). */
-export function deepSame(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepSame(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!deepSame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
-
-/**
- * Whether a step left the (compacted) state `s` exactly as it was, so that the three quarters of edges that are
- * self-loops skip compaction, keying and fingerprinting. World clones states shallowly, so unchanged pages and
- * names keep their identity and the comparison is quick.
- */
-export function unchanged(s: SystemState, t: SystemState): boolean {
-  return deepSame(s, t);
-}
-
 export function ownerOf(lo: number, parts: number): number {
   return parts === 1 ? 0 : ((lo ^ (lo >>> 16)) >>> 0) % parts;
-}
-
-/**
- * Paths compare by length, then event by event: the order in which a sequential BFS that tries events in
- * eventsFor's order first reaches things. Keeping the least makes the counterexamples the ones
- * spec/explore/explorer.ts would find, whatever the number of workers.
- */
-function lessPath(a: string, b: string): boolean {
-  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 function betterViolation(a: ViolationCandidate, b: ViolationCandidate | undefined): boolean {
   return !b || lessPath(a.path, b.path);
 }
 
-function betterParent(a: { path: string }, b: { path: string }): boolean {
-  return lessPath(a.path, b.path);
+/** A state's 64-bit fingerprint: what the checker keeps of it, and how it names it. */
+export interface Fp {
+  lo: number;
+  hi: number;
 }
 
-const key2 = (lo: number, hi: number) => `${lo},${hi}`;
+export type Candidate = EngineCandidate<SystemState, Fp, Fp>;
+
+/**
+ * The checker's store for the exploration engine: fingerprints with parent links (FingerprintTable), owned
+ * by the partition their fingerprint hashes to, and the set of fingerprints already sent to their owner.
+ */
+class FingerprintStore implements StateStore<Fp, Fp> {
+  readonly table = new FingerprintTable();
+  private readonly sent = new FingerprintSet();
+  get size(): number {
+    return this.table.size;
+  }
+  identify(key: string): Fp {
+    const [lo, hi] = fingerprint(key);
+    return { lo, hi };
+  }
+  find(id: Fp): Fp | undefined {
+    return this.table.has(id.lo, id.hi) ? id : undefined;
+  }
+  add(id: Fp, parent: Fp | undefined, event: number, depth: number): Fp {
+    this.table.add(id.lo, id.hi, parent?.lo ?? 0, parent?.hi ?? 0, event < 0 ? 0xffff : event, depth);
+    return id;
+  }
+  same(a: Fp, b: Fp): boolean {
+    return a.lo === b.lo && a.hi === b.hi;
+  }
+  owner(id: Fp, parts: number): number {
+    return ownerOf(id.lo, parts);
+  }
+  text(id: Fp): string {
+    return `${id.lo},${id.hi}`;
+  }
+  sentBefore(id: Fp): boolean {
+    return this.sent.has(id.lo, id.hi);
+  }
+  markSent(id: Fp): void {
+    this.sent.add(id.lo, id.hi);
+  }
+}
 
 export interface PartitionOptions {
   /** Record coverage (rules, ops, page values and transitions) for the dead-rule report. */
   coverage?: boolean;
 }
 
+/**
+ * One partition of the checker's search: the exploration engine (spec/explore/engine.ts) over the system model
+ * with a fingerprint store, and the checker's hooks — invariants on every state and edge (the first violation
+ * of each in BFS order kept), deadlocks and orphan pins at the end of each expansion, and coverage.
+ */
 export class Partition {
-  readonly table = new FingerprintTable();
-  private frontier: Array<{ lo: number; hi: number; path: string; state: SystemState }> = [];
-  private cursor = 0;
-  private next = new Map<string, Candidate>();
-  private readonly outbox: Array<Map<string, Candidate>>;
-  private readonly remoteKnown = new FingerprintSet();
+  private readonly store = new FingerprintStore();
+  private readonly search: Search<SystemState, Step, SystemMove, Fp, Fp>;
   private readonly stateInvariants: Invariant[];
   private readonly transitionInvariants: Invariant[];
-  /** Depth of the states on the frontier. */
-  depth = 0;
   readonly violations = new Map<string, ViolationCandidate>();
   deadlock: DeadlockCandidate | undefined;
   deadlocks = 0;
   orphanPins = 0;
-  edges = 0;
-  selfLoops = 0;
   private readonly rules = new Map<string, number>();
   private readonly ops = new Map<string, [number, number]>();
   private readonly machineStates = new Set<string>();
@@ -221,141 +203,99 @@ export class Partition {
   ) {
     this.stateInvariants = invariants.filter((i) => i.kind === 'state');
     this.transitionInvariants = invariants.filter((i) => i.kind === 'transition');
-    this.outbox = Array.from({ length: parts }, () => new Map());
-    if (options.coverage) {
-      setMachineRecorder((machine, before, _event, after) => {
-        const a = regionsOf(before);
-        const b = regionsOf(after);
-        for (const [r, v] of Object.entries(b)) {
-          this.machineStates.add(`${machine} ${r}=${v}`);
-          const u = a[r];
-          if (u !== undefined && u !== v) this.machineTransitions.add(transitionKey({ machine, region: r, from: u, to: v }));
+    const coverage = options.coverage === true;
+    const hooks: ExplorationHooks<SystemState, Step, SystemMove, Fp> = {
+      state: (k) => {
+        for (const v of this.stateInvariants.length ? violations(profile, this.stateInvariants, undefined, undefined, k.node) : []) {
+          this.offerViolation({ ...v, kind: 'state', depth: k.depth, lo: k.handle.lo, hi: k.handle.hi, ev: -1, path: k.path });
         }
-      });
+        if (coverage) this.coverState(k.node);
+      },
+      edge: (from, ev, i, m) => {
+        if (coverage) this.cover(ev, m.outcome, m.rule.id);
+        if (!this.transitionInvariants.length) return;
+        for (const v of violations(profile, this.transitionInvariants, from.node, ev, m.raw as SystemState)) {
+          this.offerViolation({ ...v, kind: 'transition', depth: from.depth + 1, lo: from.handle.lo, hi: from.handle.hi, ev: i, path: from.path + String.fromCharCode(i) });
+        }
+      },
+      expanded: (k, moves) => {
+        if (moves === 0 && quiescent(k.node) && k.node.pins.some((p) => p.live)) this.orphanPins++;
+        if (moves === 0 && !quiescent(k.node)) {
+          this.deadlocks++;
+          const c = { depth: k.depth, lo: k.handle.lo, hi: k.handle.hi, path: k.path };
+          if (!this.deadlock || lessPath(c.path, this.deadlock.path)) this.deadlock = c;
+        }
+      },
+      ...(coverage ? { machines: this.observeMachine } : {}),
+    };
+    this.search = new Search(new SystemModel(profile, bound), this.store, hooks, { paths: true, partition: { index, parts } });
+  }
+
+  /** Every accepted machine event: the states of its regions after, and each region it changed. */
+  private readonly observeMachine: MachineObserver = (machine, before, _event, after) => {
+    const a = regionsOf(before.value);
+    for (const [r, v] of Object.entries(regionsOf(after.value))) {
+      this.machineStates.add(`${machine.id} ${r}=${v}`);
+      const u = a[r];
+      if (u !== undefined && u !== v) this.machineTransitions.add(transitionKey({ machine: machine.id, region: r, from: u, to: v }));
     }
+  };
+
+  get table(): FingerprintTable {
+    return this.store.table;
+  }
+
+  get edges(): number {
+    return this.search.edges;
+  }
+
+  /** Depth of the states on the frontier. */
+  get depth(): number {
+    return this.search.depth;
   }
 
   /** Seed the search with the initial state (only its owner keeps it). */
   start(): void {
-    const init = emptySystem();
-    const [lo, hi] = fingerprint(stateKey(init));
-    if (ownerOf(lo, this.parts) !== this.index) return;
-    this.next.set(key2(lo, hi), { lo, hi, plo: 0, phi: 0, ev: 0xffff, path: '', state: init });
-    this.depth = -1;
-    this.commit();
+    this.search.start();
   }
 
   get frontierSize(): number {
-    return this.frontier.length;
+    return this.search.frontierSize;
   }
 
   get pendingSize(): number {
-    return this.next.size;
+    return this.search.pendingSize;
   }
 
   get remaining(): number {
-    return this.frontier.length - this.cursor;
+    return this.search.remaining;
   }
 
   /** Expand frontier states until done or `stop()` says so (checked between states). True when the level is done. */
   expand(stop: () => boolean): boolean {
-    while (this.cursor < this.frontier.length) {
-      if (stop()) return false;
-      const item = this.frontier[this.cursor++] as { lo: number; hi: number; path: string; state: SystemState };
-      this.expandOne(item.lo, item.hi, item.path, item.state);
-    }
-    return true;
-  }
-
-  private expandOne(plo: number, phi: number, ppath: string, s: SystemState): void {
-    const evs = eventsFor(this.profile, this.bound, s);
-    let moves = 0;
-    const d = this.depth + 1;
-    for (let i = 0; i < evs.length; i++) {
-      const ev = evs[i] as Step;
-      const r = step(this.profile, s, ev);
-      const same = unchanged(s, r.state);
-      const n = same ? s : compact(r.state);
-      const [lo, hi] = same ? [plo, phi] : fingerprint(stateKey(n));
-      this.edges++;
-      const self = lo === plo && hi === phi;
-      if (self) this.selfLoops++;
-      else moves++;
-      if (this.options.coverage) this.cover(ev, r.outcome, r.rule.id);
-      if (this.transitionInvariants.length) {
-        for (const v of violations(this.profile, this.transitionInvariants, s, ev, n)) {
-          this.offerViolation({ ...v, kind: 'transition', depth: d, lo: plo, hi: phi, ev: i, path: ppath + String.fromCharCode(i) });
-        }
-      }
-      if (self) continue;
-      const owner = ownerOf(lo, this.parts);
-      if (owner === this.index) {
-        if (this.table.has(lo, hi)) continue;
-        this.offerCandidate(this.next, { lo, hi, plo, phi, ev: i, path: ppath + String.fromCharCode(i), state: n });
-      } else {
-        if (this.remoteKnown.has(lo, hi)) continue;
-        this.offerCandidate(this.outbox[owner] as Map<string, Candidate>, { lo, hi, plo, phi, ev: i, path: ppath + String.fromCharCode(i), state: n });
-      }
-    }
-    if (moves === 0 && quiescent(s) && s.pins.some((p) => p.live)) this.orphanPins++;
-    if (moves === 0 && !quiescent(s)) {
-      this.deadlocks++;
-      const c = { depth: this.depth, lo: plo, hi: phi, path: ppath };
-      if (!this.deadlock || lessPath(c.path, this.deadlock.path)) this.deadlock = c;
-    }
-  }
-
-  private offerCandidate(into: Map<string, Candidate>, c: Candidate): void {
-    const k = key2(c.lo, c.hi);
-    const old = into.get(k);
-    if (!old || betterParent(c, old)) into.set(k, c);
+    return this.search.expand(stop);
   }
 
   offerViolation(v: ViolationCandidate): void {
     if (betterViolation(v, this.violations.get(v.invariant))) this.violations.set(v.invariant, v);
   }
 
-  /** The candidates for partition `peer` found this level; they are remembered as known from now on. */
+  /** The candidates for partition `peer` found this level; they are remembered as sent from now on. */
   takeOutbox(peer: number): Candidate[] {
-    const box = this.outbox[peer] as Map<string, Candidate>;
-    const out = [...box.values()];
-    for (const c of out) this.remoteKnown.add(c.lo, c.hi);
-    box.clear();
-    return out;
+    return this.search.takeOutbox(peer);
   }
 
   receive(cands: readonly Candidate[]): void {
-    for (const c of cands) {
-      if (this.table.has(c.lo, c.hi)) continue;
-      this.offerCandidate(this.next, c);
-    }
+    this.search.receive(cands);
   }
 
   /** End the level: the new states enter the table (state invariants checked) and form the next frontier. */
   commit(): number {
-    const d = this.depth + 1;
-    const fresh: Array<{ lo: number; hi: number; path: string; state: SystemState }> = [];
-    // The frontier in BFS order (by path) keeps everything downstream deterministic.
-    const cands = [...this.next.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    this.next = new Map();
-    for (const c of cands) {
-      if (!this.table.add(c.lo, c.hi, c.plo, c.phi, c.ev, d)) continue;
-      fresh.push({ lo: c.lo, hi: c.hi, path: c.path, state: c.state });
-      if (this.stateInvariants.length) {
-        for (const v of violations(this.profile, this.stateInvariants, undefined, undefined, c.state)) {
-          this.offerViolation({ ...v, kind: 'state', depth: d, lo: c.lo, hi: c.hi, ev: -1, path: c.path });
-        }
-      }
-      if (this.options.coverage) this.coverState(c.state);
-    }
-    this.frontier = fresh;
-    this.cursor = 0;
-    this.depth = d;
-    return fresh.length;
+    return this.search.commit();
   }
 
   parentOf(lo: number, hi: number): { plo: number; phi: number; ev: number; depth: number } | undefined {
-    return this.table.parent(lo, hi);
+    return this.store.table.parent(lo, hi);
   }
 
   private initShared(flags: number): boolean {
@@ -401,7 +341,7 @@ export class Partition {
   }
 
   stats(): { states: number; edges: number; selfLoops: number; deadlocks: number; orphanPins: number; depth: number } {
-    return { states: this.table.size, edges: this.edges, selfLoops: this.selfLoops, deadlocks: this.deadlocks, orphanPins: this.orphanPins, depth: this.depth };
+    return { states: this.store.size, edges: this.search.edges, selfLoops: this.search.selfLoops, deadlocks: this.deadlocks, orphanPins: this.orphanPins, depth: this.search.depth };
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { type Bound, formatBound } from '../../spec/explore/bound.ts';
 import { type StateGraph, explore } from '../../spec/explore/explorer.ts';
+import { exploreWithXState } from '../../spec/explore/xstateExplorer.ts';
 import { invariantsFor } from '../../spec/invariants.ts';
 import { stringifyJson } from '../../spec/json.ts';
 import type { Outcome, Step } from '../../spec/ops.ts';
@@ -19,6 +20,21 @@ import { SelectionError, type Walk, onePathPerEdgeSteps, selectPaths, selectStat
 import { clip, stateWords } from './words.ts';
 
 export type Coverage = 'state' | 'transition' | 'failures' | `path:${number}`;
+
+/**
+ * What builds the state graph: the explorer (spec/explore/explorer.ts, the exploration engine; the default)
+ * or XState's graph utilities traversing the system actor (spec/explore/xstateExplorer.ts). Both build the
+ * same graph, so the suites are the same; the explorer is much faster.
+ */
+export const ENGINES = ['explorer', 'xstate'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export function exploreWith(engine: Engine, profile: Profile, bound: Bound): StateGraph {
+  switch (engine) {
+    case 'explorer': return explore(profile, bound);
+    case 'xstate': return exploreWithXState(profile, bound);
+  }
+}
 
 export function parseCoverage(text: string): Coverage[] {
   const out = text.split(',').map((c) => c.trim()).filter(Boolean).map((c): Coverage => {
@@ -45,6 +61,8 @@ export interface GenerateOptions {
   maxPathTests?: number;
   /** The command line that regenerates this output (written into every file's header). */
   command: string;
+  /** What builds the state graph (default: the explorer). */
+  engine?: Engine;
 }
 
 export interface SuiteStats {
@@ -127,7 +145,7 @@ export function generateProfile(o: GenerateOptions): Generated {
   const t0 = performance.now();
   const { profile, bound } = o;
   const invariants = invariantsFor(profile);
-  const g = explore(profile, bound);
+  const g = exploreWith(o.engine ?? 'explorer', profile, bound);
   if (!g.complete) throw new SelectionError(`exploration of ${profile.name} within ${formatBound(bound)} stopped: ${g.stoppedBecause}`);
   const files = new Map<string, string>();
   const suites: Generated['suites'] = {};

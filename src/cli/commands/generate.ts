@@ -19,7 +19,7 @@ import { getProfile } from '../../../spec/profiles/index.ts';
 import { BACKEND_NAMES, openBackend } from '../../backend/index.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { COMMITTED, commandFor, committedFor } from '../../generate/config.ts';
-import { type Coverage, generateProfile, parseCoverage } from '../../generate/generate.ts';
+import { type Coverage, ENGINES, type Engine, generateProfile, parseCoverage } from '../../generate/generate.ts';
 import { renderOverview, withCoverageTable } from '../../generate/overview.ts';
 import { randomConformance } from '../../generate/random.ts';
 import { diffEmpty, diffSuite, writeSuite } from '../../generate/write.ts';
@@ -40,7 +40,7 @@ function describeSuites(suites: Record<string, { tests: number; steps: number; e
 }
 
 /** `--check --jobs N`: one child process per profile, N at a time (the generator is single-threaded). */
-async function checkInChildren(io: Io, jobs: number): Promise<number> {
+async function checkInChildren(io: Io, jobs: number, engine: Engine): Promise<number> {
   const bin = fileURLToPath(new URL('../../../bin/gmem-spec.mjs', import.meta.url));
   const queue = [...COMMITTED];
   let failed = 0;
@@ -48,7 +48,7 @@ async function checkInChildren(io: Io, jobs: number): Promise<number> {
     for (let c = queue.shift(); c; c = queue.shift()) {
       const name = c.profile;
       const r = await new Promise<{ code: number | null; out: string; err: string }>((done) => {
-        const child = spawn(process.execPath, [bin, 'generate', '--check', '--quiet', '--profile', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [bin, 'generate', '--check', '--quiet', '--profile', name, '--engine', engine], { stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
         child.stdout.on('data', (d) => { out += String(d); });
@@ -64,13 +64,13 @@ async function checkInChildren(io: Io, jobs: number): Promise<number> {
   return failed ? 1 : 0;
 }
 
-async function checkCommitted(io: Io, only: string | undefined): Promise<number> {
+async function checkCommitted(io: Io, only: string | undefined, engine: Engine): Promise<number> {
   const list = COMMITTED.filter((c) => !only || c.profile === only);
   if (!list.length) throw new UsageError(`--check: no committed suite for profile ${only}`);
   let stale = 0;
   for (const c of list) {
     io.progress?.phase(`regenerating ${c.profile} in memory`);
-    const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c) });
+    const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c), engine });
     const d = diffSuite(join(ROOT, c.profile), g.files);
     if (diffEmpty(d)) {
       io.out(`${c.profile}: up to date (${g.files.size} files, ${(g.millis / 1000).toFixed(1)} s)`);
@@ -96,7 +96,7 @@ async function checkCommitted(io: Io, only: string | undefined): Promise<number>
 }
 
 /** `--all`: every committed suite, under `root`; the top-level README's table only when `root` is generated-tests. */
-async function generateAll(io: Io, root: string, signal: AbortSignal): Promise<number> {
+async function generateAll(io: Io, root: string, signal: AbortSignal, engine: Engine): Promise<number> {
   const written: string[] = [];
   for (const c of COMMITTED) {
     if (await interrupted(signal)) {
@@ -105,7 +105,7 @@ async function generateAll(io: Io, root: string, signal: AbortSignal): Promise<n
       return EXIT_SIGINT;
     }
     io.progress?.phase(`generating ${c.profile} (${written.length + 1}/${COMMITTED.length})`);
-    const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c) });
+    const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c), engine });
     const w = writeSuite(join(root, c.profile), g.files);
     written.push(c.profile);
     io.out(`${c.profile} (${c.bound}): ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}; ${w.written} file(s) written, ${w.removed.length} removed, ${(g.millis / 1000).toFixed(1)} s`);
@@ -143,6 +143,7 @@ export const generate = defineCommand({
     'max-length': { type: 'string', value: 'L', default: '40', description: 'with --random: steps per walk' },
     'max-steps': { type: 'string', value: 'N', default: '150', description: 'longest transition-suite walk' },
     'max-tests': { type: 'string', value: 'N', default: '2000', description: 'most path-suite tests' },
+    engine: { type: 'string', value: 'NAME', choices: ENGINES, default: 'explorer', description: 'what builds the state graph: the explorer, or xstate/graph traversing the system actor (the same suites, slower)' },
   },
   exitCodes: {
     0: 'the suites were written (--check: everything committed is up to date; --random: the backend agrees on every walk)',
@@ -154,13 +155,13 @@ export const generate = defineCommand({
     const int = (name: string, v: string | undefined) => intValue(v, name, 0, Number.MAX_SAFE_INTEGER);
     if (values.check) {
       const jobs = int('jobs', values.jobs) as number;
-      return !values.profile && jobs > 1 ? await checkInChildren(io, jobs) : await checkCommitted(io, values.profile);
+      return !values.profile && jobs > 1 ? await checkInChildren(io, jobs, values.engine) : await checkCommitted(io, values.profile, values.engine);
     }
     const ctrlC = catchInterrupt();
     try {
       if (values.all) {
         if (values.profile || values.flag.length) throw new UsageError('--all regenerates every committed suite: leave out --profile and --flag');
-        return await generateAll(io, values.out ?? ROOT, ctrlC.signal);
+        return await generateAll(io, values.out ?? ROOT, ctrlC.signal, values.engine);
       }
       if (!values.profile) throw new UsageError('--profile is required (or --all / --check)');
       const resolved = await resolveProfile(values);
@@ -204,6 +205,7 @@ export const generate = defineCommand({
         profile, bound, coverage, c, command,
         maxSteps: int('max-steps', values['max-steps']) as number,
         maxPathTests: int('max-tests', values['max-tests']) as number,
+        engine: values.engine,
       });
       const dir = values.out ?? join(ROOT, profile.name);
       if (await interrupted(ctrlC.signal)) {
