@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { defineCommand, type Io } from '../src/cli/command.ts';
 import { main } from '../src/cli/main.ts';
 import { streamProgress } from '../src/cli/stdio.ts';
+import { PROFILES } from '../spec/profiles/index.ts';
 import { COMMITTED } from '../src/generate/config.ts';
 
 const BIN = resolve('bin/gmem-spec.mjs');
@@ -59,7 +60,7 @@ describe('generate --all --out DIR', () => {
     expect(statSync('generated-tests/README.md').mtimeMs).toBe(before);
     expect(c.out()).toContain(`README.md's coverage table describes generated-tests/ and was left as it is`);
     // Progress: a line per profile on stderr (not a terminal); stdout has the results only.
-    expect(c.err()).toMatch(/^… generating linux-6\.18 \(1\/10\) \[[\d.]+ s\]$/m);
+    expect(c.err()).toMatch(new RegExp(`^… generating ${COMMITTED[0]?.profile.replace('.', '\\.')} \\(1/${COMMITTED.length}\\) \\[[\\d.]+ s\\]$`, 'm'));
     expect(c.out()).not.toContain('…');
     expect(walk(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   }, 300_000);
@@ -71,10 +72,10 @@ describe('Ctrl-C on a command that writes files', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'marker'), 'the old report');
     const c = start(['report', '--out', dir, '--depth', '4']);
-    await c.waitErr(/… profile sw-protected \(2\/10\)/);
+    await c.waitErr(/… profile \S+ \(2\/\d+\)/);
     c.child.kill('SIGINT');
     expect(await c.exit).toBe(130);
-    expect(c.err().trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^interrupted: nothing written \\(${dir.replace(/[.]/g, '\\.')} is as it was; [1-9]\\d* of 10 profile page\\(s\\) had been built in memory\\)$`));
+    expect(c.err().trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^interrupted: nothing written \\(${dir.replace(/[.]/g, '\\.')} is as it was; [1-9]\\d* of ${PROFILES.length} profile page\\(s\\) had been built in memory\\)$`));
     expect(c.out()).toBe('');
     expect(readdirSync(dir)).toEqual(['marker']);
     expect(readdirSync(tmp).filter((f) => f.includes('.tmp-') || f.includes('.old-'))).toEqual([]);
@@ -83,7 +84,7 @@ describe('Ctrl-C on a command that writes files', () => {
   it('generate --all: exit 130, one line naming the suites written and those not, each written suite complete', async () => {
     const out = join(tmp, 'int');
     const c = start(['generate', '--all', '--out', out]);
-    await c.waitErr(/… generating sw-protected \(2\/10\)/);
+    await c.waitErr(/… generating \S+ \(2\/\d+\)/);
     c.child.kill('SIGINT');
     expect(await c.exit).toBe(130);
     const line = c.err().trimEnd().split('\n').at(-1) as string;
