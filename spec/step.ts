@@ -6,15 +6,7 @@ import type { MachineObserver } from '../machines/bridge.ts';
 import type { Outcome, Step } from './ops.ts';
 import type { Profile } from './profile.ts';
 import type { RuleRef } from './rules/check.ts';
-import type { Decision } from './rules/decision.ts';
-import { guestRequestConversion, setMemoryAttributes, setMemoryAttributes2 } from './rules/attributes.ts';
-import { fallocate } from './rules/fallocate.ts';
-import { close, createGmem, dup, fstat, ftruncate, readWrite } from './rules/gmemFile.ts';
-import { checkExtension, createVm, launch } from './rules/kvm.ts';
-import { checkMem, fillMem, pin, readMem, unpin, writeMem } from './rules/memAccess.ts';
-import { deleteMemslot, setMemoryRegion2 } from './rules/memslots.ts';
-import { madvise, mmap, mprotect, munmap } from './rules/mmap.ts';
-import { guestAccess, populate } from './rules/platform.ts';
+import { decideStep } from './ops/index.ts';
 import type { NameRef, SystemState } from './state.ts';
 import { World } from './world.ts';
 
@@ -24,39 +16,6 @@ export interface StepResult {
   rule: RuleRef;
   /** For a fork step: what each nested step did. */
   nested?: StepResult[];
-}
-
-function decide(w: World, step: Step): Decision {
-  switch (step.op) {
-    case 'check_extension': return checkExtension(w, step);
-    case 'create_vm': return createVm(w, step);
-    case 'create_gmem': return createGmem(w, step);
-    case 'close': return close(w, step);
-    case 'dup': return dup(w, step);
-    case 'mmap': return mmap(w, step);
-    case 'munmap': return munmap(w, step);
-    case 'mprotect': return mprotect(w, step);
-    case 'madvise': return madvise(w, step);
-    case 'read_mem': return readMem(w, step);
-    case 'write_mem': return writeMem(w, step);
-    case 'fill_mem': return fillMem(w, step);
-    case 'check_mem': return checkMem(w, step);
-    case 'fallocate': return fallocate(w, step);
-    case 'fstat': return fstat(w, step);
-    case 'ftruncate': return ftruncate(w, step);
-    case 'read': case 'write': case 'pread': case 'pwrite': return readWrite(w, step);
-    case 'set_memory_region2': return setMemoryRegion2(w, step);
-    case 'delete_memslot': return deleteMemslot(w, step);
-    case 'set_memory_attributes': return setMemoryAttributes(w, step);
-    case 'set_memory_attributes2': return setMemoryAttributes2(w, step);
-    case 'guest_request_conversion': return guestRequestConversion(w, step);
-    case 'pin': return pin(w, step);
-    case 'unpin': return unpin(w, step);
-    case 'launch_start': case 'launch_finish': return launch(w, step);
-    case 'populate': return populate(w, step);
-    case 'guest_access': return guestAccess(w, step);
-    case 'fork': throw new Error('internal: fork is handled by step()');
-  }
 }
 
 /**
@@ -138,7 +97,7 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
 function step_(profile: Profile, state: SystemState, step: Step, observer: MachineObserver | undefined): StepResult {
   if (step.op === 'fork') return forkStep(profile, state, step, observer);
   const w = new World(profile, state, observer);
-  const d = decide(w, step);
+  const d = decideStep(w, step);
   return { outcome: d.outcome, state: w.s, rule: d.rule };
 }
 

@@ -14,7 +14,7 @@ const U64 = 1n << 64n;
 /** Largest range a conversion expands page by page in the model. */
 const MAX_CONVERT_PAGES = 1 << 16;
 
-interface AttrCtx { w: World; vm: string; address: bigint; size: bigint; attributes: bigint; flags: bigint }
+export interface AttrCtx { w: World; vm: string; address: bigint; size: bigint; attributes: bigint; flags: bigint }
 
 function vmOf(c: { w: World; vm: string }): number {
   const f = c.w.fd(c.vm);
@@ -95,8 +95,13 @@ function zapGpaRange(w: World, vm: number, gfn: number, n: number): void {
 const setMemoryAttributesChecksFor = checkListCache((inPlaceErrno: ErrnoName) =>
   setMemoryAttributesChecks().map((k) => (k.id === 'set_memory_attributes.in-place-mode' ? { ...k, errno: inPlaceErrno } : k)));
 
+/** The context KVM_SET_MEMORY_ATTRIBUTES' checks read: step() and the failure generator both build it here. */
+export function setMemoryAttributesContext(w: World, op: SetMemoryAttributesOp): AttrCtx {
+  return { w, vm: op.vm, address: u64(op.address), size: u64(op.size), attributes: u64(op.attributes), flags: u64(op.flags ?? 0) };
+}
+
 export function setMemoryAttributes(w: World, op: SetMemoryAttributesOp & StepMeta): Decision {
-  const c: AttrCtx = { w, vm: op.vm, address: u64(op.address), size: u64(op.size), attributes: u64(op.attributes), flags: u64(op.flags ?? 0) };
+  const c = setMemoryAttributesContext(w, op);
   const checks = setMemoryAttributesChecksFor(w.profile.choices.vmAttributesInPlaceErrno ?? 'EINVAL');
   const f = firstFailure(checks, c);
   if (f) return refused(f);
@@ -114,7 +119,7 @@ export function setMemoryAttributes(w: World, op: SetMemoryAttributesOp & StepMe
   return success('set_memory_attributes.ok', 'the GFN range takes the attributes; KVM mappings are zapped; guest_memfd contents are not touched', 'kernel-abi.md §2.15');
 }
 
-interface Attr2Ctx { w: World; gmem: string; offset: bigint; size: bigint; attributes: bigint; flags: bigint }
+export interface Attr2Ctx { w: World; gmem: string; offset: bigint; size: bigint; attributes: bigint; flags: bigint }
 
 function gmemOf(c: Attr2Ctx): number | undefined {
   const f = c.w.fd(c.gmem);
@@ -182,8 +187,13 @@ export function convertInPlace(w: World, gmem: number, start: number, n: number,
 
 const cachedSetMemoryAttributes2Checks = checkListCache(setMemoryAttributes2Checks);
 
+/** The context KVM_SET_MEMORY_ATTRIBUTES2's checks read: step() and the failure generator both build it here. */
+export function setMemoryAttributes2Context(w: World, op: SetMemoryAttributes2Op): Attr2Ctx {
+  return { w, gmem: op.gmem, offset: u64(op.offset), size: u64(op.size), attributes: u64(op.attributes), flags: u64(op.flags ?? 0) };
+}
+
 export function setMemoryAttributes2(w: World, op: SetMemoryAttributes2Op & StepMeta): Decision {
-  const c: Attr2Ctx = { w, gmem: op.gmem, offset: u64(op.offset), size: u64(op.size), attributes: u64(op.attributes), flags: u64(op.flags ?? 0) };
+  const c = setMemoryAttributes2Context(w, op);
   const f = firstFailure(cachedSetMemoryAttributes2Checks(null), c);
   if (f) return refused(f);
   const g = gmemOf(c) as number;

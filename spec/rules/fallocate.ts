@@ -10,7 +10,7 @@ import type { World } from '../world.ts';
 import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, refused, s64, success } from './decision.ts';
 
-interface FallocCtx { w: World; gmem: string; mode: number; offset: bigint; len: bigint }
+export interface FallocCtx { w: World; gmem: string; mode: number; offset: bigint; len: bigint }
 
 /** Largest allocation the state records page by page. */
 const MAX_TRACKED_ALLOCATION = 1 << 16;
@@ -76,8 +76,13 @@ export function punchRange(w: World, gmemId: number, start: number, npages: numb
   }
 }
 
+/** The context fallocate's checks read: step() and the failure generator both build it here. */
+export function fallocateContext(w: World, op: FallocateOp): FallocCtx {
+  return { w, gmem: op.gmem, mode: modeBits(op.mode), offset: s64(op.offset), len: s64(op.len) };
+}
+
 export function fallocate(w: World, op: FallocateOp & StepMeta): Decision {
-  const c: FallocCtx = { w, gmem: op.gmem, mode: modeBits(op.mode), offset: s64(op.offset), len: s64(op.len) };
+  const c = fallocateContext(w, op);
   const f = firstFailure(cachedFallocateChecks(null), c);
   if (f) return refused(f);
   const fd = w.fd(op.gmem);

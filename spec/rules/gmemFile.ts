@@ -10,7 +10,7 @@ import { normInt } from '../json.ts';
 import { type Decision, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
 import { acceptedFlagDefs, flagMask, vmFdChecks } from './kvm.ts';
 
-interface CreateCtx { w: World; vm: string; size: bigint; flags: bigint; reserved: bigint[] }
+export interface CreateCtx { w: World; vm: string; size: bigint; flags: bigint; reserved: bigint[] }
 
 function vmTypeOf(c: CreateCtx) {
   const f = c.w.fd(c.vm);
@@ -91,8 +91,13 @@ export function createGmemChecks(): Check<CreateCtx>[] {
 
 const cachedCreateGmemChecks = checkListCache(createGmemChecks);
 
+/** The context create_gmem's checks read: step() and the failure generator both build it here. */
+export function createGmemContext(w: World, op: CreateGmemOp): CreateCtx {
+  return { w, vm: op.vm, size: u64(op.size), flags: u64(op.flags), reserved: (op.reserved ?? []).map(u64) };
+}
+
 export function createGmem(w: World, op: CreateGmemOp & StepMeta): Decision {
-  const c: CreateCtx = { w, vm: op.vm, size: u64(op.size), flags: u64(op.flags), reserved: (op.reserved ?? []).map(u64) };
+  const c = createGmemContext(w, op);
   const f = firstFailure(cachedCreateGmemChecks(null), c);
   if (f) {
     w.name(op.as, { failed: 'fd' });

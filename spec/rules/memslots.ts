@@ -20,7 +20,7 @@ export function memslotFlagBits(flags: SetMemoryRegion2Op['flags']): number {
   return Number(BigInt.asUintN(32, BigInt(flags)));
 }
 
-interface RegionCtx {
+export interface RegionCtx {
   w: World;
   vm: string;
   op: SetMemoryRegion2Op;
@@ -212,13 +212,18 @@ function deleteSlot(w: World, vm: number, old: Memslot): void {
 
 const cachedMemoryRegionChecks = checkListCache(memoryRegionChecks);
 
-export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): Decision {
-  const c: RegionCtx = {
+/** The context the memory-region checks read: step() and the failure generator both build it here. */
+export function memoryRegionContext(w: World, op: SetMemoryRegion2Op): RegionCtx {
+  return {
     w, vm: op.vm, op,
     slot: Number(BigInt.asUintN(32, BigInt(op.slot))),
     flags: memslotFlagBits(op.flags),
     gpa: u64(op.gpa), size: u64(op.size), uaddr: uaddrOf(w, op.uaddr), offset: u64(op.gmem_offset ?? 0),
   };
+}
+
+export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): Decision {
+  const c = memoryRegionContext(w, op);
   const f = firstFailure(cachedMemoryRegionChecks(null), c);
   if (f) return refused(f);
   const vm = vmId(c);

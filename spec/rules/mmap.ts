@@ -8,7 +8,7 @@ import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
 import { punchRange } from './fallocate.ts';
 
-interface MmapCtx { w: World; op: MmapOp }
+export interface MmapCtx { w: World; op: MmapOp }
 
 function gmemOf(c: MmapCtx): number | undefined {
   const f = c.w.fd(c.op.gmem);
@@ -84,9 +84,14 @@ const mmapChecksFor = checkListCache((protExecErrno: Profile['choices']['protExe
   c.id === 'mmap.exec-noexec-mount' ? { ...c, errno: protExecErrno ?? c.errno } : c,
 ));
 
+/** The context mmap's checks read: step() and the failure generator both build it here. */
+export function mmapContext(w: World, op: MmapOp): MmapCtx {
+  return { w, op };
+}
+
 export function mmap(w: World, op: MmapOp & StepMeta): Decision {
   const checks = mmapChecksFor(w.profile.choices.protExecErrno);
-  const f = firstFailure(checks, { w, op });
+  const f = firstFailure(checks, mmapContext(w, op));
   if (f) {
     w.name(op.as, { failed: 'map' });
     return refused(f);

@@ -38,7 +38,7 @@ export function kvmPrivate(w: World, vm: number, gfn: number): boolean {
   return false;
 }
 
-interface PopCtx { w: World; vm: string; gpa: bigint; size: bigint; op: PopulateOp }
+export interface PopCtx { w: World; vm: string; gpa: bigint; size: bigint; op: PopulateOp }
 
 export function populateChecks(): Check<PopCtx>[] {
   const pages = (c: PopCtx) => {
@@ -84,8 +84,13 @@ const populateChecksFor = checkListCache((tdx: boolean) => populateChecks().map(
   k.id === 'populate.in-place-source' && tdx ? { ...k, errno: 'EOPNOTSUPP' as const } : k,
 ));
 
+/** The context populate's checks read: step() and the failure generator both build it here. */
+export function populateContext(w: World, op: PopulateOp): PopCtx {
+  return { w, vm: op.vm, gpa: u64(op.gpa), size: u64(op.size), op };
+}
+
 export function populate(w: World, op: PopulateOp & StepMeta): Decision {
-  const c: PopCtx = { w, vm: op.vm, gpa: u64(op.gpa), size: u64(op.size), op };
+  const c = populateContext(w, op);
   const checks = populateChecksFor(w.fd(op.vm).kind === 'open' && w.vmRules(vmOf(w, op.vm)).populate === 'tdx-init-mem-region');
   const f = firstFailure(checks, c);
   if (f) return refused(f);

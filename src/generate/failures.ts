@@ -28,17 +28,11 @@ import { pathTo } from '../../spec/explore/explorer.ts';
 import { eventsFor } from '../../spec/explore/events.ts';
 import { stepKey } from '../../spec/explore/keys.ts';
 import type { Invariant } from '../../spec/invariants.ts';
-import { OP_FIELDS } from '../../spec/opSchema.ts';
+import { OP_FIELDS, OP_NAMES } from '../../spec/opSchema.ts';
+import { OPS } from '../../spec/ops/index.ts';
 import type { OpName, Outcome, Step } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { Check } from '../../spec/rules/check.ts';
-import { s64, u64 } from '../../spec/rules/decision.ts';
-import { fallocateChecks, modeBits } from '../../spec/rules/fallocate.ts';
-import { createGmemChecks } from '../../spec/rules/gmemFile.ts';
-import { memoryRegionChecks, memslotFlagBits } from '../../spec/rules/memslots.ts';
-import { mmapChecks } from '../../spec/rules/mmap.ts';
-import { setMemoryAttributes2Checks, setMemoryAttributesChecks } from '../../spec/rules/attributes.ts';
-import { populateChecks } from '../../spec/rules/platform.ts';
 import { isFailure } from '../../spec/diagram/words.ts';
 import type { SystemState } from '../../spec/state.ts';
 import { type StepResult, step } from '../../spec/step.ts';
@@ -55,51 +49,17 @@ interface Adapter {
   ctx: (w: World, st: Step) => unknown;
 }
 
-/** The user-address a memslot names, as memslots.ts computes it (a mapping handle names a fixed address). */
-function uaddrOf(w: World, u: unknown): bigint {
-  if (typeof u === 'object' && u !== null) {
-    const { map, offset } = u as { map: string; offset: number | bigint };
-    const r = w.ref(map);
-    const index = 'map' in r ? r.map : 0;
-    return 0x7f0000000000n + BigInt(index) * 0x1000000000n + u64(offset);
-  }
-  return u64(u as number | bigint);
-}
-
-/** Check lists the spec publishes, with their contexts built as the rules build them. */
-export const ADAPTERS: Partial<Record<OpName, Adapter>> = {
-  create_gmem: {
-    checks: createGmemChecks as () => AnyCheck[],
-    ctx: (w, st) => { const s = st as Step & { op: 'create_gmem' }; return { w, vm: s.vm, size: u64(s.size), flags: u64(s.flags), reserved: (s.reserved ?? []).map(u64) }; },
-  },
-  mmap: { checks: mmapChecks as () => AnyCheck[], ctx: (w, st) => ({ w, op: st }) },
-  fallocate: {
-    checks: fallocateChecks as () => AnyCheck[],
-    ctx: (w, st) => { const s = st as Step & { op: 'fallocate' }; return { w, gmem: s.gmem, mode: modeBits(s.mode), offset: s64(s.offset), len: s64(s.len) }; },
-  },
-  set_memory_region2: {
-    checks: memoryRegionChecks as () => AnyCheck[],
-    ctx: (w, st) => {
-      const s = st as Step & { op: 'set_memory_region2' };
-      return {
-        w, vm: s.vm, op: s, slot: Number(BigInt.asUintN(32, BigInt(s.slot))), flags: memslotFlagBits(s.flags),
-        gpa: u64(s.gpa), size: u64(s.size), uaddr: uaddrOf(w, s.uaddr), offset: u64(s.gmem_offset ?? 0),
-      };
-    },
-  },
-  set_memory_attributes: {
-    checks: setMemoryAttributesChecks as () => AnyCheck[],
-    ctx: (w, st) => { const s = st as Step & { op: 'set_memory_attributes' }; return { w, vm: s.vm, address: u64(s.address), size: u64(s.size), attributes: u64(s.attributes), flags: u64(s.flags ?? 0) }; },
-  },
-  set_memory_attributes2: {
-    checks: setMemoryAttributes2Checks as () => AnyCheck[],
-    ctx: (w, st) => { const s = st as Step & { op: 'set_memory_attributes2' }; return { w, gmem: s.gmem, offset: u64(s.offset), size: u64(s.size), attributes: u64(s.attributes), flags: u64(s.flags ?? 0) }; },
-  },
-  populate: {
-    checks: populateChecks as () => AnyCheck[],
-    ctx: (w, st) => { const s = st as Step & { op: 'populate' }; return { w, vm: s.vm, gpa: u64(s.gpa), size: u64(s.size), op: s }; },
-  },
-};
+/**
+ * Check lists the spec publishes (spec/ops/*.ts `checkList`), with their contexts built by the same builder
+ * step() uses, so a condition the generator sees holding is one the rule would see.
+ */
+export const ADAPTERS: Partial<Record<OpName, Adapter>> = Object.fromEntries(
+  OP_NAMES.flatMap((op) => {
+    const list = OPS[op].checkList;
+    if ('none' in list) return [];
+    return [[op, { checks: () => [...list.checks()], ctx: (w: World, st: Step) => (list.context as (w: World, s: Step) => unknown)(w, st) }]];
+  }),
+);
 
 export class AdapterMismatchError extends Error {
   constructor(message: string) {

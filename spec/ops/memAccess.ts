@@ -1,0 +1,73 @@
+/** Host accesses through a mapping, and long-term pins: read_mem, write_mem, fill_mem, check_mem, pin, unpin. */
+import { checkMem, fillMem, pin, readMem, unpin, writeMem } from '../rules/memAccess.ts';
+import { handleField, intField } from './fields.ts';
+import type { OpModule } from './types.ts';
+import { offsetWords, range } from './words.ts';
+
+const FAULT = 'a fault decides (SIGBUS / SIGSEGV by the page state, spec/rules/memAccess.ts faultIn)';
+
+export const readMemOp: OpModule<'read_mem'> = {
+  name: 'read_mem',
+  summary: 'a host load of one byte through a mapping',
+  fields: [handleField('map'), intField('offset')],
+  decide: readMem,
+  checkList: { none: FAULT },
+  footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
+  phrase: (_p, s) => `a host read of ${offsetWords(s.offset)} through ${s.map}`,
+  wireEnums: {},
+};
+
+export const writeMemOp: OpModule<'write_mem'> = {
+  name: 'write_mem',
+  summary: 'a host store of one byte through a mapping',
+  fields: [handleField('map'), intField('offset'), { name: 'value', type: { kind: 'byte' } }],
+  decide: writeMem,
+  checkList: { none: FAULT },
+  footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
+  phrase: (_p, s) => `a host write of ${s.value} to ${offsetWords(s.offset)} through ${s.map}`,
+  wireEnums: {},
+};
+
+export const fillMemOp: OpModule<'fill_mem'> = {
+  name: 'fill_mem',
+  summary: 'a host memset of a range through a mapping',
+  fields: [handleField('map'), intField('offset'), intField('length'), { name: 'value', type: { kind: 'byte' } }],
+  decide: fillMem,
+  checkList: { none: FAULT },
+  footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
+  phrase: (_p, s) => `a host fill of ${range(s.offset, s.length)} with ${s.value} through ${s.map}`,
+  wireEnums: {},
+};
+
+export const checkMemOp: OpModule<'check_mem'> = {
+  name: 'check_mem',
+  summary: 'a host read-back of a range through a mapping, compared with a byte',
+  fields: [handleField('map'), intField('offset'), intField('length'), { name: 'value', type: { kind: 'byte' } }],
+  decide: checkMem,
+  checkList: { none: FAULT },
+  footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
+  phrase: (_p, s) => `a host read-back of ${range(s.offset, s.length)} through ${s.map} expecting ${s.value}`,
+  wireEnums: {},
+};
+
+export const pinOp: OpModule<'pin'> = {
+  name: 'pin',
+  summary: 'a long-term GUP pin (FOLL_LONGTERM) of a range through a mapping',
+  fields: [handleField('map'), intField('offset'), intField('len')],
+  decide: pin,
+  checkList: { none: FAULT },
+  footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems', 'pins'] },
+  phrase: (_p, s) => `a long-term pin of ${range(s.offset, s.len)} through ${s.map}`,
+  wireEnums: {},
+};
+
+export const unpinOp: OpModule<'unpin'> = {
+  name: 'unpin',
+  summary: 'releasing a long-term pin',
+  fields: [handleField('map'), intField('offset'), intField('len')],
+  decide: unpin,
+  checkList: { none: 'one condition: no live pin of that range' },
+  footprint: { reads: ['names', 'pins'], writes: ['gmems', 'pins'] },
+  phrase: (_p, s) => `unpinning ${range(s.offset, s.len)} of ${s.map}`,
+  wireEnums: {},
+};

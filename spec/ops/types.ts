@@ -1,0 +1,63 @@
+/**
+ * What the project knows about one operation, in one record: its schema, how step() decides it, its ordered
+ * check list with the one context builder step() and the failure generator share, the parts of the state it
+ * reads and writes, its words, and how its named values travel to the native helper. spec/ops/index.ts holds
+ * one record per operation; a test walks it and fails when a facet is missing.
+ */
+import type { OpName, Step } from '../ops.ts';
+import type { Profile } from '../profile.ts';
+import type { Check } from '../rules/check.ts';
+import type { Decision } from '../rules/decision.ts';
+import type { SystemState } from '../state.ts';
+import type { World } from '../world.ts';
+import type { FieldName, FieldSpec, StepOf } from './fields.ts';
+
+export type { StepOf } from './fields.ts';
+
+/** A top-level part of SystemState (spec/state.ts) an operation may read or write. */
+export type StatePart = Exclude<keyof SystemState, 'proc'>;
+
+export interface Footprint {
+  reads: readonly StatePart[];
+  /** Every part a step of this op may change; test/ops-registry.test.ts checks it on explored edges. */
+  writes: readonly StatePart[];
+}
+
+/**
+ * A published ordered check list: `checks` as the failure generator enumerates it (the default list; step()
+ * may pick a profile's variant), and `context`, the one builder of the context both evaluate it on.
+ */
+export interface CheckList<N extends OpName, C> {
+  checks: () => readonly Check<C>[];
+  context: (w: World, step: StepOf<N>) => C;
+}
+
+/** A check list with its context type erased: the registry holds lists of every context type side by side. */
+export interface AnyCheckList<N extends OpName> {
+  checks: () => readonly Check<unknown>[];
+  context: (w: World, step: StepOf<N>) => unknown;
+}
+
+/** Erases the context type; sound because the list is only ever evaluated on its own builder's contexts. */
+export function checkList<N extends OpName, C>(list: CheckList<N, C>): AnyCheckList<N> {
+  return list as unknown as AnyCheckList<N>;
+}
+
+/** A named value's number on the wire, or why it is never sent to a kernel. */
+export type WireValue = number | { unsendable: string };
+
+export interface OpModule<N extends OpName> {
+  name: N;
+  /** One line: the syscall or ioctl it stands for. */
+  summary: string;
+  fields: readonly FieldSpec<FieldName<N>>[];
+  /** The rule: outcome and rule id; mutates the world. fork is decided by step() itself (it nests steps). */
+  decide: ((w: World, step: StepOf<N>) => Decision) | 'nested-steps';
+  /** Its ordered check list, or why it has none (the failures suite then covers the rules it shows). */
+  checkList: AnyCheckList<N> | { none: string };
+  footprint: Footprint;
+  /** The step in words for generated test names and messages, e.g. `fallocate(g0, PUNCH_HOLE|KEEP_SIZE, page 0)`. */
+  phrase: (profile: Profile, step: StepOf<N>, phraseOf: (s: Step) => string) => string;
+  /** Named values of enum fields as the numbers the helper sends (native/PROTOCOL.md); words travel as words. */
+  wireEnums: Readonly<Partial<Record<FieldName<N>, Readonly<Record<string, WireValue>>>>>;
+}

@@ -1,0 +1,94 @@
+/**
+ * The operation registry (spec/ops/index.ts): every operation of the vocabulary has every facet, the facets
+ * agree with each other (wire encodings name enum fields, check lists name their op), and each declared
+ * footprint covers every state part the op changes on every edge of explored graphs.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parseBound } from '../spec/explore/bound.ts';
+import { explore } from '../spec/explore/explorer.ts';
+import { OP_NAMES } from '../spec/opSchema.ts';
+import type { OpName } from '../spec/ops.ts';
+import { OPS } from '../spec/ops/index.ts';
+import type { StatePart } from '../spec/ops/types.ts';
+import { getProfile } from '../spec/profiles/index.ts';
+import type { SystemState } from '../spec/state.ts';
+import { step } from '../spec/step.ts';
+
+const FACETS = ['name', 'summary', 'fields', 'decide', 'checkList', 'footprint', 'phrase', 'wireEnums'] as const;
+const PARTS: readonly StatePart[] = ['vms', 'gmems', 'fds', 'maps', 'pins', 'names'];
+
+describe('the operation registry', () => {
+  it('has one record per operation of the vocabulary, under its own name', () => {
+    expect(Object.keys(OPS).sort()).toEqual([...OP_NAMES].sort());
+    for (const op of OP_NAMES) expect(OPS[op].name).toBe(op);
+  });
+
+  it.each(OP_NAMES)('%s has every facet', (op) => {
+    const m = OPS[op] as unknown as Record<string, unknown>;
+    const missing = FACETS.filter((f) => m[f] === undefined || m[f] === null || m[f] === '');
+    expect(missing, `${op} lacks ${missing.join(', ')}`).toEqual([]);
+    const rec = OPS[op];
+    expect(rec.fields.length, `${op}: no fields`).toBeGreaterThan(0);
+    expect(typeof rec.phrase).toBe('function');
+    expect(rec.decide === 'nested-steps' || typeof rec.decide === 'function').toBe(true);
+    if ('none' in rec.checkList) expect(rec.checkList.none.length, `${op}: says why it has no check list`).toBeGreaterThan(10);
+    else {
+      const ids = rec.checkList.checks().map((c) => c.id);
+      expect(ids.length).toBeGreaterThan(0);
+      expect(new Set(ids).size, `${op}: duplicate check ids`).toBe(ids.length);
+    }
+    for (const p of [...rec.footprint.reads, ...rec.footprint.writes]) expect(PARTS).toContain(p);
+  });
+
+  it.each(OP_NAMES)('%s encodes only enum fields, and every named value of them', (op) => {
+    const rec = OPS[op];
+    for (const [field, values] of Object.entries(rec.wireEnums)) {
+      const spec = rec.fields.find((f) => f.name === field);
+      expect(spec, `${op}.${field} is not a field`).toBeDefined();
+      const kind = spec?.type;
+      expect(kind?.kind === 'enum' || kind?.kind === 'int-or-enum', `${op}.${field} is not an enum`).toBe(true);
+      if (kind && (kind.kind === 'enum' || kind.kind === 'int-or-enum')) expect(Object.keys(values ?? {}).sort()).toEqual([...kind.values].sort());
+    }
+  });
+
+  it('every check list belongs to its operation (ids start with the op name)', () => {
+    for (const op of OP_NAMES) {
+      const list = OPS[op].checkList;
+      if ('none' in list) continue;
+      const foreign = list.checks().map((c) => c.id).filter((id) => !id.startsWith(`${op}.`) && !id.startsWith('vm_fd.') && !/^[a-z_]+\./.test(id));
+      expect(foreign).toEqual([]);
+    }
+  });
+});
+
+/** The top-level parts of the state that differ after a step. */
+function changedParts(before: SystemState, after: SystemState): StatePart[] {
+  return PARTS.filter((p) => !isDeepStrictEqual(before[p], after[p]));
+}
+
+describe('footprints', () => {
+  // Profiles that between them reach every operation: the kernel one, a launch platform, in-place conversion, pins.
+  it.each([
+    ['linux-6.18', 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1'],
+    ['sev-snp', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1'],
+    ['inplace-conversion', 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=0'],
+  ])('%s: no explored step writes a part its operation does not declare', (name, bound) => {
+    const profile = getProfile(name);
+    const g = explore(profile, parseBound(bound));
+    const undeclared = new Map<OpName, Set<StatePart>>();
+    const seen = new Set<OpName>();
+    for (let e = 0; e < g.edgeCount; e++) {
+      const st = g.steps[g.edgeStep[e] as number];
+      const from = g.states[g.edgeFrom[e] as number];
+      if (!st || !from) continue;
+      seen.add(st.op);
+      const after = step(profile, from, st).state;
+      for (const p of changedParts(from, after)) {
+        if (!OPS[st.op].footprint.writes.includes(p)) undeclared.set(st.op, new Set([...(undeclared.get(st.op) ?? []), p]));
+      }
+    }
+    expect(Object.fromEntries([...undeclared].map(([op, ps]) => [op, [...ps].sort()]))).toEqual({});
+    expect(seen.size).toBeGreaterThan(15);
+  });
+});
