@@ -92,3 +92,24 @@ describe('footprints', () => {
     expect(seen.size).toBeGreaterThan(15);
   });
 });
+
+describe('wire encodings from the registry (src/backend/linux/wire.ts)', () => {
+  it('sends the ABI numbers of named values, words for words, and refuses an unsendable VM type', async () => {
+    const { planTrace } = await import('../src/backend/linux/wire.ts');
+    const lines = planTrace([
+      { op: 'create_vm', type: 'snp', as: 'v' },
+      { op: 'fallocate', gmem: 'g', mode: 'punch_hole', offset: 0, len: 4096 },
+      { op: 'madvise', map: 'm', offset: 0, length: 4096, advice: 'dontneed' },
+      { op: 'populate', vm: 'v', gpa: 0, size: 4096, source: 'in_place' },
+      { op: 'create_vm', type: 'cca' },
+    ]).lines;
+    // KVM_X86_SNP_VM = 4; FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE = 3; MADV_DONTNEED = 4 (uapi headers).
+    expect(lines.slice(0, 4)).toEqual([
+      'create_vm type=4 as=v',
+      'fallocate gmem=g mode=3 offset=0 len=4096',
+      'madvise map=m offset=0 length=4096 advice=4',
+      'populate vm=v gpa=0 size=4096 source=in_place',
+    ]);
+    expect(lines[4]).toMatch(/^reject invalid step steps\[4\]: type: VM type "cca" has no confirmed kernel encoding/);
+  });
+});

@@ -2,10 +2,12 @@
  * The native helper's wire format (native/PROTOCOL.md): trace steps to request lines, answer lines to
  * outcomes. Fields are walked generically from OP_FIELDS; integers travel as exact u64 decimals.
  */
-import { FALLOC_FL, KVM_MEM, MADV, U64_MAX, VM_TYPE, isErrnoName } from '../../../spec/constants.ts';
+import { KVM_MEM, U64_MAX, isErrnoName } from '../../../spec/constants.ts';
 import { normInt, readInt } from '../../../spec/json.ts';
 import { type FieldKind, OP_FIELDS, isOpName } from '../../../spec/opSchema.ts';
-import { CREATING_OPS, type Outcome, type Step } from '../../../spec/ops.ts';
+import { CREATING_OPS, type OpName, type Outcome, type Step } from '../../../spec/ops.ts';
+import { OPS } from '../../../spec/ops/index.ts';
+import type { WireValue } from '../../../spec/ops/types.ts';
 
 /** One request line of a trace, in pre-order (a fork's line comes before its body's lines). */
 export interface PlanNode {
@@ -52,25 +54,15 @@ function handle(v: unknown): string {
   return v;
 }
 
-const VM_TYPE_UNSENDABLE: Record<string, string> = {
-  cca: 'VM type "cca" has no confirmed kernel encoding (spec/constants.ts VM_TYPE.cca is a placeholder); not sent to the kernel',
-};
-
-/** Named values that become numbers on the wire, per op and field. */
-function enumValue(op: string, field: string, name: string): string {
-  if (op === 'create_vm' && field === 'type') {
-    const why = VM_TYPE_UNSENDABLE[name];
-    if (why) throw new WireError(why);
-    if (Object.prototype.hasOwnProperty.call(VM_TYPE, name)) return String(VM_TYPE[name as keyof typeof VM_TYPE]);
-  }
-  if (op === 'fallocate' && field === 'mode') {
-    if (name === 'allocate') return String(FALLOC_FL.KEEP_SIZE);
-    if (name === 'punch_hole') return String(FALLOC_FL.PUNCH_HOLE | FALLOC_FL.KEEP_SIZE);
-  }
-  if (op === 'madvise' && field === 'advice' && Object.prototype.hasOwnProperty.call(MADV, name)) {
-    return String(MADV[name as keyof typeof MADV]);
-  }
-  // Fields of ops the helper does not execute (populate.source) travel as words.
+/**
+ * Named values that become numbers on the wire: each op's `wireEnums` (spec/ops/*.ts). A name an op has no
+ * number for (populate.source: the helper does not execute populate) travels as the word itself.
+ */
+function enumValue(op: OpName, field: string, name: string): string {
+  const values = (OPS[op].wireEnums as Readonly<Record<string, Readonly<Record<string, WireValue>>>>)[field];
+  const v = values && Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined;
+  if (typeof v === 'number') return String(v);
+  if (v !== undefined) throw new WireError(v.unsendable);
   if (WORD_RE.test(name)) return name;
   throw new WireError(`unknown value ${show(name)}`);
 }
@@ -81,7 +73,7 @@ const MEMSLOT_FLAG: Record<string, number> = {
   readonly: KVM_MEM.READONLY,
 };
 
-function fieldTokens(op: string, name: string, kind: FieldKind, v: unknown): string[] {
+function fieldTokens(op: OpName, name: string, kind: FieldKind, v: unknown): string[] {
   switch (kind.kind) {
     case 'handle':
       return [`${name}=${handle(v)}`];
