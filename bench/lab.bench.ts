@@ -43,7 +43,7 @@ for (let i = 0; i < boots; i++) {
   accel = r.accel;
 }
 console.log(`boot to first program output (${boots} boots, ${accel}):`);
-console.log(row('host: QEMU start to output in node (whole run)', wall, 's'));
+console.log(row('host: labExec call to its result (whole run)', wall, 's'));
 console.log(row('host: QEMU start to program start', hostBoot, 's'));
 console.log(row('guest: uptime at program start', guestBoot, 's'));
 
