@@ -18,14 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct kvm_create_guest_memfd_uapi {
-	uint64_t size;
-	uint64_t flags;
-	uint64_t reserved[6];
-};
-#define KVMIO 0xAE
-#define KVM_CREATE_VM_NR _IO(KVMIO, 0x01)
-#define KVM_CREATE_GUEST_MEMFD_NR _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd_uapi)
+#include "kvm-uapi.h" /* generated from spec/constants.ts */
 
 #define GMEM_SIZE 65536
 #define STEPS 13

@@ -34,54 +34,12 @@
 /* ---------------------------------------------------------------------------------------------------------- */
 /* KVM / guest_memfd UAPI (include/uapi/linux/kvm.h; fact sheet §1)                                            */
 
-#define KVMIO 0xAE
-
-struct kvm_create_guest_memfd_uapi {
-	uint64_t size;
-	uint64_t flags;
-	uint64_t reserved[6];
-};
-
-struct kvm_userspace_memory_region2_uapi {
-	uint32_t slot;
-	uint32_t flags;
-	uint64_t guest_phys_addr;
-	uint64_t memory_size;
-	uint64_t userspace_addr;
-	uint64_t guest_memfd_offset;
-	uint32_t guest_memfd;
-	uint32_t pad1;
-	uint64_t pad2[14];
-};
-
-struct kvm_memory_attributes_uapi {
-	uint64_t address;
-	uint64_t size;
-	uint64_t attributes;
-	uint64_t flags;
-};
-
-/* Proposed (in-place conversion v8): issued on the guest_memfd fd. */
-struct kvm_memory_attributes2_uapi {
-	uint64_t offset;
-	uint64_t size;
-	uint64_t attributes;
-	uint64_t flags;
-	uint64_t error_offset;
-	uint64_t reserved[11];
-};
+#include "kvm-uapi.h" /* KVMIO, the guest_memfd structs and ioctl numbers: generated from spec/constants.ts */
 
 _Static_assert(sizeof(struct kvm_create_guest_memfd_uapi) == 64, "kvm_create_guest_memfd is 64 bytes");
 _Static_assert(sizeof(struct kvm_userspace_memory_region2_uapi) == 160, "kvm_userspace_memory_region2 is 160 bytes");
 _Static_assert(sizeof(struct kvm_memory_attributes_uapi) == 32, "kvm_memory_attributes is 32 bytes");
 _Static_assert(sizeof(struct kvm_memory_attributes2_uapi) == 128, "kvm_memory_attributes2 is 128 bytes");
-
-#define KVM_CREATE_VM_NR _IO(KVMIO, 0x01)
-#define KVM_CHECK_EXTENSION_NR _IO(KVMIO, 0x03)
-#define KVM_SET_USER_MEMORY_REGION2_NR _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2_uapi)
-#define KVM_SET_MEMORY_ATTRIBUTES_NR _IOW(KVMIO, 0xd2, struct kvm_memory_attributes_uapi)
-#define KVM_SET_MEMORY_ATTRIBUTES2_NR _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2_uapi)
-#define KVM_CREATE_GUEST_MEMFD_NR _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd_uapi)
 
 _Static_assert(KVM_CREATE_VM_NR == 0xAE01, "KVM_CREATE_VM");
 _Static_assert(KVM_CHECK_EXTENSION_NR == 0xAE03, "KVM_CHECK_EXTENSION");

@@ -153,6 +153,8 @@ function valueClasses(profile: Profile, op: OpName, field: string, size: number)
     case 'guest_request_conversion.gpa': return [0x100000, 0x100001];
     case 'guest_request_conversion.size': return [0, PAGE];
     case 'guest_request_conversion.private': return [true, false];
+    // Keyed by op.field strings, an open set: a field without classes of its own gets the huge values if it
+    // is a length or offset, else no mutation (its handle or context mutations still apply).
     default: return field === 'offset' || field === 'len' || field === 'size' ? big : [];
   }
 }

@@ -1,0 +1,43 @@
+/**
+ * docs/adding-an-operation.md stays true: its facet table lists exactly the registry's facets, and its worked
+ * example module, imported as written, is a record with every facet whose rule decides as the doc says.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { OPS } from '../spec/ops/index.ts';
+import { getProfile } from '../spec/profiles/index.ts';
+import { emptySystem } from '../spec/state.ts';
+import { step } from '../spec/step.ts';
+import { World } from '../spec/world.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const doc = readFileSync(join(ROOT, 'docs/adding-an-operation.md'), 'utf8');
+const dir = mkdtempSync(join(ROOT, 'spec/ops/.doc-example-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('docs/adding-an-operation.md', () => {
+  it('lists every facet of the registry and no other', () => {
+    const table = [...doc.matchAll(/^\| `([a-zA-Z]+)` \|/gm)].map((m) => m[1]);
+    expect(table.sort()).toEqual(Object.keys(OPS.fallocate).sort());
+  });
+
+  it('its worked example module has every facet and decides as the doc says', async () => {
+    const block = /```ts\n\/\/ spec\/ops\/fsync\.ts\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block, 'the doc has the spec/ops/fsync.ts block').toBeDefined();
+    // Placed one folder below spec/ops/ so its relative imports resolve as they would in spec/ops/.
+    const file = join(dir, 'fsync.ts');
+    writeFileSync(file, (block ?? '').replaceAll("from '../", "from '../../").replaceAll("from './", "from '../"));
+    const mod = (await import(pathToFileURL(file).href)) as { fsyncOp: Record<string, unknown> };
+    const rec = mod.fsyncOp;
+    expect(Object.keys(rec).sort()).toEqual(Object.keys(OPS.fallocate).sort());
+    const profile = getProfile('linux-6.18');
+    let s = step(profile, emptySystem(), { op: 'create_vm', type: 'default', as: 'vm0' }).state;
+    s = step(profile, s, { op: 'create_gmem', vm: 'vm0', size: 4096, flags: 0, as: 'g0' }).state;
+    const decide = rec.decide as (w: World, op: { h: string }) => { outcome: unknown; rule: { id: string } };
+    expect(decide(new World(profile, s), { h: 'g0' }).outcome).toEqual({ errno: 'EINVAL' });
+    s = step(profile, s, { op: 'close', h: 'g0' }).state;
+    expect(decide(new World(profile, s), { h: 'g0' }).rule.id).toBe('fsync.fd-closed');
+  });
+});
