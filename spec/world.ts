@@ -386,6 +386,15 @@ export class World {
     return out.sort((a, b) => a - b);
   }
 
+  /**
+   * Whether the guest_memfd's machine would take the event now (its guards decide): how a rule asks the machine
+   * instead of repeating its guard. Changes nothing and tells no observer (a question, not a transition).
+   */
+  gmemAccepts(gmemId: number, event: GmemEvent): boolean {
+    const g = this.peekGmem(gmemId);
+    return gmemBridge.apply({ value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } }, event) !== null;
+  }
+
   gmemEvent(gmemId: number, event: GmemEvent): boolean {
     const g = this.gmem(gmemId);
     const next = gmemBridge.apply({ value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } }, event, this.observer);

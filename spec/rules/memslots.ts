@@ -175,9 +175,10 @@ export function memoryRegionChecks(): Check<RegionCtx>[] {
       fails: (c) => {
         const t = gmemTarget(c);
         if (c.size === 0n || !gmemFlag(c) || t.kind !== 'gmem') return false;
-        const start = Number(c.offset / PAGE);
-        const n = Number(c.size / PAGE);
-        return c.w.peekGmem(t.id).bindings.some((b) => b.start < start + n && start < b.start + b.npages);
+        // The guestMemfd machine's rangeUnbound guard is the authority on overlapping bindings: ask it.
+        // Only the range matters to the guard; the VM is not resolved here (its own checks may be failing too).
+        const binding = { vm: -1, slot: c.slot, start: Number(c.offset / PAGE), npages: Number(c.size / PAGE) };
+        return !c.w.gmemAccepts(t.id, { type: 'BIND', binding });
       },
     },
     {
@@ -242,7 +243,9 @@ export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): D
   if (gmemFlag(c) && t.kind === 'gmem') {
     slot.gmem = t.id;
     slot.gmemStart = Number(c.offset / PAGE);
-    w.gmemEvent(t.id, { type: 'BIND', binding: { vm, slot: c.slot, start: slot.gmemStart, npages: slot.npages } });
+    if (!w.gmemEvent(t.id, { type: 'BIND', binding: { vm, slot: c.slot, start: slot.gmemStart, npages: slot.npages } })) {
+      throw new Error('internal: the guestMemfd machine refused a BIND the check list let through');
+    }
   }
   const v = w.vm(vm);
   v.memslots = [...v.memslots, slot].sort((a, b) => a.slot - b.slot);
