@@ -3,6 +3,7 @@
  * host mappings, pins and handle names. Plain JSON data, so that the graph traversal can key states on it.
  * Sizes and offsets inside the state are in pages (always exact: a u64 byte size / 4096 < 2^53).
  */
+import type { Binding } from '../machines/guestMemfd.ts';
 import type { VmTypeName } from './constants.ts';
 
 export type Attribute = 'shared' | 'private' | 'toPrivate' | 'toShared';
@@ -22,13 +23,8 @@ export interface PageState {
   stage2: 'none' | 'shared' | 'private';
 }
 
-export interface Binding {
-  vm: number;
-  slot: number;
-  /** First guest_memfd page bound, and page count. */
-  start: number;
-  npages: number;
-}
+/** A memslot's binding of a range of file pages: the guestMemfd machine's own type. */
+export type { Binding };
 
 export type GmemLifecycle = 'open' | 'mappedOnly' | 'released';
 
