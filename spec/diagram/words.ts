@@ -13,7 +13,7 @@ export function populateName(r: VmTypeRules | undefined): string {
     case 'snp-launch-update': return 'KVM_SEV_SNP_LAUNCH_UPDATE';
     case 'tdx-init-mem-region': return 'KVM_TDX_INIT_MEM_REGION';
     case 'cca-rmi-populate': return 'KVM_ARM_RMI_POPULATE';
-    default: return 'populate (no populate flow)';
+    case 'none': case undefined: return 'populate (no populate flow)';
   }
 }
 
@@ -22,7 +22,7 @@ export function launchName(r: VmTypeRules | undefined, phase: 'start' | 'finish'
     case 'snp-launch-update': return phase === 'start' ? 'KVM_SEV_SNP_LAUNCH_START' : 'KVM_SEV_SNP_LAUNCH_FINISH';
     case 'tdx-init-mem-region': return phase === 'start' ? 'KVM_TDX_INIT_VM' : 'KVM_TDX_FINALIZE_VM';
     case 'cca-rmi-populate': return phase === 'start' ? 'Realm create (RMI)' : 'Realm activate (first run)';
-    default: return phase === 'start' ? 'launch start' : 'launch finish';
+    case 'none': case undefined: return phase === 'start' ? 'launch start' : 'launch finish';
   }
 }
 
@@ -148,7 +148,10 @@ export function stepWords(s: Step, profile: Profile, vmType?: VmTypeName): strin
     case 'close': return 'close';
     case 'dup': return 'dup';
     case 'madvise': return `madvise(MADV_${s.advice.toUpperCase()})`;
-    default: return s.op;
+    // Operations whose name is already their ABI word on a diagram edge.
+    case 'check_extension': case 'mprotect': case 'fstat': case 'ftruncate': case 'read': case 'write': case 'pread': case 'pwrite':
+    case 'fork':
+      return s.op;
   }
 }
 
