@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachedDebs } from '../src/lab/aptFetch.ts';
 import { listEntries } from '../src/lab/cacheEntry.ts';
-import { readFragment } from '../src/lab/fragment.ts';
 import { LAB_SERIES, extractedTrees, labKernelPath } from '../src/lab/kernelBuild.ts';
 import { labLayout } from '../src/lab/paths.ts';
 
@@ -120,6 +119,5 @@ describe.skipIf(!kernel)('the cache with a real kernel', () => {
     expect(ex.stderr.trim()).toBe('gmem-spec lab exec: no lab kernel is cached (run `gmem-spec lab build`)');
     rmSync(join(dir, 'COMPLETE'));
     expect(spawnSync(process.execPath, [BIN, 'lab', 'status'], { encoding: 'utf8', env, timeout: 60_000 }).stdout).toMatch(/BROKEN .*no COMPLETE marker/);
-    expect(readFragment().hash).toHaveLength(64);
   }, 120_000);
 });

@@ -100,3 +100,12 @@ describe('guard regions (MADV_GUARD_INSTALL / _REMOVE)', () => {
     expect(r.outcomes.slice(-2)).toEqual([{ access: 'ok', value: 0 }, { access: 'SIGSEGV' }]);
   });
 });
+
+describe('MADV_DONTNEED_LOCKED', () => {
+  it('zaps like MADV_DONTNEED: the PTEs go, the data stays', () => {
+    const r = run([...setup(), { op: 'write_mem', map: 'm0', offset: 0, value: 5 }, advise('dontneed_locked'), { op: 'read_mem', map: 'm0', offset: 0 }]);
+    expect(r.outcomes.slice(-2)).toEqual([{ ok: true }, { access: 'ok', value: 5 }]);
+    const zapped = run([...setup(), { op: 'write_mem', map: 'm0', offset: 0, value: 5 }, advise('dontneed_locked')]);
+    expect(zapped.state.gmems[0]?.pages['0']?.hostMappers).toEqual([]);
+  });
+});

@@ -2,7 +2,8 @@
  * madvise on a guest_memfd mapping (a MAP_SHARED file mapping; kernel-abi.md §2.11, mm/madvise.c). What each
  * advice does to such a mapping:
  *
- *   zap            dontneed, dontneed_locked (where the profile says so): the PTEs go, the page cache keeps the data
+ *   zap            dontneed and dontneed_locked (where the profile says dontneed zaps): the PTEs go, the page cache
+ *                  keeps the data
  *   punch          remove: fallocate(PUNCH_HOLE) of the range
  *   populate       populate_read / populate_write: fault every page in, as a read or a write access would; a page
  *                  that cannot be faulted (private, past EOF, guarded, against the protection) stops it with
@@ -61,7 +62,9 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
   }
   const m = w.map(op.map);
   if (!m) return { outcome: { errno: 'ENOMEM' }, rule: { id: 'madvise.unmapped', says: 'madvise where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM', cite: 'madvise(2)' } };
-  const how = w.profile.choices.madvise[op.advice];
+  // MADV_DONTNEED_LOCKED is MADV_DONTNEED that also applies to locked VMAs: it does what DONTNEED does here.
+  const choices = w.profile.choices.madvise;
+  const how = choices[op.advice] ?? (op.advice === 'dontneed_locked' ? choices.dontneed : undefined);
   const first = pagesOf(u64(op.offset));
   const count = pagesOf(u64(op.length) + PAGE - 1n);
   const { pages, beyond } = inMapping(m.map, first, count);
@@ -102,8 +105,11 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
     case 'dofork':
       (w.ownMap(m.index) as MapState).dontfork = op.advice === 'dontfork';
       return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds`, 'madvise(2)'));
+    case 'mergeable':
+    case 'unmergeable':
+      return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds (with CONFIG_KSM; without it the advice is EINVAL) and changes nothing: KSM never merges shared file pages`, 'madvise(2); mm/madvise.c'));
     case 'normal': case 'random': case 'sequential': case 'willneed': case 'dontneed': case 'dontneed_locked': case 'free': case 'remove':
-    case 'hugepage': case 'nohugepage': case 'dontdump': case 'dodump': case 'keeponfork': case 'mergeable': case 'unmergeable':
+    case 'hugepage': case 'nohugepage': case 'dontdump': case 'dodump': case 'keeponfork':
     case 'cold': case 'pageout': case 'collapse':
       return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds and changes nothing the model tracks on a guest_memfd mapping`, 'madvise(2); mm/madvise.c'));
   }
