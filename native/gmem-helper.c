@@ -41,6 +41,127 @@ _Static_assert(sizeof(struct kvm_userspace_memory_region2_uapi) == 160, "kvm_use
 _Static_assert(sizeof(struct kvm_memory_attributes_uapi) == 32, "kvm_memory_attributes is 32 bytes");
 _Static_assert(sizeof(struct kvm_memory_attributes2_uapi) == 128, "kvm_memory_attributes2 is 128 bytes");
 
+/* vCPU state and exits (x86-64; include/uapi/linux/kvm.h, arch/x86/include/uapi/asm/kvm.h). */
+struct kvm_regs_uapi {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+};
+
+struct kvm_segment_uapi {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint8_t type, present, dpl, db, s, l, g, avl, unusable, padding;
+};
+
+struct kvm_dtable_uapi {
+	uint64_t base;
+	uint16_t limit;
+	uint16_t padding[3];
+};
+
+struct kvm_sregs_uapi {
+	struct kvm_segment_uapi cs, ds, es, fs, gs, ss, tr, ldt;
+	struct kvm_dtable_uapi gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer, apic_base;
+	uint64_t interrupt_bitmap[4];
+};
+
+struct kvm_cpuid_entry2_uapi {
+	uint32_t function, index, flags, eax, ebx, ecx, edx, padding[3];
+};
+
+struct kvm_cpuid2_uapi {
+	uint32_t nent;
+	uint32_t padding;
+	struct kvm_cpuid_entry2_uapi entries[];
+};
+
+struct kvm_enable_cap_uapi {
+	uint32_t cap;
+	uint32_t flags;
+	uint64_t args[4];
+	uint8_t pad[64];
+};
+
+struct kvm_pre_fault_memory_uapi {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t flags;
+	uint64_t padding[5];
+};
+
+/* The head of struct kvm_run and the exit-union members the helper reads. */
+struct kvm_run_uapi {
+	uint8_t request_interrupt_window;
+	uint8_t immediate_exit;
+	uint8_t padding1[6];
+	uint32_t exit_reason;
+	uint8_t ready_for_interrupt_injection;
+	uint8_t if_flag;
+	uint16_t flags;
+	uint64_t cr8;
+	uint64_t apic_base;
+	union {
+		struct { uint64_t phys_addr; uint8_t data[8]; uint32_t len; uint8_t is_write; } mmio;
+		struct { uint64_t nr; uint64_t args[6]; uint64_t ret; uint64_t flags; } hypercall;
+		struct { uint64_t flags; uint64_t gpa; uint64_t size; } memory_fault;
+		struct { uint32_t suberror; uint32_t ndata; } internal;
+		struct { uint64_t hardware_entry_failure_reason; uint32_t cpu; } fail_entry;
+		uint8_t raw[256];
+	} u;
+};
+
+_Static_assert(sizeof(struct kvm_regs_uapi) == 144, "kvm_regs is 144 bytes");
+_Static_assert(sizeof(struct kvm_segment_uapi) == 24, "kvm_segment is 24 bytes");
+_Static_assert(sizeof(struct kvm_sregs_uapi) == 312, "kvm_sregs is 312 bytes");
+_Static_assert(sizeof(struct kvm_cpuid_entry2_uapi) == 40, "kvm_cpuid_entry2 is 40 bytes");
+_Static_assert(sizeof(struct kvm_cpuid2_uapi) == 8, "kvm_cpuid2 is 8 bytes");
+_Static_assert(sizeof(struct kvm_enable_cap_uapi) == 104, "kvm_enable_cap is 104 bytes");
+_Static_assert(sizeof(struct kvm_pre_fault_memory_uapi) == 64, "kvm_pre_fault_memory is 64 bytes");
+_Static_assert(__builtin_offsetof(struct kvm_run_uapi, exit_reason) == 8, "kvm_run.exit_reason at 8");
+_Static_assert(__builtin_offsetof(struct kvm_run_uapi, u) == 32, "kvm_run exit union at 32");
+_Static_assert(__builtin_offsetof(struct kvm_run_uapi, u.hypercall.ret) == 88, "kvm_run.hypercall.ret at 88");
+
+#define KVM_EXIT_UNKNOWN_NR 0
+#define KVM_EXIT_HYPERCALL_NR 3
+#define KVM_EXIT_HLT_NR 5
+#define KVM_EXIT_MMIO_NR 6
+#define KVM_EXIT_SHUTDOWN_NR 8
+#define KVM_EXIT_FAIL_ENTRY_NR 9
+#define KVM_EXIT_INTERNAL_ERROR_NR 17
+#define KVM_EXIT_MEMORY_FAULT_NR 39
+#define KVM_MEMORY_EXIT_FLAG_PRIVATE_BIT (1ull << 3)
+#define KVM_CAP_NR_MEMSLOTS_NR 10
+#define KVM_CAP_EXIT_HYPERCALL_NR 201
+#define KVM_CAP_PRE_FAULT_MEMORY_NR 236
+#define KVM_HC_MAP_GPA_RANGE_NR 12
+#define KVM_MAP_GPA_RANGE_ENCRYPTED_BIT (1ull << 4)
+#define KVM_EINVAL_NR 22 /* include/uapi/linux/kvm_para.h: hypercall error codes */
+#define KVM_ENOSYS_NR 1000
+
+#define KVM_GET_VCPU_MMAP_SIZE_NR _IO(KVMIO, 0x04)
+#define KVM_GET_SUPPORTED_CPUID_NR _IOWR(KVMIO, 0x05, struct kvm_cpuid2_uapi)
+#define KVM_CREATE_VCPU_NR _IO(KVMIO, 0x41)
+#define KVM_RUN_NR _IO(KVMIO, 0x80)
+#define KVM_GET_REGS_NR _IOR(KVMIO, 0x81, struct kvm_regs_uapi)
+#define KVM_SET_REGS_NR _IOW(KVMIO, 0x82, struct kvm_regs_uapi)
+#define KVM_GET_SREGS_NR _IOR(KVMIO, 0x83, struct kvm_sregs_uapi)
+#define KVM_SET_SREGS_NR _IOW(KVMIO, 0x84, struct kvm_sregs_uapi)
+#define KVM_SET_CPUID2_NR _IOW(KVMIO, 0x90, struct kvm_cpuid2_uapi)
+#define KVM_ENABLE_CAP_NR _IOW(KVMIO, 0xa3, struct kvm_enable_cap_uapi)
+#define KVM_PRE_FAULT_MEMORY_NR _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory_uapi)
+
+_Static_assert(KVM_GET_SUPPORTED_CPUID_NR == 0xC008AE05, "KVM_GET_SUPPORTED_CPUID");
+_Static_assert(KVM_CREATE_VCPU_NR == 0xAE41, "KVM_CREATE_VCPU");
+_Static_assert(KVM_RUN_NR == 0xAE80, "KVM_RUN");
+_Static_assert(KVM_GET_REGS_NR == 0x8090AE81, "KVM_GET_REGS");
+_Static_assert(KVM_SET_SREGS_NR == 0x4138AE84, "KVM_SET_SREGS");
+_Static_assert(KVM_SET_CPUID2_NR == 0x4008AE90, "KVM_SET_CPUID2");
+_Static_assert(KVM_ENABLE_CAP_NR == 0x4068AEA3, "KVM_ENABLE_CAP");
+_Static_assert(KVM_PRE_FAULT_MEMORY_NR == 0xC040AED5, "KVM_PRE_FAULT_MEMORY");
+
 _Static_assert(KVM_CREATE_VM_NR == 0xAE01, "KVM_CREATE_VM");
 _Static_assert(KVM_CHECK_EXTENSION_NR == 0xAE03, "KVM_CHECK_EXTENSION");
 _Static_assert(KVM_SET_USER_MEMORY_REGION2_NR == 0x40A0AE49, "KVM_SET_USER_MEMORY_REGION2");
@@ -253,6 +374,14 @@ static const char *get_field(struct req *r, const char *key)
 	return NULL;
 }
 
+static int has_field(const struct req *r, const char *key)
+{
+	for (int i = 0; i < r->nf; i++)
+		if (strcmp(r->f[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
 /* After every field has been read: reject fields the op does not know. */
 static int finish(struct req *r)
 {
@@ -394,10 +523,13 @@ static int get_name(struct req *r, const char *key, const char **out, int opt)
 
 enum kind { K_FD, K_MAP };
 
+struct vmctx; /* the helper's vCPU and bookkeeping for one VM (see "vCPU-backed operations") */
+
 struct handle {
 	char name[MAX_NAME];
 	enum kind kind;
 	int fd;          /* K_FD: -1 once closed, or when the creating call failed */
+	struct vmctx *vm; /* K_FD: the VM this fd is (create_vm, or dup of such an fd), else NULL */
 	int live;        /* K_MAP: mapped now (mmap succeeded, no munmap yet) */
 	uint64_t addr;   /* K_MAP: where it is (or was); a failed mmap gets an address where nothing is mapped */
 	uint64_t len;    /* K_MAP: the length asked for */
@@ -437,6 +569,8 @@ static void bind_handle(const char *name, struct handle h)
 }
 
 static int kvm_fd = -1;
+
+static struct vmctx *vmctx_new(void);
 
 /* An fd-valued handle. `allow_kvm`: the name `kvm` means /dev/kvm. */
 static int get_fd(struct req *r, const char *key, int *fd, int allow_kvm)
@@ -529,6 +663,28 @@ static void bind_fd(const char *name, int fd)
 {
 	struct handle h = { .kind = K_FD, .fd = fd };
 	bind_handle(name, h);
+}
+
+static void bind_vm_fd(const char *name, int fd, struct vmctx *vm)
+{
+	struct handle h = { .kind = K_FD, .fd = fd, .vm = vm };
+	bind_handle(name, h);
+}
+
+/* A VM handle: its fd (-1 once closed) and the helper's context for that VM (NULL: not a VM fd). */
+static int get_vm(struct req *r, const char *key, int *fd, struct vmctx **vm)
+{
+	const char *name;
+	if (get_name(r, key, &name, 0) < 0)
+		return -1;
+	struct handle *h = find_handle(name);
+	if (!h)
+		return perr(r, "unknown handle '%s'", name);
+	if (h->kind != K_FD)
+		return perr(r, "handle '%s' is a mapping, not a file descriptor", name);
+	*fd = h->fd;
+	*vm = h->vm;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -629,7 +785,7 @@ static void op_create_vm(struct req *r)
 		return;
 	int fd = ioctl(kvm_fd, KVM_CREATE_VM_NR, (unsigned long)type);
 	int e = errno;
-	bind_fd(as, fd < 0 ? -1 : fd);
+	bind_vm_fd(as, fd < 0 ? -1 : fd, vmctx_new());
 	if (fd < 0)
 		answer_errno(e);
 	else
@@ -702,12 +858,13 @@ static void op_close(struct req *r)
 static void op_dup(struct req *r)
 {
 	int fd;
+	struct vmctx *vm;
 	const char *as;
-	if (get_fd(r, "h", &fd, 0) < 0 || get_name(r, "as", &as, 1) < 0 || finish(r) < 0)
+	if (get_vm(r, "h", &fd, &vm) < 0 || get_name(r, "as", &as, 1) < 0 || finish(r) < 0)
 		return;
 	int nfd = dup(fd);
 	int e = errno;
-	bind_fd(as, nfd < 0 ? -1 : nfd);
+	bind_vm_fd(as, nfd < 0 ? -1 : nfd, vm); /* a dup of a VM fd is the same VM */
 	if (nfd < 0)
 		answer_errno(e);
 	else
@@ -954,12 +1111,15 @@ static void op_rw(struct req *r, int is_write, int positional)
 
 static const uint32_t MEMSLOT_NO_GMEM = 0;
 
+static void vm_note_slot(struct vmctx *vm, const struct kvm_userspace_memory_region2_uapi *m, int uaddr_is_map);
+
 static void op_set_memory_region2(struct req *r)
 {
 	int vm;
+	struct vmctx *vmc;
 	struct kvm_userspace_memory_region2_uapi m;
 	memset(&m, 0, sizeof(m));
-	if (get_fd(r, "vm", &vm, 0) < 0 || get_u32(r, "slot", &m.slot, 0) < 0 || get_u32(r, "flags", &m.flags, 0) < 0 ||
+	if (get_vm(r, "vm", &vm, &vmc) < 0 || get_u32(r, "slot", &m.slot, 0) < 0 || get_u32(r, "flags", &m.flags, 0) < 0 ||
 	    get_u64(r, "gpa", &m.guest_phys_addr, 0) < 0 || get_u64(r, "size", &m.memory_size, 0) < 0 ||
 	    get_u64(r, "gmem_offset", &m.guest_memfd_offset, 1) < 0)
 		return;
@@ -995,23 +1155,28 @@ static void op_set_memory_region2(struct req *r)
 	}
 	if (finish(r) < 0)
 		return;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2_NR, &m) < 0)
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2_NR, &m) < 0) {
 		answer_errno(errno);
-	else
+	} else {
+		vm_note_slot(vmc, &m, mapname != NULL);
 		answer("ok");
+	}
 }
 
 static void op_delete_memslot(struct req *r)
 {
 	int vm;
+	struct vmctx *vmc;
 	struct kvm_userspace_memory_region2_uapi m;
 	memset(&m, 0, sizeof(m));
-	if (get_fd(r, "vm", &vm, 0) < 0 || get_u32(r, "slot", &m.slot, 0) < 0 || finish(r) < 0)
+	if (get_vm(r, "vm", &vm, &vmc) < 0 || get_u32(r, "slot", &m.slot, 0) < 0 || finish(r) < 0)
 		return;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2_NR, &m) < 0)
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION2_NR, &m) < 0) {
 		answer_errno(errno);
-	else
+	} else {
+		vm_note_slot(vmc, &m, 0);
 		answer("ok");
+	}
 }
 
 static void op_set_memory_attributes(struct req *r)
@@ -1117,11 +1282,557 @@ static void op_unpin(struct req *r)
 	perr(r, "no pin on '%s' at offset=%llu len=%llu", m->name, (unsigned long long)off, (unsigned long long)len);
 }
 
+/* ---------------------------------------------------------------------------------------------------------- */
+/* vCPU-backed operations: guest_access, guest_request_conversion, pre_fault                                  */
+/*
+ * Each VM the trace creates gets, on first use, one vCPU (id 0) with the CPUID the host supports. A guest
+ * access runs a few bytes of 64-bit code with KVM_RUN: the code maps the target GPA's page at a fixed virtual
+ * address, does one load or store there, then HLTs. The code and its page tables live in a memslot of the
+ * helper's own (the "code slot"), added just before the run and deleted just after, so that between steps
+ * the VM has exactly the memslots the trace made. Every op starts with a VM ioctl on the trace's VM fd, so a
+ * closed VM handle answers EBADF and a VM of another process (a fork step) EIO, as any VM ioctl would.
+ */
+
+#define GUEST_PAGES 5 /* code, PML4, PDPT, PD, PT */
+#define GUEST_VA_CODE 0x1000ull
+#define GUEST_VA_DATA 0x2000ull
+#define GUEST_ENTRY_READ 0
+#define GUEST_ENTRY_WRITE 16
+#define GUEST_ENTRY_HYPERCALL 32
+#define PTE_TABLE 0x23ull /* present, writable, accessed */
+#define PTE_PAGE 0x63ull  /* present, writable, accessed, dirty */
+#define MAX_KVM_RUN_EINTR 100
+
+/* Guest physical addresses tried, in order, for the code slot (the first one the trace leaves free). */
+static const uint64_t CODE_SLOT_GPAS[] = { 0xffe00000ull, 0xb0000000ull, 0x70000000ull, 0x30000000ull, 0x10000ull };
+
+/* The guest's code: 64-bit, no stack, no IDT (any exception ends in a triple fault, KVM_EXIT_SHUTDOWN). */
+static const uint8_t GUEST_READ[] = { 0x8a, 0x07, 0xf4 };      /* mov al, [rdi]; hlt */
+static const uint8_t GUEST_WRITE[] = { 0x88, 0x07, 0xf4 };     /* mov [rdi], al; hlt */
+static const uint8_t GUEST_HCALL[] = { 0x0f, 0x01, 0xd9, 0xf4 }; /* vmmcall (KVM patches it to vmcall on Intel); hlt */
+
+/* A memslot the trace made, as the helper last set it (only used to keep guest writes off its own memory). */
+struct slotrec {
+	uint32_t slot;
+	uint64_t gpa, size, uaddr;
+	int uaddr_is_map;
+};
+
+struct vmctx {
+	int vcpu_fd; /* -1 until the first vCPU-backed op */
+	struct kvm_run_uapi *run;
+	uint8_t *mem; /* GUEST_PAGES pages: the code slot's memory */
+	int hypercall_exits;
+	struct slotrec *slots;
+	size_t nslots, capslots;
+	uint32_t *ids; /* every slot id the trace has set on this VM */
+	size_t nids, capids;
+};
+
+static struct vmctx *vmctx_new(void)
+{
+	struct vmctx *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		_exit(121);
+	vm->vcpu_fd = -1;
+	return vm;
+}
+
+static void *grow(void *p, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return p;
+	size_t nc = *cap ? *cap * 2 : 8;
+	void *np = realloc(p, nc * elem);
+	if (!np)
+		_exit(121);
+	*cap = nc;
+	return np;
+}
+
+static void vm_note_slot(struct vmctx *vm, const struct kvm_userspace_memory_region2_uapi *m, int uaddr_is_map)
+{
+	if (!vm)
+		return;
+	size_t k;
+	for (k = 0; k < vm->nids && vm->ids[k] != m->slot; k++)
+		;
+	if (k == vm->nids) {
+		vm->ids = grow(vm->ids, &vm->capids, vm->nids, sizeof(*vm->ids));
+		vm->ids[vm->nids++] = m->slot;
+	}
+	for (k = 0; k < vm->nslots && vm->slots[k].slot != m->slot; k++)
+		;
+	if (m->memory_size == 0) {
+		if (k < vm->nslots)
+			vm->slots[k] = vm->slots[--vm->nslots];
+		return;
+	}
+	if (k == vm->nslots) {
+		vm->slots = grow(vm->slots, &vm->capslots, vm->nslots, sizeof(*vm->slots));
+		vm->nslots++;
+	}
+	vm->slots[k] = (struct slotrec){ m->slot, m->guest_phys_addr, m->memory_size, m->userspace_addr, uaddr_is_map };
+}
+
+/* A guest write at `gpa` goes through a slot's userspace_addr: refuse when that raw address could be the
+ * helper's own memory (the places nothing of the helper's can be are as for check_range). */
+static int guest_write_reaches_helper(struct vmctx *vm, uint64_t gpa, uint64_t *hva)
+{
+	for (size_t k = 0; k < vm->nslots; k++) {
+		const struct slotrec *s = &vm->slots[k];
+		if ((s->slot >> 16) != 0 || gpa < s->gpa || gpa - s->gpa >= s->size || s->uaddr_is_map)
+			continue;
+		uint64_t a = s->uaddr + (gpa - s->gpa);
+		*hva = a;
+		if (a < LOW_UNMAPPED_END || (a >= MAP_CURSOR_START && a < MAP_CURSOR_END) || a >= HIGH_UNMAPPED_START)
+			return 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The first VM ioctl of every vCPU-backed op: KVM_CHECK_EXTENSION(KVM_CAP_NR_MEMSLOTS) on the trace's VM fd.
+ * On failure it answers the kernel's errno (EBADF closed, EIO another process's VM, ENOTTY not a VM) and
+ * returns -1; otherwise the number of memslot ids.
+ */
+static int vm_first_ioctl(int fd)
+{
+	int nr = ioctl(fd, KVM_CHECK_EXTENSION_NR, (unsigned long)KVM_CAP_NR_MEMSLOTS_NR);
+	if (nr < 0) {
+		answer_errno(errno);
+		return -1;
+	}
+	return nr;
+}
+
+/* Creates the VM's vCPU on first use. Returns 0, or -1 after answering `failed`. */
+static int vcpu_ensure(int fd, struct vmctx *vm)
+{
+	if (vm->vcpu_fd >= 0)
+		return 0;
+	char tmp[16];
+	int vfd = ioctl(fd, KVM_CREATE_VCPU_NR, 0ul);
+	if (vfd < 0) {
+		answer("failed the helper's vCPU: KVM_CREATE_VCPU failed with %s", errno_name(errno, tmp, sizeof(tmp)));
+		return -1;
+	}
+	int size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE_NR, 0ul);
+	void *run = size > 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vfd, 0) : MAP_FAILED;
+	if (run == MAP_FAILED) {
+		answer("failed the helper's vCPU: cannot map its kvm_run (%s)", errno_name(errno, tmp, sizeof(tmp)));
+		close(vfd);
+		return -1;
+	}
+	/* the host's supported CPUID, so that the vCPU can enter long mode (EFER.LME needs CPUID LM) */
+	struct kvm_cpuid2_uapi *cpuid = NULL;
+	int ok = 0;
+	for (uint32_t n = 64; n <= 4096 && !ok; n *= 2) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			_exit(121);
+		cpuid->nent = n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID_NR, cpuid) == 0)
+			ok = 1;
+		else if (errno != E2BIG)
+			break;
+	}
+	if (!ok || ioctl(vfd, KVM_SET_CPUID2_NR, cpuid) < 0) {
+		answer("failed the helper's vCPU: cannot set its CPUID (%s)", errno_name(errno, tmp, sizeof(tmp)));
+		free(cpuid);
+		munmap(run, (size_t)size);
+		close(vfd);
+		return -1;
+	}
+	free(cpuid);
+	void *mem = mmap(NULL, GUEST_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		answer("failed the helper's vCPU: cannot allocate the guest's code pages");
+		munmap(run, (size_t)size);
+		close(vfd);
+		return -1;
+	}
+	vm->vcpu_fd = vfd;
+	vm->run = run;
+	vm->mem = mem;
+	return 0;
+}
+
+struct code_slot {
+	uint32_t slot;
+	uint64_t gpa;
+};
+
+/* Adds the code slot where the trace has nothing (nr_ids: KVM_CAP_NR_MEMSLOTS). Returns 0, or -1 after
+ * answering `failed`. */
+static int code_slot_add(int fd, struct vmctx *vm, int nr_ids, uint64_t target, struct code_slot *cs)
+{
+	char tmp[16];
+	int64_t id;
+	for (id = (nr_ids > 0 ? nr_ids : 32) - 1; id >= 0; id--) {
+		size_t k;
+		for (k = 0; k < vm->nids && vm->ids[k] != (uint32_t)id; k++)
+			;
+		if (k == vm->nids)
+			break;
+	}
+	if (id < 0) {
+		answer("failed the trace uses every memslot id; the helper has none left for its guest's code");
+		return -1;
+	}
+	for (size_t c = 0; c < sizeof(CODE_SLOT_GPAS) / sizeof(CODE_SLOT_GPAS[0]); c++) {
+		uint64_t base = CODE_SLOT_GPAS[c];
+		if (target >= base && target < base + GUEST_PAGES * 4096)
+			continue;
+		struct kvm_userspace_memory_region2_uapi m;
+		memset(&m, 0, sizeof(m));
+		m.slot = (uint32_t)id;
+		m.guest_phys_addr = base;
+		m.memory_size = GUEST_PAGES * 4096;
+		m.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
+		if (ioctl(fd, KVM_SET_USER_MEMORY_REGION2_NR, &m) == 0) {
+			cs->slot = (uint32_t)id;
+			cs->gpa = base;
+			return 0;
+		}
+		if (errno != EEXIST) {
+			answer("failed the helper's code slot at gpa 0x%llx: %s", (unsigned long long)base,
+			       errno_name(errno, tmp, sizeof(tmp)));
+			return -1;
+		}
+	}
+	answer("failed the trace's memslots cover every guest-physical range the helper can put its guest's code at");
+	return -1;
+}
+
+static int code_slot_remove(int fd, const struct code_slot *cs)
+{
+	struct kvm_userspace_memory_region2_uapi m;
+	memset(&m, 0, sizeof(m));
+	m.slot = cs->slot;
+	return ioctl(fd, KVM_SET_USER_MEMORY_REGION2_NR, &m);
+}
+
+/* Writes the code and page tables for a run at code slot `base`: VA 0x1000 → the code page, VA 0x2000 → the
+ * target's page. Then enters 64-bit mode with CR3 at the PML4, with a guest TLB flush (see below). */
+static int guest_setup(struct vmctx *vm, uint64_t base, uint64_t target)
+{
+	uint8_t *code = vm->mem;
+	uint64_t *pml4 = (uint64_t *)(vm->mem + 4096), *pdpt = pml4 + 512, *pd = pdpt + 512, *pt = pd + 512;
+	memset(vm->mem, 0xf4, 4096); /* hlt everywhere else */
+	memcpy(code + GUEST_ENTRY_READ, GUEST_READ, sizeof(GUEST_READ));
+	memcpy(code + GUEST_ENTRY_WRITE, GUEST_WRITE, sizeof(GUEST_WRITE));
+	memcpy(code + GUEST_ENTRY_HYPERCALL, GUEST_HCALL, sizeof(GUEST_HCALL));
+	memset(pml4, 0, 4 * 4096);
+	pml4[0] = (base + 2 * 4096) | PTE_TABLE;
+	pdpt[0] = (base + 3 * 4096) | PTE_TABLE;
+	pd[0] = (base + 4 * 4096) | PTE_TABLE;
+	pt[GUEST_VA_CODE >> 12] = base | PTE_PAGE;
+	pt[GUEST_VA_DATA >> 12] = (target & ~4095ull) | PTE_PAGE;
+
+	struct kvm_sregs_uapi sr;
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS_NR, &sr) < 0)
+		return -1;
+	struct kvm_segment_uapi code_seg = { .base = 0, .limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1 };
+	struct kvm_segment_uapi data_seg = { .base = 0, .limit = 0xffffffff, .selector = 16, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
+	struct kvm_segment_uapi tss_seg = { .base = 0, .limit = 0x67, .selector = 24, .type = 11, .present = 1 };
+	struct kvm_segment_uapi ldt_seg = { .unusable = 1 };
+	sr.cs = code_seg;
+	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = data_seg;
+	sr.tr = tss_seg;
+	sr.ldt = ldt_seg;
+	sr.cr0 = 0x80050033ull; /* PG WP AM NE ET MP PE */
+	sr.cr4 = 0x20ull;       /* PAE */
+	sr.efer = 0x500ull;     /* LMA LME */
+	/* KVM flushes the guest TLB only when CR3 changes, and the page tables were just rewritten: set a
+	 * different CR3 first, so that the real one is a change. */
+	sr.cr3 = base + 2 * 4096;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS_NR, &sr) < 0)
+		return -1;
+	sr.cr3 = base + 4096;
+	return ioctl(vm->vcpu_fd, KVM_SET_SREGS_NR, &sr);
+}
+
+static int guest_set_regs(struct vmctx *vm, uint64_t entry, uint64_t rax, uint64_t rbx, uint64_t rcx, uint64_t rdx,
+			  uint64_t rdi)
+{
+	struct kvm_regs_uapi regs;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = GUEST_VA_CODE + entry;
+	regs.rflags = 2;
+	regs.rax = rax;
+	regs.rbx = rbx;
+	regs.rcx = rcx;
+	regs.rdx = rdx;
+	regs.rdi = rdi;
+	return ioctl(vm->vcpu_fd, KVM_SET_REGS_NR, &regs);
+}
+
+enum exit_kind { EX_HLT, EX_MMIO, EX_MEMORY_FAULT, EX_HYPERCALL, EX_ERRNO, EX_OTHER };
+
+struct exit_info {
+	enum exit_kind kind;
+	int err;          /* EX_ERRNO, EX_MEMORY_FAULT: KVM_RUN's errno */
+	uint32_t reason;  /* EX_OTHER */
+	uint64_t gpa, size, flags;
+};
+
+static void guest_run(struct vmctx *vm, struct exit_info *x)
+{
+	struct kvm_run_uapi *run = vm->run;
+	memset(x, 0, sizeof(*x));
+	for (int tries = 0;; tries++) {
+		/* After a failed KVM_RUN exit_reason is stale unless KVM set it (KVM_EXIT_MEMORY_FAULT): reset it. */
+		run->exit_reason = KVM_EXIT_UNKNOWN_NR;
+		if (ioctl(vm->vcpu_fd, KVM_RUN_NR, 0ul) < 0) {
+			int e = errno;
+			if (e == EINTR && tries < MAX_KVM_RUN_EINTR)
+				continue;
+			x->err = e;
+			if ((e == EFAULT || e == EHWPOISON) && run->exit_reason == KVM_EXIT_MEMORY_FAULT_NR) {
+				x->kind = EX_MEMORY_FAULT;
+				x->flags = run->u.memory_fault.flags;
+				x->gpa = run->u.memory_fault.gpa;
+				x->size = run->u.memory_fault.size;
+			} else {
+				x->kind = EX_ERRNO;
+			}
+			return;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_HLT_NR:
+			x->kind = EX_HLT;
+			return;
+		case KVM_EXIT_MMIO_NR:
+			x->kind = EX_MMIO;
+			x->gpa = run->u.mmio.phys_addr;
+			x->size = run->u.mmio.len;
+			x->flags = run->u.mmio.is_write;
+			return;
+		case KVM_EXIT_HYPERCALL_NR:
+			x->kind = EX_HYPERCALL;
+			return;
+		}
+		x->kind = EX_OTHER;
+		x->reason = run->exit_reason;
+		return;
+	}
+}
+
+static const char *exit_name(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_SHUTDOWN_NR: return "KVM_EXIT_SHUTDOWN (the guest triple-faulted: is the gpa beyond the vCPU's MAXPHYADDR?)";
+	case KVM_EXIT_FAIL_ENTRY_NR: return "KVM_EXIT_FAIL_ENTRY";
+	case KVM_EXIT_INTERNAL_ERROR_NR: return "KVM_EXIT_INTERNAL_ERROR";
+	case KVM_EXIT_UNKNOWN_NR: return "KVM_EXIT_UNKNOWN";
+	}
+	return "an exit the helper does not expect";
+}
+
+/* Answers an exit that is not the op's own end (HLT, or the hypercall for guest_request_conversion). */
+static void answer_exit(const struct exit_info *x, const struct code_slot *cs, uint64_t target)
+{
+	char tmp[16];
+	switch (x->kind) {
+	case EX_MEMORY_FAULT:
+		if (x->gpa >= cs->gpa && x->gpa < cs->gpa + GUEST_PAGES * 4096) {
+			answer("failed KVM_EXIT_MEMORY_FAULT on the helper's own code page (gpa 0x%llx): did the trace make it private?",
+			       (unsigned long long)x->gpa);
+			return;
+		}
+		if (x->gpa != (target & ~4095ull)) {
+			answer("failed KVM_EXIT_MEMORY_FAULT at gpa 0x%llx, not at the accessed page 0x%llx",
+			       (unsigned long long)x->gpa, (unsigned long long)(target & ~4095ull));
+			return;
+		}
+		answer("exit MEMORY_FAULT private=%s gpa=%llu size=%llu errno=%s",
+		       (x->flags & KVM_MEMORY_EXIT_FLAG_PRIVATE_BIT) ? "true" : "false", (unsigned long long)x->gpa,
+		       (unsigned long long)x->size, errno_name(x->err, tmp, sizeof(tmp)));
+		return;
+	case EX_ERRNO:
+		answer_errno(x->err);
+		return;
+	case EX_MMIO:
+		answer("failed the guest made an MMIO access at gpa 0x%llx, not at 0x%llx", (unsigned long long)x->gpa,
+		       (unsigned long long)target);
+		return;
+	case EX_HLT:
+	case EX_HYPERCALL:
+		answer("failed the guest stopped before its access (%s)", x->kind == EX_HLT ? "HLT" : "a hypercall");
+		return;
+	case EX_OTHER:
+		answer("failed the guest stopped with exit %u, %s", x->reason, exit_name(x->reason));
+		return;
+	}
+}
+
+/* Common start of guest_access / guest_request_conversion: first VM ioctl, vCPU, code slot, page tables.
+ * Returns 0 with the code slot added, or -1 after answering. */
+static int guest_begin(int fd, struct vmctx *vm, uint64_t target, struct code_slot *cs)
+{
+	int nr = vm_first_ioctl(fd);
+	if (nr < 0)
+		return -1;
+	if (!vm) {
+		answer("failed the handle is not a VM the trace created");
+		return -1;
+	}
+	if (vcpu_ensure(fd, vm) < 0 || code_slot_add(fd, vm, nr, target, cs) < 0)
+		return -1;
+	if (guest_setup(vm, cs->gpa, target) < 0) {
+		char tmp[16];
+		answer("failed the helper's vCPU: cannot enter 64-bit mode (%s)", errno_name(errno, tmp, sizeof(tmp)));
+		code_slot_remove(fd, cs);
+		return -1;
+	}
+	return 0;
+}
+
+/* Deletes the code slot; if that fails the VM is not the trace's any more, and the answer says so. */
+static void guest_end(int fd, const struct code_slot *cs)
+{
+	if (code_slot_remove(fd, cs) < 0) {
+		char tmp[16];
+		answer("failed the helper could not delete its code slot %u (%s); later steps would see it", cs->slot,
+		       errno_name(errno, tmp, sizeof(tmp)));
+	}
+}
+
+static void op_guest_access(struct req *r)
+{
+	int fd, priv;
+	struct vmctx *vm;
+	uint64_t gpa;
+	uint8_t value = 0;
+	if (get_vm(r, "vm", &fd, &vm) < 0 || get_u64(r, "gpa", &gpa, 0) < 0 || get_bool(r, "private", &priv) < 0)
+		return;
+	int is_write = has_field(r, "write");
+	if (is_write && get_byte(r, "write", &value) < 0)
+		return;
+	if (finish(r) < 0)
+		return;
+	/* `private` is the access's own private-ness on platforms whose hardware carries it (SNP, TDX, CCA, pKVM);
+	 * on x86 KVM takes it from the GFN's attribute, so there is nothing to set. */
+	(void)priv;
+	uint64_t hva;
+	if (is_write && vm && guest_write_reaches_helper(vm, gpa, &hva))
+		return (void)perr(r, "a guest write at gpa 0x%llx goes through a raw userspace_addr (0x%llx) that may be the helper's own memory",
+				  (unsigned long long)gpa, (unsigned long long)hva);
+	struct code_slot cs;
+	if (guest_begin(fd, vm, gpa, &cs) < 0)
+		return;
+	struct exit_info x;
+	if (guest_set_regs(vm, is_write ? GUEST_ENTRY_WRITE : GUEST_ENTRY_READ, value, 0, 0, 0,
+			   GUEST_VA_DATA + (gpa & 4095)) < 0) {
+		answer("failed the helper's vCPU: KVM_SET_REGS failed");
+	} else {
+		guest_run(vm, &x);
+		if (x.kind == EX_HLT) {
+			struct kvm_regs_uapi regs;
+			if (is_write)
+				answer("access ok");
+			else if (ioctl(vm->vcpu_fd, KVM_GET_REGS_NR, &regs) < 0)
+				answer("failed the helper's vCPU: KVM_GET_REGS failed");
+			else
+				answer("access ok value=%u", (unsigned)(regs.rax & 0xff));
+		} else if (x.kind == EX_MMIO && x.gpa == gpa) {
+			/* Complete the access (a read gets 0) so that nothing is left pending in the vCPU. */
+			guest_run(vm, &x);
+			answer("exit MMIO");
+		} else {
+			answer_exit(&x, &cs, gpa);
+		}
+	}
+	guest_end(fd, &cs);
+}
+
+static void op_guest_request_conversion(struct req *r)
+{
+	int fd, priv;
+	struct vmctx *vm;
+	uint64_t gpa, size;
+	if (get_vm(r, "vm", &fd, &vm) < 0 || get_u64(r, "gpa", &gpa, 0) < 0 || get_u64(r, "size", &size, 0) < 0 ||
+	    get_bool(r, "private", &priv) < 0 || finish(r) < 0)
+		return;
+	if (size % 4096)
+		return (void)answer("failed KVM_HC_MAP_GPA_RANGE takes a page count: a size of %llu bytes cannot be requested",
+				    (unsigned long long)size);
+	if (vm && !vm->hypercall_exits) {
+		/* the VM ioctl that every guest_request_conversion starts with, the first time */
+		struct kvm_enable_cap_uapi cap;
+		memset(&cap, 0, sizeof(cap));
+		cap.cap = KVM_CAP_EXIT_HYPERCALL_NR;
+		cap.args[0] = 1ull << KVM_HC_MAP_GPA_RANGE_NR;
+		if (ioctl(fd, KVM_ENABLE_CAP_NR, &cap) < 0)
+			return answer_errno(errno);
+		vm->hypercall_exits = 1;
+	}
+	struct code_slot cs;
+	if (guest_begin(fd, vm, GUEST_VA_CODE, &cs) < 0)
+		return;
+	uint64_t attrs = priv ? KVM_MAP_GPA_RANGE_ENCRYPTED_BIT : 0;
+	struct exit_info x;
+	if (guest_set_regs(vm, GUEST_ENTRY_HYPERCALL, KVM_HC_MAP_GPA_RANGE_NR, gpa, size / 4096, attrs, 0) < 0) {
+		answer("failed the helper's vCPU: KVM_SET_REGS failed");
+	} else {
+		guest_run(vm, &x);
+		struct kvm_run_uapi *run = vm->run;
+		struct kvm_regs_uapi regs;
+		if (x.kind == EX_HYPERCALL) {
+			int same = run->u.hypercall.nr == KVM_HC_MAP_GPA_RANGE_NR && run->u.hypercall.args[0] == gpa &&
+				   run->u.hypercall.args[1] == size / 4096 && run->u.hypercall.args[2] == attrs;
+			/* userspace's answer to the guest: success (the trace converts with set_memory_attributes) */
+			run->u.hypercall.ret = 0;
+			guest_run(vm, &x);
+			if (same)
+				answer("ok");
+			else
+				answer("failed the KVM_EXIT_HYPERCALL does not carry the request the guest made");
+		} else if (x.kind == EX_HLT) {
+			/* KVM answered the guest itself: the hypercall's return value is in RAX */
+			if (ioctl(vm->vcpu_fd, KVM_GET_REGS_NR, &regs) < 0)
+				answer("failed the helper's vCPU: KVM_GET_REGS failed");
+			else if ((int64_t)regs.rax == -KVM_EINVAL_NR)
+				answer("errno EINVAL");
+			else
+				answer("failed KVM answered the guest's MAP_GPA_RANGE itself with %lld", (long long)regs.rax);
+		} else {
+			answer_exit(&x, &cs, gpa);
+		}
+	}
+	guest_end(fd, &cs);
+}
+
+static void op_pre_fault(struct req *r)
+{
+	int fd;
+	struct vmctx *vm;
+	struct kvm_pre_fault_memory_uapi p;
+	memset(&p, 0, sizeof(p));
+	if (get_vm(r, "vm", &fd, &vm) < 0 || get_u64(r, "gpa", &p.gpa, 0) < 0 || get_u64(r, "size", &p.size, 0) < 0 ||
+	    get_u64(r, "flags", &p.flags, 1) < 0 || finish(r) < 0)
+		return;
+	if (vm_first_ioctl(fd) < 0)
+		return;
+	if (!vm)
+		return (void)answer("failed the handle is not a VM the trace created");
+	if (vcpu_ensure(fd, vm) < 0)
+		return;
+	int ret;
+	for (int tries = 0; (ret = ioctl(vm->vcpu_fd, KVM_PRE_FAULT_MEMORY_NR, &p)) < 0 && errno == EINTR && tries < MAX_KVM_RUN_EINTR; tries++)
+		;
+	if (ret < 0)
+		answer_errno(errno);
+	else
+		answer("ok ret=%llu", (unsigned long long)p.size); /* the part of the range not pre-faulted */
+}
+
 static void op_unsupported(struct req *r)
 {
-	answer("failed unsupported: %s needs a confidential-computing platform (SNP, TDX, pKVM or CCA) or a vCPU, "
-	       "which this backend does not run",
-	       r->op);
+	answer("failed unsupported: %s needs a confidential-computing platform (SNP, TDX or CCA)", r->op);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -1206,8 +1917,9 @@ static const struct opdef OPS[] = {
 	{ "launch_start", op_unsupported },
 	{ "launch_finish", op_unsupported },
 	{ "populate", op_unsupported },
-	{ "guest_access", op_unsupported },
-	{ "guest_request_conversion", op_unsupported },
+	{ "guest_access", op_guest_access },
+	{ "guest_request_conversion", op_guest_request_conversion },
+	{ "pre_fault", op_pre_fault },
 	{ "__crash", op_test_crash },
 	{ "__hang", op_test_hang },
 	{ "__exit", op_test_exit },

@@ -84,6 +84,17 @@ export interface GuestAccessOp {
   private: boolean;
   write?: number;
 }
+/**
+ * KVM_PRE_FAULT_MEMORY on the VM's vCPU: map [gpa, gpa+size) into the guest's stage-2 ahead of its accesses.
+ * Success carries `ret`: the bytes of the range not pre-faulted (the kernel's leftover `size`).
+ */
+export interface PreFaultOp {
+  op: 'pre_fault';
+  vm: Handle;
+  gpa: Int;
+  size: Int;
+  flags?: Int;
+}
 /** A guest's conversion request (KVM_HC_MAP_GPA_RANGE exit): userspace must then set attributes. */
 export interface GuestRequestConversionOp {
   op: 'guest_request_conversion';
@@ -99,7 +110,7 @@ export type Op =
   | ReadMemOp | WriteMemOp | FillMemOp | CheckMemOp
   | FallocateOp | FstatOp | FtruncateOp | ReadOp | WriteOp | PreadOp | PwriteOp
   | SetMemoryRegion2Op | DeleteMemslotOp | SetMemoryAttributesOp | SetMemoryAttributes2Op
-  | PinOp | UnpinOp | ForkOp | LaunchOp | PopulateOp | GuestAccessOp | GuestRequestConversionOp;
+  | PinOp | UnpinOp | ForkOp | LaunchOp | PopulateOp | GuestAccessOp | PreFaultOp | GuestRequestConversionOp;
 
 export type OpName = Op['op'];
 

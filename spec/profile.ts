@@ -104,6 +104,8 @@ export interface Choices {
   addressSpaces: number;
   /** Memslot flags besides GUEST_MEMFD the VM accepts on a slot without guest_memfd. */
   readonlyMemslots: boolean;
+  /** Binding guest_memfd pages another memslot already binds: EINVAL (6.18 kvm_gmem_bind), EEXIST (7.3). */
+  gmemBindingOverlapErrno: ErrnoName;
 }
 
 export type ProfileKind = 'upstream' | 'platform' | 'proposal';

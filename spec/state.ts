@@ -53,6 +53,12 @@ export interface Memslot {
   gmemStart: number;
   /** The guest_memfd file was released while the slot still names it (later gmem faults get EFAULT). */
   gmemGone?: boolean;
+  /**
+   * userspace_addr as one of the trace's mappings (its index in `maps`) and a byte offset into it: shared
+   * accesses the slot serves from user memory go through that mapping. Absent: a raw address, where the model
+   * has no user memory, so such accesses fail (EFAULT).
+   */
+  userMemory?: { map: number; offset: number };
 }
 
 export type VmLifecycle = 'alive' | 'fdsClosed' | 'destroyed';
@@ -72,6 +78,12 @@ export interface VmState {
   launch: LaunchState;
   /** Pending guest conversion requests (KVM_HC_MAP_GPA_RANGE exits) not yet honoured: gfn ranges. */
   pendingConversion?: Array<[number, number, 'private' | 'shared']>;
+  /**
+   * GFNs where KVM installed an MMIO SPTE (a shared fault with no memslot), sorted. Until it is zapped or
+   * replaced, a guest access there takes a reserved-bit fault, which KVM never marks private (x86
+   * kvm_mmu_page_fault): measured on the lab kernel.
+   */
+  mmioGfns?: number[];
 }
 
 export interface FdState {

@@ -150,12 +150,22 @@ function pageStates(x: Exploration): Set<string> {
   return out;
 }
 
+/** `p` is built on `name`, directly or through its base's base (sw-protected → linux-7.3 → linux-6.18). */
+function basedOn(p: Profile, name: string): boolean {
+  const seen = new Set<string>();
+  for (let b = p.base; b !== undefined && !seen.has(b); b = PROFILES.find((x) => x.name === b)?.base) {
+    if (b === name) return true;
+    seen.add(b);
+  }
+  return false;
+}
+
 /** Replay a witness on the platform profile built on `a` that has the witness's VM type. */
 function reference(w: Witness, a: Profile, b: Profile): Behaviour['reference'] {
   const create = w.steps.find((s) => s.op === 'create_vm') as (Step & { op: 'create_vm' }) | undefined;
   const t = create?.type as VmTypeName | undefined;
   if (!t || a.vmTypes[t] || !(w.a[w.at]?.aborted)) return undefined;
-  const ref = PROFILES.find((p) => p.base === a.name && p.kind === 'platform' && p.vmTypes[t] && p.vmTypes[t]?.conversion === (a.vmTypes[t]?.conversion ?? p.vmTypes[t]?.conversion) && p !== b);
+  const ref = PROFILES.find((p) => basedOn(p, a.name) && p.kind === 'platform' && p.vmTypes[t] && p.vmTypes[t]?.conversion === (a.vmTypes[t]?.conversion ?? p.vmTypes[t]?.conversion) && p !== b);
   if (!ref) return undefined;
   try {
     const r = predictTrace(ref, w.steps);

@@ -17,7 +17,7 @@ import { madviseOp, mmapOp, mprotectOp, munmapOp } from './mmap.ts';
 import { guestRequestConversionOp, setMemoryAttributes2Op, setMemoryAttributesOp } from './attributes.ts';
 import { closeOp, createGmemOp, dupOp, fstatOp, ftruncateOp, preadOp, pwriteOp, readOp, writeOp } from './gmemFile.ts';
 import { checkExtensionOp, createVmOp } from './kvm.ts';
-import { guestAccessOp, launchFinishOp, launchStartOp, populateOp } from './platform.ts';
+import { guestAccessOp, launchFinishOp, launchStartOp, populateOp, preFaultOp } from './platform.ts';
 import type { OpModule, StepOf } from './types.ts';
 
 export type OpRegistry = { readonly [N in OpName]: OpModule<N> };
@@ -55,6 +55,7 @@ export const OPS: OpRegistry = {
   launch_finish: launchFinishOp,
   populate: populateOp,
   guest_access: guestAccessOp,
+  pre_fault: preFaultOp,
   guest_request_conversion: guestRequestConversionOp,
 };
 

@@ -1,6 +1,6 @@
-/** Confidential-computing platform flows: launch start/finish, populate, guest accesses. */
+/** Confidential-computing platform flows: launch start/finish, populate, guest accesses, KVM_PRE_FAULT_MEMORY. */
 import { launch } from '../rules/kvm.ts';
-import { guestAccess, populate, populateChecks, populateContext } from '../rules/platform.ts';
+import { guestAccess, populate, populateChecks, populateContext, preFault } from '../rules/platform.ts';
 import { handleField, intField } from './fields.ts';
 import { type OpModule, checkList } from './types.ts';
 import { bytesWords, hex } from './words.ts';
@@ -44,7 +44,19 @@ export const guestAccessOp: OpModule<'guest_access'> = {
   fields: [handleField('vm'), intField('gpa'), { name: 'private', type: { kind: 'bool' } }, { name: 'write', type: { kind: 'byte' }, optional: true }],
   decide: guestAccess,
   checkList: { none: 'the access faults by the page state: MEMORY_FAULT / MMIO exits decided by the rule' },
-  footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['gmems'] },
+  // vms: the MMIO SPTEs KVM caches for slot-less GFNs (VmState.mmioGfns).
+  footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
   phrase: (_p, s) => `a guest ${s.write !== undefined ? `write of ${s.write}` : 'read'} (${s.private ? 'private' : 'shared'}) of gpa ${hex(s.gpa)} on ${s.vm}`,
+  wireEnums: {},
+};
+
+export const preFaultOp: OpModule<'pre_fault'> = {
+  name: 'pre_fault',
+  summary: "KVM_PRE_FAULT_MEMORY on the VM's vCPU",
+  fields: [handleField('vm'), intField('gpa'), intField('size'), intField('flags', true)],
+  decide: preFault,
+  checkList: { none: 'its ordered checks live in spec/rules/platform.ts (preFault); not yet published to the failure generator' },
+  footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
+  phrase: (_p, s) => `KVM_PRE_FAULT_MEMORY(${s.vm}'s vCPU, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}${s.flags ? `, flags ${s.flags}` : ''})`,
   wireEnums: {},
 };

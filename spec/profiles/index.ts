@@ -1,11 +1,13 @@
 /** Every profile the spec ships, by name. */
 import type { Profile } from '../profile.ts';
 import { LINUX_6_18 } from './linux-6.18.ts';
+import { LINUX_7_3 } from './linux-7.3.ts';
 import { ARM_CCA, PKVM, SEV_SNP, SW_PROTECTED, TDX } from './platforms.ts';
 import { EXCLUSIVE_GUP, HUGETLB_PROFILE, IN_PLACE_CONVERSION, NO_DIRECT_MAP_PROFILE } from './proposals.ts';
 
 export const PROFILES: readonly Profile[] = [
   LINUX_6_18,
+  LINUX_7_3,
   SW_PROTECTED,
   SEV_SNP,
   TDX,

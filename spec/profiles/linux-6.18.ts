@@ -23,6 +23,7 @@ export const LINUX_6_18_CHOICES: Choices = {
   userMemSlots: 32764,
   addressSpaces: 1,
   readonlyMemslots: true,
+  gmemBindingOverlapErrno: 'EINVAL',
 };
 
 export const LINUX_6_18: Profile = {

@@ -1,12 +1,12 @@
 /**
- * Platform profiles: guest_memfd as each confidential-computing platform uses it (kernel-abi.md §5). None of
- * them can run on this project's machines (the kernel here has only the default VM type): they are modelled,
- * and their suites run against the reference backend only.
+ * Platform profiles: guest_memfd as each confidential-computing platform uses it (kernel-abi.md §5). Apart from
+ * sw-protected (checked on the lab kernel, spec/profiles/sw-protected.ts), none of them can run on this
+ * project's machines: they are modelled, and their suites run against the reference backend only.
  */
 import { INIT_SHARED, MMAP } from '../flags/index.ts';
 import type { Profile } from '../profile.ts';
 import { LINUX_6_18_CHOICES } from './linux-6.18.ts';
-import { CCA_REALM, DEFAULT_VM, PKVM_VM, SNP_VM, SW_PROTECTED_VM, TDX_VM } from './vmTypes.ts';
+import { CCA_REALM, DEFAULT_VM, PKVM_VM, SNP_VM, TDX_VM } from './vmTypes.ts';
 
 /** A typical x86 host build: SMM address space, per-VM memory attributes present. */
 export const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: null, addressSpaces: 2 };
@@ -16,20 +16,8 @@ export const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 
  */
 export const ARM64_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL' as const, addressSpaces: 1, maxGpaBits: 48, userMemSlots: 32767 };
 
-export const SW_PROTECTED: Profile = {
-  name: 'sw-protected',
-  title: 'x86 KVM_X86_SW_PROTECTED_VM (mainline)',
-  kind: 'platform',
-  summary: 'Private memory from guest_memfd, shared memory from userspace_addr, switched per GFN with KVM_SET_MEMORY_ATTRIBUTES. No trusted entity: KVM only emulates the split. INIT_SHARED is refused.',
-  sources: ['kernel-abi.md §2.15, §2.17, §5', 'private_mem_conversions_test, private_mem_kvm_exits_test'],
-  checkedAgainstKernel: false,
-  arch: 'x86_64',
-  base: 'linux-6.18',
-  vmTypes: { default: DEFAULT_VM, sw_protected: SW_PROTECTED_VM },
-  flags: [MMAP, INIT_SHARED],
-  choices: X86_CHOICES,
-  extraCaps: {},
-};
+/** sw-protected has its own file: it is checked against the lab kernel. */
+export { SW_PROTECTED } from './sw-protected.ts';
 
 export const SEV_SNP: Profile = {
   name: 'sev-snp',

@@ -32,6 +32,20 @@ export function vmFdChecks<C extends { w: World; vm: string }>(op: string): Chec
   ];
 }
 
+/**
+ * A VM ioctl on an open fd that is not a VM (a guest_memfd): the file has no ioctl method, so ENOTTY. For the
+ * ops whose later checks need a VM; it goes right after vmFdChecks.
+ */
+export function notVmFdCheck<C extends { w: World; vm: string }>(op: string): Check<C> {
+  return {
+    id: `${op}.not-vm-fd`,
+    errno: 'ENOTTY',
+    says: 'a VM ioctl on an fd that is not a VM (a guest_memfd has no ioctls) fails with ENOTTY',
+    cite: 'vfs_ioctl; measured on the lab (7.3) and the host (6.18)',
+    fails: ({ w, vm }) => { const f = w.fd(vm); return f.kind === 'open' && f.fd.kind !== 'vm'; },
+  };
+}
+
 export function vmTypeByValue(profile: Profile, value: bigint): VmTypeName | undefined {
   return (Object.keys(profile.vmTypes) as VmTypeName[]).find((t) => BigInt(VM_TYPE[t]) === value);
 }

@@ -3,7 +3,7 @@
  * §2.13-2.14). The order is the kernel's as measured here: argument EINVALs, then a GPA overlap (EEXIST), then
  * the guest_memfd fd lookup (EBADF), then the binding EINVALs, then the architecture's GPA limit.
  */
-import { KVM_MEM, KVM_MEM_MAX_NR_PAGES, TASK_SIZE_MAX } from '../constants.ts';
+import { type ErrnoName, KVM_MEM, KVM_MEM_MAX_NR_PAGES, TASK_SIZE_MAX } from '../constants.ts';
 import type { DeleteMemslotOp, SetMemoryRegion2Op, StepMeta } from '../ops.ts';
 import type { Memslot } from '../state.ts';
 import type { World } from '../world.ts';
@@ -71,7 +71,8 @@ function addressSpaceCheck<C extends { w: World; slot: number }>(op: string): Ch
   };
 }
 
-export function memoryRegionChecks(): Check<RegionCtx>[] {
+/** The checks in order; `rangeBoundErrno` is the profile's errno for an overlapping guest_memfd binding. */
+export function memoryRegionChecks(rangeBoundErrno: ErrnoName = 'EINVAL'): Check<RegionCtx>[] {
   return [
     ...vmFdChecks<RegionCtx>('set_memory_region2'),
     ...slotIdChecks<RegionCtx>('set_memory_region2'),
@@ -169,9 +170,9 @@ export function memoryRegionChecks(): Check<RegionCtx>[] {
     },
     {
       id: 'set_memory_region2.gmem-range-bound',
-      errno: 'EINVAL',
-      says: 'binding guest_memfd pages already bound to another memslot fails with EINVAL: bindings never overlap',
-      cite: 'kernel-abi.md §2.13 step 13; api.rst',
+      errno: rangeBoundErrno,
+      says: `binding guest_memfd pages already bound to another memslot fails with ${rangeBoundErrno}: bindings never overlap`,
+      cite: 'kernel-abi.md §2.13 step 13; api.rst; EEXIST since kvm_gmem_commit_memory_region (7.3, measured on the lab)',
       fails: (c) => {
         const t = gmemTarget(c);
         if (c.size === 0n || !gmemFlag(c) || t.kind !== 'gmem') return false;
@@ -225,7 +226,7 @@ export function memoryRegionContext(w: World, op: SetMemoryRegion2Op): RegionCtx
 
 export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): Decision {
   const c = memoryRegionContext(w, op);
-  const f = firstFailure(cachedMemoryRegionChecks(null), c);
+  const f = firstFailure(cachedMemoryRegionChecks(w.profile.choices.gmemBindingOverlapErrno), c);
   if (f) return refused(f);
   const vm = vmId(c);
   const old = existing(c);
@@ -240,6 +241,12 @@ export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): D
   }
   const t = gmemTarget(c);
   const slot: Memslot = { slot: c.slot, gfn: Number(c.gpa / PAGE), npages: Number(c.size / PAGE), flags: c.flags, gmem: -1, gmemStart: 0 };
+  if (typeof op.uaddr === 'object') {
+    const r = w.ref(op.uaddr.map);
+    const offset = u64(op.uaddr.offset);
+    // A failed mmap's name points where nothing is mapped: like a raw address, no user memory.
+    if ('map' in r && offset < BigInt(Number.MAX_SAFE_INTEGER)) slot.userMemory = { map: r.map, offset: Number(offset) };
+  }
   if (gmemFlag(c) && t.kind === 'gmem') {
     slot.gmem = t.id;
     slot.gmemStart = Number(c.offset / PAGE);

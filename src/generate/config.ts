@@ -3,8 +3,9 @@
  * writes them under generated-tests/<profile>/ and `gmem-spec generate --check` regenerates them in memory and
  * compares with what is committed.
  *
- * linux-6.18 is the profile the kernel here implements: every reachable edge at its bound (transition) plus
- * the failure-order suite, in TypeScript and in C. The other profiles are modelled only (they run against the
+ * linux-6.18 is the profile the host kernel implements, linux-7.3 and sw-protected the ones the lab kernel
+ * implements: every reachable edge at its bound (transition) plus the failure-order suite, in TypeScript and in
+ * C. The other profiles are modelled only (they run against the
  * reference backend): one shortest path to every reachable state plus the failure-order suite, at a bound
  * with a guest_memfd of one page (two for huge folios), its mapping and its memslot, and no pins (which
  * multiply the states) — and where that gives more than about a thousand leaf paths, without the part of the
@@ -22,7 +23,9 @@ export interface CommittedSuite {
 
 export const COMMITTED: readonly CommittedSuite[] = [
   { profile: 'linux-6.18', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1', coverage: ['transition', 'failures'], c: true },
-  { profile: 'sw-protected', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', coverage: ['state', 'failures'], c: false },
+  // The lab kernel implements these two (src/lab): every edge, in TypeScript and in C, as for linux-6.18.
+  { profile: 'linux-7.3', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1', coverage: ['transition', 'failures'], c: true },
+  { profile: 'sw-protected', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', coverage: ['transition', 'failures'], c: true },
   { profile: 'sev-snp', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', coverage: ['state', 'failures'], c: false },
   { profile: 'tdx', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', coverage: ['state', 'failures'], c: false },
   { profile: 'pkvm', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', coverage: ['state', 'failures'], c: false },

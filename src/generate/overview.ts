@@ -43,7 +43,7 @@ export function coverageTable(root: string, committed: readonly CommittedSuite[]
     const suites = Object.entries(v.suites).map(([k, s]) => `${k} ${s.tests} / ${s.steps}`).join('; ');
     const covered = Object.entries(v.suites).filter(([, s]) => s.edgesCovered !== undefined)
       .map(([k, s]) => `${k}: ${s.edgesCovered}/${v.graph.edges}${k === 'state' ? ` (tree edges; ${s.statesReached}/${v.graph.states} states)` : ''}`).join('; ');
-    const runs = v.checkedAgainstKernel ? '**a 6.18 kernel with guest_memfd** (linux backend, C) and the reference' : 'the reference only (modelled)';
+    const runs = v.checkedAgainstKernel ? `${KERNEL_OF[v.profile] ?? '**a real kernel**'} and the reference` : 'the reference only (modelled)';
     // Refusals only: errnos, signals and VM exits (successes are counted in the suites column).
     const failures = Object.keys(v.outcomes).filter((o) => o !== 'ok' && o !== 'access ok');
     const invs = Object.values(v.invariants);
@@ -57,6 +57,13 @@ export function coverageTable(root: string, committed: readonly CommittedSuite[]
  * The README with its coverage table replaced by the current one and its numbers (`<!-- fact:… -->`, see
  * readmeFacts.ts) recomputed from the repository that holds `root`; throws if the README has no marked table.
  */
+/** Which kernel checks each kernel-checked profile's suites (docs/kernel-observations.md). */
+const KERNEL_OF: Readonly<Record<string, string>> = {
+  'linux-6.18': '**a 6.18 kernel with guest_memfd** (linux backend, C)',
+  'linux-7.3': '**the lab kernel, Linux 7.3.4** (lab backend, C)',
+  'sw-protected': '**the lab kernel, Linux 7.3.4** (lab backend, C)',
+};
+
 export function withCoverageTable(readme: string, root: string, committed: readonly CommittedSuite[]): string {
   const a = readme.indexOf(README_TABLE_START);
   const b = readme.indexOf(README_TABLE_END);

@@ -15,8 +15,10 @@ export interface Mutant {
 
 const skip = (...ids: string[]) => (p: Profile): Profile => ({ ...p, deviations: { ...p.deviations, skipChecks: [...(p.deviations?.skipChecks ?? []), ...ids] } });
 const swap = (a: string, b: string) => (p: Profile): Profile => ({ ...p, deviations: { ...p.deviations, swapChecks: [...(p.deviations?.swapChecks ?? []), [a, b]] } });
-const UP = ['linux-6.18'];
+const UP = ['linux-6.18', 'linux-7.3'];
 const INPLACE = ['inplace-conversion'];
+/** Guest accesses through a vCPU and per-VM attributes: checked on the lab kernel. */
+const SW = ['sw-protected'];
 
 export const MUTANTS: readonly Mutant[] = [
   { id: 'mmap-private-accepted', says: 'accepts MAP_PRIVATE (copy-on-write) mappings', appliesTo: UP, apply: skip('mmap.map-private') },
@@ -39,4 +41,12 @@ export const MUTANTS: readonly Mutant[] = [
   { id: 'pread-errno-einval', says: 'fails pread() with EINVAL instead of ESPIPE', appliesTo: UP, apply: (p) => ({ ...p, choices: { ...p.choices, preadErrno: 'EINVAL' } }) },
   { id: 'pinned-page-converts', says: 'lets a pinned page convert to private (no EAGAIN)', appliesTo: INPLACE, apply: (p) => ({ ...p, pageRuleOverrides: { ...p.pageRuleOverrides, conversionChecksRefs: false } }) },
   { id: 'conversion-no-private-mem-check', says: 'converts guest_memfd pages of a VM without private memory', appliesTo: INPLACE, apply: skip('set_memory_attributes2.no-private-mem') },
+  { id: 'private-access-no-exit', says: 'serves a private guest access to a memslot without guest_memfd from userspace_addr instead of exiting with KVM_EXIT_MEMORY_FAULT', appliesTo: SW, apply: skip('guest_access.private-no-gmem') },
+  { id: 'private-no-slot-mmio', says: 'treats a private guest access to a GPA with no memslot as MMIO instead of a private memory fault', appliesTo: SW, apply: skip('guest_access.no-slot-private') },
+  { id: 'released-gmem-still-served', says: 'keeps serving guest faults from a guest_memfd whose file was released', appliesTo: SW, apply: skip('guest_access.gmem-gone') },
+  { id: 'shared-access-without-user-memory', says: 'lets a shared guest access succeed where userspace_addr maps nothing (no EFAULT)', appliesTo: SW, apply: skip('guest_access.shared-no-user-memory') },
+  { id: 'attributes-flags-accepted', says: 'accepts KVM_SET_MEMORY_ATTRIBUTES with non-zero flags', appliesTo: SW, apply: skip('set_memory_attributes.flags') },
+  { id: 'attributes-unaligned-accepted', says: 'accepts an unaligned KVM_SET_MEMORY_ATTRIBUTES range', appliesTo: SW, apply: skip('set_memory_attributes.unaligned') },
+  { id: 'private-attribute-on-default-vm', says: 'lets a VM without private memory set the PRIVATE attribute', appliesTo: SW, apply: skip('set_memory_attributes.unsupported') },
+  { id: 'attributes-empty-range-accepted', says: 'accepts KVM_SET_MEMORY_ATTRIBUTES of size 0 or a range that wraps', appliesTo: SW, apply: skip('set_memory_attributes.range') },
 ];

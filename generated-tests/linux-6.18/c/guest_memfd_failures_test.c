@@ -3682,20 +3682,18 @@ TEST(failures_set_memory_attributes_12_vm_other_mm_before_unaligned)
 
 /*
  * when set_memory_attributes.missing and set_memory_attributes.flags both hold, ENOTTY wins over EINVAL:
- * set_memory_attributes.missing is checked first [set_memory_attributes.missing, set_memory_attributes.flags]
+ * set_memory_attributes.missing is checked first [set_memory_attributes.missing, set_memory_attributes.flags,
+ * set_memory_attributes.unsupported]
  * Trace: traces/failures/set_memory_attributes/13-missing-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(failures_set_memory_attributes_13_missing_before_flags)
 {
 	long ret;
-	int g0 = -1, vm0 = -1;
+	int vm0 = -1;
 
-	REQUIRE_GUEST_MEMFD_FLAGS(0);
 	vm0 = ioctl(kvm_fd, KVM_CREATE_VM, 0UL);
 	ASSERT_OK(vm0) TH_LOG("%s", rule_create_vm_ok);
-	g0 = ioctl(vm0, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = 0x1000ULL, .flags = 0 });
-	ASSERT_OK(g0) TH_LOG("%s", rule_create_gmem_ok);
-	ret = ioctl(g0, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = 0x100000ULL, .size = 0x1000ULL, .attributes = 8, .flags = 1 });
+	ret = ioctl(vm0, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = 0x100000ULL, .size = 0x1000ULL, .attributes = 8, .flags = 1 });
 	ASSERT_ERRNO(ENOTTY, ret) TH_LOG("%s", rule_set_memory_attributes_missing);
 	(void)ret;
 }
@@ -3720,20 +3718,18 @@ TEST(failures_set_memory_attributes_14_missing_before_unsupported)
 
 /*
  * when set_memory_attributes.missing and set_memory_attributes.range both hold, ENOTTY wins over EINVAL:
- * set_memory_attributes.missing is checked first [set_memory_attributes.missing, set_memory_attributes.range]
+ * set_memory_attributes.missing is checked first [set_memory_attributes.missing,
+ * set_memory_attributes.unsupported, set_memory_attributes.range]
  * Trace: traces/failures/set_memory_attributes/15-missing-before-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(failures_set_memory_attributes_15_missing_before_range)
 {
 	long ret;
-	int g0 = -1, vm0 = -1;
+	int vm0 = -1;
 
-	REQUIRE_GUEST_MEMFD_FLAGS(0);
 	vm0 = ioctl(kvm_fd, KVM_CREATE_VM, 0UL);
 	ASSERT_OK(vm0) TH_LOG("%s", rule_create_vm_ok);
-	g0 = ioctl(vm0, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = 0x1000ULL, .flags = 0 });
-	ASSERT_OK(g0) TH_LOG("%s", rule_create_gmem_ok);
-	ret = ioctl(g0, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = 0xfffffffffffff000ULL, .size = 0x1000ULL, .attributes = 8, .flags = 0 });
+	ret = ioctl(vm0, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = 0xfffffffffffff000ULL, .size = 0x1000ULL, .attributes = 8, .flags = 0 });
 	ASSERT_ERRNO(ENOTTY, ret) TH_LOG("%s", rule_set_memory_attributes_missing);
 	(void)ret;
 }
@@ -3741,20 +3737,17 @@ TEST(failures_set_memory_attributes_15_missing_before_range)
 /*
  * when set_memory_attributes.missing and set_memory_attributes.unaligned both hold, ENOTTY wins over EINVAL:
  * set_memory_attributes.missing is checked first [set_memory_attributes.missing,
- * set_memory_attributes.unaligned]
+ * set_memory_attributes.unsupported, set_memory_attributes.unaligned]
  * Trace: traces/failures/set_memory_attributes/16-missing-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(failures_set_memory_attributes_16_missing_before_unaligned)
 {
 	long ret;
-	int g0 = -1, vm0 = -1;
+	int vm0 = -1;
 
-	REQUIRE_GUEST_MEMFD_FLAGS(0);
 	vm0 = ioctl(kvm_fd, KVM_CREATE_VM, 0UL);
 	ASSERT_OK(vm0) TH_LOG("%s", rule_create_vm_ok);
-	g0 = ioctl(vm0, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = 0x1000ULL, .flags = 0 });
-	ASSERT_OK(g0) TH_LOG("%s", rule_create_gmem_ok);
-	ret = ioctl(g0, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = 0x100001ULL, .size = 0x1000ULL, .attributes = 8, .flags = 0 });
+	ret = ioctl(vm0, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = 0x100001ULL, .size = 0x1000ULL, .attributes = 8, .flags = 0 });
 	ASSERT_ERRNO(ENOTTY, ret) TH_LOG("%s", rule_set_memory_attributes_missing);
 	(void)ret;
 }

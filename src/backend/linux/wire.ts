@@ -219,6 +219,11 @@ export function parseAnswer(body: string): Outcome | undefined {
   }
   m = /^access (SIGBUS|SIGSEGV|MCE)$/.exec(body);
   if (m) return { access: m[1] as 'SIGBUS' | 'SIGSEGV' | 'MCE' };
+  // The helper has already checked that the fault is at the accessed page; gpa, size and KVM_RUN's errno are
+  // for people reading the protocol, not part of the outcome.
+  m = /^exit MEMORY_FAULT private=(true|false) gpa=\d+ size=\d+ errno=(EFAULT|EHWPOISON)$/.exec(body);
+  if (m) return { exit: 'MEMORY_FAULT', private: m[1] === 'true' };
+  if (body === 'exit MMIO') return { exit: 'MMIO' };
   m = /^failed (.+)$/.exec(body);
   if (m) return { failed: m[1]! };
   m = /^error (.+)$/.exec(body);
