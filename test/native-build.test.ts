@@ -16,6 +16,7 @@ mkdirSync(join(root, 'scripts'));
 mkdirSync(join(root, 'native'));
 copyFileSync('scripts/build-native.mjs', join(root, 'scripts', 'build-native.mjs'));
 copyFileSync('native/gmem-helper.c', join(root, 'native', 'gmem-helper.c'));
+copyFileSync('native/kvm-uapi.h', join(root, 'native', 'kvm-uapi.h'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const build = (args: string[], env: NodeJS.ProcessEnv = {}) =>
