@@ -17,6 +17,7 @@ import { predictTrace } from '../compare.ts';
 import { DEFAULT_MAX_DEPTH, type Exploration, exploreCached, pathTo } from '../diagram/reachable.ts';
 import { pageRulesFor, primaryVmType } from '../diagram/static.ts';
 import { outcomeWords } from '../diagram/words.ts';
+import { choiceWitnesses } from './choiceWitness.ts';
 import { type Witness, searchWitnessesCached, witnessTrace } from './witness.ts';
 
 export type Change = 'added' | 'removed' | 'changed';
@@ -227,7 +228,9 @@ export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): Profi
     }
     return row;
   });
-  const behaviours: Behaviour[] = ws.witnesses.map((w) => {
+  // Declared differences the bounded search cannot reach (choices, measured capabilities) get a probe's witness.
+  const declared = choiceWitnesses(a, b).filter((w) => !ws.witnesses.some((x) => x.key === w.key));
+  const behaviours: Behaviour[] = [...ws.witnesses, ...declared].map((w) => {
     const ref = reference(w, a, b);
     return { witness: w, trace: witnessTrace(w, a, b), ...(ref ? { reference: ref } : {}) };
   });
