@@ -172,7 +172,7 @@ export function memoryRegionChecks(rangeBoundErrno: ErrnoName = 'EINVAL'): Check
       id: 'set_memory_region2.gmem-range-bound',
       errno: rangeBoundErrno,
       says: `binding guest_memfd pages already bound to another memslot fails with ${rangeBoundErrno}: bindings never overlap`,
-      cite: 'kernel-abi.md §2.13 step 13; api.rst; EEXIST since kvm_gmem_commit_memory_region (7.3, measured on the lab)',
+      cite: 'kernel-abi.md §2.13 step 13; api.rst; kvm_gmem_commit_memory_region (EEXIST since 7.3; measured on the lab)',
       fails: (c) => {
         const t = gmemTarget(c);
         if (c.size === 0n || !gmemFlag(c) || t.kind !== 'gmem') return false;
