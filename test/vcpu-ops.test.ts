@@ -1,12 +1,10 @@
 /**
  * vCPU-backed operations (guest_access, pre_fault, guest_request_conversion): how the linux backend's wire
- * carries them to the native helper and reads the helper's KVM_RUN answers back (no kernel needed), and the
- * spec's rules for them on the VM types whose private-ness KVM takes from its attributes.
+ * carries them to the native helper and reads the helper's KVM_RUN answers back (no kernel needed). What the
+ * kernel answers is checked against the spec by the lab corpora (test/corpus-lab.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import type { Outcome, Step } from '../spec/ops.ts';
-import { predictTrace } from '../spec/compare.ts';
-import { getProfile } from '../spec/profiles/index.ts';
+import type { Outcome } from '../spec/ops.ts';
 import { parseAnswer, planTrace } from '../src/backend/linux/wire.ts';
 
 const PAGE = 4096;
