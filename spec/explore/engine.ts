@@ -50,7 +50,8 @@ export interface Kept<N, H> {
 /** A successor found for a partition's next level (its own, or a peer's sent to it). */
 export interface Candidate<N, I, H> {
   id: I;
-  parent: H;
+  /** The state it was reached from (undefined: the initial state). */
+  parent: H | undefined;
   event: number;
   path: string;
   node: N;
@@ -95,7 +96,7 @@ export interface ExplorationHooks<N, E, T, H> {
 }
 
 export interface SearchOptions {
-  /** Keep no more states than this (the search goes on, dropping edges to new states: incomplete). */
+  /** One partition: keep no more states than this (the search goes on, dropping edges to new states: incomplete). */
   maxStates?: number;
   /** Expand no state at this depth or deeper. */
   maxDepth?: number;
@@ -173,7 +174,7 @@ export class Search<N, E, T extends Move<N>, I, H> {
     const id = this.store.identify(this.model.key(init));
     if (this.parts > 1) {
       if ((this.store.owner as NonNullable<StateStore<I, H>['owner']>)(id, this.parts) === this.index) {
-        this.pending.set((this.store.text as NonNullable<StateStore<I, H>['text']>)(id), { id, parent: undefined as unknown as H, event: -1, path: '', node: init });
+        this.pending.set((this.store.text as NonNullable<StateStore<I, H>['text']>)(id), { id, parent: undefined, event: -1, path: '', node: init });
       }
     } else {
       const handle = this.store.add(id, undefined, -1, 0);
@@ -192,7 +193,7 @@ export class Search<N, E, T extends Move<N>, I, H> {
       const k = this.frontier[this.cursor++] as Kept<N, H>;
       if (k.depth < this.maxDepth) this.expandOne(k);
       const p = this.options.progress;
-      if (p && this.expandedStates++ % p.every === 0 && p.report(this.store.size + this.pending.size, this.edges) === false) {
+      if (this.expandedStates++ % (p?.every ?? 1) === 0 && p?.report(this.store.size + this.pending.size, this.edges) === false) {
         this.complete = false;
         this.stoppedBecause = 'interrupted';
         return false;
@@ -282,7 +283,7 @@ export class Search<N, E, T extends Move<N>, I, H> {
       this.pending = new Map();
       for (const c of cands) {
         if (this.store.find(c.id) !== undefined) continue;
-        const handle = this.store.add(c.id, c.event < 0 ? undefined : c.parent, c.event, d);
+        const handle = this.store.add(c.id, c.parent, c.event, d);
         const k: Kept<N, H> = { handle, node: c.node, depth: d, path: c.path };
         this.fresh.push(k);
         this.hooks.state?.(k);
@@ -295,8 +296,9 @@ export class Search<N, E, T extends Move<N>, I, H> {
     return this.frontier.length;
   }
 
-  /** Run a one-partition search to the end (or to its limit or interruption). */
+  /** Run a one-partition search to the end (or to its limit or interruption); partitions are run by their driver. */
   run(): this {
+    if (this.parts > 1) throw new Error('internal: run() explores one partition; partitions are run level by level by their driver');
     if (this.depth < 0) this.start();
     while (this.frontier.length) {
       if (!this.expand()) break;
