@@ -22,6 +22,7 @@ for (const p of PROFILES) {
     const t0 = performance.now();
     const g = explore(p, bound);
     const ms = performance.now() - t0;
-    console.log(`${p.name.padEnd(20)} ${kind.padEnd(9)} ${formatBound(bound)}  ${String(g.states.length).padStart(6)} states ${String(g.edgeCount).padStart(7)} edges  digest ${graphDigest(g)}  (${ms.toFixed(0)} ms)`);
+    const size = `${String(g.states.length).padStart(6)} states ${String(g.edgeCount).padStart(7)} edges`;
+    console.log(`${p.name.padEnd(20)} ${kind.padEnd(9)} ${formatBound(bound)}  ${size}  digest ${graphDigest(g)}  (${ms.toFixed(0)} ms)`);
   }
 }

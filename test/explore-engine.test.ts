@@ -75,7 +75,8 @@ function partitioned(sizes: readonly number[], parts: number, reverse: boolean):
     for (const s of searches) expect(s.expand()).toBe(true);
     const order = searches.map((_, i) => i);
     if (reverse) order.reverse();
-    for (const from of order) for (const to of order) if (from !== to) (searches[to] as (typeof searches)[number]).receive((searches[from] as (typeof searches)[number]).takeOutbox(to));
+    const at = (i: number) => searches[i] as (typeof searches)[number];
+    for (const from of order) for (const to of order) if (from !== to) at(to).receive(at(from).takeOutbox(to));
     for (const s of searches) s.commit();
   }
   const all = new Map<string, { parent: string | undefined; event: number; depth: number }>();
@@ -130,7 +131,8 @@ describe('the exploration engine, on water jugs', () => {
 
   it('a state limit keeps the search going without new states (incomplete); a depth limit expands nothing deeper', () => {
     let dropped = 0;
-    const limited = new Search(jugModel([5, 3]), new ExactStore(), { edge: (_f, _e, _i, _t, fate) => { if (fate === 'dropped') dropped++; } }, { maxStates: 5 }).run();
+    const countDropped = { edge: (_f: unknown, _e: unknown, _i: number, _t: unknown, fate: string) => { if (fate === 'dropped') dropped++; } };
+    const limited = new Search(jugModel([5, 3]), new ExactStore(), countDropped, { maxStates: 5 }).run();
     expect(limited.complete).toBe(false);
     expect(limited.stoppedBecause).toBe('state limit 5 reached');
     expect(dropped).toBeGreaterThan(0);

@@ -57,7 +57,9 @@ describe('a second exploration in the same process hears every machine transitio
     ];
     const heard = () => {
       const out: string[] = [];
-      const observer: MachineObserver = (machine, before, event, after) => out.push(`${machine.id} ${JSON.stringify(before.value)} ${event.type} ${JSON.stringify(after.value)}`);
+      const observer: MachineObserver = (machine, before, event, after) => {
+        out.push(`${machine.id} ${JSON.stringify(before.value)} ${event.type} ${JSON.stringify(after.value)}`);
+      };
       let s: SystemState = emptySystem();
       for (const st of trace) s = step(linux, s, st, observer).state;
       return out;

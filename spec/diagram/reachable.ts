@@ -442,7 +442,8 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
     edge: (from, _next, _index, op, fate, to) => {
       const i = from.handle;
       const row = trans[i] ?? (trans[i] = []);
-      row.push({ next: fate === 'none' ? -1 : fate === 'dropped' ? -2 : (to as number), outcome: op.result.outcome, rule: op.result.rule, aborted: op.result.aborted });
+      const next = fate === 'none' ? -1 : fate === 'dropped' ? -2 : (to as number);
+      row.push({ next, outcome: op.result.outcome, rule: op.result.rule, aborted: op.result.aborted });
       if (fate === 'new') parent[to as number] = { from: i, step: op.step };
       // A new target has just been kept: the projections name it by the id it got.
       if (!op.result.aborted) record(i, from.node.state, op, fate === 'new' ? states.length - 1 : states.length);
@@ -459,7 +460,9 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
     if (!set) sl.taken.set(machine, (set = new Set()));
     set.add(edge);
   });
-  return { profile, maxDepth, universe: u, states, ctxs, trans, parent, depth, truncated: !search.complete, slices, violations: found, vmTypesCreated: [...new Set(created)], millis: performance.now() - t0 };
+  const vmTypesCreated = [...new Set(created)];
+  const truncated = !search.complete;
+  return { profile, maxDepth, universe: u, states, ctxs, trans, parent, depth, truncated, slices, violations: found, vmTypesCreated, millis: performance.now() - t0 };
 }
 
 /** The steps from the empty system to state `id`. */

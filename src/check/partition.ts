@@ -215,7 +215,8 @@ export class Partition {
         if (coverage) this.cover(ev, m.outcome, m.rule.id);
         if (!this.transitionInvariants.length) return;
         for (const v of violations(profile, this.transitionInvariants, from.node, ev, m.raw as SystemState)) {
-          this.offerViolation({ ...v, kind: 'transition', depth: from.depth + 1, lo: from.handle.lo, hi: from.handle.hi, ev: i, path: from.path + String.fromCharCode(i) });
+          const path = from.path + String.fromCharCode(i);
+          this.offerViolation({ ...v, kind: 'transition', depth: from.depth + 1, lo: from.handle.lo, hi: from.handle.hi, ev: i, path });
         }
       },
       expanded: (k, moves) => {

@@ -21,7 +21,8 @@ function lines(g: StateGraph): string[] {
   for (let e = 0; e < g.edgeCount; e++) {
     const step = g.steps[g.edgeStep[e] as number];
     const outcome = g.outcomes[g.edgeOutcome[e] as number];
-    out.push(`edge ${e} ${g.edgeFrom[e]}>${g.edgeTo[e]} ${step ? stepKey(step) : '?'} ${outcome ? outcomeKey(outcome) : '?'} ${g.rules[g.edgeRule[e] as number]?.id}`);
+    const said = `${step ? stepKey(step) : '?'} ${outcome ? outcomeKey(outcome) : '?'} ${g.rules[g.edgeRule[e] as number]?.id}`;
+    out.push(`edge ${e} ${g.edgeFrom[e]}>${g.edgeTo[e]} ${said}`);
   }
   return out;
 }
