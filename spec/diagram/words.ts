@@ -150,7 +150,7 @@ export function stepWords(s: Step, profile: Profile, vmType?: VmTypeName): strin
     case 'madvise': return `madvise(MADV_${s.advice.toUpperCase()})`;
     // Operations whose name is already their ABI word on a diagram edge.
     case 'check_extension': case 'mprotect': case 'fstat': case 'ftruncate': case 'read': case 'write': case 'pread': case 'pwrite':
-    case 'fork':
+    case 'fork': case 'pre_fault':
       return s.op;
   }
 }

@@ -386,7 +386,7 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
       out.push(`${ind}ASSERT_CHILD_OK(pid) TH_LOG("the forked child's steps behave as the spec says");`);
       return;
     }
-    case 'launch_start': case 'launch_finish': case 'populate': case 'guest_access': case 'guest_request_conversion':
+    case 'launch_start': case 'launch_finish': case 'populate': case 'guest_access': case 'guest_request_conversion': case 'pre_fault':
       throw new Unsupported(`${s.op} needs a confidential-computing platform or a vCPU`);
     default: {
       // Unreachable: every operation has a case above, and a new one fails to compile here until it has one.
