@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROFILES } from '../spec/profiles/index.ts';
 import { writeReport } from '../src/report/site.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -27,7 +28,8 @@ afterAll(() => {
 describe.skipIf(!hasChromium)('report in headless Chromium', () => {
   it('renders every diagram of every page from disk, with no console errors and no network', async () => {
     const summary = await writeReport({ out: OUT, maxDepth: 7 });
-    expect(summary.pages).toBe(11);
+    // An index page and one page per profile.
+    expect(summary.pages).toBe(PROFILES.length + 1);
     expect(existsSync(join(OUT, 'index.html'))).toBe(true);
     expect(readdirSync(resolve(OUT, '..')).some((f) => f.includes('.tmp-'))).toBe(false);
 
@@ -48,7 +50,7 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
       page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
       const pages = ['index.html', ...readdirSync(join(OUT, 'profiles')).filter((f) => f.endsWith('.html')).map((f) => `profiles/${f}`)];
-      expect(pages).toHaveLength(11);
+      expect(pages).toHaveLength(PROFILES.length + 1);
       let figures = 0;
       for (const p of pages) {
         await page.goto(pathToFileURL(join(OUT, p)).href);
