@@ -49,7 +49,6 @@ interface JobResult {
 
 type Engine = 'check1' | 'check1t' | 'check2' | 'explore' | 'xstate';
 
-
 async function job(engine: Engine, profile: Profile, bound: Bound, maxSeconds: number): Promise<JobResult> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -58,12 +57,23 @@ async function job(engine: Engine, profile: Profile, bound: Bound, maxSeconds: n
   let complete = true;
   let note: string | undefined;
   if (engine === 'check1' || engine === 'check1t' || engine === 'check2') {
-    const r = await check({ profile, bound, workers: engine === 'check2' ? 2 : 1, threads: engine === 'check1t', invariants: INVARIANTS.map((i) => i.name), maxMillis: maxSeconds * 1000 });
+    const r = await check({
+      profile,
+      bound,
+      workers: engine === 'check2' ? 2 : 1,
+      threads: engine === 'check1t',
+      invariants: INVARIANTS.map((i) => i.name),
+      maxMillis: maxSeconds * 1000,
+    });
     states = r.states;
     edges = r.edges;
     complete = r.complete;
   } else if (engine === 'explore') {
-    const g = explore(profile, bound, { invariants: INVARIANTS, onProgress: () => performance.now() - t0 < maxSeconds * 1000, progressEvery: 200 });
+    const g = explore(profile, bound, {
+      invariants: INVARIANTS,
+      onProgress: () => performance.now() - t0 < maxSeconds * 1000,
+      progressEvery: 200,
+    });
     states = g.states.length;
     edges = g.edgeCount;
     complete = g.complete;
@@ -72,10 +82,13 @@ async function job(engine: Engine, profile: Profile, bound: Bound, maxSeconds: n
     // The logic compacts dead history as the explorer does (without it the graph is infinite: every
     // mmap/munmap cycle makes new handle names).
     const base = createSystemLogic(profile);
-    const logic = { ...base, transition: (s: SystemSnapshot, e: Parameters<typeof base.transition>[1], scope: Parameters<typeof base.transition>[2]) => {
-      const next = base.transition(s, e, scope);
-      return { ...next, context: compact(next.context) };
-    } };
+    const logic = {
+      ...base,
+      transition: (s: SystemSnapshot, e: Parameters<typeof base.transition>[1], scope: Parameters<typeof base.transition>[2]) => {
+        const next = base.transition(s, e, scope);
+        return { ...next, context: compact(next.context) };
+      },
+    };
     let visited = 0;
     try {
       const adj = getAdjacencyMap(logic as typeof base, {
@@ -112,7 +125,11 @@ async function job(engine: Engine, profile: Profile, bound: Bound, maxSeconds: n
 }
 
 function runJob(engine: Engine, profile: string, bound: string, maxSeconds: number): JobResult {
-  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), SELF, '--job', engine, profile, bound, String(maxSeconds)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), SELF, '--job', engine, profile, bound, String(maxSeconds)],
+    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const line = out.trim().split('\n').pop() ?? '{}';
   return JSON.parse(line) as JobResult;
 }
@@ -122,7 +139,9 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 function ladder(profiles: string[], maxSeconds: number): void {
   console.log(`## Ladder (limit ${maxSeconds} s per run)\n`);
-  console.log('| profile | bound | distinct states | engine | states | edges | wall s | CPU s | states/s (wall) | states per CPU-s | edges per CPU-s | peak RSS MiB | vs xstate (per CPU-s) |');
+  console.log(
+    '| profile | bound | distinct states | engine | states | edges | wall s | CPU s | states/s (wall) | states per CPU-s | edges per CPU-s | peak RSS MiB | vs xstate (per CPU-s) |',
+  );
   console.log('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const bounds = ['', 'pages=2', 'gmems=2', 'maps=2,pins=2'];
   for (const p of profiles) {
@@ -133,8 +152,13 @@ function ladder(profiles: string[], maxSeconds: number): void {
       const xs = rows.find((r) => r.engine === 'xstate');
       for (const r of rows) {
         // Per CPU-second: the machine is shared, and wall time measures the neighbours as much as the checker.
-        const ratio = xs && xs.cpuMs > 0 && r.engine !== 'xstate' ? (rate(r.states, r.cpuMs) / Math.max(1, rate(xs.states, xs.cpuMs))).toFixed(1) : '1.0';
-        console.log(`| ${p} | ${b || 'unit'} | ${distinct !== undefined ? fmt(distinct) : '?'} | ${r.engine} | ${fmt(r.states)}${r.complete ? '' : ' (stopped)'} | ${fmt(r.edges)} | ${(r.wallMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${fmt(rate(r.states, r.wallMs))} | ${fmt(rate(r.states, r.cpuMs))} | ${fmt(rate(r.edges, r.cpuMs))} | ${r.peakRssMiB} | ${ratio}× |`);
+        const ratio =
+          xs && xs.cpuMs > 0 && r.engine !== 'xstate'
+            ? (rate(r.states, r.cpuMs) / Math.max(1, rate(xs.states, xs.cpuMs))).toFixed(1)
+            : '1.0';
+        console.log(
+          `| ${p} | ${b || 'unit'} | ${distinct !== undefined ? fmt(distinct) : '?'} | ${r.engine} | ${fmt(r.states)}${r.complete ? '' : ' (stopped)'} | ${fmt(r.edges)} | ${(r.wallMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${fmt(rate(r.states, r.wallMs))} | ${fmt(rate(r.states, r.cpuMs))} | ${fmt(rate(r.edges, r.cpuMs))} | ${r.peakRssMiB} | ${ratio}× |`,
+        );
       }
     }
   }
@@ -164,14 +188,24 @@ function growth(profiles: string[], maxSeconds: number): void {
 
 /** From the unit bound to the standard bound one parameter at a time (2 workers): where exhaustive search stops. */
 function path(profiles: string[], maxSeconds: number): void {
-  const steps = ['', 'gmems=2', 'gmems=2,pages=2', 'gmems=2,pages=2,maps=2', 'gmems=2,pages=2,maps=2,pins=2', 'gmems=2,pages=3,maps=2,pins=2', 'gmems=2,pages=4,maps=2,pins=2'];
+  const steps = [
+    '',
+    'gmems=2',
+    'gmems=2,pages=2',
+    'gmems=2,pages=2,maps=2',
+    'gmems=2,pages=2,maps=2,pins=2',
+    'gmems=2,pages=3,maps=2,pins=2',
+    'gmems=2,pages=4,maps=2,pins=2',
+  ];
   console.log(`\n## Toward the standard bound (2 workers, limit ${maxSeconds} s per step)\n`);
   console.log('| profile | bound | states | edges | complete | wall s | CPU s | states/s | peak RSS MiB |');
   console.log('|---|---|---:|---:|---|---:|---:|---:|---:|');
   for (const p of profiles) {
     for (const st of steps) {
       const r = runJob('check2', p, formatBound(parseBound(st, parseBound(UNIT))), maxSeconds);
-      console.log(`| ${p} | ${st || 'unit'} | ${fmt(r.states)} | ${fmt(r.edges)} | ${r.complete ? 'yes' : 'no (time limit)'} | ${(r.wallMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${fmt(rate(r.states, r.wallMs))} | ${r.peakRssMiB} |`);
+      console.log(
+        `| ${p} | ${st || 'unit'} | ${fmt(r.states)} | ${fmt(r.edges)} | ${r.complete ? 'yes' : 'no (time limit)'} | ${(r.wallMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${fmt(rate(r.states, r.wallMs))} | ${r.peakRssMiB} |`,
+      );
       if (!r.complete) break;
     }
   }
@@ -179,12 +213,16 @@ function path(profiles: string[], maxSeconds: number): void {
 
 function standard(profiles: string[], maxSeconds: number): void {
   console.log(`\n## Standard bound ${STANDARD}: estimate, then 2 workers for ${maxSeconds} s\n`);
-  console.log('| profile | estimated states | estimated memory | estimated time (2 cores) | explored in the limit | edges | CPU s | peak RSS MiB |');
+  console.log(
+    '| profile | estimated states | estimated memory | estimated time (2 cores) | explored in the limit | edges | CPU s | peak RSS MiB |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const p of profiles) {
     const e = estimate(resolveProfileName(p).profile, parseBound(STANDARD), 2);
     const r = runJob('check2', p, STANDARD, maxSeconds);
-    console.log(`| ${p} | ${e.states.toExponential(1)} | ${(e.bytes / 2 ** 40).toFixed(1)} TiB | ${(e.seconds / 86400).toFixed(0)} days | ${fmt(r.states)}${r.complete ? ' (complete)' : ''} | ${fmt(r.edges)} | ${(r.cpuMs / 1000).toFixed(0)} | ${r.peakRssMiB} |`);
+    console.log(
+      `| ${p} | ${e.states.toExponential(1)} | ${(e.bytes / 2 ** 40).toFixed(1)} TiB | ${(e.seconds / 86400).toFixed(0)} days | ${fmt(r.states)}${r.complete ? ' (complete)' : ''} | ${fmt(r.edges)} | ${(r.cpuMs / 1000).toFixed(0)} | ${r.peakRssMiB} |`,
+    );
   }
 }
 
@@ -203,8 +241,16 @@ async function mainBench(): Promise<void> {
   };
   const profiles = opt('profiles')?.split(',') ?? PROFILES.map((p) => p.name);
   const maxSeconds = Number(opt('max-seconds') ?? 60);
-  console.log(`# gmem-spec check benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
-  if (what === 'ladder' || what === 'all') ladder(opt('profiles')?.split(',') ?? ['linux-6.18', 'sw-protected', 'inplace-conversion'], maxSeconds);
+  console.log(
+    `# gmem-spec check benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load ${(
+      await import('node:os')
+    )
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}\n`,
+  );
+  if (what === 'ladder' || what === 'all')
+    ladder(opt('profiles')?.split(',') ?? ['linux-6.18', 'sw-protected', 'inplace-conversion'], maxSeconds);
   if (what === 'growth' || what === 'all') growth(profiles, maxSeconds);
   if (what === 'path' || what === 'all') path(opt('profiles')?.split(',') ?? ['linux-6.18'], maxSeconds);
   if (what === 'standard' || what === 'all') standard(profiles, maxSeconds);

@@ -38,7 +38,14 @@ async function job(engine: 'explorer' | 'xstate', profileName: string, boundText
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
   const cpuMs = (c.user + c.system) / 1000;
-  return { states: g.states.length, edges: g.edgeCount, wallMs, cpuMs, peakRssMiB: process.resourceUsage().maxRSS / 1024, digest: graphDigest(g) };
+  return {
+    states: g.states.length,
+    edges: g.edgeCount,
+    wallMs,
+    cpuMs,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    digest: graphDigest(g),
+  };
 }
 
 function runJob(engine: string, profile: string, bound: string, runs: number): Job {
@@ -69,9 +76,27 @@ async function main(): Promise<void> {
   const only = opt('profiles')?.split(',');
   const runs = Number(opt('runs') ?? 1);
   const os = await import('node:os');
-  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  console.log(`# explorer vs xstate/graph — ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs, load ${load}\n`);
-  const columns = ['profile', 'bound', 'states', 'edges', 'explorer CPU s', 'xstate CPU s', 'ratio (CPU)', 'explorer wall s', 'xstate wall s', 'explorer MiB', 'xstate MiB', 'same digest'];
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+  console.log(
+    `# explorer vs xstate/graph — ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs, load ${load}\n`,
+  );
+  const columns = [
+    'profile',
+    'bound',
+    'states',
+    'edges',
+    'explorer CPU s',
+    'xstate CPU s',
+    'ratio (CPU)',
+    'explorer wall s',
+    'xstate wall s',
+    'explorer MiB',
+    'xstate MiB',
+    'same digest',
+  ];
   console.log(`| ${columns.join(' | ')} |`);
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   let sumE = 0;
@@ -87,12 +112,26 @@ async function main(): Promise<void> {
       sumX += x.cpuMs;
       const s = (ms: number) => (ms / 1000).toFixed(2);
       const same = e.digest === x.digest && e.states === x.states && e.edges === x.edges ? 'yes' : `NO (${e.digest} vs ${x.digest})`;
-      const cells = [p.name, kind, e.states.toLocaleString('en-US'), e.edges.toLocaleString('en-US'), s(e.cpuMs), s(x.cpuMs), `${(x.cpuMs / e.cpuMs).toFixed(1)}x`,
-        s(e.wallMs), s(x.wallMs), e.peakRssMiB.toFixed(0), x.peakRssMiB.toFixed(0), same];
+      const cells = [
+        p.name,
+        kind,
+        e.states.toLocaleString('en-US'),
+        e.edges.toLocaleString('en-US'),
+        s(e.cpuMs),
+        s(x.cpuMs),
+        `${(x.cpuMs / e.cpuMs).toFixed(1)}x`,
+        s(e.wallMs),
+        s(x.wallMs),
+        e.peakRssMiB.toFixed(0),
+        x.peakRssMiB.toFixed(0),
+        same,
+      ];
       console.log(`| ${cells.join(' | ')} |`);
     }
   }
-  console.log(`\nin all: explorer ${(sumE / 1000).toFixed(1)} CPU s, xstate/graph ${(sumX / 1000).toFixed(1)} CPU s (${(sumX / sumE).toFixed(1)}x)`);
+  console.log(
+    `\nin all: explorer ${(sumE / 1000).toFixed(1)} CPU s, xstate/graph ${(sumX / 1000).toFixed(1)} CPU s (${(sumX / sumE).toFixed(1)}x)`,
+  );
 }
 
 await main();

@@ -24,7 +24,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-interface Point { id: string; bound: string }
+interface Point {
+  id: string;
+  bound: string;
+}
 
 const LADDER: Point[] = [
   { id: 'A', bound: 'gmems=1,pages=1,maps=1,pins=0' },
@@ -79,7 +82,16 @@ async function child(mode: Mode, bound: string): Promise<Measure> {
     const ms = performance.now() - t0;
     let concrete = 0;
     for (const s of g.states) concrete += mode === 'symmetry' ? orbitSize(profile, s) : 1;
-    return { mode, states: g.states.length, concrete, edges: g.edgeCount, stepCalls: g.stepCalls ?? g.edgeCount, complete: g.complete, ms, maxRssMb: rss() };
+    return {
+      mode,
+      states: g.states.length,
+      concrete,
+      edges: g.edgeCount,
+      stepCalls: g.stepCalls ?? g.edgeCount,
+      complete: g.complete,
+      ms,
+      maxRssMb: rss(),
+    };
   }
   (BigInt.prototype as unknown as { toJSON: () => string }).toJSON = function (this: bigint) {
     return this.toString();
@@ -107,9 +119,16 @@ function runChild(mode: Mode, bound: string, timeoutS: number): Measure {
     timeout: timeoutS * 1000,
     maxBuffer: 1 << 20,
   });
-  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = (r.stdout ?? '')
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (line) return JSON.parse(line) as Measure;
-  const why = r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `no result within ${timeoutS} s` : `exit ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? ''}`;
+  const why =
+    r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT'
+      ? `no result within ${timeoutS} s`
+      : `exit ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? ''}`;
   return { mode, maxRssMb: 0, error: why };
 }
 
@@ -118,7 +137,8 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const fmt = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const fmt = (n: number | undefined, d = 0) =>
+  n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') {
@@ -132,9 +152,27 @@ async function main(): Promise<void> {
   const plainMax = Number(arg('plain-max') ?? 400_000);
   const timeout = Number(arg('timeout') ?? 1800);
   const base = runChild('baseline', 'pages=1', 120);
-  console.log(`explore benchmark, linux-6.18, vms=1 slots=1; node ${process.version}; baseline child (modules loaded, nothing explored): ${fmt(base.maxRssMb)} MB peak RSS`);
+  console.log(
+    `explore benchmark, linux-6.18, vms=1 slots=1; node ${process.version}; baseline child (modules loaded, nothing explored): ${fmt(base.maxRssMb)} MB peak RSS`,
+  );
   console.log('');
-  const header = ['pt', 'bound', 'canonical', 'concrete', 'edges', 'sym s', 'sym MB', 'states/s', 'plain s', 'plain MB', 'xstate s', 'xstate MB', 'speed ×sym', 'speed ×plain', 'mem ×sym'];
+  const header = [
+    'pt',
+    'bound',
+    'canonical',
+    'concrete',
+    'edges',
+    'sym s',
+    'sym MB',
+    'states/s',
+    'plain s',
+    'plain MB',
+    'xstate s',
+    'xstate MB',
+    'speed ×sym',
+    'speed ×plain',
+    'mem ×sym',
+  ];
   const rows: string[][] = [];
   for (const p of points) {
     const sym = runChild('symmetry', p.bound, timeout);
@@ -143,16 +181,25 @@ async function main(): Promise<void> {
     const xs = sym.complete && concrete <= xstateMax ? runChild('xstate', p.bound, timeout) : undefined;
     const secs = (m?: Measure) => (m?.ms !== undefined ? fmt(m.ms / 1000, 2) : m?.error ? `(${m.error})` : '—');
     const row = [
-      p.id, p.bound, `${fmt(sym.states)}${sym.complete === false ? '+' : ''}`, `${fmt(sym.concrete)}${sym.complete === false ? '+' : ''}`, fmt(sym.edges),
-      secs(sym), fmt(sym.maxRssMb), sym.ms ? fmt((sym.concrete ?? 0) / (sym.ms / 1000)) : '—',
-      secs(plain), plain ? fmt(plain.maxRssMb) : '—',
-      secs(xs), xs ? fmt(xs.maxRssMb) : '—',
+      p.id,
+      p.bound,
+      `${fmt(sym.states)}${sym.complete === false ? '+' : ''}`,
+      `${fmt(sym.concrete)}${sym.complete === false ? '+' : ''}`,
+      fmt(sym.edges),
+      secs(sym),
+      fmt(sym.maxRssMb),
+      sym.ms ? fmt((sym.concrete ?? 0) / (sym.ms / 1000)) : '—',
+      secs(plain),
+      plain ? fmt(plain.maxRssMb) : '—',
+      secs(xs),
+      xs ? fmt(xs.maxRssMb) : '—',
       xs?.ms && sym.ms ? `${fmt(xs.ms / sym.ms, 1)}x` : '—',
       xs?.ms && plain?.ms ? `${fmt(xs.ms / plain.ms, 1)}x` : '—',
       xs?.maxRssMb && sym.maxRssMb ? `${fmt(xs.maxRssMb / sym.maxRssMb, 1)}x` : '—',
     ];
     if (sym.error) row[2] = `(${sym.error})`;
-    if (xs && plain && xs.states !== undefined && plain.states !== undefined && xs.states !== plain.states) row.push(`! xstate found ${xs.states} states, plain ${plain.states}`);
+    if (xs && plain && xs.states !== undefined && plain.states !== undefined && xs.states !== plain.states)
+      row.push(`! xstate found ${xs.states} states, plain ${plain.states}`);
     rows.push(row);
     console.log(`${p.id} ${p.bound}: ${row.slice(2).join(' | ')}`);
   }
@@ -161,7 +208,9 @@ async function main(): Promise<void> {
   console.log(`|${header.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log('');
-  console.log('canonical: states the symmetry-reduced explorer keeps; concrete: the model states they stand for (= plain explorer and xstate counts);');
+  console.log(
+    'canonical: states the symmetry-reduced explorer keeps; concrete: the model states they stand for (= plain explorer and xstate counts);',
+  );
   console.log('"+": stopped at the state limit. speed ×: xstate wall time / ours; mem ×: xstate peak RSS / ours (both whole-process).');
 }
 

@@ -75,7 +75,9 @@ async function bootToFirstStep(): Promise<void> {
       await b.close();
     }
   }
-  console.log(`boot to first step (lab, Linux ${release}): best ${secs(Math.min(...times))}, median ${secs(median(times))} over ${times.length} boots`);
+  console.log(
+    `boot to first step (lab, Linux ${release}): best ${secs(Math.min(...times))}, median ${secs(median(times))} over ${times.length} boots`,
+  );
 }
 
 async function stepsPerSecond(backend: Backend, traces: number): Promise<number> {
@@ -99,7 +101,9 @@ async function throughput(traces: number): Promise<void> {
     const linux = new LinuxBackend();
     try {
       const hostRate = await stepsPerSecond(linux, traces);
-      console.log(`steps/s, host helper (Linux ${host.release}): ${hostRate.toFixed(0)}; the lab costs ${(hostRate / rate).toFixed(1)}x per step`);
+      console.log(
+        `steps/s, host helper (Linux ${host.release}): ${hostRate.toFixed(0)}; the lab costs ${(hostRate / rate).toFixed(1)}x per step`,
+      );
     } finally {
       await linux.close();
     }
@@ -130,7 +134,10 @@ async function suites(profiles: readonly string[], fresh: boolean): Promise<numb
       const ms = performance.now() - p0;
       const steps = results.reduce((n, r) => n + r.steps, 0);
       const agree = results.filter((r) => r.passed).length;
-      if (fresh) console.log(`suite ${name} on a fresh lab VM: ${results.length} traces, ${steps} steps in ${secs(ms)} including boot (${(steps / (ms / 1000)).toFixed(0)} steps/s); ${agree} agree, ${results.length - agree} diverge`);
+      if (fresh)
+        console.log(
+          `suite ${name} on a fresh lab VM: ${results.length} traces, ${steps} steps in ${secs(ms)} including boot (${(steps / (ms / 1000)).toFixed(0)} steps/s); ${agree} agree, ${results.length - agree} diverge`,
+        );
     }
   } finally {
     await b?.close();

@@ -25,7 +25,8 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-const row = (name: string, xs: number[], unit: string, digits = 2): string => `  ${name.padEnd(44)} best ${Math.min(...xs).toFixed(digits)} ${unit}, median ${median(xs).toFixed(digits)} ${unit}`;
+const row = (name: string, xs: number[], unit: string, digits = 2): string =>
+  `  ${name.padEnd(44)} best ${Math.min(...xs).toFixed(digits)} ${unit}, median ${median(xs).toFixed(digits)} ${unit}`;
 
 console.log(`lab kernel: ${lab.kernel}`);
 const wall: number[] = [];
@@ -36,7 +37,8 @@ for (let i = 0; i < boots; i++) {
   const t0 = performance.now();
   const r = await labExec({ program: 'echo', args: ['first output'] });
   const t1 = performance.now();
-  if (r.stdout !== 'first output\n' || r.status !== 0) throw new Error(`boot ${i}: unexpected result ${JSON.stringify(r.stdout)} status ${r.status}`);
+  if (r.stdout !== 'first output\n' || r.status !== 0)
+    throw new Error(`boot ${i}: unexpected result ${JSON.stringify(r.stdout)} status ${r.status}`);
   wall.push((t1 - t0) / 1000);
   hostBoot.push(r.hostBootMs / 1000);
   guestBoot.push(r.bootSeconds);
@@ -53,5 +55,7 @@ const run = await runSelftests(bins);
 const wallSt = (performance.now() - t0) / 1000;
 console.log(`KVM selftests (${bins.version}), one boot:`);
 for (const r of run.summary.results) console.log(`  ${r.name.padEnd(34)} ${r.outcome.padEnd(5)} ${r.directive}`);
-console.log(`  guest time for the selftests: ${run.exec.programSeconds.toFixed(1)} s; boot ${run.exec.bootSeconds.toFixed(2)} s; host wall incl. boot and initramfs: ${wallSt.toFixed(1)} s`);
+console.log(
+  `  guest time for the selftests: ${run.exec.programSeconds.toFixed(1)} s; boot ${run.exec.bootSeconds.toFixed(2)} s; host wall incl. boot and initramfs: ${wallSt.toFixed(1)} s`,
+);
 console.log(`  ${run.summary.passed} passed, ${run.summary.failed} failed, ${run.summary.skipped} skipped`);

@@ -79,7 +79,11 @@ async function backendRound(backend: LinuxBackend, traces: number): Promise<numb
 
 const rawBin = fileURLToPath(new URL('../native/build/bench-raw', import.meta.url));
 function rawRound(traces: number): number {
-  const out = JSON.parse(execFileSync(rawBin, [String(traces)], { encoding: 'utf8' })) as { iterations: number; steps_per_iteration: number; seconds: number };
+  const out = JSON.parse(execFileSync(rawBin, [String(traces)], { encoding: 'utf8' })) as {
+    iterations: number;
+    steps_per_iteration: number;
+    seconds: number;
+  };
   if (out.steps_per_iteration !== STEPS) throw new Error('bench-raw does a different number of steps than the bench trace');
   return out.seconds;
 }
@@ -108,7 +112,10 @@ async function main(): Promise<void> {
     rawRound(Math.min(50, perRound));
     // Interleaved rounds, so that load from other processes hits both runners alike.
     for (let r = 0; r < roundsN; r++) {
-      for (const [row, secs] of [[runner, await backendRound(backend, perRound)], [raw, rawRound(perRound)]] as const) {
+      for (const [row, secs] of [
+        [runner, await backendRound(backend, perRound)],
+        [raw, rawRound(perRound)],
+      ] as const) {
         row.traces += perRound;
         row.seconds += secs;
         row.rounds.push((secs * 1e6) / (perRound * STEPS));
@@ -118,7 +125,9 @@ async function main(): Promise<void> {
     await backend.close();
   }
 
-  console.log(`${STEPS}-step trace x ${runner.traces}, in ${roundsN} interleaved rounds (kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()})\n`);
+  console.log(
+    `${STEPS}-step trace x ${runner.traces}, in ${roundsN} interleaved rounds (kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()})\n`,
+  );
   const header = ['runner', 'traces', 'steps', 'seconds', 'steps/s', 'µs/step (median)', 'µs/trace (median)'];
   const table = [runner, raw].map((r) => [
     r.runner,
@@ -136,8 +145,10 @@ async function main(): Promise<void> {
   for (const row of table) console.log(line(row));
   const ratios = runner.rounds.map((x, i) => x / raw.rounds[i]!);
   const ratio = median(runner.rounds) / median(raw.rounds);
-  console.log(`\nper-step cost ratio, runner / raw C: ${ratio.toFixed(2)}x (median per-round ratio ${median(ratios).toFixed(2)}x, ` +
-    `range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); target <= 3x: ${ratio <= 3 ? 'met' : 'NOT met'}`);
+  console.log(
+    `\nper-step cost ratio, runner / raw C: ${ratio.toFixed(2)}x (median per-round ratio ${median(ratios).toFixed(2)}x, ` +
+      `range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); target <= 3x: ${ratio <= 3 ? 'met' : 'NOT met'}`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -43,12 +43,15 @@ for (let run = 1; run <= runs; run++) {
   const stepsPerSec = calls / (cpu / 1000);
   states = g.states.length;
   edges = g.edgeCount;
-  console.log(`run ${run}: ${states} states, ${edges} edges, ${wall.toFixed(0)} ms wall, ${cpu.toFixed(0)} ms CPU, ${Math.round(stepsPerSec)} steps/s (CPU)`);
+  console.log(
+    `run ${run}: ${states} states, ${edges} edges, ${wall.toFixed(0)} ms wall, ${cpu.toFixed(0)} ms CPU, ${Math.round(stepsPerSec)} steps/s (CPU)`,
+  );
   if (!best || cpu < best.cpu) best = { wall, cpu, stepsPerSec };
   if (run === 1) {
     const h = createHash('sha256');
     for (const s of g.states) h.update(`${stateKey(s)}\n`);
-    for (let e = 0; e < g.edgeCount; e++) h.update(`${g.edgeFrom[e]} ${g.edgeTo[e]} ${g.edgeStep[e]} ${g.edgeOutcome[e]} ${g.edgeRule[e]}\n`);
+    for (let e = 0; e < g.edgeCount; e++)
+      h.update(`${g.edgeFrom[e]} ${g.edgeTo[e]} ${g.edgeStep[e]} ${g.edgeOutcome[e]} ${g.edgeRule[e]}\n`);
     for (const st of g.steps) h.update(`${stepKey(st)}\n`);
     for (const o of g.outcomes) h.update(`${outcomeKey(o)}\n`);
     for (const r of g.rules) h.update(`${r.id}\n`);
@@ -56,5 +59,7 @@ for (let run = 1; run <= runs; run++) {
   }
 }
 if (best) {
-  console.log(`best of ${runs} (${profileName}, ${boundText}): ${states} states, ${edges} edges, ${best.wall.toFixed(0)} ms wall, ${best.cpu.toFixed(0)} ms CPU, ${Math.round(best.stepsPerSec)} steps/s; graph digest ${digest}`);
+  console.log(
+    `best of ${runs} (${profileName}, ${boundText}): ${states} states, ${edges} edges, ${best.wall.toFixed(0)} ms wall, ${best.cpu.toFixed(0)} ms CPU, ${Math.round(best.stepsPerSec)} steps/s; graph digest ${digest}`,
+  );
 }

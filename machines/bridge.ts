@@ -15,7 +15,12 @@ export interface PartState<C> {
  * which machine transitions it took (coverage, diagrams). Passed explicitly down to each step, and told of
  * memoised results as well as computed ones, so a second exploration hears what the first did.
  */
-export type MachineObserver = (machine: AnyStateMachine, before: PartState<object>, event: { type: string }, after: PartState<object>) => void;
+export type MachineObserver = (
+  machine: AnyStateMachine,
+  before: PartState<object>,
+  event: { type: string },
+  after: PartState<object>,
+) => void;
 
 const MEMO_LIMIT = 500_000;
 

@@ -42,8 +42,7 @@ export const guestMemfdMachine = setup({
   types: { context: {} as GmemContext, events: {} as GmemEvent },
   guards: {
     /** The new binding overlaps no existing one (kvm_gmem_bind: EINVAL otherwise). */
-    rangeUnbound: ({ context, event }) =>
-      event.type === 'BIND' && !context.bindings.some((b) => overlaps(b, event.binding)),
+    rangeUnbound: ({ context, event }) => event.type === 'BIND' && !context.bindings.some((b) => overlaps(b, event.binding)),
     lastReference: ({ context, event }) =>
       (event.type === 'FD_CLOSED' && context.fds === 1 && context.maps === 0) ||
       (event.type === 'UNMAPPED' && context.maps === 1 && context.fds === 0),
@@ -89,10 +88,7 @@ export const guestMemfdMachine = setup({
       description: 'No fd is open but mmap()s hold the file: memory still usable, still bound.',
       on: {
         MAPPED: { actions: 'addMap' },
-        UNMAPPED: [
-          { guard: 'lastReference', target: 'released', actions: ['dropMap', 'cutBindings'] },
-          { actions: 'dropMap' },
-        ],
+        UNMAPPED: [{ guard: 'lastReference', target: 'released', actions: ['dropMap', 'cutBindings'] }, { actions: 'dropMap' }],
         UNBIND: { actions: 'removeBinding' },
       },
     },

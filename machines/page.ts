@@ -291,7 +291,10 @@ export function createPageMachine(rules: PageRules) {
                 { guard: and(['removesWhenPrivate', 'guestPrivate']), target: 'removed' },
               ],
               POPULATE: { guard: or(['removesOnAllocate', 'removesWhenPrivate']), target: 'removed' },
-              CONVERT_COMMIT: { guard: and(['removesWhenPrivate', stateIn({ attribute: 'toPrivate' }), 'noExtraReferences']), target: 'removed' },
+              CONVERT_COMMIT: {
+                guard: and(['removesWhenPrivate', stateIn({ attribute: 'toPrivate' }), 'noExtraReferences']),
+                target: 'removed',
+              },
             },
           },
           removed: {
@@ -316,8 +319,22 @@ export function createPageMachine(rules: PageRules) {
           },
           // Any conversion step invalidates the guest's mapping: a page the guest mapped while it waited in
           // transition must not keep a stage-2 mapping of the old kind after the commit.
-          shared: { on: { STAGE2_ZAP: { target: 'none' }, PUNCH: { target: 'none' }, CONVERT_BEGIN: { target: 'none' }, CONVERT_COMMIT: { target: 'none' } } },
-          private: { on: { STAGE2_ZAP: { target: 'none' }, PUNCH: { target: 'none' }, CONVERT_BEGIN: { target: 'none' }, CONVERT_COMMIT: { target: 'none' } } },
+          shared: {
+            on: {
+              STAGE2_ZAP: { target: 'none' },
+              PUNCH: { target: 'none' },
+              CONVERT_BEGIN: { target: 'none' },
+              CONVERT_COMMIT: { target: 'none' },
+            },
+          },
+          private: {
+            on: {
+              STAGE2_ZAP: { target: 'none' },
+              PUNCH: { target: 'none' },
+              CONVERT_BEGIN: { target: 'none' },
+              CONVERT_COMMIT: { target: 'none' },
+            },
+          },
         },
       },
     },

@@ -44,6 +44,10 @@ if (record) {
       console.log(`stale: ${file}`);
     }
   }
-  console.log(stale ? `${stale} corpus file(s) differ from the scenarios: run npx tsx scripts/build-corpus.ts --record` : `${SCENARIOS.length} corpus traces match the scenarios`);
+  console.log(
+    stale
+      ? `${stale} corpus file(s) differ from the scenarios: run npx tsx scripts/build-corpus.ts --record`
+      : `${SCENARIOS.length} corpus traces match the scenarios`,
+  );
   process.exitCode = stale ? 1 : 0;
 }

@@ -44,7 +44,9 @@ if (record) {
       const d = compareTrace(getProfile(c.profile), t.steps, run.outcomes).divergence;
       if (d) {
         disagreements++;
-        console.log(`${c.profile}/${s.name}: step ${d.path.map((p) => p + 1).join('.')} spec ${formatOutcome(d.expected)} (${d.rule.id}), kernel ${formatOutcome(d.observed)}`);
+        console.log(
+          `${c.profile}/${s.name}: step ${d.path.map((p) => p + 1).join('.')} spec ${formatOutcome(d.expected)} (${d.rule.id}), kernel ${formatOutcome(d.observed)}`,
+        );
       }
       recorded.push([`${s.name}.json`, formatTrace({ ...t, steps: withObserved(t.steps, run.outcomes) })]);
     }
@@ -72,6 +74,10 @@ if (record) {
     }
   }
   const n = corpora.reduce((k, c) => k + c.scenarios.length, 0);
-  console.log(stale ? `${stale} lab corpus file(s) differ from the scenarios: run npx tsx scripts/build-lab-corpus.ts --record` : `${n} lab corpus traces match the scenarios`);
+  console.log(
+    stale
+      ? `${stale} lab corpus file(s) differ from the scenarios: run npx tsx scripts/build-lab-corpus.ts --record`
+      : `${n} lab corpus traces match the scenarios`,
+  );
   process.exitCode = stale ? 1 : 0;
 }

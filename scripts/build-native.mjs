@@ -50,7 +50,9 @@ function fail(message) {
   writeFileSync(tmp, `${message}\nwritten by scripts/build-native.mjs on ${new Date().toISOString()}\n`);
   renameSync(tmp, failedFile);
   console.error(`native build: ${message}`);
-  console.error(`native build: to build it later: node ${relative(process.cwd(), fileURLToPath(import.meta.url)) || fileURLToPath(import.meta.url)}`);
+  console.error(
+    `native build: to build it later: node ${relative(process.cwd(), fileURLToPath(import.meta.url)) || fileURLToPath(import.meta.url)}`,
+  );
   if (optional) {
     console.error('native build: continuing without the native helper: the linux backend will report itself unavailable with this reason');
     process.exit(0);
@@ -94,7 +96,9 @@ for (const t of stale) {
     rmSync(tmp, { force: true });
     process.stderr.write(r.stderr ?? '');
     const shown = args.map((a) => (a === tmp ? relative(root, out) : a.startsWith(root) ? relative(root, a) : a));
-    fail(`building ${relative(root, out)} failed: ${cc} ${shown.join(' ')}` + (r.error ? ` (${r.error.message})` : ` exited with ${r.status}`));
+    fail(
+      `building ${relative(root, out)} failed: ${cc} ${shown.join(' ')}${r.error ? ` (${r.error.message})` : ` exited with ${r.status}`}`,
+    );
   }
   if (r.stderr) process.stderr.write(r.stderr);
   renameSync(tmp, out);

@@ -67,7 +67,9 @@ if (wantCheck && !checked) {
   const t = performance.now();
   const c = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--noEmit'], { stdio: 'inherit' });
   if (c.status !== 0) {
-    console.error(`build: the shipped sources do not type-check (tsc -p tsconfig.build.json --noEmit: ${c.error ? c.error.message : `exit ${c.status ?? c.signal}`}); nothing built`);
+    console.error(
+      `build: the shipped sources do not type-check (tsc -p tsconfig.build.json --noEmit: ${c.error ? c.error.message : `exit ${c.status ?? c.signal}`}); nothing built`,
+    );
     process.exit(1);
   }
   console.log(`build: sources type-check (${((performance.now() - t) / 1000).toFixed(1)} s)`);
@@ -87,10 +89,14 @@ for (const e of readdirSync(root)) if (e.startsWith('dist.partial-')) rmSync(joi
 const partial = join(root, `dist.partial-${process.pid}`);
 const t0 = performance.now();
 // --noCheck: emit only (type errors are the check's and `npm test`'s to report); syntax errors still fail.
-const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', partial, '--noCheck'], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', partial, '--noCheck'], {
+  stdio: 'inherit',
+});
 if (r.status !== 0) {
   rmSync(partial, { recursive: true, force: true });
-  console.error(`build: tsc -p tsconfig.build.json failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`}); dist/ is unchanged`);
+  console.error(
+    `build: tsc -p tsconfig.build.json failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`}); dist/ is unchanged`,
+  );
   process.exit(1);
 }
 // Plain JavaScript modules next to the sources (tsc only emits .ts): copied to the same place in dist/.

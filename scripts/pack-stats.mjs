@@ -51,13 +51,14 @@ if (process.argv.includes('--json')) {
   console.log(JSON.stringify(stats, null, 2));
 } else {
   console.log(`${stats.filename}: ${summary}`);
-  for (const [folder, e] of Object.entries(stats.byFolder)) console.log(`  ${folder.padEnd(12)} ${String(e.files).padStart(4)} files  ${mb(e.bytes).padStart(8)}`);
+  for (const [folder, e] of Object.entries(stats.byFolder))
+    console.log(`  ${folder.padEnd(12)} ${String(e.files).padStart(4)} files  ${mb(e.bytes).padStart(8)}`);
 }
 
 if (process.argv.includes('--write')) {
   const readme = join(root, 'README.md');
   const text = readFileSync(readme, 'utf8');
-  const marker = /(<!-- pack-stats -->)[^]*?(<!-- \/pack-stats -->)/;
+  const marker = /(<!-- pack-stats -->)[\s\S]*?(<!-- \/pack-stats -->)/;
   if (!marker.test(text)) {
     console.error('pack-stats: README.md has no <!-- pack-stats --> ... <!-- /pack-stats --> markers to write between');
     process.exit(1);

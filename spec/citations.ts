@@ -22,9 +22,7 @@ export interface SectionRef {
   step?: number;
 }
 
-export type CitationPart =
-  | { kind: 'doc'; text: string; doc: string; sections: SectionRef[] }
-  | { kind: 'named'; text: string };
+export type CitationPart = { kind: 'doc'; text: string; doc: string; sections: SectionRef[] } | { kind: 'named'; text: string };
 
 /** Split on `sep` where not inside parentheses or double quotes. */
 function splitTop(text: string, sep: string): string[] {

@@ -53,7 +53,14 @@ function compareOne(acc: Acc, path: number[], st: Step, r: StepResult, obs: Outc
   return outcomesEqual(r.outcome, obs) ? undefined : { path, step: st, expected: r.outcome, observed: obs, rule: r.rule, before };
 }
 
-function compareSteps(profile: Profile, state: SystemState, steps: readonly Step[], observed: readonly (Outcome | undefined)[], prefix: number[], acc: Acc): { state: SystemState; divergence?: Divergence } {
+function compareSteps(
+  profile: Profile,
+  state: SystemState,
+  steps: readonly Step[],
+  observed: readonly (Outcome | undefined)[],
+  prefix: number[],
+  acc: Acc,
+): { state: SystemState; divergence?: Divergence } {
   let s = state;
   for (let i = 0; i < steps.length; i++) {
     const st = steps[i] as Step;
@@ -88,7 +95,11 @@ function compareSteps(profile: Profile, state: SystemState, steps: readonly Step
  * `observed[i]` is the outcome of top-level step i (undefined: not observed, not compared); a fork's children
  * may carry their own `observed` as well. Without `observed`, the steps' own `observed` outcomes are compared.
  */
-export function compareTrace(profile: Profile, steps: readonly Step[], observed: readonly (Outcome | undefined)[] = steps.map((s) => s.observed)): Comparison {
+export function compareTrace(
+  profile: Profile,
+  steps: readonly Step[],
+  observed: readonly (Outcome | undefined)[] = steps.map((s) => s.observed),
+): Comparison {
   const acc: Acc = { checked: 0, notModelled: [] };
   const r = compareSteps(profile, emptySystem(), steps, observed, [], acc);
   return r.divergence ? { ...acc, divergence: r.divergence } : acc;

@@ -107,8 +107,13 @@ export const FALLOC_FL = {
 
 /** Modes the VFS knows (FALLOC_FL_SUPPORTED_MASK); anything else is EOPNOTSUPP in vfs_fallocate. */
 export const FALLOC_VFS_KNOWN =
-  FALLOC_FL.KEEP_SIZE | FALLOC_FL.PUNCH_HOLE | FALLOC_FL.COLLAPSE_RANGE | FALLOC_FL.ZERO_RANGE |
-  FALLOC_FL.INSERT_RANGE | FALLOC_FL.UNSHARE_RANGE | FALLOC_FL.WRITE_ZEROES;
+  FALLOC_FL.KEEP_SIZE |
+  FALLOC_FL.PUNCH_HOLE |
+  FALLOC_FL.COLLAPSE_RANGE |
+  FALLOC_FL.ZERO_RANGE |
+  FALLOC_FL.INSERT_RANGE |
+  FALLOC_FL.UNSHARE_RANGE |
+  FALLOC_FL.WRITE_ZEROES;
 
 /** madvise advice (include/uapi/asm-generic/mman-common.h); the native helper receives the number. */
 export const MADV = {
@@ -167,7 +172,7 @@ export const ERRNO = {
 export type ErrnoName = keyof typeof ERRNO;
 export const ERRNO_NAMES = Object.keys(ERRNO) as ErrnoName[];
 export function isErrnoName(s: string): s is ErrnoName {
-  return Object.prototype.hasOwnProperty.call(ERRNO, s);
+  return Object.hasOwn(ERRNO, s);
 }
 
 /** x86 TASK_SIZE_MAX with 4-level paging: access_ok() limit for userspace_addr ranges. */

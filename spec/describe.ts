@@ -8,8 +8,13 @@ import { flagDefsOf } from './world.ts';
 function describeGmem(s: SystemState, profile: Profile, id: number): string[] {
   const g = s.gmems[id];
   if (!g) return [];
-  const flags = flagDefsOf(profile, g.flags).map((f) => f.name).join('|') || '0';
-  const lines = [`guest_memfd #${id} of VM #${g.vm}: ${g.sizePages} page(s), flags ${flags}, ${g.lifecycle} (${g.fds} fd, ${g.maps} mapping)`];
+  const flags =
+    flagDefsOf(profile, g.flags)
+      .map((f) => f.name)
+      .join('|') || '0';
+  const lines = [
+    `guest_memfd #${id} of VM #${g.vm}: ${g.sizePages} page(s), flags ${flags}, ${g.lifecycle} (${g.fds} fd, ${g.maps} mapping)`,
+  ];
   for (const b of g.bindings) lines.push(`  bound: pages ${b.start}..${b.start + b.npages - 1} to slot ${b.slot} of VM #${b.vm}`);
   for (const [k, p] of Object.entries(g.pages)) {
     const bits = [p.attribute, p.backing, `content ${p.content}${p.bytes ? ` (+${Object.keys(p.bytes).length} bytes)` : ''}`];
@@ -42,12 +47,17 @@ export function describeForStep(s: SystemState, profile: Profile, st: Step): str
       if (!fd.open) lines.push(`${name}: closed fd`);
       else if (fd.kind === 'vm') {
         const v2 = s.vms[fd.id];
-        if (v2) lines.push(`${name}: VM #${fd.id} (${v2.type}), ${v2.lifecycle}, launch ${v2.launch}, ${v2.memslots.length} memslot(s)${v2.privateRanges.length ? `, private GFNs ${v2.privateRanges.map(([a, b]) => `${a}..${b - 1}`).join(',')}` : ''}`);
+        if (v2)
+          lines.push(
+            `${name}: VM #${fd.id} (${v2.type}), ${v2.lifecycle}, launch ${v2.launch}, ${v2.memslots.length} memslot(s)${v2.privateRanges.length ? `, private GFNs ${v2.privateRanges.map(([a, b]) => `${a}..${b - 1}`).join(',')}` : ''}`,
+          );
       } else lines.push(`${name}:`, ...describeGmem(s, profile, fd.id));
     } else {
       const m = s.maps[ref.map];
       if (!m) continue;
-      lines.push(`${name}: mapping #${ref.map} of guest_memfd #${m.gmem} pages ${m.start}..${m.start + m.npages - 1} prot ${m.prot}${m.live ? '' : ' (unmapped)'}`);
+      lines.push(
+        `${name}: mapping #${ref.map} of guest_memfd #${m.gmem} pages ${m.start}..${m.start + m.npages - 1} prot ${m.prot}${m.live ? '' : ' (unmapped)'}`,
+      );
       if (m.live) lines.push(...describeGmem(s, profile, m.gmem));
     }
   }

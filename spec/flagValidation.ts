@@ -21,13 +21,34 @@ export interface FlagProblem {
 }
 
 export class FlagValidationError extends Error {
-  constructor(readonly source: string, readonly problems: readonly FlagProblem[]) {
-    super(`${source}: invalid flag definition:\n${problems.filter((p) => p.severity === 'error').map((p) => `  ${p.where}: ${p.message}`).join('\n')}`);
+  constructor(
+    readonly source: string,
+    readonly problems: readonly FlagProblem[],
+  ) {
+    super(
+      `${source}: invalid flag definition:\n${problems
+        .filter((p) => p.severity === 'error')
+        .map((p) => `  ${p.where}: ${p.message}`)
+        .join('\n')}`,
+    );
     this.name = 'FlagValidationError';
   }
 }
 
-export const FLAG_KEYS = ['name', 'bit', 'status', 'summary', 'source', 'acceptedBy', 'acceptedInPlaceBy', 'requires', 'conflictsWith', 'effects', 'keeps', 'adds'] as const;
+export const FLAG_KEYS = [
+  'name',
+  'bit',
+  'status',
+  'summary',
+  'source',
+  'acceptedBy',
+  'acceptedInPlaceBy',
+  'requires',
+  'conflictsWith',
+  'effects',
+  'keeps',
+  'adds',
+] as const;
 const REQUIRED_KEYS = ['name', 'bit', 'status', 'summary', 'source', 'acceptedBy', 'effects'] as const;
 export const EFFECT_KEYS = ['enablesMmap', 'initShared', 'directMap', 'hostMapPrivate', 'conversionIgnoresRefs', 'folioPages'] as const;
 const STATUSES: readonly FlagDef['status'][] = ['mainline', 'proposed', 'rejected', 'example'];
@@ -100,7 +121,8 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
   const label = typeof raw.name === 'string' && raw.name ? raw.name : 'flag';
   const at = (field: string) => `${label}.${field}`;
   const err = (field: string, message: string) => out.push({ severity: 'error', where: at(field), message });
-  const claim = (field: string, message: string) => out.push({ severity: options.builtin ? 'warning' : 'error', where: at(field), message });
+  const claim = (field: string, message: string) =>
+    out.push({ severity: options.builtin ? 'warning' : 'error', where: at(field), message });
   const warn = (field: string, message: string) => out.push({ severity: 'warning', where: at(field), message });
 
   // Shape: keys.
@@ -117,18 +139,24 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
 
   // name
   if (raw.name !== undefined) {
-    if (typeof raw.name !== 'string' || !NAME_RE.test(raw.name)) err('name', `expected an upper-case identifier such as "NO_DIRECT_MAP" (GUEST_MEMFD_FLAG_<name>), got ${show(raw.name)}`);
+    if (typeof raw.name !== 'string' || !NAME_RE.test(raw.name))
+      err('name', `expected an upper-case identifier such as "NO_DIRECT_MAP" (GUEST_MEMFD_FLAG_<name>), got ${show(raw.name)}`);
   }
 
   // bit
   if (raw.bit !== undefined) {
-    if (typeof raw.bit !== 'number' || !Number.isInteger(raw.bit)) err('bit', `expected an integer bit number 0..${MAX_FLAG_BIT}, got ${show(raw.bit)}`);
-    else if (raw.bit < 0 || raw.bit > MAX_FLAG_BIT) err('bit', `bit ${raw.bit} is out of range: kvm_create_guest_memfd.flags is a u64 (bits 0..${MAX_FLAG_BIT})`);
+    if (typeof raw.bit !== 'number' || !Number.isInteger(raw.bit))
+      err('bit', `expected an integer bit number 0..${MAX_FLAG_BIT}, got ${show(raw.bit)}`);
+    else if (raw.bit < 0 || raw.bit > MAX_FLAG_BIT)
+      err('bit', `bit ${raw.bit} is out of range: kvm_create_guest_memfd.flags is a u64 (bits 0..${MAX_FLAG_BIT})`);
     else {
       const taken = known.find((f) => f.bit === raw.bit);
       if (taken) {
         const inProfile = profileFlags.includes(taken);
-        err('bit', `bit ${raw.bit} is already taken by ${taken.name}${inProfile ? ` in profile ${profile.name}` : ' (another flag added with it)'}; free bits below 8: ${freeBits(known, 8).join(', ') || 'none'}`);
+        err(
+          'bit',
+          `bit ${raw.bit} is already taken by ${taken.name}${inProfile ? ` in profile ${profile.name}` : ' (another flag added with it)'}; free bits below 8: ${freeBits(known, 8).join(', ') || 'none'}`,
+        );
       }
     }
   }
@@ -138,7 +166,11 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
     err('status', `expected one of ${STATUSES.join(', ')}, got ${show(raw.status)}`);
   }
   for (const k of ['summary', 'source'] as const) {
-    if (raw[k] !== undefined && (typeof raw[k] !== 'string' || (raw[k] as string).trim() === '')) err(k, `expected a non-empty string (${k === 'summary' ? 'one sentence: what the flag does' : 'where it comes from: patch series, fact-sheet section, seed'}), got ${show(raw[k])}`);
+    if (raw[k] !== undefined && (typeof raw[k] !== 'string' || (raw[k] as string).trim() === ''))
+      err(
+        k,
+        `expected a non-empty string (${k === 'summary' ? 'one sentence: what the flag does' : 'where it comes from: patch series, fact-sheet section, seed'}), got ${show(raw[k])}`,
+      );
   }
 
   // acceptedBy / acceptedInPlaceBy
@@ -146,7 +178,8 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
     const v = raw[k];
     if (v === undefined) return;
     if (typeof v === 'string') {
-      if (!(ACCEPTANCE_WORDS as readonly string[]).includes(v)) err(k, `expected ${ACCEPTANCE_WORDS.map((w) => `"${w}"`).join(', ')} or a list of VM types, got ${show(v)}`);
+      if (!(ACCEPTANCE_WORDS as readonly string[]).includes(v))
+        err(k, `expected ${ACCEPTANCE_WORDS.map((w) => `"${w}"`).join(', ')} or a list of VM types, got ${show(v)}`);
       return;
     }
     if (!Array.isArray(v)) {
@@ -154,11 +187,18 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
       return;
     }
     v.forEach((t, i) => {
-      if (typeof t !== 'string' || !(VM_TYPE_NAMES as readonly string[]).includes(t)) err(`${k}[${i}]`, `unknown VM type ${show(t)}${typeof t === 'string' ? closest(t, VM_TYPE_NAMES) : ''}; known: ${VM_TYPE_NAMES.join(', ')}`);
+      if (typeof t !== 'string' || !(VM_TYPE_NAMES as readonly string[]).includes(t))
+        err(
+          `${k}[${i}]`,
+          `unknown VM type ${show(t)}${typeof t === 'string' ? closest(t, VM_TYPE_NAMES) : ''}; known: ${VM_TYPE_NAMES.join(', ')}`,
+        );
     });
     const inProfile = v.filter((t) => typeof t === 'string' && (profile.vmTypes as Record<string, unknown>)[t]);
     if (k === 'acceptedBy' && v.length > 0 && inProfile.length === 0 && raw.acceptedInPlaceBy === undefined) {
-      warn(k, `none of ${v.join(', ')} is a VM type of profile ${profile.name} (it has ${Object.keys(profile.vmTypes).join(', ')}): no VM accepts the flag, so the check explores nothing new`);
+      warn(
+        k,
+        `none of ${v.join(', ')} is a VM type of profile ${profile.name} (it has ${Object.keys(profile.vmTypes).join(', ')}): no VM accepts the flag, so the check explores nothing new`,
+      );
     }
   };
   acceptanceOk('acceptedBy');
@@ -179,13 +219,25 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
         return;
       }
       names.push(n);
-      if (n === raw.name) err(`${k}[${i}]`, k === 'requires' ? 'a flag cannot require itself' : 'a flag cannot conflict with itself (it could never be created)');
+      if (n === raw.name)
+        err(
+          `${k}[${i}]`,
+          k === 'requires' ? 'a flag cannot require itself' : 'a flag cannot conflict with itself (it could never be created)',
+        );
       else if (!knownNames.has(n)) {
         // Conflicting with a flag the spec knows but this profile lacks is harmless; requiring it makes the flag
         // impossible to create here.
         if (BUILTIN_FLAGS[n] && k === 'conflictsWith') return;
-        if (BUILTIN_FLAGS[n]) err(`${k}[${i}]`, `requires ${n}, which profile ${profile.name} does not have: the flag could never be created (add --flag ${n}, or use a profile with it)`);
-        else err(`${k}[${i}]`, `unknown flag ${JSON.stringify(n)}${closest(n, [...knownNames, ...Object.keys(BUILTIN_FLAGS)])}; profile ${profile.name} has ${profileFlags.map((f) => f.name).join(', ') || 'no flags'}`);
+        if (BUILTIN_FLAGS[n])
+          err(
+            `${k}[${i}]`,
+            `requires ${n}, which profile ${profile.name} does not have: the flag could never be created (add --flag ${n}, or use a profile with it)`,
+          );
+        else
+          err(
+            `${k}[${i}]`,
+            `unknown flag ${JSON.stringify(n)}${closest(n, [...knownNames, ...Object.keys(BUILTIN_FLAGS)])}; profile ${profile.name} has ${profileFlags.map((f) => f.name).join(', ') || 'no flags'}`,
+          );
       }
     });
     return names;
@@ -199,7 +251,10 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
       err('requires', `requires ${n}, but ${n} conflicts with ${raw.name}: the flag could never be created`);
     }
     if (dep && (dep.requires ?? []).some((r) => conflicts.includes(r))) {
-      err('requires', `requires ${n}, which requires ${(dep.requires ?? []).filter((r) => conflicts.includes(r)).join(', ')}, which this flag conflicts with`);
+      err(
+        'requires',
+        `requires ${n}, which requires ${(dep.requires ?? []).filter((r) => conflicts.includes(r)).join(', ')}, which this flag conflicts with`,
+      );
     }
   }
 
@@ -209,29 +264,46 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
     if (!isObject(effects)) err('effects', `expected an object with any of ${EFFECT_KEYS.join(', ')}, got ${show(effects)}`);
     else {
       for (const k of Object.keys(effects)) {
-        if (!(EFFECT_KEYS as readonly string[]).includes(k)) err(`effects.${k}`, `unknown effect${closest(k, EFFECT_KEYS)}; the rules understand ${EFFECT_KEYS.join(', ')} (a new kind of effect needs a new PageRules field, not a flag file)`);
+        if (!(EFFECT_KEYS as readonly string[]).includes(k))
+          err(
+            `effects.${k}`,
+            `unknown effect${closest(k, EFFECT_KEYS)}; the rules understand ${EFFECT_KEYS.join(', ')} (a new kind of effect needs a new PageRules field, not a flag file)`,
+          );
       }
       for (const k of ['enablesMmap', 'initShared', 'hostMapPrivate', 'conversionIgnoresRefs'] as const) {
-        if (effects[k] !== undefined && typeof effects[k] !== 'boolean') err(`effects.${k}`, `expected true or false, got ${show(effects[k])}`);
+        if (effects[k] !== undefined && typeof effects[k] !== 'boolean')
+          err(`effects.${k}`, `expected true or false, got ${show(effects[k])}`);
       }
       if (effects.directMap !== undefined && !(DIRECT_MAP_MODES as readonly unknown[]).includes(effects.directMap)) {
         err('effects.directMap', `expected ${DIRECT_MAP_MODES.map((m) => `"${m}"`).join(' or ')}, got ${show(effects.directMap)}`);
       }
       if (effects.folioPages !== undefined) {
         const n = effects.folioPages;
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_FOLIO_PAGES) err('effects.folioPages', `expected a folio size in pages, an integer 1..${MAX_FOLIO_PAGES}, got ${show(n)}`);
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_FOLIO_PAGES)
+          err('effects.folioPages', `expected a folio size in pages, an integer 1..${MAX_FOLIO_PAGES}, got ${show(n)}`);
         else if ((n & (n - 1)) !== 0) err('effects.folioPages', `a folio is a power-of-two number of pages, got ${n}`);
       }
       // Two flags that both set the direct-map mode must not be combinable, or World picks one silently.
       if (effects.directMap !== undefined && typeof raw.name === 'string') {
         for (const f of known) {
-          if (f.effects.directMap && f.effects.directMap !== effects.directMap && !conflicts.includes(f.name) && !(f.conflictsWith ?? []).includes(raw.name)) {
-            err('effects.directMap', `${f.name} also sets directMap ("${f.effects.directMap}"): declare conflictsWith: ["${f.name}"], or the two modes would combine undefined`);
+          if (
+            f.effects.directMap &&
+            f.effects.directMap !== effects.directMap &&
+            !conflicts.includes(f.name) &&
+            !(f.conflictsWith ?? []).includes(raw.name)
+          ) {
+            err(
+              'effects.directMap',
+              `${f.name} also sets directMap ("${f.effects.directMap}"): declare conflictsWith: ["${f.name}"], or the two modes would combine undefined`,
+            );
           }
         }
       }
       if (effects.initShared === true && typeof raw.bit === 'number' && raw.bit !== 1) {
-        warn('effects.initShared', `the transition invariant PunchKeepsAttributes reads the initial attribute from bit 1 (INIT_SHARED's), not from effects: with initShared at bit ${raw.bit} it may report false violations`);
+        warn(
+          'effects.initShared',
+          `the transition invariant PunchKeepsAttributes reads the initial attribute from bit 1 (INIT_SHARED's), not from effects: with initShared at bit ${raw.bit} it may report false violations`,
+        );
       }
       if (Object.keys(effects).length === 0 && (raw.keeps === undefined || (Array.isArray(raw.keeps) && raw.keeps.length === 0))) {
         warn('effects', 'no effects: the flag changes only which creations succeed');
@@ -250,7 +322,11 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
     }
     v.forEach((n, i) => {
       if (typeof n !== 'string') err(`${k}[${i}]`, `expected an invariant name, got ${show(n)}`);
-      else if (!invariantNames.includes(n)) claim(`${k}[${i}]`, `claims ${k === 'keeps' ? 'to keep' : 'to add'} invariant ${JSON.stringify(n)}, which spec/invariants.ts does not define${closest(n, invariantNames)}; known: ${invariantNames.join(', ')}`);
+      else if (!invariantNames.includes(n))
+        claim(
+          `${k}[${i}]`,
+          `claims ${k === 'keeps' ? 'to keep' : 'to add'} invariant ${JSON.stringify(n)}, which spec/invariants.ts does not define${closest(n, invariantNames)}; known: ${invariantNames.join(', ')}`,
+        );
     });
   }
   if (Array.isArray(raw.keeps) && Array.isArray(raw.adds)) {

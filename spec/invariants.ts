@@ -41,29 +41,50 @@ export const INVARIANTS: readonly Invariant[] = [
     kind: 'state',
     name: 'HostMappedIsShared',
     says: 'a page mapped into host user space is shared',
-    source: 'api.rst KVM_CREATE_GUEST_MEMFD ("shared memory can be faulted into host userspace page tables. Private memory cannot."); seed 003',
-    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.hostMappers.length > 0 && p.attribute !== 'shared' ? `guest_memfd ${gi} page ${i} is ${p.attribute} but mapped by host mapping(s) ${p.hostMappers.join(',')}` : null)),
+    source:
+      'api.rst KVM_CREATE_GUEST_MEMFD ("shared memory can be faulted into host userspace page tables. Private memory cannot."); seed 003',
+    check: (s) =>
+      forEachPage(s, (_g, gi, p, i) =>
+        p.hostMappers.length > 0 && p.attribute !== 'shared'
+          ? `guest_memfd ${gi} page ${i} is ${p.attribute} but mapped by host mapping(s) ${p.hostMappers.join(',')}`
+          : null,
+      ),
   },
   {
     kind: 'state',
     name: 'PrivateNeverPinned',
     says: 'private memory is never pinned by the host',
     source: 'seed 004 (Hildenbrand: "private memory: not mapped, not pinned"); kernel-abi.md §2.16 (EAGAIN on elevated refcount)',
-    check: (s) => forEachPage(s, (_g, gi, p, i) => ((p.attribute === 'private' || p.attribute === 'toShared') && p.pins > 0 ? `guest_memfd ${gi} page ${i} is private with ${p.pins} host pin(s)` : null)),
+    check: (s) =>
+      forEachPage(s, (_g, gi, p, i) =>
+        (p.attribute === 'private' || p.attribute === 'toShared') && p.pins > 0
+          ? `guest_memfd ${gi} page ${i} is private with ${p.pins} host pin(s)`
+          : null,
+      ),
   },
   {
     kind: 'state',
     name: 'PreparedIsPrivate',
     says: 'a page prepared or populated by the trusted entity is private',
     source: 'seed 001 (private as tracked by KVM vs private as tracked by the trusted entity); kernel-abi.md §2.19-2.20',
-    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.trustedEntity !== 'unprepared' && p.attribute !== 'private' && p.attribute !== 'toShared' ? `guest_memfd ${gi} page ${i} is ${p.trustedEntity} by the trusted entity but ${p.attribute}` : null)),
+    check: (s) =>
+      forEachPage(s, (_g, gi, p, i) =>
+        p.trustedEntity !== 'unprepared' && p.attribute !== 'private' && p.attribute !== 'toShared'
+          ? `guest_memfd ${gi} page ${i} is ${p.trustedEntity} by the trusted entity but ${p.attribute}`
+          : null,
+      ),
   },
   {
     kind: 'state',
     name: 'GuestPrivateNotHostMapped',
     says: 'a page the guest maps private is not mapped by the host',
     source: 'kernel-abi.md §2.21 ("a page with a private SPTE is never host-mapped")',
-    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.stage2 === 'private' && p.hostMappers.length > 0 ? `guest_memfd ${gi} page ${i} is mapped private by the guest and by host mapping(s)` : null)),
+    check: (s) =>
+      forEachPage(s, (_g, gi, p, i) =>
+        p.stage2 === 'private' && p.hostMappers.length > 0
+          ? `guest_memfd ${gi} page ${i} is mapped private by the guest and by host mapping(s)`
+          : null,
+      ),
   },
   {
     kind: 'state',
@@ -90,17 +111,25 @@ export const INVARIANTS: readonly Invariant[] = [
     name: 'UnwrittenReadsZero',
     says: 'a never-written or punched page reads zero',
     source: 'kernel-abi.md §2.5 step 5, §2.7; test_mmap_supported',
-    check: (s) => forEachPage(s, (_g, gi, p, i) => (p.backing !== 'initialised' && (p.content !== 0 || p.bytes) ? `guest_memfd ${gi} page ${i} is a ${p.backing} page with non-zero content` : null)),
+    check: (s) =>
+      forEachPage(s, (_g, gi, p, i) =>
+        p.backing !== 'initialised' && (p.content !== 0 || p.bytes)
+          ? `guest_memfd ${gi} page ${i} is a ${p.backing} page with non-zero content`
+          : null,
+      ),
   },
   {
     kind: 'state',
     name: 'NoDirectMapPrivateAbsent',
     says: 'with NO_DIRECT_MAP, an allocated private page is absent from the kernel direct map',
     source: 'kernel-abi.md §4.2 (NDM-v12)',
-    check: (s, profile) => forEachPage(s, (g, gi, p, i) => {
-      const ndm = hasEffect(flagDefsOf(profile, g.flags), (e) => e.directMap);
-      return ndm && p.backing !== 'hole' && p.attribute === 'private' && p.directMap !== 'removed' ? `guest_memfd ${gi} page ${i} is private and allocated but still in the direct map` : null;
-    }),
+    check: (s, profile) =>
+      forEachPage(s, (g, gi, p, i) => {
+        const ndm = hasEffect(flagDefsOf(profile, g.flags), (e) => e.directMap);
+        return ndm && p.backing !== 'hole' && p.attribute === 'private' && p.directMap !== 'removed'
+          ? `guest_memfd ${gi} page ${i} is private and allocated but still in the direct map`
+          : null;
+      }),
   },
   {
     kind: 'transition',
@@ -122,7 +151,9 @@ export const INVARIANTS: readonly Invariant[] = [
     says: 'punching a hole never changes attributes',
     source: 'kernel-abi.md §2.7, §2.16 (INPLACE-v8: punching does not change the per-page attributes); truncate selftest',
     check: (before, step, after) => {
-      const punch = (step.op === 'fallocate' && (step.mode === 'punch_hole' || (typeof step.mode !== 'string' && (Number(step.mode) & 2) !== 0))) || (step.op === 'madvise' && step.advice === 'remove');
+      const punch =
+        (step.op === 'fallocate' && (step.mode === 'punch_hole' || (typeof step.mode !== 'string' && (Number(step.mode) & 2) !== 0))) ||
+        (step.op === 'madvise' && step.advice === 'remove');
       if (!punch) return null;
       for (let gi = 0; gi < before.gmems.length; gi++) {
         const a = before.gmems[gi];
@@ -161,7 +192,13 @@ export interface Violation {
 }
 
 /** Check the state invariants in `after`, and the transition invariants over (before, step, after). */
-export function violations(profile: Profile, invariants: readonly Invariant[], before: SystemState | undefined, step: Step | undefined, after: SystemState): Violation[] {
+export function violations(
+  profile: Profile,
+  invariants: readonly Invariant[],
+  before: SystemState | undefined,
+  step: Step | undefined,
+  after: SystemState,
+): Violation[] {
   const out: Violation[] = [];
   for (const inv of invariants) {
     const detail = inv.kind === 'state' ? inv.check(after, profile) : before && step ? inv.check(before, step, after, profile) : null;

@@ -6,7 +6,11 @@
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [k: string]: JsonValue };
 
 export class JsonSyntaxError extends Error {
-  constructor(message: string, readonly line: number, readonly column: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
     super(`${message} at line ${line}, column ${column}`);
     this.name = 'JsonSyntaxError';
   }
@@ -30,16 +34,28 @@ export function parseJson(text: string): JsonValue {
     if (c === '[') return array();
     if (c === '"') return string();
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return num();
-    if (text.startsWith('true', i)) { i += 4; return true; }
-    if (text.startsWith('false', i)) { i += 5; return false; }
-    if (text.startsWith('null', i)) { i += 4; return null; }
+    if (text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith('null', i)) {
+      i += 4;
+      return null;
+    }
     return fail(c === undefined ? 'unexpected end of input' : `unexpected character ${JSON.stringify(c)}`);
   };
   const object = (): JsonValue => {
     i++;
     const out: { [k: string]: JsonValue } = {};
     ws();
-    if (text[i] === '}') { i++; return out; }
+    if (text[i] === '}') {
+      i++;
+      return out;
+    }
     for (;;) {
       ws();
       if (text[i] !== '"') fail('expected a string key');
@@ -47,11 +63,17 @@ export function parseJson(text: string): JsonValue {
       ws();
       if (text[i] !== ':') fail('expected ":"');
       i++;
-      if (Object.prototype.hasOwnProperty.call(out, k)) fail(`duplicate key ${JSON.stringify(k)}`);
+      if (Object.hasOwn(out, k)) fail(`duplicate key ${JSON.stringify(k)}`);
       out[k] = value();
       ws();
-      if (text[i] === ',') { i++; continue; }
-      if (text[i] === '}') { i++; return out; }
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === '}') {
+        i++;
+        return out;
+      }
       fail('expected "," or "}"');
     }
   };
@@ -59,12 +81,21 @@ export function parseJson(text: string): JsonValue {
     i++;
     const out: JsonValue[] = [];
     ws();
-    if (text[i] === ']') { i++; return out; }
+    if (text[i] === ']') {
+      i++;
+      return out;
+    }
     for (;;) {
       out.push(value());
       ws();
-      if (text[i] === ',') { i++; continue; }
-      if (text[i] === ']') { i++; return out; }
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === ']') {
+        i++;
+        return out;
+      }
       fail('expected "," or "]"');
     }
   };
@@ -74,7 +105,10 @@ export function parseJson(text: string): JsonValue {
     for (;;) {
       const c = text[i];
       if (c === undefined) fail('unterminated string');
-      if (c === '"') { i++; break; }
+      if (c === '"') {
+        i++;
+        break;
+      }
       if (c === '\\') i += 2;
       else i++;
     }

@@ -11,5 +11,5 @@ export { OP_FIELDS };
 
 export const OP_NAMES = Object.keys(OP_FIELDS) as OpName[];
 export function isOpName(s: string): s is OpName {
-  return Object.prototype.hasOwnProperty.call(OP_FIELDS, s);
+  return Object.hasOwn(OP_FIELDS, s);
 }

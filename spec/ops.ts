@@ -10,27 +10,118 @@ export type Handle = string;
 
 export type Prot = string; // subset of "rwx" in that order, or "none"
 
-export interface CheckExtensionOp { op: 'check_extension'; on: 'kvm' | Handle; cap: Int }
-export interface CreateVmOp { op: 'create_vm'; type: VmTypeName | Int }
-export interface CreateGmemOp { op: 'create_gmem'; vm: Handle; size: Int; flags: Int; reserved?: Int[] }
-export interface CloseOp { op: 'close'; h: Handle }
-export interface DupOp { op: 'dup'; h: Handle }
-export interface MmapOp { op: 'mmap'; gmem: Handle; offset: Int; length: Int; prot: Prot; shared: boolean }
-export interface MunmapOp { op: 'munmap'; map: Handle }
-export interface MprotectOp { op: 'mprotect'; map: Handle; prot: Prot }
-export interface MadviseOp { op: 'madvise'; map: Handle; offset: Int; length: Int; advice: MadviseName }
-export interface ReadMemOp { op: 'read_mem'; map: Handle; offset: Int }
-export interface WriteMemOp { op: 'write_mem'; map: Handle; offset: Int; value: number }
-export interface FillMemOp { op: 'fill_mem'; map: Handle; offset: Int; length: Int; value: number }
-export interface CheckMemOp { op: 'check_mem'; map: Handle; offset: Int; length: Int; value: number }
+export interface CheckExtensionOp {
+  op: 'check_extension';
+  on: 'kvm' | Handle;
+  cap: Int;
+}
+export interface CreateVmOp {
+  op: 'create_vm';
+  type: VmTypeName | Int;
+}
+export interface CreateGmemOp {
+  op: 'create_gmem';
+  vm: Handle;
+  size: Int;
+  flags: Int;
+  reserved?: Int[];
+}
+export interface CloseOp {
+  op: 'close';
+  h: Handle;
+}
+export interface DupOp {
+  op: 'dup';
+  h: Handle;
+}
+export interface MmapOp {
+  op: 'mmap';
+  gmem: Handle;
+  offset: Int;
+  length: Int;
+  prot: Prot;
+  shared: boolean;
+}
+export interface MunmapOp {
+  op: 'munmap';
+  map: Handle;
+}
+export interface MprotectOp {
+  op: 'mprotect';
+  map: Handle;
+  prot: Prot;
+}
+export interface MadviseOp {
+  op: 'madvise';
+  map: Handle;
+  offset: Int;
+  length: Int;
+  advice: MadviseName;
+}
+export interface ReadMemOp {
+  op: 'read_mem';
+  map: Handle;
+  offset: Int;
+}
+export interface WriteMemOp {
+  op: 'write_mem';
+  map: Handle;
+  offset: Int;
+  value: number;
+}
+export interface FillMemOp {
+  op: 'fill_mem';
+  map: Handle;
+  offset: Int;
+  length: Int;
+  value: number;
+}
+export interface CheckMemOp {
+  op: 'check_mem';
+  map: Handle;
+  offset: Int;
+  length: Int;
+  value: number;
+}
 export type FallocateMode = 'allocate' | 'punch_hole' | Int;
-export interface FallocateOp { op: 'fallocate'; gmem: Handle; mode: FallocateMode; offset: Int; len: Int }
-export interface FstatOp { op: 'fstat'; h: Handle }
-export interface FtruncateOp { op: 'ftruncate'; h: Handle; length: Int }
-export interface ReadOp { op: 'read'; h: Handle; len: Int }
-export interface WriteOp { op: 'write'; h: Handle; len: Int }
-export interface PreadOp { op: 'pread'; h: Handle; offset: Int; len: Int }
-export interface PwriteOp { op: 'pwrite'; h: Handle; offset: Int; len: Int }
+export interface FallocateOp {
+  op: 'fallocate';
+  gmem: Handle;
+  mode: FallocateMode;
+  offset: Int;
+  len: Int;
+}
+export interface FstatOp {
+  op: 'fstat';
+  h: Handle;
+}
+export interface FtruncateOp {
+  op: 'ftruncate';
+  h: Handle;
+  length: Int;
+}
+export interface ReadOp {
+  op: 'read';
+  h: Handle;
+  len: Int;
+}
+export interface WriteOp {
+  op: 'write';
+  h: Handle;
+  len: Int;
+}
+export interface PreadOp {
+  op: 'pread';
+  h: Handle;
+  offset: Int;
+  len: Int;
+}
+export interface PwriteOp {
+  op: 'pwrite';
+  h: Handle;
+  offset: Int;
+  len: Int;
+}
 export type MemslotFlag = 'gmem' | 'log_dirty' | 'readonly';
 export interface SetMemoryRegion2Op {
   op: 'set_memory_region2';
@@ -45,7 +136,11 @@ export interface SetMemoryRegion2Op {
   /** A raw user address, or an address inside a mapping this trace made. */
   uaddr: Int | { map: Handle; offset: Int };
 }
-export interface DeleteMemslotOp { op: 'delete_memslot'; vm: Handle; slot: Int }
+export interface DeleteMemslotOp {
+  op: 'delete_memslot';
+  vm: Handle;
+  slot: Int;
+}
 export interface SetMemoryAttributesOp {
   op: 'set_memory_attributes';
   vm: Handle;
@@ -64,14 +159,36 @@ export interface SetMemoryAttributes2Op {
   flags?: Int;
 }
 /** Long-term GUP pin (e.g. io_uring fixed buffer, VFIO) of the pages under [offset, offset+len) of a mapping. */
-export interface PinOp { op: 'pin'; map: Handle; offset: Int; len: Int }
-export interface UnpinOp { op: 'unpin'; map: Handle; offset: Int; len: Int }
+export interface PinOp {
+  op: 'pin';
+  map: Handle;
+  offset: Int;
+  len: Int;
+}
+export interface UnpinOp {
+  op: 'unpin';
+  map: Handle;
+  offset: Int;
+  len: Int;
+}
 /** Run the nested steps in a forked child process; the child exits afterwards. */
-export interface ForkOp { op: 'fork'; steps: Step[] }
+export interface ForkOp {
+  op: 'fork';
+  steps: Step[];
+}
 /** Platform launch flow (SNP LAUNCH_START/FINISH, TDX INIT_VM/FINALIZE_VM, CCA activate). */
-export interface LaunchOp { op: 'launch_start' | 'launch_finish'; vm: Handle }
+export interface LaunchOp {
+  op: 'launch_start' | 'launch_finish';
+  vm: Handle;
+}
 /** Platform populate (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION, CCA RMI_POPULATE): load and measure initial image. */
-export interface PopulateOp { op: 'populate'; vm: Handle; gpa: Int; size: Int; source: 'buffer' | 'in_place' }
+export interface PopulateOp {
+  op: 'populate';
+  vm: Handle;
+  gpa: Int;
+  size: Int;
+  source: 'buffer' | 'in_place';
+}
 /**
  * A guest (vCPU) access to a GPA. `private` is the access's own private-ness where the platform takes it from
  * the access (SNP C-bit, TDX shared bit, CCA IPA half, pKVM); where KVM derives it from the GFN's attribute
@@ -105,12 +222,38 @@ export interface GuestRequestConversionOp {
 }
 
 export type Op =
-  | CheckExtensionOp | CreateVmOp | CreateGmemOp | CloseOp | DupOp
-  | MmapOp | MunmapOp | MprotectOp | MadviseOp
-  | ReadMemOp | WriteMemOp | FillMemOp | CheckMemOp
-  | FallocateOp | FstatOp | FtruncateOp | ReadOp | WriteOp | PreadOp | PwriteOp
-  | SetMemoryRegion2Op | DeleteMemslotOp | SetMemoryAttributesOp | SetMemoryAttributes2Op
-  | PinOp | UnpinOp | ForkOp | LaunchOp | PopulateOp | GuestAccessOp | PreFaultOp | GuestRequestConversionOp;
+  | CheckExtensionOp
+  | CreateVmOp
+  | CreateGmemOp
+  | CloseOp
+  | DupOp
+  | MmapOp
+  | MunmapOp
+  | MprotectOp
+  | MadviseOp
+  | ReadMemOp
+  | WriteMemOp
+  | FillMemOp
+  | CheckMemOp
+  | FallocateOp
+  | FstatOp
+  | FtruncateOp
+  | ReadOp
+  | WriteOp
+  | PreadOp
+  | PwriteOp
+  | SetMemoryRegion2Op
+  | DeleteMemslotOp
+  | SetMemoryAttributesOp
+  | SetMemoryAttributes2Op
+  | PinOp
+  | UnpinOp
+  | ForkOp
+  | LaunchOp
+  | PopulateOp
+  | GuestAccessOp
+  | PreFaultOp
+  | GuestRequestConversionOp;
 
 export type OpName = Op['op'];
 

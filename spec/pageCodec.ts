@@ -60,7 +60,13 @@ export interface PageTransition {
 }
 
 /** The page machine's answer to an event (null: refused); `observer` hears the transition it takes. */
-export function pageTransition(rules: PageRules, page: PageState, initShared: boolean, event: PageEvent, observer?: MachineObserver): PageTransition | null {
+export function pageTransition(
+  rules: PageRules,
+  page: PageState,
+  initShared: boolean,
+  event: PageEvent,
+  observer?: MachineObserver,
+): PageTransition | null {
   const bridge = pageBridge(rules);
   const before = pageToPart(page, initShared);
   const after = bridge.apply(before, event, observer);

@@ -41,7 +41,15 @@ export class ComposeError extends Error {
 
 /** Whether the explorer can create a guest_memfd with this bit and World then sees the flag. */
 export function modelRepresentsBit(bit: number): boolean {
-  const probe: FlagDef = { name: 'PROBE', bit, status: 'example', summary: 'probe', source: 'probe', acceptedBy: 'all', effects: { enablesMmap: true } };
+  const probe: FlagDef = {
+    name: 'PROBE',
+    bit,
+    status: 'example',
+    summary: 'probe',
+    source: 'probe',
+    acceptedBy: 'all',
+    effects: { enablesMmap: true },
+  };
   const profile = { flags: [probe], vmTypes: { default: DEFAULT_VM } } as unknown as Profile;
   const masks = flagCombinations(profile, 'default').filter((m) => m !== 0);
   return masks.length === 1 && flagDefsOf(profile, masks[0] as number).length === 1;
@@ -64,7 +72,8 @@ export function composeProfile(base: Profile, flags: readonly FlagDef[], options
   const warnings: FlagProblem[] = [];
   const relocated: Composition['relocated'] = {};
   const added: FlagDef[] = [];
-  const isBuiltin = (f: FlagDef) => typeof f?.name === 'string' && BUILTIN_FLAGS[f.name] !== undefined && sameDef(BUILTIN_FLAGS[f.name] as FlagDef, f);
+  const isBuiltin = (f: FlagDef) =>
+    typeof f?.name === 'string' && BUILTIN_FLAGS[f.name] !== undefined && sameDef(BUILTIN_FLAGS[f.name] as FlagDef, f);
   flags.forEach((f, i) => {
     const source = options.sources?.[i] ?? (typeof f?.name === 'string' ? f.name : `flag ${i + 1}`);
     const existing = base.flags.find((x) => x.name === f?.name);
@@ -73,7 +82,9 @@ export function composeProfile(base: Profile, flags: readonly FlagDef[], options
         notes.push(`${f.name} is already a flag of ${base.name}: nothing to add`);
         return;
       }
-      throw new ComposeError(`${source}: profile ${base.name} already has a different flag named ${f.name} (bit ${existing.bit}); give the new flag another name`);
+      throw new ComposeError(
+        `${source}: profile ${base.name} already has a different flag named ${f.name} (bit ${existing.bit}); give the new flag another name`,
+      );
     }
     if (added.some((x) => x.name === f?.name)) throw new ComposeError(`${source}: flag ${f.name} is given twice`);
     warnings.push(...assertValidFlag(f, base, source, { others: flags.filter((x) => x !== f), builtin: isBuiltin(f) }));
@@ -85,10 +96,13 @@ export function composeProfile(base: Profile, flags: readonly FlagDef[], options
   const modelled = added.map((f) => {
     if (modelRepresentsBit(f.bit)) return f;
     const b = modelBit(f.bit, taken);
-    if (b === undefined) throw new ComposeError(`${f.name}: bit ${f.bit} is beyond the bits the model can explore (0..30) and no bit ≤ 30 is free`);
+    if (b === undefined)
+      throw new ComposeError(`${f.name}: bit ${f.bit} is beyond the bits the model can explore (0..30) and no bit ≤ 30 is free`);
     taken.add(b);
     relocated[f.name] = { declared: f.bit, model: b };
-    notes.push(`${f.name} declares bit ${f.bit}, beyond the bits the explorer creates (0..30); it is modelled at bit ${b} (create_gmem flags 0x${(2 ** b).toString(16)})`);
+    notes.push(
+      `${f.name} declares bit ${f.bit}, beyond the bits the explorer creates (0..30); it is modelled at bit ${b} (create_gmem flags 0x${(2 ** b).toString(16)})`,
+    );
     return { ...f, bit: b };
   });
 
@@ -129,7 +143,10 @@ export function resolveProfileName(name: string, definitions: Readonly<Record<st
   const defs = flags.map((n) => {
     if (n === '') throw new ComposeError(`profile ${JSON.stringify(name)}: empty flag name between "+" signs`);
     const d = definitions[n] ?? BUILTIN_FLAGS[n];
-    if (!d) throw new ComposeError(`profile ${JSON.stringify(name)}: unknown flag ${JSON.stringify(n)}; built-in flags: ${Object.keys(BUILTIN_FLAGS).join(', ')}${Object.keys(definitions).length ? `; defined here: ${Object.keys(definitions).join(', ')}` : ''}`);
+    if (!d)
+      throw new ComposeError(
+        `profile ${JSON.stringify(name)}: unknown flag ${JSON.stringify(n)}; built-in flags: ${Object.keys(BUILTIN_FLAGS).join(', ')}${Object.keys(definitions).length ? `; defined here: ${Object.keys(definitions).join(', ')}` : ''}`,
+      );
     return d;
   });
   return composeProfile(profile, defs);

@@ -34,7 +34,7 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
   for (const [name, ref] of Object.entries(parentNames)) {
     if ('fd' in ref) {
       const fd = w.s.fds[ref.fd];
-      if (fd && fd.open && fd.proc === parent) {
+      if (fd?.open && fd.proc === parent) {
         let copy = fdCopy.get(ref.fd);
         if (copy === undefined) {
           copy = w.newFd({ ...fd, proc: child });
@@ -47,7 +47,7 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
       }
     } else if ('map' in ref) {
       const m = w.s.maps[ref.map];
-      if (m && m.live && m.proc === parent && !m.dontfork) {
+      if (m?.live && m.proc === parent && !m.dontfork) {
         let copy = mapCopy.get(ref.map);
         if (copy === undefined) {
           copy = w.newMap({ ...m, proc: child });
@@ -58,7 +58,7 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
         continue;
       }
       // A MADV_DONTFORK mapping does not exist in the child: its address is unmapped there.
-      if (m && m.dontfork) {
+      if (m?.dontfork) {
         names[name] = { map: w.newMap({ ...m, proc: child, live: false }) };
         continue;
       }
@@ -78,18 +78,22 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
   const exit = new World(profile, s, observer);
   for (let i = 0; i < exit.s.fds.length; i++) {
     const fd = exit.s.fds[i];
-    if (fd && fd.open && fd.proc >= child) exit.closeFd(i);
+    if (fd?.open && fd.proc >= child) exit.closeFd(i);
   }
   for (let i = 0; i < exit.s.maps.length; i++) {
     const m = exit.s.maps[i];
-    if (m && m.live && m.proc >= child) exit.unmap(i);
+    if (m?.live && m.proc >= child) exit.unmap(i);
   }
   exit.s.proc = parent;
   exit.s.names = parentNames;
   return {
     outcome: { ok: true, steps: nested.map((n) => n.outcome) },
     state: exit.s,
-    rule: { id: 'fork.ok', says: 'fork(): the child inherits fds and shared mappings (not PTEs, not pins); its VM ioctls get EIO', cite: 'fork(2); kernel-abi.md §2.0; kernel here' },
+    rule: {
+      id: 'fork.ok',
+      says: 'fork(): the child inherits fds and shared mappings (not PTEs, not pins); its VM ioctls get EIO',
+      cite: 'fork(2); kernel-abi.md §2.0; kernel here',
+    },
     nested,
   };
 }

@@ -9,7 +9,10 @@ import { CREATING_OPS, type OpName, type Outcome, RETURNS_FD_OR_ADDRESS, type St
 import { formatOutcome, outcomesEqual } from './outcome.ts';
 
 export class TraceError extends Error {
-  constructor(readonly where: string, readonly problem: string) {
+  constructor(
+    readonly where: string,
+    readonly problem: string,
+  ) {
     super(`${where}: ${problem}`);
     this.name = 'TraceError';
   }
@@ -28,7 +31,9 @@ function show(v: JsonValue | undefined): string {
 }
 
 function field(where: string, kind: FieldKind, v: JsonValue | undefined): unknown {
-  const bad = (what: string): never => { throw new TraceError(where, `expected ${what}, got ${show(v)}`); };
+  const bad = (what: string): never => {
+    throw new TraceError(where, `expected ${what}, got ${show(v)}`);
+  };
   switch (kind.kind) {
     case 'handle':
       return typeof v === 'string' && HANDLE_RE.test(v) ? v : bad('a handle name (e.g. "g0")');
@@ -77,7 +82,8 @@ function field(where: string, kind: FieldKind, v: JsonValue | undefined): unknow
 }
 
 /** Which outcome a field belongs to, for the message that rejects it elsewhere. */
-const OUTCOME_FORMS = '{"ok": true, "ret"?, "fstat"?, "steps"?}, {"errno", "error_offset"?}, {"access", "value"?, "match"?}, {"exit", "private"?}, {"failed"} or {"not_modelled"}';
+const OUTCOME_FORMS =
+  '{"ok": true, "ret"?, "fstat"?, "steps"?}, {"errno", "error_offset"?}, {"access", "value"?, "match"?}, {"exit", "private"?}, {"failed"} or {"not_modelled"}';
 
 /** Reject any field of `v` outside `allowed`, naming it and the form it was found in. */
 function onlyFields(where: string, v: { [k: string]: JsonValue }, form: string, allowed: readonly string[]): void {
@@ -137,9 +143,14 @@ export function parseOutcome(where: string, v: JsonValue | undefined, role: 'obs
     return { failed: v.failed };
   }
   if ('not_modelled' in v) {
-    if (role === 'observed') throw new TraceError(`${where}.not_modelled`, 'only an expected outcome can say the spec does not model a step; a backend observes what the kernel did');
+    if (role === 'observed')
+      throw new TraceError(
+        `${where}.not_modelled`,
+        'only an expected outcome can say the spec does not model a step; a backend observes what the kernel did',
+      );
     onlyFields(where, v, 'a not-modelled outcome', ['not_modelled']);
-    if (typeof v.not_modelled !== 'string') throw new TraceError(`${where}.not_modelled`, `expected the reason as a string, got ${show(v.not_modelled)}`);
+    if (typeof v.not_modelled !== 'string')
+      throw new TraceError(`${where}.not_modelled`, `expected the reason as a string, got ${show(v.not_modelled)}`);
     return { not_modelled: v.not_modelled };
   }
   if ('ok' in v) {
@@ -151,7 +162,8 @@ export function parseOutcome(where: string, v: JsonValue | undefined, role: 'obs
       const f = v.fstat;
       if (!isObject(f)) throw new TraceError(`${where}.fstat`, `expected an object, got ${show(f)}`);
       onlyFields(`${where}.fstat`, f, 'fstat', ['st_size', 'st_blksize', 'st_type']);
-      if (f.st_type !== undefined && typeof f.st_type !== 'string') throw new TraceError(`${where}.fstat.st_type`, `expected a file type such as "reg", got ${show(f.st_type)}`);
+      if (f.st_type !== undefined && typeof f.st_type !== 'string')
+        throw new TraceError(`${where}.fstat.st_type`, `expected a file type such as "reg", got ${show(f.st_type)}`);
       out.fstat = {
         st_size: field(`${where}.fstat.st_size`, { kind: 'int' }, f.st_size) as number,
         st_blksize: field(`${where}.fstat.st_blksize`, { kind: 'int' }, f.st_blksize) as number,
@@ -176,12 +188,16 @@ function checkForkOutcomes(where: string, fork: Step & { op: 'fork' }, key: 'obs
   const o = fork[key];
   const list = o && 'ok' in o ? o.steps : undefined;
   if (!list) return;
-  if (list.length > fork.steps.length) throw new TraceError(`${where}.${key}.steps`, `${list.length} outcomes for a fork of ${fork.steps.length} step(s)`);
+  if (list.length > fork.steps.length)
+    throw new TraceError(`${where}.${key}.steps`, `${list.length} outcomes for a fork of ${fork.steps.length} step(s)`);
   fork.steps.forEach((child, k) => {
     const own = child[key];
     const given = list[k];
     if (own !== undefined && given !== undefined && !outcomesEqual(own, given)) {
-      throw new TraceError(`${where}.steps[${k}].${key}`, `${formatOutcome(own)} disagrees with the fork's ${key}.steps[${k}] (${formatOutcome(given)}); give a child's outcome once, or the same in both places`);
+      throw new TraceError(
+        `${where}.steps[${k}].${key}`,
+        `${formatOutcome(own)} disagrees with the fork's ${key}.steps[${k}] (${formatOutcome(given)}); give a child's outcome once, or the same in both places`,
+      );
     }
   });
 }

@@ -9,7 +9,17 @@ import type { PageEvent, PageRules } from '../machines/page.ts';
 import { type VmContext, type VmEvent, vmMachine } from '../machines/vm.ts';
 import { type PageTransition, pageTransition } from './pageCodec.ts';
 import type { FlagDef, Profile, VmTypeRules } from './profile.ts';
-import { type FdState, type GmemState, type MapState, type NameRef, type PageState, type PinState, type SystemState, type VmState, freshPage } from './state.ts';
+import {
+  type FdState,
+  type GmemState,
+  type MapState,
+  type NameRef,
+  type PageState,
+  type PinState,
+  type SystemState,
+  type VmState,
+  freshPage,
+} from './state.ts';
 
 const gmemBridge = new MachineBridge<GmemContext, GmemEvent>(guestMemfdMachine);
 const vmBridge = new MachineBridge<VmContext, VmEvent>(vmMachine);
@@ -60,7 +70,7 @@ export class UnknownHandleError extends Error {
 }
 
 export function flagDefsOf(profile: Profile, flags: number): FlagDef[] {
-  return profile.flags.filter((f) => f.bit < 53 && (flags & 2 ** f.bit) !== 0);
+  return profile.flags.filter((f) => f.bit < 53 && (flags & (2 ** f.bit)) !== 0);
 }
 
 export function hasEffect(defs: FlagDef[], pick: (e: FlagDef['effects']) => unknown): boolean {
@@ -125,14 +135,49 @@ function flagInfo(profile: Profile, flags: number): FlagInfo {
 
 // One character per value of each page region: the memo key below uses them, and a page with any other value
 // (never produced by the page machine) is not memoised.
-const ATTRIBUTE_CODE = new Map<unknown, string>([['shared', 's'], ['private', 'p'], ['toPrivate', 'P'], ['toShared', 'S']]);
-const BACKING_CODE = new Map<unknown, string>([['hole', 'h'], ['allocated', 'a'], ['initialised', 'i']]);
-const TRUSTED_CODE = new Map<unknown, string>([['unprepared', 'u'], ['prepared', 'r'], ['populated', 'm']]);
-const DIRECT_MAP_CODE = new Map<unknown, string>([['present', 'y'], ['removed', 'n']]);
-const STAGE2_CODE = new Map<unknown, string>([['none', '0'], ['shared', 'g'], ['private', 'G']]);
+const ATTRIBUTE_CODE = new Map<unknown, string>([
+  ['shared', 's'],
+  ['private', 'p'],
+  ['toPrivate', 'P'],
+  ['toShared', 'S'],
+]);
+const BACKING_CODE = new Map<unknown, string>([
+  ['hole', 'h'],
+  ['allocated', 'a'],
+  ['initialised', 'i'],
+]);
+const TRUSTED_CODE = new Map<unknown, string>([
+  ['unprepared', 'u'],
+  ['prepared', 'r'],
+  ['populated', 'm'],
+]);
+const DIRECT_MAP_CODE = new Map<unknown, string>([
+  ['present', 'y'],
+  ['removed', 'n'],
+]);
+const STAGE2_CODE = new Map<unknown, string>([
+  ['none', '0'],
+  ['shared', 'g'],
+  ['private', 'G'],
+]);
 const EVENT_STRINGS = new Set([
-  'HOST_FAULT', 'HOST_UNMAP', 'HOST_WRITE', 'HOST_FILL', 'ALLOCATE', 'PUNCH', 'PIN', 'UNPIN', 'CONVERT_BEGIN', 'CONVERT_COMMIT',
-  'CONVERT_ABORT', 'GUEST_MAP', 'GUEST_WRITE', 'STAGE2_ZAP', 'POPULATE', 'private', 'shared',
+  'HOST_FAULT',
+  'HOST_UNMAP',
+  'HOST_WRITE',
+  'HOST_FILL',
+  'ALLOCATE',
+  'PUNCH',
+  'PIN',
+  'UNPIN',
+  'CONVERT_BEGIN',
+  'CONVERT_COMMIT',
+  'CONVERT_ABORT',
+  'GUEST_MAP',
+  'GUEST_WRITE',
+  'STAGE2_ZAP',
+  'POPULATE',
+  'private',
+  'shared',
 ]);
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -150,12 +195,12 @@ function pageEventKey(p: PageState, event: PageEvent): string | undefined {
   const g = STAGE2_CODE.get(p.stage2);
   if (a === undefined || b === undefined || t === undefined || d === undefined || g === undefined) return undefined;
   if (!finite(p.content) || !finite(p.pins) || !Array.isArray(p.hostMappers)) return undefined;
-  let k = a + b + t + d + g + p.content + '/' + p.pins + '/';
+  let k = `${a + b + t + d + g + p.content}/${p.pins}/`;
   const hm = p.hostMappers;
   for (let i = 0; i < hm.length; i++) {
     const m = hm[i];
     if (!finite(m)) return undefined;
-    k += m + ',';
+    k += `${m},`;
   }
   k += p.bytes === undefined ? '{}' : JSON.stringify(p.bytes);
   for (const f in event) {
@@ -165,7 +210,7 @@ function pageEventKey(p: PageState, event: PageEvent): string | undefined {
     } else if (typeof v === 'boolean') {
       // written as true / false
     } else if (!finite(v)) return undefined;
-    k += '|' + f + ':' + v;
+    k += `|${f}:${v}`;
   }
   return k;
 }
@@ -190,7 +235,11 @@ export class World {
   private owned = 0;
 
   /** @param observer hears every machine transition this step takes (coverage, diagrams). */
-  constructor(readonly profile: Profile, state: SystemState, readonly observer?: MachineObserver) {
+  constructor(
+    readonly profile: Profile,
+    state: SystemState,
+    readonly observer?: MachineObserver,
+  ) {
     this.base = state;
     this.s = {
       proc: state.proc,
@@ -224,7 +273,7 @@ export class World {
     const r = this.ref(name);
     if (!('fd' in r)) return { kind: 'closed' };
     const fd = this.s.fds[r.fd];
-    if (!fd || !fd.open) return { kind: 'closed' };
+    if (!fd?.open) return { kind: 'closed' };
     return { kind: 'open', fd, index: r.fd };
   }
 
@@ -233,7 +282,7 @@ export class World {
     const r = this.ref(name);
     if (!('map' in r)) return undefined;
     const map = this.s.maps[r.map];
-    return map && map.live ? { map, index: r.map } : undefined;
+    return map?.live ? { map, index: r.map } : undefined;
   }
 
   /** A VM, this World's own copy: the caller may change it. */
@@ -397,7 +446,11 @@ export class World {
 
   gmemEvent(gmemId: number, event: GmemEvent): boolean {
     const g = this.gmem(gmemId);
-    const next = gmemBridge.apply({ value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } }, event, this.observer);
+    const next = gmemBridge.apply(
+      { value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } },
+      event,
+      this.observer,
+    );
     if (!next) return false;
     const wasReleased = g.lifecycle === 'released';
     g.lifecycle = next.value as GmemState['lifecycle'];
@@ -447,7 +500,7 @@ export class World {
 
   closeFd(index: number): void {
     const fd = own(this.part('fds'), this.base.fds, index, copyFd);
-    if (!fd || !fd.open) return;
+    if (!fd?.open) return;
     fd.open = false;
     if (fd.kind === 'vm') this.vmEvent(fd.id, { type: 'FD_CLOSED' });
     else this.gmemEvent(fd.id, { type: 'FD_CLOSED' });
@@ -456,7 +509,7 @@ export class World {
   /** munmap: the VMA's PTEs go, its pins keep their folios, the file reference is dropped. */
   unmap(index: number): void {
     const m = this.ownMap(index);
-    if (!m || !m.live) return;
+    if (!m?.live) return;
     for (const i of this.touchedPages(m.gmem, m.start, m.npages)) {
       this.pageEvent(m.gmem, i, { type: 'HOST_UNMAP', mapper: index });
     }

@@ -64,7 +64,9 @@ export function nativeHelperProblem(root: string = packageRoot()): string | unde
     const why = readFileSync(failed, 'utf8').split('\n')[0]?.trim() || 'no reason recorded';
     return `the native helper was not built: ${why} (after fixing that, run \`${build}\`)`;
   }
-  return `the native helper ${helper} is not built (the package's install script did not run: npm may skip it until ` +
+  return (
+    `the native helper ${helper} is not built (the package's install script did not run: npm may skip it until ` +
     `it is allowed: \`npm install-scripts approve ${PACKAGE_NAME}\` in a project, --allow-scripts=${PACKAGE_NAME} ` +
-    `on a global install); build it with \`${build}\``;
+    `on a global install); build it with \`${build}\``
+  );
 }

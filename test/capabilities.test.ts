@@ -34,10 +34,17 @@ const ret = (v: number): Outcome => ({ ok: true, ret: v });
 
 describe('the capabilities of the kernel here (linux-6.18, docs/kernel-observations.md)', () => {
   it.each([
-    ['NR_MEMSLOTS', KVM_CAP.NR_MEMSLOTS, 32764], ['READONLY_MEM', KVM_CAP.READONLY_MEM, 1], ['MULTI_ADDRESS_SPACE', KVM_CAP.MULTI_ADDRESS_SPACE, 0],
-    ['EXIT_HYPERCALL', KVM_CAP.EXIT_HYPERCALL, 4096], ['USER_MEMORY2', KVM_CAP.USER_MEMORY2, 1], ['MEMORY_FAULT_INFO', KVM_CAP.MEMORY_FAULT_INFO, 1],
-    ['MEMORY_ATTRIBUTES', KVM_CAP.MEMORY_ATTRIBUTES, 0], ['GUEST_MEMFD', KVM_CAP.GUEST_MEMFD, 1], ['VM_TYPES', KVM_CAP.VM_TYPES, 1],
-    ['PRE_FAULT_MEMORY', KVM_CAP.PRE_FAULT_MEMORY, 0], ['GUEST_MEMFD_FLAGS', KVM_CAP.GUEST_MEMFD_FLAGS, 3],
+    ['NR_MEMSLOTS', KVM_CAP.NR_MEMSLOTS, 32764],
+    ['READONLY_MEM', KVM_CAP.READONLY_MEM, 1],
+    ['MULTI_ADDRESS_SPACE', KVM_CAP.MULTI_ADDRESS_SPACE, 0],
+    ['EXIT_HYPERCALL', KVM_CAP.EXIT_HYPERCALL, 4096],
+    ['USER_MEMORY2', KVM_CAP.USER_MEMORY2, 1],
+    ['MEMORY_FAULT_INFO', KVM_CAP.MEMORY_FAULT_INFO, 1],
+    ['MEMORY_ATTRIBUTES', KVM_CAP.MEMORY_ATTRIBUTES, 0],
+    ['GUEST_MEMFD', KVM_CAP.GUEST_MEMFD, 1],
+    ['VM_TYPES', KVM_CAP.VM_TYPES, 1],
+    ['PRE_FAULT_MEMORY', KVM_CAP.PRE_FAULT_MEMORY, 0],
+    ['GUEST_MEMFD_FLAGS', KVM_CAP.GUEST_MEMFD_FLAGS, 3],
   ])('KVM_CAP_%s (%i) = %i, on /dev/kvm and on a VM', (_name, n, v) => {
     expect(cap('linux-6.18', n)).toEqual(ret(v));
     expect(cap('linux-6.18', n, 'default')).toEqual(ret(v));
@@ -46,8 +53,12 @@ describe('the capabilities of the kernel here (linux-6.18, docs/kernel-observati
 
 describe('an x86 host with SMM, TDP and KVM_SW_PROTECTED_VM (sw-protected) answers what the 7.3 lab kernel measured (kernel-lab.md)', () => {
   it.each([
-    ['VM_TYPES', KVM_CAP.VM_TYPES, 0x3], ['MEMORY_ATTRIBUTES', KVM_CAP.MEMORY_ATTRIBUTES, 8], ['GUEST_MEMFD_FLAGS', KVM_CAP.GUEST_MEMFD_FLAGS, 3],
-    ['PRE_FAULT_MEMORY', KVM_CAP.PRE_FAULT_MEMORY, 1], ['MULTI_ADDRESS_SPACE', KVM_CAP.MULTI_ADDRESS_SPACE, 2], ['NR_MEMSLOTS', KVM_CAP.NR_MEMSLOTS, 32764],
+    ['VM_TYPES', KVM_CAP.VM_TYPES, 0x3],
+    ['MEMORY_ATTRIBUTES', KVM_CAP.MEMORY_ATTRIBUTES, 8],
+    ['GUEST_MEMFD_FLAGS', KVM_CAP.GUEST_MEMFD_FLAGS, 3],
+    ['PRE_FAULT_MEMORY', KVM_CAP.PRE_FAULT_MEMORY, 1],
+    ['MULTI_ADDRESS_SPACE', KVM_CAP.MULTI_ADDRESS_SPACE, 2],
+    ['NR_MEMSLOTS', KVM_CAP.NR_MEMSLOTS, 32764],
   ])('KVM_CAP_%s = %i on /dev/kvm', (_name, n, v) => {
     expect(cap('sw-protected', n)).toEqual(ret(v));
   });
@@ -86,14 +97,18 @@ describe('a capability the spec does not model', () => {
     expect(cap(p, 12345, 'default')).toMatchObject({ not_modelled: expect.stringMatching(/not modelled/) });
   });
 
-  const trace: Trace = parseTrace(JSON.stringify({
-    format: 'gmem-trace/1', profile: 'linux-6.18', name: 'caps',
-    steps: [
-      { op: 'check_extension', on: 'kvm', cap: 31, observed: { ok: true, ret: 1 } },
-      { op: 'check_extension', on: 'kvm', cap: 0, observed: { ok: true, ret: 1 } },
-      { op: 'check_extension', on: 'kvm', cap: 234, observed: { ok: true, ret: 1 } },
-    ],
-  }));
+  const trace: Trace = parseTrace(
+    JSON.stringify({
+      format: 'gmem-trace/1',
+      profile: 'linux-6.18',
+      name: 'caps',
+      steps: [
+        { op: 'check_extension', on: 'kvm', cap: 31, observed: { ok: true, ret: 1 } },
+        { op: 'check_extension', on: 'kvm', cap: 0, observed: { ok: true, ret: 1 } },
+        { op: 'check_extension', on: 'kvm', cap: 234, observed: { ok: true, ret: 1 } },
+      ],
+    }),
+  );
 
   it('check-trace compares the modelled ones and counts the other apart (neither agreement nor divergence)', () => {
     const c = compareTrace(getProfile('linux-6.18'), trace.steps);
@@ -120,7 +135,9 @@ describe('a capability the spec does not model', () => {
     expect(r?.notModelled).toHaveLength(1);
     const h = { backend: 'all-ones', profile: 'linux-6.18', detectedFrom: 'test' };
     const results = r ? [r] : [];
-    expect(formatHuman(h, results, new Map())).toMatch(/not modelled, not compared: step 2: .*observed ok, ret 1[\s\S]*1 passed, 0 failed \(3 steps; 1 not modelled, not compared\)/);
+    expect(formatHuman(h, results, new Map())).toMatch(
+      /not modelled, not compared: step 2: .*observed ok, ret 1[\s\S]*1 passed, 0 failed \(3 steps; 1 not modelled, not compared\)/,
+    );
     expect(JSON.parse(formatJson(h, results))).toMatchObject({ passed: 1, failed: 0, notModelled: 1 });
     expect(formatJunit(h, results, new Map())).toMatch(/<system-out>not modelled, not compared: step 2/);
     expect(formatTap(h, results, new Map())).toMatch(/# 1 passed, 0 failed, 1 step\(s\) not modelled, not compared/);
@@ -133,8 +150,18 @@ describe('a generated C selftest with a step the spec does not model', () => {
 
   it.skipIf(!gcc)('runs the call, compares nothing, and still builds with gcc -Wall -Werror', () => {
     const profile = getProfile('linux-6.18');
-    const steps = [{ op: 'check_extension', on: 'kvm', cap: 0 }, { op: 'check_extension', on: 'kvm', cap: KVM_CAP.GUEST_MEMFD }] as Step[];
-    const t = materialiseSteps(profile, steps, [], { suite: 'failures', file: 'traces/failures/x.json', name: 'caps', title: 'caps', description: 'caps', groups: [{ from: 0, to: 2, title: 'caps' }] });
+    const steps = [
+      { op: 'check_extension', on: 'kvm', cap: 0 },
+      { op: 'check_extension', on: 'kvm', cap: KVM_CAP.GUEST_MEMFD },
+    ] as Step[];
+    const t = materialiseSteps(profile, steps, [], {
+      suite: 'failures',
+      file: 'traces/failures/x.json',
+      name: 'caps',
+      title: 'caps',
+      description: 'caps',
+      groups: [{ from: 0, to: 2, title: 'caps' }],
+    });
     const c = emitC(profile, new Map([['failures', [t]]]), 'test');
     const [file, text] = [...c.files].find(([k]) => k.endsWith('.c')) ?? ['', ''];
     expect(text).toMatch(/\(void\)\(.*\); \/\* not modelled, not compared: KVM_CHECK_EXTENSION\(0\) is not modelled/);

@@ -40,11 +40,24 @@ describe('gmem-spec check: verdicts and counterexample files', () => {
     expect(trace.steps.every((s) => s.expected !== undefined)).toBe(true);
     expect(trace.steps.at(-1)?.note).toMatch(/HostMappedIsShared no longer holds .*private but mapped by host mapping/);
     expect(trace.steps[1]?.note).toBe('flags = MMAP|HOST_MAP_PRIVATE');
-    expect(JSON.parse(readFileSync(file, 'utf8')).flags.map((f: { name: string; bit: number }) => [f.name, f.bit])).toEqual([['HOST_MAP_PRIVATE', 62]]);
+    expect(JSON.parse(readFileSync(file, 'utf8')).flags.map((f: { name: string; bit: number }) => [f.name, f.bit])).toEqual([
+      ['HOST_MAP_PRIVATE', 62],
+    ]);
   });
 
   it('--json prints a machine-readable summary', async () => {
-    const r = await cli('--profile', 'exclusive-gup', '--bound', 'slots=0', '--invariant', 'PrivateNeverPinned', '--first-violation', '--json', '--out', tmp());
+    const r = await cli(
+      '--profile',
+      'exclusive-gup',
+      '--bound',
+      'slots=0',
+      '--invariant',
+      'PrivateNeverPinned',
+      '--first-violation',
+      '--json',
+      '--out',
+      tmp(),
+    );
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
     expect(j.violations).toEqual([expect.objectContaining({ invariant: 'PrivateNeverPinned', length: 5 })]);
@@ -58,7 +71,18 @@ describe('gmem-spec check: verdicts and counterexample files', () => {
   });
 
   it('random mode finds what the exhaustive search cannot reach, and the same seed gives the same trace', async () => {
-    const args = ['--profile', 'inplace-conversion', '--flag', 'CONVERT_IGNORING_REFS', '--bound', 'vms=1,gmems=2,pages=4,maps=2,pins=2', '--random', '500', '--seed', '9'];
+    const args = [
+      '--profile',
+      'inplace-conversion',
+      '--flag',
+      'CONVERT_IGNORING_REFS',
+      '--bound',
+      'vms=1,gmems=2,pages=4,maps=2,pins=2',
+      '--random',
+      '500',
+      '--seed',
+      '9',
+    ];
     const a = tmp();
     const b = tmp();
     const r1 = await cli(...args, '--out', a);
@@ -75,15 +99,39 @@ describe('gmem-spec check: verdicts and counterexample files', () => {
 describe('gmem-spec check: bad input is refused with what and where (exit 2)', () => {
   it.each([
     ['an unknown profile', ['--profile', 'linux-9.9'], /unknown profile "linux-9\.9"; known: linux-6\.18/],
-    ['an unknown flag', ['--flag', 'NO_DIRECT_MAPP'], /NO_DIRECT_MAPP: unknown flag: not a built-in flag \(MMAP, INIT_SHARED, NO_DIRECT_MAP/],
-    ['a flag that contradicts itself', ['--flag', 'examples/flags/malformed/self-conflict.json'], /self-conflict\.json \(SELF_CONFLICT\): invalid flag definition:\n {2}SELF_CONFLICT\.requires\[0\]: unknown flag "MAPP" \(did you mean "MMAP"\?\)[\s\S]*conflictsWith\[0\]: a flag cannot conflict with itself/],
-    ['a flag claiming a bit already taken', ['--flag', 'examples/flags/default-shared.json'], /DEFAULT_SHARED\.bit: bit 1 is already taken by INIT_SHARED in profile linux-6\.18/],
-    ['a flag file with wrong fields', ['--flag', 'examples/flags/malformed/bad-fields.json'], /BAD_FIELDS\.effect: unknown field \(did you mean "effects"\?\)[\s\S]*BAD_FIELDS\.bit: bit 64 is out of range/],
-    ['a flag file that does not type-check', ['--flag', 'examples/flags/malformed/bad-types.ts'], /bad-types\.ts: [\s\S]*does not type-check as a flag definition:[\s\S]*bad-types\.ts:6:3: Type 'string' is not assignable to type 'number'/],
+    [
+      'an unknown flag',
+      ['--flag', 'NO_DIRECT_MAPP'],
+      /NO_DIRECT_MAPP: unknown flag: not a built-in flag \(MMAP, INIT_SHARED, NO_DIRECT_MAP/,
+    ],
+    [
+      'a flag that contradicts itself',
+      ['--flag', 'examples/flags/malformed/self-conflict.json'],
+      /self-conflict\.json \(SELF_CONFLICT\): invalid flag definition:\n {2}SELF_CONFLICT\.requires\[0\]: unknown flag "MAPP" \(did you mean "MMAP"\?\)[\s\S]*conflictsWith\[0\]: a flag cannot conflict with itself/,
+    ],
+    [
+      'a flag claiming a bit already taken',
+      ['--flag', 'examples/flags/default-shared.json'],
+      /DEFAULT_SHARED\.bit: bit 1 is already taken by INIT_SHARED in profile linux-6\.18/,
+    ],
+    [
+      'a flag file with wrong fields',
+      ['--flag', 'examples/flags/malformed/bad-fields.json'],
+      /BAD_FIELDS\.effect: unknown field \(did you mean "effects"\?\)[\s\S]*BAD_FIELDS\.bit: bit 64 is out of range/,
+    ],
+    [
+      'a flag file that does not type-check',
+      ['--flag', 'examples/flags/malformed/bad-types.ts'],
+      /bad-types\.ts: [\s\S]*does not type-check as a flag definition:[\s\S]*bad-types\.ts:6:3: Type 'string' is not assignable to type 'number'/,
+    ],
     ['an unknown invariant', ['--invariant', 'PrivateNeverMapped'], /unknown invariant "PrivateNeverMapped"; known: HostMappedIsShared/],
     ['a malformed bound', ['--bound', 'pages=x'], /bound: "pages=x" is not name=number/],
     ['an unknown bound parameter', ['--bound', 'cpus=2'], /bound: unknown parameter "cpus"/],
-    ['a bound too large for memory', ['--profile', 'inplace-conversion', '--bound', 'vms=1,gmems=2,pages=4,maps=2,pins=2'], /bound vms=1,gmems=2,pages=4,maps=2,pins=2,slots=1 is too large for an exhaustive search of inplace-conversion: estimated ~[\d.]+e\d+ states .* of memory \(this machine allows [\d.]+ GiB\)/],
+    [
+      'a bound too large for memory',
+      ['--profile', 'inplace-conversion', '--bound', 'vms=1,gmems=2,pages=4,maps=2,pins=2'],
+      /bound vms=1,gmems=2,pages=4,maps=2,pins=2,slots=1 is too large for an exhaustive search of inplace-conversion: estimated ~[\d.]+e\d+ states .* of memory \(this machine allows [\d.]+ GiB\)/,
+    ],
     ['--seed without --random', ['--seed', '3'], /--seed goes with --random N/],
   ])('%s', async (_what, argv, message) => {
     const r = await cli(...argv, '--out', tmp());
@@ -109,10 +157,16 @@ describe('gmem-spec check: limits stop the search cleanly, with what was explore
 describe('gmem-spec check: Ctrl-C', () => {
   it('SIGINT stops the search, prints what was explored so far, and exits cleanly', async () => {
     const dir = tmp();
-    const child = spawn(process.execPath, ['bin/gmem-spec.mjs', 'check', '--profile', 'inplace-conversion', '--bound', 'pages=2', '--no-dead-rules', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['bin/gmem-spec.mjs', 'check', '--profile', 'inplace-conversion', '--bound', 'pages=2', '--no-dead-rules', '--out', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const progressed = new Promise<void>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString();

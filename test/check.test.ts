@@ -80,7 +80,9 @@ function replay(path: string, invariant: string): { profile: Profile; broken: bo
     s = r.state;
   });
   const predicted = predictTrace(profile, trace.steps);
-  const outcomesAgree = trace.steps.every((st, i) => st.expected !== undefined && outcomesEqual(st.expected, predicted[i]?.outcome ?? { failed: 'missing' }));
+  const outcomesAgree = trace.steps.every(
+    (st, i) => st.expected !== undefined && outcomesEqual(st.expected, predicted[i]?.outcome ?? { failed: 'missing' }),
+  );
   return { profile, broken, outcomesAgree };
 }
 
@@ -113,7 +115,10 @@ const UNSAFE: Unsafe[] = [
   },
   {
     what: 'CONVERT_IGNORING_REFS (conversion to private ignores pins) on inplace-conversion',
-    profile: async () => ({ profile: resolveProfileName('inplace-conversion+CONVERT_IGNORING_REFS').profile, added: [getFlag('CONVERT_IGNORING_REFS')] }),
+    profile: async () => ({
+      profile: resolveProfileName('inplace-conversion+CONVERT_IGNORING_REFS').profile,
+      added: [getFlag('CONVERT_IGNORING_REFS')],
+    }),
     invariant: 'PrivateNeverPinned',
     length: 5,
     ops: ['create_vm', 'create_gmem', 'mmap', 'pin', 'set_memory_attributes2'],
@@ -177,7 +182,12 @@ describe('NO_DIRECT_MAP: refused on SNP and TDX at create; "private ⇒ not in t
   it('KVM_CREATE_GUEST_MEMFD(NO_DIRECT_MAP) is EINVAL on snp and tdx, and succeeds on default and sw_protected', () => {
     const rows = flagAcceptance(p, [getFlag('NO_DIRECT_MAP')]);
     const by = Object.fromEntries(rows.map((r) => [r.vmType, 'errno' in r.outcome ? `${r.outcome.errno} ${r.rule}` : 'ok']));
-    expect(by).toEqual({ default: 'ok', sw_protected: 'ok', snp: 'EINVAL create_gmem.flags-unsupported', tdx: 'EINVAL create_gmem.flags-unsupported' });
+    expect(by).toEqual({
+      default: 'ok',
+      sw_protected: 'ok',
+      snp: 'EINVAL create_gmem.flags-unsupported',
+      tdx: 'EINVAL create_gmem.flags-unsupported',
+    });
   });
 
   it('NoDirectMapPrivateAbsent holds in every reachable state, and files with the flag are reached (not vacuous)', async () => {
@@ -218,7 +228,9 @@ describe('seed 003: MMAP and INIT_SHARED are orthogonal; INIT_SHARED is an initi
 
   it('the v1 name, DEFAULT_SHARED, is the same bit: composing it onto linux-6.18 is refused', async () => {
     const [f] = await loadFlagArg('examples/flags/default-shared.json');
-    expect(() => compose(getProfile('linux-6.18'), [f?.def as FlagDef])).toThrow(/DEFAULT_SHARED\.bit: bit 1 is already taken by INIT_SHARED in profile linux-6.18/);
+    expect(() => compose(getProfile('linux-6.18'), [f?.def as FlagDef])).toThrow(
+      /DEFAULT_SHARED\.bit: bit 1 is already taken by INIT_SHARED in profile linux-6.18/,
+    );
   });
 });
 
@@ -228,7 +240,9 @@ describe('the checker agrees with itself and with the explorer', () => {
     const one = await check({ profile, bound: unit(), invariants: ['HostMappedIsShared', 'PrivateNeverPinned'] });
     const two = await check({ profile, bound: unit(), invariants: ['HostMappedIsShared', 'PrivateNeverPinned'], workers: 2 });
     expect([two.states, two.edges, two.complete]).toEqual([one.states, one.edges, true]);
-    expect(two.violations.map((v) => v.path.map((p) => p.step as Step))).toEqual(one.violations.map((v) => v.path.map((p) => p.step as Step)));
+    expect(two.violations.map((v) => v.path.map((p) => p.step as Step))).toEqual(
+      one.violations.map((v) => v.path.map((p) => p.step as Step)),
+    );
   });
 });
 
@@ -250,7 +264,7 @@ describe('deadlocks and dead rules', () => {
   });
 });
 
-describe('the checker\'s own machinery', () => {
+describe("the checker's own machinery", () => {
   it('the up-front estimate of a bound with two raised parameters (not one it was fitted on) is within 1.5x of the states found', async () => {
     // One-parameter factors alone say 306 × 5.2 × 2.2 ≈ 3,500 here; raised together, maps and pins interact.
     const bound = unit('maps=2,pins=2');

@@ -36,13 +36,19 @@ function gather(): Map<string, string> {
   for (const f of Object.values(BUILTIN_FLAGS)) add(f.source, `flag ${f.name}`);
   // `cite:` literals in the sources (rules decided outside a check list, the report's tables); a template
   // literal would hide its text, so citations are plain strings (checked below).
-  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+      d.isDirectory() ? files(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+    );
   for (const file of [...files('spec'), ...files('src')]) {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\bcite:\s*(['`])((?:(?!\1)[^\\]|\\.)*)\1/g)) add(m[2]?.replace(/\\'/g, "'"), file);
     // success(id, says, cite): the third argument.
     const lit = String.raw`(['\`])(?:(?!\N)[^\\]|\\.)*\N`;
-    const re = new RegExp(String.raw`\bsuccess\(\s*${lit.replace(/N/g, '1')}\s*,\s*${lit.replace(/N/g, '2')}\s*,\s*(['\`])((?:(?!\3)[^\\]|\\.)*)\3`, 'g');
+    const re = new RegExp(
+      String.raw`\bsuccess\(\s*${lit.replace(/N/g, '1')}\s*,\s*${lit.replace(/N/g, '2')}\s*,\s*(['\`])((?:(?!\3)[^\\]|\\.)*)\3`,
+      'g',
+    );
     for (const m of text.matchAll(re)) add(m[4]?.replace(/\\'/g, "'"), file);
   }
   return out;
@@ -85,7 +91,8 @@ function unresolved(part: CitationPart, names: readonly string[], docs: Map<stri
   const secs = docs.get(path) as Map<string, string>;
   for (const s of part.sections) {
     for (const n of [s.section, ...(s.to ? [s.to] : [])]) if (!secs.has(n)) return `${path} has no section ${n}`;
-    if (s.step !== undefined && !new RegExp(`^\\s*${s.step}\\.\\s`, 'm').test(secs.get(s.section) ?? '')) return `${path} §${s.section} has no numbered entry ${s.step}`;
+    if (s.step !== undefined && !new RegExp(`^\\s*${s.step}\\.\\s`, 'm').test(secs.get(s.section) ?? ''))
+      return `${path} §${s.section} has no numbered entry ${s.step}`;
   }
   return undefined;
 }
@@ -115,14 +122,20 @@ describe('every cited source is in the repository', () => {
   it('docs/sources.md indexes nothing twice, and each entry says where it is', () => {
     const dup = names.filter((n, i) => names.indexOf(n) !== i);
     expect(dup).toEqual([]);
-    for (const row of readFileSync('docs/sources.md', 'utf8').matchAll(/^\|\s*`[^`]+`\s*\|([^|]*)\|([^|]*)\|/gm)) expect((row[2] ?? '').trim()).not.toBe('');
+    for (const row of readFileSync('docs/sources.md', 'utf8').matchAll(/^\|\s*`[^`]+`\s*\|([^|]*)\|([^|]*)\|/gm))
+      expect((row[2] ?? '').trim()).not.toBe('');
   });
 });
 
 describe('the citation reader', () => {
   it('splits on ; outside parentheses and reads sections, ranges and steps', () => {
     expect(parseCitation('kernel-abi.md §2.5 step 2, §5 (pKVM column); seed 004 (a; b); kernel-abi.md §2.19-2.20')).toEqual([
-      { kind: 'doc', text: 'kernel-abi.md §2.5 step 2, §5 (pKVM column)', doc: 'kernel-abi.md', sections: [{ section: '2.5', step: 2 }, { section: '5' }] },
+      {
+        kind: 'doc',
+        text: 'kernel-abi.md §2.5 step 2, §5 (pKVM column)',
+        doc: 'kernel-abi.md',
+        sections: [{ section: '2.5', step: 2 }, { section: '5' }],
+      },
       { kind: 'named', text: 'seed 004 (a; b)' },
       { kind: 'doc', text: 'kernel-abi.md §2.19-2.20', doc: 'kernel-abi.md', sections: [{ section: '2.19', to: '2.20' }] },
     ]);
@@ -131,8 +144,12 @@ describe('the citation reader', () => {
   it('a section or an entry that does not exist is reported', () => {
     const docs = new Map<string, Map<string, string>>();
     expect(unresolved(parseCitation('kernel-abi.md §2.99')[0] as CitationPart, [], docs)).toBe('docs/kernel-abi.md has no section 2.99');
-    expect(unresolved(parseCitation('kernel-abi.md §2.7 step 40')[0] as CitationPart, [], docs)).toBe('docs/kernel-abi.md §2.7 has no numbered entry 40');
+    expect(unresolved(parseCitation('kernel-abi.md §2.7 step 40')[0] as CitationPart, [], docs)).toBe(
+      'docs/kernel-abi.md §2.7 has no numbered entry 40',
+    );
     expect(unresolved(parseCitation('nowhere.md §1')[0] as CitationPart, [], docs)).toBe('docs/nowhere.md does not exist');
-    expect(unresolved(parseCitation('mmap_region')[0] as CitationPart, ['mm'], docs)).toBe('"mmap_region" is not indexed in docs/sources.md');
+    expect(unresolved(parseCitation('mmap_region')[0] as CitationPart, ['mm'], docs)).toBe(
+      '"mmap_region" is not indexed in docs/sources.md',
+    );
   });
 });

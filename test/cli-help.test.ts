@@ -38,10 +38,13 @@ describe.each(COMMANDS.map((c) => [c.name, c] as const))('gmem-spec %s', (name, 
     expect(r.out).toMatch(new RegExp(`^usage: gmem-spec ${name} `, 'm'));
     const options: OptionSpecs = { ...command.options, ...COMMON_OPTIONS };
     for (const [option, spec] of Object.entries(options)) {
-      const line = new RegExp(`^ {2}${spec.short ? `-${spec.short}, ` : ' {4}'}--${option}\\b[^\\n]*(\\n {6,}[^\\n]*)*`, 'm').exec(r.out)?.[0];
+      const line = new RegExp(`^ {2}${spec.short ? `-${spec.short}, ` : ' {4}'}--${option}\\b[^\\n]*(\\n {6,}[^\\n]*)*`, 'm').exec(
+        r.out,
+      )?.[0];
       expect(line, `${name} --help does not list --${option}${spec.short ? ` (-${spec.short})` : ''}`).toBeDefined();
       expect(line?.replace(/\s+/g, ' '), `${name} --help: --${option} has no default`).toMatch(/\(default: [^)]+\)$/);
-      if (spec.type === 'string' && 'default' in spec && spec.default !== undefined) expect(line?.replace(/\s+/g, ' ')).toContain(`(default: ${spec.default})`);
+      if (spec.type === 'string' && 'default' in spec && spec.default !== undefined)
+        expect(line?.replace(/\s+/g, ' ')).toContain(`(default: ${spec.default})`);
     }
     const status = r.out.slice(r.out.indexOf('\nexit status:\n'));
     expect(status.length, `${name} --help has no exit status section`).toBeGreaterThan(1);
@@ -80,7 +83,8 @@ describe('gmem-spec without a command', () => {
   it('help lists every command; no command at all is a usage error on stderr', async () => {
     const h = await cli('help');
     expect(h.code).toBe(0);
-    for (const c of COMMANDS) expect(h.out).toMatch(new RegExp(`^ {2}${c.name} +${c.summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    for (const c of COMMANDS)
+      expect(h.out).toMatch(new RegExp(`^ {2}${c.name} +${c.summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
     const none = await cli();
     expect(none.code).toBe(2);
     expect(none.out).toBe('');
@@ -112,7 +116,25 @@ describe('the parser', () => {
   } as const;
 
   it('reads long, long=value, short and repeated options, positionals, and what follows --', () => {
-    const r = parseCommandLine(['a.json', '--profile', 'sev-snp', '--json', '--suite', 'x', '--suite=y', '-p', 'tdx', '--format=tap', '--seed', '-5', '--', '--not-an-option'], spec);
+    const r = parseCommandLine(
+      [
+        'a.json',
+        '--profile',
+        'sev-snp',
+        '--json',
+        '--suite',
+        'x',
+        '--suite=y',
+        '-p',
+        'tdx',
+        '--format=tap',
+        '--seed',
+        '-5',
+        '--',
+        '--not-an-option',
+      ],
+      spec,
+    );
     expect(r.values).toMatchObject({ profile: 'tdx', json: true, suite: ['x', 'y'], format: 'tap', seed: '-5', help: false });
     expect(r.positionals).toEqual(['a.json', '--not-an-option']);
     expect(r.afterDashDash).toEqual(['--not-an-option']);

@@ -17,31 +17,42 @@ const project = mkdtempSync(join(tmpdir(), 'gmem-hints-'));
 const FAILURES = 'generated-tests/linux-6.18/traces/failures';
 
 function listJson(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((e) => (statSync(join(dir, e)).isDirectory() ? listJson(join(dir, e)) : e.endsWith('.json') ? [join(dir, e)] : []));
+  return readdirSync(dir)
+    .sort()
+    .flatMap((e) => (statSync(join(dir, e)).isDirectory() ? listJson(join(dir, e)) : e.endsWith('.json') ? [join(dir, e)] : []));
 }
 
 /** Twelve committed traces, each with its last expected outcome made wrong. */
 function wrongSuite(): string[] {
   const dir = join(project, 'generated-tests', 'linux-6.18');
   mkdirSync(dir, { recursive: true });
-  return listJson(FAILURES).slice(0, 12).map((f, i) => {
-    const t = JSON.parse(readFileSync(f, 'utf8')) as { steps: Array<{ expected?: Record<string, unknown> }> };
-    const last = t.steps.at(-1) as { expected?: Record<string, unknown> };
-    last.expected = last.expected && 'ok' in last.expected ? { errno: 'EPERM' } : { ok: true };
-    const name = `wrong-${String(i + 1).padStart(2, '0')}.json`;
-    writeFileSync(join(dir, name), JSON.stringify(t));
-    return name;
-  });
+  return listJson(FAILURES)
+    .slice(0, 12)
+    .map((f, i) => {
+      const t = JSON.parse(readFileSync(f, 'utf8')) as { steps: Array<{ expected?: Record<string, unknown> }> };
+      const last = t.steps.at(-1) as { expected?: Record<string, unknown> };
+      last.expected = last.expected && 'ok' in last.expected ? { errno: 'EPERM' } : { ok: true };
+      const name = `wrong-${String(i + 1).padStart(2, '0')}.json`;
+      writeFileSync(join(dir, name), JSON.stringify(t));
+      return name;
+    });
 }
 
 /** Run a command line as a shell would, `gmem-spec` being the real bin, in the project directory. */
 function sh(line: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done) => {
-    const child = spawn('sh', ['-c', line.replace(/^gmem-spec /, `'${process.execPath}' '${BIN}' `)], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', line.replace(/^gmem-spec /, `'${process.execPath}' '${BIN}' `)], {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.on('close', (code) => done({ code, out, err }));
   });
 }
@@ -49,9 +60,11 @@ function sh(line: string): Promise<{ code: number | null; out: string; err: stri
 async function each<T, R>(xs: readonly T[], f: (x: T) => Promise<R>, lanes = 3): Promise<R[]> {
   const out: R[] = new Array(xs.length);
   let next = 0;
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let i = next++; i < xs.length; i = next++) out[i] = await f(xs[i] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let i = next++; i < xs.length; i = next++) out[i] = await f(xs[i] as T);
+    }),
+  );
   return out;
 }
 

@@ -26,7 +26,8 @@ function divergingTrace(): string {
 function smallProject(): string {
   const dir = join(tmp, 'project');
   mkdirSync(join(dir, 'generated-tests', 'linux-6.18'), { recursive: true });
-  for (const t of ['punch--page0.json', 'memslot--address-space-1.json', 'fork--shared-data.json']) copyFileSync(join(CORPUS, t), join(dir, 'generated-tests', 'linux-6.18', t));
+  for (const t of ['punch--page0.json', 'memslot--address-space-1.json', 'fork--shared-data.json'])
+    copyFileSync(join(CORPUS, t), join(dir, 'generated-tests', 'linux-6.18', t));
   return dir;
 }
 
@@ -37,7 +38,10 @@ const RUNS: Record<string, { args: string[]; code: number; cwd?: string }> = {
   predict: { args: ['examples/traces/punch-zeroes.json'], code: 0 },
   'check-trace': { args: [divergingTrace()], code: 1 },
   check: { args: ['--profile', 'linux-6.18', '--bound', 'maps=0,pins=0', '--no-dead-rules', '--out', join(tmp, 'check')], code: 0 },
-  generate: { args: ['--profile', 'linux-6.18', '--bound', 'pages=1,maps=0,pins=0,slots=0', '--coverage', 'state', '--out', join(tmp, 'gen')], code: 0 },
+  generate: {
+    args: ['--profile', 'linux-6.18', '--bound', 'pages=1,maps=0,pins=0,slots=0', '--coverage', 'state', '--out', join(tmp, 'gen')],
+    code: 0,
+  },
   conform: { args: ['--backend', 'reference', '--suite', CORPUS, '--format', 'tap'], code: 0 },
   record: { args: ['--backend', 'reference', 'examples/traces/punch-zeroes.json', '--out', join(tmp, 'recorded.json')], code: 0 },
   mutate: { args: ['--suite', CORPUS, '--mutant', 'mmap-private-accepted'], code: 0 },
@@ -49,13 +53,19 @@ const RUNS: Record<string, { args: string[]; code: number; cwd?: string }> = {
 
 const BIN = resolve('bin/gmem-spec.mjs');
 
-function runClosed(argv: string[], cwd: string | undefined, when: 'at once' | 'after the first line'): Promise<{ code: number | null; signal: string | null; stderr: string; first: string }> {
+function runClosed(
+  argv: string[],
+  cwd: string | undefined,
+  when: 'at once' | 'after the first line',
+): Promise<{ code: number | null; signal: string | null; stderr: string; first: string }> {
   return new Promise((resolve) => {
     // --quiet: progress lines would be on stderr, which must otherwise stay empty.
     const child = spawn(process.execPath, [BIN, ...argv, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     let stderr = '';
     let first = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     if (when === 'at once') child.stdout.destroy();
     else {
       child.stdout.on('data', (d: Buffer) => {
@@ -77,13 +87,17 @@ describe('a closed stdout pipe ends every command quietly', () => {
 
   describe.each(COMMANDS.map((c) => c.name))('gmem-spec %s', (name) => {
     const r = RUNS[name];
-    it.concurrent.each(['at once', 'after the first line'] as const)('stdout closed %s: its documented exit status, nothing on stderr', async (when) => {
-      if (!r) throw new Error(`no run for ${name} in RUNS`);
-      const res = await runClosed([name, ...r.args], r.cwd, when);
-      expect(res.stderr).toBe('');
-      expect(res.signal).toBeNull();
-      expect(res.code).toBe(r.code);
-      if (when === 'after the first line') expect(res.first.length).toBeGreaterThan(0);
-    }, 120_000);
+    it.concurrent.each(['at once', 'after the first line'] as const)(
+      'stdout closed %s: its documented exit status, nothing on stderr',
+      async (when) => {
+        if (!r) throw new Error(`no run for ${name} in RUNS`);
+        const res = await runClosed([name, ...r.args], r.cwd, when);
+        expect(res.stderr).toBe('');
+        expect(res.signal).toBeNull();
+        expect(res.code).toBe(r.code);
+        if (when === 'after the first line') expect(res.first.length).toBeGreaterThan(0);
+      },
+      120_000,
+    );
   });
 });

@@ -38,13 +38,25 @@ function start(argv: string[], env: NodeJS.ProcessEnv = {}): Child {
   let out = '';
   let err = '';
   const waiters: Array<{ re: RegExp; done: () => void }> = [];
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
-    for (const w of [...waiters]) if (w.re.test(err)) { waiters.splice(waiters.indexOf(w), 1); w.done(); }
+    for (const w of [...waiters])
+      if (w.re.test(err)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.done();
+      }
   });
   const exit = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-  return { child, out: () => out, err: () => err, exit, waitErr: (re) => (re.test(err) ? Promise.resolve() : new Promise((done) => waiters.push({ re, done }))) };
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    exit,
+    waitErr: (re) => (re.test(err) ? Promise.resolve() : new Promise((done) => waiters.push({ re, done }))),
+  };
 }
 
 describe('generate --all --out DIR', () => {
@@ -60,7 +72,9 @@ describe('generate --all --out DIR', () => {
     expect(statSync('generated-tests/README.md').mtimeMs).toBe(before);
     expect(c.out()).toContain(`README.md's coverage table describes generated-tests/ and was left as it is`);
     // Progress: a line per profile on stderr (not a terminal); stdout has the results only.
-    expect(c.err()).toMatch(new RegExp(`^… generating ${COMMITTED[0]?.profile.replace('.', '\\.')} \\(1/${COMMITTED.length}\\) \\[[\\d.]+ s\\]$`, 'm'));
+    expect(c.err()).toMatch(
+      new RegExp(`^… generating ${COMMITTED[0]?.profile.replace('.', '\\.')} \\(1/${COMMITTED.length}\\) \\[[\\d.]+ s\\]$`, 'm'),
+    );
     expect(c.out()).not.toContain('…');
     expect(walk(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   }, 300_000);
@@ -75,7 +89,11 @@ describe('Ctrl-C on a command that writes files', () => {
     await c.waitErr(/… profile \S+ \(2\/\d+\)/);
     c.child.kill('SIGINT');
     expect(await c.exit).toBe(130);
-    expect(c.err().trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^interrupted: nothing written \\(${dir.replace(/[.]/g, '\\.')} is as it was; [1-9]\\d* of ${PROFILES.length} profile page\\(s\\) had been built in memory\\)$`));
+    expect(c.err().trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(
+        `^interrupted: nothing written \\(${dir.replace(/[.]/g, '\\.')} is as it was; [1-9]\\d* of ${PROFILES.length} profile page\\(s\\) had been built in memory\\)$`,
+      ),
+    );
     expect(c.out()).toBe('');
     expect(readdirSync(dir)).toEqual(['marker']);
     expect(readdirSync(tmp).filter((f) => f.includes('.tmp-') || f.includes('.old-'))).toEqual([]);
@@ -90,8 +108,8 @@ describe('Ctrl-C on a command that writes files', () => {
     const line = c.err().trimEnd().split('\n').at(-1) as string;
     const m = /^interrupted: wrote the suites of (.+) under (\S+); not written: (.+), (\S+README\.md)$/.exec(line);
     expect(m, line).not.toBeNull();
-    const written = (m?.[1] as string).split(', ');
-    const notWritten = (m?.[3] as string).split(', ');
+    const written = String(m?.[1]).split(', ');
+    const notWritten = String(m?.[3]).split(', ');
     expect([...written, ...notWritten]).toEqual(COMMITTED.map((x) => x.profile));
     expect(readdirSync(out).sort()).toEqual([...written].sort());
     for (const p of written) expect(existsSync(join(out, p, 'coverage.json')), p).toBe(true);
@@ -157,10 +175,14 @@ describe('errors are one line', () => {
       delete process.env.GMEM_SPEC_DEBUG;
       const r = await cli(['broken'], [broken]);
       expect(r.code).toBe(2);
-      expect(r.err).toEqual([`gmem-spec broken: internal error while replaying step 3 of t.json: TypeError: Cannot read properties of undefined (reading 'op') (GMEM_SPEC_DEBUG=1 shows the stack trace)`]);
+      expect(r.err).toEqual([
+        `gmem-spec broken: internal error while replaying step 3 of t.json: TypeError: Cannot read properties of undefined (reading 'op') (GMEM_SPEC_DEBUG=1 shows the stack trace)`,
+      ]);
       process.env.GMEM_SPEC_DEBUG = '1';
       const d = await cli(['broken'], [broken]);
-      expect(d.err[0]).toBe(`gmem-spec broken: internal error while replaying step 3 of t.json: TypeError: Cannot read properties of undefined (reading 'op')`);
+      expect(d.err[0]).toBe(
+        `gmem-spec broken: internal error while replaying step 3 of t.json: TypeError: Cannot read properties of undefined (reading 'op')`,
+      );
       expect(d.err.slice(1).join('\n')).toMatch(/^TypeError: .*\n\s+at /);
     } finally {
       if (saved === undefined) delete process.env.GMEM_SPEC_DEBUG;

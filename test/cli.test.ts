@@ -89,7 +89,10 @@ describe('check-trace', () => {
 
   it('exits 2 on malformed input, naming the step and field', async () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, '{"format": "gmem-trace/1", "steps": [{"op": "create_vm", "type": "default", "as": "vm0"}, {"op": "mmap", "gmem": "vm0", "offset": "x", "length": 1, "prot": "rw", "shared": true}]}');
+    writeFileSync(
+      file,
+      '{"format": "gmem-trace/1", "steps": [{"op": "create_vm", "type": "default", "as": "vm0"}, {"op": "mmap", "gmem": "vm0", "offset": "x", "length": 1, "prot": "rw", "shared": true}]}',
+    );
     const r = await cli('check-trace', file);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${file}: steps[1].offset: expected an integer (number, decimal or 0x string), got "x"`);
@@ -107,7 +110,10 @@ describe('check-trace', () => {
     expect((await cli('frob')).err).toContain('unknown command "frob"');
     expect((await cli('predict', punch, '--frob', '1')).err).toContain('unknown option --frob');
     // A VM type is looked up among the profile's own, not the object's prototype.
-    expect(await cli('diagram', '--vm-type', '__proto__')).toMatchObject({ code: 2, err: 'gmem-spec diagram: profile linux-6.18 has no VM type __proto__ (it has default) (see gmem-spec diagram --help)' });
+    expect(await cli('diagram', '--vm-type', '__proto__')).toMatchObject({
+      code: 2,
+      err: 'gmem-spec diagram: profile linux-6.18 has no VM type __proto__ (it has default) (see gmem-spec diagram --help)',
+    });
   });
 });
 
@@ -120,7 +126,10 @@ describe('conform', () => {
     expect(tap.out.split('\n').filter((l) => l.startsWith('ok '))).toHaveLength(n);
     const junit = await cli('conform', '--backend', 'reference', '--suite', CORPUS, '--format', 'junit');
     expect(junit.out).toMatch(new RegExp(`<testsuites name="gmem-spec conform" tests="${n}" failures="0"`));
-    const json = JSON.parse((await cli('conform', '--backend', 'reference', '--suite', CORPUS, '--format', 'json')).out) as { passed: number; failed: number };
+    const json = JSON.parse((await cli('conform', '--backend', 'reference', '--suite', CORPUS, '--format', 'json')).out) as {
+      passed: number;
+      failed: number;
+    };
     expect(json).toMatchObject({ passed: n, failed: 0 });
   });
 
@@ -131,7 +140,9 @@ describe('conform', () => {
     const recorded = `${CORPUS}/memslot--address-space-1.json`;
     const refused = await cli('check-trace', recorded, '--profile', 'sw-protected');
     expect(refused.code).toBe(2);
-    expect(refused.err).toBe(`gmem-spec check-trace: ${recorded}: the trace is for profile linux-6.18, but the command line asks for sw-protected; leave out --profile/--flag to use the trace's, or change its "profile" field`);
+    expect(refused.err).toBe(
+      `gmem-spec check-trace: ${recorded}: the trace is for profile linux-6.18, but the command line asks for sw-protected; leave out --profile/--flag to use the trace's, or change its "profile" field`,
+    );
     const off = await cli('check-trace', asProfile(recorded, 'sw-protected'));
     expect(off.code).toBe(1);
     expect(off.out).toMatch(/step 4 diverges from profile sw-protected\n\s+step:\s+set_memory_region2/);
@@ -141,17 +152,30 @@ describe('conform', () => {
   });
 
   const kvm = linuxBackend();
-  if (!kvm.ok) console.log(`SKIP: the linux backend is not available (${kvm.reason}): the linux-backend divergence report is not exercised`);
-  it.skipIf(!kvm.ok)('on the kernel, reports the diverging step of a profile the kernel disagrees with, and a trace that reproduces it', async () => {
-    const live = await cli('conform', '--backend', 'linux', '--profile', 'sw-protected', asProfile(`${CORPUS}/memslot--address-space-1.json`, 'sw-protected'), '--failures', join(dir, 'fail'));
-    expect(live.code).toBe(1);
-    expect(live.out).toMatch(/FAIL .*memslot--address-space-1\.json\n\s+step 4: set_memory_region2/);
-    expect(live.out).toMatch(/expected: ok .*\n\s+observed: EINVAL/);
-    const repro = /reproduce: gmem-spec check-trace (\S+)$/m.exec(live.out)?.[1];
-    expect(repro).toBeDefined();
-    expect((await cli('check-trace', repro as string)).code).toBe(1);
-    expect((await cli('check-trace', repro as string, '--profile', 'linux-6.18')).code).toBe(2);
-  });
+  if (!kvm.ok)
+    console.log(`SKIP: the linux backend is not available (${kvm.reason}): the linux-backend divergence report is not exercised`);
+  it.skipIf(!kvm.ok)(
+    'on the kernel, reports the diverging step of a profile the kernel disagrees with, and a trace that reproduces it',
+    async () => {
+      const live = await cli(
+        'conform',
+        '--backend',
+        'linux',
+        '--profile',
+        'sw-protected',
+        asProfile(`${CORPUS}/memslot--address-space-1.json`, 'sw-protected'),
+        '--failures',
+        join(dir, 'fail'),
+      );
+      expect(live.code).toBe(1);
+      expect(live.out).toMatch(/FAIL .*memslot--address-space-1\.json\n\s+step 4: set_memory_region2/);
+      expect(live.out).toMatch(/expected: ok .*\n\s+observed: EINVAL/);
+      const repro = /reproduce: gmem-spec check-trace (\S+)$/m.exec(live.out)?.[1];
+      expect(repro).toBeDefined();
+      expect((await cli('check-trace', repro as string)).code).toBe(1);
+      expect((await cli('check-trace', repro as string, '--profile', 'linux-6.18')).code).toBe(2);
+    },
+  );
 
   it('requires --backend and rejects an unknown one', async () => {
     expect((await cli('conform', punch)).err).toContain('--backend is required');

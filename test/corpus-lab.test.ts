@@ -19,22 +19,40 @@ import { labReady } from '../src/lab/index.ts';
 
 function why(profile: string, name: string, steps: readonly Step[], observed: readonly (Outcome | undefined)[]): string | undefined {
   const d = compareTrace(getProfile(profile), steps, observed).divergence;
-  return d && `${profile}/${name}: step ${d.path.map((p) => p + 1).join('.')} expected ${formatOutcome(d.expected)} (${d.rule.id}: ${d.rule.says}), kernel said ${formatOutcome(d.observed)}`;
+  return (
+    d &&
+    `${profile}/${name}: step ${d.path.map((p) => p + 1).join('.')} expected ${formatOutcome(d.expected)} (${d.rule.id}: ${d.rule.says}), kernel said ${formatOutcome(d.observed)}`
+  );
 }
 
 const corpora = LAB_CORPORA.map((c) => {
-  const files = readdirSync(c.dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(c.dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   return { ...c, files, traces: files.map((f) => parseTrace(readFileSync(join(c.dir, f), 'utf8'), join(c.dir, f))) };
 });
 
 describe.each(corpora.map((c) => [c.profile, c] as const))('%s corpus recorded on the lab kernel', (profile, c) => {
   it('holds one trace per scenario, each with every step observed', () => {
     expect(c.files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual(c.scenarios.map((s) => s.name).sort());
-    for (const t of c.traces) expect(t.steps.every((s) => s.observed !== undefined), t.name).toBe(true);
+    for (const t of c.traces)
+      expect(
+        t.steps.every((s) => s.observed !== undefined),
+        t.name,
+      ).toBe(true);
   });
 
   it('was recorded on Linux 7.3 by the lab: every trace agrees with the spec', () => {
-    const problems = c.traces.map((t) => why(profile, t.name ?? '?', t.steps, t.steps.map((s) => s.observed))).filter((p) => p !== undefined);
+    const problems = c.traces
+      .map((t) =>
+        why(
+          profile,
+          t.name ?? '?',
+          t.steps,
+          t.steps.map((s) => s.observed),
+        ),
+      )
+      .filter((p) => p !== undefined);
     expect(problems).toEqual([]);
   });
 });
@@ -51,12 +69,35 @@ describe('what the lab corpora cover', () => {
     for (const t of sw.traces) {
       for (const s of t.steps) {
         const o = s.observed as Outcome;
-        if (s.op === 'guest_access') seen.add('exit' in o ? `guest ${o.exit}${o.exit === 'MEMORY_FAULT' ? (o.private ? ' private' : ' shared') : ''}` : 'errno' in o ? `guest ${o.errno}` : 'value' in o ? 'guest read' : 'guest write');
+        if (s.op === 'guest_access')
+          seen.add(
+            'exit' in o
+              ? `guest ${o.exit}${o.exit === 'MEMORY_FAULT' ? (o.private ? ' private' : ' shared') : ''}`
+              : 'errno' in o
+                ? `guest ${o.errno}`
+                : 'value' in o
+                  ? 'guest read'
+                  : 'guest write',
+          );
         if (s.op === 'pre_fault') seen.add('ok' in o ? 'pre_fault ok' : `pre_fault ${'errno' in o ? o.errno : '?'}`);
         if (s.op === 'guest_request_conversion') seen.add('ok' in o ? 'request exits' : 'request refused');
       }
     }
-    for (const k of ['guest read', 'guest write', 'guest MEMORY_FAULT private', 'guest MEMORY_FAULT shared', 'guest MMIO', 'guest EFAULT', 'guest EBADF', 'pre_fault ok', 'pre_fault EFAULT', 'pre_fault ENOENT', 'pre_fault EINVAL', 'request exits', 'request refused']) {
+    for (const k of [
+      'guest read',
+      'guest write',
+      'guest MEMORY_FAULT private',
+      'guest MEMORY_FAULT shared',
+      'guest MMIO',
+      'guest EFAULT',
+      'guest EBADF',
+      'pre_fault ok',
+      'pre_fault EFAULT',
+      'pre_fault ENOENT',
+      'pre_fault EINVAL',
+      'request exits',
+      'request refused',
+    ]) {
       expect(seen, k).toContain(k);
     }
   });

@@ -19,7 +19,7 @@ const trace = (steps: Step[]): Trace => ({ format: 'gmem-trace/1', steps });
 /** A "kernel" answering every step with a marker, so the test sees which answers are the kernel's. */
 const KERNEL: Outcome = { failed: 'the kernel answered' };
 
-describe('injecting a mutant\'s deviation into a kernel\'s answers', () => {
+describe("injecting a mutant's deviation into a kernel's answers", () => {
   const steps: Step[] = [
     { op: 'create_vm', type: 'default', as: 'vm0' },
     { op: 'create_gmem', vm: 'vm0', size: 4096, flags: 3, as: 'g0' },
@@ -27,8 +27,13 @@ describe('injecting a mutant\'s deviation into a kernel\'s answers', () => {
     { op: 'write_mem', map: 'm0', offset: 0, value: 1 },
   ];
 
-  it('keeps the kernel\'s answers up to the first step the mutant answers differently, then answers as the mutant', () => {
-    const out = deviate(truth, mutantOf('mmap-private-accepted'), trace(steps), steps.map(() => KERNEL));
+  it("keeps the kernel's answers up to the first step the mutant answers differently, then answers as the mutant", () => {
+    const out = deviate(
+      truth,
+      mutantOf('mmap-private-accepted'),
+      trace(steps),
+      steps.map(() => KERNEL),
+    );
     expect(out.slice(0, 2)).toEqual([KERNEL, KERNEL]);
     // the truth refuses MAP_PRIVATE with EINVAL; the mutant maps it, and the write then succeeds
     expect(out[2]).toEqual({ ok: true });
@@ -36,7 +41,14 @@ describe('injecting a mutant\'s deviation into a kernel\'s answers', () => {
   });
 
   it('a mutant that agrees with the truth on the whole trace changes nothing', () => {
-    expect(deviate(truth, mutantOf('punch-keeps-data'), trace(steps), steps.map(() => KERNEL))).toEqual(steps.map(() => KERNEL));
+    expect(
+      deviate(
+        truth,
+        mutantOf('punch-keeps-data'),
+        trace(steps),
+        steps.map(() => KERNEL),
+      ),
+    ).toEqual(steps.map(() => KERNEL));
   });
 
   it('the kernel runs each trace once, however many mutants replay it', async () => {
@@ -63,7 +75,9 @@ describe('injecting a mutant\'s deviation into a kernel\'s answers', () => {
     const onReference = await runMutants(truth, suite, only);
     const kernel = new RecordedBackend(new ReferenceBackend(truth));
     const onKernel = await runMutants(truth, suite, only, (p) => new DeviatingBackend(kernel, truth, p));
-    expect(onKernel.map((r) => [r.mutant.id, r.killed, r.failingTraces])).toEqual(onReference.map((r) => [r.mutant.id, r.killed, r.failingTraces]));
+    expect(onKernel.map((r) => [r.mutant.id, r.killed, r.failingTraces])).toEqual(
+      onReference.map((r) => [r.mutant.id, r.killed, r.failingTraces]),
+    );
     expect(onKernel.some((r) => r.killed)).toBe(true);
   });
 });

@@ -69,7 +69,28 @@ describe.each(PROFILES.map((p) => p.name))('profile %s', (name) => {
     const x = d(name, 'page');
     expect(x.groups.map((g) => g.label)).toEqual(['attribute', 'backing', 'hostMapping', 'pins', 'trustedEntity', 'directMap', 'stage2']);
     const states = x.nodes.filter((n) => n.kind === 'state' || n.kind === 'transient').map((n) => n.label);
-    expect(states).toEqual(['created', 'shared', 'toPrivate', 'private', 'toShared', 'hole', 'allocated', 'initialised', 'unmapped', 'mapped', 'unpinned', 'pinned', 'unprepared', 'prepared', 'populated', 'present', 'removed', 'none', 'shared', 'private']);
+    expect(states).toEqual([
+      'created',
+      'shared',
+      'toPrivate',
+      'private',
+      'toShared',
+      'hole',
+      'allocated',
+      'initialised',
+      'unmapped',
+      'mapped',
+      'unpinned',
+      'pinned',
+      'unprepared',
+      'prepared',
+      'populated',
+      'present',
+      'removed',
+      'none',
+      'shared',
+      'private',
+    ]);
     expect(x.nodes.filter((n) => n.kind === 'initial')).toHaveLength(7);
   });
 
@@ -91,7 +112,9 @@ describe.each(PROFILES.map((p) => p.name))('profile %s', (name) => {
     const page = d(name, 'page');
     const p = getProfile(name);
     const sig = p.vmTypes[primaryVmType(p)]?.privateHostAccess;
-    expect(page.edges.some((e) => e.kind === 'error' && e.from === 'page_attribute_private' && e.op.startsWith('host fault') && e.errno === sig)).toBe(true);
+    expect(
+      page.edges.some((e) => e.kind === 'error' && e.from === 'page_attribute_private' && e.op.startsWith('host fault') && e.errno === sig),
+    ).toBe(true);
   });
 
   it('every page state the profile reaches is drawn as reachable, and nothing it never reaches is', () => {
@@ -123,12 +146,16 @@ describe.each(PROFILES.map((p) => p.name))('profile %s', (name) => {
     const p = getProfile(name);
     const x = d(name, 'system');
     const states = new Set<string>();
-    for (const s of selectSlices(exploreCached(p), primaryVmType(p))) if (s.create.outcome === 'ok') for (const k of s.pageStates.keys()) states.add(k);
+    for (const s of selectSlices(exploreCached(p), primaryVmType(p)))
+      if (s.create.outcome === 'ok') for (const k of s.pageStates.keys()) states.add(k);
     expect(x.nodes.filter((n) => n.kind === 'state')).toHaveLength(states.size);
     expect(states.size).toBeGreaterThan(1);
     for (const e of x.edges) {
       expect(x.nodes.some((n) => n.id === e.from) || x.groups.some((g) => g.id === e.from), e.id).toBe(true);
-      expect(x.nodes.some((n) => n.id === e.to), e.id).toBe(true);
+      expect(
+        x.nodes.some((n) => n.id === e.to),
+        e.id,
+      ).toBe(true);
     }
   });
 });
@@ -138,7 +165,8 @@ describe('what the diagrams say about particular profiles', () => {
 
   it('linux-6.18: no conversion, so the in-transition states and conversion edges are never taken', () => {
     const x = d('linux-6.18', 'page');
-    for (const s of ['page_attribute_toPrivate', 'page_attribute_toShared']) expect(x.nodes.find((n) => n.id === s)?.status).toBe('unreachable');
+    for (const s of ['page_attribute_toPrivate', 'page_attribute_toShared'])
+      expect(x.nodes.find((n) => n.id === s)?.status).toBe('unreachable');
     expect(edge('linux-6.18', 'page.attribute.shared:CONVERT_BEGIN:0')?.status).toBe('unreachable');
     expect(edge('linux-6.18', 'page.attribute.shared:CONVERT_BEGIN:0')?.op).toMatch(/no conversion/);
     const enotty = x.edges.find((e) => e.kind === 'error' && e.from === 'page_attribute' && e.op === 'KVM_SET_MEMORY_ATTRIBUTES2');
@@ -154,7 +182,9 @@ describe('what the diagrams say about particular profiles', () => {
     const eagain = d('inplace-conversion', 'page').edges.find((x) => x.source === 'set_memory_attributes2.elevated-refcount');
     expect(eagain?.errno).toBe('EAGAIN (error_offset)');
     expect(eagain?.status).toBe('normal');
-    expect(renderMermaid(d('inplace-conversion', 'page'))).toContain('page_attribute_toPrivate --> err_EAGAIN__error_offset_ : ✗ KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE): commit [page pinned] → EAGAIN (error_offset)');
+    expect(renderMermaid(d('inplace-conversion', 'page'))).toContain(
+      'page_attribute_toPrivate --> err_EAGAIN__error_offset_ : ✗ KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE): commit [page pinned] → EAGAIN (error_offset)',
+    );
   });
 
   it('sev-snp: per-VM attributes never change a guest_memfd page attribute; populate is LAUNCH_UPDATE', () => {
@@ -168,9 +198,11 @@ describe('what the diagrams say about particular profiles', () => {
 
   it('pkvm: a host fault on private memory is SIGSEGV; no-direct-map removes folios', () => {
     expect(d('pkvm', 'page').edges.some((e) => e.from === 'page_attribute_private' && e.errno === 'SIGSEGV')).toBe(true);
-    const nd = buildDiagram(getProfile('no-direct-map'), 'page', { flags: 1 << 2 | 1 });
+    const nd = buildDiagram(getProfile('no-direct-map'), 'page', { flags: (1 << 2) | 1 });
     expect(nd.edges.find((e) => e.id === 'page.directMap.present:ALLOCATE:0')?.status).toBe('normal');
-    expect(d('linux-6.18', 'page').edges.find((e) => e.id === 'page.directMap.present:ALLOCATE:0')?.note).toMatch(/disabled by the profile's rules/);
+    expect(d('linux-6.18', 'page').edges.find((e) => e.id === 'page.directMap.present:ALLOCATE:0')?.note).toMatch(
+      /disabled by the profile's rules/,
+    );
   });
 
   it('exclusive-gup: conversion does not check references, so no EAGAIN edge', () => {
@@ -179,12 +211,17 @@ describe('what the diagrams say about particular profiles', () => {
   });
 
   it('the JSON format is an XState machine config (Stately-importable) carrying the ABI words', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the test walks a deep XState config by key
     const j = JSON.parse(renderSync(d('inplace-conversion', 'page'), 'json')) as Record<string, any>;
     expect(j.id).toBe('page');
     expect(j.type).toBe('parallel');
     expect(Object.keys(j.states)).toEqual(['attribute', 'backing', 'hostMapping', 'pins', 'trustedEntity', 'directMap', 'stage2']);
     const begin = j.states.attribute.states.shared.on.CONVERT_BEGIN[0];
-    expect(begin).toMatchObject({ target: '#page.attribute.toPrivate', guard: 'toPrivate', meta: { abi: 'KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE): begin', status: 'normal' } });
+    expect(begin).toMatchObject({
+      target: '#page.attribute.toPrivate',
+      guard: 'toPrivate',
+      meta: { abi: 'KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE): begin', status: 'normal' },
+    });
     expect(j.states.attribute.states.toPrivate.meta.errors.some((e: { errno: string }) => e.errno === 'EAGAIN (error_offset)')).toBe(true);
   });
 
@@ -197,13 +234,23 @@ describe('what the diagrams say about particular profiles', () => {
       { op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: 4096, attributes: 8 },
     ];
     const p = getProfile('inplace-conversion');
-    const seq = traceSequence('pin then convert', steps, predictTrace(p, steps).map((r) => r.outcome), p);
+    const seq = traceSequence(
+      'pin then convert',
+      steps,
+      predictTrace(p, steps).map((r) => r.outcome),
+      p,
+    );
     const svg = renderSequenceSvg(seq);
     expect((svg.match(/class="node participant"/g) ?? []).length).toBe(4);
     expect(svg).toContain('EAGAIN (error_offset 0)');
     await expect(mermaidParse(renderSequenceMermaid(seq))).resolves.toBeTruthy();
     const a = getProfile('sw-protected');
-    const cmp = comparedSequence('compared', steps, { profile: a, outcomes: predictTrace(a, steps).map((r) => r.outcome) }, { profile: p, outcomes: predictTrace(p, steps).map((r) => r.outcome) });
+    const cmp = comparedSequence(
+      'compared',
+      steps,
+      { profile: a, outcomes: predictTrace(a, steps).map((r) => r.outcome) },
+      { profile: p, outcomes: predictTrace(p, steps).map((r) => r.outcome) },
+    );
     expect(cmp.messages.filter((m) => m.differs).length).toBeGreaterThan(0);
     await expect(mermaidParse(renderSequenceMermaid(cmp))).resolves.toBeTruthy();
   });
@@ -228,7 +275,19 @@ describe('gmem-spec diagram', () => {
       const r = await cli(['diagram', '--profile', 'linux-6.18', '--format', 'svg', '--out', svg]);
       expect(r.code).toBe(0);
       expect(readFileSync(svg, 'utf8')).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/);
-      const text = await cli(['diagram', '--profile', 'sev-snp', '--machine', 'system', '--vm-type', 'snp', '--flags', 'MMAP', '--format', 'text']);
+      const text = await cli([
+        'diagram',
+        '--profile',
+        'sev-snp',
+        '--machine',
+        'system',
+        '--vm-type',
+        'snp',
+        '--flags',
+        'MMAP',
+        '--format',
+        'text',
+      ]);
       expect(text.code).toBe(0);
       expect(text.out).toContain('VM type snp; guest_memfd flags MMAP');
       expect(text.out).toContain('KVM_SEV_SNP_LAUNCH_UPDATE');

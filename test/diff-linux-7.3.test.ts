@@ -52,7 +52,10 @@ describe.skipIf(!lab.ok)('diff linux-6.18 → linux-7.3, witnesses on the lab ke
     for (const b of d.behaviours) {
       const run = await backend.run(b.trace);
       const div = compareTrace(B, b.trace.steps, run.outcomes).divergence;
-      if (div) problems.push(`${b.witness.key}: step ${div.path[0]! + 1} expected ${formatOutcome(div.expected)}, lab said ${formatOutcome(div.observed)}`);
+      if (div)
+        problems.push(
+          `${b.witness.key}: step ${div.path[0]! + 1} expected ${formatOutcome(div.expected)}, lab said ${formatOutcome(div.observed)}`,
+        );
     }
     expect(problems).toEqual([]);
   }, 300_000);

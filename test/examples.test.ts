@@ -20,7 +20,11 @@ function expectations(steps: readonly Step[], results: readonly StepResult[], at
   });
 }
 
-describe.each(readdirSync(DIR).filter((f) => f.endsWith('.json')).sort())('example %s', (file) => {
+describe.each(
+  readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort(),
+)('example %s', (file) => {
   const t = parseTrace(readFileSync(join(DIR, file), 'utf8'), file);
   it('names only handles earlier steps created, and says what it shows', () => {
     expect(() => checkHandles(t.steps, file)).not.toThrow();

@@ -13,7 +13,11 @@ type JugEvent = { op: 'fill' | 'empty'; jug: number } | { op: 'pour'; from: numb
 function jugModel(sizes: readonly number[]): ExplorationModel<Jugs, JugEvent, Move<Jugs>> {
   const events: JugEvent[] = [];
   sizes.forEach((_, i) => events.push({ op: 'fill', jug: i }, { op: 'empty', jug: i }));
-  sizes.forEach((_, i) => sizes.forEach((__, j) => { if (i !== j) events.push({ op: 'pour', from: i, to: j }); }));
+  sizes.forEach((_, i) =>
+    sizes.forEach((__, j) => {
+      if (i !== j) events.push({ op: 'pour', from: i, to: j });
+    }),
+  );
   return {
     initial: () => sizes.map(() => 0),
     events: () => events,
@@ -67,7 +71,11 @@ class JugStore implements StateStore<string, string> {
 }
 
 /** Run `parts` partitions level by level in this thread; `reverse` delivers each level's mail in reverse order. */
-function partitioned(sizes: readonly number[], parts: number, reverse: boolean): Map<string, { parent: string | undefined; event: number; depth: number }> {
+function partitioned(
+  sizes: readonly number[],
+  parts: number,
+  reverse: boolean,
+): Map<string, { parent: string | undefined; event: number; depth: number }> {
   const stores = Array.from({ length: parts }, () => new JugStore());
   const searches = stores.map((st, index) => new Search(jugModel(sizes), st, {}, { partition: { index, parts } }));
   for (const s of searches) s.start();
@@ -131,13 +139,26 @@ describe('the exploration engine, on water jugs', () => {
 
   it('a state limit keeps the search going without new states (incomplete); a depth limit expands nothing deeper', () => {
     let dropped = 0;
-    const countDropped = { edge: (_f: unknown, _e: unknown, _i: number, _t: unknown, fate: string) => { if (fate === 'dropped') dropped++; } };
+    const countDropped = {
+      edge: (_f: unknown, _e: unknown, _i: number, _t: unknown, fate: string) => {
+        if (fate === 'dropped') dropped++;
+      },
+    };
     const limited = new Search(jugModel([5, 3]), new ExactStore(), countDropped, { maxStates: 5 }).run();
     expect(limited.complete).toBe(false);
     expect(limited.stoppedBecause).toBe('state limit 5 reached');
     expect(dropped).toBeGreaterThan(0);
     const depths: number[] = [];
-    new Search(jugModel([5, 3]), new ExactStore(), { expanded: (k) => { depths.push(k.depth); } }, { maxDepth: 2 }).run();
+    new Search(
+      jugModel([5, 3]),
+      new ExactStore(),
+      {
+        expanded: (k) => {
+          depths.push(k.depth);
+        },
+      },
+      { maxDepth: 2 },
+    ).run();
     expect(Math.max(...depths)).toBe(1);
   });
 

@@ -31,7 +31,7 @@ async function machineCoverage() {
 }
 
 describe('a second exploration in the same process hears every machine transition the first one did', () => {
-  it('the diagrams\' reachable view, the checker and the explorer, one after the other and again', async () => {
+  it("the diagrams' reachable view, the checker and the explorer, one after the other and again", async () => {
     const firstView = takenEdges(reachable(linux));
     const firstCheck = await machineCoverage();
     // Everything below runs with the page memo warm from the explorations above (and from the explorer's).

@@ -61,7 +61,9 @@ describe('exploring linux-6.18 with one page', () => {
   });
 
   it('keys compare integers by value and steps by their fields, not their order', () => {
-    expect(stepKey({ op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 4096, len: 4096 })).toBe(stepKey({ len: 4096n, offset: 4096n, mode: 'allocate', gmem: 'g0', op: 'fallocate' } as unknown as Step));
+    expect(stepKey({ op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 4096, len: 4096 })).toBe(
+      stepKey({ len: 4096n, offset: 4096n, mode: 'allocate', gmem: 'g0', op: 'fallocate' } as unknown as Step),
+    );
     expect(outcomeKey({ errno: 'EINVAL' })).not.toBe(outcomeKey({ errno: 'EINVAL', error_offset: 0 }));
     expect(outcomeKey({ ok: true, ret: 3 })).toBe(outcomeKey({ ok: true, ret: 3n }));
   });
@@ -115,7 +117,14 @@ function checkSymmetry(profile: Profile, bound: string): { plain: StateGraph; sy
   const quotient = (g: StateGraph, key: (s: SystemState) => string) => {
     const out = new Set<string>();
     for (let e = 0; e < g.edgeCount; e++) {
-      out.add([key(g.states[g.edgeFrom[e] as number] as SystemState), key(g.states[g.edgeTo[e] as number] as SystemState), outcomeKey(g.outcomes[g.edgeOutcome[e] as number] as never), g.rules[g.edgeRule[e] as number]?.id].join(' '));
+      out.add(
+        [
+          key(g.states[g.edgeFrom[e] as number] as SystemState),
+          key(g.states[g.edgeTo[e] as number] as SystemState),
+          outcomeKey(g.outcomes[g.edgeOutcome[e] as number] as never),
+          g.rules[g.edgeRule[e] as number]?.id,
+        ].join(' '),
+      );
     }
     return out;
   };

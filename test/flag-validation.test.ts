@@ -27,7 +27,10 @@ const good: FlagDef = {
   effects: { enablesMmap: true },
 };
 
-const errors = (raw: unknown, profile = linux, builtin = false) => validateFlagDef(raw, profile, { builtin }).filter((p) => p.severity === 'error').map((p) => `${p.where}: ${p.message}`);
+const errors = (raw: unknown, profile = linux, builtin = false) =>
+  validateFlagDef(raw, profile, { builtin })
+    .filter((p) => p.severity === 'error')
+    .map((p) => `${p.where}: ${p.message}`);
 
 describe('a flag definition is validated against the profile it joins', () => {
   it('a well-formed flag has no problem', () => {
@@ -47,22 +50,65 @@ describe('a flag definition is validated against the profile it joins', () => {
     ['a bit that is not an integer', { ...good, bit: '5' }, 'EXAMPLE.bit: expected an integer bit number 0..63, got "5"'],
     ['a bit past the u64', { ...good, bit: 64 }, 'EXAMPLE.bit: bit 64 is out of range'],
     ['a bit already taken', { ...good, bit: 1 }, 'EXAMPLE.bit: bit 1 is already taken by INIT_SHARED in profile linux-6.18'],
-    ['an unknown status', { ...good, status: 'draft' }, 'EXAMPLE.status: expected one of mainline, proposed, rejected, example, got "draft"'],
-    ['an unknown VM type', { ...good, acceptedBy: ['default', 'sev_snp'] }, 'EXAMPLE.acceptedBy[1]: unknown VM type "sev_snp" (did you mean "sev"?)'],
-    ['an acceptance word that does not exist', { ...good, acceptedBy: 'everyone' }, 'EXAMPLE.acceptedBy: expected "all", "no-private-mem", "private-mem" or a list of VM types'],
+    [
+      'an unknown status',
+      { ...good, status: 'draft' },
+      'EXAMPLE.status: expected one of mainline, proposed, rejected, example, got "draft"',
+    ],
+    [
+      'an unknown VM type',
+      { ...good, acceptedBy: ['default', 'sev_snp'] },
+      'EXAMPLE.acceptedBy[1]: unknown VM type "sev_snp" (did you mean "sev"?)',
+    ],
+    [
+      'an acceptance word that does not exist',
+      { ...good, acceptedBy: 'everyone' },
+      'EXAMPLE.acceptedBy: expected "all", "no-private-mem", "private-mem" or a list of VM types',
+    ],
     ['a required flag that does not exist', { ...good, requires: ['MAPP'] }, 'EXAMPLE.requires[0]: unknown flag "MAPP"'],
-    ['a required flag the profile lacks', { ...good, requires: ['NO_DIRECT_MAP'] }, 'EXAMPLE.requires[0]: requires NO_DIRECT_MAP, which profile linux-6.18 does not have'],
+    [
+      'a required flag the profile lacks',
+      { ...good, requires: ['NO_DIRECT_MAP'] },
+      'EXAMPLE.requires[0]: requires NO_DIRECT_MAP, which profile linux-6.18 does not have',
+    ],
     ['a flag that requires itself', { ...good, requires: ['EXAMPLE'] }, 'EXAMPLE.requires[0]: a flag cannot require itself'],
-    ['a flag that conflicts with itself', { ...good, conflictsWith: ['EXAMPLE'] }, 'EXAMPLE.conflictsWith[0]: a flag cannot conflict with itself'],
-    ['a flag both required and conflicting', { ...good, requires: ['MMAP'], conflictsWith: ['MMAP'] }, 'EXAMPLE.conflictsWith: MMAP is both required and conflicting'],
+    [
+      'a flag that conflicts with itself',
+      { ...good, conflictsWith: ['EXAMPLE'] },
+      'EXAMPLE.conflictsWith[0]: a flag cannot conflict with itself',
+    ],
+    [
+      'a flag both required and conflicting',
+      { ...good, requires: ['MMAP'], conflictsWith: ['MMAP'] },
+      'EXAMPLE.conflictsWith: MMAP is both required and conflicting',
+    ],
     ['an unknown effect', { ...good, effects: { zeroOnConvert: true } }, 'EXAMPLE.effects.zeroOnConvert: unknown effect'],
-    ['an effect of the wrong type', { ...good, effects: { initShared: 'yes' } }, 'EXAMPLE.effects.initShared: expected true or false, got "yes"'],
-    ['a direct-map mode that does not exist', { ...good, effects: { directMap: 'remove' } }, 'EXAMPLE.effects.directMap: expected "remove-all" or "remove-private", got "remove"'],
-    ['a folio size that is not a power of two', { ...good, effects: { folioPages: 3 } }, 'EXAMPLE.effects.folioPages: a folio is a power-of-two number of pages, got 3'],
-    ['a claim on an invariant that does not exist', { ...good, keeps: ['PrivateNeverMapped'] }, 'EXAMPLE.keeps[0]: claims to keep invariant "PrivateNeverMapped", which spec/invariants.ts does not define'],
+    [
+      'an effect of the wrong type',
+      { ...good, effects: { initShared: 'yes' } },
+      'EXAMPLE.effects.initShared: expected true or false, got "yes"',
+    ],
+    [
+      'a direct-map mode that does not exist',
+      { ...good, effects: { directMap: 'remove' } },
+      'EXAMPLE.effects.directMap: expected "remove-all" or "remove-private", got "remove"',
+    ],
+    [
+      'a folio size that is not a power of two',
+      { ...good, effects: { folioPages: 3 } },
+      'EXAMPLE.effects.folioPages: a folio is a power-of-two number of pages, got 3',
+    ],
+    [
+      'a claim on an invariant that does not exist',
+      { ...good, keeps: ['PrivateNeverMapped'] },
+      'EXAMPLE.keeps[0]: claims to keep invariant "PrivateNeverMapped", which spec/invariants.ts does not define',
+    ],
     ['an upper-case name is required', { ...good, name: 'example' }, 'example.name: expected an upper-case identifier'],
   ])('rejects %s, naming the field', (_what, raw, message) => {
-    expect(errors(raw).some((e) => e.startsWith(message)), errors(raw).join('\n')).toBe(true);
+    expect(
+      errors(raw).some((e) => e.startsWith(message)),
+      errors(raw).join('\n'),
+    ).toBe(true);
   });
 
   it('a second direct-map flag must declare the conflict, or World would pick one mode silently', () => {
@@ -90,7 +136,7 @@ describe('a profile is a base profile plus flags', () => {
 
   it('adding a flag the profile already has is a no-op; a different flag under the same name is an error', () => {
     expect(compose(getProfile('no-direct-map'), [NO_DIRECT_MAP]).name).toBe('no-direct-map');
-    expect(() => compose(linux, [{ ...BUILTIN_FLAGS.MMAP as FlagDef, bit: 9 }])).toThrow(ComposeError);
+    expect(() => compose(linux, [{ ...(BUILTIN_FLAGS.MMAP as FlagDef), bit: 9 }])).toThrow(ComposeError);
   });
 
   it('an invalid flag is refused with every problem listed', () => {
@@ -103,7 +149,9 @@ describe('a profile is a base profile plus flags', () => {
   });
 
   it('two added flags may not take the same bit', () => {
-    expect(() => compose(linux, [good, { ...good, name: 'OTHER' }])).toThrow(/bit 5 is already taken by OTHER \(another flag added with it\)/);
+    expect(() => compose(linux, [good, { ...good, name: 'OTHER' }])).toThrow(
+      /bit 5 is already taken by OTHER \(another flag added with it\)/,
+    );
   });
 
   it('a flag declared beyond the bits the model explores is modelled at a free low bit, and says so', () => {
@@ -116,7 +164,11 @@ describe('a profile is a base profile plus flags', () => {
   });
 
   it('a composed name resolves to the same profile, and an unknown flag name is an error listing the known ones', () => {
-    expect(resolveProfileName('inplace-conversion+CONVERT_IGNORING_REFS').profile.flags.map((f) => [f.name, f.bit])).toEqual([['MMAP', 0], ['INIT_SHARED', 1], ['CONVERT_IGNORING_REFS', 29]]);
+    expect(resolveProfileName('inplace-conversion+CONVERT_IGNORING_REFS').profile.flags.map((f) => [f.name, f.bit])).toEqual([
+      ['MMAP', 0],
+      ['INIT_SHARED', 1],
+      ['CONVERT_IGNORING_REFS', 29],
+    ]);
     expect(() => resolveProfileName('linux-6.18+NOPE')).toThrow(/unknown flag "NOPE"; built-in flags: MMAP, INIT_SHARED/);
     expect(() => resolveProfileName('linux-9.9+MMAP')).toThrow(/unknown profile "linux-9.9"/);
   });
@@ -140,7 +192,9 @@ describe('flag files', () => {
   });
 
   it('a TypeScript flag file that does not type-check is refused with file:line:col', async () => {
-    await expect(loadFlagArg('examples/flags/malformed/bad-types.ts')).rejects.toThrow(/does not type-check[\s\S]*bad-types\.ts:6:3: Type 'string' is not assignable to type 'number'/);
+    await expect(loadFlagArg('examples/flags/malformed/bad-types.ts')).rejects.toThrow(
+      /does not type-check[\s\S]*bad-types\.ts:6:3: Type 'string' is not assignable to type 'number'/,
+    );
   });
 
   it.each([

@@ -17,18 +17,21 @@ import { SelectionError, countPaths, selectTransitions } from '../src/generate/s
 
 const KINDS: Coverage[] = ['state', 'transition', 'path:2', 'path:3', 'failures'];
 
-describe.each(COMMITTED.map((c) => [c.profile, c.bound, c.coverage] as const))('generate --profile %s (bound %s)', (name, bound, committed) => {
-  it.each(KINDS.filter((k) => !committed.includes(k)))('--coverage %s', (kind) => {
-    const g = generateProfile({ profile: getProfile(name), bound: parseBound(bound), coverage: [kind], command: 'test' });
-    const suite = kind.startsWith('path:') ? 'path' : kind;
-    const stats = g.suites[suite as keyof typeof g.suites];
-    expect(stats?.tests).toBeGreaterThan(0);
-    if (kind === 'state') expect(stats?.statesReached).toBe(g.graph.states.length);
-    if (kind === 'transition') expect(stats?.edgesCovered).toBe(g.graph.edgeCount);
-    if (kind.startsWith('path:')) expect(stats?.tests).toBe(countPaths(g.graph, Number(kind.slice(5))));
-    expect(g.files.has(`${suite}.test.ts`)).toBe(true);
-  });
-});
+describe.each(COMMITTED.map((c) => [c.profile, c.bound, c.coverage] as const))(
+  'generate --profile %s (bound %s)',
+  (name, bound, committed) => {
+    it.each(KINDS.filter((k) => !committed.includes(k)))('--coverage %s', (kind) => {
+      const g = generateProfile({ profile: getProfile(name), bound: parseBound(bound), coverage: [kind], command: 'test' });
+      const suite = kind.startsWith('path:') ? 'path' : kind;
+      const stats = g.suites[suite as keyof typeof g.suites];
+      expect(stats?.tests).toBeGreaterThan(0);
+      if (kind === 'state') expect(stats?.statesReached).toBe(g.graph.states.length);
+      if (kind === 'transition') expect(stats?.edgesCovered).toBe(g.graph.edgeCount);
+      if (kind.startsWith('path:')) expect(stats?.tests).toBe(countPaths(g.graph, Number(kind.slice(5))));
+      expect(g.files.has(`${suite}.test.ts`)).toBe(true);
+    });
+  },
+);
 
 describe('generate errors', () => {
   it('refuses two path lengths in one run (both would write traces/path/)', () => {
@@ -47,7 +50,14 @@ describe('generate errors', () => {
     g.edgeOutcome[e] = g.edgeOutcome[other]!;
     let err: unknown;
     try {
-      materialiseWalk(profile, g, walk!, invariantsFor(profile), { suite: 'transition', file: 'traces/transition/w0001.json', name: 'w' }, 'transition');
+      materialiseWalk(
+        profile,
+        g,
+        walk!,
+        invariantsFor(profile),
+        { suite: 'transition', file: 'traces/transition/w0001.json', name: 'w' },
+        'transition',
+      );
     } catch (x) {
       err = x;
     }

@@ -30,7 +30,7 @@ describe('the committed linux-6.18 suite', () => {
   });
 });
 
-describe.skipIf(!kvm.ok)('the linux-6.18 suite on this machine\'s kernel', () => {
+describe.skipIf(!kvm.ok)("the linux-6.18 suite on this machine's kernel", () => {
   const backend = new LinuxBackend();
   afterAll(() => backend.close());
 
@@ -43,7 +43,9 @@ describe.skipIf(!kvm.ok)('the linux-6.18 suite on this machine\'s kernel', () =>
       const i = t.trace.steps.findIndex((s, k) => !outcomesEqual(s.expected as Outcome, outcomes[k] ?? { failed: 'no outcome' }));
       if (i < 0) continue;
       const s = t.trace.steps[i] as Step;
-      divergences.push(`${t.name} step ${i + 1}: ${stepPhrase(profile, s)}: the spec expects ${formatOutcome(s.expected as Outcome)} (${s.note}), the kernel answered ${formatOutcome(outcomes[i] ?? { failed: 'no outcome' })}`);
+      divergences.push(
+        `${t.name} step ${i + 1}: ${stepPhrase(profile, s)}: the spec expects ${formatOutcome(s.expected as Outcome)} (${s.note}), the kernel answered ${formatOutcome(outcomes[i] ?? { failed: 'no outcome' })}`,
+      );
     }
     expect(divergences, divergences.join('\n')).toEqual([]);
   }, 120_000);
@@ -51,30 +53,51 @@ describe.skipIf(!kvm.ok)('the linux-6.18 suite on this machine\'s kernel', () =>
 
 describe('the generated C selftests', () => {
   const gcc = spawnSync('gcc', ['--version']).status === 0;
-  const files = readdirSync(join(DIR, 'c')).filter((f) => f.endsWith('.c')).sort();
+  const files = readdirSync(join(DIR, 'c'))
+    .filter((f) => f.endsWith('.c'))
+    .sort();
   const out = mkdtempSync(join(tmpdir(), 'gmem-c-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   const bin = (file: string) => join(out, file.replace(/\.c$/, ''));
 
-  it.skipIf(!gcc).each(files)('%s builds with gcc -Wall -Werror', (file) => {
-    execFileSync('gcc', ['-Wall', '-Werror', '-O0', '-o', bin(file), join(DIR, 'c', file)], { stdio: 'pipe' });
-  }, 120_000);
+  it.skipIf(!gcc).each(files)(
+    '%s builds with gcc -Wall -Werror',
+    (file) => {
+      execFileSync('gcc', ['-Wall', '-Werror', '-O0', '-o', bin(file), join(DIR, 'c', file)], { stdio: 'pipe' });
+    },
+    120_000,
+  );
 
-  it.skipIf(!gcc || !kvm.ok).each(files)('%s passes against /dev/kvm (TAP)', (file) => {
-    const r = spawnSync(bin(file), [], { encoding: 'utf8', timeout: 120_000 });
-    const lines = r.stdout.split('\n');
-    expect(lines[0]).toBe('TAP version 13');
-    const failed = lines.filter((l) => l.startsWith('not ok'));
-    expect(failed, `${failed.join('\n')}\n${r.stderr.split('\n').filter((l) => l.startsWith('#')).slice(0, 40).join('\n')}`).toEqual([]);
-    expect(r.status).toBe(0);
-    expect(lines.some((l) => /^# Totals: pass:\d+ fail:0/.test(l))).toBe(true);
-  }, 120_000);
+  it.skipIf(!gcc || !kvm.ok).each(files)(
+    '%s passes against /dev/kvm (TAP)',
+    (file) => {
+      const r = spawnSync(bin(file), [], { encoding: 'utf8', timeout: 120_000 });
+      const lines = r.stdout.split('\n');
+      expect(lines[0]).toBe('TAP version 13');
+      const failed = lines.filter((l) => l.startsWith('not ok'));
+      expect(
+        failed,
+        `${failed.join('\n')}\n${r.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('#'))
+          .slice(0, 40)
+          .join('\n')}`,
+      ).toEqual([]);
+      expect(r.status).toBe(0);
+      expect(lines.some((l) => /^# Totals: pass:\d+ fail:0/.test(l))).toBe(true);
+    },
+    120_000,
+  );
 
   // Without /dev/kvm the selftest must skip the kselftest way (a TAP SKIP plan, exit 4), not fail nor pass.
-  it.skipIf(!gcc || kvm.kind !== 'no-kvm').each(files)('without /dev/kvm, %s reports a TAP SKIP and exits KSFT_SKIP (4)', (file) => {
-    const r = spawnSync(bin(file), [], { encoding: 'utf8', timeout: 120_000 });
-    expect(r.stdout.split('\n').slice(0, 2)).toEqual(['TAP version 13', expect.stringMatching(/^1\.\.0 # SKIP no \/dev\/kvm/)]);
-    expect(r.status).toBe(4);
-  }, 120_000);
+  it.skipIf(!gcc || kvm.kind !== 'no-kvm').each(files)(
+    'without /dev/kvm, %s reports a TAP SKIP and exits KSFT_SKIP (4)',
+    (file) => {
+      const r = spawnSync(bin(file), [], { encoding: 'utf8', timeout: 120_000 });
+      expect(r.stdout.split('\n').slice(0, 2)).toEqual(['TAP version 13', expect.stringMatching(/^1\.\.0 # SKIP no \/dev\/kvm/)]);
+      expect(r.status).toBe(4);
+    },
+    120_000,
+  );
 });

@@ -20,7 +20,7 @@ const testOp = (op: string, fields: Record<string, number> = {}): Step => ({ op,
 const probe: Step = { op: 'check_extension', on: 'kvm', cap: 234 };
 
 describe('wire format (no kernel needed)', () => {
-  it('carries u64 values exactly and negative s64 values as their two\'s complement bits', () => {
+  it("carries u64 values exactly and negative s64 values as their two's complement bits", () => {
     const { lines } = planTrace([
       { op: 'create_gmem', vm: 'vm0', size: 4096, flags: U64_MAX, as: 'g0' },
       { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: -1, len: 1n << 63n },
@@ -62,7 +62,7 @@ describe('wire format (no kernel needed)', () => {
       ['access ok match=false', { access: 'ok', match: false }],
       ['access SIGBUS', { access: 'SIGBUS' }],
       ['failed unsupported: x', { failed: 'unsupported: x' }],
-      ['error unknown operation \'x\'', { failed: 'helper protocol error: unknown operation \'x\'' }],
+      ["error unknown operation 'x'", { failed: "helper protocol error: unknown operation 'x'" }],
       ['errno ENOSYS', { failed: expect.stringContaining('errno ENOSYS') }],
       ['access ok value=300', undefined],
       ['okay', undefined],
@@ -186,7 +186,10 @@ describe.skipIf(!kvm.ok)('linux backend: a misbehaving helper becomes failed ste
     const hung = [forkChild!.pid, forkChild!.ppid];
     expect(await pending).toEqual([
       { ok: true, ret: 1 },
-      { failed: 'timeout: no answer within 300 ms inside this fork, at steps[1].steps[0] (__hang) (the trace child was killed; the helper goes on)' },
+      {
+        failed:
+          'timeout: no answer within 300 ms inside this fork, at steps[1].steps[0] (__hang) (the trace child was killed; the helper goes on)',
+      },
       { failed: 'not run: the trace timed out at steps[1].steps[0] (__hang)' },
     ]);
     expect(Date.now() - t0).toBeLessThan(3000);
@@ -199,7 +202,11 @@ describe.skipIf(!kvm.ok)('linux backend: a misbehaving helper becomes failed ste
     const server = backend.helperPid!;
     const outcomes = await run([probe, testOp('__garbage'), probe]);
     expect(outcomes[0]).toEqual({ ok: true, ret: 1 });
-    expect(outcomes[1]).toEqual({ failed: expect.stringMatching(/^helper sent output that is not protocol: "%% this is not a protocol line %%" \(the trace child was killed; the helper goes on\)$/) });
+    expect(outcomes[1]).toEqual({
+      failed: expect.stringMatching(
+        /^helper sent output that is not protocol: "%% this is not a protocol line %%" \(the trace child was killed; the helper goes on\)$/,
+      ),
+    });
     expect(outcomes[2]).toEqual({ failed: 'not run: the helper sent garbage at steps[1] (__garbage)' });
     await stillWorks();
     expect(backend.helperPid).toBe(server);
@@ -209,7 +216,9 @@ describe.skipIf(!kvm.ok)('linux backend: a misbehaving helper becomes failed ste
     await stillWorks();
     const server = backend.helperPid!;
     // once the last trace child has been reaped, the two children are the idle spares
-    await waitFor(() => descendantsOf(server).filter((p) => p.ppid === server && p.state === 'S').length === 2 && descendantsOf(server).length === 2);
+    await waitFor(
+      () => descendantsOf(server).filter((p) => p.ppid === server && p.state === 'S').length === 2 && descendantsOf(server).length === 2,
+    );
     const spare = descendantsOf(server)[0]!;
     process.kill(spare.pid, 'SIGKILL');
     expect(await waitFor(() => !processExists(server), 2000)).toBe(true);

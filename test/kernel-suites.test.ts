@@ -17,7 +17,9 @@ import { runSuite } from '../src/conform/runner.ts';
 import { loadSuite } from '../src/conform/suite.ts';
 
 /** The profiles some kernel here may implement, besides linux-6.18 on the host. */
-const CANDIDATES = [...new Set([...labProfiles(), 'linux-7.3', 'sw-protected'])].filter((p) => p !== 'linux-6.18' && PROFILES.some((x) => x.name === p));
+const CANDIDATES = [...new Set([...labProfiles(), 'linux-7.3', 'sw-protected'])].filter(
+  (p) => p !== 'linux-6.18' && PROFILES.some((x) => x.name === p),
+);
 
 const backends = new Map<string, Backend>();
 const backendFor = (c: Extract<KernelChoice, { ok: true }>): Backend => {
@@ -45,7 +47,9 @@ for (const name of CANDIDATES) {
         .filter((r) => !r.passed)
         .map((r) => {
           const d = r.divergence;
-          return d ? `${r.name} step ${d.path.map((p) => p + 1).join('.')} (${d.step.op}): the spec expects ${formatOutcome(d.expected)} (${d.rule.id}), Linux ${caps.kernel} answered ${formatOutcome(d.observed)}` : `${r.name}: failed`;
+          return d
+            ? `${r.name} step ${d.path.map((p) => p + 1).join('.')} (${d.step.op}): the spec expects ${formatOutcome(d.expected)} (${d.rule.id}), Linux ${caps.kernel} answered ${formatOutcome(d.observed)}`
+            : `${r.name}: failed`;
         });
       expect(results.length).toBeGreaterThan(0);
       expect(off, off.join('\n')).toEqual([]);

@@ -37,7 +37,11 @@ _Static_assert(KVM_CREATE_GUEST_MEMFD_NR == _IOWR(KVMIO, 0xd4, struct kvm_create
 `);
   });
 
-  const kernelHeader = hasCc && spawnSync('cc', ['-E', '-dM', '-include', 'linux/kvm.h', '-x', 'c', '/dev/null'], { encoding: 'utf8' }).stdout?.includes('KVM_CREATE_GUEST_MEMFD');
+  const kernelHeader =
+    hasCc &&
+    spawnSync('cc', ['-E', '-dM', '-include', 'linux/kvm.h', '-x', 'c', '/dev/null'], { encoding: 'utf8' }).stdout?.includes(
+      'KVM_CREATE_GUEST_MEMFD',
+    );
   if (hasCc && !kernelHeader) console.log('SKIP: <linux/kvm.h> here has no KVM_CREATE_GUEST_MEMFD: not compared with the kernel headers');
   it.skipIf(!kernelHeader)('agrees with <linux/kvm.h> where that has guest_memfd', () => {
     compiles(`#include "kvm-uapi.h"

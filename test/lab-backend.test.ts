@@ -58,7 +58,10 @@ describe('the lab transport, with the relay here in front of a fake helper', () 
     backend = new LinuxBackend({
       name: 'lab',
       connect: async () => {
-        const t = new RelayTransport(localRelay(FAKE, (p) => (relay = p)), { label: 'the fake helper behind a local relay', recoveryMs: 2000 });
+        const t = new RelayTransport(
+          localRelay(FAKE, (p) => (relay = p)),
+          { label: 'the fake helper behind a local relay', recoveryMs: 2000 },
+        );
         transports.push(t);
         return t;
       },
@@ -68,7 +71,7 @@ describe('the lab transport, with the relay here in front of a fake helper', () 
     await backend.close();
   });
 
-  it('answers a trace, and takes the kernel release from the relay\'s banner', async () => {
+  it("answers a trace, and takes the kernel release from the relay's banner", async () => {
     expect(await run([probe, { op: 'create_vm', type: 'default', as: 'vm0' }])).toEqual([{ ok: true, ret: 0 }, { ok: true }]);
     expect(transports[0]!.kernelRelease).toBe(release());
     expect(backend.kernelRelease).toBe(release());
@@ -128,14 +131,20 @@ describe('opening the lab backend', () => {
     const b = openLabBackend({ kernel: qemu });
     try {
       const caps = await b.capabilities();
-      expect(caps.unavailable).toMatch(/^lab backend's helper unavailable: gmem-helper in the lab VM was lost: lab VM: QEMU exited with 1 before the guest program started: qemu: could not load the kernel[^\n]*$/);
+      expect(caps.unavailable).toMatch(
+        /^lab backend's helper unavailable: gmem-helper in the lab VM was lost: lab VM: QEMU exited with 1 before the guest program started: qemu: could not load the kernel[^\n]*$/,
+      );
       // a second boot is tried, then no more: every later run fails at once with the same reason
       const second = (await b.run(trace([probe]))).outcomes;
       expect(second).toEqual([{ failed: expect.stringMatching(/QEMU exited with 1 before the guest program started/) }]);
       const t0 = Date.now();
       const third = (await b.run(trace([probe, probe]))).outcomes;
       expect(Date.now() - t0).toBeLessThan(500);
-      expect(third).toEqual([0, 1].map(() => ({ failed: expect.stringMatching(/QEMU exited with 1 before the guest program started.* \(2 starts failed: not tried again\)$/) })));
+      expect(third).toEqual(
+        [0, 1].map(() => ({
+          failed: expect.stringMatching(/QEMU exited with 1 before the guest program started.* \(2 starts failed: not tried again\)$/),
+        })),
+      );
     } finally {
       await b.close();
       if (env === undefined) delete process.env.GMEM_LAB_QEMU;
@@ -145,15 +154,24 @@ describe('opening the lab backend', () => {
   }, 60_000);
 
   it('--preload needs the lab backend, and an existing file', () => {
-    expect(() => openBackend('linux', getProfile('linux-6.18'), { preload: '/tmp/x.so' })).toThrow('--preload runs the helper under a shim inside the lab VM: it needs --backend lab, not linux');
-    if (labBackendStatus().ok) expect(() => openBackend('lab', getProfile('sw-protected'), { preload: '/nonexistent/shim.so' })).toThrow('--preload /nonexistent/shim.so: no such file');
+    expect(() => openBackend('linux', getProfile('linux-6.18'), { preload: '/tmp/x.so' })).toThrow(
+      '--preload runs the helper under a shim inside the lab VM: it needs --backend lab, not linux',
+    );
+    if (labBackendStatus().ok)
+      expect(() => openBackend('lab', getProfile('sw-protected'), { preload: '/nonexistent/shim.so' })).toThrow(
+        '--preload /nonexistent/shim.so: no such file',
+      );
   });
 });
 
 // ---- the real lab VM ----------------------------------------------------------------------------------------
 
 const lab = labBackendStatus();
-const labSkip = !lab.ok ? `SKIP: the lab cannot run (${lab.reason})` : !lab.cached ? 'SKIP: no lab kernel is cached (build it with `gmem-spec lab build`, about 10 min): the real-lab tests do not run' : undefined;
+const labSkip = !lab.ok
+  ? `SKIP: the lab cannot run (${lab.reason})`
+  : !lab.cached
+    ? 'SKIP: no lab kernel is cached (build it with `gmem-spec lab build`, about 10 min): the real-lab tests do not run'
+    : undefined;
 if (labSkip) console.log(labSkip);
 
 /** A small trace every guest_memfd kernel answers the same way (no ABI difference between 6.18 and 7.3). */
@@ -203,7 +221,12 @@ describe.skipIf(labSkip !== undefined)('the lab backend on the lab VM', () => {
     const expected = spec('sw-protected', BASIC);
     expect(observed[4]).toEqual({ access: 'ok', value: 170 });
     expect(observed[6]).toEqual({ access: 'ok', value: 0 });
-    BASIC.forEach((st, i) => expect(outcomesEqual(expected[i]!, observed[i]!), `step ${i} ${st.op}: spec ${JSON.stringify(expected[i])}, lab ${JSON.stringify(observed[i])}`).toBe(true));
+    BASIC.forEach((st, i) =>
+      expect(
+        outcomesEqual(expected[i]!, observed[i]!),
+        `step ${i} ${st.op}: spec ${JSON.stringify(expected[i])}, lab ${JSON.stringify(observed[i])}`,
+      ).toBe(true),
+    );
   }, 120_000);
 
   it('a step killed mid-run (time limit): the trace child is killed in the guest, the VM and helper go on', async () => {
@@ -225,7 +248,9 @@ describe.skipIf(labSkip !== undefined)('the lab backend on the lab VM', () => {
     process.kill(qemu as number, 'SIGKILL');
     const outcomes = await pending;
     expect(outcomes[0]).toEqual({ ok: true, ret: 1 });
-    expect(outcomes[1]).toEqual({ failed: expect.stringMatching(/^helper server was lost: lab VM: QEMU exited with SIGKILL[^\n]* \(the backend restarts it\)$/) });
+    expect(outcomes[1]).toEqual({
+      failed: expect.stringMatching(/^helper server was lost: lab VM: QEMU exited with SIGKILL[^\n]* \(the backend restarts it\)$/),
+    });
     expect(outcomes[2]).toEqual({ failed: 'not run: the helper server died at steps[1] (__hang)' });
     const n = vms.length;
     expect(await run([probe])).toEqual([{ ok: true, ret: 1 }]);
@@ -233,32 +258,35 @@ describe.skipIf(labSkip !== undefined)('the lab backend on the lab VM', () => {
   }, 180_000);
 });
 
-describe.skipIf(labSkip !== undefined || spawnSync('cc', ['--version']).status !== 0)('--preload: the helper in the lab under a shim', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gmem-preload-'));
-  const shim = join(dir, 'fail-fallocate.so');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+describe.skipIf(labSkip !== undefined || spawnSync('cc', ['--version']).status !== 0)(
+  '--preload: the helper in the lab under a shim',
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmem-preload-'));
+    const shim = join(dir, 'fail-fallocate.so');
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a shim that makes fallocate(2) fail with EIO changes that step\'s outcome, and only that step\'s', async () => {
-    writeFileSync(
-      join(dir, 'shim.c'),
-      '#define _GNU_SOURCE\n#include <errno.h>\n#include <fcntl.h>\n' +
-        'int fallocate(int fd, int mode, off_t offset, off_t len) { (void)fd; (void)mode; (void)offset; (void)len; errno = EIO; return -1; }\n' +
-        'int fallocate64(int fd, int mode, off_t offset, off_t len) { return fallocate(fd, mode, offset, len); }\n',
-    );
-    execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(dir, 'shim.c')]);
-    const plain = openLabBackend();
-    const shimmed = openLabBackend({ preload: shim });
-    try {
-      const a = (await plain.run(trace(BASIC))).outcomes;
-      const b = (await shimmed.run(trace(BASIC))).outcomes;
-      expect(a[5]).toEqual({ ok: true });
-      expect(b[5]).toEqual({ errno: 'EIO' });
-      expect(b.filter((_, i) => i !== 5 && i !== 6)).toEqual(a.filter((_, i) => i !== 5 && i !== 6));
-      // the punch did not happen, so the byte written before it is still there
-      expect(b[6]).toEqual({ access: 'ok', value: 170 });
-    } finally {
-      await plain.close();
-      await shimmed.close();
-    }
-  }, 240_000);
-});
+    it("a shim that makes fallocate(2) fail with EIO changes that step's outcome, and only that step's", async () => {
+      writeFileSync(
+        join(dir, 'shim.c'),
+        '#define _GNU_SOURCE\n#include <errno.h>\n#include <fcntl.h>\n' +
+          'int fallocate(int fd, int mode, off_t offset, off_t len) { (void)fd; (void)mode; (void)offset; (void)len; errno = EIO; return -1; }\n' +
+          'int fallocate64(int fd, int mode, off_t offset, off_t len) { return fallocate(fd, mode, offset, len); }\n',
+      );
+      execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(dir, 'shim.c')]);
+      const plain = openLabBackend();
+      const shimmed = openLabBackend({ preload: shim });
+      try {
+        const a = (await plain.run(trace(BASIC))).outcomes;
+        const b = (await shimmed.run(trace(BASIC))).outcomes;
+        expect(a[5]).toEqual({ ok: true });
+        expect(b[5]).toEqual({ errno: 'EIO' });
+        expect(b.filter((_, i) => i !== 5 && i !== 6)).toEqual(a.filter((_, i) => i !== 5 && i !== 6));
+        // the punch did not happen, so the byte written before it is still there
+        expect(b[6]).toEqual({ access: 'ok', value: 170 });
+      } finally {
+        await plain.close();
+        await shimmed.close();
+      }
+    }, 240_000);
+  },
+);

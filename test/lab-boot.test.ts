@@ -22,7 +22,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'lab-boot-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe.skipIf(!lab.ok)('the lab VM', () => {
-  it('exec returns the program\'s stdout, stderr and exit status, each apart from the kernel log', async () => {
+  it("exec returns the program's stdout, stderr and exit status, each apart from the kernel log", async () => {
     const r = await labExec({ program: 'sh', args: ['-c', 'echo to-stdout; echo to-stderr >&2; exit 3'] });
     expect(r.stdout).toBe('to-stdout\n');
     expect(r.stderr).toBe('to-stderr\n');
@@ -49,7 +49,10 @@ describe.skipIf(!lab.ok)('the lab VM', () => {
   it('a dynamically linked program runs with its shared libraries copied in, and gets its argv verbatim', async () => {
     const src = join(scratch, 'args.c');
     const bin = join(scratch, 'args-dyn');
-    writeFileSync(src, '#include <stdio.h>\nint main(int c, char **v) { for (int i = 1; i < c; i++) printf("[%s]", v[i]); printf("\\n"); return 0; }\n');
+    writeFileSync(
+      src,
+      '#include <stdio.h>\nint main(int c, char **v) { for (int i = 1; i < c; i++) printf("[%s]", v[i]); printf("\\n"); return 0; }\n',
+    );
     execFileSync('cc', ['-O1', '-o', bin, src]);
     expect(execFileSync('ldd', [bin]).toString()).toMatch(/libc\.so\.6 =>/);
     const r = await labExec({ program: bin, args: ['a b', "it's", '$X', ''] });
@@ -57,7 +60,7 @@ describe.skipIf(!lab.ok)('the lab VM', () => {
     expect(r.stdout).toBe("[a b][it's][$X][]\n");
   }, 180_000);
 
-  it('startLabVm: a live line channel through the guest\'s `cat`, closed by ending its stdin', async () => {
+  it("startLabVm: a live line channel through the guest's `cat`, closed by ending its stdin", async () => {
     const vm = await startLabVm({ program: 'cat' });
     await vm.started;
     let got = '';
@@ -66,7 +69,10 @@ describe.skipIf(!lab.ok)('the lab VM', () => {
     const lines = ['ping 1', 'a line with spaces', 'x'.repeat(5000)];
     for (const l of lines) {
       vm.stdin.write(`${l}\n`);
-      const want = lines.slice(0, lines.indexOf(l) + 1).map((x) => `${x}\n`).join('');
+      const want = lines
+        .slice(0, lines.indexOf(l) + 1)
+        .map((x) => `${x}\n`)
+        .join('');
       const t0 = Date.now();
       while (got !== want && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
       expect(got).toBe(want);
@@ -92,14 +98,19 @@ describe.skipIf(!lab.ok)('the lab VM', () => {
       const t0 = Date.now();
       const err = await labExec({ program: 'true', kernel, bootTimeoutMs: 20_000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LabVmError);
-      expect((err as Error).message).toMatch(/^lab VM: (QEMU exited with 1 before the guest program started|the lab kernel did not reach its program within 20 s|the guest stopped before its program started)/);
+      expect((err as Error).message).toMatch(
+        /^lab VM: (QEMU exited with 1 before the guest program started|the lab kernel did not reach its program within 20 s|the guest stopped before its program started)/,
+      );
       expect((err as Error).message).not.toContain('\n');
       expect(Date.now() - t0).toBeLessThan(60_000);
     }
   }, 180_000);
 
-  it('the CLI: `lab exec` passes the program\'s output through and exits with its status', () => {
-    const r = spawnSync(process.execPath, [BIN, 'lab', 'exec', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 7'], { encoding: 'utf8', timeout: 170_000 });
+  it("the CLI: `lab exec` passes the program's output through and exits with its status", () => {
+    const r = spawnSync(process.execPath, [BIN, 'lab', 'exec', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 7'], {
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     expect(r.stdout).toBe('hi\n');
     expect(r.stderr).toContain('oops\n');
     expect(r.status).toBe(7);

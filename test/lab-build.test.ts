@@ -36,9 +36,17 @@ function scratchCache(): string {
 }
 
 /** Runs `gmem-spec lab ARGS` with a cache root; sends SIGINT once stderr matches `when`. */
-function labUntil(root: string, args: string[], when: RegExp, delayMs: number): Promise<{ code: number | null; stderr: string; child: ChildProcess }> {
+function labUntil(
+  root: string,
+  args: string[],
+  when: RegExp,
+  delayMs: number,
+): Promise<{ code: number | null; stderr: string; child: ChildProcess }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'lab', ...args], { env: { ...process.env, GMEM_LAB_CACHE: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'lab', ...args], {
+      env: { ...process.env, GMEM_LAB_CACHE: root },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let sent = false;
     child.stderr.setEncoding('utf8');
@@ -57,40 +65,52 @@ function labUntil(root: string, args: string[], when: RegExp, delayMs: number): 
 const leftovers = (root: string): string[] =>
   ['src', 'kernels', 'downloads'].flatMap((d) => {
     try {
-      return readdirSync(join(root, d)).filter((n) => n.includes('.partial')).map((n) => `${d}/${n}`);
+      return readdirSync(join(root, d))
+        .filter((n) => n.includes('.partial'))
+        .map((n) => `${d}/${n}`);
     } catch {
       return [];
     }
   });
 
 describe('Ctrl-C during lab build', () => {
-  it.skipIf(!deb)('during extraction: exit 130, one line, no source tree, no partial directory, no cache entry', async () => {
-    const root = scratchCache();
-    mkdirSync(join(root, 'downloads'));
-    symlinkSync((deb as { path: string }).path, join(root, 'downloads', basename((deb as { path: string }).path)));
-    const r = await labUntil(root, ['build'], /lab extract:/, 1500);
-    expect(r.code).toBe(130);
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^gmem-spec lab build: interrupted; no cache entry was written/);
-    expect(leftovers(root)).toEqual([]);
-    expect(extractedTrees(labLayout(root), LAB_SERIES)).toEqual([]);
-    expect(listEntries(join(root, 'kernels'))).toEqual([]);
-  }, 120_000);
+  it.skipIf(!deb)(
+    'during extraction: exit 130, one line, no source tree, no partial directory, no cache entry',
+    async () => {
+      const root = scratchCache();
+      mkdirSync(join(root, 'downloads'));
+      symlinkSync((deb as { path: string }).path, join(root, 'downloads', basename((deb as { path: string }).path)));
+      const r = await labUntil(root, ['build'], /lab extract:/, 1500);
+      expect(r.code).toBe(130);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^gmem-spec lab build: interrupted; no cache entry was written/);
+      expect(leftovers(root)).toEqual([]);
+      expect(extractedTrees(labLayout(root), LAB_SERIES)).toEqual([]);
+      expect(listEntries(join(root, 'kernels'))).toEqual([]);
+    },
+    120_000,
+  );
 
-  it.skipIf(!tree)('during the compile: exit 130, no cache entry, the build directory kept for resuming, no make left running', async () => {
-    const root = scratchCache();
-    const t = tree as { dir: string; version: string };
-    mkdirSync(join(root, 'src'));
-    symlinkSync(t.dir, join(root, 'src', basename(t.dir)));
-    const r = await labUntil(root, ['build', '--jobs', '1'], /lab compile:/, 3000);
-    expect(r.code).toBe(130);
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^gmem-spec lab build: interrupted; no cache entry was written \(the source tree and make's progress are kept/);
-    expect(listEntries(join(root, 'kernels'))).toEqual([]);
-    expect(existsSync(join(labLayout(root).buildDir(t.version), '.config'))).toBe(true);
-    expect(leftovers(root)).toEqual([]);
-    await new Promise((res) => setTimeout(res, 500));
-    const makes = spawnSync('pgrep', ['-f', `O=${labLayout(root).buildDir(t.version)}`], { encoding: 'utf8' }).stdout.trim();
-    expect(makes).toBe('');
-  }, 180_000);
+  it.skipIf(!tree)(
+    'during the compile: exit 130, no cache entry, the build directory kept for resuming, no make left running',
+    async () => {
+      const root = scratchCache();
+      const t = tree as { dir: string; version: string };
+      mkdirSync(join(root, 'src'));
+      symlinkSync(t.dir, join(root, 'src', basename(t.dir)));
+      const r = await labUntil(root, ['build', '--jobs', '1'], /lab compile:/, 3000);
+      expect(r.code).toBe(130);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+        /^gmem-spec lab build: interrupted; no cache entry was written \(the source tree and make's progress are kept/,
+      );
+      expect(listEntries(join(root, 'kernels'))).toEqual([]);
+      expect(existsSync(join(labLayout(root).buildDir(t.version), '.config'))).toBe(true);
+      expect(leftovers(root)).toEqual([]);
+      await new Promise((res) => setTimeout(res, 500));
+      const makes = spawnSync('pgrep', ['-f', `O=${labLayout(root).buildDir(t.version)}`], { encoding: 'utf8' }).stdout.trim();
+      expect(makes).toBe('');
+    },
+    180_000,
+  );
 });
 
 describe.skipIf(!kernel)('the cache with a real kernel', () => {
@@ -118,6 +138,8 @@ describe.skipIf(!kernel)('the cache with a real kernel', () => {
     expect(ex.status).toBe(2);
     expect(ex.stderr.trim()).toBe('gmem-spec lab exec: no lab kernel is cached (run `gmem-spec lab build`)');
     rmSync(join(dir, 'COMPLETE'));
-    expect(spawnSync(process.execPath, [BIN, 'lab', 'status'], { encoding: 'utf8', env, timeout: 60_000 }).stdout).toMatch(/BROKEN .*no COMPLETE marker/);
+    expect(spawnSync(process.execPath, [BIN, 'lab', 'status'], { encoding: 'utf8', env, timeout: 60_000 }).stdout).toMatch(
+      /BROKEN .*no COMPLETE marker/,
+    );
   }, 120_000);
 });

@@ -8,7 +8,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { debFileVersion, debianMirrors, parseAptCacheShow, parseDeb822Sources, parseOneLineSources, privateSourcesList } from '../src/lab/aptSources.ts';
+import {
+  debFileVersion,
+  debianMirrors,
+  parseAptCacheShow,
+  parseDeb822Sources,
+  parseOneLineSources,
+  privateSourcesList,
+} from '../src/lab/aptSources.ts';
 import { machineMirrors } from '../src/lab/aptFetch.ts';
 import { COMPLETE_MARKER, ENTRY_FILE, type KernelEntry, checkEntry, findKernel, sha256File } from '../src/lab/cacheEntry.ts';
 import { cpioArchive, cpioPath, readCpio } from '../src/lab/cpio.ts';
@@ -50,7 +57,11 @@ describe('cache layout and keys', () => {
 describe('the config fragment', () => {
   it('parses set, unset ("is not set") and quoted values, and names the line of anything else', () => {
     const v = parseConfig('# c\nCONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x y"\n\n', 'f');
-    expect([...v]).toEqual([['CONFIG_A', 'y'], ['CONFIG_B', 'n'], ['CONFIG_C', '"x y"']]);
+    expect([...v]).toEqual([
+      ['CONFIG_A', 'y'],
+      ['CONFIG_B', 'n'],
+      ['CONFIG_C', '"x y"'],
+    ]);
     expect(() => parseConfig('CONFIG_A=y\nKVM=y\n', 'frag')).toThrow(/^frag:2: not a config line/);
   });
 
@@ -65,7 +76,17 @@ describe('the config fragment', () => {
 
   it('the committed fragment asks for the software-protected VM type, KVM_AMD, the virtio console and process_vm_readv, and keeps HW_RANDOM out', () => {
     const f = readFragment();
-    for (const o of ['CONFIG_KVM', 'CONFIG_KVM_AMD', 'CONFIG_KVM_SW_PROTECTED_VM', 'CONFIG_VIRTIO_CONSOLE', 'CONFIG_VIRTIO_PCI', 'CONFIG_CROSS_MEMORY_ATTACH', 'CONFIG_ACPI', 'CONFIG_64BIT']) expect(f.values.get(o), o).toBe('y');
+    for (const o of [
+      'CONFIG_KVM',
+      'CONFIG_KVM_AMD',
+      'CONFIG_KVM_SW_PROTECTED_VM',
+      'CONFIG_VIRTIO_CONSOLE',
+      'CONFIG_VIRTIO_PCI',
+      'CONFIG_CROSS_MEMORY_ATTACH',
+      'CONFIG_ACPI',
+      'CONFIG_64BIT',
+    ])
+      expect(f.values.get(o), o).toBe('y');
     expect(f.values.get('CONFIG_HW_RANDOM')).toBe('n');
     expect(f.hash).toBe(fragmentHash(readFileSync(labAssetPath('kernel.config'), 'utf8')));
   });
@@ -93,7 +114,9 @@ describe('apt sources', () => {
   ].join('\n');
 
   it('deb822: the release mirror with its keyring; security-only and disabled entries are not mirrors', () => {
-    expect(debianMirrors(parseDeb822Sources(deb822))).toEqual([{ uri: 'http://mirror.example/debian', signedBy: '/usr/share/keyrings/debian-archive-keyring.gpg' }]);
+    expect(debianMirrors(parseDeb822Sources(deb822))).toEqual([
+      { uri: 'http://mirror.example/debian', signedBy: '/usr/share/keyrings/debian-archive-keyring.gpg' },
+    ]);
   });
 
   it('one-line format with options, comments, deb-src and non-main components', () => {
@@ -107,8 +130,10 @@ describe('apt sources', () => {
     expect(debianMirrors(parseOneLineSources(text))).toEqual([{ uri: 'http://one.example/debian', signedBy: '/k.gpg' }]);
   });
 
-  it('the private sources list asks one suite of the machine\'s mirror, with its keyring or the Debian one', () => {
-    expect(privateSourcesList({ uri: 'http://m.example/debian' }, 'trixie-backports', '/d.gpg')).toBe('deb [signed-by=/d.gpg] http://m.example/debian trixie-backports main\n');
+  it("the private sources list asks one suite of the machine's mirror, with its keyring or the Debian one", () => {
+    expect(privateSourcesList({ uri: 'http://m.example/debian' }, 'trixie-backports', '/d.gpg')).toBe(
+      'deb [signed-by=/d.gpg] http://m.example/debian trixie-backports main\n',
+    );
     expect(privateSourcesList({ uri: 'http://m.example/debian', signedBy: '/k.gpg' }, 'sid', '/d.gpg')).toContain('[signed-by=/k.gpg]');
   });
 
@@ -123,8 +148,12 @@ describe('apt sources', () => {
   });
 
   it('apt-cache show: the versions in the order apt lists them; the version in a downloaded file name', () => {
-    const show = 'Package: linux-source-7.3\nVersion: 7.3.4-1~bpo13+1\nFilename: pool/main/l/linux/linux-source-7.3_7.3.4-1~bpo13+1_all.deb\nSize: 166780612\n\nPackage: linux-source-7.3\nVersion: 7.3.2-1~bpo13+1\nFilename: pool/x.deb\nSize: 1\n';
-    expect(parseAptCacheShow(show).map((v) => [v.version, v.size])).toEqual([['7.3.4-1~bpo13+1', 166780612], ['7.3.2-1~bpo13+1', 1]]);
+    const show =
+      'Package: linux-source-7.3\nVersion: 7.3.4-1~bpo13+1\nFilename: pool/main/l/linux/linux-source-7.3_7.3.4-1~bpo13+1_all.deb\nSize: 166780612\n\nPackage: linux-source-7.3\nVersion: 7.3.2-1~bpo13+1\nFilename: pool/x.deb\nSize: 1\n';
+    expect(parseAptCacheShow(show).map((v) => [v.version, v.size])).toEqual([
+      ['7.3.4-1~bpo13+1', 166780612],
+      ['7.3.2-1~bpo13+1', 1],
+    ]);
     expect(debFileVersion('linux-source-7.3_7.3.4-1~bpo13+1_all.deb', 'linux-source-7.3')).toBe('7.3.4-1~bpo13+1');
     expect(debFileVersion('linux-source-7.3_1%3a7.3-1_all.deb', 'linux-source-7.3')).toBe('1:7.3-1');
     expect(debFileVersion('linux-source-7.30_7.30.1-1_all.deb', 'linux-source-7.3')).toBeUndefined();
@@ -136,7 +165,16 @@ describe('cache entries', () => {
     const dir = join(scratch, 'kernels', name);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'bzImage'), bz);
-    const e: KernelEntry = { series: '7.3', version: '7.3.4-1', package: 'linux-source-7.3', fragmentHash: 'f'.repeat(64), bzImageSize: bz.length, bzImageSha256: sha256File(join(dir, 'bzImage')), builtAt: `2026-01-0${name.length % 9}T00:00:00Z`, buildSeconds: 1 };
+    const e: KernelEntry = {
+      series: '7.3',
+      version: '7.3.4-1',
+      package: 'linux-source-7.3',
+      fragmentHash: 'f'.repeat(64),
+      bzImageSize: bz.length,
+      bzImageSha256: sha256File(join(dir, 'bzImage')),
+      builtAt: `2026-01-0${name.length % 9}T00:00:00Z`,
+      buildSeconds: 1,
+    };
     writeFileSync(join(dir, ENTRY_FILE), JSON.stringify(e));
     if (opts.marker !== false) writeFileSync(join(dir, COMPLETE_MARKER), 'x');
     return dir;
@@ -180,7 +218,12 @@ describe('the initramfs', () => {
     ]);
     expect(buf.length % 4).toBe(0);
     const back = readCpio(buf);
-    expect(back.map((m) => [m.path, m.mode.toString(8)])).toEqual([['dev', '40755'], ['dev/console', '20600'], ['init', '100755'], ['bin/sh', '120777']]);
+    expect(back.map((m) => [m.path, m.mode.toString(8)])).toEqual([
+      ['dev', '40755'],
+      ['dev/console', '20600'],
+      ['init', '100755'],
+      ['bin/sh', '120777'],
+    ]);
     expect(back[1]!.rdev).toEqual([5, 1]);
     expect(back[2]!.data.toString()).toBe('#!/bin/sh\n');
     expect(back[3]!.data.toString()).toBe('busybox');
@@ -192,7 +235,10 @@ describe('the initramfs', () => {
       console.log('SKIP: no cpio(1) to cross-check the archive');
       return;
     }
-    const buf = cpioArchive([{ kind: 'dir', path: 'lab' }, { kind: 'file', path: 'lab/x', data: Buffer.from('hi'), mode: 0o644 }]);
+    const buf = cpioArchive([
+      { kind: 'dir', path: 'lab' },
+      { kind: 'file', path: 'lab/x', data: Buffer.from('hi'), mode: 0o644 },
+    ]);
     expect(execFileSync('cpio', ['-it', '--quiet'], { input: buf }).toString().split('\n').filter(Boolean)).toEqual(['lab', 'lab/x']);
   });
 
@@ -203,12 +249,34 @@ describe('the initramfs', () => {
   });
 
   it('the layout has each parent directory before its files, /dev/console, init, busybox and the job, and no path twice', () => {
-    const m = initramfsMembers({ busybox: Buffer.from('bb'), init: Buffer.from('init'), job: 'set -- x\n', files: [{ guestPath: '/lib/x86_64-linux-gnu/libc.so.6', data: Buffer.from('c'), mode: 0o755 }] });
+    const m = initramfsMembers({
+      busybox: Buffer.from('bb'),
+      init: Buffer.from('init'),
+      job: 'set -- x\n',
+      files: [{ guestPath: '/lib/x86_64-linux-gnu/libc.so.6', data: Buffer.from('c'), mode: 0o755 }],
+    });
     const paths = m.map((x) => x.path);
-    for (const p of ['dev', 'dev/console', 'bin/busybox', 'init', 'lab/job', 'lib', 'lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu/libc.so.6']) expect(paths).toContain(p);
+    for (const p of [
+      'dev',
+      'dev/console',
+      'bin/busybox',
+      'init',
+      'lab/job',
+      'lib',
+      'lib/x86_64-linux-gnu',
+      'lib/x86_64-linux-gnu/libc.so.6',
+    ])
+      expect(paths).toContain(p);
     expect(paths.indexOf('lib')).toBeLessThan(paths.indexOf('lib/x86_64-linux-gnu'));
     expect(paths.indexOf('lib/x86_64-linux-gnu')).toBeLessThan(paths.indexOf('lib/x86_64-linux-gnu/libc.so.6'));
-    expect(() => initramfsMembers({ busybox: Buffer.from(''), init: Buffer.from(''), job: '', files: [{ guestPath: '/init', data: Buffer.from(''), mode: 0o644 }] })).toThrow(/two files for the same guest path \/init/);
+    expect(() =>
+      initramfsMembers({
+        busybox: Buffer.from(''),
+        init: Buffer.from(''),
+        job: '',
+        files: [{ guestPath: '/init', data: Buffer.from(''), mode: 0o644 }],
+      }),
+    ).toThrow(/two files for the same guest path \/init/);
   });
 
   it('the job script gives the program exactly its argv, whatever the quoting (checked by a real shell)', () => {
@@ -222,27 +290,44 @@ describe('the initramfs', () => {
   });
 
   it('ldd output: libraries with and without =>, vdso skipped, missing ones named, static detected', () => {
-    const dyn = '\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f12)\n\tlibgone.so.1 => not found\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f34)\n';
-    expect(parseLdd(dyn)).toEqual({ libraries: ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2'], missing: ['libgone.so.1'], isStatic: false });
+    const dyn =
+      '\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f12)\n\tlibgone.so.1 => not found\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f34)\n';
+    expect(parseLdd(dyn)).toEqual({
+      libraries: ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2'],
+      missing: ['libgone.so.1'],
+      isStatic: false,
+    });
     expect(parseLdd('\tnot a dynamic executable\n').isStatic).toBe(true);
   });
 
-  it('a dynamic program brings its libraries: this machine\'s /bin/true with libc and the loader at the paths ldd names', async () => {
+  it("a dynamic program brings its libraries: this machine's /bin/true with libc and the loader at the paths ldd names", async () => {
     const gz = await buildInitramfs({ files: [], program: '/bin/true', args: [], stdin: 'null', compress: false });
     const paths = readCpio(gz).map((m) => `/${m.path}`);
     expect(paths).toContain('/lab/true');
     const ldd = parseLdd(execFileSync('ldd', ['/bin/true']).toString());
     for (const lib of ldd.libraries) expect(paths).toContain(lib);
-    expect(readCpio(gz).find((m) => m.path === 'lab/job')!.data.toString()).toContain('set -- /lab/true');
+    expect(
+      readCpio(gz)
+        .find((m) => m.path === 'lab/job')!
+        .data.toString(),
+    ).toContain('set -- /lab/true');
   });
 
   it('bad programs are refused before anything boots: missing, not executable, a directory', async () => {
     const notExec = join(scratch, 'script.sh');
     writeFileSync(notExec, 'echo hi\n', { mode: 0o644 });
-    await expect(buildInitramfs({ files: [], program: notExec, args: [], stdin: 'null' })).rejects.toThrow(/program .*script\.sh is not executable/);
-    await expect(buildInitramfs({ files: [], program: join(scratch, 'nope'), args: [], stdin: 'null' })).rejects.toThrow(/program .*nope: no such file/);
-    await expect(buildInitramfs({ files: [scratch], program: 'true', args: [], stdin: 'null' })).rejects.toThrow(/--file .* is not a regular file/);
-    await expect(buildInitramfs({ files: [notExec], program: 'script.sh', args: [], stdin: 'null' })).rejects.toThrow(/program script\.sh \(given with --file\) is not executable/);
+    await expect(buildInitramfs({ files: [], program: notExec, args: [], stdin: 'null' })).rejects.toThrow(
+      /program .*script\.sh is not executable/,
+    );
+    await expect(buildInitramfs({ files: [], program: join(scratch, 'nope'), args: [], stdin: 'null' })).rejects.toThrow(
+      /program .*nope: no such file/,
+    );
+    await expect(buildInitramfs({ files: [scratch], program: 'true', args: [], stdin: 'null' })).rejects.toThrow(
+      /--file .* is not a regular file/,
+    );
+    await expect(buildInitramfs({ files: [notExec], program: 'script.sh', args: [], stdin: 'null' })).rejects.toThrow(
+      /program script\.sh \(given with --file\) is not executable/,
+    );
   });
 });
 
@@ -267,7 +352,10 @@ describe('QEMU', () => {
 
   it('a missing QEMU binary is a clear reason naming it', () => {
     const r = qemuAvailable({ GMEM_LAB_QEMU: '/nonexistent/qemu-system-x86_64' });
-    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^no QEMU: \/nonexistent\/qemu-system-x86_64 not found \(\$GMEM_LAB_QEMU\)/) });
+    expect(r).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^no QEMU: \/nonexistent\/qemu-system-x86_64 not found \(\$GMEM_LAB_QEMU\)/),
+    });
   });
 
   it('the status port: start and exit lines with guest uptimes', () => {
@@ -280,9 +368,16 @@ describe('QEMU', () => {
 describe('kvm-caps reports', () => {
   it('classifies the three hosts by capability and by trying the calls', () => {
     expect(classifyKvm(parseKvmReport('kvm absent\n'))).toEqual({ kind: 'no-kvm', reason: 'no /dev/kvm' });
-    const noGmem = parseKvmReport('kvm open\napi_version 12\ncap GUEST_MEMFD 0\ncap VM_TYPES 1\ncreate_vm ok\ncreate_guest_memfd Inappropriate ioctl for device\n');
-    expect(classifyKvm(noGmem)).toEqual({ kind: 'kvm-without-guest-memfd', reason: '/dev/kvm without guest_memfd (KVM_CAP_GUEST_MEMFD=0, KVM_CREATE_GUEST_MEMFD: Inappropriate ioctl for device)' });
-    const lab = parseKvmReport('kvm open\ncap GUEST_MEMFD 1\ncap VM_TYPES 3\ncap GUEST_MEMFD_FLAGS 3\ncreate_vm ok\ncreate_guest_memfd ok\ncreate_vm_sw_protected ok\n');
+    const noGmem = parseKvmReport(
+      'kvm open\napi_version 12\ncap GUEST_MEMFD 0\ncap VM_TYPES 1\ncreate_vm ok\ncreate_guest_memfd Inappropriate ioctl for device\n',
+    );
+    expect(classifyKvm(noGmem)).toEqual({
+      kind: 'kvm-without-guest-memfd',
+      reason: '/dev/kvm without guest_memfd (KVM_CAP_GUEST_MEMFD=0, KVM_CREATE_GUEST_MEMFD: Inappropriate ioctl for device)',
+    });
+    const lab = parseKvmReport(
+      'kvm open\ncap GUEST_MEMFD 1\ncap VM_TYPES 3\ncap GUEST_MEMFD_FLAGS 3\ncreate_vm ok\ncreate_guest_memfd ok\ncreate_vm_sw_protected ok\n',
+    );
     expect(classifyKvm(lab).kind).toBe('kvm-with-guest-memfd');
     expect(lab.createSwProtectedVm).toBe('ok');
     expect(classifyKvm(parseKvmReport('kvm open\ncreate_vm Cannot allocate memory\n')).kind).toBe('no-kvm');
@@ -301,10 +396,18 @@ describe('selftest TAP', () => {
     expect(r.status).toBe(1);
     const s = parseTap(r.stdout);
     expect(s.planned).toBe(3);
-    expect(s.results.map((x) => [x.name, x.outcome])).toEqual([['pass_test', 'pass'], ['skip_test', 'skip'], ['fail_test', 'fail']]);
+    expect(s.results.map((x) => [x.name, x.outcome])).toEqual([
+      ['pass_test', 'pass'],
+      ['skip_test', 'skip'],
+      ['fail_test', 'fail'],
+    ]);
     expect(r.stdout).toContain('# ok 1 inner');
     expect(r.stdout).toContain('# boom');
-    expect(tapProblems(s, ['pass_test', 'skip_test', 'fail_test', 'never_ran'])).toEqual([expect.stringMatching(/^skip_test: skip \(SKIP exit=4 time=/), expect.stringMatching(/^fail_test: fail \(exit=1/), 'never_ran: no result']);
+    expect(tapProblems(s, ['pass_test', 'skip_test', 'fail_test', 'never_ran'])).toEqual([
+      expect.stringMatching(/^skip_test: skip \(SKIP exit=4 time=/),
+      expect.stringMatching(/^fail_test: fail \(exit=1/),
+      'never_ran: no result',
+    ]);
   });
 });
 
@@ -336,9 +439,22 @@ describe('progress', () => {
 });
 
 describe('the lab command line', () => {
-  const v = (o: Partial<{ series: string; jobs: string; file: string[]; timeout: string; 'build-only': boolean }> = {}) => ({ series: undefined, jobs: undefined, file: [], timeout: undefined, 'build-only': false, ...o });
+  const v = (o: Partial<{ series: string; jobs: string; file: string[]; timeout: string; 'build-only': boolean }> = {}) => ({
+    series: undefined,
+    jobs: undefined,
+    file: [],
+    timeout: undefined,
+    'build-only': false,
+    ...o,
+  });
   it('exec takes files, a timeout and everything after -- verbatim', () => {
-    expect(labRequest(v({ file: ['a', 'b'], timeout: '5' }), ['exec', 'prog', '--x'], ['prog', '--x'])).toEqual({ sub: 'exec', files: ['a', 'b'], timeoutMs: 5000, buildOnly: false, command: ['prog', '--x'] });
+    expect(labRequest(v({ file: ['a', 'b'], timeout: '5' }), ['exec', 'prog', '--x'], ['prog', '--x'])).toEqual({
+      sub: 'exec',
+      files: ['a', 'b'],
+      timeoutMs: 5000,
+      buildOnly: false,
+      command: ['prog', '--x'],
+    });
   });
   it('each mistake is one UsageError naming it', () => {
     expect(() => labRequest(v(), [], [])).toThrow(/lab needs a subcommand: build, status/);
@@ -356,7 +472,11 @@ describe('the lab command line', () => {
 describe('layout', () => {
   it('every path of an entry lives under the cache root', () => {
     const l = labLayout('/c');
-    expect([l.aptDir('sid'), l.downloads, l.srcDir('7.3.4-1~bpo13+1'), l.buildDir('7.3.4-1'), l.kernelDir('k'), l.selftestsDir('k')].every((p) => p.startsWith('/c/'))).toBe(true);
+    expect(
+      [l.aptDir('sid'), l.downloads, l.srcDir('7.3.4-1~bpo13+1'), l.buildDir('7.3.4-1'), l.kernelDir('k'), l.selftestsDir('k')].every((p) =>
+        p.startsWith('/c/'),
+      ),
+    ).toBe(true);
     expect(l.srcDir('7.3.4-1~bpo13+1')).toBe('/c/src/7.3.4-1_bpo13_1');
   });
 });

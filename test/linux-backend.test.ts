@@ -67,12 +67,15 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
 
   it('create_guest_memfd: unsupported flags (4, and u64 all-ones carried exactly) fail with EINVAL', async () => {
     expect(
-      await run([
-        { op: 'create_vm', type: 'default', as: 'vm0' },
-        { op: 'create_gmem', vm: 'vm0', size: SIZE, flags: 4 },
-        { op: 'create_gmem', vm: 'vm0', size: SIZE, flags: U64_MAX },
-        { op: 'create_gmem', vm: 'vm0', size: SIZE, flags: 3, reserved: [1, 2, 3, 4, 5, U64_MAX] },
-      ], 1),
+      await run(
+        [
+          { op: 'create_vm', type: 'default', as: 'vm0' },
+          { op: 'create_gmem', vm: 'vm0', size: SIZE, flags: 4 },
+          { op: 'create_gmem', vm: 'vm0', size: SIZE, flags: U64_MAX },
+          { op: 'create_gmem', vm: 'vm0', size: SIZE, flags: 3, reserved: [1, 2, 3, 4, 5, U64_MAX] },
+        ],
+        1,
+      ),
     ).toEqual([{ errno: 'EINVAL' }, { errno: 'EINVAL' }, { ok: true }]);
   });
 
@@ -86,31 +89,37 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
   });
 
   it('mmap_cow: MAP_PRIVATE of a guest_memfd fails with EINVAL', async () => {
-    expect(await run([...setup(3), { op: 'mmap', gmem: 'g0', offset: 0, length: SIZE, prot: 'rw', shared: false }], 2))
-      .toEqual([{ errno: 'EINVAL' }]);
+    expect(await run([...setup(3), { op: 'mmap', gmem: 'g0', offset: 0, length: SIZE, prot: 'rw', shared: false }], 2)).toEqual([
+      { errno: 'EINVAL' },
+    ]);
   });
 
   it('mmap_not_supported: mmap without GUEST_MEMFD_FLAG_MMAP fails with ENODEV', async () => {
-    expect(await run([...setup(0), { op: 'mmap', gmem: 'g0', offset: 0, length: SIZE, prot: 'rw', shared: true }], 2))
-      .toEqual([{ errno: 'ENODEV' }]);
+    expect(await run([...setup(0), { op: 'mmap', gmem: 'g0', offset: 0, length: SIZE, prot: 'rw', shared: true }], 2)).toEqual([
+      { errno: 'ENODEV' },
+    ]);
   });
 
   it('mmap: PROT_EXEC is refused with EPERM (the guest_memfd mount is noexec)', async () => {
-    expect(await run([...setup(3), { op: 'mmap', gmem: 'g0', offset: 0, length: SIZE, prot: 'rwx', shared: true }], 2))
-      .toEqual([{ errno: 'EPERM' }]);
+    expect(await run([...setup(3), { op: 'mmap', gmem: 'g0', offset: 0, length: SIZE, prot: 'rwx', shared: true }], 2)).toEqual([
+      { errno: 'EPERM' },
+    ]);
   });
 
   it('mmap_supported: a written byte reads back; untouched memory reads zero', async () => {
     expect(
-      await run([
-        ...mapped(),
-        { op: 'read_mem', map: 'm0', offset: 100 },
-        { op: 'write_mem', map: 'm0', offset: 100, value: 170 },
-        { op: 'read_mem', map: 'm0', offset: 100 },
-        { op: 'fill_mem', map: 'm0', offset: 0, length: SIZE, value: 0x5a },
-        { op: 'check_mem', map: 'm0', offset: 0, length: SIZE, value: 0x5a },
-        { op: 'check_mem', map: 'm0', offset: 0, length: SIZE, value: 0 },
-      ], 3),
+      await run(
+        [
+          ...mapped(),
+          { op: 'read_mem', map: 'm0', offset: 100 },
+          { op: 'write_mem', map: 'm0', offset: 100, value: 170 },
+          { op: 'read_mem', map: 'm0', offset: 100 },
+          { op: 'fill_mem', map: 'm0', offset: 0, length: SIZE, value: 0x5a },
+          { op: 'check_mem', map: 'm0', offset: 0, length: SIZE, value: 0x5a },
+          { op: 'check_mem', map: 'm0', offset: 0, length: SIZE, value: 0 },
+        ],
+        3,
+      ),
     ).toEqual([
       { access: 'ok', value: 0 },
       { access: 'ok' },
@@ -123,47 +132,57 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
 
   it('mmap_supported: punching the first page zeroes it; the other pages keep their data', async () => {
     expect(
-      await run([
-        ...mapped(),
-        { op: 'fill_mem', map: 'm0', offset: 0, length: SIZE, value: 0xaa },
-        { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: PAGE },
-        { op: 'check_mem', map: 'm0', offset: 0, length: PAGE, value: 0 },
-        { op: 'check_mem', map: 'm0', offset: PAGE, length: SIZE - PAGE, value: 0xaa },
-      ], 4),
+      await run(
+        [
+          ...mapped(),
+          { op: 'fill_mem', map: 'm0', offset: 0, length: SIZE, value: 0xaa },
+          { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: PAGE },
+          { op: 'check_mem', map: 'm0', offset: 0, length: PAGE, value: 0 },
+          { op: 'check_mem', map: 'm0', offset: PAGE, length: SIZE - PAGE, value: 0xaa },
+        ],
+        4,
+      ),
     ).toEqual([{ ok: true }, { access: 'ok', match: true }, { access: 'ok', match: true }]);
   });
 
   it('fault_overflow: pages below the file size are accessible, at or past EOF they SIGBUS', async () => {
     expect(
-      await run([
-        ...mapped(3, 2 * SIZE),
-        { op: 'read_mem', map: 'm0', offset: SIZE - 1 },
-        { op: 'read_mem', map: 'm0', offset: SIZE },
-        { op: 'write_mem', map: 'm0', offset: 2 * SIZE - 1, value: 1 },
-        { op: 'fill_mem', map: 'm0', offset: 0, length: 2 * SIZE, value: 1 },
-      ], 3),
+      await run(
+        [
+          ...mapped(3, 2 * SIZE),
+          { op: 'read_mem', map: 'm0', offset: SIZE - 1 },
+          { op: 'read_mem', map: 'm0', offset: SIZE },
+          { op: 'write_mem', map: 'm0', offset: 2 * SIZE - 1, value: 1 },
+          { op: 'fill_mem', map: 'm0', offset: 0, length: 2 * SIZE, value: 1 },
+        ],
+        3,
+      ),
     ).toEqual([{ access: 'ok', value: 0 }, { access: 'SIGBUS' }, { access: 'SIGBUS' }, { access: 'SIGBUS' }]);
   });
 
   it('fault_private: MMAP without INIT_SHARED maps, but every access SIGBUSes (all memory is private)', async () => {
-    expect(await run([...mapped(1), { op: 'read_mem', map: 'm0', offset: 0 }, { op: 'write_mem', map: 'm0', offset: 0, value: 1 }], 2))
-      .toEqual([{ ok: true }, { access: 'SIGBUS' }, { access: 'SIGBUS' }]);
+    expect(
+      await run([...mapped(1), { op: 'read_mem', map: 'm0', offset: 0 }, { op: 'write_mem', map: 'm0', offset: 0, value: 1 }], 2),
+    ).toEqual([{ ok: true }, { access: 'SIGBUS' }, { access: 'SIGBUS' }]);
   });
 
   it('access outside the mapping (even non-canonical), after munmap or through a failed mmap is SIGSEGV', async () => {
     expect(
-      await run([
-        ...mapped(3, PAGE),
-        { op: 'read_mem', map: 'm0', offset: PAGE },
-        { op: 'read_mem', map: 'm0', offset: -1 },
-        { op: 'write_mem', map: 'm0', offset: 1n << 47n, value: 1 }, // a non-canonical address
-        { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rw', shared: false, as: 'bad' },
-        { op: 'read_mem', map: 'bad', offset: 0 },
-        { op: 'mprotect', map: 'bad', prot: 'r' },
-        { op: 'munmap', map: 'm0' },
-        { op: 'read_mem', map: 'm0', offset: 0 },
-        { op: 'madvise', map: 'm0', offset: 0, length: PAGE, advice: 'dontneed' },
-      ], 3),
+      await run(
+        [
+          ...mapped(3, PAGE),
+          { op: 'read_mem', map: 'm0', offset: PAGE },
+          { op: 'read_mem', map: 'm0', offset: -1 },
+          { op: 'write_mem', map: 'm0', offset: 1n << 47n, value: 1 }, // a non-canonical address
+          { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rw', shared: false, as: 'bad' },
+          { op: 'read_mem', map: 'bad', offset: 0 },
+          { op: 'mprotect', map: 'bad', prot: 'r' },
+          { op: 'munmap', map: 'm0' },
+          { op: 'read_mem', map: 'm0', offset: 0 },
+          { op: 'madvise', map: 'm0', offset: 0, length: PAGE, advice: 'dontneed' },
+        ],
+        3,
+      ),
     ).toEqual([
       { access: 'SIGSEGV' },
       { access: 'SIGSEGV' },
@@ -179,41 +198,50 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
 
   it('mprotect: a read-only mapping SIGSEGVs on write and still reads', async () => {
     expect(
-      await run([
-        ...mapped(),
-        { op: 'write_mem', map: 'm0', offset: 0, value: 9 },
-        { op: 'mprotect', map: 'm0', prot: 'r' },
-        { op: 'write_mem', map: 'm0', offset: 0, value: 1 },
-        { op: 'read_mem', map: 'm0', offset: 0 },
-      ], 4),
+      await run(
+        [
+          ...mapped(),
+          { op: 'write_mem', map: 'm0', offset: 0, value: 9 },
+          { op: 'mprotect', map: 'm0', prot: 'r' },
+          { op: 'write_mem', map: 'm0', offset: 0, value: 1 },
+          { op: 'read_mem', map: 'm0', offset: 0 },
+        ],
+        4,
+      ),
     ).toEqual([{ ok: true }, { access: 'SIGSEGV' }, { access: 'ok', value: 9 }]);
   });
 
   it('madvise: HUGEPAGE and DONTNEED succeed (data survives DONTNEED); COLLAPSE fails with EINVAL', async () => {
     expect(
-      await run([
-        ...mapped(),
-        { op: 'write_mem', map: 'm0', offset: 0, value: 7 },
-        { op: 'madvise', map: 'm0', offset: 0, length: SIZE, advice: 'hugepage' },
-        { op: 'madvise', map: 'm0', offset: 0, length: SIZE, advice: 'collapse' },
-        { op: 'madvise', map: 'm0', offset: 0, length: SIZE, advice: 'dontneed' },
-        { op: 'read_mem', map: 'm0', offset: 0 },
-      ], 4),
+      await run(
+        [
+          ...mapped(),
+          { op: 'write_mem', map: 'm0', offset: 0, value: 7 },
+          { op: 'madvise', map: 'm0', offset: 0, length: SIZE, advice: 'hugepage' },
+          { op: 'madvise', map: 'm0', offset: 0, length: SIZE, advice: 'collapse' },
+          { op: 'madvise', map: 'm0', offset: 0, length: SIZE, advice: 'dontneed' },
+          { op: 'read_mem', map: 'm0', offset: 0 },
+        ],
+        4,
+      ),
     ).toEqual([{ ok: true }, { errno: 'EINVAL' }, { ok: true }, { access: 'ok', value: 7 }]);
   });
 
   it('fallocate: mode 0 is EOPNOTSUPP, allocate past EOF and unaligned ranges EINVAL, punch past EOF succeeds', async () => {
     expect(
-      await run([
-        ...setup(3),
-        { op: 'fallocate', gmem: 'g0', mode: 0, offset: 0, len: PAGE },
-        { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: SIZE },
-        { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: SIZE, len: PAGE },
-        { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: PAGE, len: PAGE - 1 },
-        { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 1, len: PAGE - 1 },
-        { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: SIZE, len: PAGE },
-        { op: 'fallocate', gmem: 'g0', mode: 2, offset: 0, len: PAGE },
-      ], 2),
+      await run(
+        [
+          ...setup(3),
+          { op: 'fallocate', gmem: 'g0', mode: 0, offset: 0, len: PAGE },
+          { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: SIZE },
+          { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: SIZE, len: PAGE },
+          { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: PAGE, len: PAGE - 1 },
+          { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 1, len: PAGE - 1 },
+          { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: SIZE, len: PAGE },
+          { op: 'fallocate', gmem: 'g0', mode: 2, offset: 0, len: PAGE },
+        ],
+        2,
+      ),
     ).toEqual([
       { errno: 'EOPNOTSUPP' },
       { ok: true },
@@ -226,34 +254,41 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
   });
 
   it('file_size: fstat reports the creation size, PAGE_SIZE blocks and a regular file', async () => {
-    expect(await run([...setup(3), { op: 'fstat', h: 'g0' }], 2))
-      .toEqual([{ ok: true, fstat: { st_size: SIZE, st_blksize: PAGE, st_type: 'reg' } }]);
+    expect(await run([...setup(3), { op: 'fstat', h: 'g0' }], 2)).toEqual([
+      { ok: true, fstat: { st_size: SIZE, st_blksize: PAGE, st_type: 'reg' } },
+    ]);
   });
 
   it('file_read_write: read/write fail with EINVAL, pread/pwrite with ESPIPE; ftruncate fails with EINVAL', async () => {
     expect(
-      await run([
-        ...setup(3),
-        { op: 'read', h: 'g0', len: PAGE },
-        { op: 'write', h: 'g0', len: PAGE },
-        { op: 'pread', h: 'g0', offset: 0, len: PAGE },
-        { op: 'pwrite', h: 'g0', offset: 0, len: PAGE },
-        { op: 'ftruncate', h: 'g0', length: SIZE },
-      ], 2),
+      await run(
+        [
+          ...setup(3),
+          { op: 'read', h: 'g0', len: PAGE },
+          { op: 'write', h: 'g0', len: PAGE },
+          { op: 'pread', h: 'g0', offset: 0, len: PAGE },
+          { op: 'pwrite', h: 'g0', offset: 0, len: PAGE },
+          { op: 'ftruncate', h: 'g0', length: SIZE },
+        ],
+        2,
+      ),
     ).toEqual([{ errno: 'EINVAL' }, { errno: 'EINVAL' }, { errno: 'ESPIPE' }, { errno: 'ESPIPE' }, { errno: 'EINVAL' }]);
   });
 
   it('close: a closed handle gets EBADF from the kernel; a dup keeps the file usable', async () => {
     expect(
-      await run([
-        ...setup(3),
-        { op: 'dup', h: 'g0', as: 'g0b' },
-        { op: 'close', h: 'g0' },
-        { op: 'close', h: 'g0' },
-        { op: 'fstat', h: 'g0' },
-        { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rw', shared: true },
-        { op: 'fstat', h: 'g0b' },
-      ], 2),
+      await run(
+        [
+          ...setup(3),
+          { op: 'dup', h: 'g0', as: 'g0b' },
+          { op: 'close', h: 'g0' },
+          { op: 'close', h: 'g0' },
+          { op: 'fstat', h: 'g0' },
+          { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rw', shared: true },
+          { op: 'fstat', h: 'g0b' },
+        ],
+        2,
+      ),
     ).toEqual([
       { ok: true },
       { ok: true },
@@ -264,22 +299,25 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
     ]);
   });
 
-  it('fork: the child sees the parent\'s writes through the shared mapping, and its VM ioctls get EIO', async () => {
+  it("fork: the child sees the parent's writes through the shared mapping, and its VM ioctls get EIO", async () => {
     expect(
-      await run([
-        ...mapped(),
-        { op: 'write_mem', map: 'm0', offset: 5, value: 42 },
-        {
-          op: 'fork',
-          steps: [
-            { op: 'read_mem', map: 'm0', offset: 5 },
-            { op: 'write_mem', map: 'm0', offset: 6, value: 43 },
-            { op: 'create_gmem', vm: 'vm0', size: PAGE, flags: 3 },
-            { op: 'fstat', h: 'g0' },
-          ],
-        },
-        { op: 'read_mem', map: 'm0', offset: 6 },
-      ], 4),
+      await run(
+        [
+          ...mapped(),
+          { op: 'write_mem', map: 'm0', offset: 5, value: 42 },
+          {
+            op: 'fork',
+            steps: [
+              { op: 'read_mem', map: 'm0', offset: 5 },
+              { op: 'write_mem', map: 'm0', offset: 6, value: 43 },
+              { op: 'create_gmem', vm: 'vm0', size: PAGE, flags: 3 },
+              { op: 'fstat', h: 'g0' },
+            ],
+          },
+          { op: 'read_mem', map: 'm0', offset: 6 },
+        ],
+        4,
+      ),
     ).toEqual([
       {
         ok: true,
@@ -295,41 +333,66 @@ describe.skipIf(!kvm.ok)('linux backend on this kernel', () => {
   });
 
   it('memslots: a default VM binds an MMAP|INIT_SHARED guest_memfd; the slot is immutable; deletion succeeds', async () => {
-    const bind: Step = { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size: SIZE, gmem: 'g0', gmem_offset: 0, uaddr: { map: 'm0', offset: 0 } };
+    const bind: Step = {
+      op: 'set_memory_region2',
+      vm: 'vm0',
+      slot: 0,
+      flags: ['gmem'],
+      gpa: 0,
+      size: SIZE,
+      gmem: 'g0',
+      gmem_offset: 0,
+      uaddr: { map: 'm0', offset: 0 },
+    };
     expect(
-      await run([
-        ...mapped(),
-        bind,
-        bind,
-        { op: 'set_memory_region2', vm: 'vm0', slot: 1, flags: ['gmem', 'log_dirty'], gpa: SIZE, size: SIZE, gmem: 'g0', gmem_offset: 0, uaddr: { map: 'm0', offset: 0 } },
-        { op: 'delete_memslot', vm: 'vm0', slot: 0 },
-        { op: 'delete_memslot', vm: 'vm0', slot: 0 },
-      ], 3),
+      await run(
+        [
+          ...mapped(),
+          bind,
+          bind,
+          {
+            op: 'set_memory_region2',
+            vm: 'vm0',
+            slot: 1,
+            flags: ['gmem', 'log_dirty'],
+            gpa: SIZE,
+            size: SIZE,
+            gmem: 'g0',
+            gmem_offset: 0,
+            uaddr: { map: 'm0', offset: 0 },
+          },
+          { op: 'delete_memslot', vm: 'vm0', slot: 0 },
+          { op: 'delete_memslot', vm: 'vm0', slot: 0 },
+        ],
+        3,
+      ),
     ).toEqual([{ ok: true }, { errno: 'EINVAL' }, { errno: 'EINVAL' }, { ok: true }, { errno: 'EINVAL' }]);
   });
 
   it('attributes: KVM_SET_MEMORY_ATTRIBUTES and the proposed ..._ATTRIBUTES2 are ENOTTY on this kernel', async () => {
     expect(
-      await run([
-        ...setup(3),
-        { op: 'set_memory_attributes', vm: 'vm0', address: 0, size: PAGE, attributes: 8 },
-        { op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: PAGE, attributes: 8 },
-      ], 2),
+      await run(
+        [
+          ...setup(3),
+          { op: 'set_memory_attributes', vm: 'vm0', address: 0, size: PAGE, attributes: 8 },
+          { op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: PAGE, attributes: 8 },
+        ],
+        2,
+      ),
     ).toEqual([{ errno: 'ENOTTY' }, { errno: 'ENOTTY' }]);
   });
 
   it('pin: a long-term pin (io_uring fixed buffer) of shared pages succeeds and unpins', async () => {
     expect(
-      await run([
-        ...mapped(),
-        { op: 'pin', map: 'm0', offset: 0, len: PAGE },
-        { op: 'unpin', map: 'm0', offset: 0, len: PAGE },
-      ], 3),
+      await run([...mapped(), { op: 'pin', map: 'm0', offset: 0, len: PAGE }, { op: 'unpin', map: 'm0', offset: 0, len: PAGE }], 3),
     ).toEqual([{ ok: true }, { ok: true }]);
   });
 
   it('platform operations are reported as unsupported, not as kernel outcomes', async () => {
-    const outcomes = await run([...setup(3), { op: 'launch_start', vm: 'vm0' }, { op: 'guest_access', vm: 'vm0', gpa: 0, private: false }], 2);
+    const outcomes = await run(
+      [...setup(3), { op: 'launch_start', vm: 'vm0' }, { op: 'guest_access', vm: 'vm0', gpa: 0, private: false }],
+      2,
+    );
     for (const o of outcomes) expect(o).toEqual({ failed: expect.stringContaining('unsupported') });
   });
 

@@ -37,17 +37,41 @@ const advise = (advice: string, length = PAGE, offset = 0) => ({ op: 'madvise', 
 const last = (steps: unknown[]) => run(steps).outcomes.at(-1);
 
 describe('madvise vocabulary', () => {
-  const NAMES = ['dontdump', 'dodump', 'populate_read', 'populate_write', 'guard_install', 'guard_remove', 'mergeable', 'unmergeable', 'wipeonfork', 'keeponfork', 'cold'];
+  const NAMES = [
+    'dontdump',
+    'dodump',
+    'populate_read',
+    'populate_write',
+    'guard_install',
+    'guard_remove',
+    'mergeable',
+    'unmergeable',
+    'wipeonfork',
+    'keeponfork',
+    'cold',
+  ];
 
-  it('accepts every advice issue 12 lists, with the kernel\'s numbers', () => {
+  it("accepts every advice issue 12 lists, with the kernel's numbers", () => {
     expect(NAMES.filter((n) => !(n in MADV))).toEqual([]);
-    expect([MADV.mergeable, MADV.dontdump, MADV.wipeonfork, MADV.cold, MADV.populate_read, MADV.populate_write, MADV.guard_install, MADV.guard_remove]).toEqual([12, 16, 18, 20, 22, 23, 102, 103]);
+    expect([
+      MADV.mergeable,
+      MADV.dontdump,
+      MADV.wipeonfork,
+      MADV.cold,
+      MADV.populate_read,
+      MADV.populate_write,
+      MADV.guard_install,
+      MADV.guard_remove,
+    ]).toEqual([12, 16, 18, 20, 22, 23, 102, 103]);
     for (const n of NAMES) expect(() => run([...setup(), advise(n)])).not.toThrow();
   });
 
-  it.each(['dontdump', 'dodump', 'mergeable', 'unmergeable', 'keeponfork', 'cold', 'pageout'])('MADV_%s succeeds on a guest_memfd mapping', (advice) => {
-    expect(last([...setup(), advise(advice)])).toEqual({ ok: true });
-  });
+  it.each(['dontdump', 'dodump', 'mergeable', 'unmergeable', 'keeponfork', 'cold', 'pageout'])(
+    'MADV_%s succeeds on a guest_memfd mapping',
+    (advice) => {
+      expect(last([...setup(), advise(advice)])).toEqual({ ok: true });
+    },
+  );
 
   it('MADV_WIPEONFORK is EINVAL on a file mapping', () => {
     expect(last([...setup(), advise('wipeonfork')])).toEqual({ errno: 'EINVAL' });
@@ -85,25 +109,44 @@ describe('guard regions (MADV_GUARD_INSTALL / _REMOVE)', () => {
   const written = [...setup(), { op: 'write_mem', map: 'm0', offset: 0, value: 7 }];
 
   it('an access to a guarded page is SIGSEGV, a pin there EFAULT, populate EFAULT', () => {
-    const r = run([...written, advise('guard_install'), { op: 'read_mem', map: 'm0', offset: 0 }, { op: 'pin', map: 'm0', offset: 0, len: PAGE }, advise('populate_read')]);
+    const r = run([
+      ...written,
+      advise('guard_install'),
+      { op: 'read_mem', map: 'm0', offset: 0 },
+      { op: 'pin', map: 'm0', offset: 0, len: PAGE },
+      advise('populate_read'),
+    ]);
     expect(r.outcomes.slice(-4)).toEqual([{ ok: true }, { access: 'SIGSEGV' }, { errno: 'EFAULT' }, { errno: 'EFAULT' }]);
     // Installing zaps the PTEs; the file keeps the data.
     expect(r.state.gmems[0]?.pages['0']).toMatchObject({ hostMappers: [], backing: 'initialised', bytes: { 0: 7 } });
   });
 
   it('removing the guard makes the page accessible again, with its data', () => {
-    expect(last([...written, advise('guard_install'), advise('guard_remove'), { op: 'read_mem', map: 'm0', offset: 0 }])).toEqual({ access: 'ok', value: 7 });
+    expect(last([...written, advise('guard_install'), advise('guard_remove'), { op: 'read_mem', map: 'm0', offset: 0 }])).toEqual({
+      access: 'ok',
+      value: 7,
+    });
   });
 
   it('a guard on one page leaves the others accessible', () => {
-    const r = run([...setup(3), advise('guard_install', PAGE, PAGE), { op: 'read_mem', map: 'm0', offset: 0 }, { op: 'read_mem', map: 'm0', offset: PAGE }]);
+    const r = run([
+      ...setup(3),
+      advise('guard_install', PAGE, PAGE),
+      { op: 'read_mem', map: 'm0', offset: 0 },
+      { op: 'read_mem', map: 'm0', offset: PAGE },
+    ]);
     expect(r.outcomes.slice(-2)).toEqual([{ access: 'ok', value: 0 }, { access: 'SIGSEGV' }]);
   });
 });
 
 describe('MADV_DONTNEED_LOCKED', () => {
   it('zaps like MADV_DONTNEED: the PTEs go, the data stays', () => {
-    const r = run([...setup(), { op: 'write_mem', map: 'm0', offset: 0, value: 5 }, advise('dontneed_locked'), { op: 'read_mem', map: 'm0', offset: 0 }]);
+    const r = run([
+      ...setup(),
+      { op: 'write_mem', map: 'm0', offset: 0, value: 5 },
+      advise('dontneed_locked'),
+      { op: 'read_mem', map: 'm0', offset: 0 },
+    ]);
     expect(r.outcomes.slice(-2)).toEqual([{ ok: true }, { access: 'ok', value: 5 }]);
     const zapped = run([...setup(), { op: 'write_mem', map: 'm0', offset: 0, value: 5 }, advise('dontneed_locked')]);
     expect(zapped.state.gmems[0]?.pages['0']?.hostMappers).toEqual([]);

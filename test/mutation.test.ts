@@ -20,7 +20,10 @@ describe('mutation harness', () => {
   it('a suite that never exercises a deviation lets it survive (the harness can fail)', async () => {
     const thin = loadTraceFiles(['examples/corpus/linux-6.18/punch--page0.json']);
     const results = await runMutants(LINUX_6_18, thin, ['mmap-private-accepted', 'punch-keeps-data']);
-    expect(Object.fromEntries(results.map((r) => [r.mutant.id, r.killed]))).toEqual({ 'mmap-private-accepted': false, 'punch-keeps-data': true });
+    expect(Object.fromEntries(results.map((r) => [r.mutant.id, r.killed]))).toEqual({
+      'mmap-private-accepted': false,
+      'punch-keeps-data': true,
+    });
   });
 
   // "Only": the harness never runs them for linux-6.18, and it could not see them there anyway (6.18 has no
@@ -34,7 +37,10 @@ describe('mutation harness', () => {
     expect(ran.filter((r) => inplace.includes(r.mutant)).map((r) => r.mutant.id)).toEqual([]);
     for (const m of inplace) {
       const results = await runSuite(new ReferenceBackend(m.apply(LINUX_6_18)), LINUX_6_18, corpus);
-      expect(results.filter((r) => !r.passed).map((r) => r.name), m.id).toEqual([]);
+      expect(
+        results.filter((r) => !r.passed).map((r) => r.name),
+        m.id,
+      ).toEqual([]);
     }
   });
 
@@ -43,6 +49,9 @@ describe('mutation harness', () => {
   it('the in-place suites (the committed one and examples/traces/inplace-eagain.json) kill every in-place mutant', async () => {
     const suite = [...loadSuite('generated-tests/inplace-conversion'), ...loadTraceFiles(['examples/traces/inplace-eagain.json'])];
     const results = await runMutants(getProfile('inplace-conversion'), suite);
-    expect(results.map((r) => [r.mutant.id, r.killed]).sort()).toEqual([['conversion-no-private-mem-check', true], ['pinned-page-converts', true]]);
+    expect(results.map((r) => [r.mutant.id, r.killed]).sort()).toEqual([
+      ['conversion-no-private-mem-check', true],
+      ['pinned-page-converts', true],
+    ]);
   });
 });

@@ -20,7 +20,11 @@ copyFileSync('native/kvm-uapi.h', join(root, 'native', 'kvm-uapi.h'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const build = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+  spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
 const marker = join(root, NATIVE_BUILD_FAILED_FILE);
 const hasCc = spawnSync(process.env.CC || 'cc', ['--version']).error === undefined;
 if (!hasCc) console.log('SKIP: no C compiler (cc): the successful-build case of test/native-build.test.ts does not run');

@@ -48,7 +48,8 @@ describe('the operation registry', () => {
       expect(spec, `${op}.${field} is not a field`).toBeDefined();
       const kind = spec?.type;
       expect(kind?.kind === 'enum' || kind?.kind === 'int-or-enum', `${op}.${field} is not an enum`).toBe(true);
-      if (kind && (kind.kind === 'enum' || kind.kind === 'int-or-enum')) expect(Object.keys(values ?? {}).sort()).toEqual([...kind.values].sort());
+      if (kind && (kind.kind === 'enum' || kind.kind === 'int-or-enum'))
+        expect(Object.keys(values ?? {}).sort()).toEqual([...kind.values].sort());
     }
   });
 
@@ -56,7 +57,10 @@ describe('the operation registry', () => {
     for (const op of OP_NAMES) {
       const list = OPS[op].checkList;
       if ('none' in list) continue;
-      const foreign = list.checks().map((c) => c.id).filter((id) => !id.startsWith(`${op}.`) && !id.startsWith('vm_fd.') && !/^[a-z_]+\./.test(id));
+      const foreign = list
+        .checks()
+        .map((c) => c.id)
+        .filter((id) => !id.startsWith(`${op}.`) && !id.startsWith('vm_fd.') && !/^[a-z_]+\./.test(id));
       expect(foreign).toEqual([]);
     }
   });

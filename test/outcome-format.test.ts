@@ -26,11 +26,31 @@ const MAP = { op: 'mmap', gmem: 'g0', offset: 0, length: 4096, prot: 'rw', share
 
 describe('an outcome with a field that does not belong to it is rejected, naming the field', () => {
   it.each([
-    ['st_size beside ok instead of inside fstat', { ok: true, st_size: 4096 }, 't.json: steps[1].observed.st_size: unknown field in an ok outcome (allowed: ok, ret, fstat, steps)'],
-    ['a field inside fstat', { ok: true, fstat: { st_size: 4096, st_blksize: 4096, st_mode: 1 } }, 't.json: steps[1].observed.fstat.st_mode: unknown field in fstat (allowed: st_size, st_blksize, st_type)'],
-    ['a value on an errno', { errno: 'EINVAL', value: 0 }, 't.json: steps[1].observed.value: unknown field in an errno outcome (allowed: errno, error_offset)'],
-    ['a value on a signal', { access: 'SIGBUS', value: 0 }, 't.json: steps[1].observed.value: unknown field in a SIGBUS outcome (allowed: access)'],
-    ['a gpa on an exit', { exit: 'MEMORY_FAULT', private: true, gpa: 0 }, 't.json: steps[1].observed.gpa: unknown field in a memory-fault exit outcome (allowed: exit, private)'],
+    [
+      'st_size beside ok instead of inside fstat',
+      { ok: true, st_size: 4096 },
+      't.json: steps[1].observed.st_size: unknown field in an ok outcome (allowed: ok, ret, fstat, steps)',
+    ],
+    [
+      'a field inside fstat',
+      { ok: true, fstat: { st_size: 4096, st_blksize: 4096, st_mode: 1 } },
+      't.json: steps[1].observed.fstat.st_mode: unknown field in fstat (allowed: st_size, st_blksize, st_type)',
+    ],
+    [
+      'a value on an errno',
+      { errno: 'EINVAL', value: 0 },
+      't.json: steps[1].observed.value: unknown field in an errno outcome (allowed: errno, error_offset)',
+    ],
+    [
+      'a value on a signal',
+      { access: 'SIGBUS', value: 0 },
+      't.json: steps[1].observed.value: unknown field in a SIGBUS outcome (allowed: access)',
+    ],
+    [
+      'a gpa on an exit',
+      { exit: 'MEMORY_FAULT', private: true, gpa: 0 },
+      't.json: steps[1].observed.gpa: unknown field in a memory-fault exit outcome (allowed: exit, private)',
+    ],
     ['ok: false', { ok: false }, 't.json: steps[1].observed.ok: expected true (a failure is {"errno": ...}), got false'],
     ['not_modelled as an observation', { not_modelled: 'x' }, /^t\.json: steps\[1\]\.observed\.not_modelled: only an expected outcome/],
   ])('%s', (_what, observed, message) => {
@@ -45,12 +65,22 @@ describe('an outcome with a field that does not belong to it is rejected, naming
   });
 });
 
-describe('a fork\'s child steps may carry their own observed outcomes', () => {
-  const fork = (childObserved: unknown, forkObserved?: unknown) => doc([
-    VM, GMEM, MAP,
-    { op: 'write_mem', map: 'm0', offset: 0, value: 7 },
-    { op: 'fork', steps: [{ op: 'read_mem', map: 'm0', offset: 0, observed: childObserved }, { op: 'create_gmem', vm: 'vm0', size: 4096, flags: 0, observed: { errno: 'EIO' } }], ...(forkObserved ? { observed: forkObserved } : {}) },
-  ]);
+describe("a fork's child steps may carry their own observed outcomes", () => {
+  const fork = (childObserved: unknown, forkObserved?: unknown) =>
+    doc([
+      VM,
+      GMEM,
+      MAP,
+      { op: 'write_mem', map: 'm0', offset: 0, value: 7 },
+      {
+        op: 'fork',
+        steps: [
+          { op: 'read_mem', map: 'm0', offset: 0, observed: childObserved },
+          { op: 'create_gmem', vm: 'vm0', size: 4096, flags: 0, observed: { errno: 'EIO' } },
+        ],
+        ...(forkObserved ? { observed: forkObserved } : {}),
+      },
+    ]);
 
   it('compares them as the child outcomes when the fork has none', () => {
     const t = parseTrace(fork({ access: 'ok', value: 7 }));
@@ -71,8 +101,9 @@ describe('a fork\'s child steps may carry their own observed outcomes', () => {
   });
 
   it('a child outcome given twice must agree', () => {
-    expect(() => parseTrace(fork({ access: 'ok', value: 7 }, { ok: true, steps: [{ access: 'ok', value: 8 }] }), 't.json'))
-      .toThrow('t.json: steps[4].steps[0].observed: access ok, reads 7 disagrees with the fork\'s observed.steps[0] (access ok, reads 8); give a child\'s outcome once, or the same in both places');
+    expect(() => parseTrace(fork({ access: 'ok', value: 7 }, { ok: true, steps: [{ access: 'ok', value: 8 }] }), 't.json')).toThrow(
+      "t.json: steps[4].steps[0].observed: access ok, reads 7 disagrees with the fork's observed.steps[0] (access ok, reads 8); give a child's outcome once, or the same in both places",
+    );
     expect(() => parseTrace(fork({ access: 'ok', value: 7 }, { ok: true, steps: [{ access: 'ok', value: 7 }] }))).not.toThrow();
   });
 
@@ -83,7 +114,15 @@ describe('a fork\'s child steps may carry their own observed outcomes', () => {
 });
 
 describe('ret: 0 is plain ok; an fd or an address is never compared', () => {
-  const closeWith = (observed: unknown) => parseTrace(doc([VM, { ...GMEM, observed: { ok: true, ret: 5 } }, { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: 4096, observed: { ok: true, ret: 0 } }, { op: 'close', h: 'g0', observed }]));
+  const closeWith = (observed: unknown) =>
+    parseTrace(
+      doc([
+        VM,
+        { ...GMEM, observed: { ok: true, ret: 5 } },
+        { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: 4096, observed: { ok: true, ret: 0 } },
+        { op: 'close', h: 'g0', observed },
+      ]),
+    );
 
   it('{"ok": true, "ret": 0} from close and fallocate agrees with the spec\'s ok', () => {
     expect(compareTrace(linux, closeWith({ ok: true, ret: 0 }).steps)).toEqual({ checked: 3, notModelled: [] });
@@ -98,7 +137,24 @@ describe('ret: 0 is plain ok; an fd or an address is never compared', () => {
   });
 
   it('a memslot ioctl that returned 0', () => {
-    const t = parseTrace(doc([VM, GMEM, { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size: 4096, gmem: 'g0', gmem_offset: 0, uaddr: 0, observed: { ok: true, ret: 0 } }]));
+    const t = parseTrace(
+      doc([
+        VM,
+        GMEM,
+        {
+          op: 'set_memory_region2',
+          vm: 'vm0',
+          slot: 0,
+          flags: ['gmem'],
+          gpa: 0,
+          size: 4096,
+          gmem: 'g0',
+          gmem_offset: 0,
+          uaddr: 0,
+          observed: { ok: true, ret: 0 },
+        },
+      ]),
+    );
     expect(compareTrace(linux, t.steps)).toEqual({ checked: 1, notModelled: [] });
   });
 });

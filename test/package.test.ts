@@ -13,7 +13,11 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = process.cwd();
-const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const readme = readFileSync('README.md', 'utf8');
 const EXAMPLE = 'examples/traces/punch-zeroes.json';
 const CORPUS_TRACE = 'examples/corpus/linux-6.18/close--both-mapped.json';
@@ -35,11 +39,21 @@ function sh(cmd: string, args: readonly string[], cwd: string, timeout = 120_000
     const child = spawn(cmd, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 
@@ -67,13 +81,24 @@ beforeAll(async () => {
   const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
   expect(tarball, `no tarball in ${tmp}`).toBeDefined();
   const tgz = join(tmp, tarball as string);
-  tarballFiles = (await sh('tar', ['-tzf', tgz], tmp)).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  tarballFiles = (await sh('tar', ['-tzf', tgz], tmp)).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
 
   prefix = join(tmp, 'prefix');
   mkdirSync(prefix);
   // An empty project that allows gmem-spec's install script (npm may block dependencies' scripts otherwise).
-  writeFileSync(join(prefix, 'package.json'), JSON.stringify({ name: 'gmem-spec-install-check', private: true, type: 'module', allowScripts: { 'gmem-spec': true } }));
-  install = await sh('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', tgz], prefix, 600_000);
+  writeFileSync(
+    join(prefix, 'package.json'),
+    JSON.stringify({ name: 'gmem-spec-install-check', private: true, type: 'module', allowScripts: { 'gmem-spec': true } }),
+  );
+  install = await sh(
+    'npm',
+    ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', tgz],
+    prefix,
+    600_000,
+  );
   installed = join(prefix, 'node_modules', 'gmem-spec');
 }, 900_000);
 
@@ -88,17 +113,41 @@ describe('the tarball', { timeout: 300_000 }, () => {
     const quoted = /<!-- pack-stats -->(\d+) files, ([\d.]+) MB packed/.exec(readme);
     expect(quoted, 'README quotes `npm run pack-stats` between <!-- pack-stats --> markers').not.toBeNull();
     const files = Number(quoted?.[1]);
-    expect(Math.abs(files - tarballFiles.length) / tarballFiles.length, `README says ${files} files, the tarball has ${tarballFiles.length} (npm run pack-stats -- --write)`).toBeLessThanOrEqual(0.1);
+    expect(
+      Math.abs(files - tarballFiles.length) / tarballFiles.length,
+      `README says ${files} files, the tarball has ${tarballFiles.length} (npm run pack-stats -- --write)`,
+    ).toBeLessThanOrEqual(0.1);
   });
 
   it('ships the built code, its types, the command, the native helper source and its build script', async () => {
-    for (const f of ['package.json', 'README.md', 'bin/gmem-spec.mjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/check/worker-entry.mjs', 'dist/src/check/worker.js', 'scripts/build-native.mjs', 'native/gmem-helper.c', 'native/PROTOCOL.md', 'docs/adding-a-flag.md', EXAMPLE, CORPUS_TRACE]) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'bin/gmem-spec.mjs',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/cli/main.js',
+      'dist/src/check/worker-entry.mjs',
+      'dist/src/check/worker.js',
+      'scripts/build-native.mjs',
+      'native/gmem-helper.c',
+      'native/PROTOCOL.md',
+      'docs/adding-a-flag.md',
+      EXAMPLE,
+      CORPUS_TRACE,
+    ]) {
       expect(tarballFiles, f).toContain(f);
     }
   });
 
   it('ships no TypeScript sources, tests, generated suites or binaries built on the packing machine', async () => {
-    const unwanted = tarballFiles.filter((f) => /^(src|spec|machines|test|bench|generated-tests|tools)\//.test(f) || f.startsWith('native/build/') || /\.test\.[cm]?[jt]s$/.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('examples/flags/')));
+    const unwanted = tarballFiles.filter(
+      (f) =>
+        /^(src|spec|machines|test|bench|generated-tests|tools)\//.test(f) ||
+        f.startsWith('native/build/') ||
+        /\.test\.[cm]?[jt]s$/.test(f) ||
+        (f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('examples/flags/')),
+    );
     expect(unwanted).toEqual([]);
   });
 });
@@ -116,7 +165,9 @@ describe('installed with --omit=dev into an empty prefix', { timeout: 300_000 },
   it('built the native helper at install, or left the reason it could not', async () => {
     const helper = join(installed, 'native', 'build', 'gmem-helper');
     const failed = join(installed, 'native', 'build', 'BUILD-FAILED.txt');
-    expect(existsSync(helper) !== existsSync(failed), `exactly one of ${relative(prefix, helper)} and ${relative(prefix, failed)}`).toBe(true);
+    expect(existsSync(helper) !== existsSync(failed), `exactly one of ${relative(prefix, helper)} and ${relative(prefix, failed)}`).toBe(
+      true,
+    );
     const hasCc = spawnSync(process.env.CC || 'cc', ['--version']).error === undefined;
     expect(existsSync(helper)).toBe(hasCc);
   });
@@ -139,7 +190,12 @@ describe('installed with --omit=dev into an empty prefix', { timeout: 300_000 },
   });
 
   it('gmem-spec check --profile linux-6.18 model-checks a small bound, in worker threads from the built code', async () => {
-    const r = await sh(bin(), ['check', '--profile', 'linux-6.18', '--bound', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', '--workers', '2'], tmp, 300_000);
+    const r = await sh(
+      bin(),
+      ['check', '--profile', 'linux-6.18', '--bound', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', '--workers', '2'],
+      tmp,
+      300_000,
+    );
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/^workers\s+2$/m);
     expect(r.stdout).toMatch(/^result\s+PASS: \d+ invariant\(s\) hold in all \d+ reachable states/m);
@@ -190,33 +246,58 @@ describe('installed with --omit=dev into an empty prefix', { timeout: 300_000 },
   it('ships types a strict TypeScript consumer compiles against, and they are not `any`', async () => {
     const consumer = join(prefix, 'consumer');
     mkdirSync(consumer, { recursive: true });
-    writeFileSync(join(consumer, 'good.ts'), [
-      "import { type Outcome, type Profile, type Trace, getProfile, parseTrace, predictTrace, compareTrace, check, openBackend } from 'gmem-spec';",
-      "const profile: Profile = getProfile('linux-6.18');",
-      "const trace: Trace = parseTrace('{\"format\":\"gmem-trace/1\",\"steps\":[]}');",
-      'const outcomes: Outcome[] = predictTrace(profile, trace.steps).map((r) => r.outcome);',
-      'const agrees: boolean = compareTrace(profile, trace.steps, outcomes).divergence === undefined;',
-      "const states: Promise<number> = check({ profile, bound: { vms: 1, gmems: 1, pages: 1, maps: 0, pins: 0, slots: 0 } }).then((r) => r.states);",
-      "const name: string = openBackend('reference', profile).name;",
-      'export { agrees, states, name };',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(consumer, 'good.ts'),
+      [
+        "import { type Outcome, type Profile, type Trace, getProfile, parseTrace, predictTrace, compareTrace, check, openBackend } from 'gmem-spec';",
+        "const profile: Profile = getProfile('linux-6.18');",
+        'const trace: Trace = parseTrace(\'{"format":"gmem-trace/1","steps":[]}\');',
+        'const outcomes: Outcome[] = predictTrace(profile, trace.steps).map((r) => r.outcome);',
+        'const agrees: boolean = compareTrace(profile, trace.steps, outcomes).divergence === undefined;',
+        'const states: Promise<number> = check({ profile, bound: { vms: 1, gmems: 1, pages: 1, maps: 0, pins: 0, slots: 0 } }).then((r) => r.states);',
+        "const name: string = openBackend('reference', profile).name;",
+        'export { agrees, states, name };',
+        '',
+      ].join('\n'),
+    );
     // A type error the types must catch: were they `any`, this would compile.
-    writeFileSync(join(consumer, 'bad.ts'), "import { predictTrace, getProfile } from 'gmem-spec';\nconst n: string = predictTrace(getProfile('linux-6.18'), []);\nexport { n };\n");
-    writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] },
-      files: ['good.ts', 'bad.ts'],
-    }));
+    writeFileSync(
+      join(consumer, 'bad.ts'),
+      "import { predictTrace, getProfile } from 'gmem-spec';\nconst n: string = predictTrace(getProfile('linux-6.18'), []);\nexport { n };\n",
+    );
+    writeFileSync(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+        },
+        files: ['good.ts', 'bad.ts'],
+      }),
+    );
     const r = await sh(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer], consumer);
     const errors = r.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
     // Exactly the one error planted in bad.ts: good.ts and every shipped declaration type-check.
-    expect(errors, r.stdout).toEqual([expect.stringMatching(/^bad\.ts\(2,7\): error TS2322: Type 'StepResult\[\]' is not assignable to type 'string'/)]);
+    expect(errors, r.stdout).toEqual([
+      expect.stringMatching(/^bad\.ts\(2,7\): error TS2322: Type 'StepResult\[\]' is not assignable to type 'string'/),
+    ]);
 
     // No `any` anywhere in the shipped declarations (comments aside).
-    const withAny = tarballFiles.filter((f) => f.endsWith('.d.ts')).filter((f) => {
-      const code = readFileSync(join(installed, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').replace(/'[^'\n]*'|"[^"\n]*"|`[^`]*`/g, "''");
-      return /\bany\b/.test(code);
-    });
+    const withAny = tarballFiles
+      .filter((f) => f.endsWith('.d.ts'))
+      .filter((f) => {
+        const code = readFileSync(join(installed, f), 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/\/\/.*$/gm, '')
+          .replace(/'[^'\n]*'|"[^"\n]*"|`[^`]*`/g, "''");
+        return /\bany\b/.test(code);
+      });
     expect(withAny).toEqual([]);
   });
 });

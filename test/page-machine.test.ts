@@ -48,37 +48,71 @@ describe('page machine', () => {
   });
 
   it('conversion to private zaps every host mapping and commits when no one else holds the page', () => {
-    const s = story(R, true, [{ type: 'HOST_FAULT', mapper: 0 }, { type: 'HOST_FAULT', mapper: 1 }, { type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_COMMIT' }]);
+    const s = story(R, true, [
+      { type: 'HOST_FAULT', mapper: 0 },
+      { type: 'HOST_FAULT', mapper: 1 },
+      { type: 'CONVERT_BEGIN', to: 'private' },
+      { type: 'CONVERT_COMMIT' },
+    ]);
     expect(s.value).toMatchObject({ attribute: 'private', hostMapping: 'unmapped' });
     expect(s.refused).toEqual([]);
   });
 
   it('a pinned page cannot commit to private: it stays in transition until aborted (EAGAIN)', () => {
-    const s = story(R, true, [{ type: 'HOST_FAULT', mapper: 0 }, { type: 'PIN' }, { type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_COMMIT' }]);
+    const s = story(R, true, [
+      { type: 'HOST_FAULT', mapper: 0 },
+      { type: 'PIN' },
+      { type: 'CONVERT_BEGIN', to: 'private' },
+      { type: 'CONVERT_COMMIT' },
+    ]);
     expect(s.refused).toEqual(['CONVERT_COMMIT']);
     expect(s.value.attribute).toBe('toPrivate');
-    expect(story(R, true, [{ type: 'HOST_FAULT', mapper: 0 }, { type: 'PIN' }, { type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_ABORT' }]).value.attribute).toBe('shared');
+    expect(
+      story(R, true, [
+        { type: 'HOST_FAULT', mapper: 0 },
+        { type: 'PIN' },
+        { type: 'CONVERT_BEGIN', to: 'private' },
+        { type: 'CONVERT_ABORT' },
+      ]).value.attribute,
+    ).toBe('shared');
   });
 
   it('a profile that ignores references lets a pinned page become private (the unsafe proposal)', () => {
-    const s = story({ ...R, conversionChecksRefs: false }, true, [{ type: 'HOST_FAULT', mapper: 0 }, { type: 'PIN' }, { type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_COMMIT' }]);
+    const s = story({ ...R, conversionChecksRefs: false }, true, [
+      { type: 'HOST_FAULT', mapper: 0 },
+      { type: 'PIN' },
+      { type: 'CONVERT_BEGIN', to: 'private' },
+      { type: 'CONVERT_COMMIT' },
+    ]);
     expect(s.value).toMatchObject({ attribute: 'private', pins: 'pinned' });
   });
 
   it('conversion content follows the platform: preserved, zeroed or scrambled; a hole stays zero', () => {
     const written = (c: PageRules['conversionContent']) =>
-      story({ ...R, conversionContent: c }, true, [{ type: 'HOST_FAULT', mapper: 0 }, { type: 'HOST_FILL', value: 7 }, { type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_COMMIT' }]).context.content;
+      story({ ...R, conversionContent: c }, true, [
+        { type: 'HOST_FAULT', mapper: 0 },
+        { type: 'HOST_FILL', value: 7 },
+        { type: 'CONVERT_BEGIN', to: 'private' },
+        { type: 'CONVERT_COMMIT' },
+      ]).context.content;
     expect(written('preserve')).toBe(7);
     expect(written('zero')).toBe(0);
     expect(written('scramble')).toBe(SCRAMBLED);
-    expect(story({ ...R, conversionContent: 'scramble' }, true, [{ type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_COMMIT' }]).context.content).toBe(0);
+    expect(
+      story({ ...R, conversionContent: 'scramble' }, true, [{ type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_COMMIT' }]).context
+        .content,
+    ).toBe(0);
   });
 
   it('a private guest fault lets the trusted entity prepare the page, and conversion to shared releases it', () => {
     const rules = { ...R, trustedEntityPrepares: true };
     const s = story(rules, false, [{ type: 'GUEST_MAP', private: true }]);
     expect(s.value).toMatchObject({ trustedEntity: 'prepared', stage2: 'private', backing: 'initialised' });
-    const back = story(rules, false, [{ type: 'GUEST_MAP', private: true }, { type: 'CONVERT_BEGIN', to: 'shared' }, { type: 'CONVERT_COMMIT' }]);
+    const back = story(rules, false, [
+      { type: 'GUEST_MAP', private: true },
+      { type: 'CONVERT_BEGIN', to: 'shared' },
+      { type: 'CONVERT_COMMIT' },
+    ]);
     expect(back.value).toMatchObject({ attribute: 'shared', trustedEntity: 'unprepared', stage2: 'none' });
   });
 
@@ -90,9 +124,18 @@ describe('page machine', () => {
   });
 
   it('host mapping counts mappings: the page is unmapped only when the last one goes', () => {
-    const s = story(R, true, [{ type: 'HOST_FAULT', mapper: 0 }, { type: 'HOST_FAULT', mapper: 1 }, { type: 'HOST_UNMAP', mapper: 0 }]);
+    const s = story(R, true, [
+      { type: 'HOST_FAULT', mapper: 0 },
+      { type: 'HOST_FAULT', mapper: 1 },
+      { type: 'HOST_UNMAP', mapper: 0 },
+    ]);
     expect(s.value.hostMapping).toBe('mapped');
     expect(s.context.hostMappers).toEqual([1]);
-    expect(story(R, true, [{ type: 'HOST_FAULT', mapper: 0 }, { type: 'HOST_UNMAP', mapper: 0 }]).value.hostMapping).toBe('unmapped');
+    expect(
+      story(R, true, [
+        { type: 'HOST_FAULT', mapper: 0 },
+        { type: 'HOST_UNMAP', mapper: 0 },
+      ]).value.hostMapping,
+    ).toBe('unmapped');
   });
 });

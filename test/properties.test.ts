@@ -67,7 +67,10 @@ describe('a deliberately broken rule is caught with a shrunk counterexample', ()
   it('finds a host mapping of a private page and shrinks the walk to the one access that makes it', () => {
     const start = stateAfter(broken, prefix);
     const out = fc.check(
-      fc.property(fc.array(fc.nat({ max: 1 << 16 }), { minLength: 1, maxLength: 40 }), (choices) => firstBroken(broken, start, choices).broken === undefined),
+      fc.property(
+        fc.array(fc.nat({ max: 1 << 16 }), { minLength: 1, maxLength: 40 }),
+        (choices) => firstBroken(broken, start, choices).broken === undefined,
+      ),
       { seed: 7, numRuns: 500 },
     );
     expect(out.failed).toBe(true);
@@ -79,6 +82,12 @@ describe('a deliberately broken rule is caught with a shrunk counterexample', ()
 
   it('the same walks keep the invariant under the real linux-6.18 rules', () => {
     const start = stateAfter(LINUX_6_18, prefix);
-    fc.assert(fc.property(fc.array(fc.nat({ max: 1 << 16 }), { minLength: 1, maxLength: 40 }), (choices) => firstBroken(LINUX_6_18, start, choices).broken === undefined), { seed: 7, numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 1 << 16 }), { minLength: 1, maxLength: 40 }),
+        (choices) => firstBroken(LINUX_6_18, start, choices).broken === undefined,
+      ),
+      { seed: 7, numRuns: 200 },
+    );
   });
 });

@@ -28,7 +28,8 @@ describe('README', () => {
     const facts = readmeFacts();
     const used = factsUsed(readme);
     expect(new Set(used)).toEqual(new Set(['corpus-traces', 'corpus-steps', 'run-traces', 'run-steps']));
-    for (const m of readme.matchAll(/<!-- fact:([a-z-]+) -->([^<]*)<!-- \/fact:\1 -->/g)) expect(m[2], m[1]).toBe(facts[m[1] as keyof typeof facts]);
+    for (const m of readme.matchAll(/<!-- fact:([a-z-]+) -->([^<]*)<!-- \/fact:\1 -->/g))
+      expect(m[2], m[1]).toBe(facts[m[1] as keyof typeof facts]);
     // No trace or step count outside a marker (command transcripts in code blocks aside, and the coverage
     // table's "tests / steps" columns, which generate --all writes).
     const prose = readme.replace(/```[\s\S]*?```/g, '').replace(/<!-- fact:([a-z-]+) -->[^<]*<!-- \/fact:\1 -->/g, 'N');
@@ -37,7 +38,9 @@ describe('README', () => {
 
   it('says what is measured where, without claiming the host has guest_memfd', () => {
     expect(readme).not.toMatch(/machine this project runs on has Linux 6\.18/);
-    expect(readme).toMatch(/`linux-6\.18` was measured on a Linux 6\.18 host that has guest_memfd[\s\S]{0,200}docs\/kernel-observations\.md/);
+    expect(readme).toMatch(
+      /`linux-6\.18` was measured on a Linux 6\.18 host that has guest_memfd[\s\S]{0,200}docs\/kernel-observations\.md/,
+    );
   });
 
   it('embeds the current diagrams (node scripts/embed-diagrams.mjs refreshes them)', () => {

@@ -13,7 +13,16 @@ import { PROFILES } from '../spec/profiles/index.ts';
 import { writeReport } from '../src/report/site.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`SKIP: no chromium (${CHROMIUM} is missing; run scripts/setup-debian.sh)`);
 
@@ -35,7 +44,12 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
 
     const { chromium } = await import('playwright-core');
     profileDir = mkdtempSync(join(tmpdir(), 'gmem-chromium-'));
-    const context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 } });
+    const context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1400, height: 1000 },
+    });
     const problems: string[] = [];
     const offDisk: string[] = [];
     await context.route('**/*', (route) => {
@@ -46,10 +60,17 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
     });
     try {
       const page = await context.newPage();
-      page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
       page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-      const pages = ['index.html', ...readdirSync(join(OUT, 'profiles')).filter((f) => f.endsWith('.html')).map((f) => `profiles/${f}`)];
+      const pages = [
+        'index.html',
+        ...readdirSync(join(OUT, 'profiles'))
+          .filter((f) => f.endsWith('.html'))
+          .map((f) => `profiles/${f}`),
+      ];
       expect(pages).toHaveLength(PROFILES.length + 1);
       let figures = 0;
       for (const p of pages) {
@@ -60,7 +81,9 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
             expected: Number(el.getAttribute('data-expected-nodes')),
             svg: el.querySelector('svg') !== null,
             nodes: el.querySelectorAll('svg g.node').length,
-            width: (el.querySelector('svg') as unknown as { getBoundingClientRect(): { width: number } } | null)?.getBoundingClientRect().width ?? 0,
+            width:
+              (el.querySelector('svg') as unknown as { getBoundingClientRect(): { width: number } } | null)?.getBoundingClientRect()
+                .width ?? 0,
           })),
         );
         // Every figure the writer put in the file is in the DOM (4 machine diagrams per profile at least).
@@ -84,12 +107,19 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
 
       // The README's Mermaid diagrams render (not only parse) with the mermaid package's own browser bundle.
       const mermaidJs = resolve('node_modules/mermaid/dist/mermaid.min.js');
-      const sources = ['docs/diagrams/linux-6.18-page.mmd', 'docs/diagrams/diff-linux-6.18-inplace-conversion.mmd'].map((f) => readFileSync(f, 'utf8'));
+      const sources = ['docs/diagrams/linux-6.18-page.mmd', 'docs/diagrams/diff-linux-6.18-inplace-conversion.mmd'].map((f) =>
+        readFileSync(f, 'utf8'),
+      );
       const harness = join(profileDir, 'mermaid.html');
-      writeFileSync(harness, `<!DOCTYPE html><html><head><meta charset="utf-8"><script src="${pathToFileURL(mermaidJs).href}"></script></head><body><div id="out"></div></body></html>`);
+      writeFileSync(
+        harness,
+        `<!DOCTYPE html><html><head><meta charset="utf-8"><script src="${pathToFileURL(mermaidJs).href}"></script></head><body><div id="out"></div></body></html>`,
+      );
       await page.goto(pathToFileURL(harness).href);
       const rendered = await page.evaluate(async (texts) => {
-        const m = (globalThis as unknown as { mermaid: { initialize(o: object): void; render(id: string, t: string): Promise<{ svg: string }> } }).mermaid;
+        const m = (
+          globalThis as unknown as { mermaid: { initialize(o: object): void; render(id: string, t: string): Promise<{ svg: string }> } }
+        ).mermaid;
         m.initialize({ startOnLoad: false });
         const out: string[] = [];
         for (const [i, t] of texts.entries()) {

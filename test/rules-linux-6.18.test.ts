@@ -51,8 +51,21 @@ describe('KVM_CREATE_GUEST_MEMFD', () => {
   });
 
   it('advertises MMAP|INIT_SHARED in KVM_CAP_GUEST_MEMFD_FLAGS and only the default VM type', () => {
-    const r = run(P, [vm, { op: 'check_extension', on: 'kvm', cap: 244 }, { op: 'check_extension', on: 'vm0', cap: 244 }, { op: 'check_extension', on: 'kvm', cap: 235 }, { op: 'check_extension', on: 'kvm', cap: 234 }, { op: 'check_extension', on: 'kvm', cap: 233 }]);
-    expect(r.outcomes.slice(1)).toEqual([{ ok: true, ret: 3 }, { ok: true, ret: 3 }, { ok: true, ret: 1 }, { ok: true, ret: 1 }, { ok: true, ret: 0 }]);
+    const r = run(P, [
+      vm,
+      { op: 'check_extension', on: 'kvm', cap: 244 },
+      { op: 'check_extension', on: 'vm0', cap: 244 },
+      { op: 'check_extension', on: 'kvm', cap: 235 },
+      { op: 'check_extension', on: 'kvm', cap: 234 },
+      { op: 'check_extension', on: 'kvm', cap: 233 },
+    ]);
+    expect(r.outcomes.slice(1)).toEqual([
+      { ok: true, ret: 3 },
+      { ok: true, ret: 3 },
+      { ok: true, ret: 1 },
+      { ok: true, ret: 1 },
+      { ok: true, ret: 0 },
+    ]);
   });
 
   it('refuses every VM type but the default', () => {
@@ -77,30 +90,53 @@ describe('mmap of a guest_memfd', () => {
     ['length 0: EINVAL', mm(3, { length: 0 }), { errno: 'EINVAL' }, 'mmap.length-zero'],
     ['an offset at EOF maps fine', mm(3, { offset: TOTAL }), { ok: true }, 'mmap.ok'],
     ['four times the file size maps fine', mm(3, { length: 4 * TOTAL }), { ok: true }, 'mmap.ok'],
-    ['an end past 2^63-1: EOVERFLOW', mm(3, { offset: 0x7ffffffffffff000n, length: 2 * PAGE }), { errno: 'EOVERFLOW' }, 'mmap.offset-overflow'],
+    [
+      'an end past 2^63-1: EOVERFLOW',
+      mm(3, { offset: 0x7ffffffffffff000n, length: 2 * PAGE }),
+      { errno: 'EOVERFLOW' },
+      'mmap.offset-overflow',
+    ],
     ['PROT_NONE maps fine', mm(3, { prot: 'none' }), { ok: true }, 'mmap.ok'],
   ])('%s', (_what, steps, outcome, rule) => expectLast(steps, outcome as Outcome, rule));
 
   it('of a closed fd: EBADF, but an unaligned offset is checked first', () => {
-    expectLast([...vmAndGmem(), { op: 'close', h: 'g0' }, { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rw', shared: true }], { errno: 'EBADF' });
-    expectLast([...vmAndGmem(), { op: 'close', h: 'g0' }, { op: 'mmap', gmem: 'g0', offset: 1, length: PAGE, prot: 'rw', shared: true }], { errno: 'EINVAL' });
+    expectLast([...vmAndGmem(), { op: 'close', h: 'g0' }, { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rw', shared: true }], {
+      errno: 'EBADF',
+    });
+    expectLast([...vmAndGmem(), { op: 'close', h: 'g0' }, { op: 'mmap', gmem: 'g0', offset: 1, length: PAGE, prot: 'rw', shared: true }], {
+      errno: 'EINVAL',
+    });
   });
 
   it('mprotect adding PROT_EXEC: EACCES; dropping write makes stores SIGSEGV', () => {
     expectLast([...mapped(), { op: 'mprotect', map: 'm0', prot: 'rwx' }], { errno: 'EACCES' });
-    expectLast([...mapped(), { op: 'mprotect', map: 'm0', prot: 'r' }, { op: 'write_mem', map: 'm0', offset: 0, value: 1 }], { access: 'SIGSEGV' });
+    expectLast([...mapped(), { op: 'mprotect', map: 'm0', prot: 'r' }, { op: 'write_mem', map: 'm0', offset: 0, value: 1 }], {
+      access: 'SIGSEGV',
+    });
   });
 });
 
 describe('host faults', () => {
   it('a never-written shared page reads zero and keeps what is written', () => {
-    const r = run(P, [...mapped(), { op: 'read_mem', map: 'm0', offset: 100 }, { op: 'write_mem', map: 'm0', offset: 100, value: 171 }, { op: 'read_mem', map: 'm0', offset: 100 }]);
+    const r = run(P, [
+      ...mapped(),
+      { op: 'read_mem', map: 'm0', offset: 100 },
+      { op: 'write_mem', map: 'm0', offset: 100, value: 171 },
+      { op: 'read_mem', map: 'm0', offset: 100 },
+    ]);
     expect(r.outcomes.slice(-3)).toEqual([{ access: 'ok', value: 0 }, { access: 'ok' }, { access: 'ok', value: 171 }]);
   });
 
   it('MMAP without INIT_SHARED: every access SIGBUS (all memory is private), even after fallocate', () => {
     expectLast([...mapped(1), { op: 'read_mem', map: 'm0', offset: 0 }], { access: 'SIGBUS' }, 'access.private');
-    expectLast([...mapped(1), { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE }, { op: 'write_mem', map: 'm0', offset: 0, value: 1 }], { access: 'SIGBUS' });
+    expectLast(
+      [
+        ...mapped(1),
+        { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE },
+        { op: 'write_mem', map: 'm0', offset: 0, value: 1 },
+      ],
+      { access: 'SIGBUS' },
+    );
   });
 
   it('inside a mapping, at or past EOF: SIGBUS; outside the mapping: SIGSEGV', () => {
@@ -112,7 +148,14 @@ describe('host faults', () => {
   });
 
   it('a PROT_NONE mapping: SIGSEGV; after munmap: SIGSEGV', () => {
-    expectLast([...vmAndGmem(), { op: 'mmap', gmem: 'g0', offset: 0, length: TOTAL, prot: 'none', shared: true, as: 'm0' }, { op: 'read_mem', map: 'm0', offset: 0 }], { access: 'SIGSEGV' });
+    expectLast(
+      [
+        ...vmAndGmem(),
+        { op: 'mmap', gmem: 'g0', offset: 0, length: TOTAL, prot: 'none', shared: true, as: 'm0' },
+        { op: 'read_mem', map: 'm0', offset: 0 },
+      ],
+      { access: 'SIGSEGV' },
+    );
     expectLast([...mapped(), { op: 'munmap', map: 'm0' }, { op: 'read_mem', map: 'm0', offset: 0 }], { access: 'SIGSEGV' });
   });
 
@@ -133,8 +176,14 @@ describe('host faults', () => {
 
   it('MADV_DONTNEED keeps the data; MADV_REMOVE punches it; MADV_COLLAPSE and MADV_FREE fail with EINVAL', () => {
     const w: Step[] = [...mapped(), { op: 'write_mem', map: 'm0', offset: PAGE, value: 60 }];
-    expectLast([...w, { op: 'madvise', map: 'm0', offset: 0, length: TOTAL, advice: 'dontneed' }, { op: 'read_mem', map: 'm0', offset: PAGE }], { access: 'ok', value: 60 });
-    expectLast([...w, { op: 'madvise', map: 'm0', offset: PAGE, length: PAGE, advice: 'remove' }, { op: 'read_mem', map: 'm0', offset: PAGE }], { access: 'ok', value: 0 });
+    expectLast(
+      [...w, { op: 'madvise', map: 'm0', offset: 0, length: TOTAL, advice: 'dontneed' }, { op: 'read_mem', map: 'm0', offset: PAGE }],
+      { access: 'ok', value: 60 },
+    );
+    expectLast(
+      [...w, { op: 'madvise', map: 'm0', offset: PAGE, length: PAGE, advice: 'remove' }, { op: 'read_mem', map: 'm0', offset: PAGE }],
+      { access: 'ok', value: 0 },
+    );
     expectLast([...w, { op: 'madvise', map: 'm0', offset: 0, length: TOTAL, advice: 'collapse' }], { errno: 'EINVAL' });
     expectLast([...w, { op: 'madvise', map: 'm0', offset: 0, length: TOTAL, advice: 'free' }], { errno: 'EINVAL' });
     expectLast([...w, { op: 'madvise', map: 'm0', offset: 0, length: TOTAL, advice: 'hugepage' }], { ok: true });
@@ -142,10 +191,11 @@ describe('host faults', () => {
 });
 
 describe('fallocate', () => {
-  const fa = (mode: Step & { op: 'fallocate' } extends infer S ? S extends { mode: infer M } ? M : never : never, offset: number | bigint, len: number | bigint): Step[] => [
-    ...vmAndGmem(),
-    { op: 'fallocate', gmem: 'g0', mode, offset, len },
-  ];
+  const fa = (
+    mode: Step & { op: 'fallocate' } extends infer S ? (S extends { mode: infer M } ? M : never) : never,
+    offset: number | bigint,
+    len: number | bigint,
+  ): Step[] => [...vmAndGmem(), { op: 'fallocate', gmem: 'g0', mode, offset, len }];
   it.each([
     ['KEEP_SIZE over the file', fa('allocate', 0, TOTAL), { ok: true }, 'fallocate.allocate'],
     ['PUNCH_HOLE|KEEP_SIZE', fa('punch_hole', 0, PAGE), { ok: true }, 'fallocate.punch'],
@@ -166,8 +216,18 @@ describe('fallocate', () => {
     ['mode 0 and unaligned: EOPNOTSUPP wins', fa(0, 1, PAGE), { errno: 'EOPNOTSUPP' }, 'fallocate.no-keep-size'],
     ['len 0 and a bad mode: EINVAL wins', fa(4, 0, 0), { errno: 'EINVAL' }, 'fallocate.range-invalid'],
     ['end past 2^63-1 and mode 0: EFBIG wins', fa(0, 0x7ffffffffffff000n, 0x1000), { errno: 'EFBIG' }, 'fallocate.end-too-large'],
-    ['end past 2^63-1 and COLLAPSE|KEEP: EOPNOTSUPP wins', fa(0x09, 0x7ffffffffffff000n, 0x2000), { errno: 'EOPNOTSUPP' }, 'fallocate.vfs-mode'],
-    ['end just below 2^63 allocating past EOF: EINVAL', fa('allocate', 0x7fffffffffffe000n, 0x1000), { errno: 'EINVAL' }, 'fallocate.allocate-past-eof'],
+    [
+      'end past 2^63-1 and COLLAPSE|KEEP: EOPNOTSUPP wins',
+      fa(0x09, 0x7ffffffffffff000n, 0x2000),
+      { errno: 'EOPNOTSUPP' },
+      'fallocate.vfs-mode',
+    ],
+    [
+      'end just below 2^63 allocating past EOF: EINVAL',
+      fa('allocate', 0x7fffffffffffe000n, 0x1000),
+      { errno: 'EINVAL' },
+      'fallocate.allocate-past-eof',
+    ],
   ])('%s', (_what, steps, outcome, rule) => expectLast(steps, outcome as Outcome, rule));
 
   it('punching page 0 zeroes it in every mapping; the next page keeps its data', () => {
@@ -180,10 +240,17 @@ describe('fallocate', () => {
       { op: 'check_mem', map: 'm1', offset: 0, length: PAGE, value: 0 },
       { op: 'check_mem', map: 'm1', offset: PAGE, length: PAGE, value: 205 },
     ]);
-    expect(r.outcomes.slice(-3)).toEqual([{ access: 'ok', match: true }, { access: 'ok', match: true }, { access: 'ok', match: true }]);
+    expect(r.outcomes.slice(-3)).toEqual([
+      { access: 'ok', match: true },
+      { access: 'ok', match: true },
+      { access: 'ok', match: true },
+    ]);
   });
 
-  it('on a closed fd: EBADF', () => expectLast([...vmAndGmem(), { op: 'close', h: 'g0' }, { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE }], { errno: 'EBADF' }));
+  it('on a closed fd: EBADF', () =>
+    expectLast([...vmAndGmem(), { op: 'close', h: 'g0' }, { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE }], {
+      errno: 'EBADF',
+    }));
 });
 
 describe('file operations: the size never changes and there is no read/write', () => {
@@ -198,14 +265,28 @@ describe('file operations: the size never changes and there is no read/write', (
   ] as const)('%s fails with %s', (_w, s, errno) => expectLast([...vmAndGmem(), s as Step], { errno }));
 
   it('fstat: st_size is the creation size, st_blksize the page size, a regular file', () => {
-    expectLast([...vmAndGmem(3, 4 * PAGE), { op: 'fstat', h: 'g0' }], { ok: true, fstat: { st_size: 4 * PAGE, st_blksize: PAGE, st_type: 'reg' } });
+    expectLast([...vmAndGmem(3, 4 * PAGE), { op: 'fstat', h: 'g0' }], {
+      ok: true,
+      fstat: { st_size: 4 * PAGE, st_blksize: PAGE, st_type: 'reg' },
+    });
   });
 });
 
 describe('memslot binding (KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_GUEST_MEMFD)', () => {
   const bind = (extra: Record<string, unknown> = {}, setup: Step[] = vmAndGmem()): Step[] => [
     ...setup,
-    { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0x100000, size: 2 * PAGE, gmem: 'g0', gmem_offset: 0, uaddr: 0, ...extra } as Step,
+    {
+      op: 'set_memory_region2',
+      vm: 'vm0',
+      slot: 0,
+      flags: ['gmem'],
+      gpa: 0x100000,
+      size: 2 * PAGE,
+      gmem: 'g0',
+      gmem_offset: 0,
+      uaddr: 0,
+      ...extra,
+    } as Step,
   ];
   it.each([
     ['a valid binding with userspace_addr 0', bind(), { ok: true }, 'set_memory_region2.bind'],
@@ -227,31 +308,139 @@ describe('memslot binding (KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_GUEST_MEMFD)
     ['a gpa range that wraps: EINVAL', bind({ gpa: 0xfffffffffffff000n }), { errno: 'EINVAL' }, 'set_memory_region2.gpa-range'],
     ['a slot ending past 2^52: EINVAL', bind({ gpa: 1n << 52n }), { errno: 'EINVAL' }, 'set_memory_region2.gpa-limit'],
     ['a VM fd instead of a guest_memfd: EINVAL', bind({ gmem: 'vm0' }), { errno: 'EINVAL' }, 'set_memory_region2.gmem-fd-not-gmem'],
-    ['a closed guest_memfd fd: EBADF', bind({}, [...vmAndGmem(), { op: 'close', h: 'g0' }]), { errno: 'EBADF' }, 'set_memory_region2.gmem-fd-bad'],
-    ['an unaligned gpa beats a bad fd', bind({ gpa: 0x100001 }, [...vmAndGmem(), { op: 'close', h: 'g0' }]), { errno: 'EINVAL' }, 'set_memory_region2.gpa-unaligned'],
-    ['a bad fd beats a range past EOF', bind({ gmem_offset: 3 * PAGE }, [...vmAndGmem(), { op: 'close', h: 'g0' }]), { errno: 'EBADF' }, 'set_memory_region2.gmem-fd-bad'],
+    [
+      'a closed guest_memfd fd: EBADF',
+      bind({}, [...vmAndGmem(), { op: 'close', h: 'g0' }]),
+      { errno: 'EBADF' },
+      'set_memory_region2.gmem-fd-bad',
+    ],
+    [
+      'an unaligned gpa beats a bad fd',
+      bind({ gpa: 0x100001 }, [...vmAndGmem(), { op: 'close', h: 'g0' }]),
+      { errno: 'EINVAL' },
+      'set_memory_region2.gpa-unaligned',
+    ],
+    [
+      'a bad fd beats a range past EOF',
+      bind({ gmem_offset: 3 * PAGE }, [...vmAndGmem(), { op: 'close', h: 'g0' }]),
+      { errno: 'EBADF' },
+      'set_memory_region2.gmem-fd-bad',
+    ],
   ])('%s', (_what, steps, outcome, rule) => expectLast(steps, outcome as Outcome, rule));
 
   const first = bind();
   it('a second slot on an overlapping guest_memfd range: EINVAL; a disjoint one is fine', () => {
-    expectLast([...first, { op: 'set_memory_region2', vm: 'vm0', slot: 1, flags: ['gmem'], gpa: 0x200000, size: 2 * PAGE, gmem: 'g0', gmem_offset: PAGE, uaddr: 0 }], { errno: 'EINVAL' }, 'set_memory_region2.gmem-range-bound');
-    expectLast([...first, { op: 'set_memory_region2', vm: 'vm0', slot: 1, flags: ['gmem'], gpa: 0x200000, size: 2 * PAGE, gmem: 'g0', gmem_offset: 2 * PAGE, uaddr: 0 }], { ok: true });
+    expectLast(
+      [
+        ...first,
+        {
+          op: 'set_memory_region2',
+          vm: 'vm0',
+          slot: 1,
+          flags: ['gmem'],
+          gpa: 0x200000,
+          size: 2 * PAGE,
+          gmem: 'g0',
+          gmem_offset: PAGE,
+          uaddr: 0,
+        },
+      ],
+      { errno: 'EINVAL' },
+      'set_memory_region2.gmem-range-bound',
+    );
+    expectLast(
+      [
+        ...first,
+        {
+          op: 'set_memory_region2',
+          vm: 'vm0',
+          slot: 1,
+          flags: ['gmem'],
+          gpa: 0x200000,
+          size: 2 * PAGE,
+          gmem: 'g0',
+          gmem_offset: 2 * PAGE,
+          uaddr: 0,
+        },
+      ],
+      { ok: true },
+    );
   });
 
   it('an overlapping GPA range: EEXIST, and it beats both a bad fd and a guest_memfd overlap', () => {
-    expectLast([...first, { op: 'set_memory_region2', vm: 'vm0', slot: 1, flags: ['gmem'], gpa: 0x101000, size: 2 * PAGE, gmem: 'g0', gmem_offset: 2 * PAGE, uaddr: 0 }], { errno: 'EEXIST' }, 'set_memory_region2.gpa-overlap');
-    expectLast([...first, { op: 'set_memory_region2', vm: 'vm0', slot: 1, flags: ['gmem'], gpa: 0x101000, size: 2 * PAGE, gmem: 'g0', gmem_offset: 0, uaddr: 0 }], { errno: 'EEXIST' });
-    expectLast([...first, { op: 'close', h: 'g0' }, { op: 'set_memory_region2', vm: 'vm0', slot: 1, flags: ['gmem'], gpa: 0x101000, size: 2 * PAGE, gmem: 'g0', gmem_offset: 2 * PAGE, uaddr: 0 }], { errno: 'EEXIST' });
+    expectLast(
+      [
+        ...first,
+        {
+          op: 'set_memory_region2',
+          vm: 'vm0',
+          slot: 1,
+          flags: ['gmem'],
+          gpa: 0x101000,
+          size: 2 * PAGE,
+          gmem: 'g0',
+          gmem_offset: 2 * PAGE,
+          uaddr: 0,
+        },
+      ],
+      { errno: 'EEXIST' },
+      'set_memory_region2.gpa-overlap',
+    );
+    expectLast(
+      [
+        ...first,
+        {
+          op: 'set_memory_region2',
+          vm: 'vm0',
+          slot: 1,
+          flags: ['gmem'],
+          gpa: 0x101000,
+          size: 2 * PAGE,
+          gmem: 'g0',
+          gmem_offset: 0,
+          uaddr: 0,
+        },
+      ],
+      { errno: 'EEXIST' },
+    );
+    expectLast(
+      [
+        ...first,
+        { op: 'close', h: 'g0' },
+        {
+          op: 'set_memory_region2',
+          vm: 'vm0',
+          slot: 1,
+          flags: ['gmem'],
+          gpa: 0x101000,
+          size: 2 * PAGE,
+          gmem: 'g0',
+          gmem_offset: 2 * PAGE,
+          uaddr: 0,
+        },
+      ],
+      { errno: 'EEXIST' },
+    );
   });
 
   it('a guest_memfd of another VM: EINVAL', () => {
-    expectLast([...vmAndGmem(), { op: 'create_vm', type: 'default', as: 'vm1' }, { op: 'set_memory_region2', vm: 'vm1', slot: 0, flags: ['gmem'], gpa: 0, size: PAGE, gmem: 'g0', gmem_offset: 0, uaddr: 0 }], { errno: 'EINVAL' }, 'set_memory_region2.gmem-other-vm');
+    expectLast(
+      [
+        ...vmAndGmem(),
+        { op: 'create_vm', type: 'default', as: 'vm1' },
+        { op: 'set_memory_region2', vm: 'vm1', slot: 0, flags: ['gmem'], gpa: 0, size: PAGE, gmem: 'g0', gmem_offset: 0, uaddr: 0 },
+      ],
+      { errno: 'EINVAL' },
+      'set_memory_region2.gmem-other-vm',
+    );
   });
 
   it('a guest_memfd slot is immutable: re-issuing the same call or dropping the flag fails with EINVAL', () => {
     const again = first[first.length - 1] as Step;
     expectLast([...first, again], { errno: 'EINVAL' }, 'set_memory_region2.gmem-slot-immutable');
-    expectLast([...first, { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: [], gpa: 0x100000, size: 2 * PAGE, uaddr: 0 }], { errno: 'EINVAL' });
+    expectLast([...first, { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: [], gpa: 0x100000, size: 2 * PAGE, uaddr: 0 }], {
+      errno: 'EINVAL',
+    });
   });
 
   it('a plain slot can be re-issued, but cannot gain guest_memfd', () => {
@@ -261,14 +450,25 @@ describe('memslot binding (KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_GUEST_MEMFD)
   });
 
   it('delete then rebind the same range; deleting a missing slot: EINVAL', () => {
-    const r = run(P, [...first, { op: 'delete_memslot', vm: 'vm0', slot: 0 }, first[first.length - 1] as Step, { op: 'delete_memslot', vm: 'vm0', slot: 5 }]);
+    const r = run(P, [
+      ...first,
+      { op: 'delete_memslot', vm: 'vm0', slot: 0 },
+      first[first.length - 1] as Step,
+      { op: 'delete_memslot', vm: 'vm0', slot: 5 },
+    ]);
     expect(r.outcomes.slice(-3)).toEqual([{ ok: true }, { ok: true }, { errno: 'EINVAL' }]);
-    expectLast([...first, { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size: 0, gmem: 'g0', gmem_offset: 0, uaddr: 0 }], { ok: true }, 'set_memory_region2.delete');
+    expectLast(
+      [...first, { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size: 0, gmem: 'g0', gmem_offset: 0, uaddr: 0 }],
+      { ok: true },
+      'set_memory_region2.delete',
+    );
   });
 
   it('KVM_SET_MEMORY_ATTRIBUTES does not exist on this kernel: ENOTTY for any input', () => {
     expectLast([...vmAndGmem(), { op: 'set_memory_attributes', vm: 'vm0', address: 0, size: PAGE, attributes: 8 }], { errno: 'ENOTTY' });
-    expectLast([...vmAndGmem(), { op: 'set_memory_attributes', vm: 'vm0', address: 1, size: 0, attributes: 0, flags: 1 }], { errno: 'ENOTTY' });
+    expectLast([...vmAndGmem(), { op: 'set_memory_attributes', vm: 'vm0', address: 1, size: 0, attributes: 0, flags: 1 }], {
+      errno: 'ENOTTY',
+    });
     expectLast([...vmAndGmem(), { op: 'set_memory_attributes2', gmem: 'g0', offset: 0, size: PAGE, attributes: 8 }], { errno: 'ENOTTY' });
   });
 });
@@ -285,29 +485,74 @@ describe('close ordering', () => {
       { op: 'read_mem', map: 'm0', offset: 2 * PAGE },
       { op: 'fstat', h: 'g0' },
     ]);
-    expect(r.outcomes.slice(2)).toEqual([{ ok: true }, { ok: true }, { access: 'ok' }, { access: 'ok', value: 34 }, { ok: true }, { access: 'ok', value: 0 }, { ok: true, fstat: { st_size: TOTAL, st_blksize: PAGE, st_type: 'reg' } }]);
+    expect(r.outcomes.slice(2)).toEqual([
+      { ok: true },
+      { ok: true },
+      { access: 'ok' },
+      { access: 'ok', value: 34 },
+      { ok: true },
+      { access: 'ok', value: 0 },
+      { ok: true, fstat: { st_size: TOTAL, st_blksize: PAGE, st_type: 'reg' } },
+    ]);
   });
 
   it('closing the guest_memfd first while mapped keeps the memory; later fd use is EBADF', () => {
-    const r = run(P, [...mapped(), { op: 'write_mem', map: 'm0', offset: 0, value: 66 }, { op: 'close', h: 'g0' }, { op: 'read_mem', map: 'm0', offset: 0 }, { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE }, { op: 'close', h: 'g0' }]);
+    const r = run(P, [
+      ...mapped(),
+      { op: 'write_mem', map: 'm0', offset: 0, value: 66 },
+      { op: 'close', h: 'g0' },
+      { op: 'read_mem', map: 'm0', offset: 0 },
+      { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE },
+      { op: 'close', h: 'g0' },
+    ]);
     expect(r.outcomes.slice(-3)).toEqual([{ access: 'ok', value: 66 }, { errno: 'EBADF' }, { errno: 'EBADF' }]);
   });
 
   it('closing a bound guest_memfd leaves the slot: it can still be deleted, not re-issued', () => {
-    const bindStep: Step = { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size: PAGE, gmem: 'g0', gmem_offset: 0, uaddr: 0 };
+    const bindStep: Step = {
+      op: 'set_memory_region2',
+      vm: 'vm0',
+      slot: 0,
+      flags: ['gmem'],
+      gpa: 0,
+      size: PAGE,
+      gmem: 'g0',
+      gmem_offset: 0,
+      uaddr: 0,
+    };
     expectLast([...vmAndGmem(), bindStep, { op: 'close', h: 'g0' }, bindStep], { errno: 'EINVAL' });
     expectLast([...vmAndGmem(), bindStep, { op: 'close', h: 'g0' }, { op: 'delete_memslot', vm: 'vm0', slot: 0 }], { ok: true });
   });
 
   it('both fds closed, the mapping still reads and writes', () => {
-    const r = run(P, [...mapped(), { op: 'write_mem', map: 'm0', offset: 0, value: 5 }, { op: 'close', h: 'g0' }, { op: 'close', h: 'vm0' }, { op: 'read_mem', map: 'm0', offset: 0 }, { op: 'write_mem', map: 'm0', offset: PAGE, value: 6 }, { op: 'read_mem', map: 'm0', offset: PAGE }]);
+    const r = run(P, [
+      ...mapped(),
+      { op: 'write_mem', map: 'm0', offset: 0, value: 5 },
+      { op: 'close', h: 'g0' },
+      { op: 'close', h: 'vm0' },
+      { op: 'read_mem', map: 'm0', offset: 0 },
+      { op: 'write_mem', map: 'm0', offset: PAGE, value: 6 },
+      { op: 'read_mem', map: 'm0', offset: PAGE },
+    ]);
     expect(r.outcomes.slice(-3)).toEqual([{ access: 'ok', value: 5 }, { access: 'ok' }, { access: 'ok', value: 6 }]);
   });
 });
 
 describe('fork and pins', () => {
-  it('a child reads the parent\'s data and the parent sees the child\'s writes; the child may fallocate', () => {
-    const r = run(P, [...mapped(), { op: 'write_mem', map: 'm0', offset: 0, value: 97 }, { op: 'fork', steps: [{ op: 'read_mem', map: 'm0', offset: 0 }, { op: 'write_mem', map: 'm0', offset: PAGE, value: 98 }, { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE }] }, { op: 'read_mem', map: 'm0', offset: PAGE }]);
+  it("a child reads the parent's data and the parent sees the child's writes; the child may fallocate", () => {
+    const r = run(P, [
+      ...mapped(),
+      { op: 'write_mem', map: 'm0', offset: 0, value: 97 },
+      {
+        op: 'fork',
+        steps: [
+          { op: 'read_mem', map: 'm0', offset: 0 },
+          { op: 'write_mem', map: 'm0', offset: PAGE, value: 98 },
+          { op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: PAGE },
+        ],
+      },
+      { op: 'read_mem', map: 'm0', offset: PAGE },
+    ]);
     expect(r.outcomes[r.outcomes.length - 2]).toEqual({ ok: true, steps: [{ access: 'ok', value: 97 }, { access: 'ok' }, { ok: true }] });
     expect(r.last).toEqual({ access: 'ok', value: 98 });
   });
@@ -315,7 +560,14 @@ describe('fork and pins', () => {
   it('a long-term pin of shared pages succeeds; of private pages fails with EFAULT; punch while pinned zeroes the file page', () => {
     expectLast([...mapped(), { op: 'pin', map: 'm0', offset: 0, len: TOTAL }], { ok: true });
     expectLast([...mapped(1), { op: 'pin', map: 'm0', offset: 0, len: PAGE }], { errno: 'EFAULT' });
-    const r = run(P, [...mapped(), { op: 'write_mem', map: 'm0', offset: 0, value: 71 }, { op: 'pin', map: 'm0', offset: 0, len: PAGE }, { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: PAGE }, { op: 'read_mem', map: 'm0', offset: 0 }, { op: 'unpin', map: 'm0', offset: 0, len: PAGE }]);
+    const r = run(P, [
+      ...mapped(),
+      { op: 'write_mem', map: 'm0', offset: 0, value: 71 },
+      { op: 'pin', map: 'm0', offset: 0, len: PAGE },
+      { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: PAGE },
+      { op: 'read_mem', map: 'm0', offset: 0 },
+      { op: 'unpin', map: 'm0', offset: 0, len: PAGE },
+    ]);
     expect(r.outcomes.slice(-3)).toEqual([{ ok: true }, { access: 'ok', value: 0 }, { ok: true }]);
   });
 });

@@ -19,9 +19,12 @@ export function buildDiagram(profile: Profile, machine: MachineName, o: DiagramO
       markUnreachableStates(d);
       return d;
     }
-    case 'guestMemfd': return lifecycleDiagram(profile, 'guestMemfd', o);
-    case 'vm': return lifecycleDiagram(profile, 'vm', o);
-    case 'system': return systemDiagram(profile, o);
+    case 'guestMemfd':
+      return lifecycleDiagram(profile, 'guestMemfd', o);
+    case 'vm':
+      return lifecycleDiagram(profile, 'vm', o);
+    case 'system':
+      return systemDiagram(profile, o);
   }
 }
 
@@ -48,10 +51,14 @@ export function directionFor(d: Diagram): 'LR' | 'TB' {
 
 export function renderSync(d: Diagram, format: Exclude<Format, 'svg'>): string {
   switch (format) {
-    case 'mermaid': return renderMermaid(d);
-    case 'dot': return renderDot(d, { rankdir: directionFor(d) });
-    case 'json': return renderJson(d);
-    case 'text': return renderText(d);
+    case 'mermaid':
+      return renderMermaid(d);
+    case 'dot':
+      return renderDot(d, { rankdir: directionFor(d) });
+    case 'json':
+      return renderJson(d);
+    case 'text':
+      return renderText(d);
   }
 }
 

@@ -63,7 +63,9 @@ export function universeOf(profiles: readonly Profile[]): OpUniverse {
   const flagCombos: number[] = [];
   for (let m = 0; m < 1 << bits.length; m++) {
     let flags = 0;
-    bits.forEach((b, i) => { if (m & (1 << i)) flags |= 1 << b; });
+    bits.forEach((b, i) => {
+      if (m & (1 << i)) flags |= 1 << b;
+    });
     flagCombos.push(flags);
   }
   flagCombos.sort((a, b) => a - b);
@@ -89,13 +91,20 @@ export function nextOps(ctx: TraceCtx, u: OpUniverse): Array<{ step: Step; ctx: 
     return u.vmTypes.map((t) => ({ step: { op: 'create_vm', type: t, as: 'vm0' } as Step, ctx: { ...ctx, vmType: t } }));
   }
   if (ctx.flags === undefined) {
-    return u.flagCombos.map((f) => ({ step: { op: 'create_gmem', vm: 'vm0', size: u.pagesFor(f) * P, flags: f, as: 'g0' } as Step, ctx: { ...ctx, flags: f } }));
+    return u.flagCombos.map((f) => ({
+      step: { op: 'create_gmem', vm: 'vm0', size: u.pagesFor(f) * P, flags: f, as: 'g0' } as Step,
+      ctx: { ...ctx, flags: f },
+    }));
   }
   const size = u.pagesFor(ctx.flags) * P;
   const t = ctx.vmType;
   const out: Array<{ step: Step; ctx: TraceCtx }> = [];
   const same = (s: Step) => out.push({ step: s, ctx });
-  if (ctx.map === 'none') out.push({ step: { op: 'mmap', gmem: 'g0', offset: 0, length: size, prot: 'rw', shared: true, as: 'm0' }, ctx: { ...ctx, map: 'mapped' } });
+  if (ctx.map === 'none')
+    out.push({
+      step: { op: 'mmap', gmem: 'g0', offset: 0, length: size, prot: 'rw', shared: true, as: 'm0' },
+      ctx: { ...ctx, map: 'mapped' },
+    });
   if (ctx.map === 'mapped') {
     out.push({ step: { op: 'munmap', map: 'm0' }, ctx: { ...ctx, map: 'unmapped' } });
     same({ op: 'read_mem', map: 'm0', offset: 0 });
@@ -103,7 +112,11 @@ export function nextOps(ctx: TraceCtx, u: OpUniverse): Array<{ step: Step; ctx: 
     if (ctx.pin === 'never') out.push({ step: { op: 'pin', map: 'm0', offset: 0, len: P }, ctx: { ...ctx, pin: 'live' } });
   }
   if (ctx.pin === 'live') out.push({ step: { op: 'unpin', map: 'm0', offset: 0, len: P }, ctx: { ...ctx, pin: 'done' } });
-  if (!ctx.bound) out.push({ step: { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size, gmem: 'g0', gmem_offset: 0, uaddr: 0 }, ctx: { ...ctx, bound: true } });
+  if (!ctx.bound)
+    out.push({
+      step: { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size, gmem: 'g0', gmem_offset: 0, uaddr: 0 },
+      ctx: { ...ctx, bound: true },
+    });
   same({ op: 'fallocate', gmem: 'g0', mode: 'allocate', offset: 0, len: size });
   same({ op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: size });
   // Always tried: on a kernel without in-place conversion it is ENOTTY, which is itself the ABI to compare.
@@ -114,7 +127,8 @@ export function nextOps(ctx: TraceCtx, u: OpUniverse): Array<{ step: Step; ctx: 
     same({ op: 'set_memory_attributes', vm: 'vm0', address: 0, size: P, attributes: 0 });
   }
   if (u.inPlace(t) && !ctx.requested) {
-    for (const priv of [true, false]) out.push({ step: { op: 'guest_request_conversion', vm: 'vm0', gpa: 0, size: P, private: priv }, ctx: { ...ctx, requested: true } });
+    for (const priv of [true, false])
+      out.push({ step: { op: 'guest_request_conversion', vm: 'vm0', gpa: 0, size: P, private: priv }, ctx: { ...ctx, requested: true } });
   }
   if (u.hasLaunch(t)) {
     same({ op: 'launch_start', vm: 'vm0' });
@@ -145,7 +159,12 @@ export function safeStep(profile: Profile, s: SystemState, st: Step, observer?: 
     return { outcome: r.outcome, rule: r.rule, state: r.state, aborted: false };
   } catch (e) {
     if (e instanceof UnknownHandleError) {
-      return { outcome: { failed: `unknown handle ${e.handle}` }, rule: { id: 'trace.unknown-handle', says: e.message, cite: 'spec/world.ts' }, state: s, aborted: true };
+      return {
+        outcome: { failed: `unknown handle ${e.handle}` },
+        rule: { id: 'trace.unknown-handle', says: e.message, cite: 'spec/world.ts' },
+        state: s,
+        aborted: true,
+      };
     }
     throw e;
   }
@@ -187,7 +206,15 @@ export function projectPage(s: SystemState): PageProjection | undefined {
 }
 
 export function projectionKey(p: PageProjection): string {
-  return [p.attribute, p.backing, p.mapped ? 'mapped' : 'unmapped', p.pinned ? 'pinned' : 'unpinned', p.trustedEntity, `s2-${p.stage2}`, p.directMap === 'present' ? 'dm' : 'no-dm'].join(' ');
+  return [
+    p.attribute,
+    p.backing,
+    p.mapped ? 'mapped' : 'unmapped',
+    p.pinned ? 'pinned' : 'unpinned',
+    p.trustedEntity,
+    `s2-${p.stage2}`,
+    p.directMap === 'present' ? 'dm' : 'no-dm',
+  ].join(' ');
 }
 
 export function parseProjectionKey(k: string): PageProjection {
@@ -310,7 +337,10 @@ export function sliceKey(t: VmTypeName, flags: number): string {
  * remembered once per slice and distinct guard input, and resolved to transition ids afterwards.
  */
 class TransitionRecorder {
-  private readonly seen = new Map<string, { machine: AnyStateMachine; value: unknown; context: unknown; event: { type: string }; slice: string }>();
+  private readonly seen = new Map<
+    string,
+    { machine: AnyStateMachine; value: unknown; context: unknown; event: { type: string }; slice: string }
+  >();
   private readonly ids = new WeakMap<AnyStateMachine, number>();
   private nextId = 0;
   slice = '';
@@ -323,7 +353,8 @@ class TransitionRecorder {
     }
     // Guards read the region values, the page's pins and host mappers, and the event: content is irrelevant.
     const c = state.context as Record<string, unknown>;
-    const ctxSig = 'pins' in c && 'hostMappers' in c ? `${String(c.pins)}/${String(c.hostMappers)}/${String(c.initShared)}` : JSON.stringify(c);
+    const ctxSig =
+      'pins' in c && 'hostMappers' in c ? `${String(c.pins)}/${String(c.hostMappers)}/${String(c.initShared)}` : JSON.stringify(c);
     const key = `${this.slice}#${id}#${JSON.stringify(state.value)}#${ctxSig}#${JSON.stringify(event)}`;
     if (!this.seen.has(key)) this.seen.set(key, { machine, value: state.value, context: state.context, event, slice: this.slice });
   };
@@ -341,7 +372,15 @@ class TransitionRecorder {
 }
 
 function newSlice(t: VmTypeName, flags: number): Slice {
-  return { vmType: t, flags, create: { outcome: '?', rule: '?' }, pageStates: new Map(), pageEdges: new Map(), taken: new Map(), rules: new Map() };
+  return {
+    vmType: t,
+    flags,
+    create: { outcome: '?', rule: '?' },
+    pageStates: new Map(),
+    pageEdges: new Map(),
+    taken: new Map(),
+    rules: new Map(),
+  };
 }
 
 /** A node of the search: the trace-level context and the system state. */
@@ -359,7 +398,11 @@ interface Op extends Move<Node> {
 const sliceOf = (c: TraceCtx): string => (c.vmType !== undefined && c.flags !== undefined ? sliceKey(c.vmType, c.flags) : '');
 
 /** The bounded operation set as a model for the exploration engine (spec/explore/engine.ts). */
-function reachableModel(profile: Profile, u: OpUniverse, rec: TransitionRecorder): ExplorationModel<Node, { step: Step; ctx: TraceCtx }, Op> {
+function reachableModel(
+  profile: Profile,
+  u: OpUniverse,
+  rec: TransitionRecorder,
+): ExplorationModel<Node, { step: Step; ctx: TraceCtx }, Op> {
   return {
     initial: () => ({ ctx: INITIAL_CTX, state: emptySystem() }),
     events: (n) => {
@@ -419,7 +462,8 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
           const bk = projectionKey(before);
           const failed = !('ok' in r.outcome) && !('access' in r.outcome && r.outcome.access === 'ok');
           const ek = `${bk}|${words}|${failed ? ow : 'ok'}|${ak}`;
-          if (!sl.pageEdges.has(ek)) sl.pageEdges.set(ek, { from: bk, to: ak, op: words, outcome: failed ? ow : 'ok', rule: r.rule.id, failed });
+          if (!sl.pageEdges.has(ek))
+            sl.pageEdges.set(ek, { from: bk, to: ak, op: words, outcome: failed ? ow : 'ok', rule: r.rule.id, failed });
         }
       }
     }
@@ -430,28 +474,33 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
     }
   };
 
-  const search = new Search(reachableModel(profile, u, rec), new ExactStore(), {
-    machines: rec.observe,
-    state: (k) => {
-      // Kept in BFS order; the edge that reached it (recorded next) fills in its parent.
-      states.push(k.node.state);
-      ctxs.push(k.node.ctx);
-      depth.push(k.depth);
-      parent.push(undefined);
+  const search = new Search(
+    reachableModel(profile, u, rec),
+    new ExactStore(),
+    {
+      machines: rec.observe,
+      state: (k) => {
+        // Kept in BFS order; the edge that reached it (recorded next) fills in its parent.
+        states.push(k.node.state);
+        ctxs.push(k.node.ctx);
+        depth.push(k.depth);
+        parent.push(undefined);
+      },
+      edge: (from, _next, _index, op, fate, to) => {
+        const i = from.handle;
+        const row = trans[i] ?? (trans[i] = []);
+        const next = fate === 'none' ? -1 : fate === 'dropped' ? -2 : (to as number);
+        row.push({ next, outcome: op.result.outcome, rule: op.result.rule, aborted: op.result.aborted });
+        if (fate === 'new') parent[to as number] = { from: i, step: op.step };
+        // A new target has just been kept: the projections name it by the id it got.
+        if (!op.result.aborted) record(i, from.node.state, op, fate === 'new' ? states.length - 1 : states.length);
+      },
+      expanded: (k) => {
+        trans[k.handle] ??= [];
+      },
     },
-    edge: (from, _next, _index, op, fate, to) => {
-      const i = from.handle;
-      const row = trans[i] ?? (trans[i] = []);
-      const next = fate === 'none' ? -1 : fate === 'dropped' ? -2 : (to as number);
-      row.push({ next, outcome: op.result.outcome, rule: op.result.rule, aborted: op.result.aborted });
-      if (fate === 'new') parent[to as number] = { from: i, step: op.step };
-      // A new target has just been kept: the projections name it by the id it got.
-      if (!op.result.aborted) record(i, from.node.state, op, fate === 'new' ? states.length - 1 : states.length);
-    },
-    expanded: (k) => {
-      trans[k.handle] ??= [];
-    },
-  }, { maxDepth, maxStates });
+    { maxDepth, maxStates },
+  );
   search.run();
   rec.resolve((slice, machine, edge) => {
     const sl = slices.get(slice);
@@ -462,7 +511,21 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
   });
   const vmTypesCreated = [...new Set(created)];
   const truncated = !search.complete;
-  return { profile, maxDepth, universe: u, states, ctxs, trans, parent, depth, truncated, slices, violations: found, vmTypesCreated, millis: performance.now() - t0 };
+  return {
+    profile,
+    maxDepth,
+    universe: u,
+    states,
+    ctxs,
+    trans,
+    parent,
+    depth,
+    truncated,
+    slices,
+    violations: found,
+    vmTypesCreated,
+    millis: performance.now() - t0,
+  };
 }
 
 /** The steps from the empty system to state `id`. */

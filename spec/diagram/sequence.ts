@@ -32,9 +32,26 @@ export interface Sequence {
 
 function target(s: Step): number {
   switch (s.op) {
-    case 'mmap': case 'munmap': case 'read_mem': case 'write_mem': case 'fill_mem': case 'check_mem':
-    case 'fallocate': case 'set_memory_attributes2': case 'pin': case 'unpin': case 'close': case 'dup':
-    case 'madvise': case 'mprotect': case 'fstat': case 'ftruncate': case 'read': case 'write': case 'pread': case 'pwrite':
+    case 'mmap':
+    case 'munmap':
+    case 'read_mem':
+    case 'write_mem':
+    case 'fill_mem':
+    case 'check_mem':
+    case 'fallocate':
+    case 'set_memory_attributes2':
+    case 'pin':
+    case 'unpin':
+    case 'close':
+    case 'dup':
+    case 'madvise':
+    case 'mprotect':
+    case 'fstat':
+    case 'ftruncate':
+    case 'read':
+    case 'write':
+    case 'pread':
+    case 'pwrite':
       return 2;
     default:
       return 1;
@@ -48,7 +65,7 @@ function vmTypeOf(steps: readonly Step[]): VmTypeName | undefined {
 /** The trusted entity acts when populate succeeds, a launch phase changes, or a private guest fault is prepared. */
 function teCall(s: Step, o: Outcome, profile: Profile, t: VmTypeName | undefined): string | undefined {
   const r = t ? profile.vmTypes[t] : undefined;
-  if (!r || !r.hasPrivateMem || !('ok' in o || ('access' in o && o.access === 'ok'))) return undefined;
+  if (!r?.hasPrivateMem || !('ok' in o || ('access' in o && o.access === 'ok'))) return undefined;
   if (s.op === 'populate') return 'load + measure into the launch digest';
   if (s.op === 'launch_start' && r.launch) return 'start the launch context';
   if (s.op === 'launch_finish' && r.launch) return 'seal the measurement';
@@ -58,13 +75,25 @@ function teCall(s: Step, o: Outcome, profile: Profile, t: VmTypeName | undefined
 }
 
 /** One profile's trace. */
-export function traceSequence(title: string, steps: readonly Step[], outcomes: readonly Outcome[], profile: Profile, subtitle: string[] = []): Sequence {
+export function traceSequence(
+  title: string,
+  steps: readonly Step[],
+  outcomes: readonly Outcome[],
+  profile: Profile,
+  subtitle: string[] = [],
+): Sequence {
   const t = vmTypeOf(steps);
   const messages: SeqMessage[] = [];
   steps.forEach((s, i) => {
     const o = outcomes[i];
     const to = target(s);
-    messages.push({ from: 0, to, label: `${i + 1}. ${stepWords(s, profile, t)}`, replies: [[profile.name, o ? outcomeWords(o) : '—']], differs: false });
+    messages.push({
+      from: 0,
+      to,
+      label: `${i + 1}. ${stepWords(s, profile, t)}`,
+      replies: [[profile.name, o ? outcomeWords(o) : '—']],
+      differs: false,
+    });
     const te = o ? teCall(s, o, profile, t) : undefined;
     if (te) messages.push({ from: 1, to: 3, label: te, replies: [], differs: false, internal: true });
   });
@@ -72,7 +101,13 @@ export function traceSequence(title: string, steps: readonly Step[], outcomes: r
 }
 
 /** Two profiles on the same trace: replies side by side, red where they differ. */
-export function comparedSequence(title: string, steps: readonly Step[], a: { profile: Profile; outcomes: ReadonlyArray<Outcome | undefined> }, b: { profile: Profile; outcomes: ReadonlyArray<Outcome | undefined> }, subtitle: string[] = []): Sequence {
+export function comparedSequence(
+  title: string,
+  steps: readonly Step[],
+  a: { profile: Profile; outcomes: ReadonlyArray<Outcome | undefined> },
+  b: { profile: Profile; outcomes: ReadonlyArray<Outcome | undefined> },
+  subtitle: string[] = [],
+): Sequence {
   const t = vmTypeOf(steps);
   const messages: SeqMessage[] = [];
   steps.forEach((s, i) => {
@@ -81,11 +116,28 @@ export function comparedSequence(title: string, steps: readonly Step[], a: { pro
     const words = (o: Outcome | undefined) => (o ? outcomeWords(o) : '— (cannot run)');
     const differs = !oa || !ob ? oa !== ob : !outcomesEqual(oa, ob);
     const label = stepWords(s, b.profile.vmTypes[t ?? 'default'] ? b.profile : a.profile, t);
-    messages.push({ from: 0, to: target(s), label: `${i + 1}. ${label}`, replies: [[a.profile.name, words(oa)], [b.profile.name, words(ob)]], differs });
+    messages.push({
+      from: 0,
+      to: target(s),
+      label: `${i + 1}. ${label}`,
+      replies: [
+        [a.profile.name, words(oa)],
+        [b.profile.name, words(ob)],
+      ],
+      differs,
+    });
     const teA = oa ? teCall(s, oa, a.profile, t) : undefined;
     const teB = ob ? teCall(s, ob, b.profile, t) : undefined;
     const te = teB ?? teA;
-    if (te) messages.push({ from: 1, to: 3, label: teA && teB ? te : `${te} (${teB ? b.profile.name : a.profile.name} only)`, replies: [], differs: Boolean(teA) !== Boolean(teB), internal: true });
+    if (te)
+      messages.push({
+        from: 1,
+        to: 3,
+        label: teA && teB ? te : `${te} (${teB ? b.profile.name : a.profile.name} only)`,
+        replies: [],
+        differs: Boolean(teA) !== Boolean(teB),
+        internal: true,
+      });
   });
   return { title, subtitle, participants: PARTICIPANTS, messages };
 }
@@ -105,14 +157,20 @@ export function renderSequenceSvg(seq: Sequence): string {
   const width = left * 2 + colW * seq.participants.length;
   const x = (i: number) => left + colW * i + colW / 2;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="sequence" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="sequence" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
+  );
   out.push(`<title>${esc(seq.title)}</title>`);
-  out.push('<defs><marker id="arr" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#37474f"/></marker>'
-    + '<marker id="arrRed" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c62828"/></marker></defs>');
+  out.push(
+    '<defs><marker id="arr" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#37474f"/></marker>' +
+      '<marker id="arrRed" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c62828"/></marker></defs>',
+  );
   out.push(`<text x="${left}" y="18" font-size="13" font-weight="bold">${esc(seq.title)}</text>`);
   seq.subtitle.forEach((s, i) => out.push(`<text x="${left}" y="${32 + i * 14}" fill="#546e7a">${esc(s)}</text>`));
   seq.participants.forEach((p, i) => {
-    out.push(`<g class="node participant"><rect x="${x(i) - 70}" y="${top}" width="140" height="${headH - 6}" rx="4" fill="#eceff1" stroke="#455a64"/><text x="${x(i)}" y="${top + 16}" text-anchor="middle" font-weight="bold">${esc(p)}</text></g>`);
+    out.push(
+      `<g class="node participant"><rect x="${x(i) - 70}" y="${top}" width="140" height="${headH - 6}" rx="4" fill="#eceff1" stroke="#455a64"/><text x="${x(i)}" y="${top + 16}" text-anchor="middle" font-weight="bold">${esc(p)}</text></g>`,
+    );
     out.push(`<line x1="${x(i)}" y1="${top + headH - 6}" x2="${x(i)}" y2="${height - 10}" stroke="#b0bec5" stroke-dasharray="4 3"/>`);
   });
   let y = top + headH + 20;
@@ -121,16 +179,24 @@ export function renderSequenceSvg(seq: Sequence): string {
     const x2 = x(m.to);
     const mid = (x1 + x2) / 2;
     out.push(`<g class="message${m.differs ? ' differs' : ''}">`);
-    out.push(`<text x="${mid}" y="${y - 4}" text-anchor="middle" fill="${m.internal ? '#6a1b9a' : '#263238'}"${m.internal ? ' font-style="italic"' : ''}>${esc(m.label)}</text>`);
-    out.push(`<line x1="${x1}" y1="${y}" x2="${x2 - (x2 > x1 ? 2 : -2)}" y2="${y}" stroke="${m.internal ? '#6a1b9a' : '#37474f'}" marker-end="url(#arr)"/>`);
+    out.push(
+      `<text x="${mid}" y="${y - 4}" text-anchor="middle" fill="${m.internal ? '#6a1b9a' : '#263238'}"${m.internal ? ' font-style="italic"' : ''}>${esc(m.label)}</text>`,
+    );
+    out.push(
+      `<line x1="${x1}" y1="${y}" x2="${x2 - (x2 > x1 ? 2 : -2)}" y2="${y}" stroke="${m.internal ? '#6a1b9a' : '#37474f'}" marker-end="url(#arr)"/>`,
+    );
     if (m.replies.length) {
       const ry = y + 14 * m.replies.length + 4;
       const colour = m.differs ? '#c62828' : '#546e7a';
       m.replies.forEach(([who, what], k) => {
         const label = m.replies.length > 1 ? `${who}: ${what}` : what;
-        out.push(`<text x="${mid}" y="${y + 12 + 14 * k}" text-anchor="middle" fill="${colour}"${m.differs ? ' font-weight="bold"' : ''}>${esc(label)}</text>`);
+        out.push(
+          `<text x="${mid}" y="${y + 12 + 14 * k}" text-anchor="middle" fill="${colour}"${m.differs ? ' font-weight="bold"' : ''}>${esc(label)}</text>`,
+        );
       });
-      out.push(`<line x1="${x2}" y1="${ry}" x2="${x1 + 2}" y2="${ry}" stroke="${colour}" stroke-dasharray="5 3" marker-end="url(#${m.differs ? 'arrRed' : 'arr'})"/>`);
+      out.push(
+        `<line x1="${x2}" y1="${ry}" x2="${x1 + 2}" y2="${ry}" stroke="${colour}" stroke-dasharray="5 3" marker-end="url(#${m.differs ? 'arrRed' : 'arr'})"/>`,
+      );
     }
     out.push('</g>');
     y += rowH(m);
@@ -146,7 +212,10 @@ export function renderSequenceMermaid(seq: Sequence): string {
   seq.participants.forEach((p, i) => lines.push(`  participant ${ids[i]} as ${mermaidText(p)}`));
   for (const m of seq.messages) {
     lines.push(`  ${ids[m.from]}->>${ids[m.to]}: ${mermaidText(m.label)}`);
-    if (m.replies.length) lines.push(`  ${ids[m.to]}-->>${ids[m.from]}: ${mermaidText(`${m.differs ? '≠ ' : ''}${m.replies.map(([w, o]) => (m.replies.length > 1 ? `${w}: ${o}` : o)).join(' | ')}`)}`);
+    if (m.replies.length)
+      lines.push(
+        `  ${ids[m.to]}-->>${ids[m.from]}: ${mermaidText(`${m.differs ? '≠ ' : ''}${m.replies.map(([w, o]) => (m.replies.length > 1 ? `${w}: ${o}` : o)).join(' | ')}`)}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

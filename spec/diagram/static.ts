@@ -60,7 +60,10 @@ export function parseFlags(profile: Profile, text: string): number {
   let mask = 0;
   for (const name of t.split(/[,|+ ]+/).filter(Boolean)) {
     const def = profile.flags.find((f) => f.name.toLowerCase() === name.toLowerCase().replace(/^guest_memfd_flag_/, ''));
-    if (!def) throw new Error(`unknown flag ${JSON.stringify(name)} for profile ${profile.name}; known: ${profile.flags.map((f) => f.name).join(', ')}`);
+    if (!def)
+      throw new Error(
+        `unknown flag ${JSON.stringify(name)} for profile ${profile.name}; known: ${profile.flags.map((f) => f.name).join(', ')}`,
+      );
     mask |= 1 << def.bit;
   }
   return mask;
@@ -89,13 +92,20 @@ const PARAM_GUARDS = new Set(['toPrivate', 'toShared', 'guestPrivate', 'guestSha
 function ruleConstant(name: string, rules: PageRules | undefined): boolean | undefined {
   if (!rules) return undefined;
   switch (name) {
-    case 'privateHostMappable': return rules.hostMayMapPrivate;
-    case 'trustedEntityPrepares': return rules.trustedEntityPrepares;
-    case 'removesOnAllocate': return rules.directMap === 'remove-all';
-    case 'removesWhenPrivate': return rules.directMap === 'remove-private';
-    case 'noExtraReferences': return rules.conversionChecksRefs ? undefined : true;
-    case 'hostMayAccess': return rules.hostMayMapPrivate ? true : undefined;
-    default: return undefined;
+    case 'privateHostMappable':
+      return rules.hostMayMapPrivate;
+    case 'trustedEntityPrepares':
+      return rules.trustedEntityPrepares;
+    case 'removesOnAllocate':
+      return rules.directMap === 'remove-all';
+    case 'removesWhenPrivate':
+      return rules.directMap === 'remove-private';
+    case 'noExtraReferences':
+      return rules.conversionChecksRefs ? undefined : true;
+    case 'hostMayAccess':
+      return rules.hostMayMapPrivate ? true : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -107,7 +117,10 @@ interface GuardFn {
 
 function stateValueWords(v: unknown): string {
   if (typeof v === 'string') return `in ${v}`;
-  if (v && typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} is ${String(x)}`).join(' and ');
+  if (v && typeof v === 'object')
+    return Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k} is ${String(x)}`)
+      .join(' and ');
   return String(v);
 }
 
@@ -119,7 +132,8 @@ function describeGuard(g: unknown, rules: PageRules | undefined): GuardInfo {
     const base = GUARD_WORDS[g] ?? g;
     if (c === true) return { words: g === 'hostMayAccess' ? [] : [base], params: [], constant: true, falseBecause: [] };
     if (c === false) return { words: [base], params: [], constant: false, falseBecause: [g] };
-    if (g === 'noExtraReferences' && rules && !rules.conversionChecksRefs) return { words: [], params: [], constant: true, falseBecause: [] };
+    if (g === 'noExtraReferences' && rules && !rules.conversionChecksRefs)
+      return { words: [], params: [], constant: true, falseBecause: [] };
     return { words: [base], params: [], falseBecause: [] };
   }
   if (typeof g === 'object' && g !== null && 'type' in g) return describeGuard((g as { type: string }).type, rules);
@@ -135,8 +149,28 @@ function describeGuard(g: unknown, rules: PageRules | undefined): GuardInfo {
       }
       if (parts.some((p) => p.constant === true)) return { words: [], params, constant: true, falseBecause: [] };
       const live = parts.filter((p) => p.constant !== false);
-      if (!live.length) return { words: [parts.map((p) => p.words.join(' and ')).filter(Boolean).join(' or ')], params, constant: false, falseBecause: parts.flatMap((p) => p.falseBecause) };
-      return { words: [live.map((p) => p.words.join(' and ')).filter(Boolean).join(' or ')], params, falseBecause: [] };
+      if (!live.length)
+        return {
+          words: [
+            parts
+              .map((p) => p.words.join(' and '))
+              .filter(Boolean)
+              .join(' or '),
+          ],
+          params,
+          constant: false,
+          falseBecause: parts.flatMap((p) => p.falseBecause),
+        };
+      return {
+        words: [
+          live
+            .map((p) => p.words.join(' and '))
+            .filter(Boolean)
+            .join(' or '),
+        ],
+        params,
+        falseBecause: [],
+      };
     }
     if (f.name === 'not' && Array.isArray(f.guards)) {
       const inner = describeGuard(f.guards[0], rules);
@@ -176,9 +210,9 @@ function atomicLeaves(n: SNode): SNode[] {
   return kids.length ? kids.flatMap(atomicLeaves) : [n];
 }
 
-function regionOf(n: SNode, root: SNode): SNode | undefined {
+function _regionOf(n: SNode, root: SNode): SNode | undefined {
   let x: SNode | undefined = n;
-  while (x && x.parent && x.parent !== root) x = x.parent;
+  while (x?.parent && x.parent !== root) x = x.parent;
   return x && x !== root ? x : undefined;
 }
 
@@ -207,7 +241,13 @@ export function walkMachine(machine: AnyStateMachine, wc: WalkContext): { groups
   for (const region of regions) {
     const gid = parallel ? safeId(region.id) : undefined;
     if (gid) groups.push({ id: gid, label: region.key, ...(region.description ? { description: region.description } : {}) });
-    const start: DNode = { id: `${safeId(region.id)}__start`, label: '', kind: 'initial', status: 'normal', ...(gid ? { group: gid } : {}) };
+    const start: DNode = {
+      id: `${safeId(region.id)}__start`,
+      label: '',
+      kind: 'initial',
+      status: 'normal',
+      ...(gid ? { group: gid } : {}),
+    };
     nodes.push(start);
     const init = region.initial?.target?.[0];
     if (init) edges.push({ id: `${region.id}:initial`, from: start.id, to: nodeId(init), op: '', kind: 'always', status: 'normal' });
@@ -263,7 +303,9 @@ export function walkMachine(machine: AnyStateMachine, wc: WalkContext): { groups
           status = 'unreachable';
           note = 'never taken in the bounded search of this profile';
         }
-        const actionNames = (t.actions ?? []).map((a) => (typeof a === 'string' ? a : (a as { type?: string }).type ?? '')).filter(Boolean);
+        const actionNames = (t.actions ?? [])
+          .map((a) => (typeof a === 'string' ? a : ((a as { type?: string }).type ?? '')))
+          .filter(Boolean);
         edges.push({
           id,
           from: nodeId(n),
@@ -302,9 +344,25 @@ function ruleSeen(slices: readonly Slice[], rule: string): boolean {
 }
 
 /** Whether the page machine accepts an event in a representative snapshot with the given region values. */
-function pageCan(machine: AnyStateMachine, value: Record<string, string>, context: Record<string, unknown>, event: { type: string; [k: string]: unknown }): boolean {
-  const base = { attribute: 'shared', backing: 'hole', hostMapping: 'unmapped', pins: 'unpinned', trustedEntity: 'unprepared', directMap: 'present', stage2: 'none' };
-  const snap = machine.resolveState({ value: { ...base, ...value }, context: { initShared: true, content: 0, bytes: {}, hostMappers: [], pins: 0, ...context } } as never);
+function pageCan(
+  machine: AnyStateMachine,
+  value: Record<string, string>,
+  context: Record<string, unknown>,
+  event: { type: string; [k: string]: unknown },
+): boolean {
+  const base = {
+    attribute: 'shared',
+    backing: 'hole',
+    hostMapping: 'unmapped',
+    pins: 'unpinned',
+    trustedEntity: 'unprepared',
+    directMap: 'present',
+    stage2: 'none',
+  };
+  const snap = machine.resolveState({
+    value: { ...base, ...value },
+    context: { initShared: true, content: 0, bytes: {}, hostMappers: [], pins: 0, ...context },
+  } as never);
   return snap.can(event as never);
 }
 
@@ -317,7 +375,14 @@ interface ErrorSpec {
   note?: string;
 }
 
-function pageErrorEdges(profile: Profile, vmType: VmTypeName, machine: AnyStateMachine, slices: readonly Slice[], nodes: DNode[], edges: DEdge[]): void {
+function pageErrorEdges(
+  profile: Profile,
+  vmType: VmTypeName,
+  machine: AnyStateMachine,
+  slices: readonly Slice[],
+  nodes: DNode[],
+  edges: DEdge[],
+): void {
   const r = profile.vmTypes[vmType];
   const specs: ErrorSpec[] = [];
   const sig = r?.privateHostAccess ?? 'SIGBUS';
@@ -330,11 +395,26 @@ function pageErrorEdges(profile: Profile, vmType: VmTypeName, machine: AnyStateM
     }
   }
   if (!pageCan(machine, { attribute: 'toPrivate', pins: 'pinned' }, { pins: 1 }, { type: 'CONVERT_COMMIT' })) {
-    specs.push({ from: 'page.attribute.toPrivate', op: `${conversionName(profile, r, 'private')}: commit`, guard: 'page pinned', errno: 'EAGAIN (error_offset)', rule: 'set_memory_attributes2.elevated-refcount', note: 'the conversion stops at the first pinned page; nothing from there on changes' });
+    specs.push({
+      from: 'page.attribute.toPrivate',
+      op: `${conversionName(profile, r, 'private')}: commit`,
+      guard: 'page pinned',
+      errno: 'EAGAIN (error_offset)',
+      rule: 'set_memory_attributes2.elevated-refcount',
+      note: 'the conversion stops at the first pinned page; nothing from there on changes',
+    });
   }
   if (r && r.populate !== 'none') {
-    specs.push({ from: 'page.attribute.shared', op: populateName(r), guard: 'destination shared', errno: 'EINVAL', rule: 'populate.not-private', note: 'populate expects private destinations (seed 001)' });
-    for (const te of ['prepared', 'populated']) specs.push({ from: `page.trustedEntity.${te}`, op: populateName(r), errno: 'EEXIST', rule: 'populate.already-prepared' });
+    specs.push({
+      from: 'page.attribute.shared',
+      op: populateName(r),
+      guard: 'destination shared',
+      errno: 'EINVAL',
+      rule: 'populate.not-private',
+      note: 'populate expects private destinations (seed 001)',
+    });
+    for (const te of ['prepared', 'populated'])
+      specs.push({ from: `page.trustedEntity.${te}`, op: populateName(r), errno: 'EEXIST', rule: 'populate.already-prepared' });
   }
   // Operation-level refusals, in check order, from each region the operation acts on.
   const convOp = r?.conversion === 'vm-attributes' ? 'set_memory_attributes' : 'set_memory_attributes2';
@@ -345,23 +425,72 @@ function pageErrorEdges(profile: Profile, vmType: VmTypeName, machine: AnyStateM
       op: 'KVM_SET_MEMORY_ATTRIBUTES2',
       errno: inPlace ? errnosInOrder(setMemoryAttributes2Checks()) : 'ENOTTY',
       rule: inPlace ? 'set_memory_attributes2.*' : 'set_memory_attributes2.no-in-place',
-      note: inPlace ? `checks in order: ${setMemoryAttributes2Checks().map((c) => c.id.split('.')[1]).join(', ')}` : 'no in-place conversion on this VM type / kernel: the guest_memfd has no ioctls',
+      note: inPlace
+        ? `checks in order: ${setMemoryAttributes2Checks()
+            .map((c) => c.id.split('.')[1])
+            .join(', ')}`
+        : 'no in-place conversion on this VM type / kernel: the guest_memfd has no ioctls',
     });
   } else {
-    specs.push({ from: 'page.attribute', op: 'KVM_SET_MEMORY_ATTRIBUTES', errno: errnosInOrder(setMemoryAttributesChecks()), rule: 'set_memory_attributes.*', note: `checks in order: ${setMemoryAttributesChecks().map((c) => c.id.split('.')[1]).join(', ')}` });
+    specs.push({
+      from: 'page.attribute',
+      op: 'KVM_SET_MEMORY_ATTRIBUTES',
+      errno: errnosInOrder(setMemoryAttributesChecks()),
+      rule: 'set_memory_attributes.*',
+      note: `checks in order: ${setMemoryAttributesChecks()
+        .map((c) => c.id.split('.')[1])
+        .join(', ')}`,
+    });
   }
-  specs.push({ from: 'page.backing', op: 'fallocate', errno: errnosInOrder(fallocateChecks()), rule: 'fallocate.*', note: `checks in order: ${fallocateChecks().map((c) => c.id.split('.')[1]).join(', ')}` });
-  specs.push({ from: 'page.hostMapping', op: 'host access', guard: 'outside the mapping / forbidden by prot', errno: 'SIGSEGV', rule: 'access.outside-mapping' });
+  specs.push({
+    from: 'page.backing',
+    op: 'fallocate',
+    errno: errnosInOrder(fallocateChecks()),
+    rule: 'fallocate.*',
+    note: `checks in order: ${fallocateChecks()
+      .map((c) => c.id.split('.')[1])
+      .join(', ')}`,
+  });
+  specs.push({
+    from: 'page.hostMapping',
+    op: 'host access',
+    guard: 'outside the mapping / forbidden by prot',
+    errno: 'SIGSEGV',
+    rule: 'access.outside-mapping',
+  });
   specs.push({ from: 'page.hostMapping', op: 'host access', guard: 'at or past EOF', errno: 'SIGBUS', rule: 'access.past-eof' });
   specs.push({ from: 'page.pins', op: 'long-term GUP pin', guard: 'unmapped / past EOF', errno: 'EFAULT', rule: 'pin.no-mapping' });
   if (r && r.populate !== 'none') {
-    specs.push({ from: 'page.trustedEntity', op: populateName(r), errno: errnosInOrder(populateChecks()), rule: 'populate.*', note: `checks in order: ${populateChecks().map((c) => c.id.split('.')[1]).join(', ')}` });
+    specs.push({
+      from: 'page.trustedEntity',
+      op: populateName(r),
+      errno: errnosInOrder(populateChecks()),
+      rule: 'populate.*',
+      note: `checks in order: ${populateChecks()
+        .map((c) => c.id.split('.')[1])
+        .join(', ')}`,
+    });
   } else {
-    specs.push({ from: 'page.trustedEntity', op: 'populate', errno: 'EINVAL', rule: 'populate.no-populate-flow', note: 'this VM type has no populate flow' });
+    specs.push({
+      from: 'page.trustedEntity',
+      op: 'populate',
+      errno: 'EINVAL',
+      rule: 'populate.no-populate-flow',
+      note: 'this VM type has no populate flow',
+    });
   }
   for (const s of specs) {
     const wild = s.rule.endsWith('.*');
-    const seen = wild || ['access.outside-mapping', 'access.past-eof', 'pin.no-mapping', 'set_memory_attributes2.no-in-place', 'populate.no-populate-flow'].includes(s.rule) || ruleSeen(slices, s.rule);
+    const seen =
+      wild ||
+      [
+        'access.outside-mapping',
+        'access.past-eof',
+        'pin.no-mapping',
+        'set_memory_attributes2.no-in-place',
+        'populate.no-populate-flow',
+      ].includes(s.rule) ||
+      ruleSeen(slices, s.rule);
     edges.push({
       id: `${s.from}:error:${s.rule}:${s.op}`,
       from: safeId(s.from),
@@ -372,19 +501,61 @@ function pageErrorEdges(profile: Profile, vmType: VmTypeName, machine: AnyStateM
       kind: 'error',
       status: seen ? 'normal' : 'unreachable',
       source: s.rule,
-      ...(s.note || !seen ? { note: [s.note, seen ? undefined : 'never seen in the bounded search of this profile'].filter(Boolean).join('; ') } : {}),
+      ...(s.note || !seen
+        ? { note: [s.note, seen ? undefined : 'never seen in the bounded search of this profile'].filter(Boolean).join('; ') }
+        : {}),
     });
   }
 }
 
 function lifecycleErrorEdges(machine: 'guestMemfd' | 'vm', nodes: DNode[], edges: DEdge[]): void {
   const add = (from: string, op: string, errno: string, rule: string, note: string) =>
-    edges.push({ id: `${from}:error:${rule}`, from, to: errorNode(nodes, errno), op, errno, kind: 'error', status: 'normal', source: rule, note });
+    edges.push({
+      id: `${from}:error:${rule}`,
+      from,
+      to: errorNode(nodes, errno),
+      op,
+      errno,
+      kind: 'error',
+      status: 'normal',
+      source: rule,
+      note,
+    });
   if (machine === 'guestMemfd') {
-    add(`${safeId('guestMemfd')}__start`, 'KVM_CREATE_GUEST_MEMFD', errnosInOrder(createGmemChecks()), 'create_gmem.*', `checks in order: ${createGmemChecks().map((c) => c.id.split('.')[1]).join(', ')}`);
-    add(safeId('guestMemfd.open'), 'mmap', errnosInOrder(mmapChecks()), 'mmap.*', `checks in order: ${mmapChecks().map((c) => c.id.split('.')[1]).join(', ')}`);
-    add(safeId('guestMemfd.open'), 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)', errnosInOrder(memoryRegionChecks()), 'set_memory_region2.*', `checks in order: ${memoryRegionChecks().map((c) => c.id.split('.')[1]).join(', ')}`);
-    add(safeId('guestMemfd.released'), 'guest fault on a bound slot', 'EFAULT', 'guest_access.gmem-gone', 'the slot lost its file: KVM_RUN fails with EFAULT');
+    add(
+      `${safeId('guestMemfd')}__start`,
+      'KVM_CREATE_GUEST_MEMFD',
+      errnosInOrder(createGmemChecks()),
+      'create_gmem.*',
+      `checks in order: ${createGmemChecks()
+        .map((c) => c.id.split('.')[1])
+        .join(', ')}`,
+    );
+    add(
+      safeId('guestMemfd.open'),
+      'mmap',
+      errnosInOrder(mmapChecks()),
+      'mmap.*',
+      `checks in order: ${mmapChecks()
+        .map((c) => c.id.split('.')[1])
+        .join(', ')}`,
+    );
+    add(
+      safeId('guestMemfd.open'),
+      'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)',
+      errnosInOrder(memoryRegionChecks()),
+      'set_memory_region2.*',
+      `checks in order: ${memoryRegionChecks()
+        .map((c) => c.id.split('.')[1])
+        .join(', ')}`,
+    );
+    add(
+      safeId('guestMemfd.released'),
+      'guest fault on a bound slot',
+      'EFAULT',
+      'guest_access.gmem-gone',
+      'the slot lost its file: KVM_RUN fails with EFAULT',
+    );
   } else {
     add(safeId('vm.launch.none'), 'populate', 'EINVAL', 'populate.not-launching', 'populate only between launch start and finish');
     add(safeId('vm.launch.finished'), 'populate', 'EINVAL', 'populate.not-launching', 'the measurement is sealed');
@@ -414,7 +585,8 @@ const LEGEND = [
 
 export function pageDiagram(profile: Profile, o: DiagramOptions = {}): Diagram {
   const vmType = o.vmType ?? primaryVmType(profile);
-  if (!profile.vmTypes[vmType]) throw new Error(`profile ${profile.name} has no VM type ${vmType}; it has ${Object.keys(profile.vmTypes).join(', ')}`);
+  if (!profile.vmTypes[vmType])
+    throw new Error(`profile ${profile.name} has no VM type ${vmType}; it has ${Object.keys(profile.vmTypes).join(', ')}`);
   const x = exploreCached(profile, o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {});
   const accepted = selectSlices(x, vmType, o.flags).filter((s) => s.create.outcome === 'ok');
   const drawFlags = o.flags ?? accepted.map((s) => s.flags).sort((a, b) => b - a)[0] ?? 0;
@@ -437,7 +609,10 @@ export function pageDiagram(profile: Profile, o: DiagramOptions = {}): Diagram {
     groups,
     nodes,
     edges,
-    notes: [...LEGEND, `conversion on ${vmType}: ${rules?.conversion ?? 'none'}${rules?.conversion === 'vm-attributes' ? ' (per-VM attributes: guest_memfd pages stay private; shared memory lives elsewhere)' : ''}`],
+    notes: [
+      ...LEGEND,
+      `conversion on ${vmType}: ${rules?.conversion ?? 'none'}${rules?.conversion === 'vm-attributes' ? ' (per-VM attributes: guest_memfd pages stay private; shared memory lives elsewhere)' : ''}`,
+    ],
     xstate: xstateConfig(machine, wc, edges),
   };
 }
@@ -448,23 +623,38 @@ export function lifecycleDiagram(profile: Profile, which: 'guestMemfd' | 'vm', o
   const machine = (which === 'guestMemfd' ? guestMemfdMachine : vmMachine) as unknown as AnyStateMachine;
   const rules = profile.vmTypes[vmType];
   const taken = takenFor(x, which, vmType, o.flags);
-  const wc: WalkContext = { profile, vmType, rules, taken, words: (e) => (which === 'guestMemfd' ? gmemEventWords(e) : vmEventWords(e, rules)) };
+  const wc: WalkContext = {
+    profile,
+    vmType,
+    rules,
+    taken,
+    words: (e) => (which === 'guestMemfd' ? gmemEventWords(e) : vmEventWords(e, rules)),
+  };
   const { groups, nodes, edges } = walkMachine(machine, wc);
   lifecycleErrorEdges(which, nodes, edges);
   if (which === 'vm' && rules && !rules.launch) {
-    for (const e of edges) if (e.source?.startsWith('vm.launch.') && e.kind !== 'error') {
-      e.status = 'unreachable';
-      e.note = `VM type ${vmType} has no launch flow`;
-    }
+    for (const e of edges)
+      if (e.source?.startsWith('vm.launch.') && e.kind !== 'error') {
+        e.status = 'unreachable';
+        e.note = `VM type ${vmType} has no launch flow`;
+      }
   }
   return {
     machine: which,
     title: `${which === 'vm' ? 'VM' : 'guest_memfd file'} lifecycle — ${profile.name}`,
-    subtitle: [...subtitle(profile, vmType, o.flags, x), which === 'vm' ? `launch: ${rules?.launch ? `${launchName(rules, 'start')} → ${populateName(rules)}* → ${launchName(rules, 'finish')}` : 'none'}` : 'fds, mappings and memslot bindings hold the file; the last reference releases it'],
+    subtitle: [
+      ...subtitle(profile, vmType, o.flags, x),
+      which === 'vm'
+        ? `launch: ${rules?.launch ? `${launchName(rules, 'start')} → ${populateName(rules)}* → ${launchName(rules, 'finish')}` : 'none'}`
+        : 'fds, mappings and memslot bindings hold the file; the last reference releases it',
+    ],
     groups,
     nodes,
     edges,
-    notes: [...LEGEND, 'the bounded search never closes fds nor releases files: lifecycle edges past "open" are drawn from the machine but not exercised'],
+    notes: [
+      ...LEGEND,
+      'the bounded search never closes fds nor releases files: lifecycle edges past "open" are drawn from the machine but not exercised',
+    ],
     xstate: xstateConfig(machine, wc, edges),
   };
 }
@@ -500,7 +690,11 @@ export function xstateConfig(machine: AnyStateMachine, wc: WalkContext, edges: r
     if (n.always?.length) {
       out.always = n.always.map((t, i) => {
         const g = guardName(t.guard);
-        return { target: t.target?.[0] ? `#${t.target[0].id}` : undefined, ...(g ? { guard: g } : {}), meta: { status: byId.get(`${n.id}:always:${i}`)?.status ?? 'normal' } };
+        return {
+          target: t.target?.[0] ? `#${t.target[0].id}` : undefined,
+          ...(g ? { guard: g } : {}),
+          meta: { status: byId.get(`${n.id}:always:${i}`)?.status ?? 'normal' },
+        };
       });
     }
     const on: Record<string, unknown[]> = {};
@@ -511,14 +705,26 @@ export function xstateConfig(machine: AnyStateMachine, wc: WalkContext, edges: r
         return {
           ...(t.target?.[0] ? { target: `#${t.target[0].id}` } : {}),
           ...(g ? { guard: g } : {}),
-          meta: { abi: e?.op, ...(e?.guard ? { guardWords: e.guard } : {}), status: e?.status ?? 'normal', ...(e?.note ? { note: e.note } : {}) },
+          meta: {
+            abi: e?.op,
+            ...(e?.guard ? { guardWords: e.guard } : {}),
+            status: e?.status ?? 'normal',
+            ...(e?.note ? { note: e.note } : {}),
+          },
         };
       });
     }
     if (Object.keys(on).length) out.on = on;
     const errs = errorsFrom.get(safeId(n.id));
     const meta: Record<string, unknown> = {};
-    if (errs) meta.errors = errs.map((e) => ({ op: e.op, ...(e.guard ? { guard: e.guard } : {}), errno: e.errno, rule: e.source, status: e.status }));
+    if (errs)
+      meta.errors = errs.map((e) => ({
+        op: e.op,
+        ...(e.guard ? { guard: e.guard } : {}),
+        errno: e.errno,
+        rule: e.source,
+        status: e.status,
+      }));
     if (Object.keys(meta).length) out.meta = meta;
     const kids = Object.values(n.states);
     if (kids.length) out.states = Object.fromEntries(kids.map((k) => [k.key, conv(k)]));

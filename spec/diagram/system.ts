@@ -7,7 +7,15 @@
  */
 import type { VmTypeName } from '../constants.ts';
 import type { Profile } from '../profile.ts';
-import { type Exploration, type PageEdge, type Slice, exploreCached, parseProjectionKey, projectionLabel, selectSlices } from './reachable.ts';
+import {
+  type Exploration,
+  type PageEdge,
+  type Slice,
+  exploreCached,
+  parseProjectionKey,
+  projectionLabel,
+  selectSlices,
+} from './reachable.ts';
 import { type DiagramOptions, flagsText, primaryVmType } from './static.ts';
 import { type DEdge, type DGroup, type DNode, type Diagram, safeId } from './types.ts';
 
@@ -44,7 +52,10 @@ export function reachableGraph(slices: readonly Slice[]): ReachableGraph {
   return { states, initial, edges: [...edges.values()] };
 }
 
-export const ATTRIBUTE_GROUPS: DGroup[] = ['shared', 'toPrivate', 'private', 'toShared'].map((a) => ({ id: `attr_${a}`, label: `attribute ${a}` }));
+export const ATTRIBUTE_GROUPS: DGroup[] = ['shared', 'toPrivate', 'private', 'toShared'].map((a) => ({
+  id: `attr_${a}`,
+  label: `attribute ${a}`,
+}));
 
 /**
  * The projected graph as diagram edges: parallel edges merged (`host read / host write`), each state's first-reach
@@ -68,7 +79,17 @@ export function pageGraphEdges(g: ReachableGraph, nodes: DNode[], status: DEdge[
     if (e.failed && e.from === e.to) {
       const to = `err_${safeId(e.outcome)}`;
       if (!nodes.some((n) => n.id === to)) nodes.push({ id: to, label: e.outcome, kind: 'error', status: 'normal' });
-      edges.push({ id: key, from: projectionNodeId(e.from), to, op, errno: e.outcome, kind: 'error', status, source: e.rule, detail: true });
+      edges.push({
+        id: key,
+        from: projectionNodeId(e.from),
+        to,
+        op,
+        errno: e.outcome,
+        kind: 'error',
+        status,
+        source: e.rule,
+        detail: true,
+      });
       const attr = parseProjectionKey(e.from).attribute;
       const gk = `attr_${attr}|${to}`;
       const prev = grouped.get(gk);
@@ -77,7 +98,17 @@ export function pageGraphEdges(g: ReachableGraph, nodes: DNode[], status: DEdge[
       } else grouped.set(gk, { id: `group:${gk}`, from: `attr_${attr}`, to, op, errno: e.outcome, kind: 'error', status, source: e.rule });
       continue;
     }
-    edges.push({ id: key, from: projectionNodeId(e.from), to: projectionNodeId(e.to), op, ...(e.failed ? { errno: e.outcome } : {}), kind: e.failed ? 'error' : 'transition', status, source: e.rule, detail: true });
+    edges.push({
+      id: key,
+      from: projectionNodeId(e.from),
+      to: projectionNodeId(e.to),
+      op,
+      ...(e.failed ? { errno: e.outcome } : {}),
+      kind: e.failed ? 'error' : 'transition',
+      status,
+      source: e.rule,
+      detail: true,
+    });
   }
   // Shortest-path tree from the initial states: the edge that first reaches each state is drawn.
   const reached = new Set(g.initial.map(projectionNodeId));
@@ -117,13 +148,26 @@ export function systemDiagram(profile: Profile, o: DiagramOptions = {}): Diagram
   const g = reachableGraph(slices);
   const nodes: DNode[] = [{ id: 'start', label: '', kind: 'initial', status: 'normal' }];
   for (const k of g.states) {
-    nodes.push({ id: projectionNodeId(k), label: projectionLabel(parseProjectionKey(k)), kind: 'state', status: 'normal', data: { page: parseProjectionKey(k) } });
+    nodes.push({
+      id: projectionNodeId(k),
+      label: projectionLabel(parseProjectionKey(k)),
+      kind: 'state',
+      status: 'normal',
+      data: { page: parseProjectionKey(k) },
+    });
   }
   const edges: DEdge[] = [];
   const created = slices.map((s) => ({ to: s.initialPage, flags: flagsText(profile, s.flags) }));
   for (const init of g.initial) {
     const flags = created.filter((c) => c.to === init).map((c) => c.flags);
-    edges.push({ id: `create:${init}`, from: 'start', to: projectionNodeId(init), op: `KVM_CREATE_GUEST_MEMFD(${flags.join(' / ')})`, kind: 'always', status: 'normal' });
+    edges.push({
+      id: `create:${init}`,
+      from: 'start',
+      to: projectionNodeId(init),
+      op: `KVM_CREATE_GUEST_MEMFD(${flags.join(' / ')})`,
+      kind: 'always',
+      status: 'normal',
+    });
   }
   edges.push(...pageGraphEdges(g, nodes, 'normal'));
   groupByAttribute(nodes, edges);
@@ -148,7 +192,11 @@ export function systemDiagram(profile: Profile, o: DiagramOptions = {}): Diagram
       'drawn: how each state is first reached (shortest path), and refusals grouped by attribute; the full relation is in the text and JSON forms',
       'each box is a combination of attribute · backing · host mapping · pins · trusted entity (TE) · stage-2 · direct map that page 0 reaches',
       'red edges: refusals that depend on the page state (host fault on a private page, EAGAIN on a pinned page, populate of a shared page...)',
-      ...(createRefused.length ? [`KVM_CREATE_GUEST_MEMFD refused on ${vmType}: ${createRefused.map((s) => `${flagsText(profile, s.flags)} → ${s.create.outcome}`).join('; ')}`] : []),
+      ...(createRefused.length
+        ? [
+            `KVM_CREATE_GUEST_MEMFD refused on ${vmType}: ${createRefused.map((s) => `${flagsText(profile, s.flags)} → ${s.create.outcome}`).join('; ')}`,
+          ]
+        : []),
     ],
     xstate: reachableXstate(profile, vmType, nodes, edges),
   };
@@ -164,8 +212,16 @@ function reachableXstate(profile: Profile, vmType: VmTypeName, nodes: readonly D
     for (const e of edges.filter((x) => x.from === n.id)) {
       (on[e.op] ??= []).push({ target: keyOf(e.to), meta: { kind: e.kind, ...(e.errno ? { errno: e.errno } : {}), rule: e.source } });
     }
-    states[n.label] = { ...(n.kind === 'error' ? { type: 'final', meta: { error: true } } : {}), ...(Object.keys(on).length ? { on } : {}) };
+    states[n.label] = {
+      ...(n.kind === 'error' ? { type: 'final', meta: { error: true } } : {}),
+      ...(Object.keys(on).length ? { on } : {}),
+    };
   }
   const initial = edges.find((e) => e.from === 'start');
-  return { id: `reachable-${profile.name}-${vmType}`, initial: initial ? keyOf(initial.to) : undefined, states, meta: { profile: profile.name, vmType } };
+  return {
+    id: `reachable-${profile.name}-${vmType}`,
+    initial: initial ? keyOf(initial.to) : undefined,
+    states,
+    meta: { profile: profile.name, vmType },
+  };
 }

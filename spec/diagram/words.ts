@@ -10,19 +10,29 @@ import type { Profile, VmTypeRules } from '../profile.ts';
 
 export function populateName(r: VmTypeRules | undefined): string {
   switch (r?.populate) {
-    case 'snp-launch-update': return 'KVM_SEV_SNP_LAUNCH_UPDATE';
-    case 'tdx-init-mem-region': return 'KVM_TDX_INIT_MEM_REGION';
-    case 'cca-rmi-populate': return 'KVM_ARM_RMI_POPULATE';
-    case 'none': case undefined: return 'populate (no populate flow)';
+    case 'snp-launch-update':
+      return 'KVM_SEV_SNP_LAUNCH_UPDATE';
+    case 'tdx-init-mem-region':
+      return 'KVM_TDX_INIT_MEM_REGION';
+    case 'cca-rmi-populate':
+      return 'KVM_ARM_RMI_POPULATE';
+    case 'none':
+    case undefined:
+      return 'populate (no populate flow)';
   }
 }
 
 export function launchName(r: VmTypeRules | undefined, phase: 'start' | 'finish'): string {
   switch (r?.populate) {
-    case 'snp-launch-update': return phase === 'start' ? 'KVM_SEV_SNP_LAUNCH_START' : 'KVM_SEV_SNP_LAUNCH_FINISH';
-    case 'tdx-init-mem-region': return phase === 'start' ? 'KVM_TDX_INIT_VM' : 'KVM_TDX_FINALIZE_VM';
-    case 'cca-rmi-populate': return phase === 'start' ? 'Realm create (RMI)' : 'Realm activate (first run)';
-    case 'none': case undefined: return phase === 'start' ? 'launch start' : 'launch finish';
+    case 'snp-launch-update':
+      return phase === 'start' ? 'KVM_SEV_SNP_LAUNCH_START' : 'KVM_SEV_SNP_LAUNCH_FINISH';
+    case 'tdx-init-mem-region':
+      return phase === 'start' ? 'KVM_TDX_INIT_VM' : 'KVM_TDX_FINALIZE_VM';
+    case 'cca-rmi-populate':
+      return phase === 'start' ? 'Realm create (RMI)' : 'Realm activate (first run)';
+    case 'none':
+    case undefined:
+      return phase === 'start' ? 'launch start' : 'launch finish';
   }
 }
 
@@ -44,51 +54,79 @@ export interface EventContext {
 export function pageEventWords(event: string, ctx: EventContext, guards: readonly string[] = []): string {
   const to = guards.includes('toPrivate') ? 'private' : guards.includes('toShared') ? 'shared' : undefined;
   switch (event) {
-    case 'HOST_FAULT': return 'host fault (mmap access)';
-    case 'HOST_UNMAP': return 'munmap / MADV_DONTNEED';
-    case 'HOST_WRITE': return 'host store';
-    case 'HOST_FILL': return 'host fill';
-    case 'ALLOCATE': return 'fallocate(KEEP_SIZE)';
-    case 'PUNCH': return 'fallocate(PUNCH_HOLE)';
-    case 'PIN': return 'long-term GUP pin';
-    case 'UNPIN': return 'unpin';
+    case 'HOST_FAULT':
+      return 'host fault (mmap access)';
+    case 'HOST_UNMAP':
+      return 'munmap / MADV_DONTNEED';
+    case 'HOST_WRITE':
+      return 'host store';
+    case 'HOST_FILL':
+      return 'host fill';
+    case 'ALLOCATE':
+      return 'fallocate(KEEP_SIZE)';
+    case 'PUNCH':
+      return 'fallocate(PUNCH_HOLE)';
+    case 'PIN':
+      return 'long-term GUP pin';
+    case 'UNPIN':
+      return 'unpin';
     case 'CONVERT_BEGIN':
       if (to) return `${conversionName(ctx.profile, ctx.rules, to)}: begin`;
       return 'conversion begins (zap stage-2)';
-    case 'CONVERT_COMMIT': return 'conversion commits';
-    case 'CONVERT_ABORT': return 'conversion aborts';
+    case 'CONVERT_COMMIT':
+      return 'conversion commits';
+    case 'CONVERT_ABORT':
+      return 'conversion aborts';
     case 'GUEST_MAP':
       if (guards.includes('guestPrivate')) return 'guest fault (private)';
       if (guards.includes('guestShared')) return 'guest fault (shared)';
       return 'guest fault';
-    case 'GUEST_WRITE': return 'guest store';
-    case 'STAGE2_ZAP': return 'stage-2 zap (memslot delete / attribute change)';
-    case 'POPULATE': return populateName(ctx.rules);
-    default: return event;
+    case 'GUEST_WRITE':
+      return 'guest store';
+    case 'STAGE2_ZAP':
+      return 'stage-2 zap (memslot delete / attribute change)';
+    case 'POPULATE':
+      return populateName(ctx.rules);
+    default:
+      return event;
   }
 }
 
 export function gmemEventWords(event: string): string {
   switch (event) {
-    case 'FD_OPENED': return 'dup / fork';
-    case 'FD_CLOSED': return 'close(fd)';
-    case 'MAPPED': return 'mmap(MAP_SHARED)';
-    case 'UNMAPPED': return 'munmap';
-    case 'BIND': return 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)';
-    case 'UNBIND': return 'memslot delete';
-    default: return event;
+    case 'FD_OPENED':
+      return 'dup / fork';
+    case 'FD_CLOSED':
+      return 'close(fd)';
+    case 'MAPPED':
+      return 'mmap(MAP_SHARED)';
+    case 'UNMAPPED':
+      return 'munmap';
+    case 'BIND':
+      return 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)';
+    case 'UNBIND':
+      return 'memslot delete';
+    default:
+      return event;
   }
 }
 
 export function vmEventWords(event: string, r: VmTypeRules | undefined): string {
   switch (event) {
-    case 'FD_OPENED': return 'dup / fork';
-    case 'FD_CLOSED': return 'close(vm fd)';
-    case 'GMEM_CREATED': return 'KVM_CREATE_GUEST_MEMFD';
-    case 'GMEM_RELEASED': return 'guest_memfd released';
-    case 'LAUNCH_START': return launchName(r, 'start');
-    case 'LAUNCH_FINISH': return launchName(r, 'finish');
-    default: return event;
+    case 'FD_OPENED':
+      return 'dup / fork';
+    case 'FD_CLOSED':
+      return 'close(vm fd)';
+    case 'GMEM_CREATED':
+      return 'KVM_CREATE_GUEST_MEMFD';
+    case 'GMEM_RELEASED':
+      return 'guest_memfd released';
+    case 'LAUNCH_START':
+      return launchName(r, 'start');
+    case 'LAUNCH_FINISH':
+      return launchName(r, 'finish');
+    default:
+      return event;
   }
 }
 
@@ -125,32 +163,67 @@ function flagNames(profile: Profile, flags: unknown): string {
 export function stepWords(s: Step, profile: Profile, vmType?: VmTypeName): string {
   const r = vmType ? profile.vmTypes[vmType] : undefined;
   switch (s.op) {
-    case 'create_vm': return `KVM_CREATE_VM(${String(s.type)})`;
-    case 'create_gmem': return `KVM_CREATE_GUEST_MEMFD(${flagNames(profile, s.flags)})`;
-    case 'mmap': return `mmap(${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})`;
-    case 'munmap': return 'munmap';
-    case 'read_mem': return 'host read';
-    case 'write_mem': return 'host write';
-    case 'fill_mem': return 'host fill';
-    case 'check_mem': return 'host read back';
-    case 'fallocate': return s.mode === 'punch_hole' ? 'fallocate(PUNCH_HOLE)' : s.mode === 'allocate' ? 'fallocate(KEEP_SIZE)' : `fallocate(mode ${String(s.mode)})`;
-    case 'pin': return 'long-term GUP pin';
-    case 'unpin': return 'unpin';
-    case 'set_memory_attributes2': return `KVM_SET_MEMORY_ATTRIBUTES2(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
-    case 'set_memory_attributes': return `KVM_SET_MEMORY_ATTRIBUTES(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
-    case 'guest_request_conversion': return `guest MAP_GPA_RANGE(${s.private ? 'private' : 'shared'})`;
-    case 'launch_start': return launchName(r, 'start');
-    case 'launch_finish': return launchName(r, 'finish');
-    case 'populate': return `${r ? populateName(r) : 'populate'}${s.source === 'in_place' ? ' (in place)' : ''}`;
-    case 'guest_access': return `guest ${s.write !== undefined ? 'write' : 'access'} (${s.private ? 'private' : 'shared'})`;
-    case 'set_memory_region2': return 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)';
-    case 'delete_memslot': return 'memslot delete';
-    case 'close': return 'close';
-    case 'dup': return 'dup';
-    case 'madvise': return `madvise(MADV_${s.advice.toUpperCase()})`;
+    case 'create_vm':
+      return `KVM_CREATE_VM(${String(s.type)})`;
+    case 'create_gmem':
+      return `KVM_CREATE_GUEST_MEMFD(${flagNames(profile, s.flags)})`;
+    case 'mmap':
+      return `mmap(${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})`;
+    case 'munmap':
+      return 'munmap';
+    case 'read_mem':
+      return 'host read';
+    case 'write_mem':
+      return 'host write';
+    case 'fill_mem':
+      return 'host fill';
+    case 'check_mem':
+      return 'host read back';
+    case 'fallocate':
+      return s.mode === 'punch_hole'
+        ? 'fallocate(PUNCH_HOLE)'
+        : s.mode === 'allocate'
+          ? 'fallocate(KEEP_SIZE)'
+          : `fallocate(mode ${String(s.mode)})`;
+    case 'pin':
+      return 'long-term GUP pin';
+    case 'unpin':
+      return 'unpin';
+    case 'set_memory_attributes2':
+      return `KVM_SET_MEMORY_ATTRIBUTES2(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
+    case 'set_memory_attributes':
+      return `KVM_SET_MEMORY_ATTRIBUTES(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
+    case 'guest_request_conversion':
+      return `guest MAP_GPA_RANGE(${s.private ? 'private' : 'shared'})`;
+    case 'launch_start':
+      return launchName(r, 'start');
+    case 'launch_finish':
+      return launchName(r, 'finish');
+    case 'populate':
+      return `${r ? populateName(r) : 'populate'}${s.source === 'in_place' ? ' (in place)' : ''}`;
+    case 'guest_access':
+      return `guest ${s.write !== undefined ? 'write' : 'access'} (${s.private ? 'private' : 'shared'})`;
+    case 'set_memory_region2':
+      return 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)';
+    case 'delete_memslot':
+      return 'memslot delete';
+    case 'close':
+      return 'close';
+    case 'dup':
+      return 'dup';
+    case 'madvise':
+      return `madvise(MADV_${s.advice.toUpperCase()})`;
     // Operations whose name is already their ABI word on a diagram edge.
-    case 'check_extension': case 'mprotect': case 'fstat': case 'ftruncate': case 'read': case 'write': case 'pread': case 'pwrite':
-    case 'fork': case 'pre_fault':
+    case 'check_extension':
+    case 'mprotect':
+    case 'fstat':
+    case 'ftruncate':
+    case 'read':
+    case 'write':
+    case 'pread':
+    case 'pwrite':
+    case 'fork':
+    case 'pre_fault':
       return s.op;
   }
 }

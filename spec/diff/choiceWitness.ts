@@ -35,31 +35,66 @@ function choiceProbes(name: keyof Choices, a: Choices, b: Choices): Probe[] {
     case 'gmemBindingOverlapErrno':
       return probe('a memslot binding guest_memfd pages another memslot binds', [vm, gmem(0), bind(0, GPA), bind(1, 2 * GPA)]);
     case 'setMemoryAttributesMissing':
-      return probe('KVM_SET_MEMORY_ATTRIBUTES on a default VM (present, or not built in)', [vm, { op: 'set_memory_attributes', vm: 'vm0', address: GPA, size: PAGE, attributes: Number(KVM_MEMORY_ATTRIBUTE_PRIVATE) }]);
+      return probe('KVM_SET_MEMORY_ATTRIBUTES on a default VM (present, or not built in)', [
+        vm,
+        { op: 'set_memory_attributes', vm: 'vm0', address: GPA, size: PAGE, attributes: Number(KVM_MEMORY_ATTRIBUTE_PRIVATE) },
+      ]);
     case 'maxGpaBits':
-      return probe('a memslot just past the lower of the two guest-physical address limits', [vm, gmem(0), bind(0, 1n << BigInt(Math.min(a.maxGpaBits, b.maxGpaBits)))]);
+      return probe('a memslot just past the lower of the two guest-physical address limits', [
+        vm,
+        gmem(0),
+        bind(0, 1n << BigInt(Math.min(a.maxGpaBits, b.maxGpaBits))),
+      ]);
     case 'addressSpaces':
-      return probe('a memslot in address space 1 (slot id 0x10000, SMM)', [vm, { op: 'set_memory_region2', vm: 'vm0', slot: 0x10000, flags: [], gpa: GPA, size: PAGE, uaddr: 0 }]);
+      return probe('a memslot in address space 1 (slot id 0x10000, SMM)', [
+        vm,
+        { op: 'set_memory_region2', vm: 'vm0', slot: 0x10000, flags: [], gpa: GPA, size: PAGE, uaddr: 0 },
+      ]);
     case 'userMemSlots':
-      return probe('the highest memslot id one profile allows', [vm, { op: 'set_memory_region2', vm: 'vm0', slot: Math.min(a.userMemSlots, b.userMemSlots), flags: [], gpa: GPA, size: PAGE, uaddr: 0 }]);
+      return probe('the highest memslot id one profile allows', [
+        vm,
+        { op: 'set_memory_region2', vm: 'vm0', slot: Math.min(a.userMemSlots, b.userMemSlots), flags: [], gpa: GPA, size: PAGE, uaddr: 0 },
+      ]);
     case 'madvise': {
       const advices = new Set([...Object.keys(a.madvise), ...Object.keys(b.madvise)] as MadviseName[]);
-      return [...advices].filter((adv) => a.madvise[adv] !== b.madvise[adv] && MADV[adv] !== undefined).map((adv) => ({
-        key: `choice:madvise:${adv}`,
-        title: `madvise(MADV_${adv.toUpperCase()}) on a guest_memfd mapping`,
-        steps: [...mapped(), { op: 'madvise', map: 'm0', offset: 0, length: 2 * PAGE, advice: adv }],
-      }));
+      return [...advices]
+        .filter((adv) => a.madvise[adv] !== b.madvise[adv] && MADV[adv] !== undefined)
+        .map((adv) => ({
+          key: `choice:madvise:${adv}`,
+          title: `madvise(MADV_${adv.toUpperCase()}) on a guest_memfd mapping`,
+          steps: [...mapped(), { op: 'madvise', map: 'm0', offset: 0, length: 2 * PAGE, advice: adv }],
+        }));
     }
-    case 'readErrno': return probe('read() on a guest_memfd', [vm, gmem(0), { op: 'read', h: 'g0', len: PAGE }]);
-    case 'writeErrno': return probe('write() on a guest_memfd', [vm, gmem(0), { op: 'write', h: 'g0', len: PAGE }]);
-    case 'preadErrno': return probe('pread() on a guest_memfd', [vm, gmem(0), { op: 'pread', h: 'g0', offset: 0, len: PAGE }]);
-    case 'pwriteErrno': return probe('pwrite() on a guest_memfd', [vm, gmem(0), { op: 'pwrite', h: 'g0', offset: 0, len: PAGE }]);
-    case 'ftruncateErrno': return probe('ftruncate() of a guest_memfd', [vm, gmem(0), { op: 'ftruncate', h: 'g0', length: PAGE }]);
-    case 'protExecErrno': return probe('mmap(PROT_EXEC) of a guest_memfd', [vm, gmem(3), { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rwx', shared: true, as: 'm0' }]);
-    case 'mprotectExecErrno': return probe('mprotect adding PROT_EXEC', [...mapped(), { op: 'mprotect', map: 'm0', prot: 'rwx' }]);
-    case 'createReservedChecked': return probe('KVM_CREATE_GUEST_MEMFD with a non-zero reserved word', [vm, { op: 'create_gmem', vm: 'vm0', size: PAGE, flags: 0, reserved: [1] }]);
-    case 'pinRefused': return probe('a long-term pin of a shared guest_memfd page', [...mapped(), { op: 'pin', map: 'm0', offset: 0, len: PAGE }]);
-    case 'readonlyMemslots': return probe('a READONLY memslot without guest_memfd', [vm, { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['readonly'], gpa: GPA, size: PAGE, uaddr: 0 }]);
+    case 'readErrno':
+      return probe('read() on a guest_memfd', [vm, gmem(0), { op: 'read', h: 'g0', len: PAGE }]);
+    case 'writeErrno':
+      return probe('write() on a guest_memfd', [vm, gmem(0), { op: 'write', h: 'g0', len: PAGE }]);
+    case 'preadErrno':
+      return probe('pread() on a guest_memfd', [vm, gmem(0), { op: 'pread', h: 'g0', offset: 0, len: PAGE }]);
+    case 'pwriteErrno':
+      return probe('pwrite() on a guest_memfd', [vm, gmem(0), { op: 'pwrite', h: 'g0', offset: 0, len: PAGE }]);
+    case 'ftruncateErrno':
+      return probe('ftruncate() of a guest_memfd', [vm, gmem(0), { op: 'ftruncate', h: 'g0', length: PAGE }]);
+    case 'protExecErrno':
+      return probe('mmap(PROT_EXEC) of a guest_memfd', [
+        vm,
+        gmem(3),
+        { op: 'mmap', gmem: 'g0', offset: 0, length: PAGE, prot: 'rwx', shared: true, as: 'm0' },
+      ]);
+    case 'mprotectExecErrno':
+      return probe('mprotect adding PROT_EXEC', [...mapped(), { op: 'mprotect', map: 'm0', prot: 'rwx' }]);
+    case 'createReservedChecked':
+      return probe('KVM_CREATE_GUEST_MEMFD with a non-zero reserved word', [
+        vm,
+        { op: 'create_gmem', vm: 'vm0', size: PAGE, flags: 0, reserved: [1] },
+      ]);
+    case 'pinRefused':
+      return probe('a long-term pin of a shared guest_memfd page', [...mapped(), { op: 'pin', map: 'm0', offset: 0, len: PAGE }]);
+    case 'readonlyMemslots':
+      return probe('a READONLY memslot without guest_memfd', [
+        vm,
+        { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['readonly'], gpa: GPA, size: PAGE, uaddr: 0 },
+      ]);
     case 'vmAttributesInPlaceErrno':
       return [];
   }

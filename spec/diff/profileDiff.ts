@@ -90,14 +90,23 @@ function diffRecord(section: DeclRow['section'], name: string, a: object | undef
   const rb = b as Record<string, unknown>;
   const fields = [...new Set([...Object.keys(ra), ...Object.keys(rb)])];
   const changed = fields.filter((f) => JSON.stringify(ra[f]) !== JSON.stringify(rb[f]));
-  if (changed.length) out.push({ section, name, change: 'changed', a: changed.map((f) => `${f}=${show(ra[f])}`).join('; '), b: changed.map((f) => `${f}=${show(rb[f])}`).join('; ') });
+  if (changed.length)
+    out.push({
+      section,
+      name,
+      change: 'changed',
+      a: changed.map((f) => `${f}=${show(ra[f])}`).join('; '),
+      b: changed.map((f) => `${f}=${show(rb[f])}`).join('; '),
+    });
 }
 
 function summary(x: object | undefined): string {
   if (!x) return '—';
   const r = x as Partial<VmTypeRules & FlagDef>;
-  if ('conversion' in r) return `private mem ${r.hasPrivateMem ? 'yes' : 'no'}, conversion ${r.conversion}, populate ${r.populate}, host access to private → ${r.privateHostAccess}`;
-  if ('bit' in r) return `bit ${r.bit}, ${r.status}, accepted by ${show(r.acceptedBy)}${r.acceptedInPlaceBy ? `, in place by ${show(r.acceptedInPlaceBy)}` : ''}`;
+  if ('conversion' in r)
+    return `private mem ${r.hasPrivateMem ? 'yes' : 'no'}, conversion ${r.conversion}, populate ${r.populate}, host access to private → ${r.privateHostAccess}`;
+  if ('bit' in r)
+    return `bit ${r.bit}, ${r.status}, accepted by ${show(r.acceptedBy)}${r.acceptedInPlaceBy ? `, in place by ${show(r.acceptedInPlaceBy)}` : ''}`;
   return JSON.stringify(x);
 }
 
@@ -109,7 +118,18 @@ export function declarationDiff(a: Profile, b: Profile): DeclRow[] {
   for (const f of flags) {
     const fa = a.flags.find((x) => x.name === f);
     const fb = b.flags.find((x) => x.name === f);
-    const strip = (x: FlagDef | undefined) => (x ? { bit: x.bit, status: x.status, acceptedBy: x.acceptedBy, acceptedInPlaceBy: x.acceptedInPlaceBy, requires: x.requires, conflictsWith: x.conflictsWith, effects: x.effects } : undefined);
+    const strip = (x: FlagDef | undefined) =>
+      x
+        ? {
+            bit: x.bit,
+            status: x.status,
+            acceptedBy: x.acceptedBy,
+            acceptedInPlaceBy: x.acceptedInPlaceBy,
+            requires: x.requires,
+            conflictsWith: x.conflictsWith,
+            effects: x.effects,
+          }
+        : undefined;
     diffRecord('flag', f, strip(fa), strip(fb), out);
   }
   diffRecord('choice', 'choices', a.choices, b.choices, out);
@@ -120,28 +140,32 @@ export function declarationDiff(a: Profile, b: Profile): DeclRow[] {
   }
   const pa = invariantsFor(a).map((i) => i.name);
   const pb = invariantsFor(b).map((i) => i.name);
-  if (JSON.stringify(pa) !== JSON.stringify(pb)) out.push({ section: 'promises', name: 'invariants promised', change: 'changed', a: pa.join(', '), b: pb.join(', ') });
+  if (JSON.stringify(pa) !== JSON.stringify(pb))
+    out.push({ section: 'promises', name: 'invariants promised', change: 'changed', a: pa.join(', '), b: pb.join(', ') });
   return out;
 }
 
 function takenEdges(x: Exploration): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  for (const s of x.slices.values()) for (const [m, set] of s.taken) {
-    let t = out.get(m);
-    if (!t) out.set(m, (t = new Set()));
-    for (const e of set) t.add(e);
-  }
+  for (const s of x.slices.values())
+    for (const [m, set] of s.taken) {
+      let t = out.get(m);
+      if (!t) out.set(m, (t = new Set()));
+      for (const e of set) t.add(e);
+    }
   return out;
 }
 
 function ruleMap(x: Exploration): Map<string, { op: string; rule: string; outcome: string; vmTypes: Set<string> }> {
   const out = new Map<string, { op: string; rule: string; outcome: string; vmTypes: Set<string> }>();
-  for (const s of x.slices.values()) for (const [op, rules] of s.rules) for (const [rule, outcome] of rules) {
-    const k = `${op}|${rule}`;
-    let r = out.get(k);
-    if (!r) out.set(k, (r = { op, rule, outcome, vmTypes: new Set() }));
-    r.vmTypes.add(s.vmType);
-  }
+  for (const s of x.slices.values())
+    for (const [op, rules] of s.rules)
+      for (const [rule, outcome] of rules) {
+        const k = `${op}|${rule}`;
+        let r = out.get(k);
+        if (!r) out.set(k, (r = { op, rule, outcome, vmTypes: new Set() }));
+        r.vmTypes.add(s.vmType);
+      }
   return out;
 }
 
@@ -165,12 +189,21 @@ function basedOn(p: Profile, name: string): boolean {
 function reference(w: Witness, a: Profile, b: Profile): Behaviour['reference'] {
   const create = w.steps.find((s) => s.op === 'create_vm') as (Step & { op: 'create_vm' }) | undefined;
   const t = create?.type as VmTypeName | undefined;
-  if (!t || a.vmTypes[t] || !(w.a[w.at]?.aborted)) return undefined;
-  const ref = PROFILES.find((p) => basedOn(p, a.name) && p.kind === 'platform' && p.vmTypes[t] && p.vmTypes[t]?.conversion === (a.vmTypes[t]?.conversion ?? p.vmTypes[t]?.conversion) && p !== b);
+  if (!t || a.vmTypes[t] || !w.a[w.at]?.aborted) return undefined;
+  const ref = PROFILES.find(
+    (p) =>
+      basedOn(p, a.name) &&
+      p.kind === 'platform' &&
+      p.vmTypes[t] &&
+      p.vmTypes[t]?.conversion === (a.vmTypes[t]?.conversion ?? p.vmTypes[t]?.conversion) &&
+      p !== b,
+  );
   if (!ref) return undefined;
   try {
     const r = predictTrace(ref, w.steps);
-    const fail = r.findIndex((x, i) => i < w.at && (w.steps[i]?.op === 'create_gmem' || w.steps[i]?.op === 'create_vm') && !('ok' in x.outcome));
+    const fail = r.findIndex(
+      (x, i) => i < w.at && (w.steps[i]?.op === 'create_gmem' || w.steps[i]?.op === 'create_vm') && !('ok' in x.outcome),
+    );
     const at = r[fail >= 0 ? fail : w.at];
     if (!at) return undefined;
     return { profile: ref.name, says: `${fail >= 0 ? `step ${fail + 1}: ` : ''}${outcomeWords(at.outcome)} [${at.rule.id}]` };
@@ -200,8 +233,10 @@ export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): Profi
   const rules: RuleRow[] = [];
   const ra = ruleMap(xa);
   const rb = ruleMap(xb);
-  for (const [k, r] of rb) if (!ra.has(k)) rules.push({ op: r.op, rule: r.rule, outcome: r.outcome, change: 'added', vmTypes: [...r.vmTypes] });
-  for (const [k, r] of ra) if (!rb.has(k)) rules.push({ op: r.op, rule: r.rule, outcome: r.outcome, change: 'removed', vmTypes: [...r.vmTypes] });
+  for (const [k, r] of rb)
+    if (!ra.has(k)) rules.push({ op: r.op, rule: r.rule, outcome: r.outcome, change: 'added', vmTypes: [...r.vmTypes] });
+  for (const [k, r] of ra)
+    if (!rb.has(k)) rules.push({ op: r.op, rule: r.rule, outcome: r.outcome, change: 'removed', vmTypes: [...r.vmTypes] });
   rules.sort((x, y) => (x.op < y.op ? -1 : x.op > y.op ? 1 : x.change < y.change ? -1 : x.rule < y.rule ? -1 : 1));
   const pa = pageStates(xa);
   const pb = pageStates(xb);
@@ -223,7 +258,13 @@ export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): Profi
       row.witness = {
         profile: x.profile.name,
         detail: v.detail,
-        trace: { format: 'gmem-trace/1', profile: x.profile.name, name: `violation-${inv.name}`, description: `${inv.name} (${inv.says}) breaks under ${x.profile.name}: ${v.detail}`, steps: [...pathTo(x, v.before), v.step] },
+        trace: {
+          format: 'gmem-trace/1',
+          profile: x.profile.name,
+          name: `violation-${inv.name}`,
+          description: `${inv.name} (${inv.says}) breaks under ${x.profile.name}: ${v.detail}`,
+          steps: [...pathTo(x, v.before), v.step],
+        },
       };
     }
     return row;
@@ -237,11 +278,21 @@ export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): Profi
   return {
     a,
     b,
-    bound: { maxDepth: xa.maxDepth, statesA: xa.states.length, statesB: xb.states.length, pairs: ws.pairs, truncated: xa.truncated || xb.truncated || ws.truncated },
+    bound: {
+      maxDepth: xa.maxDepth,
+      statesA: xa.states.length,
+      statesB: xb.states.length,
+      pairs: ws.pairs,
+      truncated: xa.truncated || xb.truncated || ws.truncated,
+    },
     declarations: declarationDiff(a, b),
     transitions,
     rules,
-    pageStates: { added: [...pb].filter((k) => !pa.has(k)).sort(), removed: [...pa].filter((k) => !pb.has(k)).sort(), common: [...pa].filter((k) => pb.has(k)).sort() },
+    pageStates: {
+      added: [...pb].filter((k) => !pa.has(k)).sort(),
+      removed: [...pa].filter((k) => !pb.has(k)).sort(),
+      common: [...pa].filter((k) => pb.has(k)).sort(),
+    },
     invariants,
     behaviours,
   };

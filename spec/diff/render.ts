@@ -39,7 +39,13 @@ export function table(headers: string[], rows: string[][], maxWidths: number[]):
     const wrapped = cells.map((c, i) => wrapCell(c, widths[i] as number));
     const height = Math.max(...wrapped.map((w) => w.length));
     const out: string[] = [];
-    for (let k = 0; k < height; k++) out.push(wrapped.map((w, i) => (w[k] ?? '').padEnd(widths[i] as number)).join('  ').trimEnd());
+    for (let k = 0; k < height; k++)
+      out.push(
+        wrapped
+          .map((w, i) => (w[k] ?? '').padEnd(widths[i] as number))
+          .join('  ')
+          .trimEnd(),
+      );
     return out;
   };
   return [...line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.flatMap(line)];
@@ -59,13 +65,23 @@ export function renderDiffText(d: ProfileDiff): string {
   out.push(`gmem-spec diff ${A} → ${B}`);
   out.push(`${A}: ${d.a.title}`);
   out.push(`${B}: ${d.b.title}`);
-  out.push(`bound: ${d.bound.maxDepth} operations deep; ${d.bound.statesA} / ${d.bound.statesB} system states; ${d.bound.pairs} state pairs searched for witnesses${d.bound.truncated ? ' (truncated)' : ''}`);
+  out.push(
+    `bound: ${d.bound.maxDepth} operations deep; ${d.bound.statesA} / ${d.bound.statesB} system states; ${d.bound.pairs} state pairs searched for witnesses${d.bound.truncated ? ' (truncated)' : ''}`,
+  );
   out.push('legend: + only in the second profile   - only in the first   ~ changed');
   out.push('');
   out.push(`DECLARATIONS (${d.declarations.length})`);
-  out.push(...table(['', 'section', 'name', A, B], d.declarations.map((r) => [MARK[r.change], r.section, r.name, r.a, r.b]), [1, 16, 26, 48, 48]));
+  out.push(
+    ...table(
+      ['', 'section', 'name', A, B],
+      d.declarations.map((r) => [MARK[r.change], r.section, r.name, r.a, r.b]),
+      [1, 16, 26, 48, 48],
+    ),
+  );
   out.push('');
-  out.push(`BEHAVIOURAL DIFFERENCES (${d.behaviours.length}), each with a witness trace: gmem-spec predict --profile ${A} / --profile ${B} shows it`);
+  out.push(
+    `BEHAVIOURAL DIFFERENCES (${d.behaviours.length}), each with a witness trace: gmem-spec predict --profile ${A} / --profile ${B} shows it`,
+  );
   d.behaviours.forEach((bh, i) => {
     const w = bh.witness;
     out.push(`${String(i + 1).padStart(3)}. [${w.kind}] ${w.title}`);
@@ -76,18 +92,42 @@ export function renderDiffText(d: ProfileDiff): string {
   });
   out.push('');
   out.push(`OPERATIONS: outcomes reached under one profile only (${d.rules.length})`);
-  out.push(...table(['', 'operation', 'deciding rule', 'outcome', 'VM types'], d.rules.map((r) => [MARK[r.change], r.op, r.rule, r.outcome, r.vmTypes.join(', ')]), [1, 24, 44, 32, 30]));
+  out.push(
+    ...table(
+      ['', 'operation', 'deciding rule', 'outcome', 'VM types'],
+      d.rules.map((r) => [MARK[r.change], r.op, r.rule, r.outcome, r.vmTypes.join(', ')]),
+      [1, 24, 44, 32, 30],
+    ),
+  );
   out.push('');
   out.push(`MACHINE TRANSITIONS taken under one profile only (${d.transitions.length})`);
-  out.push(...table(['', 'machine', 'transition (state : event : index)'], d.transitions.map((t) => [MARK[t.change], t.machine, t.edge]), [1, 10, 80]));
+  out.push(
+    ...table(
+      ['', 'machine', 'transition (state : event : index)'],
+      d.transitions.map((t) => [MARK[t.change], t.machine, t.edge]),
+      [1, 10, 80],
+    ),
+  );
   out.push('');
-  out.push(`REACHABLE PAGE STATES: ${d.pageStates.common.length} in both, ${d.pageStates.added.length} added, ${d.pageStates.removed.length} removed`);
+  out.push(
+    `REACHABLE PAGE STATES: ${d.pageStates.common.length} in both, ${d.pageStates.added.length} added, ${d.pageStates.removed.length} removed`,
+  );
   for (const k of d.pageStates.added) out.push(`  + ${projectionLabel(parseProjectionKey(k))}`);
   for (const k of d.pageStates.removed) out.push(`  - ${projectionLabel(parseProjectionKey(k))}`);
   out.push('');
   out.push('INVARIANTS (checked on every transition of the bounded search)');
-  out.push(...table(['invariant', A, B, 'promised', 'says'], d.invariants.map((r) => [r.name, r.a, r.b, `${r.promisedA ? 'A' : '-'}${r.promisedB ? 'B' : '-'}`, r.says]), [28, Math.max(6, A.length), Math.max(6, B.length), 8, 60]));
-  for (const r of d.invariants) if (r.witness && r.a !== r.b) out.push(`  ${r.name} breaks under ${r.witness.profile}: ${r.witness.detail}\n    trace: ${traceLine(r.witness.trace.steps, r.witness.profile === B ? d.b : d.a)}`);
+  out.push(
+    ...table(
+      ['invariant', A, B, 'promised', 'says'],
+      d.invariants.map((r) => [r.name, r.a, r.b, `${r.promisedA ? 'A' : '-'}${r.promisedB ? 'B' : '-'}`, r.says]),
+      [28, Math.max(6, A.length), Math.max(6, B.length), 8, 60],
+    ),
+  );
+  for (const r of d.invariants)
+    if (r.witness && r.a !== r.b)
+      out.push(
+        `  ${r.name} breaks under ${r.witness.profile}: ${r.witness.detail}\n    trace: ${traceLine(r.witness.trace.steps, r.witness.profile === B ? d.b : d.a)}`,
+      );
   return `${out.join('\n')}\n`;
 }
 
@@ -122,7 +162,11 @@ export function diffJson(d: ProfileDiff): Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------------------
 // Diagram
 
-interface Tuple { e: PageEdge; inA: boolean; inB: boolean }
+interface Tuple {
+  e: PageEdge;
+  inA: boolean;
+  inB: boolean;
+}
 
 function worth(e: PageEdge): boolean {
   return e.failed ? PAGE_LEVEL_RULES.has(e.rule) || e.from !== e.to : e.from !== e.to;
@@ -159,7 +203,14 @@ export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diag
   const status = (k: string): Status => (inA.has(k) && inB.has(k) ? 'normal' : inB.has(k) ? 'added' : 'removed');
   for (const k of [...new Set([...ga.states, ...gb.states])]) {
     const page = parseProjectionKey(k);
-    nodes.push({ id: projectionNodeId(k), label: projectionLabel(page), kind: 'state', status: status(k), group: `attr_${page.attribute}`, data: { page } });
+    nodes.push({
+      id: projectionNodeId(k),
+      label: projectionLabel(page),
+      kind: 'state',
+      status: status(k),
+      group: `attr_${page.attribute}`,
+      data: { page },
+    });
   }
   const edges: DEdge[] = [];
   for (const k of [...new Set([...ga.initial, ...gb.initial])]) {
@@ -202,13 +253,20 @@ export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diag
     if (m) {
       if (!m.ops.includes(t.e.op)) m.ops.push(t.e.op);
       if (note && !m.note?.includes(note)) m.note = m.note ? `${m.note}; ${note}` : note;
-    } else merged.set(mk, { e: t.e, ops: [t.e.op], status: s, sides: t.inA && t.inB ? 'ab' : t.inB ? 'b' : 'a', ...(note ? { note } : {}) });
+    } else
+      merged.set(mk, { e: t.e, ops: [t.e.op], status: s, sides: t.inA && t.inB ? 'ab' : t.inB ? 'b' : 'a', ...(note ? { note } : {}) });
   }
   const grouped = new Map<string, DEdge>();
   const all: DEdge[] = [];
   for (const [key, m] of merged) {
     const op = m.ops.sort().join(' / ');
-    const base = { op, ...(m.e.failed ? { errno: m.e.outcome } : {}), status: m.status, source: m.e.rule, ...(m.note ? { note: `was — ${m.note}` } : {}) };
+    const base = {
+      op,
+      ...(m.e.failed ? { errno: m.e.outcome } : {}),
+      status: m.status,
+      source: m.e.rule,
+      ...(m.note ? { note: `was — ${m.note}` } : {}),
+    };
     if (m.e.failed && m.e.from === m.e.to) {
       const to = `err_${safeId(m.e.outcome)}`;
       if (!nodes.some((n) => n.id === to)) nodes.push({ id: to, label: m.e.outcome, kind: 'error', status: 'normal' });
@@ -222,16 +280,36 @@ export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diag
       } else grouped.set(gk, { id: `group:${gk}`, from: `attr_${attr}`, to, kind: 'error', ...base, op });
       continue;
     }
-    all.push({ id: key, from: projectionNodeId(m.e.from), to: projectionNodeId(m.e.to), kind: m.e.failed ? 'error' : 'transition', detail: true, ...base, ...({ sides: m.sides } as object) });
+    all.push({
+      id: key,
+      from: projectionNodeId(m.e.from),
+      to: projectionNodeId(m.e.to),
+      kind: m.e.failed ? 'error' : 'transition',
+      detail: true,
+      ...base,
+      ...({ sides: m.sides } as object),
+    });
   }
   // Drawn: how each added state is first reached under the second profile, each removed one under the first,
   // and every changed transition; the rest stays in the text and JSON forms.
   const sideOf = (e: DEdge) => (e as DEdge & { sides?: string }).sides ?? '';
-  const parentB = firstReach(gb.initial.map(projectionNodeId), all.filter((e) => sideOf(e).includes('b')));
-  const parentA = firstReach(ga.initial.map(projectionNodeId), all.filter((e) => sideOf(e).includes('a')));
+  const parentB = firstReach(
+    gb.initial.map(projectionNodeId),
+    all.filter((e) => sideOf(e).includes('b')),
+  );
+  const parentA = firstReach(
+    ga.initial.map(projectionNodeId),
+    all.filter((e) => sideOf(e).includes('a')),
+  );
   for (const n of nodes) {
-    if (n.status === 'added') { const e = parentB.get(n.id); if (e) e.detail = false; }
-    if (n.status === 'removed') { const e = parentA.get(n.id); if (e) e.detail = false; }
+    if (n.status === 'added') {
+      const e = parentB.get(n.id);
+      if (e) e.detail = false;
+    }
+    if (n.status === 'removed') {
+      const e = parentA.get(n.id);
+      if (e) e.detail = false;
+    }
   }
   for (const e of all) {
     if (e.status === 'changed') e.detail = false;

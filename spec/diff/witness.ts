@@ -4,13 +4,24 @@
  * recording for each kind of difference the first — hence shortest — trace that shows it. Every witness is a
  * gmem-trace/1 trace whose predicted outcomes differ between the two profiles.
  */
-import { type VmTypeName } from '../constants.ts';
+import type { VmTypeName } from '../constants.ts';
 import type { Outcome, Step, Trace } from '../ops.ts';
 import { outcomesEqual } from '../outcome.ts';
 import type { Profile } from '../profile.ts';
 import type { RuleRef } from '../rules/check.ts';
 import { type SystemState, emptySystem } from '../state.ts';
-import { DEFAULT_MAX_DEPTH, type Exploration, INITIAL_CTX, type SideResult, type TraceCtx, type Transition, explore, exploreCached, nextOps, universeOf } from '../diagram/reachable.ts';
+import {
+  DEFAULT_MAX_DEPTH,
+  type Exploration,
+  INITIAL_CTX,
+  type SideResult,
+  type TraceCtx,
+  type Transition,
+  explore,
+  exploreCached,
+  nextOps,
+  universeOf,
+} from '../diagram/reachable.ts';
 import { PROFILES } from '../profiles/index.ts';
 import { outcomeWords, stepWords } from '../diagram/words.ts';
 
@@ -55,7 +66,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'attributes2-converts',
     title: 'KVM_SET_MEMORY_ATTRIBUTES2 converts a guest_memfd range in place',
-    matches: (x) => x.step.op === 'set_memory_attributes2' && x.differs && (ok(x.a.outcome) !== ok(x.b.outcome)),
+    matches: (x) => x.step.op === 'set_memory_attributes2' && x.differs && ok(x.a.outcome) !== ok(x.b.outcome),
   },
   {
     id: 'pinned-conversion-eagain',
@@ -67,7 +78,8 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'a host fault on a page converted to private is refused (per-page attribute)',
     matches: (x) => {
       if ((x.step.op !== 'read_mem' && x.step.op !== 'write_mem') || !x.differs) return false;
-      const side = (r: SideResult, before: SystemState) => signal(r.outcome) && r.rule.id === 'access.private' && ((before.gmems[0]?.flags ?? 0) & INIT_SHARED_BIT) !== 0;
+      const side = (r: SideResult, before: SystemState) =>
+        signal(r.outcome) && r.rule.id === 'access.private' && ((before.gmems[0]?.flags ?? 0) & INIT_SHARED_BIT) !== 0;
       return side(x.a, x.beforeA) || side(x.b, x.beforeB);
     },
   },
@@ -77,7 +89,9 @@ export const SCENARIOS: readonly Scenario[] = [
     matches: (x) => {
       if (x.step.op !== 'create_gmem' || !x.differs || (Number(x.step.flags) & INIT_SHARED_BIT) === 0) return false;
       const t = x.ctx.vmType as VmTypeName;
-      return Boolean(x.a_profile.vmTypes[t]?.hasPrivateMem || x.b_profile.vmTypes[t]?.hasPrivateMem) && (ok(x.a.outcome) || ok(x.b.outcome));
+      return (
+        Boolean(x.a_profile.vmTypes[t]?.hasPrivateMem || x.b_profile.vmTypes[t]?.hasPrivateMem) && (ok(x.a.outcome) || ok(x.b.outcome))
+      );
     },
   },
   {
@@ -90,7 +104,10 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'pages wait in toPrivate / toShared while a conversion is pending',
     matches: (x) => {
       if (!(x.differs || x.divergedBefore)) return false;
-      const t = (s: SystemState) => { const a = pageAttr(s); return a === 'toPrivate' || a === 'toShared'; };
+      const t = (s: SystemState) => {
+        const a = pageAttr(s);
+        return a === 'toPrivate' || a === 'toShared';
+      };
       return t(x.a.state) !== t(x.b.state);
     },
   },
@@ -138,7 +155,12 @@ export interface WitnessSearch {
 }
 
 function stopped(s: SystemState): SideResult {
-  return { outcome: { failed: 'trace stopped' }, rule: { id: 'trace.stopped', says: 'an earlier step named a handle this profile never created', cite: 'spec/world.ts' }, state: s, aborted: true };
+  return {
+    outcome: { failed: 'trace stopped' },
+    rule: { id: 'trace.stopped', says: 'an earlier step named a handle this profile never created', cite: 'spec/world.ts' },
+    state: s,
+    aborted: true,
+  };
 }
 
 function toSide(r: SideResult): SideOutcome {
@@ -147,8 +169,11 @@ function toSide(r: SideResult): SideOutcome {
 
 function sayOutcome(o: SideOutcome, steps: readonly Step[], side: readonly SideOutcome[], profile: Profile): string {
   if (o.aborted) {
-    const k = side.findIndex((x, i) => !x.aborted && !('ok' in x.outcome) && ((steps[i] as Step).op === 'create_vm' || (steps[i] as Step).op === 'create_gmem'));
-    if (k >= 0) return `— (the trace cannot run: step ${k + 1} ${stepWords(steps[k] as Step, profile)} → ${outcomeWords((side[k] as SideOutcome).outcome)})`;
+    const k = side.findIndex(
+      (x, i) => !x.aborted && !('ok' in x.outcome) && ((steps[i] as Step).op === 'create_vm' || (steps[i] as Step).op === 'create_gmem'),
+    );
+    if (k >= 0)
+      return `— (the trace cannot run: step ${k + 1} ${stepWords(steps[k] as Step, profile)} → ${outcomeWords((side[k] as SideOutcome).outcome)})`;
     return `— (${o.rule.says})`;
   }
   return `${outcomeWords(o.outcome)} [${o.rule.id}]`;
@@ -219,9 +244,15 @@ export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: nu
       if (!rb.aborted) rulesB.add(rb.rule.id);
       const differs = ra.aborted !== rb.aborted || !outcomesEqual(ra.outcome, rb.outcome);
       const child: PairNode = {
-        ia: ra.next, ib: rb.next, ctx: next.ctx,
+        ia: ra.next,
+        ib: rb.next,
+        ctx: next.ctx,
         diverged: n.diverged || differs,
-        parent: i, step: next.step, ra: toSide(ra), rb: toSide(rb), depth: n.depth + 1,
+        parent: i,
+        step: next.step,
+        ra: toSide(ra),
+        rb: toSide(rb),
+        depth: n.depth + 1,
       };
       if (ra.next === -2 || rb.next === -2) truncated = true;
       let id = -1;
@@ -234,7 +265,18 @@ export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: nu
       };
       const aborted = (ra.aborted ? 1 : 0) + (rb.aborted ? 1 : 0);
       const record = (key: string, title: string, kind: Witness['kind']) => consider(key, title, kind, ensure(), child.depth, aborted);
-      const input: ScenarioInput = { step: next.step, ctx: next.ctx, a: ra, b: rb, beforeA, beforeB, a_profile: a, b_profile: b, differs, divergedBefore: n.diverged };
+      const input: ScenarioInput = {
+        step: next.step,
+        ctx: next.ctx,
+        a: ra,
+        b: rb,
+        beforeA,
+        beforeB,
+        a_profile: a,
+        b_profile: b,
+        differs,
+        divergedBefore: n.diverged,
+      };
       for (const sc of SCENARIOS) if (sc.matches(input)) record(sc.id, sc.title, 'scenario');
       if (differs) record(`rule:${next.step.op}:${ra.rule.id}:${rb.rule.id}`, `${next.step.op}: ${ra.rule.id} → ${rb.rule.id}`, 'changed');
       for (const v of ra.broken) if (!rb.broken.includes(v)) record(`invariant:${v}`, `${v} breaks under ${a.name} only`, 'invariant');
@@ -271,8 +313,15 @@ export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: nu
     });
   }
   classify(witnesses, rulesA, rulesB);
-  for (let k = witnesses.length - 1; k >= 0; k--) if ((witnesses[k] as Witness).kind === ('noise' as Witness['kind'])) witnesses.splice(k, 1);
-  witnesses.sort((x, y) => kindOrder(x.kind) - kindOrder(y.kind) || scenarioOrder(x.key) - scenarioOrder(y.key) || x.steps.length - y.steps.length || (x.key < y.key ? -1 : 1));
+  for (let k = witnesses.length - 1; k >= 0; k--)
+    if ((witnesses[k] as Witness).kind === ('noise' as Witness['kind'])) witnesses.splice(k, 1);
+  witnesses.sort(
+    (x, y) =>
+      kindOrder(x.kind) - kindOrder(y.kind) ||
+      scenarioOrder(x.key) - scenarioOrder(y.key) ||
+      x.steps.length - y.steps.length ||
+      (x.key < y.key ? -1 : 1),
+  );
   return { a, b, witnesses: dedupe(witnesses), pairs: queue.length, truncated, millis: performance.now() - t0, rulesA, rulesB };
 }
 
@@ -335,7 +384,11 @@ function dedupe(ws: Witness[]): Witness[] {
 
 /** The witness as a trace file. */
 export function witnessTrace(w: Witness, a: Profile, b: Profile): Trace {
-  const diff = w.a.map((x, i) => (x.aborted !== (w.b[i] as SideOutcome).aborted || !outcomesEqual(x.outcome, (w.b[i] as SideOutcome).outcome) ? i + 1 : 0)).filter(Boolean);
+  const diff = w.a
+    .map((x, i) =>
+      x.aborted !== (w.b[i] as SideOutcome).aborted || !outcomesEqual(x.outcome, (w.b[i] as SideOutcome).outcome) ? i + 1 : 0,
+    )
+    .filter(Boolean);
   return {
     format: 'gmem-trace/1',
     name: `witness-${w.key.replace(/[^A-Za-z0-9_.-]+/g, '-')}`,

@@ -26,14 +26,19 @@ export class BoundError extends Error {
 export function parseBound(text: string | undefined, base: Bound = DEFAULT_BOUND): Bound {
   const out: Bound = { ...base };
   if (!text) return out;
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([a-z]+)=(\d+)$/.exec(part);
     if (!m) throw new BoundError(`bound: "${part}" is not name=number`);
     const key = m[1] as keyof Bound;
     if (!KEYS.includes(key)) throw new BoundError(`bound: unknown parameter "${m[1]}" (known: ${KEYS.join(', ')})`);
     const n = Number(m[2]);
     if (n > LIMITS[key] || (n < 1 && key !== 'pins' && key !== 'maps' && key !== 'slots')) {
-      throw new BoundError(`bound: ${key}=${n} is out of range (${key === 'pins' || key === 'maps' || key === 'slots' ? 0 : 1}..${LIMITS[key]})`);
+      throw new BoundError(
+        `bound: ${key}=${n} is out of range (${key === 'pins' || key === 'maps' || key === 'slots' ? 0 : 1}..${LIMITS[key]})`,
+      );
     }
     out[key] = n;
   }

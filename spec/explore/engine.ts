@@ -105,7 +105,7 @@ export interface SearchOptions {
   /** This search is partition `index` of `parts`. */
   partition?: { index: number; parts: number };
   /** Called after every `every`-th expanded state; false stops the search (incomplete: interrupted). */
-  progress?: { every: number; report(states: number, edges: number): boolean | void };
+  progress?: { every: number; report(states: number, edges: number): boolean | undefined };
 }
 
 /** Paths compare by length, then event by event: the order in which a sequential BFS first reaches things. */
@@ -174,7 +174,13 @@ export class Search<N, E, T extends Move<N>, I, H> {
     const id = this.store.identify(this.model.key(init));
     if (this.parts > 1) {
       if ((this.store.owner as NonNullable<StateStore<I, H>['owner']>)(id, this.parts) === this.index) {
-        this.pending.set((this.store.text as NonNullable<StateStore<I, H>['text']>)(id), { id, parent: undefined, event: -1, path: '', node: init });
+        this.pending.set((this.store.text as NonNullable<StateStore<I, H>['text']>)(id), {
+          id,
+          parent: undefined,
+          event: -1,
+          path: '',
+          node: init,
+        });
       }
     } else {
       const handle = this.store.add(id, undefined, -1, 0);
@@ -235,7 +241,12 @@ export class Search<N, E, T extends Move<N>, I, H> {
           fate = 'new';
           to = store.add(id, k.handle, i, k.depth + 1);
           model.kept?.(t.next);
-          const kept: Kept<N, H> = { handle: to, node: t.next, depth: k.depth + 1, path: this.paths ? k.path + String.fromCharCode(i) : '' };
+          const kept: Kept<N, H> = {
+            handle: to,
+            node: t.next,
+            depth: k.depth + 1,
+            path: this.paths ? k.path + String.fromCharCode(i) : '',
+          };
           this.fresh.push(kept);
           hooks.state?.(kept);
         }

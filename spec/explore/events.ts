@@ -48,7 +48,7 @@ function openNames(s: SystemState, kind: 'vm' | 'gmem'): Array<{ name: string; i
     const r = s.names[name];
     if (!r || !('fd' in r)) continue;
     const fd = s.fds[r.fd];
-    if (fd && fd.open && fd.kind === kind && fd.proc === s.proc) out.push({ name, id: fd.id });
+    if (fd?.open && fd.kind === kind && fd.proc === s.proc) out.push({ name, id: fd.id });
   }
   return out;
 }
@@ -96,7 +96,8 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
     if (!v) continue;
     const rules = profile.vmTypes[v.type];
     if (s.gmems.length < bound.gmems) {
-      for (const flags of flagCombinations(profile, v.type)) ev.push({ op: 'create_gmem', vm: vm.name, size, flags, as: `g${s.gmems.length}` });
+      for (const flags of flagCombinations(profile, v.type))
+        ev.push({ op: 'create_gmem', vm: vm.name, size, flags, as: `g${s.gmems.length}` });
     }
     // Probes: each create_gmem failure condition once per VM.
     const accepted = flagCombinations(profile, v.type).reduce((m, f) => m | f, 0);
@@ -113,23 +114,77 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
     for (const g of gmemsByVm.get(vm.id) ?? []) {
       const bound_ = (s.gmems[g.id]?.bindings.length ?? 0) > 0;
       if (v.memslots.length < bound.slots && !bound_) {
-        ev.push({ op: 'set_memory_region2', vm: vm.name, slot: nextSlot, flags: ['gmem'], gpa: 0x100000 * (nextSlot + 1), size, gmem: g.name, gmem_offset: 0, uaddr: 0 });
+        ev.push({
+          op: 'set_memory_region2',
+          vm: vm.name,
+          slot: nextSlot,
+          flags: ['gmem'],
+          gpa: 0x100000 * (nextSlot + 1),
+          size,
+          gmem: g.name,
+          gmem_offset: 0,
+          uaddr: 0,
+        });
       }
-      ev.push({ op: 'set_memory_region2', vm: vm.name, slot: nextSlot, flags: ['gmem'], gpa: 0x100000 * (nextSlot + 1), size, gmem: g.name, gmem_offset: 1, uaddr: 0 });
-      ev.push({ op: 'set_memory_region2', vm: vm.name, slot: nextSlot, flags: ['gmem', 'log_dirty'], gpa: 0x100000 * (nextSlot + 1), size, gmem: g.name, gmem_offset: 0, uaddr: 0 });
-      if (bound_) ev.push({ op: 'set_memory_region2', vm: vm.name, slot: nextSlot, flags: ['gmem'], gpa: 0x100000 * (nextSlot + 1), size, gmem: g.name, gmem_offset: 0, uaddr: 0 });
+      ev.push({
+        op: 'set_memory_region2',
+        vm: vm.name,
+        slot: nextSlot,
+        flags: ['gmem'],
+        gpa: 0x100000 * (nextSlot + 1),
+        size,
+        gmem: g.name,
+        gmem_offset: 1,
+        uaddr: 0,
+      });
+      ev.push({
+        op: 'set_memory_region2',
+        vm: vm.name,
+        slot: nextSlot,
+        flags: ['gmem', 'log_dirty'],
+        gpa: 0x100000 * (nextSlot + 1),
+        size,
+        gmem: g.name,
+        gmem_offset: 0,
+        uaddr: 0,
+      });
+      if (bound_)
+        ev.push({
+          op: 'set_memory_region2',
+          vm: vm.name,
+          slot: nextSlot,
+          flags: ['gmem'],
+          gpa: 0x100000 * (nextSlot + 1),
+          size,
+          gmem: g.name,
+          gmem_offset: 0,
+          uaddr: 0,
+        });
     }
     for (const m of v.memslots) {
       ev.push({ op: 'delete_memslot', vm: vm.name, slot: m.slot });
       const g = (gmemsByVm.get(vm.id) ?? [])[0];
-      if (g) ev.push({ op: 'set_memory_region2', vm: vm.name, slot: nextSlot, flags: ['gmem'], gpa: m.gfn * PAGE, size, gmem: g.name, gmem_offset: 0, uaddr: 0 });
+      if (g)
+        ev.push({
+          op: 'set_memory_region2',
+          vm: vm.name,
+          slot: nextSlot,
+          flags: ['gmem'],
+          gpa: m.gfn * PAGE,
+          size,
+          gmem: g.name,
+          gmem_offset: 0,
+          uaddr: 0,
+        });
     }
     ev.push({ op: 'delete_memslot', vm: vm.name, slot: 7 });
 
     if (rules?.conversion === 'vm-attributes' || profile.choices.setMemoryAttributesMissing) {
       const gfns = v.memslots.flatMap((m) => Array.from({ length: m.npages }, (_, i) => m.gfn + i));
       if (rules?.conversion === 'vm-attributes') {
-        for (const gfn of gfns) for (const attributes of [8, 0]) ev.push({ op: 'set_memory_attributes', vm: vm.name, address: gfn * PAGE, size: PAGE, attributes });
+        for (const gfn of gfns)
+          for (const attributes of [8, 0])
+            ev.push({ op: 'set_memory_attributes', vm: vm.name, address: gfn * PAGE, size: PAGE, attributes });
       }
       ev.push({ op: 'set_memory_attributes', vm: vm.name, address: 0x100000, size: PAGE, attributes: 8 });
     }
@@ -141,10 +196,12 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
       for (const m of v.memslots) {
         for (let i = 0; i < m.npages; i++) {
           const gpa = (m.gfn + i) * PAGE;
-          if (rules.populate !== 'none') ev.push({ op: 'populate', vm: vm.name, gpa, size: PAGE, source: rules.conversion === 'in-place' ? 'in_place' : 'buffer' });
+          if (rules.populate !== 'none')
+            ev.push({ op: 'populate', vm: vm.name, gpa, size: PAGE, source: rules.conversion === 'in-place' ? 'in_place' : 'buffer' });
           ev.push({ op: 'guest_access', vm: vm.name, gpa, private: true });
           ev.push({ op: 'guest_access', vm: vm.name, gpa, private: false });
-          if (rules.hasPrivateMem && rules.conversion === 'in-place') ev.push({ op: 'guest_request_conversion', vm: vm.name, gpa, size: PAGE, private: true });
+          if (rules.hasPrivateMem && rules.conversion === 'in-place')
+            ev.push({ op: 'guest_request_conversion', vm: vm.name, gpa, size: PAGE, private: true });
         }
       }
     }
@@ -174,7 +231,9 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
       const vm = s.gmems[g.id]?.vm ?? 0;
       const rules = profile.vmTypes[s.vms[vm]?.type ?? 'default'];
       if (rules?.conversion === 'in-place' && rules.hasPrivateMem) {
-        for (let i = 0; i < bound.pages; i++) for (const attributes of [8, 0]) ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: i * PAGE, size: PAGE, attributes });
+        for (let i = 0; i < bound.pages; i++)
+          for (const attributes of [8, 0])
+            ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: i * PAGE, size: PAGE, attributes });
         ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: 0, size: size, attributes: 8 });
       }
       ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: size, size: PAGE, attributes: 8 });
@@ -192,12 +251,18 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
   for (const m of maps) {
     for (let i = 0; i <= bound.pages; i++) ev.push({ op: 'read_mem', map: m.name, offset: i * PAGE });
     for (let i = 0; i < bound.pages; i++) ev.push({ op: 'write_mem', map: m.name, offset: i * PAGE, value: 1 });
-    if (livePins.length < bound.pins) for (let i = 0; i < bound.pages; i++) ev.push({ op: 'pin', map: m.name, offset: i * PAGE, len: PAGE });
+    if (livePins.length < bound.pins)
+      for (let i = 0; i < bound.pages; i++) ev.push({ op: 'pin', map: m.name, offset: i * PAGE, len: PAGE });
     ev.push({ op: 'madvise', map: m.name, offset: 0, length: size, advice: 'dontneed' });
     ev.push({ op: 'munmap', map: m.name });
   }
   for (const p of livePins) {
-    const name = Object.keys(s.names).sort().find((n) => { const r = s.names[n]; return r !== undefined && 'map' in r && r.map === p.map; });
+    const name = Object.keys(s.names)
+      .sort()
+      .find((n) => {
+        const r = s.names[n];
+        return r !== undefined && 'map' in r && r.map === p.map;
+      });
     if (name) ev.push({ op: 'unpin', map: name, offset: p.offset, len: p.len });
   }
   return ev;

@@ -39,7 +39,7 @@ export interface ExploreOptions {
   /** Stop (cleanly, with partial results) after this many states. */
   maxStates?: number;
   /** Called every `progressEvery` states; returning false stops the exploration (Ctrl-C). */
-  onProgress?: (states: number, edges: number) => boolean | void;
+  onProgress?: (states: number, edges: number) => boolean | undefined;
   progressEvery?: number;
   /** Keep going after the first violation of every invariant (default: true). */
   stopAtFirstViolation?: boolean;
@@ -170,7 +170,11 @@ class GraphRecorder implements ExplorationHooks<SystemState, Step, SystemMove, n
   private readonly stateInvariants: Invariant[];
   private readonly transitionInvariants: Invariant[];
 
-  constructor(private readonly profile: Profile, invariants: readonly Invariant[], symmetry: boolean) {
+  constructor(
+    private readonly profile: Profile,
+    invariants: readonly Invariant[],
+    symmetry: boolean,
+  ) {
     this.stateInvariants = invariants.filter((i) => i.kind === 'state');
     this.transitionInvariants = invariants.filter((i) => i.kind === 'transition');
     this.permOf = symmetry ? new Growable(4096) : undefined;

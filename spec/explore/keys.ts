@@ -98,10 +98,18 @@ const sameRange = (x: readonly (number | string)[], y: readonly (number | string
 
 function samePage(a: PageState, b: PageState): boolean {
   if (a === b) return true;
-  return a.attribute === b.attribute && a.backing === b.backing && a.content === b.content && a.pins === b.pins
-    && a.trustedEntity === b.trustedEntity && a.directMap === b.directMap && a.stage2 === b.stage2
-    && sameArray(a.hostMappers, b.hostMappers, sameNum) && sameData(a.bytes, b.bytes)
-    && Object.keys(a).length === Object.keys(b).length;
+  return (
+    a.attribute === b.attribute &&
+    a.backing === b.backing &&
+    a.content === b.content &&
+    a.pins === b.pins &&
+    a.trustedEntity === b.trustedEntity &&
+    a.directMap === b.directMap &&
+    a.stage2 === b.stage2 &&
+    sameArray(a.hostMappers, b.hostMappers, sameNum) &&
+    sameData(a.bytes, b.bytes) &&
+    Object.keys(a).length === Object.keys(b).length
+  );
 }
 
 function samePages(a: Record<string, PageState>, b: Record<string, PageState>): boolean {
@@ -115,17 +123,46 @@ function samePages(a: Record<string, PageState>, b: Record<string, PageState>): 
 }
 
 function sameVm(a: VmState, b: VmState): boolean {
-  return a.type === b.type && a.lifecycle === b.lifecycle && a.fds === b.fds && a.gmemRefs === b.gmemRefs && a.proc === b.proc && a.launch === b.launch
-    && sameArray(a.memslots, b.memslots, (x, y) => x.slot === y.slot && x.gfn === y.gfn && x.npages === y.npages && x.flags === y.flags && x.gmem === y.gmem && x.gmemStart === y.gmemStart && Boolean(x.gmemGone) === Boolean(y.gmemGone))
-    && sameArray(a.privateRanges, b.privateRanges, sameRange)
-    && (a.pendingConversion === b.pendingConversion || (a.pendingConversion !== undefined && b.pendingConversion !== undefined && sameArray(a.pendingConversion, b.pendingConversion, sameRange)))
-    && Object.keys(a).length === Object.keys(b).length;
+  return (
+    a.type === b.type &&
+    a.lifecycle === b.lifecycle &&
+    a.fds === b.fds &&
+    a.gmemRefs === b.gmemRefs &&
+    a.proc === b.proc &&
+    a.launch === b.launch &&
+    sameArray(
+      a.memslots,
+      b.memslots,
+      (x, y) =>
+        x.slot === y.slot &&
+        x.gfn === y.gfn &&
+        x.npages === y.npages &&
+        x.flags === y.flags &&
+        x.gmem === y.gmem &&
+        x.gmemStart === y.gmemStart &&
+        Boolean(x.gmemGone) === Boolean(y.gmemGone),
+    ) &&
+    sameArray(a.privateRanges, b.privateRanges, sameRange) &&
+    (a.pendingConversion === b.pendingConversion ||
+      (a.pendingConversion !== undefined &&
+        b.pendingConversion !== undefined &&
+        sameArray(a.pendingConversion, b.pendingConversion, sameRange))) &&
+    Object.keys(a).length === Object.keys(b).length
+  );
 }
 
 function sameGmem(a: GmemState, b: GmemState): boolean {
-  return a.vm === b.vm && a.sizePages === b.sizePages && a.flags === b.flags && a.lifecycle === b.lifecycle && a.fds === b.fds && a.maps === b.maps
-    && sameArray(a.bindings, b.bindings, (x, y) => x.vm === y.vm && x.slot === y.slot && x.start === y.start && x.npages === y.npages)
-    && samePages(a.pages, b.pages) && Object.keys(a).length === Object.keys(b).length;
+  return (
+    a.vm === b.vm &&
+    a.sizePages === b.sizePages &&
+    a.flags === b.flags &&
+    a.lifecycle === b.lifecycle &&
+    a.fds === b.fds &&
+    a.maps === b.maps &&
+    sameArray(a.bindings, b.bindings, (x, y) => x.vm === y.vm && x.slot === y.slot && x.start === y.start && x.npages === y.npages) &&
+    samePages(a.pages, b.pages) &&
+    Object.keys(a).length === Object.keys(b).length
+  );
 }
 
 function sameRef(a: NameRef, b: NameRef): boolean {
@@ -141,9 +178,39 @@ function sameRef(a: NameRef, b: NameRef): boolean {
  */
 export function sameState(a: SystemState, b: SystemState): boolean {
   if (a.proc !== b.proc) return false;
-  if (!sameArray(a.fds, b.fds, (x, y) => x.kind === y.kind && x.id === y.id && x.proc === y.proc && x.open === y.open && Object.keys(x).length === Object.keys(y).length)) return false;
-  if (!sameArray(a.maps, b.maps, (x, y) => x.gmem === y.gmem && x.start === y.start && x.npages === y.npages && x.prot === y.prot && x.proc === y.proc && x.live === y.live && Boolean(x.dontfork) === Boolean(y.dontfork) && sameArray(x.guards ?? [], y.guards ?? [], sameNum))) return false;
-  if (!sameArray(a.pins, b.pins, (x, y) => x.map === y.map && x.offset === y.offset && x.len === y.len && x.live === y.live && sameArray(x.pages, y.pages, sameNum))) return false;
+  if (
+    !sameArray(
+      a.fds,
+      b.fds,
+      (x, y) =>
+        x.kind === y.kind && x.id === y.id && x.proc === y.proc && x.open === y.open && Object.keys(x).length === Object.keys(y).length,
+    )
+  )
+    return false;
+  if (
+    !sameArray(
+      a.maps,
+      b.maps,
+      (x, y) =>
+        x.gmem === y.gmem &&
+        x.start === y.start &&
+        x.npages === y.npages &&
+        x.prot === y.prot &&
+        x.proc === y.proc &&
+        x.live === y.live &&
+        Boolean(x.dontfork) === Boolean(y.dontfork) &&
+        sameArray(x.guards ?? [], y.guards ?? [], sameNum),
+    )
+  )
+    return false;
+  if (
+    !sameArray(
+      a.pins,
+      b.pins,
+      (x, y) => x.map === y.map && x.offset === y.offset && x.len === y.len && x.live === y.live && sameArray(x.pages, y.pages, sameNum),
+    )
+  )
+    return false;
   if (!sameArray(a.vms, b.vms, sameVm) || !sameArray(a.gmems, b.gmems, sameGmem)) return false;
   const na = Object.keys(a.names);
   if (na.length !== Object.keys(b.names).length) return false;

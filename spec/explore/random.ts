@@ -53,7 +53,12 @@ export interface RandomFailure<T> {
 const choicesArb = (maxLength: number) => fc.array(fc.nat({ max: 1 << 20 }), { minLength: 1, maxLength });
 
 /** Run random walks; `problem` returns undefined when a walk is fine. Returns the shrunk first failure. */
-export function randomWalks<T>(profile: Profile, bound: Bound, opts: RandomOptions, problem: (w: Walk) => T | undefined): RandomFailure<T> | undefined {
+export function randomWalks<T>(
+  profile: Profile,
+  bound: Bound,
+  opts: RandomOptions,
+  problem: (w: Walk) => T | undefined,
+): RandomFailure<T> | undefined {
   let last: { walk: Walk; problem: T } | undefined;
   const out = fc.check(
     fc.property(choicesArb(opts.maxLength), (choices) => {
@@ -71,9 +76,17 @@ export function randomWalks<T>(profile: Profile, bound: Bound, opts: RandomOptio
 }
 
 /** The async form, for predicates that run a backend. */
-export async function randomWalksAsync<T>(profile: Profile, bound: Bound, opts: RandomOptions, problem: (w: Walk) => Promise<T | undefined>): Promise<RandomFailure<T> | undefined> {
+export async function randomWalksAsync<T>(
+  profile: Profile,
+  bound: Bound,
+  opts: RandomOptions,
+  problem: (w: Walk) => Promise<T | undefined>,
+): Promise<RandomFailure<T> | undefined> {
   const out = await fc.check(
-    fc.asyncProperty(choicesArb(opts.maxLength), async (choices) => (await problem(walkFromChoices(profile, bound, choices))) === undefined),
+    fc.asyncProperty(
+      choicesArb(opts.maxLength),
+      async (choices) => (await problem(walkFromChoices(profile, bound, choices))) === undefined,
+    ),
     { seed: opts.seed, numRuns: opts.runs },
   );
   if (!out.failed || !out.counterexample) return undefined;

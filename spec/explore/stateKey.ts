@@ -28,7 +28,14 @@ export function pageKey(p: PageState): string {
  * graph's walks diverged (issue 12, item 3).
  */
 export const VM_TYPE_KEY: Readonly<Record<VmTypeName, string>> = {
-  default: 'd7', sw_protected: 's12', sev: 'sev', sev_es: 's6', snp: 's3', tdx: 't3', pkvm: 'p4', cca: 'c3',
+  default: 'd7',
+  sw_protected: 's12',
+  sev: 'sev',
+  sev_es: 's6',
+  snp: 's3',
+  tdx: 't3',
+  pkvm: 'p4',
+  cca: 'c3',
 };
 
 // A VM's and a guest_memfd's parts of the key, each joined with '|' (stateKey joins them with the rest).
@@ -54,7 +61,10 @@ function keyOf(s: SystemState, vmKey: (v: VmState) => string, gmemKey: (g: GmemS
   for (const g of s.gmems) parts.push(gmemKey(g));
   for (const f of s.fds) parts.push(`F${f.kind[0]}${f.id}.${f.proc}${f.open ? '' : 'x'}`);
   // A dead mapping is marked '!', not 'x', which a prot of "rwx" ends with.
-  for (const m of s.maps) parts.push(`M${m.gmem}.${m.start}.${m.npages}${m.prot}${m.proc ? `@${m.proc}` : ''}${m.live ? '' : '!'}${m.dontfork ? 'd' : ''}${m.guards ? `g${m.guards.join('.')}` : ''}`);
+  for (const m of s.maps)
+    parts.push(
+      `M${m.gmem}.${m.start}.${m.npages}${m.prot}${m.proc ? `@${m.proc}` : ''}${m.live ? '' : '!'}${m.dontfork ? 'd' : ''}${m.guards ? `g${m.guards.join('.')}` : ''}`,
+    );
   for (const p of s.pins) parts.push(`N${p.map}.${p.offset}.${p.len}.${p.pages.join('.')}${p.live ? '' : 'x'}`);
   for (const n of Object.keys(s.names).sort()) {
     const r = s.names[n];

@@ -47,11 +47,19 @@ function folioPages(profile: Profile, g: GmemState): number {
   return flagDefsOf(profile, g.flags).reduce((n, d) => Math.max(n, d.effects.folioPages ?? 1), 1);
 }
 
-interface SlotRef { vm: number; slotIndex: number; gfn: number }
+interface SlotRef {
+  vm: number;
+  slotIndex: number;
+  gfn: number;
+}
 
 function slotsOf(s: SystemState, gmem: number): SlotRef[] {
   const out: SlotRef[] = [];
-  s.vms.forEach((v, vm) => v.memslots.forEach((m, slotIndex) => { if (m.gmem === gmem) out.push({ vm, slotIndex, gfn: m.gfn }); }));
+  s.vms.forEach((v, vm) =>
+    v.memslots.forEach((m, slotIndex) => {
+      if (m.gmem === gmem) out.push({ vm, slotIndex, gfn: m.gfn });
+    }),
+  );
   return out;
 }
 
@@ -165,7 +173,10 @@ export function applyPerm(s: SystemState, perm: Perm): SystemState {
       for (const [s0, s1] of spans) {
         if (s1 <= at || s0 >= b) continue;
         if (s0 > at) ranges.push([at, s0]);
-        for (let x = Math.max(at, s0); x < Math.min(b, s1); x++) { const y = mapGfn(x); ranges.push([y, y + 1]); }
+        for (let x = Math.max(at, s0); x < Math.min(b, s1); x++) {
+          const y = mapGfn(x);
+          ranges.push([y, y + 1]);
+        }
         at = Math.min(b, s1);
       }
       if (at < b) ranges.push([at, b]);
@@ -173,7 +184,9 @@ export function applyPerm(s: SystemState, perm: Perm): SystemState {
     const out: VmState = { ...v, privateRanges: normalRanges(ranges) };
     if (v.pendingConversion) {
       out.pendingConversion = v.pendingConversion
-        .map(([a, b, t]) => (b - a === 1 && inSlot(a) ? [mapGfn(a), mapGfn(a) + 1, t] : [a, b, t]) as [number, number, 'private' | 'shared'])
+        .map(
+          ([a, b, t]) => (b - a === 1 && inSlot(a) ? [mapGfn(a), mapGfn(a) + 1, t] : [a, b, t]) as [number, number, 'private' | 'shared'],
+        )
         .sort((x, y) => x[0] - y[0]);
     }
     return out;
@@ -204,10 +217,14 @@ export function canonicalise(profile: Profile, s0: SystemState): Canonical {
   for (let id = 0; id < s.gmems.length; id++) {
     if (!eligible(profile, s, id)) continue;
     const sig = pageSignatures(s, id);
-    const order = sig.map((_, i) => i).sort((a, b) => (sig[a] as string) < (sig[b] as string) ? -1 : (sig[a] as string) > (sig[b] as string) ? 1 : a - b);
+    const order = sig
+      .map((_, i) => i)
+      .sort((a, b) => ((sig[a] as string) < (sig[b] as string) ? -1 : (sig[a] as string) > (sig[b] as string) ? 1 : a - b));
     if (order.every((x, k) => x === k)) continue;
     const newIdx = new Array<number>(order.length);
-    order.forEach((old, k) => { newIdx[old] = k; });
+    order.forEach((old, k) => {
+      newIdx[old] = k;
+    });
     (perm ??= new Map()).set(id, newIdx);
   }
   return perm ? { state: applyPerm(s, perm), perm } : { state: s, perm: IDENTITY };
@@ -379,7 +396,9 @@ export function invertPerm(a: Perm): Perm {
   const out = new Map<number, number[]>();
   for (const [id, p] of a) {
     const r = new Array<number>(p.length);
-    p.forEach((to, from) => { r[to] = from; });
+    p.forEach((to, from) => {
+      r[to] = from;
+    });
     out.set(id, r);
   }
   return out;
@@ -392,5 +411,8 @@ export function swapPerm(gmem: number, size: number, a: number, b: number): Perm
 }
 
 export function permKey(p: Perm): string {
-  return [...p.entries()].sort((x, y) => x[0] - y[0]).map(([id, a]) => `${id}:${a.join(',')}`).join(';');
+  return [...p.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([id, a]) => `${id}:${a.join(',')}`)
+    .join(';');
 }

@@ -73,7 +73,11 @@ export class SystemModel implements ExplorationModel<SystemState, Step, SystemMo
   /** Derived moves' permutations: (move permutation, swapped pages) → interned composition. */
   private readonly derivedPerm = new Map<string, number>();
 
-  constructor(readonly profile: Profile, readonly bound: Bound, options: SystemModelOptions = {}) {
+  constructor(
+    readonly profile: Profile,
+    readonly bound: Bound,
+    options: SystemModelOptions = {},
+  ) {
     this.symmetry = options.symmetry === true && symmetryApplies(profile);
     this.perms.id(IDENTITY);
   }
@@ -109,7 +113,16 @@ export class SystemModel implements ExplorationModel<SystemState, Step, SystemMo
             this.derivedPerm.set(dk, perm);
           }
           const { outcome, rule, next } = hit.move;
-          return { next, sameTargetAs: hit.index, outcome, rule, raw: undefined, perm, ...(evKey !== undefined ? { stepKey: evKey } : {}), derived: true };
+          return {
+            next,
+            sameTargetAs: hit.index,
+            outcome,
+            rule,
+            raw: undefined,
+            perm,
+            ...(evKey !== undefined ? { stepKey: evKey } : {}),
+            derived: true,
+          };
         }
       }
     }

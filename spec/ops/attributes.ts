@@ -1,7 +1,12 @@
 /** Conversion between shared and private: KVM_SET_MEMORY_ATTRIBUTES (per VM), ..._ATTRIBUTES2 (per file), guest requests. */
 import {
-  guestRequestConversion, setMemoryAttributes, setMemoryAttributes2, setMemoryAttributes2Checks, setMemoryAttributes2Context,
-  setMemoryAttributesChecks, setMemoryAttributesContext,
+  guestRequestConversion,
+  setMemoryAttributes,
+  setMemoryAttributes2,
+  setMemoryAttributes2Checks,
+  setMemoryAttributes2Context,
+  setMemoryAttributesChecks,
+  setMemoryAttributesContext,
 } from '../rules/attributes.ts';
 import { handleField, intField } from './fields.ts';
 import { type OpModule, checkList } from './types.ts';
@@ -16,7 +21,8 @@ export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
   decide: setMemoryAttributes,
   checkList: checkList({ checks: setMemoryAttributesChecks, context: setMemoryAttributesContext }),
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems'] },
-  phrase: (_p, s) => `KVM_SET_MEMORY_ATTRIBUTES(${s.vm}, gpa ${hex(s.address)}, ${bytesWords(s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
+  phrase: (_p, s) =>
+    `KVM_SET_MEMORY_ATTRIBUTES(${s.vm}, gpa ${hex(s.address)}, ${bytesWords(s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
   wireEnums: {},
 };
 
@@ -38,6 +44,7 @@ export const guestRequestConversionOp: OpModule<'guest_request_conversion'> = {
   decide: guestRequestConversion,
   checkList: { none: 'VM-fd checks and range checks decided by the rule (spec/rules/attributes.ts)' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems', 'maps'] },
-  phrase: (_p, s) => `a guest request (MAP_GPA_RANGE) to make gpa ${hex(s.gpa)}, ${bytesWords(s.size)} ${s.private ? 'private' : 'shared'} on ${s.vm}`,
+  phrase: (_p, s) =>
+    `a guest request (MAP_GPA_RANGE) to make gpa ${hex(s.gpa)}, ${bytesWords(s.size)} ${s.private ? 'private' : 'shared'} on ${s.vm}`,
   wireEnums: {},
 };

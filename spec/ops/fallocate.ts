@@ -8,7 +8,12 @@ import { fallocModeWords, range } from './words.ts';
 export const fallocateOp: OpModule<'fallocate'> = {
   name: 'fallocate',
   summary: 'fallocate(2) of a guest_memfd range',
-  fields: [handleField('gmem'), { name: 'mode', type: { kind: 'int-or-enum', values: ['allocate', 'punch_hole'] } }, intField('offset'), intField('len')],
+  fields: [
+    handleField('gmem'),
+    { name: 'mode', type: { kind: 'int-or-enum', values: ['allocate', 'punch_hole'] } },
+    intField('offset'),
+    intField('len'),
+  ],
   decide: fallocate,
   checkList: checkList({ checks: fallocateChecks, context: fallocateContext }),
   // A punch drops the pins of the pages it frees (test/ops-registry found it).

@@ -7,7 +7,10 @@ import { CAP_NAMES } from './words.ts';
 export const checkExtensionOp: OpModule<'check_extension'> = {
   name: 'check_extension',
   summary: 'KVM_CHECK_EXTENSION on /dev/kvm or a VM fd',
-  fields: [{ name: 'on', type: { kind: 'kvm-or-handle' } }, { name: 'cap', type: { kind: 'int' } }],
+  fields: [
+    { name: 'on', type: { kind: 'kvm-or-handle' } },
+    { name: 'cap', type: { kind: 'int' } },
+  ],
   decide: checkExtension,
   checkList: { none: 'one condition (a closed or foreign VM fd); the answer is the capability table (spec/rules/caps.ts)' },
   footprint: { reads: ['names', 'fds', 'vms'], writes: [] },
@@ -26,7 +29,10 @@ export const createVmOp: OpModule<'create_vm'> = {
   wireEnums: {
     type: {
       ...VM_TYPE,
-      cca: { unsendable: 'VM type "cca" has no confirmed kernel encoding (spec/constants.ts VM_TYPE.cca is a placeholder); not sent to the kernel' },
+      cca: {
+        unsendable:
+          'VM type "cca" has no confirmed kernel encoding (spec/constants.ts VM_TYPE.cca is a placeholder); not sent to the kernel',
+      },
     },
   },
 };

@@ -11,11 +11,18 @@ const protWords = (prot: string): string => (prot === 'none' ? 'PROT_NONE' : pro
 export const mmapOp: OpModule<'mmap'> = {
   name: 'mmap',
   summary: 'mmap(2) of a guest_memfd',
-  fields: [handleField('gmem'), intField('offset'), intField('length'), { name: 'prot', type: { kind: 'prot' } }, { name: 'shared', type: { kind: 'bool' } }],
+  fields: [
+    handleField('gmem'),
+    intField('offset'),
+    intField('length'),
+    { name: 'prot', type: { kind: 'prot' } },
+    { name: 'shared', type: { kind: 'bool' } },
+  ],
   decide: mmap,
   checkList: checkList({ checks: mmapChecks, context: mmapContext }),
   footprint: { reads: ['names', 'fds', 'gmems'], writes: ['gmems', 'maps', 'names'] },
-  phrase: (_p, s) => `mmap(${s.gmem}, ${offsetWords(s.offset)}, ${bytesWords(s.length)}, ${protWords(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})${s.as ? ` as ${s.as}` : ''}`,
+  phrase: (_p, s) =>
+    `mmap(${s.gmem}, ${offsetWords(s.offset)}, ${bytesWords(s.length)}, ${protWords(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})${s.as ? ` as ${s.as}` : ''}`,
   wireEnums: {},
 };
 
@@ -45,10 +52,16 @@ export const mprotectOp: OpModule<'mprotect'> = {
 export const madviseOp: OpModule<'madvise'> = {
   name: 'madvise',
   summary: 'madvise(2) on a range of a mapping',
-  fields: [handleField('map'), intField('offset'), intField('length'), { name: 'advice', type: { kind: 'enum', values: Object.keys(MADV) } }],
+  fields: [
+    handleField('map'),
+    intField('offset'),
+    intField('length'),
+    { name: 'advice', type: { kind: 'enum', values: Object.keys(MADV) } },
+  ],
   decide: madvise,
   checkList: { none: 'one answer per advice (spec/rules/madvise.ts table)' },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems', 'maps'] },
-  phrase: (_p, s) => `madvise(${s.map}, ${range(s.offset, s.length)}, MADV_${s.advice.toUpperCase()}${MADV[s.advice] === undefined ? '?' : ''})`,
+  phrase: (_p, s) =>
+    `madvise(${s.map}, ${range(s.offset, s.length)}, MADV_${s.advice.toUpperCase()}${MADV[s.advice] === undefined ? '?' : ''})`,
   wireEnums: { advice: MADV },
 };

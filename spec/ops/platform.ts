@@ -30,23 +30,35 @@ export const launchFinishOp: OpModule<'launch_finish'> = {
 export const populateOp: OpModule<'populate'> = {
   name: 'populate',
   summary: 'populating private memory before launch (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION, RMI_POPULATE)',
-  fields: [handleField('vm'), intField('gpa'), intField('size'), { name: 'source', type: { kind: 'enum', values: ['buffer', 'in_place'] } }],
+  fields: [
+    handleField('vm'),
+    intField('gpa'),
+    intField('size'),
+    { name: 'source', type: { kind: 'enum', values: ['buffer', 'in_place'] } },
+  ],
   decide: populate,
   checkList: checkList({ checks: populateChecks, context: populateContext }),
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['gmems'] },
-  phrase: (_p, s) => `populate(${s.vm}, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}, ${s.source === 'in_place' ? 'in place' : 'from a buffer'})`,
+  phrase: (_p, s) =>
+    `populate(${s.vm}, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}, ${s.source === 'in_place' ? 'in place' : 'from a buffer'})`,
   wireEnums: {},
 };
 
 export const guestAccessOp: OpModule<'guest_access'> = {
   name: 'guest_access',
   summary: 'a guest load or store of one byte (KVM_RUN), private or shared',
-  fields: [handleField('vm'), intField('gpa'), { name: 'private', type: { kind: 'bool' } }, { name: 'write', type: { kind: 'byte' }, optional: true }],
+  fields: [
+    handleField('vm'),
+    intField('gpa'),
+    { name: 'private', type: { kind: 'bool' } },
+    { name: 'write', type: { kind: 'byte' }, optional: true },
+  ],
   decide: guestAccess,
   checkList: { none: 'the access faults by the page state: MEMORY_FAULT / MMIO exits decided by the rule' },
   // vms: the MMIO SPTEs KVM caches for slot-less GFNs (VmState.mmioGfns).
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
-  phrase: (_p, s) => `a guest ${s.write !== undefined ? `write of ${s.write}` : 'read'} (${s.private ? 'private' : 'shared'}) of gpa ${hex(s.gpa)} on ${s.vm}`,
+  phrase: (_p, s) =>
+    `a guest ${s.write !== undefined ? `write of ${s.write}` : 'read'} (${s.private ? 'private' : 'shared'}) of gpa ${hex(s.gpa)} on ${s.vm}`,
   wireEnums: {},
 };
 

@@ -41,14 +41,20 @@ export function range(off: Int, len: Int): string {
   const o = big(off);
   const l = big(len);
   if (o >= 0n && o % PAGE === 0n && l === PAGE && o / PAGE < 1n << 20n) return `page ${o / PAGE}`;
-  if (o >= 0n && o % PAGE === 0n && l > 0n && l % PAGE === 0n && (o + l) / PAGE < 1n << 20n) return `pages ${o / PAGE}..${(o + l) / PAGE - 1n}`;
+  if (o >= 0n && o % PAGE === 0n && l > 0n && l % PAGE === 0n && (o + l) / PAGE < 1n << 20n)
+    return `pages ${o / PAGE}..${(o + l) / PAGE - 1n}`;
   return `${offsetWords(off)}, length ${bytesWords(len)}`;
 }
 
 const FALLOC_NAMES: Array<[number, string]> = [
-  [FALLOC_FL.PUNCH_HOLE, 'PUNCH_HOLE'], [FALLOC_FL.COLLAPSE_RANGE, 'COLLAPSE_RANGE'], [FALLOC_FL.ZERO_RANGE, 'ZERO_RANGE'],
-  [FALLOC_FL.INSERT_RANGE, 'INSERT_RANGE'], [FALLOC_FL.UNSHARE_RANGE, 'UNSHARE_RANGE'], [FALLOC_FL.WRITE_ZEROES, 'WRITE_ZEROES'],
-  [FALLOC_FL.NO_HIDE_STALE, 'NO_HIDE_STALE'], [FALLOC_FL.KEEP_SIZE, 'KEEP_SIZE'],
+  [FALLOC_FL.PUNCH_HOLE, 'PUNCH_HOLE'],
+  [FALLOC_FL.COLLAPSE_RANGE, 'COLLAPSE_RANGE'],
+  [FALLOC_FL.ZERO_RANGE, 'ZERO_RANGE'],
+  [FALLOC_FL.INSERT_RANGE, 'INSERT_RANGE'],
+  [FALLOC_FL.UNSHARE_RANGE, 'UNSHARE_RANGE'],
+  [FALLOC_FL.WRITE_ZEROES, 'WRITE_ZEROES'],
+  [FALLOC_FL.NO_HIDE_STALE, 'NO_HIDE_STALE'],
+  [FALLOC_FL.KEEP_SIZE, 'KEEP_SIZE'],
 ];
 
 export function fallocModeWords(mode: FallocateMode): string {
@@ -57,7 +63,11 @@ export function fallocModeWords(mode: FallocateMode): string {
   let m = Number(BigInt.asUintN(32, big(mode)));
   if (m === 0) return 'mode 0';
   const names: string[] = [];
-  for (const [bit, name] of FALLOC_NAMES) if (m & bit) { names.push(name); m &= ~bit; }
+  for (const [bit, name] of FALLOC_NAMES)
+    if (m & bit) {
+      names.push(name);
+      m &= ~bit;
+    }
   if (m) names.push(`0x${m.toString(16)}`);
   return names.join('|');
 }
@@ -68,7 +78,10 @@ export function flagWords(profile: Profile, flags: Int): string {
   const names: string[] = [];
   for (const d of profile.flags) {
     const bit = 1n << BigInt(d.bit);
-    if (f & bit) { names.push(d.name); f &= ~bit; }
+    if (f & bit) {
+      names.push(d.name);
+      f &= ~bit;
+    }
   }
   if (f) names.push(`unknown flag ${hex(f)}`);
   return names.join('|');
@@ -84,7 +97,10 @@ export function attrWords(a: Int): string {
 }
 
 export function memslotFlags(flags: SetMemoryRegion2Op['flags']): string {
-  if (Array.isArray(flags)) return flags.length ? flags.map((f) => (f === 'gmem' ? 'GUEST_MEMFD' : f === 'log_dirty' ? 'LOG_DIRTY_PAGES' : 'READONLY')).join('|') : 'no flags';
+  if (Array.isArray(flags))
+    return flags.length
+      ? flags.map((f) => (f === 'gmem' ? 'GUEST_MEMFD' : f === 'log_dirty' ? 'LOG_DIRTY_PAGES' : 'READONLY')).join('|')
+      : 'no flags';
   const bits = memslotFlagBits(flags);
   return bits === 0 ? 'no flags' : `flags ${hex(bits)}`;
 }

@@ -32,7 +32,11 @@ export const LINUX_6_18: Profile = {
   kind: 'upstream',
   summary:
     'guest_memfd as released in 6.18: mmap() with GUEST_MEMFD_FLAG_MMAP, all memory shared with INIT_SHARED and private (unfaultable) without it; no conversion. Checked step by step against the kernel on this machine.',
-  sources: ['kernel-abi.md §2.1-2.14, §3 (6.18-ERA and MAINLINE)', 'seeds 000 and 003 (MMAP, INIT_SHARED)', 'docs/kernel-observations.md (probe of the kernel here)'],
+  sources: [
+    'kernel-abi.md §2.1-2.14, §3 (6.18-ERA and MAINLINE)',
+    'seeds 000 and 003 (MMAP, INIT_SHARED)',
+    'docs/kernel-observations.md (probe of the kernel here)',
+  ],
   checkedAgainstKernel: true,
   arch: 'x86_64',
   vmTypes: { default: DEFAULT_VM },

@@ -30,7 +30,11 @@ export const LINUX_7_3: Profile = {
   kind: 'upstream',
   summary:
     'guest_memfd in 7.3, default VM type: as linux-6.18, except that an overlapping guest_memfd binding fails with EEXIST (the file has its own pseudo-filesystem and takes no leases, which no operation here observes). Checked step by step against the lab kernel (7.3.4, KVM_SW_PROTECTED_VM, SMM, TDP, 40-bit guest physical addresses).',
-  sources: ['docs/kernel-observations.md ("Linux 7.3 on the lab")', 'virt/kvm/guest_memfd.c and arch/x86/kvm (linux-source-7.3 7.3.4-1~bpo13+1)', 'examples/corpus/linux-7.3 (recorded on the lab)'],
+  sources: [
+    'docs/kernel-observations.md ("Linux 7.3 on the lab")',
+    'virt/kvm/guest_memfd.c and arch/x86/kvm (linux-source-7.3 7.3.4-1~bpo13+1)',
+    'examples/corpus/linux-7.3 (recorded on the lab)',
+  ],
   checkedAgainstKernel: true,
   base: 'linux-6.18',
   arch: 'x86_64',

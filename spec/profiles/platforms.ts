@@ -14,7 +14,13 @@ export const X86_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 
  * arm64: no per-VM memory attributes (unknown VM ioctls are EINVAL on arm64), no SMM, and no internal memslots
  * (KVM_USER_MEM_SLOTS = SHRT_MAX - KVM_INTERNAL_MEM_SLOTS: 32767 here, where x86 keeps 3 for itself).
  */
-export const ARM64_CHOICES = { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL' as const, addressSpaces: 1, maxGpaBits: 48, userMemSlots: 32767 };
+export const ARM64_CHOICES = {
+  ...LINUX_6_18_CHOICES,
+  setMemoryAttributesMissing: 'EINVAL' as const,
+  addressSpaces: 1,
+  maxGpaBits: 48,
+  userMemSlots: 32767,
+};
 
 /** sw-protected has its own file: it is checked against the lab kernel. */
 export { SW_PROTECTED } from './sw-protected.ts';
@@ -23,7 +29,8 @@ export const SEV_SNP: Profile = {
   name: 'sev-snp',
   title: 'AMD SEV-SNP (mainline)',
   kind: 'platform',
-  summary: 'The AMD-SP firmware and RMP own private pages: populate with KVM_SEV_SNP_LAUNCH_UPDATE between LAUNCH_START and LAUNCH_FINISH into private destinations; destructive conversion through per-VM attributes (plaintext does not survive).',
+  summary:
+    'The AMD-SP firmware and RMP own private pages: populate with KVM_SEV_SNP_LAUNCH_UPDATE between LAUNCH_START and LAUNCH_FINISH into private destinations; destructive conversion through per-VM attributes (plaintext does not survive).',
   sources: ['kernel-abi.md §2.19, §2.20, §5', 'seed 001 (private as tracked by KVM vs by the trusted entity)'],
   checkedAgainstKernel: false,
   arch: 'x86_64',
@@ -38,7 +45,8 @@ export const TDX: Profile = {
   name: 'tdx',
   title: 'Intel TDX (mainline)',
   kind: 'platform',
-  summary: 'The TDX module owns private pages: KVM_TDX_INIT_MEM_REGION (PAGE.ADD, optional MR.EXTEND) before KVM_TDX_FINALIZE_VM; private→shared removes the page from the TD, so conversion zeroes.',
+  summary:
+    'The TDX module owns private pages: KVM_TDX_INIT_MEM_REGION (PAGE.ADD, optional MR.EXTEND) before KVM_TDX_FINALIZE_VM; private→shared removes the page from the TD, so conversion zeroes.',
   sources: ['kernel-abi.md §2.19, §5'],
   checkedAgainstKernel: false,
   arch: 'x86_64',
@@ -53,7 +61,8 @@ export const PKVM: Profile = {
   name: 'pkvm',
   title: 'arm64 pKVM protected VM (in flight)',
   kind: 'platform',
-  summary: 'The EL2 hypervisor owns protected memory; share/unshare keeps the same physical page (in place, content preserved), which is why pKVM needs in-place conversion. A host user access to private memory is SIGSEGV.',
+  summary:
+    'The EL2 hypervisor owns protected memory; share/unshare keeps the same physical page (in place, content preserved), which is why pKVM needs in-place conversion. A host user access to private memory is SIGSEGV.',
   sources: ['kernel-abi.md §5 (pKVM column)', 'seed 004 (Perret: pKVM SEGVs user space; exclusive GUP)'],
   checkedAgainstKernel: false,
   arch: 'arm64',
@@ -69,7 +78,8 @@ export const ARM_CCA: Profile = {
   name: 'arm-cca',
   title: 'Arm CCA Realm (series v15, phase 2 plan)',
   kind: 'platform',
-  summary: 'The RMM owns Realm memory (granule protection): one mmap-able INIT_SHARED guest_memfd converted with KVM_SET_MEMORY_ATTRIBUTES2; RIPAS changes are destructive; KVM_ARM_RMI_POPULATE loads private destinations before the first run.',
+  summary:
+    'The RMM owns Realm memory (granule protection): one mmap-able INIT_SHARED guest_memfd converted with KVM_SET_MEMORY_ATTRIBUTES2; RIPAS changes are destructive; KVM_ARM_RMI_POPULATE loads private destinations before the first run.',
   sources: ['kernel-abi.md §5 (CCA column), §1.1 (KVM_ARM_RMI_POPULATE)', 'CCA-v15 (Steven Price)'],
   checkedAgainstKernel: false,
   arch: 'arm64',

@@ -14,8 +14,13 @@ export const IN_PLACE_CONVERSION: Profile = {
   name: 'inplace-conversion',
   title: 'In-place shared↔private conversion (INPLACE-v8)',
   kind: 'proposal',
-  summary: 'Per-page attributes live in the guest_memfd and change with KVM_SET_MEMORY_ATTRIBUTES2 on its fd; conversion to private zaps host mappings in every process and refuses pages with elevated refcounts (EAGAIN + error_offset); INIT_SHARED becomes legal for CoCo VMs; populate expects private destinations.',
-  sources: ['kernel-abi.md §2.16, §4.1 (INPLACE-v8, 2026-06-18)', 'seed 001 (populate: private as tracked by KVM)', 'guest_memfd_conversions_test (elevated_refcount, forked_accesses, truncate)'],
+  summary:
+    'Per-page attributes live in the guest_memfd and change with KVM_SET_MEMORY_ATTRIBUTES2 on its fd; conversion to private zaps host mappings in every process and refuses pages with elevated refcounts (EAGAIN + error_offset); INIT_SHARED becomes legal for CoCo VMs; populate expects private destinations.',
+  sources: [
+    'kernel-abi.md §2.16, §4.1 (INPLACE-v8, 2026-06-18)',
+    'seed 001 (populate: private as tracked by KVM)',
+    'guest_memfd_conversions_test (elevated_refcount, forked_accesses, truncate)',
+  ],
   checkedAgainstKernel: false,
   arch: 'x86_64',
   base: 'linux-6.18',
@@ -30,7 +35,8 @@ export const NO_DIRECT_MAP_PROFILE: Profile = {
   name: 'no-direct-map',
   title: 'GUEST_MEMFD_FLAG_NO_DIRECT_MAP (NDM-v12)',
   kind: 'proposal',
-  summary: 'Folios leave the kernel direct map while allocated (secretmem-like). Accepted where the architecture can change the direct map, refused for SNP and TDX, whose firmware paths touch pages through it.',
+  summary:
+    'Folios leave the kernel direct map while allocated (secretmem-like). Accepted where the architecture can change the direct map, refused for SNP and TDX, whose firmware paths touch pages through it.',
   sources: ['kernel-abi.md §4.2 (NDM-v12, 2026-04-10)'],
   checkedAgainstKernel: false,
   arch: 'x86_64',
@@ -45,8 +51,12 @@ export const HUGETLB_PROFILE: Profile = {
   name: 'hugetlb',
   title: 'hugetlb-backed guest_memfd with sub-folio conversion (WIP)',
   kind: 'proposal',
-  summary: 'GUEST_MEMFD_FLAG_HUGETLB backs the file with huge folios: size and fallocate ranges must be folio-aligned, INIT_SHARED cannot be combined, and in-place conversion works on single pages inside a folio. The model uses a 2-page folio.',
-  sources: ['kernel-abi.md §4.4 (1G RFC v2; guest_memfd_hugetlb.c WIP)', 'seed 004 (Hildenbrand: "huge/gigantic page support ... converting individual subpages")'],
+  summary:
+    'GUEST_MEMFD_FLAG_HUGETLB backs the file with huge folios: size and fallocate ranges must be folio-aligned, INIT_SHARED cannot be combined, and in-place conversion works on single pages inside a folio. The model uses a 2-page folio.',
+  sources: [
+    'kernel-abi.md §4.4 (1G RFC v2; guest_memfd_hugetlb.c WIP)',
+    'seed 004 (Hildenbrand: "huge/gigantic page support ... converting individual subpages")',
+  ],
   checkedAgainstKernel: false,
   arch: 'x86_64',
   base: 'inplace-conversion',
@@ -61,8 +71,12 @@ export const EXCLUSIVE_GUP: Profile = {
   name: 'exclusive-gup',
   title: 'Exclusive GUP pinning (FOLL_EXCLUSIVE, rejected 2024)',
   kind: 'proposal',
-  summary: 'REJECTED design, kept to show why: memory is donated on the strength of one exclusive pin instead of a refcount check, so conversion to private does not look at other references and an ordinary long-term pin survives into private memory.',
-  sources: ['kernel-abi.md §4.5', 'seed 004 (Berman RFC; Hildenbrand: "FOLL_EXCLUSIVE is likely not it"; private memory: not mapped, not pinned)'],
+  summary:
+    'REJECTED design, kept to show why: memory is donated on the strength of one exclusive pin instead of a refcount check, so conversion to private does not look at other references and an ordinary long-term pin survives into private memory.',
+  sources: [
+    'kernel-abi.md §4.5',
+    'seed 004 (Berman RFC; Hildenbrand: "FOLL_EXCLUSIVE is likely not it"; private memory: not mapped, not pinned)',
+  ],
   checkedAgainstKernel: false,
   arch: 'arm64',
   base: 'inplace-conversion',
@@ -73,5 +87,14 @@ export const EXCLUSIVE_GUP: Profile = {
   gmemAttributes: { cap: 250, errorOffset: true },
   pageRuleOverrides: { conversionChecksRefs: false },
   // The design could not keep this promise: that is the point of the profile.
-  promises: ['HostMappedIsShared', 'PreparedIsPrivate', 'GuestPrivateNotHostMapped', 'BindingsDisjoint', 'UnwrittenReadsZero', 'NoDirectMapPrivateAbsent', 'SizeNeverChanges', 'PunchKeepsAttributes'],
+  promises: [
+    'HostMappedIsShared',
+    'PreparedIsPrivate',
+    'GuestPrivateNotHostMapped',
+    'BindingsDisjoint',
+    'UnwrittenReadsZero',
+    'NoDirectMapPrivateAbsent',
+    'SizeNeverChanges',
+    'PunchKeepsAttributes',
+  ],
 };

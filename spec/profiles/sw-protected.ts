@@ -15,7 +15,7 @@ export const SW_PROTECTED: Profile = {
   title: 'x86 KVM_X86_SW_PROTECTED_VM (Linux 7.3, as the lab builds it)',
   kind: 'platform',
   summary:
-    'Private memory from guest_memfd, shared memory from userspace_addr (or from guest_memfd when the file has MMAP), switched per GFN with KVM_SET_MEMORY_ATTRIBUTES. No trusted entity: KVM only emulates the split, taking an access\'s private-ness from the attribute. INIT_SHARED is refused. Checked against the lab kernel through a real vCPU.',
+    "Private memory from guest_memfd, shared memory from userspace_addr (or from guest_memfd when the file has MMAP), switched per GFN with KVM_SET_MEMORY_ATTRIBUTES. No trusted entity: KVM only emulates the split, taking an access's private-ness from the attribute. INIT_SHARED is refused. Checked against the lab kernel through a real vCPU.",
   sources: [
     'kernel-abi.md §2.15, §2.17, §5',
     'private_mem_conversions_test, private_mem_kvm_exits_test',

@@ -14,7 +14,14 @@ const U64 = 1n << 64n;
 /** Largest range a conversion expands page by page in the model. */
 const MAX_CONVERT_PAGES = 1 << 16;
 
-export interface AttrCtx { w: World; vm: string; address: bigint; size: bigint; attributes: bigint; flags: bigint }
+export interface AttrCtx {
+  w: World;
+  vm: string;
+  address: bigint;
+  size: bigint;
+  attributes: bigint;
+  flags: bigint;
+}
 
 function vmOf(c: { w: World; vm: string }): number {
   const f = c.w.fd(c.vm);
@@ -40,7 +47,13 @@ export function setMemoryAttributesChecks(): Check<AttrCtx>[] {
       cite: 'kernel-abi.md §2.15 (INPLACE-v8), §6 item 4',
       fails: (c) => c.w.vmRules(vmOf(c)).conversion === 'in-place',
     },
-    { id: 'set_memory_attributes.flags', errno: 'EINVAL', says: 'non-zero flags fail with EINVAL', cite: 'kernel-abi.md §2.15 step 2', fails: (c) => c.flags !== 0n },
+    {
+      id: 'set_memory_attributes.flags',
+      errno: 'EINVAL',
+      says: 'non-zero flags fail with EINVAL',
+      cite: 'kernel-abi.md §2.15 step 2',
+      fails: (c) => c.flags !== 0n,
+    },
     {
       id: 'set_memory_attributes.unsupported',
       errno: 'EINVAL',
@@ -52,8 +65,20 @@ export function setMemoryAttributesChecks(): Check<AttrCtx>[] {
         return (c.attributes & ~mask) !== 0n;
       },
     },
-    { id: 'set_memory_attributes.range', errno: 'EINVAL', says: 'size 0, or a range that wraps, fails with EINVAL', cite: 'kernel-abi.md §2.15 step 4', fails: (c) => c.size === 0n || c.address + c.size >= U64 },
-    { id: 'set_memory_attributes.unaligned', errno: 'EINVAL', says: 'an address or size that is not page-aligned fails with EINVAL', cite: 'kernel-abi.md §2.15 step 5', fails: (c) => !aligned(c.address) || !aligned(c.size) },
+    {
+      id: 'set_memory_attributes.range',
+      errno: 'EINVAL',
+      says: 'size 0, or a range that wraps, fails with EINVAL',
+      cite: 'kernel-abi.md §2.15 step 4',
+      fails: (c) => c.size === 0n || c.address + c.size >= U64,
+    },
+    {
+      id: 'set_memory_attributes.unaligned',
+      errno: 'EINVAL',
+      says: 'an address or size that is not page-aligned fails with EINVAL',
+      cite: 'kernel-abi.md §2.15 step 5',
+      fails: (c) => !aligned(c.address) || !aligned(c.size),
+    },
   ];
 }
 
@@ -94,7 +119,8 @@ function zapGpaRange(w: World, vm: number, gfn: number, n: number): void {
 
 /** setMemoryAttributesChecks with the profile's errno for the per-VM ioctl in in-place mode, by that errno. */
 const setMemoryAttributesChecksFor = checkListCache((inPlaceErrno: ErrnoName) =>
-  setMemoryAttributesChecks().map((k) => (k.id === 'set_memory_attributes.in-place-mode' ? { ...k, errno: inPlaceErrno } : k)));
+  setMemoryAttributesChecks().map((k) => (k.id === 'set_memory_attributes.in-place-mode' ? { ...k, errno: inPlaceErrno } : k)),
+);
 
 /** The context KVM_SET_MEMORY_ATTRIBUTES' checks read: step() and the failure generator both build it here. */
 export function setMemoryAttributesContext(w: World, op: SetMemoryAttributesOp): AttrCtx {
@@ -117,10 +143,21 @@ export function setMemoryAttributes(w: World, op: SetMemoryAttributesOp & StepMe
     if (!v.pendingConversion.length) delete v.pendingConversion;
   }
   zapGpaRange(w, vm, gfn, n);
-  return success('set_memory_attributes.ok', 'the GFN range takes the attributes; KVM mappings are zapped; guest_memfd contents are not touched', 'kernel-abi.md §2.15');
+  return success(
+    'set_memory_attributes.ok',
+    'the GFN range takes the attributes; KVM mappings are zapped; guest_memfd contents are not touched',
+    'kernel-abi.md §2.15',
+  );
 }
 
-export interface Attr2Ctx { w: World; gmem: string; offset: bigint; size: bigint; attributes: bigint; flags: bigint }
+export interface Attr2Ctx {
+  w: World;
+  gmem: string;
+  offset: bigint;
+  size: bigint;
+  attributes: bigint;
+  flags: bigint;
+}
 
 function gmemOf(c: Attr2Ctx): number | undefined {
   const f = c.w.fd(c.gmem);
@@ -132,7 +169,13 @@ export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
   // guest_memfd has the ioctl and a VM without private memory is refused further down with EINVAL.
   const inPlace = (c: Attr2Ctx) => c.w.profile.gmemAttributes !== undefined;
   return [
-    { id: 'set_memory_attributes2.fd-closed', errno: 'EBADF', says: 'an ioctl on a closed fd fails with EBADF', cite: 'fdget', fails: (c) => c.w.fd(c.gmem).kind !== 'open' },
+    {
+      id: 'set_memory_attributes2.fd-closed',
+      errno: 'EBADF',
+      says: 'an ioctl on a closed fd fails with EBADF',
+      cite: 'fdget',
+      fails: (c) => c.w.fd(c.gmem).kind !== 'open',
+    },
     {
       id: 'set_memory_attributes2.no-in-place',
       errno: 'ENOTTY',
@@ -140,7 +183,13 @@ export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
       cite: 'kernel-abi.md §2.3, §2.16 (gate); kernel here',
       fails: (c) => !inPlace(c),
     },
-    { id: 'set_memory_attributes2.flags', errno: 'EINVAL', says: 'non-zero flags fail with EINVAL (the RFC content modes were dropped)', cite: 'kernel-abi.md §2.16 step 2', fails: (c) => c.flags !== 0n },
+    {
+      id: 'set_memory_attributes2.flags',
+      errno: 'EINVAL',
+      says: 'non-zero flags fail with EINVAL (the RFC content modes were dropped)',
+      cite: 'kernel-abi.md §2.16 step 2',
+      fails: (c) => c.flags !== 0n,
+    },
     {
       id: 'set_memory_attributes2.no-private-mem',
       errno: 'EINVAL',
@@ -153,15 +202,37 @@ export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
         return !r.hasPrivateMem || r.conversion !== 'in-place';
       },
     },
-    { id: 'set_memory_attributes2.attributes', errno: 'EINVAL', says: 'attributes other than PRIVATE fail with EINVAL', cite: 'kernel-abi.md §2.16 step 5', fails: (c) => (c.attributes & ~KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n },
-    { id: 'set_memory_attributes2.range', errno: 'EINVAL', says: 'size 0, or a range that wraps, fails with EINVAL', cite: 'kernel-abi.md §2.16 step 6', fails: (c) => c.size === 0n || c.offset + c.size >= U64 },
-    { id: 'set_memory_attributes2.unaligned', errno: 'EINVAL', says: 'an offset or size that is not page-aligned fails with EINVAL', cite: 'kernel-abi.md §2.16 step 7', fails: (c) => !aligned(c.offset) || !aligned(c.size) },
+    {
+      id: 'set_memory_attributes2.attributes',
+      errno: 'EINVAL',
+      says: 'attributes other than PRIVATE fail with EINVAL',
+      cite: 'kernel-abi.md §2.16 step 5',
+      fails: (c) => (c.attributes & ~KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n,
+    },
+    {
+      id: 'set_memory_attributes2.range',
+      errno: 'EINVAL',
+      says: 'size 0, or a range that wraps, fails with EINVAL',
+      cite: 'kernel-abi.md §2.16 step 6',
+      fails: (c) => c.size === 0n || c.offset + c.size >= U64,
+    },
+    {
+      id: 'set_memory_attributes2.unaligned',
+      errno: 'EINVAL',
+      says: 'an offset or size that is not page-aligned fails with EINVAL',
+      cite: 'kernel-abi.md §2.16 step 7',
+      fails: (c) => !aligned(c.offset) || !aligned(c.size),
+    },
     {
       id: 'set_memory_attributes2.past-eof',
       errno: 'EINVAL',
       says: 'a range that starts at or ends past EOF fails with EINVAL',
       cite: 'kernel-abi.md §2.16 step 8',
-      fails: (c) => { const g = gmemOf(c); const size = g === undefined ? 0n : BigInt(c.w.peekGmem(g).sizePages) * PAGE; return c.offset >= size || c.offset + c.size > size; },
+      fails: (c) => {
+        const g = gmemOf(c);
+        const size = g === undefined ? 0n : BigInt(c.w.peekGmem(g).sizePages) * PAGE;
+        return c.offset >= size || c.offset + c.size > size;
+      },
     },
   ];
 }
@@ -202,16 +273,33 @@ export function setMemoryAttributes2(w: World, op: SetMemoryAttributes2Op & Step
   const start = Number(c.offset / PAGE);
   const stuck = convertInPlace(w, g, start, Number(c.size / PAGE), to);
   if (stuck !== undefined) {
-    const outcome = w.profile.gmemAttributes?.errorOffset ? { errno: 'EAGAIN' as const, error_offset: stuck * 4096 } : { errno: 'EAGAIN' as const };
+    const outcome = w.profile.gmemAttributes?.errorOffset
+      ? { errno: 'EAGAIN' as const, error_offset: stuck * 4096 }
+      : { errno: 'EAGAIN' as const };
     return {
       outcome,
-      rule: { id: 'set_memory_attributes2.elevated-refcount', says: 'a folio with unexpected references (e.g. a long-term pin) stops conversion to private: EAGAIN, error_offset = that page, nothing changed from there on', cite: 'kernel-abi.md §2.16 (to PRIVATE step 2); elevated_refcount selftest' },
+      rule: {
+        id: 'set_memory_attributes2.elevated-refcount',
+        says: 'a folio with unexpected references (e.g. a long-term pin) stops conversion to private: EAGAIN, error_offset = that page, nothing changed from there on',
+        cite: 'kernel-abi.md §2.16 (to PRIVATE step 2); elevated_refcount selftest',
+      },
     };
   }
-  return success(`set_memory_attributes2.${to}`, to === 'private' ? 'the range becomes private: host mappings zapped in every process, later host faults SIGBUS' : 'the range becomes shared: private mappings zapped, the trusted entity releases the pages, host faults succeed', 'kernel-abi.md §2.16');
+  return success(
+    `set_memory_attributes2.${to}`,
+    to === 'private'
+      ? 'the range becomes private: host mappings zapped in every process, later host faults SIGBUS'
+      : 'the range becomes shared: private mappings zapped, the trusted entity releases the pages, host faults succeed',
+    'kernel-abi.md §2.16',
+  );
 }
 
-interface RequestCtx { w: World; vm: string; gpa: bigint; size: bigint }
+interface RequestCtx {
+  w: World;
+  vm: string;
+  gpa: bigint;
+  size: bigint;
+}
 
 const guestRequestConversionChecks = checkListCache((): Check<RequestCtx>[] => [
   ...vmFdChecks<RequestCtx>('guest_request_conversion'),
@@ -223,7 +311,13 @@ const guestRequestConversionChecks = checkListCache((): Check<RequestCtx>[] => [
     cite: 'kernel-abi.md §2.17 (KVM_HC_MAP_GPA_RANGE); arch/x86/kvm/x86.c kvm_emulate_hypercall (7.3)',
     fails: (c) => c.w.profile.arch === 'arm64' && !c.w.vmRules(vmOf(c)).hasPrivateMem,
   },
-  { id: 'guest_request_conversion.range', errno: 'EINVAL', says: 'an empty or unaligned range is refused', cite: 'KVM_HC_MAP_GPA_RANGE', fails: (c) => c.size === 0n || !aligned(c.gpa) || !aligned(c.size) },
+  {
+    id: 'guest_request_conversion.range',
+    errno: 'EINVAL',
+    says: 'an empty or unaligned range is refused',
+    cite: 'KVM_HC_MAP_GPA_RANGE',
+    fails: (c) => c.size === 0n || !aligned(c.gpa) || !aligned(c.size),
+  },
 ]);
 
 export function guestRequestConversion(w: World, op: GuestRequestConversionOp & StepMeta): Decision {
@@ -250,5 +344,9 @@ export function guestRequestConversion(w: World, op: GuestRequestConversionOp & 
       }
     }
   }
-  return success('guest_request_conversion.exit', 'the guest\'s request reaches userspace as KVM_EXIT_HYPERCALL(MAP_GPA_RANGE); pages wait in transition', 'kernel-abi.md §2.17');
+  return success(
+    'guest_request_conversion.exit',
+    "the guest's request reaches userspace as KVM_EXIT_HYPERCALL(MAP_GPA_RANGE); pages wait in transition",
+    'kernel-abi.md §2.17',
+  );
 }

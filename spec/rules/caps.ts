@@ -21,8 +21,16 @@ const open = (why: string): CapAnswer => ({ notModelled: why });
 
 /** The capabilities this module answers, by number (for the docs and the tests). */
 export const MODELLED_CAPS: readonly number[] = [
-  KVM_CAP.NR_MEMSLOTS, KVM_CAP.READONLY_MEM, KVM_CAP.MULTI_ADDRESS_SPACE, KVM_CAP.USER_MEMORY2, KVM_CAP.MEMORY_FAULT_INFO,
-  KVM_CAP.MEMORY_ATTRIBUTES, KVM_CAP.GUEST_MEMFD, KVM_CAP.VM_TYPES, KVM_CAP.PRE_FAULT_MEMORY, KVM_CAP.GUEST_MEMFD_FLAGS,
+  KVM_CAP.NR_MEMSLOTS,
+  KVM_CAP.READONLY_MEM,
+  KVM_CAP.MULTI_ADDRESS_SPACE,
+  KVM_CAP.USER_MEMORY2,
+  KVM_CAP.MEMORY_FAULT_INFO,
+  KVM_CAP.MEMORY_ATTRIBUTES,
+  KVM_CAP.GUEST_MEMFD,
+  KVM_CAP.VM_TYPES,
+  KVM_CAP.PRE_FAULT_MEMORY,
+  KVM_CAP.GUEST_MEMFD_FLAGS,
 ];
 
 /**
@@ -31,13 +39,13 @@ export const MODELLED_CAPS: readonly number[] = [
 export function capAnswer(p: Profile, cap: bigint, vmType: VmTypeName | undefined): CapAnswer {
   const n = Number(cap);
   const extra = p.extraCaps[n];
-  if (extra) return value(vmType === undefined ? extra.kvm : extra.vm ?? extra.kvm);
+  if (extra) return value(vmType === undefined ? extra.kvm : (extra.vm ?? extra.kvm));
   const types = Object.keys(p.vmTypes) as VmTypeName[];
   const arm64 = p.arch === 'arm64';
   const privateVm = vmType !== undefined && p.vmTypes[vmType]?.hasPrivateMem === true;
   if (p.gmemAttributes && n === p.gmemAttributes.cap) {
     const r = vmType === undefined ? undefined : p.vmTypes[vmType];
-    return value(r && r.hasPrivateMem && r.conversion === 'in-place' ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n);
+    return value(r?.hasPrivateMem && r.conversion === 'in-place' ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n);
   }
   switch (n) {
     case KVM_CAP.GUEST_MEMFD:
@@ -80,6 +88,8 @@ export function capAnswer(p: Profile, cap: bigint, vmType: VmTypeName | undefine
     // Capability numbers are an open set (any u64 a caller passes): every cap not listed above is answered as
     // not modelled, which is the spec's statement, not a missing case.
     default:
-      return open(`KVM_CHECK_EXTENSION(${cap}) is not modelled: the spec answers ${MODELLED_CAPS.join(', ')}${p.gmemAttributes ? `, ${p.gmemAttributes.cap}` : ''}${Object.keys(p.extraCaps).length ? ` and ${Object.keys(p.extraCaps).join(', ')}` : ''}`);
+      return open(
+        `KVM_CHECK_EXTENSION(${cap}) is not modelled: the spec answers ${MODELLED_CAPS.join(', ')}${p.gmemAttributes ? `, ${p.gmemAttributes.cap}` : ''}${Object.keys(p.extraCaps).length ? ` and ${Object.keys(p.extraCaps).join(', ')}` : ''}`,
+      );
   }
 }

@@ -10,7 +10,13 @@ import type { World } from '../world.ts';
 import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, refused, s64, success } from './decision.ts';
 
-export interface FallocCtx { w: World; gmem: string; mode: number; offset: bigint; len: bigint }
+export interface FallocCtx {
+  w: World;
+  gmem: string;
+  mode: number;
+  offset: bigint;
+  len: bigint;
+}
 
 /** Largest allocation the state records page by page. */
 const MAX_TRACKED_ALLOCATION = 1 << 16;
@@ -21,7 +27,13 @@ export function modeBits(mode: FallocateOp['mode']): number {
   return Number(BigInt.asUintN(32, BigInt(mode)));
 }
 
-const MODE_MASK = FALLOC_FL.PUNCH_HOLE | FALLOC_FL.COLLAPSE_RANGE | FALLOC_FL.ZERO_RANGE | FALLOC_FL.INSERT_RANGE | FALLOC_FL.UNSHARE_RANGE | FALLOC_FL.WRITE_ZEROES;
+const MODE_MASK =
+  FALLOC_FL.PUNCH_HOLE |
+  FALLOC_FL.COLLAPSE_RANGE |
+  FALLOC_FL.ZERO_RANGE |
+  FALLOC_FL.INSERT_RANGE |
+  FALLOC_FL.UNSHARE_RANGE |
+  FALLOC_FL.WRITE_ZEROES;
 
 /** vfs_fallocate's mode validation: unknown bits, and KEEP_SIZE combinations each mode forbids or needs. */
 function vfsModeInvalid(mode: number): boolean {
@@ -46,15 +58,72 @@ function folioBytes(c: FallocCtx): bigint {
 
 export function fallocateChecks(): Check<FallocCtx>[] {
   return [
-    { id: 'fallocate.fd-closed', errno: 'EBADF', says: 'fallocate on a closed fd fails with EBADF', cite: 'ksys_fallocate', fails: (c) => c.w.fd(c.gmem).kind !== 'open' },
-    { id: 'fallocate.range-invalid', errno: 'EINVAL', says: 'a negative offset or a length <= 0 fails with EINVAL', cite: 'vfs_fallocate; kernel here', fails: (c) => c.offset < 0n || c.len <= 0n },
-    { id: 'fallocate.vfs-mode', errno: 'EOPNOTSUPP', says: 'an unknown mode bit, PUNCH_HOLE without KEEP_SIZE, or a KEEP_SIZE combination the mode forbids fails with EOPNOTSUPP', cite: 'vfs_fallocate; kernel here', fails: (c) => vfsModeInvalid(c.mode) },
-    { id: 'fallocate.not-gmem', errno: 'ENODEV', says: 'fallocate on a VM fd (an anonymous inode that is not a regular file) fails with ENODEV, before the size limit is looked at', cite: 'vfs_fallocate', fails: (c) => { const f = c.w.fd(c.gmem); return f.kind === 'open' && f.fd.kind !== 'gmem'; } },
-    { id: 'fallocate.end-too-large', errno: 'EFBIG', says: 'a range ending past the largest file offset (2^63-1) fails with EFBIG', cite: 'vfs_fallocate s_maxbytes; kernel here', fails: (c) => c.offset + c.len > (1n << 63n) - 1n },
-    { id: 'fallocate.no-keep-size', errno: 'EOPNOTSUPP', says: 'guest_memfd requires FALLOC_FL_KEEP_SIZE: plain fallocate(fd, 0, ...) fails with EOPNOTSUPP', cite: 'kernel-abi.md §2.6 step 1', fails: (c) => (c.mode & FALLOC_FL.KEEP_SIZE) === 0 },
-    { id: 'fallocate.gmem-mode', errno: 'EOPNOTSUPP', says: 'any mode other than KEEP_SIZE or PUNCH_HOLE|KEEP_SIZE fails with EOPNOTSUPP', cite: 'kernel-abi.md §2.6 step 2', fails: (c) => (c.mode & ~(FALLOC_FL.KEEP_SIZE | FALLOC_FL.PUNCH_HOLE)) !== 0 },
-    { id: 'fallocate.unaligned', errno: 'EINVAL', says: 'an offset or length that is not page-aligned (folio-aligned for huge folios) fails with EINVAL', cite: 'kernel-abi.md §2.6 step 3; test_invalid_punch_hole', fails: (c) => c.offset % folioBytes(c) !== 0n || c.len % folioBytes(c) !== 0n },
-    { id: 'fallocate.allocate-past-eof', errno: 'EINVAL', says: 'allocating at or beyond EOF fails with EINVAL: allocation cannot grow the file', cite: 'kernel-abi.md §2.6 step 4; test_fallocate', fails: (c) => (c.mode & FALLOC_FL.PUNCH_HOLE) === 0 && c.offset + c.len > sizeOf(c) },
+    {
+      id: 'fallocate.fd-closed',
+      errno: 'EBADF',
+      says: 'fallocate on a closed fd fails with EBADF',
+      cite: 'ksys_fallocate',
+      fails: (c) => c.w.fd(c.gmem).kind !== 'open',
+    },
+    {
+      id: 'fallocate.range-invalid',
+      errno: 'EINVAL',
+      says: 'a negative offset or a length <= 0 fails with EINVAL',
+      cite: 'vfs_fallocate; kernel here',
+      fails: (c) => c.offset < 0n || c.len <= 0n,
+    },
+    {
+      id: 'fallocate.vfs-mode',
+      errno: 'EOPNOTSUPP',
+      says: 'an unknown mode bit, PUNCH_HOLE without KEEP_SIZE, or a KEEP_SIZE combination the mode forbids fails with EOPNOTSUPP',
+      cite: 'vfs_fallocate; kernel here',
+      fails: (c) => vfsModeInvalid(c.mode),
+    },
+    {
+      id: 'fallocate.not-gmem',
+      errno: 'ENODEV',
+      says: 'fallocate on a VM fd (an anonymous inode that is not a regular file) fails with ENODEV, before the size limit is looked at',
+      cite: 'vfs_fallocate',
+      fails: (c) => {
+        const f = c.w.fd(c.gmem);
+        return f.kind === 'open' && f.fd.kind !== 'gmem';
+      },
+    },
+    {
+      id: 'fallocate.end-too-large',
+      errno: 'EFBIG',
+      says: 'a range ending past the largest file offset (2^63-1) fails with EFBIG',
+      cite: 'vfs_fallocate s_maxbytes; kernel here',
+      fails: (c) => c.offset + c.len > (1n << 63n) - 1n,
+    },
+    {
+      id: 'fallocate.no-keep-size',
+      errno: 'EOPNOTSUPP',
+      says: 'guest_memfd requires FALLOC_FL_KEEP_SIZE: plain fallocate(fd, 0, ...) fails with EOPNOTSUPP',
+      cite: 'kernel-abi.md §2.6 step 1',
+      fails: (c) => (c.mode & FALLOC_FL.KEEP_SIZE) === 0,
+    },
+    {
+      id: 'fallocate.gmem-mode',
+      errno: 'EOPNOTSUPP',
+      says: 'any mode other than KEEP_SIZE or PUNCH_HOLE|KEEP_SIZE fails with EOPNOTSUPP',
+      cite: 'kernel-abi.md §2.6 step 2',
+      fails: (c) => (c.mode & ~(FALLOC_FL.KEEP_SIZE | FALLOC_FL.PUNCH_HOLE)) !== 0,
+    },
+    {
+      id: 'fallocate.unaligned',
+      errno: 'EINVAL',
+      says: 'an offset or length that is not page-aligned (folio-aligned for huge folios) fails with EINVAL',
+      cite: 'kernel-abi.md §2.6 step 3; test_invalid_punch_hole',
+      fails: (c) => c.offset % folioBytes(c) !== 0n || c.len % folioBytes(c) !== 0n,
+    },
+    {
+      id: 'fallocate.allocate-past-eof',
+      errno: 'EINVAL',
+      says: 'allocating at or beyond EOF fails with EINVAL: allocation cannot grow the file',
+      cite: 'kernel-abi.md §2.6 step 4; test_fallocate',
+      fails: (c) => (c.mode & FALLOC_FL.PUNCH_HOLE) === 0 && c.offset + c.len > sizeOf(c),
+    },
   ];
 }
 
@@ -94,11 +163,19 @@ export function fallocate(w: World, op: FallocateOp & StepMeta): Decision {
     // No EOF check: a punch at or past EOF succeeds and touches nothing.
     const count = first >= size ? 0 : Math.min(size - first, Number(c.len / PAGE));
     punchRange(w, id, first, count);
-    return success('fallocate.punch', 'PUNCH_HOLE|KEEP_SIZE drops the folios: the next access reads zeroes; attributes are unchanged', 'kernel-abi.md §2.7; test_mmap_supported');
+    return success(
+      'fallocate.punch',
+      'PUNCH_HOLE|KEEP_SIZE drops the folios: the next access reads zeroes; attributes are unchanged',
+      'kernel-abi.md §2.7; test_mmap_supported',
+    );
   }
   const count = Number(c.len / PAGE);
   // Allocation is not observable through the ABI (reads see zeroes either way, st_blocks stays 0 here), so a
   // huge range is not expanded page by page.
   if (count <= MAX_TRACKED_ALLOCATION) for (let i = first; i < first + count; i++) w.pageEvent(id, i, { type: 'ALLOCATE' });
-  return success('fallocate.allocate', 'KEEP_SIZE allocates folios without zeroing them; zeroing happens on first use', 'kernel-abi.md §2.6');
+  return success(
+    'fallocate.allocate',
+    'KEEP_SIZE allocates folios without zeroing them; zeroing happens on first use',
+    'kernel-abi.md §2.6',
+  );
 }

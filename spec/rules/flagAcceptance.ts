@@ -22,4 +22,3 @@ export function acceptedFlagDefs(profile: Profile, type: VmTypeName): FlagDef[] 
 export function flagMask(defs: FlagDef[]): bigint {
   return defs.reduce((m, f) => m | (1n << BigInt(f.bit)), 0n);
 }
-

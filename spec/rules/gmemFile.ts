@@ -10,7 +10,13 @@ import { normInt } from '../json.ts';
 import { type Decision, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
 import { acceptedFlagDefs, flagMask, vmFdChecks } from './kvm.ts';
 
-export interface CreateCtx { w: World; vm: string; size: bigint; flags: bigint; reserved: bigint[] }
+export interface CreateCtx {
+  w: World;
+  vm: string;
+  size: bigint;
+  flags: bigint;
+  reserved: bigint[];
+}
 
 function vmTypeOf(c: CreateCtx) {
   const f = c.w.fd(c.vm);
@@ -34,7 +40,7 @@ export function createGmemChecks(): Check<CreateCtx>[] {
     {
       id: 'create_gmem.flags-unsupported',
       errno: 'EINVAL',
-      says: 'a flag outside the VM type\'s supported set (KVM_CAP_GUEST_MEMFD_FLAGS) fails with EINVAL',
+      says: "a flag outside the VM type's supported set (KVM_CAP_GUEST_MEMFD_FLAGS) fails with EINVAL",
       cite: 'kernel-abi.md §2.1 step 2; test_guest_memfd_flags',
       fails: (c) => {
         const t = vmTypeOf(c);
@@ -150,12 +156,19 @@ export function fstat(w: World, op: FstatOp & StepMeta): Decision {
   const fd = w.fd(op.h);
   if (fd.kind !== 'open') return badFd('fstat');
   if (fd.fd.kind === 'vm') {
-    return { outcome: { ok: true, fstat: { st_size: 0, st_blksize: PAGE_SIZE, st_type: 'unknown' } }, rule: { id: 'fstat.vm', says: 'a VM fd is an anonymous inode of size 0 whose mode has no file-type bits', cite: 'anon_inode_getfd' } };
+    return {
+      outcome: { ok: true, fstat: { st_size: 0, st_blksize: PAGE_SIZE, st_type: 'unknown' } },
+      rule: { id: 'fstat.vm', says: 'a VM fd is an anonymous inode of size 0 whose mode has no file-type bits', cite: 'anon_inode_getfd' },
+    };
   }
   const g = w.peekGmem(fd.fd.id);
   return {
     outcome: { ok: true, fstat: { st_size: normInt(BigInt(g.sizePages) * BigInt(PAGE_SIZE)), st_blksize: PAGE_SIZE, st_type: 'reg' } },
-    rule: { id: 'fstat.gmem', says: 'st_size is the creation size, st_blksize the page size, and the file is regular', cite: 'kernel-abi.md §2.9; test_file_size' },
+    rule: {
+      id: 'fstat.gmem',
+      says: 'st_size is the creation size, st_blksize the page size, and the file is regular',
+      cite: 'kernel-abi.md §2.9; test_file_size',
+    },
   };
 }
 
@@ -171,7 +184,14 @@ export function ftruncate(w: World, op: FtruncateOp & StepMeta): Decision {
 export function readWrite(w: World, op: (ReadOp | WriteOp | PreadOp | PwriteOp) & StepMeta): Decision {
   const positional = op.op === 'pread' || op.op === 'pwrite';
   if (positional && s64((op as PreadOp).offset) < 0n) {
-    return { outcome: { errno: 'EINVAL' }, rule: { id: `${op.op}.negative-offset`, says: `${op.op} at a negative offset fails with EINVAL before the fd is looked at`, cite: 'ksys_pread64' } };
+    return {
+      outcome: { errno: 'EINVAL' },
+      rule: {
+        id: `${op.op}.negative-offset`,
+        says: `${op.op} at a negative offset fails with EINVAL before the fd is looked at`,
+        cite: 'ksys_pread64',
+      },
+    };
   }
   const fd = w.fd(op.h);
   if (fd.kind !== 'open') return badFd(op.op);
@@ -179,6 +199,10 @@ export function readWrite(w: World, op: (ReadOp | WriteOp | PreadOp | PwriteOp) 
   const errno = op.op === 'read' ? c.readErrno : op.op === 'write' ? c.writeErrno : op.op === 'pread' ? c.preadErrno : c.pwriteErrno;
   return {
     outcome: { errno },
-    rule: { id: `${op.op}.no-file-op`, says: `guest_memfd has no ${op.op === 'read' || op.op === 'pread' ? 'read' : 'write'} method: ${op.op}() fails with ${errno}`, cite: 'kernel-abi.md §2.2-2.3; test_file_read_write' },
+    rule: {
+      id: `${op.op}.no-file-op`,
+      says: `guest_memfd has no ${op.op === 'read' || op.op === 'pread' ? 'read' : 'write'} method: ${op.op}() fails with ${errno}`,
+      cite: 'kernel-abi.md §2.2-2.3; test_file_read_write',
+    },
   };
 }

@@ -42,7 +42,10 @@ export function notVmFdCheck<C extends { w: World; vm: string }>(op: string): Ch
     errno: 'ENOTTY',
     says: 'a VM ioctl on an fd that is not a VM (a guest_memfd has no ioctls) fails with ENOTTY',
     cite: 'vfs_ioctl; measured on the lab (7.3) and the host (6.18)',
-    fails: ({ w, vm }) => { const f = w.fd(vm); return f.kind === 'open' && f.fd.kind !== 'vm'; },
+    fails: ({ w, vm }) => {
+      const f = w.fd(vm);
+      return f.kind === 'open' && f.fd.kind !== 'vm';
+    },
   };
 }
 
@@ -50,7 +53,10 @@ export function vmTypeByValue(profile: Profile, value: bigint): VmTypeName | und
   return (Object.keys(profile.vmTypes) as VmTypeName[]).find((t) => BigInt(VM_TYPE[t]) === value);
 }
 
-interface CapCtx { w: World; vm: string }
+interface CapCtx {
+  w: World;
+  vm: string;
+}
 
 const checkExtensionChecks = checkListCache(() => vmFdChecks<CapCtx>('check_extension'));
 
@@ -62,18 +68,32 @@ export function checkExtension(w: World, op: CheckExtensionOp & StepMeta): Decis
     if (fd.kind === 'open' && fd.fd.kind === 'vm') {
       const a = capAnswer(w.profile, big(op.cap), w.peekVm(fd.fd.id).type);
       if ('notModelled' in a) return notModelled(a.notModelled);
-      return success('check_extension.vm', 'KVM_CHECK_EXTENSION on a VM answers for that VM', 'kernel-abi.md §1.4', { ret: Number(a.value) });
+      return success('check_extension.vm', 'KVM_CHECK_EXTENSION on a VM answers for that VM', 'kernel-abi.md §1.4', {
+        ret: Number(a.value),
+      });
     }
-    return { outcome: { errno: 'ENOTTY' }, rule: { id: 'check_extension.not-kvm-fd', says: 'KVM ioctls on a non-KVM fd fail with ENOTTY', cite: 'vfs_ioctl' } };
+    return {
+      outcome: { errno: 'ENOTTY' },
+      rule: { id: 'check_extension.not-kvm-fd', says: 'KVM ioctls on a non-KVM fd fail with ENOTTY', cite: 'vfs_ioctl' },
+    };
   }
   const a = capAnswer(w.profile, big(op.cap), undefined);
   if ('notModelled' in a) return notModelled(a.notModelled);
-  return success('check_extension.kvm', 'KVM_CHECK_EXTENSION on /dev/kvm answers for a default VM / the host', 'kernel-abi.md §1.4', { ret: Number(a.value) });
+  return success('check_extension.kvm', 'KVM_CHECK_EXTENSION on /dev/kvm answers for a default VM / the host', 'kernel-abi.md §1.4', {
+    ret: Number(a.value),
+  });
 }
 
 /** A capability the spec has no answer for: no prediction, so no comparison (spec/rules/caps.ts). */
 function notModelled(why: string): Decision {
-  return { outcome: { not_modelled: why }, rule: { id: 'check_extension.not-modelled', says: 'the spec does not model this capability\'s value, so it predicts nothing and comparisons leave the step out', cite: 'kernel-abi.md §1.4' } };
+  return {
+    outcome: { not_modelled: why },
+    rule: {
+      id: 'check_extension.not-modelled',
+      says: "the spec does not model this capability's value, so it predicts nothing and comparisons leave the step out",
+      cite: 'kernel-abi.md §1.4',
+    },
+  };
 }
 
 export function createVm(w: World, op: CreateVmOp & StepMeta): Decision {
@@ -81,7 +101,14 @@ export function createVm(w: World, op: CreateVmOp & StepMeta): Decision {
   const type = vmTypeByValue(w.profile, value);
   if (!type) {
     w.name(op.as, { failed: 'fd' });
-    return { outcome: { errno: 'EINVAL' }, rule: { id: 'create_vm.type-unsupported', says: 'KVM_CREATE_VM with a VM type the kernel does not support fails with EINVAL', cite: 'kernel-abi.md §1.5 (KVM_CAP_VM_TYPES)' } };
+    return {
+      outcome: { errno: 'EINVAL' },
+      rule: {
+        id: 'create_vm.type-unsupported',
+        says: 'KVM_CREATE_VM with a VM type the kernel does not support fails with EINVAL',
+        cite: 'kernel-abi.md §1.5 (KVM_CAP_VM_TYPES)',
+      },
+    };
   }
   const vmId = w.newVm({ type, lifecycle: 'alive', fds: 1, gmemRefs: 0, proc: w.s.proc, memslots: [], privateRanges: [], launch: 'none' });
   const fd = w.newFd({ kind: 'vm', id: vmId, proc: w.s.proc, open: true });
@@ -89,7 +116,10 @@ export function createVm(w: World, op: CreateVmOp & StepMeta): Decision {
   return success('create_vm.ok', `KVM_CREATE_VM(${type}) returns a VM fd`, 'kernel-abi.md §1.5');
 }
 
-interface LaunchCtx { w: World; vm: string }
+interface LaunchCtx {
+  w: World;
+  vm: string;
+}
 
 /** The launch command's checks, by command (their messages and the phase check depend on it). */
 const launchChecks = checkListCache((command: LaunchOp['op']): Check<LaunchCtx>[] => {
@@ -126,5 +156,9 @@ export function launch(w: World, op: LaunchOp & StepMeta): Decision {
   if (f) return refused(f);
   const fd = w.fd(op.vm);
   if (fd.kind === 'open') w.vmEvent(fd.fd.id, { type: op.op === 'launch_start' ? 'LAUNCH_START' : 'LAUNCH_FINISH' });
-  return success(`${op.op}.ok`, op.op === 'launch_start' ? 'the launch starts: populate is allowed' : 'the launch measurement is sealed; the guest may run', 'kernel-abi.md §5');
+  return success(
+    `${op.op}.ok`,
+    op.op === 'launch_start' ? 'the launch starts: populate is allowed' : 'the launch measurement is sealed; the guest may run',
+    'kernel-abi.md §5',
+  );
 }

@@ -36,7 +36,11 @@ function inMapping(map: MapState, first: number, count: number): { pages: number
 
 const unmappedTail = (advice: MadviseName): Decision => ({
   outcome: { errno: 'ENOMEM' },
-  rule: { id: 'madvise.range-unmapped', says: `madvise(MADV_${advice.toUpperCase()}) over a range that is not all mapped applies to the mapped part, then fails with ENOMEM`, cite: 'madvise(2); mm/madvise.c (madvise_walk_vmas)' },
+  rule: {
+    id: 'madvise.range-unmapped',
+    says: `madvise(MADV_${advice.toUpperCase()}) over a range that is not all mapped applies to the mapped part, then fails with ENOMEM`,
+    cite: 'madvise(2); mm/madvise.c (madvise_walk_vmas)',
+  },
 });
 
 /** MADV_POPULATE_READ/WRITE: fault each page in, in order; the first that cannot be faulted ends it with EFAULT. */
@@ -48,7 +52,11 @@ function populate(w: World, op: MadviseOp, index: number, pages: readonly number
     if ('outcome' in r) {
       return {
         outcome: { errno: 'EFAULT' },
-        rule: { id: `madvise.${op.advice}.fault`, says: `MADV_${op.advice.toUpperCase()} stops with EFAULT at a page a ${access} fault cannot map (here: ${r.says}); the pages before it stay faulted in`, cite: 'mm/madvise.c (madvise_populate); mm/gup.c faultin_page_range' },
+        rule: {
+          id: `madvise.${op.advice}.fault`,
+          says: `MADV_${op.advice.toUpperCase()} stops with EFAULT at a page a ${access} fault cannot map (here: ${r.says}); the pages before it stay faulted in`,
+          cite: 'mm/madvise.c (madvise_populate); mm/gup.c faultin_page_range',
+        },
       };
     }
   }
@@ -58,10 +66,25 @@ function populate(w: World, op: MadviseOp, index: number, pages: readonly number
 export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
   w.ref(op.map);
   if (!aligned(u64(op.offset)) || s64(op.length) < 0n) {
-    return { outcome: { errno: 'EINVAL' }, rule: { id: 'madvise.unaligned', says: 'madvise at an unaligned address or with a negative length fails with EINVAL', cite: 'madvise(2)' } };
+    return {
+      outcome: { errno: 'EINVAL' },
+      rule: {
+        id: 'madvise.unaligned',
+        says: 'madvise at an unaligned address or with a negative length fails with EINVAL',
+        cite: 'madvise(2)',
+      },
+    };
   }
   const m = w.map(op.map);
-  if (!m) return { outcome: { errno: 'ENOMEM' }, rule: { id: 'madvise.unmapped', says: 'madvise where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM', cite: 'madvise(2)' } };
+  if (!m)
+    return {
+      outcome: { errno: 'ENOMEM' },
+      rule: {
+        id: 'madvise.unmapped',
+        says: 'madvise where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM',
+        cite: 'madvise(2)',
+      },
+    };
   // MADV_DONTNEED_LOCKED is MADV_DONTNEED that also applies to locked VMAs: it does what DONTNEED does here.
   const choices = w.profile.choices.madvise;
   const how = choices[op.advice] ?? (op.advice === 'dontneed_locked' ? choices.dontneed : undefined);
@@ -73,33 +96,86 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
     for (const i of w.touchedPages(m.map.gmem, m.map.start + first, pages.length)) {
       w.pageEvent(m.map.gmem, i, { type: 'HOST_UNMAP', mapper: m.index });
     }
-    return done(success(`madvise.${op.advice}.zap`, `MADV_${op.advice.toUpperCase()} zaps the PTEs; the page cache keeps the data, so a refault reads it back`, 'kernel-abi.md §2.11; test_collapse'));
+    return done(
+      success(
+        `madvise.${op.advice}.zap`,
+        `MADV_${op.advice.toUpperCase()} zaps the PTEs; the page cache keeps the data, so a refault reads it back`,
+        'kernel-abi.md §2.11; test_collapse',
+      ),
+    );
   }
   if (how === 'punch') {
-    punchRange(w, m.map.gmem, m.map.start + first, Math.min(pages.length, Math.max(0, w.peekGmem(m.map.gmem).sizePages - m.map.start - first)));
-    return done(success(`madvise.${op.advice}.punch`, `MADV_${op.advice.toUpperCase()} punches the range out of the file`, 'madvise(2) MADV_REMOVE → fallocate(PUNCH_HOLE)'));
+    punchRange(
+      w,
+      m.map.gmem,
+      m.map.start + first,
+      Math.min(pages.length, Math.max(0, w.peekGmem(m.map.gmem).sizePages - m.map.start - first)),
+    );
+    return done(
+      success(
+        `madvise.${op.advice}.punch`,
+        `MADV_${op.advice.toUpperCase()} punches the range out of the file`,
+        'madvise(2) MADV_REMOVE → fallocate(PUNCH_HOLE)',
+      ),
+    );
   }
   if (how) {
-    return { outcome: { errno: how }, rule: { id: `madvise.${op.advice}.refused`, says: `MADV_${op.advice.toUpperCase()} on a guest_memfd mapping fails with ${how}`, cite: 'kernel-abi.md §2.11' } };
+    return {
+      outcome: { errno: how },
+      rule: {
+        id: `madvise.${op.advice}.refused`,
+        says: `MADV_${op.advice.toUpperCase()} on a guest_memfd mapping fails with ${how}`,
+        cite: 'kernel-abi.md §2.11',
+      },
+    };
   }
   switch (op.advice) {
     case 'wipeonfork':
-      return { outcome: { errno: 'EINVAL' }, rule: { id: 'madvise.wipeonfork.file-mapping', says: 'MADV_WIPEONFORK is for private anonymous memory: on a file mapping it fails with EINVAL', cite: 'mm/madvise.c (madvise_vma_behavior)' } };
+      return {
+        outcome: { errno: 'EINVAL' },
+        rule: {
+          id: 'madvise.wipeonfork.file-mapping',
+          says: 'MADV_WIPEONFORK is for private anonymous memory: on a file mapping it fails with EINVAL',
+          cite: 'mm/madvise.c (madvise_vma_behavior)',
+        },
+      };
     case 'populate_read':
     case 'populate_write':
-      return populate(w, op, m.index, pages) ?? done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} faults every page of the range in, as a ${op.advice === 'populate_write' ? 'write' : 'read'} would (allocating and zeroing on first use)`, 'mm/madvise.c (madvise_populate)'));
+      return (
+        populate(w, op, m.index, pages) ??
+        done(
+          success(
+            `madvise.${op.advice}.ok`,
+            `MADV_${op.advice.toUpperCase()} faults every page of the range in, as a ${op.advice === 'populate_write' ? 'write' : 'read'} would (allocating and zeroing on first use)`,
+            'mm/madvise.c (madvise_populate)',
+          ),
+        )
+      );
     case 'guard_install': {
-      for (const i of w.touchedPages(m.map.gmem, m.map.start + first, pages.length)) w.pageEvent(m.map.gmem, i, { type: 'HOST_UNMAP', mapper: m.index });
+      for (const i of w.touchedPages(m.map.gmem, m.map.start + first, pages.length))
+        w.pageEvent(m.map.gmem, i, { type: 'HOST_UNMAP', mapper: m.index });
       const own = w.ownMap(m.index) as MapState;
       own.guards = [...new Set([...(own.guards ?? []), ...pages])].sort((a, b) => a - b);
-      return done(success('madvise.guard_install.ok', 'MADV_GUARD_INSTALL zaps the range and installs guard markers: accesses there are SIGSEGV and GUP fails until MADV_GUARD_REMOVE; the file keeps its data', 'mm/madvise.c (madvise_guard_install; file-backed mappings since 6.15)'));
+      return done(
+        success(
+          'madvise.guard_install.ok',
+          'MADV_GUARD_INSTALL zaps the range and installs guard markers: accesses there are SIGSEGV and GUP fails until MADV_GUARD_REMOVE; the file keeps its data',
+          'mm/madvise.c (madvise_guard_install; file-backed mappings since 6.15)',
+        ),
+      );
     }
     case 'guard_remove': {
       const own = w.ownMap(m.index) as MapState;
       const left = (own.guards ?? []).filter((p) => !pages.includes(p));
       if (left.length) own.guards = left;
       else delete own.guards;
-      return done(success('madvise.guard_remove.ok', 'MADV_GUARD_REMOVE takes the guard markers of the range away; nothing is faulted in', 'mm/madvise.c (madvise_guard_remove)'));
+      return done(
+        success(
+          'madvise.guard_remove.ok',
+          'MADV_GUARD_REMOVE takes the guard markers of the range away; nothing is faulted in',
+          'mm/madvise.c (madvise_guard_remove)',
+        ),
+      );
     }
     case 'dontfork':
     case 'dofork':
@@ -107,10 +183,35 @@ export function madvise(w: World, op: MadviseOp & StepMeta): Decision {
       return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds`, 'madvise(2)'));
     case 'mergeable':
     case 'unmergeable':
-      return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds (with CONFIG_KSM; without it the advice is EINVAL) and changes nothing: KSM never merges shared file pages`, 'madvise(2); mm/madvise.c'));
-    case 'normal': case 'random': case 'sequential': case 'willneed': case 'dontneed': case 'dontneed_locked': case 'free': case 'remove':
-    case 'hugepage': case 'nohugepage': case 'dontdump': case 'dodump': case 'keeponfork':
-    case 'cold': case 'pageout': case 'collapse':
-      return done(success(`madvise.${op.advice}.ok`, `MADV_${op.advice.toUpperCase()} succeeds and changes nothing the model tracks on a guest_memfd mapping`, 'madvise(2); mm/madvise.c'));
+      return done(
+        success(
+          `madvise.${op.advice}.ok`,
+          `MADV_${op.advice.toUpperCase()} succeeds (with CONFIG_KSM; without it the advice is EINVAL) and changes nothing: KSM never merges shared file pages`,
+          'madvise(2); mm/madvise.c',
+        ),
+      );
+    case 'normal':
+    case 'random':
+    case 'sequential':
+    case 'willneed':
+    case 'dontneed':
+    case 'dontneed_locked':
+    case 'free':
+    case 'remove':
+    case 'hugepage':
+    case 'nohugepage':
+    case 'dontdump':
+    case 'dodump':
+    case 'keeponfork':
+    case 'cold':
+    case 'pageout':
+    case 'collapse':
+      return done(
+        success(
+          `madvise.${op.advice}.ok`,
+          `MADV_${op.advice.toUpperCase()} succeeds and changes nothing the model tracks on a guest_memfd mapping`,
+          'madvise(2); mm/madvise.c',
+        ),
+      );
   }
 }

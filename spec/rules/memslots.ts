@@ -15,7 +15,10 @@ const U64 = 1n << 64n;
 
 export function memslotFlagBits(flags: SetMemoryRegion2Op['flags']): number {
   if (Array.isArray(flags)) {
-    return flags.reduce((m, f) => m | (f === 'gmem' ? KVM_MEM.GUEST_MEMFD : f === 'log_dirty' ? KVM_MEM.LOG_DIRTY_PAGES : KVM_MEM.READONLY), 0);
+    return flags.reduce(
+      (m, f) => m | (f === 'gmem' ? KVM_MEM.GUEST_MEMFD : f === 'log_dirty' ? KVM_MEM.LOG_DIRTY_PAGES : KVM_MEM.READONLY),
+      0,
+    );
   }
   return Number(BigInt.asUintN(32, BigInt(flags)));
 }
@@ -88,8 +91,20 @@ export function memoryRegionChecks(rangeBoundErrno: ErrnoName = 'EINVAL'): Check
       },
     },
     addressSpaceCheck<RegionCtx>('set_memory_region2'),
-    { id: 'set_memory_region2.size-unaligned', errno: 'EINVAL', says: 'a memory_size that is not page-aligned fails with EINVAL', cite: 'kernel-abi.md §2.13 step 5', fails: (c) => !aligned(c.size) },
-    { id: 'set_memory_region2.gpa-unaligned', errno: 'EINVAL', says: 'a guest_phys_addr that is not page-aligned fails with EINVAL', cite: 'kernel-abi.md §2.13 step 5', fails: (c) => !aligned(c.gpa) },
+    {
+      id: 'set_memory_region2.size-unaligned',
+      errno: 'EINVAL',
+      says: 'a memory_size that is not page-aligned fails with EINVAL',
+      cite: 'kernel-abi.md §2.13 step 5',
+      fails: (c) => !aligned(c.size),
+    },
+    {
+      id: 'set_memory_region2.gpa-unaligned',
+      errno: 'EINVAL',
+      says: 'a guest_phys_addr that is not page-aligned fails with EINVAL',
+      cite: 'kernel-abi.md §2.13 step 5',
+      fails: (c) => !aligned(c.gpa),
+    },
     {
       id: 'set_memory_region2.uaddr',
       errno: 'EINVAL',
@@ -135,7 +150,9 @@ export function memoryRegionChecks(rangeBoundErrno: ErrnoName = 'EINVAL'): Check
       cite: 'kernel-abi.md §2.13 step 11',
       fails: (c) => {
         const old = existing(c);
-        return c.size !== 0n && old !== undefined && (BigInt(old.npages) * PAGE !== c.size || ((old.flags ^ c.flags) & KVM_MEM.READONLY) !== 0);
+        return (
+          c.size !== 0n && old !== undefined && (BigInt(old.npages) * PAGE !== c.size || ((old.flags ^ c.flags) & KVM_MEM.READONLY) !== 0)
+        );
       },
     },
     {
@@ -147,26 +164,51 @@ export function memoryRegionChecks(rangeBoundErrno: ErrnoName = 'EINVAL'): Check
         if (c.size === 0n) return false;
         const gfn = c.gpa / PAGE;
         const n = c.size / PAGE;
-        return c.w.peekVm(vmId(c)).memslots.some(
-          (m) => m.slot !== c.slot && m.slot >>> 16 === c.slot >>> 16 && BigInt(m.gfn) < gfn + n && gfn < BigInt(m.gfn + m.npages),
-        );
+        return c.w
+          .peekVm(vmId(c))
+          .memslots.some(
+            (m) => m.slot !== c.slot && m.slot >>> 16 === c.slot >>> 16 && BigInt(m.gfn) < gfn + n && gfn < BigInt(m.gfn + m.npages),
+          );
       },
     },
-    { id: 'set_memory_region2.gmem-fd-bad', errno: 'EBADF', says: 'binding a closed fd fails with EBADF', cite: 'kvm_gmem_bind fget; kernel here', fails: (c) => c.size !== 0n && gmemFlag(c) && gmemTarget(c).kind === 'badf' },
-    { id: 'set_memory_region2.gmem-fd-not-gmem', errno: 'EINVAL', says: 'binding an fd that is not a guest_memfd fails with EINVAL', cite: 'kernel-abi.md §2.13 step 13', fails: (c) => c.size !== 0n && gmemFlag(c) && gmemTarget(c).kind === 'other' },
+    {
+      id: 'set_memory_region2.gmem-fd-bad',
+      errno: 'EBADF',
+      says: 'binding a closed fd fails with EBADF',
+      cite: 'kvm_gmem_bind fget; kernel here',
+      fails: (c) => c.size !== 0n && gmemFlag(c) && gmemTarget(c).kind === 'badf',
+    },
+    {
+      id: 'set_memory_region2.gmem-fd-not-gmem',
+      errno: 'EINVAL',
+      says: 'binding an fd that is not a guest_memfd fails with EINVAL',
+      cite: 'kernel-abi.md §2.13 step 13',
+      fails: (c) => c.size !== 0n && gmemFlag(c) && gmemTarget(c).kind === 'other',
+    },
     {
       id: 'set_memory_region2.gmem-other-vm',
       errno: 'EINVAL',
       says: 'binding a guest_memfd created by another VM fails with EINVAL',
       cite: 'kernel-abi.md §2.13 step 13',
-      fails: (c) => { const t = gmemTarget(c); return c.size !== 0n && gmemFlag(c) && t.kind === 'gmem' && c.w.peekGmem(t.id).vm !== vmId(c); },
+      fails: (c) => {
+        const t = gmemTarget(c);
+        return c.size !== 0n && gmemFlag(c) && t.kind === 'gmem' && c.w.peekGmem(t.id).vm !== vmId(c);
+      },
     },
     {
       id: 'set_memory_region2.gmem-past-eof',
       errno: 'EINVAL',
       says: 'binding a range that ends past the guest_memfd size fails with EINVAL',
       cite: 'kernel-abi.md §2.13 step 13; kernel here',
-      fails: (c) => { const t = gmemTarget(c); return c.size !== 0n && gmemFlag(c) && t.kind === 'gmem' && (BigInt.asIntN(64, c.offset) < 0n || c.offset + c.size > BigInt(c.w.peekGmem(t.id).sizePages) * PAGE); },
+      fails: (c) => {
+        const t = gmemTarget(c);
+        return (
+          c.size !== 0n &&
+          gmemFlag(c) &&
+          t.kind === 'gmem' &&
+          (BigInt.asIntN(64, c.offset) < 0n || c.offset + c.size > BigInt(c.w.peekGmem(t.id).sizePages) * PAGE)
+        );
+      },
     },
     {
       id: 'set_memory_region2.gmem-range-bound',
@@ -217,10 +259,15 @@ const cachedMemoryRegionChecks = checkListCache(memoryRegionChecks);
 /** The context the memory-region checks read: step() and the failure generator both build it here. */
 export function memoryRegionContext(w: World, op: SetMemoryRegion2Op): RegionCtx {
   return {
-    w, vm: op.vm, op,
+    w,
+    vm: op.vm,
+    op,
     slot: Number(BigInt.asUintN(32, BigInt(op.slot))),
     flags: memslotFlagBits(op.flags),
-    gpa: u64(op.gpa), size: u64(op.size), uaddr: uaddrOf(w, op.uaddr), offset: u64(op.gmem_offset ?? 0),
+    gpa: u64(op.gpa),
+    size: u64(op.size),
+    uaddr: uaddrOf(w, op.uaddr),
+    offset: u64(op.gmem_offset ?? 0),
   };
 }
 
@@ -232,12 +279,20 @@ export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): D
   const old = existing(c);
   if (c.size === 0n && old) {
     deleteSlot(w, vm, old);
-    return success('set_memory_region2.delete', 'memory_size 0 deletes the slot; guest_memfd contents stay and the range can be bound again', 'kernel-abi.md §2.14');
+    return success(
+      'set_memory_region2.delete',
+      'memory_size 0 deletes the slot; guest_memfd contents stay and the range can be bound again',
+      'kernel-abi.md §2.14',
+    );
   }
   if (old) {
     old.gfn = Number(c.gpa / PAGE);
     old.flags = c.flags;
-    return success('set_memory_region2.modify', 'a slot without guest_memfd may move or toggle dirty logging', 'kernel-abi.md §2.13 step 11');
+    return success(
+      'set_memory_region2.modify',
+      'a slot without guest_memfd may move or toggle dirty logging',
+      'kernel-abi.md §2.13 step 11',
+    );
   }
   const t = gmemTarget(c);
   const slot: Memslot = { slot: c.slot, gfn: Number(c.gpa / PAGE), npages: Number(c.size / PAGE), flags: c.flags, gmem: -1, gmemStart: 0 };
@@ -259,12 +314,18 @@ export function setMemoryRegion2(w: World, op: SetMemoryRegion2Op & StepMeta): D
   v.memslots = [...v.memslots, slot].sort((a, b) => a.slot - b.slot);
   return success(
     gmemFlag(c) ? 'set_memory_region2.bind' : 'set_memory_region2.create',
-    gmemFlag(c) ? 'the slot is created and bound to the guest_memfd range (GMEM_ONLY when the file has MMAP)' : 'the slot is created, backed by userspace_addr',
+    gmemFlag(c)
+      ? 'the slot is created and bound to the guest_memfd range (GMEM_ONLY when the file has MMAP)'
+      : 'the slot is created, backed by userspace_addr',
     'kernel-abi.md §2.13',
   );
 }
 
-interface DeleteCtx { w: World; vm: string; slot: number }
+interface DeleteCtx {
+  w: World;
+  vm: string;
+  slot: number;
+}
 
 const deleteMemslotChecks = checkListCache((): Check<DeleteCtx>[] => [
   ...vmFdChecks<DeleteCtx>('delete_memslot'),
@@ -275,7 +336,10 @@ const deleteMemslotChecks = checkListCache((): Check<DeleteCtx>[] => [
     errno: 'EINVAL',
     says: 'deleting a slot that does not exist fails with EINVAL',
     cite: 'kernel-abi.md §2.14',
-    fails: (x) => { const f = x.w.fd(x.vm); return f.kind === 'open' && !x.w.peekVm(f.fd.id).memslots.some((m) => m.slot === x.slot); },
+    fails: (x) => {
+      const f = x.w.fd(x.vm);
+      return f.kind === 'open' && !x.w.peekVm(f.fd.id).memslots.some((m) => m.slot === x.slot);
+    },
   },
 ]);
 
@@ -287,5 +351,9 @@ export function deleteMemslot(w: World, op: DeleteMemslotOp & StepMeta): Decisio
   if (fd.kind !== 'open') throw new Error('internal');
   const old = w.vm(fd.fd.id).memslots.find((m) => m.slot === c.slot);
   if (old) deleteSlot(w, fd.fd.id, old);
-  return success('delete_memslot.ok', 'the slot is deleted; guest_memfd contents stay and the range can be bound again', 'kernel-abi.md §2.14');
+  return success(
+    'delete_memslot.ok',
+    'the slot is deleted; guest_memfd contents stay and the range can be bound again',
+    'kernel-abi.md §2.14',
+  );
 }

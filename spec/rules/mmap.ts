@@ -1,14 +1,16 @@
 /** mmap / munmap / mprotect / madvise on a guest_memfd (kernel-abi.md §2.4, §2.11). */
-import type { MadviseOp, MmapOp, MprotectOp, MunmapOp, StepMeta } from '../ops.ts';
+import type { MmapOp, MprotectOp, MunmapOp, StepMeta } from '../ops.ts';
 import type { Profile } from '../profile.ts';
 import type { MapState } from '../state.ts';
 import type { World } from '../world.ts';
 import { hasEffect } from '../world.ts';
 import { type Check, checkListCache, firstFailure } from './check.ts';
-import { type Decision, PAGE, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
-import { punchRange } from './fallocate.ts';
+import { type Decision, PAGE, aligned, pagesOf, refused, success, u64 } from './decision.ts';
 
-export interface MmapCtx { w: World; op: MmapOp }
+export interface MmapCtx {
+  w: World;
+  op: MmapOp;
+}
 
 function gmemOf(c: MmapCtx): number | undefined {
   const f = c.w.fd(c.op.gmem);
@@ -80,9 +82,9 @@ export function mmapChecks(): Check<MmapCtx>[] {
 }
 
 /** mmapChecks with the profile's errno for PROT_EXEC on the noexec mount, by that errno. */
-const mmapChecksFor = checkListCache((protExecErrno: Profile['choices']['protExecErrno']) => mmapChecks().map((c) =>
-  c.id === 'mmap.exec-noexec-mount' ? { ...c, errno: protExecErrno ?? c.errno } : c,
-));
+const mmapChecksFor = checkListCache((protExecErrno: Profile['choices']['protExecErrno']) =>
+  mmapChecks().map((c) => (c.id === 'mmap.exec-noexec-mount' ? { ...c, errno: protExecErrno ?? c.errno } : c)),
+);
 
 /** The context mmap's checks read: step() and the failure generator both build it here. */
 export function mmapContext(w: World, op: MmapOp): MmapCtx {
@@ -109,28 +111,50 @@ export function mmap(w: World, op: MmapOp & StepMeta): Decision {
   });
   w.gmemEvent(fd.fd.id, { type: 'MAPPED' });
   w.name(op.as, { map: index });
-  return success('mmap.ok', 'mmap(MAP_SHARED) of an MMAP guest_memfd succeeds; nothing is faulted in yet, and the mapping may extend past EOF', 'kernel-abi.md §2.4');
+  return success(
+    'mmap.ok',
+    'mmap(MAP_SHARED) of an MMAP guest_memfd succeeds; nothing is faulted in yet, and the mapping may extend past EOF',
+    'kernel-abi.md §2.4',
+  );
 }
 
 export function munmap(w: World, op: MunmapOp & StepMeta): Decision {
   w.ref(op.map);
   const m = w.map(op.map);
   if (m) w.unmap(m.index);
-  return success('munmap.ok', 'munmap zaps the PTEs and drops the file reference; unmapping where nothing is mapped (after munmap, or a failed mmap) also succeeds', 'kernel-abi.md §2.12; munmap(2)');
+  return success(
+    'munmap.ok',
+    'munmap zaps the PTEs and drops the file reference; unmapping where nothing is mapped (after munmap, or a failed mmap) also succeeds',
+    'kernel-abi.md §2.12; munmap(2)',
+  );
 }
 
 export function mprotect(w: World, op: MprotectOp & StepMeta): Decision {
   w.ref(op.map);
   const m = w.map(op.map);
   // A failed mmap's handle names an address where nothing is mapped, like an unmapped one.
-  if (!m) return { outcome: { errno: 'ENOMEM' }, rule: { id: 'mprotect.unmapped', says: 'mprotect where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM', cite: 'mprotect(2)' } };
+  if (!m)
+    return {
+      outcome: { errno: 'ENOMEM' },
+      rule: {
+        id: 'mprotect.unmapped',
+        says: 'mprotect where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM',
+        cite: 'mprotect(2)',
+      },
+    };
   const exec = w.profile.choices.mprotectExecErrno;
   if (exec && op.prot.includes('x')) {
-    return { outcome: { errno: exec }, rule: { id: 'mprotect.exec-noexec-mount', says: 'adding PROT_EXEC to a noexec file mapping is refused (VM_MAYEXEC is clear)', cite: 'do_mmap path_noexec; mprotect_fixup' } };
+    return {
+      outcome: { errno: exec },
+      rule: {
+        id: 'mprotect.exec-noexec-mount',
+        says: 'adding PROT_EXEC to a noexec file mapping is refused (VM_MAYEXEC is clear)',
+        cite: 'do_mmap path_noexec; mprotect_fixup',
+      },
+    };
   }
   (w.ownMap(m.index) as MapState).prot = op.prot;
-  return success('mprotect.ok', 'mprotect changes the mapping\'s protection', 'mprotect(2)');
+  return success('mprotect.ok', "mprotect changes the mapping's protection", 'mprotect(2)');
 }
 
 export { madvise } from './madvise.ts';
-

@@ -41,7 +41,13 @@ export function kvmPrivate(w: World, vm: number, gfn: number): boolean {
   return false;
 }
 
-export interface PopCtx { w: World; vm: string; gpa: bigint; size: bigint; op: PopulateOp }
+export interface PopCtx {
+  w: World;
+  vm: string;
+  gpa: bigint;
+  size: bigint;
+  op: PopulateOp;
+}
 
 export function populateChecks(): Check<PopCtx>[] {
   const pages = (c: PopCtx) => {
@@ -53,9 +59,27 @@ export function populateChecks(): Check<PopCtx>[] {
   };
   return [
     ...vmFdChecks<PopCtx>('populate'),
-    { id: 'populate.no-populate-flow', errno: 'EINVAL', says: 'a VM type without a populate flow (not SNP/TDX/CCA) rejects it with EINVAL', cite: 'kernel-abi.md §2.19', fails: (c) => c.w.vmRules(vmOf(c.w, c.vm)).populate === 'none' },
-    { id: 'populate.not-launching', errno: 'EINVAL', says: 'populate is allowed only after launch start and before launch finish', cite: 'kernel-abi.md §2.19, §5', fails: (c) => c.w.peekVm(vmOf(c.w, c.vm)).launch !== 'started' },
-    { id: 'populate.range', errno: 'EINVAL', says: 'an empty or unaligned range fails with EINVAL', cite: 'kernel-abi.md §2.19', fails: (c) => c.size === 0n || !aligned(c.gpa) || !aligned(c.size) },
+    {
+      id: 'populate.no-populate-flow',
+      errno: 'EINVAL',
+      says: 'a VM type without a populate flow (not SNP/TDX/CCA) rejects it with EINVAL',
+      cite: 'kernel-abi.md §2.19',
+      fails: (c) => c.w.vmRules(vmOf(c.w, c.vm)).populate === 'none',
+    },
+    {
+      id: 'populate.not-launching',
+      errno: 'EINVAL',
+      says: 'populate is allowed only after launch start and before launch finish',
+      cite: 'kernel-abi.md §2.19, §5',
+      fails: (c) => c.w.peekVm(vmOf(c.w, c.vm)).launch !== 'started',
+    },
+    {
+      id: 'populate.range',
+      errno: 'EINVAL',
+      says: 'an empty or unaligned range fails with EINVAL',
+      cite: 'kernel-abi.md §2.19',
+      fails: (c) => c.size === 0n || !aligned(c.gpa) || !aligned(c.size),
+    },
     {
       id: 'populate.in-place-source',
       errno: 'EINVAL',
@@ -63,29 +87,48 @@ export function populateChecks(): Check<PopCtx>[] {
       cite: 'kernel-abi.md §2.16 (populate in in-place mode)',
       fails: (c) => c.op.source === 'in_place' && c.w.vmRules(vmOf(c.w, c.vm)).conversion !== 'in-place',
     },
-    { id: 'populate.no-gmem', errno: 'EINVAL', says: 'every destination GFN must be in a memslot bound to guest_memfd', cite: 'kernel-abi.md §2.19 step 3', fails: (c) => pages(c).out.some((p) => !p.slot || p.slot.gmem < 0) },
-    { id: 'populate.gmem-gone', errno: 'EFAULT', says: 'a destination whose guest_memfd was released fails with EFAULT', cite: 'kernel-abi.md §2.19 step 3', fails: (c) => pages(c).out.some((p) => p.slot?.gmemGone === true) },
+    {
+      id: 'populate.no-gmem',
+      errno: 'EINVAL',
+      says: 'every destination GFN must be in a memslot bound to guest_memfd',
+      cite: 'kernel-abi.md §2.19 step 3',
+      fails: (c) => pages(c).out.some((p) => !p.slot || p.slot.gmem < 0),
+    },
+    {
+      id: 'populate.gmem-gone',
+      errno: 'EFAULT',
+      says: 'a destination whose guest_memfd was released fails with EFAULT',
+      cite: 'kernel-abi.md §2.19 step 3',
+      fails: (c) => pages(c).out.some((p) => p.slot?.gmemGone === true),
+    },
     {
       id: 'populate.not-private',
       errno: 'EINVAL',
       says: 'populate expects private destinations ("private as tracked by KVM" before the trusted entity takes them)',
       cite: 'kernel-abi.md §2.19 step 5; seed 001 (Roth/Tng: populate expects private)',
-      fails: (c) => { const { vm, out } = pages(c); return out.some((p) => !kvmPrivate(c.w, vm, p.gfn)); },
+      fails: (c) => {
+        const { vm, out } = pages(c);
+        return out.some((p) => !kvmPrivate(c.w, vm, p.gfn));
+      },
     },
     {
       id: 'populate.already-prepared',
       errno: 'EEXIST',
       says: 'a destination the trusted entity already owns (populated or prepared) fails with EEXIST',
       cite: 'kernel-abi.md §2.19 (SNP RMP already assigned; 6.11-era uptodate check)',
-      fails: (c) => pages(c).out.some((p) => p.slot && p.slot.gmem >= 0 && c.w.page(p.slot.gmem, p.slot.gmemStart + (p.gfn - p.slot.gfn)).trustedEntity !== 'unprepared'),
+      fails: (c) =>
+        pages(c).out.some(
+          (p) =>
+            p.slot && p.slot.gmem >= 0 && c.w.page(p.slot.gmem, p.slot.gmemStart + (p.gfn - p.slot.gfn)).trustedEntity !== 'unprepared',
+        ),
     },
   ];
 }
 
 /** populateChecks, with TDX's EOPNOTSUPP for a NULL source when `tdx`. */
-const populateChecksFor = checkListCache((tdx: boolean) => populateChecks().map((k) =>
-  k.id === 'populate.in-place-source' && tdx ? { ...k, errno: 'EOPNOTSUPP' as const } : k,
-));
+const populateChecksFor = checkListCache((tdx: boolean) =>
+  populateChecks().map((k) => (k.id === 'populate.in-place-source' && tdx ? { ...k, errno: 'EOPNOTSUPP' as const } : k)),
+);
 
 /** The context populate's checks read: step() and the failure generator both build it here. */
 export function populateContext(w: World, op: PopulateOp): PopCtx {
@@ -106,15 +149,32 @@ export function populate(w: World, op: PopulateOp & StepMeta): Decision {
     const value = op.source === 'in_place' ? w.page(m.gmem, i).content : IMAGE_TOKEN;
     w.pageEvent(m.gmem, i, { type: 'POPULATE', value });
   }
-  return success('populate.ok', 'the trusted entity loads and measures the pages; they are private as tracked by the trusted entity', 'kernel-abi.md §2.19');
+  return success(
+    'populate.ok',
+    'the trusted entity loads and measures the pages; they are private as tracked by the trusted entity',
+    'kernel-abi.md §2.19',
+  );
 }
 
-interface AccessCtx { w: World; vm: string; op: GuestAccessOp }
+interface AccessCtx {
+  w: World;
+  vm: string;
+  op: GuestAccessOp;
+}
 
 const guestAccessChecks = checkListCache((): Check<AccessCtx>[] => [
   ...vmFdChecks<AccessCtx>('guest_access'),
   notVmFdCheck<AccessCtx>('guest_access'),
-  { id: 'guest_access.not-launched', errno: 'EINVAL', says: 'a confidential guest runs only after its launch is finished', cite: 'kernel-abi.md §5', fails: (x) => { const vm = vmOf(x.w, x.vm); return x.w.vmRules(vm).launch && x.w.peekVm(vm).launch !== 'finished'; } },
+  {
+    id: 'guest_access.not-launched',
+    errno: 'EINVAL',
+    says: 'a confidential guest runs only after its launch is finished',
+    cite: 'kernel-abi.md §5',
+    fails: (x) => {
+      const vm = vmOf(x.w, x.vm);
+      return x.w.vmRules(vm).launch && x.w.peekVm(vm).launch !== 'finished';
+    },
+  },
 ]);
 
 /** What serves a guest fault on a GFN (x86 kvm_mmu_faultin_pfn), or the outcome that stops it. */
@@ -153,7 +213,14 @@ function skipped(w: World, id: string): boolean {
  * takes it from the attribute (SW_PROTECTED, default VM) it is ignored. Rule ids start with `op`. A rule a
  * deviating profile skips lets the fault fall through to the next one.
  */
-function guestFault(w: World, vm: number, gfn: number, accessPrivate: boolean, op: 'guest_access' | 'pre_fault', access: Access): GuestFault {
+function guestFault(
+  w: World,
+  vm: number,
+  gfn: number,
+  accessPrivate: boolean,
+  op: 'guest_access' | 'pre_fault',
+  access: Access,
+): GuestFault {
   const slot = slotFor(w, vm, gfn);
   const rules = w.vmRules(vm);
   const attrPrivate = rules.hasPrivateMem && kvmPrivate(w, vm, gfn);
@@ -164,28 +231,59 @@ function guestFault(w: World, vm: number, gfn: number, accessPrivate: boolean, o
   const wantPrivate = rules.hasPrivateMem && !mmioSpte && (rules.accessPrivacy === 'attribute' ? attrPrivate : accessPrivate);
   if (wantPrivate !== attrPrivate && rules.hasPrivateMem) {
     if (mmioSpte && !skipped(w, `${op}.stale-mmio-spte`)) {
-      return stop({ exit: 'MEMORY_FAULT', private: false }, `${op}.stale-mmio-spte`, 'a GFN that took an MMIO fault and was then made private: the access hits KVM\'s MMIO SPTE, a reserved-bit fault never marked private, so KVM_EXIT_MEMORY_FAULT says shared', 'x86 kvm_mmu_page_fault (7.3); measured on the lab');
+      return stop(
+        { exit: 'MEMORY_FAULT', private: false },
+        `${op}.stale-mmio-spte`,
+        "a GFN that took an MMIO fault and was then made private: the access hits KVM's MMIO SPTE, a reserved-bit fault never marked private, so KVM_EXIT_MEMORY_FAULT says shared",
+        'x86 kvm_mmu_page_fault (7.3); measured on the lab',
+      );
     }
     if (!mmioSpte && !skipped(w, `${op}.attribute-mismatch`)) {
-      return stop({ exit: 'MEMORY_FAULT', private: wantPrivate }, `${op}.attribute-mismatch`, 'an access whose private-ness differs from the KVM attribute exits with KVM_EXIT_MEMORY_FAULT so userspace can convert', 'kernel-abi.md §2.17 step 1; kvm_mmu_faultin_pfn');
+      return stop(
+        { exit: 'MEMORY_FAULT', private: wantPrivate },
+        `${op}.attribute-mismatch`,
+        'an access whose private-ness differs from the KVM attribute exits with KVM_EXIT_MEMORY_FAULT so userspace can convert',
+        'kernel-abi.md §2.17 step 1; kvm_mmu_faultin_pfn',
+      );
     }
   }
   const isPrivate = mmioSpte ? attrPrivate : wantPrivate;
   if (!slot) {
-    if (isPrivate && !skipped(w, `${op}.no-slot-private`)) return stop({ exit: 'MEMORY_FAULT', private: true }, `${op}.no-slot-private`, 'a private access to a GPA with no memslot exits with KVM_EXIT_MEMORY_FAULT (PRIVATE)', 'kernel-abi.md §2.17 step 3');
+    if (isPrivate && !skipped(w, `${op}.no-slot-private`))
+      return stop(
+        { exit: 'MEMORY_FAULT', private: true },
+        `${op}.no-slot-private`,
+        'a private access to a GPA with no memslot exits with KVM_EXIT_MEMORY_FAULT (PRIVATE)',
+        'kernel-abi.md §2.17 step 3',
+      );
     // Only a VM whose private-ness KVM takes from the attribute can ever see the SPTE's effect (stale-mmio-spte).
     if (rules.hasPrivateMem && rules.accessPrivacy === 'attribute') setMmioSpte(w, vm, gfn, true);
-    return stop({ exit: 'MMIO' }, `${op}.no-slot-shared`, 'a shared access to a GPA with no memslot is MMIO (KVM caches an MMIO SPTE for the GFN)', 'kernel-abi.md §2.17 step 3');
+    return stop(
+      { exit: 'MMIO' },
+      `${op}.no-slot-shared`,
+      'a shared access to a GPA with no memslot is MMIO (KVM caches an MMIO SPTE for the GFN)',
+      'kernel-abi.md §2.17 step 3',
+    );
   }
   // A slot bound to an MMAP guest_memfd is GMEM_ONLY for good: the flag stays after the file is released.
   const gmemOnly = slot.gmem >= 0 && hasEffect(w.flagDefs(slot.gmem), (e) => e.enablesMmap);
   if (!isPrivate && !gmemOnly) return userMemory(w, vm, slot, gfn, op, access);
   if (slot.gmem < 0) {
     if (skipped(w, `${op}.private-no-gmem`)) return userMemory(w, vm, slot, gfn, op, access);
-    return stop({ exit: 'MEMORY_FAULT', private: true }, `${op}.private-no-gmem`, 'a private access to a slot without guest_memfd exits with KVM_EXIT_MEMORY_FAULT', 'kernel-abi.md §2.17 step 2');
+    return stop(
+      { exit: 'MEMORY_FAULT', private: true },
+      `${op}.private-no-gmem`,
+      'a private access to a slot without guest_memfd exits with KVM_EXIT_MEMORY_FAULT',
+      'kernel-abi.md §2.17 step 2',
+    );
   }
   if (slot.gmemGone && !skipped(w, `${op}.gmem-gone`)) {
-    return stop({ exit: 'MEMORY_FAULT', private: isPrivate }, `${op}.gmem-gone`, 'a guest_memfd fault after the file was released: kvm_gmem_get_pfn fails (EFAULT) and KVM_RUN exits with KVM_EXIT_MEMORY_FAULT', 'kvm_mmu_faultin_pfn_gmem (7.3); measured on the lab');
+    return stop(
+      { exit: 'MEMORY_FAULT', private: isPrivate },
+      `${op}.gmem-gone`,
+      'a guest_memfd fault after the file was released: kvm_gmem_get_pfn fails (EFAULT) and KVM_RUN exits with KVM_EXIT_MEMORY_FAULT',
+      'kvm_mmu_faultin_pfn_gmem (7.3); measured on the lab',
+    );
   }
   setMmioSpte(w, vm, gfn, false);
   return { kind: 'gmem', slot, page: slot.gmemStart + (gfn - slot.gfn), private: isPrivate };
@@ -197,14 +295,30 @@ function userMemory(w: World, vm: number, slot: Memslot, gfn: number, op: string
   const u = slot.userMemory;
   const map = u === undefined ? undefined : w.s.maps[u.map];
   if ((!u || !map) && skipped(w, `${op}.shared-no-user-memory`)) return { kind: 'user-memory' };
-  if (!u || !map) return stop({ errno: 'EFAULT' }, `${op}.shared-no-user-memory`, 'a shared access is served from userspace_addr; nothing the trace mapped is there, so KVM cannot fault the page in: EFAULT (no memory-fault exit)', cite);
+  if (!u || !map)
+    return stop(
+      { errno: 'EFAULT' },
+      `${op}.shared-no-user-memory`,
+      'a shared access is served from userspace_addr; nothing the trace mapped is there, so KVM cannot fault the page in: EFAULT (no memory-fault exit)',
+      cite,
+    );
   if (!map.live || map.proc !== w.peekVm(vm).proc) {
-    return stop({ errno: 'EFAULT' }, `${op}.user-memory-unmapped`, 'a shared access is served from userspace_addr, whose mapping is gone (or is another process\'s): EFAULT', cite);
+    return stop(
+      { errno: 'EFAULT' },
+      `${op}.user-memory-unmapped`,
+      "a shared access is served from userspace_addr, whose mapping is gone (or is another process's): EFAULT",
+      cite,
+    );
   }
   const offset = BigInt(u.offset) + BigInt(gfn - slot.gfn) * PAGE;
   const r = faultIn(w, u.map, map, offset, access);
   if ('outcome' in r) {
-    return stop({ errno: 'EFAULT' }, `${op}.user-memory-fault`, `a shared access is served from userspace_addr, where the host fault fails (${r.id}): KVM cannot get the page, EFAULT`, cite);
+    return stop(
+      { errno: 'EFAULT' },
+      `${op}.user-memory-fault`,
+      `a shared access is served from userspace_addr, where the host fault fails (${r.id}): KVM cannot get the page, EFAULT`,
+      cite,
+    );
   }
   setMmioSpte(w, vm, gfn, false);
   return { kind: 'user-memory', at: { gmem: map.gmem, page: r.page } };
@@ -221,14 +335,18 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
     case 'stop':
       return { outcome: fault.outcome, rule: fault.rule };
     case 'user-memory': {
-      const rule = { id: 'guest_access.shared-uaddr', says: 'a shared access is served from userspace_addr (the trace\'s mapping), not guest_memfd: host and guest see the same bytes', cite: 'kernel-abi.md §2.13 (GMEM_ONLY only with MMAP); measured on the lab' };
+      const rule = {
+        id: 'guest_access.shared-uaddr',
+        says: "a shared access is served from userspace_addr (the trace's mapping), not guest_memfd: host and guest see the same bytes",
+        cite: 'kernel-abi.md §2.13 (GMEM_ONLY only with MMAP); measured on the lab',
+      };
       const at = fault.at;
       if (op.write !== undefined) {
         if (at) w.pageEvent(at.gmem, at.page, { type: 'HOST_WRITE', offset: off, value: op.write });
         return { outcome: { access: 'ok' }, rule };
       }
       const p = at ? w.page(at.gmem, at.page) : undefined;
-      return { outcome: { access: 'ok', value: p ? p.bytes?.[String(off)] ?? p.content : 0 }, rule };
+      return { outcome: { access: 'ok', value: p ? (p.bytes?.[String(off)] ?? p.content) : 0 }, rule };
     }
     case 'gmem':
       break;
@@ -237,18 +355,44 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
   w.pageEvent(slot.gmem, page, { type: 'GUEST_MAP', private: fault.private });
   if (op.write !== undefined) {
     w.pageEvent(slot.gmem, page, { type: 'GUEST_WRITE', offset: off, value: op.write });
-    return { outcome: { access: 'ok' }, rule: { id: 'guest_access.write', says: 'the guest writes through its stage-2 mapping of the guest_memfd page', cite: 'kernel-abi.md §2.17 step 4-5' } };
+    return {
+      outcome: { access: 'ok' },
+      rule: {
+        id: 'guest_access.write',
+        says: 'the guest writes through its stage-2 mapping of the guest_memfd page',
+        cite: 'kernel-abi.md §2.17 step 4-5',
+      },
+    };
   }
   const p = w.page(slot.gmem, page);
-  return { outcome: { access: 'ok', value: p.bytes?.[String(off)] ?? p.content }, rule: { id: 'guest_access.read', says: 'the guest reads the guest_memfd page (zeroed on first use)', cite: 'kernel-abi.md §2.17 step 5; test_guest_memfd_guest' } };
+  return {
+    outcome: { access: 'ok', value: p.bytes?.[String(off)] ?? p.content },
+    rule: {
+      id: 'guest_access.read',
+      says: 'the guest reads the guest_memfd page (zeroed on first use)',
+      cite: 'kernel-abi.md §2.17 step 5; test_guest_memfd_guest',
+    },
+  };
 }
 
-interface PreFaultCtx { w: World; vm: string; gpa: bigint; size: bigint; flags: bigint }
+interface PreFaultCtx {
+  w: World;
+  vm: string;
+  gpa: bigint;
+  size: bigint;
+  flags: bigint;
+}
 
 const preFaultChecks = checkListCache((): Check<PreFaultCtx>[] => [
   ...vmFdChecks<PreFaultCtx>('pre_fault'),
   notVmFdCheck<PreFaultCtx>('pre_fault'),
-  { id: 'pre_fault.flags', errno: 'EINVAL', says: 'non-zero flags fail with EINVAL', cite: 'kvm_vcpu_pre_fault_memory (7.3)', fails: (c) => c.flags !== 0n },
+  {
+    id: 'pre_fault.flags',
+    errno: 'EINVAL',
+    says: 'non-zero flags fail with EINVAL',
+    cite: 'kvm_vcpu_pre_fault_memory (7.3)',
+    fails: (c) => c.flags !== 0n,
+  },
   {
     id: 'pre_fault.range',
     errno: 'EINVAL',
@@ -261,14 +405,20 @@ const preFaultChecks = checkListCache((): Check<PreFaultCtx>[] => [
     errno: 'EOPNOTSUPP',
     says: 'a confidential VM can be pre-faulted only after its launch is finished (pre_fault_allowed)',
     cite: 'arch/x86/kvm/mmu/mmu.c kvm_arch_vcpu_pre_fault_memory (7.3)',
-    fails: (c) => { const vm = vmOf(c.w, c.vm); return c.w.vmRules(vm).launch && c.w.peekVm(vm).launch !== 'finished'; },
+    fails: (c) => {
+      const vm = vmOf(c.w, c.vm);
+      return c.w.vmRules(vm).launch && c.w.peekVm(vm).launch !== 'finished';
+    },
   },
   {
     id: 'pre_fault.no-tdp',
     errno: 'EOPNOTSUPP',
     says: 'without two-dimensional paging (KVM_CAP_PRE_FAULT_MEMORY = 0) the MMU is not indexed by GPA: EOPNOTSUPP',
     cite: 'kvm_tdp_page_prefault (7.3); cap 236 = tdp_enabled',
-    fails: (c) => { const a = capAnswer(c.w.profile, BigInt(KVM_CAP.PRE_FAULT_MEMORY), undefined); return 'value' in a && a.value === 0n; },
+    fails: (c) => {
+      const a = capAnswer(c.w.profile, BigInt(KVM_CAP.PRE_FAULT_MEMORY), undefined);
+      return 'value' in a && a.value === 0n;
+    },
   },
 ]);
 
@@ -294,9 +444,19 @@ export function preFault(w: World, op: PreFaultOp & StepMeta): Decision {
     if (fault.kind === 'stop') {
       // The first page's failure is the ioctl's; after progress the ioctl succeeds with the rest left over.
       if (k === 0) return { outcome: { errno: preFaultErrno(fault.outcome) }, rule: fault.rule };
-      return success('pre_fault.partial', 'pre-faulting stops at the first page it cannot map; the ioctl succeeds and leaves the rest in size', 'kvm_vcpu_pre_fault_memory (7.3)', { ret: c.size - BigInt(k) * PAGE });
+      return success(
+        'pre_fault.partial',
+        'pre-faulting stops at the first page it cannot map; the ioctl succeeds and leaves the rest in size',
+        'kvm_vcpu_pre_fault_memory (7.3)',
+        { ret: c.size - BigInt(k) * PAGE },
+      );
     }
     if (fault.kind === 'gmem') w.pageEvent(fault.slot.gmem, fault.page, { type: 'GUEST_MAP', private: fault.private });
   }
-  return success('pre_fault.ok', 'every page of the range is mapped into the guest\'s stage-2 (guest_memfd pages are allocated, zeroed)', 'kernel-abi.md §1.1 (KVM_PRE_FAULT_MEMORY); pre_fault_memory_test', { ret: 0 });
+  return success(
+    'pre_fault.ok',
+    "every page of the range is mapped into the guest's stage-2 (guest_memfd pages are allocated, zeroed)",
+    'kernel-abi.md §1.1 (KVM_PRE_FAULT_MEMORY); pre_fault_memory_test',
+    { ret: 0 },
+  );
 }

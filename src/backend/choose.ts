@@ -11,8 +11,8 @@ import { type LabStatus, labBackendStatus } from './lab.ts';
 export type KernelWanted = 'linux' | 'lab' | 'kernel';
 
 export type KernelChoice =
-  | { ok: true; backend: 'linux' | 'lab'; /** Why, in words. */ why: string; /** lab: the kernel must be built first. */ build: boolean }
-  | { ok: false; /** One line: `SKIP: ...`. */ skip: string };
+  | { ok: true; backend: 'linux' | 'lab' /** Why, in words. */; why: string /** lab: the kernel must be built first. */; build: boolean }
+  | { ok: false /** One line: `SKIP: ...`. */; skip: string };
 
 const known = (name: string) => PROFILES.some((p) => p.name === name);
 
@@ -43,16 +43,29 @@ export function chooseKernelFrom(profile: string, want: KernelWanted, i: ChooseI
   const onHost = (): KernelChoice => {
     if (!i.host.ok) return { ok: false, skip: i.host.skip };
     const served = hostProfiles(i.host);
-    if (served.includes(profile)) return { ok: true, backend: 'linux', why: `the host kernel (Linux ${i.host.release}) implements ${profile}`, build: false };
-    return { ok: false, skip: `SKIP: the host kernel (Linux ${i.host.release}) implements ${served.join(', ') || 'no profile of the spec'}, not ${profile}` };
+    if (served.includes(profile))
+      return { ok: true, backend: 'linux', why: `the host kernel (Linux ${i.host.release}) implements ${profile}`, build: false };
+    return {
+      ok: false,
+      skip: `SKIP: the host kernel (Linux ${i.host.release}) implements ${served.join(', ') || 'no profile of the spec'}, not ${profile}`,
+    };
   };
   const onLab = (): KernelChoice => {
     if (!i.lab.ok) return { ok: false, skip: `SKIP: the lab cannot run (${i.lab.reason})` };
     if (!i.labProfiles.includes(profile)) {
-      return { ok: false, skip: `SKIP: the lab kernel (Linux ${LAB_SERIES}) implements ${i.labProfiles.join(', ') || 'no profile of the spec yet'}, not ${profile}` };
+      return {
+        ok: false,
+        skip: `SKIP: the lab kernel (Linux ${LAB_SERIES}) implements ${i.labProfiles.join(', ') || 'no profile of the spec yet'}, not ${profile}`,
+      };
     }
-    if (!i.lab.cached && !i.allowBuild) return { ok: false, skip: 'SKIP: no lab kernel is cached (build it with `gmem-spec lab build`, about 10 min)' };
-    return { ok: true, backend: 'lab', why: `the lab kernel (Linux ${LAB_SERIES}) implements ${profile}${i.lab.cached ? '' : '; it is not cached and will be built first'}`, build: !i.lab.cached };
+    if (!i.lab.cached && !i.allowBuild)
+      return { ok: false, skip: 'SKIP: no lab kernel is cached (build it with `gmem-spec lab build`, about 10 min)' };
+    return {
+      ok: true,
+      backend: 'lab',
+      why: `the lab kernel (Linux ${LAB_SERIES}) implements ${profile}${i.lab.cached ? '' : '; it is not cached and will be built first'}`,
+      build: !i.lab.cached,
+    };
   };
   switch (want) {
     case 'linux':
@@ -71,5 +84,10 @@ export function chooseKernelFrom(profile: string, want: KernelWanted, i: ChooseI
 
 /** The decision on this machine. */
 export function chooseKernel(profile: string, want: KernelWanted, options: { allowBuild: boolean }): KernelChoice {
-  return chooseKernelFrom(profile, want, { host: detectHost(), lab: labBackendStatus(), allowBuild: options.allowBuild, labProfiles: labProfiles() });
+  return chooseKernelFrom(profile, want, {
+    host: detectHost(),
+    lab: labBackendStatus(),
+    allowBuild: options.allowBuild,
+    labProfiles: labProfiles(),
+  });
 }

@@ -130,10 +130,18 @@ export function classifyProbe(answers: ReadonlyMap<number, string>, hostRelease:
     return unavailable('no-guest_memfd', `host kernel has no guest_memfd (KVM_CAP_GUEST_MEMFD=0${tried})`, caps);
   }
   if (createVm !== 'ok') {
-    return unavailable('no-guest_memfd', `host kernel reports guest_memfd but KVM_CREATE_VM of a default VM fails: ${said(createVm)}`, caps);
+    return unavailable(
+      'no-guest_memfd',
+      `host kernel reports guest_memfd but KVM_CREATE_VM of a default VM fails: ${said(createVm)}`,
+      caps,
+    );
   }
   if (createGmem !== 'ok') {
-    return unavailable('no-guest_memfd', `host kernel reports KVM_CAP_GUEST_MEMFD=${caps.GUEST_MEMFD} but KVM_CREATE_GUEST_MEMFD fails: ${said(createGmem)}`, caps);
+    return unavailable(
+      'no-guest_memfd',
+      `host kernel reports KVM_CAP_GUEST_MEMFD=${caps.GUEST_MEMFD} but KVM_CREATE_GUEST_MEMFD fails: ${said(createGmem)}`,
+      caps,
+    );
   }
   return { ok: true, kind: 'guest_memfd', release: hostRelease, caps };
 }
@@ -156,13 +164,19 @@ export function detectHost(options: HostProbeOptions = {}): HostKernel {
 function probe(device: string, helperPath: string): HostKernel {
   if (process.platform !== 'linux') return unavailable('no-kvm', `no /dev/kvm (not Linux: platform ${process.platform})`);
   if (!existsSync(device)) {
-    return unavailable('no-kvm', device === KVM_DEVICE ? 'no /dev/kvm (/dev/kvm does not exist)' : `no /dev/kvm (${device} does not exist; GMEM_SPEC_KVM_DEVICE)`);
+    return unavailable(
+      'no-kvm',
+      device === KVM_DEVICE ? 'no /dev/kvm (/dev/kvm does not exist)' : `no /dev/kvm (${device} does not exist; GMEM_SPEC_KVM_DEVICE)`,
+    );
   }
   try {
     accessSync(helperPath, fsConstants.X_OK);
   } catch {
     const why = helperPath === nativeHelperPath() ? nativeHelperProblem() : undefined;
-    return unavailable('no-helper', `cannot ask the host kernel: ${why ?? `native helper ${helperPath} is not built (run \`npm run build:native\`)`}`);
+    return unavailable(
+      'no-helper',
+      `cannot ask the host kernel: ${why ?? `native helper ${helperPath} is not built (run \`npm run build:native\`)`}`,
+    );
   }
   const asked = askHelper(helperPath);
   if ('error' in asked) return unavailable('no-helper', `cannot ask the host kernel: ${asked.error}`);

@@ -22,7 +22,10 @@ export function isBackendName(name: string): name is BackendName {
 export class BackendUnavailableError extends Error {
   /** The one line to print: `SKIP: host kernel has no guest_memfd (KVM_CAP_GUEST_MEMFD=0)`. */
   readonly skip: string;
-  constructor(readonly backend: string, readonly reason: string) {
+  constructor(
+    readonly backend: string,
+    readonly reason: string,
+  ) {
     super(`backend ${backend} is not available here: ${reason}`);
     this.name = 'BackendUnavailableError';
     this.skip = `SKIP: ${reason}`;
@@ -38,7 +41,8 @@ export interface OpenBackendOptions {
 
 export function openBackend(name: string, profile: Profile, options: OpenBackendOptions = {}): Backend {
   if (!isBackendName(name)) throw new UsageError(`unknown backend ${JSON.stringify(name)} (known: ${BACKEND_NAMES.join(', ')})`);
-  if (options.preload !== undefined && name !== 'lab') throw new UsageError(`--preload runs the helper under a shim inside the lab VM: it needs --backend lab, not ${name}`);
+  if (options.preload !== undefined && name !== 'lab')
+    throw new UsageError(`--preload runs the helper under a shim inside the lab VM: it needs --backend lab, not ${name}`);
   switch (name) {
     case 'reference':
       return new ReferenceBackend(profile);

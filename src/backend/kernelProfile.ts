@@ -36,7 +36,7 @@ export function kernelSeries(release: string): string | undefined {
 
 /** `GUEST_MEMFD(234)=1, VM_TYPES(235)=0x3, ...`: bit masks in hex. */
 export function describeCaps(caps: Record<string, number>): string {
-  const num = (k: string) => (Object.prototype.hasOwnProperty.call(KVM_CAP, k) ? `(${KVM_CAP[k as keyof typeof KVM_CAP]})` : '');
+  const num = (k: string) => (Object.hasOwn(KVM_CAP, k) ? `(${KVM_CAP[k as keyof typeof KVM_CAP]})` : '');
   return Object.entries(caps)
     .map(([k, v]) => `${k}${num(k)}=${k === 'VM_TYPES' || k === 'GUEST_MEMFD_FLAGS' || k === 'MEMORY_ATTRIBUTES' ? hex(v) : v}`)
     .join(', ');
@@ -50,14 +50,18 @@ export function profilesOf(facts: KernelFacts, known: (name: string) => boolean)
   if (!((caps.GUEST_MEMFD ?? 0) > 0)) return none('no guest_memfd (KVM_CAP_GUEST_MEMFD=0)');
   const mmapInitShared = Number(GUEST_MEMFD_FLAG.MMAP | GUEST_MEMFD_FLAG.INIT_SHARED);
   if (caps.GUEST_MEMFD_FLAGS !== mmapInitShared) {
-    return none(`no profile has GUEST_MEMFD_FLAGS=${hex(caps.GUEST_MEMFD_FLAGS ?? 0)} (the measured kernels have exactly MMAP|INIT_SHARED = 0x3)`);
+    return none(
+      `no profile has GUEST_MEMFD_FLAGS=${hex(caps.GUEST_MEMFD_FLAGS ?? 0)} (the measured kernels have exactly MMAP|INIT_SHARED = 0x3)`,
+    );
   }
   const vmTypes = caps.VM_TYPES ?? 0;
   // Before KVM_CAP_VM_TYPES a kernel reports 0 and has only the default type.
   if (vmTypes !== 0 && !(vmTypes & (1 << VM_TYPE.default))) return none(`the default VM type is not offered (VM_TYPES=${hex(vmTypes)})`);
   const entry = SERIES_PROFILES.find((e) => e.series === series);
   if (!entry) {
-    return none(`no profile was measured on Linux ${series ?? facts.release} (measured: ${SERIES_PROFILES.map((e) => `${e.series} → ${e.profile}`).join(', ')})`);
+    return none(
+      `no profile was measured on Linux ${series ?? facts.release} (measured: ${SERIES_PROFILES.map((e) => `${e.series} → ${e.profile}`).join(', ')})`,
+    );
   }
   const profiles: string[] = [];
   const said: string[] = [];
@@ -67,8 +71,11 @@ export function profilesOf(facts: KernelFacts, known: (name: string) => boolean)
   } else said.push(`the default VM type would be ${entry.profile}, which the spec does not have yet`);
   if (vmTypes & (1 << VM_TYPE.sw_protected)) {
     if (known('sw-protected')) profiles.push('sw-protected');
-    said.push(known('sw-protected') ? 'KVM_X86_SW_PROTECTED_VM is offered: sw-protected too' : 'KVM_X86_SW_PROTECTED_VM is offered, but the spec has no sw-protected profile');
+    said.push(
+      known('sw-protected')
+        ? 'KVM_X86_SW_PROTECTED_VM is offered: sw-protected too'
+        : 'KVM_X86_SW_PROTECTED_VM is offered, but the spec has no sw-protected profile',
+    );
   }
   return { profile: known(entry.profile) ? entry.profile : 'linux-unknown', profiles, detectedFrom: `${base}: ${said.join('; ')}` };
 }
-

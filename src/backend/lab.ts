@@ -23,9 +23,7 @@ const LAB_RECOVERY_MS = 5_000;
 /** Per-trace time limit: steps in the nested guest are slower than on a host. */
 export const LAB_TIMEOUT_MS = 30_000;
 
-export type LabStatus =
-  | { ok: true; cached: boolean; kernel: string | undefined }
-  | { ok: false; reason: string };
+export type LabStatus = { ok: true; cached: boolean; kernel: string | undefined } | { ok: false; reason: string };
 
 /**
  * Can the lab backend run here? It needs QEMU and busybox; the kernel is built on first use when it is not
@@ -118,7 +116,10 @@ async function bootLab(options: LabBackendOptions): Promise<RelayTransport> {
       );
     },
   };
-  return new RelayTransport(channel, { label: `gmem-helper in the lab VM${options.preload ? ` under LD_PRELOAD=${options.preload}` : ''}`, recoveryMs: LAB_RECOVERY_MS });
+  return new RelayTransport(channel, {
+    label: `gmem-helper in the lab VM${options.preload ? ` under LD_PRELOAD=${options.preload}` : ''}`,
+    recoveryMs: LAB_RECOVERY_MS,
+  });
 }
 
 export function openLabBackend(options: LabBackendOptions = {}): LinuxBackend {

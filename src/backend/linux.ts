@@ -104,10 +104,25 @@ export class LinuxBackend implements Backend {
       const reasons = new Set(outcomes.map((o) => ('failed' in o ? o.failed : '')));
       const [only] = [...reasons];
       const unavailable = reasons.size === 1 && only ? only : undefined;
-      if (unavailable) return { backend: this.name, profile: 'linux-unknown', profiles: [], kernel, detectedFrom: unavailable, caps, unavailable };
-      return { backend: this.name, profile: 'linux-unknown', profiles: [], kernel, detectedFrom: `${found.detectedFrom}; could not read ${problems.join('; ')}`, caps };
+      if (unavailable)
+        return { backend: this.name, profile: 'linux-unknown', profiles: [], kernel, detectedFrom: unavailable, caps, unavailable };
+      return {
+        backend: this.name,
+        profile: 'linux-unknown',
+        profiles: [],
+        kernel,
+        detectedFrom: `${found.detectedFrom}; could not read ${problems.join('; ')}`,
+        caps,
+      };
     }
-    return { backend: this.name, profile: found.profile, profiles: found.profiles, kernel, detectedFrom: `KVM_CHECK_EXTENSION on ${found.detectedFrom}`, caps };
+    return {
+      backend: this.name,
+      profile: found.profile,
+      profiles: found.profiles,
+      kernel,
+      detectedFrom: `KVM_CHECK_EXTENSION on ${found.detectedFrom}`,
+      caps,
+    };
   }
 
   run(trace: Trace, options: RunOptions = {}): Promise<TraceRun> {
@@ -129,7 +144,8 @@ export class LinuxBackend implements Backend {
     if (this.closed) throw new Error(`${this.name} backend: closed`);
     if (this.helper?.alive) return this.helper;
     this.helper = undefined;
-    if (this.startFailures >= START_ATTEMPTS) throw new Error(`${this.lastStartFailure} (${START_ATTEMPTS} starts failed: not tried again)`);
+    if (this.startFailures >= START_ATTEMPTS)
+      throw new Error(`${this.lastStartFailure} (${START_ATTEMPTS} starts failed: not tried again)`);
     if (!this.starting) {
       this.starting = this.connect()
         .then((t) => HelperProcess.over(t, this.startTimeoutMs))

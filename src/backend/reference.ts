@@ -11,7 +11,13 @@ export class ReferenceBackend implements Backend {
   constructor(private readonly profile: Profile) {}
 
   async capabilities(): Promise<BackendCapabilities> {
-    return { backend: this.name, profile: this.profile.name, profiles: [this.profile.name], detectedFrom: 'the spec itself (no kernel)', caps: {} };
+    return {
+      backend: this.name,
+      profile: this.profile.name,
+      profiles: [this.profile.name],
+      detectedFrom: 'the spec itself (no kernel)',
+      caps: {},
+    };
   }
 
   async run(trace: Trace): Promise<TraceRun> {

@@ -36,7 +36,7 @@ export function maskWithRequired(profile: Profile, def: FlagDef): number {
   let m = 2 ** def.bit;
   for (const n of def.requires ?? []) {
     const d = profile.flags.find((f) => f.name === n);
-    if (d) m += (m & 2 ** d.bit) === 0 ? 2 ** d.bit : 0;
+    if (d) m += (m & (2 ** d.bit)) === 0 ? 2 ** d.bit : 0;
   }
   return m;
 }

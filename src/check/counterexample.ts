@@ -49,9 +49,10 @@ function traceDoc(ctx: TraceContext, name: string, description: string, steps: S
 }
 
 export function violationTrace(ctx: TraceContext, v: FoundViolation): string {
-  const last = v.kind === 'transition'
-    ? `this step breaks ${v.invariant} (${v.says}): ${v.detail}`
-    : `after this step ${v.invariant} no longer holds (${v.says}): ${v.detail}`;
+  const last =
+    v.kind === 'transition'
+      ? `this step breaks ${v.invariant} (${v.says}): ${v.detail}`
+      : `after this step ${v.invariant} no longer holds (${v.says}): ${v.detail}`;
   const description = `Shortest counterexample (${v.path.length} steps) to ${v.invariant}: ${v.says}. Found by gmem-spec check on profile ${ctx.profile.name} within ${formatBound(ctx.bound)}${ctx.command ? `; reproduce: ${ctx.command}` : ''}.`;
   return `${stringifyJson(traceDoc(ctx, v.invariant, description, annotated(ctx, v.path, last)), 2)}\n`;
 }

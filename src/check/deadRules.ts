@@ -35,7 +35,15 @@ export interface DeadRuleReport {
 
 /** The failure conditions of the ordered check lists the rules evaluate. */
 export function checkListIds(): Array<{ id: string; says: string }> {
-  const lists = [createGmemChecks(), mmapChecks(), memoryRegionChecks(), setMemoryAttributesChecks(), setMemoryAttributes2Checks(), fallocateChecks(), populateChecks()];
+  const lists = [
+    createGmemChecks(),
+    mmapChecks(),
+    memoryRegionChecks(),
+    setMemoryAttributesChecks(),
+    setMemoryAttributes2Checks(),
+    fallocateChecks(),
+    populateChecks(),
+  ];
   const seen = new Set<string>();
   const out: Array<{ id: string; says: string }> = [];
   for (const l of lists) {

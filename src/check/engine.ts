@@ -21,7 +21,16 @@ import { type SystemState, emptySystem } from '../../spec/state.ts';
 import { step } from '../../spec/step.ts';
 import { formatBytes } from './estimate.ts';
 import { collisionProbability, fingerprint } from './fingerprint.ts';
-import { type Coverage, type DeadlockCandidate, Partition, type ViolationCandidate, mergeCoverage, ownerOf, pickDeadlock, pickViolations } from './partition.ts';
+import {
+  type Coverage,
+  type DeadlockCandidate,
+  Partition,
+  type ViolationCandidate,
+  mergeCoverage,
+  ownerOf,
+  pickDeadlock,
+  pickViolations,
+} from './partition.ts';
 import type { FromWorker, LevelReport, ToWorker, WorkerInit } from './protocol.ts';
 
 export interface CheckOptions {
@@ -188,7 +197,15 @@ function inWorkers(o: CheckOptions, n: number): Parts {
   };
   const workers = Array.from({ length: n }, (_, i) => {
     const ports = channels[i] as Array<MessagePort | null>;
-    const init: WorkerInit & { ports: Array<MessagePort | null> } = { profile: o.profile, bound: o.bound, invariants: [...invariantsFor(o.profile, o.invariants).map((x) => x.name)], index: i, parts: n, coverage: o.coverage ?? false, ports };
+    const init: WorkerInit & { ports: Array<MessagePort | null> } = {
+      profile: o.profile,
+      bound: o.bound,
+      invariants: [...invariantsFor(o.profile, o.invariants).map((x) => x.name)],
+      index: i,
+      parts: n,
+      coverage: o.coverage ?? false,
+      ports,
+    };
     const w = new Worker(url, { workerData: init, transferList: ports.filter((p): p is MessagePort => p !== null) });
     w.on('message', (m: FromWorker) => {
       switch (m.t) {
@@ -271,19 +288,32 @@ function inWorkers(o: CheckOptions, n: number): Parts {
         return list[cursor[owner]!++] ?? null;
       });
     },
-    coverage: () => ask<Coverage>((id) => ({ t: 'coverage', id }), Array.from({ length: n }, (_, i) => i)),
+    coverage: () =>
+      ask<Coverage>(
+        (id) => ({ t: 'coverage', id }),
+        Array.from({ length: n }, (_, i) => i),
+      ),
     async close() {
       closing = true;
       await Promise.all(workers.map((w) => w.terminate()));
     },
     progress() {
-      return progress.reduce((a, p) => ({ edges: a.edges + p.edges, states: a.states + p.states, heap: a.heap + p.heap }), { edges: 0, states: 0, heap: 0 });
+      return progress.reduce((a, p) => ({ edges: a.edges + p.edges, states: a.states + p.states, heap: a.heap + p.heap }), {
+        edges: 0,
+        states: 0,
+        heap: 0,
+      });
     },
   };
 }
 
 /** Replay event indices from the initial state: the steps, with outcomes and rules, checking fingerprints. */
-export function replayIndices(profile: Profile, bound: Bound, indices: readonly number[], expect?: ReadonlyArray<[number, number]>): PathStep[] {
+export function replayIndices(
+  profile: Profile,
+  bound: Bound,
+  indices: readonly number[],
+  expect?: ReadonlyArray<[number, number]>,
+): PathStep[] {
   let s: SystemState = emptySystem();
   const out: PathStep[] = [];
   indices.forEach((k, i) => {
@@ -295,7 +325,10 @@ export function replayIndices(profile: Profile, bound: Bound, indices: readonly 
     const want = expect?.[i];
     if (want) {
       const [lo, hi] = fingerprint(stateKey(s));
-      if (lo !== want[0] || hi !== want[1]) throw new Error(`internal: replay of step ${i + 1} (${ev.op}) reached another state than the search (fingerprint collision or a nondeterministic rule)`);
+      if (lo !== want[0] || hi !== want[1])
+        throw new Error(
+          `internal: replay of step ${i + 1} (${ev.op}) reached another state than the search (fingerprint collision or a nondeterministic rule)`,
+        );
     }
     out.push({ step: ev, outcome: r.outcome, rule: r.rule });
   });
@@ -353,7 +386,8 @@ export function startCheck(o: CheckOptions): RunningCheck {
       if (!p) return;
       if (o.maxStates !== undefined && p.states >= o.maxStates) stop(`state limit ${o.maxStates} reached`);
       if (peakRss > maxMemory) stop(`memory limit ${formatBytes(maxMemory)} reached (RSS ${formatBytes(peakRss)})`);
-      if (o.maxMillis !== undefined && performance.now() - t0 > o.maxMillis) stop(`time limit ${(o.maxMillis / 1000).toFixed(0)} s reached`);
+      if (o.maxMillis !== undefined && performance.now() - t0 > o.maxMillis)
+        stop(`time limit ${(o.maxMillis / 1000).toFixed(0)} s reached`);
       o.onProgress?.({ depth: depthDone, states: p.states, edges: p.edges, millis: performance.now() - t0, frontier });
     }, 500);
     let reports: LevelReport[] = [];

@@ -89,7 +89,12 @@ export function estimate(profile: Profile, bound: Bound, workers = 1): Estimate 
   const g = GROWTH[name] ?? FALLBACK;
   const added = profile.name.split('+').length - 1;
   let states = g.unit * 2 ** added;
-  states *= g.pages ** (bound.pages - 1) * g.gmems ** (bound.gmems - 1) * g.maps ** (bound.maps - 1) * g.pins ** (bound.pins - 1) * g.vms ** (bound.vms - 1);
+  states *=
+    g.pages ** (bound.pages - 1) *
+    g.gmems ** (bound.gmems - 1) *
+    g.maps ** (bound.maps - 1) *
+    g.pins ** (bound.pins - 1) *
+    g.vms ** (bound.vms - 1);
   // A second memslot only matters when there is a second guest_memfd to bind.
   if (bound.gmems >= 2) states *= g.slots ** (Math.min(bound.slots, bound.gmems) - 1);
   else if (bound.slots === 0) states /= 2;
@@ -101,7 +106,9 @@ export function estimate(profile: Profile, bound: Bound, workers = 1): Estimate 
     states,
     bytes: states * BYTES_PER_STATE,
     seconds: states / (STATES_PER_SECOND * (workers >= 2 ? TWO_CORE_SPEEDUP : 1)),
-    basis: GROWTH[name] ? `growth factors measured for ${name}${added ? `, ×2 per added flag` : ''}` : 'no measurements for this profile: the largest factors measured',
+    basis: GROWTH[name]
+      ? `growth factors measured for ${name}${added ? `, ×2 per added flag` : ''}`
+      : 'no measurements for this profile: the largest factors measured',
   };
 }
 

@@ -33,8 +33,8 @@ export function fpString(lo: number, hi: number): string {
 
 /** Compare fingerprints as unsigned 64-bit numbers (hi, then lo): the deterministic tie-break order. */
 export function fpCompare(alo: number, ahi: number, blo: number, bhi: number): number {
-  if (ahi !== bhi) return (ahi >>> 0) < (bhi >>> 0) ? -1 : 1;
-  if (alo !== blo) return (alo >>> 0) < (blo >>> 0) ? -1 : 1;
+  if (ahi !== bhi) return ahi >>> 0 < bhi >>> 0 ? -1 : 1;
+  if (alo !== blo) return alo >>> 0 < blo >>> 0 ? -1 : 1;
   return 0;
 }
 

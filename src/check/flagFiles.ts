@@ -13,7 +13,10 @@ import { BUILTIN_FLAGS } from '../../spec/flags/index.ts';
 import type { FlagDef } from '../../spec/profile.ts';
 
 export class FlagFileError extends Error {
-  constructor(readonly source: string, readonly problems: readonly string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
     super(`${source}: ${problems.length === 1 ? problems[0] : `\n${problems.map((p) => `  ${p}`).join('\n')}`}`);
     this.name = 'FlagFileError';
   }
@@ -118,22 +121,31 @@ export async function typeCheckFlagFile(path: string): Promise<string[]> {
   const fileExists2 = host.fileExists;
   host.fileExists = (f) => resolve(f) === stub || fileExists2(f);
   const getSourceFile2 = host.getSourceFile;
-  host.getSourceFile = (f, lang, onError, create) => (resolve(f) === stub ? ts.createSourceFile(f, stubText, lang) : getSourceFile2(f, lang, onError, create));
+  host.getSourceFile = (f, lang, onError, create) =>
+    resolve(f) === stub ? ts.createSourceFile(f, stubText, lang) : getSourceFile2(f, lang, onError, create);
   host.resolveModuleNameLiterals = (literals, containingFile, redirected, opts) =>
     literals.map((lit) => {
       const name = lit.text;
-      if (!name.startsWith('.') && !isAbsolute(name)) return { resolvedModule: { resolvedFileName: stub, extension: ts.Extension.Dts, isExternalLibraryImport: false } };
+      if (!name.startsWith('.') && !isAbsolute(name))
+        return { resolvedModule: { resolvedFileName: stub, extension: ts.Extension.Dts, isExternalLibraryImport: false } };
       return ts.resolveModuleName(name, containingFile, opts, host, undefined, redirected);
     });
   const program = ts.createProgram([abs, wrapper], options, host);
-  const mine = [program.getSourceFile(abs), program.getSourceFile(wrapper)].filter((f): f is import('typescript').SourceFile => f !== undefined);
-  const diags = [...program.getOptionsDiagnostics(), ...mine.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)])];
+  const mine = [program.getSourceFile(abs), program.getSourceFile(wrapper)].filter(
+    (f): f is import('typescript').SourceFile => f !== undefined,
+  );
+  const diags = [
+    ...program.getOptionsDiagnostics(),
+    ...mine.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
+  ];
   return diags.map((d) => {
     const msg = ts.flattenDiagnosticMessageText(d.messageText, '\n    ');
     if (!d.file) return msg;
     const inWrapper = resolve(d.file.fileName) === wrapper;
     const { line, character } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
-    return inWrapper ? `the file's exports are not flag definitions (FlagDef): ${msg}` : `${relative(process.cwd(), d.file.fileName)}:${line + 1}:${character + 1}: ${msg}`;
+    return inWrapper
+      ? `the file's exports are not flag definitions (FlagDef): ${msg}`
+      : `${relative(process.cwd(), d.file.fileName)}:${line + 1}:${character + 1}: ${msg}`;
   });
 }
 
@@ -151,7 +163,8 @@ export async function loadTsFlags(path: string, source = path, options: { typeCh
   }
   if (mod.default !== undefined) return flagsFromValue(mod.default, source);
   const named = Object.values(mod).filter(looksLikeFlag);
-  if (!named.length) throw new FlagFileError(source, ['exports no flag definition (export default { name, bit, ... } or export const FLAG: FlagDef = ...)']);
+  if (!named.length)
+    throw new FlagFileError(source, ['exports no flag definition (export default { name, bit, ... } or export const FLAG: FlagDef = ...)']);
   return named;
 }
 
@@ -161,8 +174,11 @@ export async function loadFlagArg(arg: string, options: { typeCheck?: boolean } 
   const ext = extname(arg).toLowerCase();
   if (builtin && !existsSync(arg)) return [{ def: builtin, source: 'built-in', builtin: true }];
   if (ext === '.json') return loadJsonFlags(arg).map((def) => ({ def: def as FlagDef, source: arg, builtin: false }));
-  if (ext === '.ts' || ext === '.mts') return (await loadTsFlags(arg, arg, options)).map((def) => ({ def: def as FlagDef, source: arg, builtin: false }));
+  if (ext === '.ts' || ext === '.mts')
+    return (await loadTsFlags(arg, arg, options)).map((def) => ({ def: def as FlagDef, source: arg, builtin: false }));
   const upper = arg.toUpperCase().replace(/^GUEST_MEMFD_FLAG_/, '');
   const hint = BUILTIN_FLAGS[upper] ? ` (did you mean ${upper}?)` : '';
-  throw new FlagFileError(arg, [`unknown flag${hint}: not a built-in flag (${Object.keys(BUILTIN_FLAGS).join(', ')}) nor a flag file (.ts, .mts or .json)${existsSync(arg) ? '' : isAbsolute(arg) || arg.includes('/') ? '; no such file' : ''}`]);
+  throw new FlagFileError(arg, [
+    `unknown flag${hint}: not a built-in flag (${Object.keys(BUILTIN_FLAGS).join(', ')}) nor a flag file (.ts, .mts or .json)${existsSync(arg) ? '' : isAbsolute(arg) || arg.includes('/') ? '; no such file' : ''}`,
+  ]);
 }

@@ -84,18 +84,30 @@ const BACKING_ORDER = ['hole', 'allocated', 'initialised'];
 export function comparePageLabels(a: string, b: string): number {
   const [aa = '', ab = '', ...ar] = a.split(' · ');
   const [ba = '', bb = '', ...br] = b.split(' · ');
-  return ATTR_ORDER.indexOf(aa) - ATTR_ORDER.indexOf(ba) || BACKING_ORDER.indexOf(ab) - BACKING_ORDER.indexOf(bb) || ar.length - br.length || a.localeCompare(b);
+  return (
+    ATTR_ORDER.indexOf(aa) - ATTR_ORDER.indexOf(ba) ||
+    BACKING_ORDER.indexOf(ab) - BACKING_ORDER.indexOf(bb) ||
+    ar.length - br.length ||
+    a.localeCompare(b)
+  );
 }
 
 export function pageRegionValue(p: PageState, r: PageRegion): string {
   switch (r) {
-    case 'attribute': return p.attribute;
-    case 'backing': return p.backing;
-    case 'hostMapping': return p.hostMappers.length ? 'mapped' : 'unmapped';
-    case 'pins': return p.pins ? 'pinned' : 'unpinned';
-    case 'trustedEntity': return p.trustedEntity;
-    case 'directMap': return p.directMap;
-    case 'stage2': return p.stage2;
+    case 'attribute':
+      return p.attribute;
+    case 'backing':
+      return p.backing;
+    case 'hostMapping':
+      return p.hostMappers.length ? 'mapped' : 'unmapped';
+    case 'pins':
+      return p.pins ? 'pinned' : 'unpinned';
+    case 'trustedEntity':
+      return p.trustedEntity;
+    case 'directMap':
+      return p.directMap;
+    case 'stage2':
+      return p.stage2;
   }
 }
 
@@ -199,7 +211,7 @@ export class Partition {
     invariants: readonly Invariant[],
     readonly index: number,
     readonly parts: number,
-    private readonly options: PartitionOptions = {},
+    readonly options: PartitionOptions = {},
   ) {
     this.stateInvariants = invariants.filter((i) => i.kind === 'state');
     this.transitionInvariants = invariants.filter((i) => i.kind === 'transition');
@@ -342,7 +354,14 @@ export class Partition {
   }
 
   stats(): { states: number; edges: number; selfLoops: number; deadlocks: number; orphanPins: number; depth: number } {
-    return { states: this.store.size, edges: this.search.edges, selfLoops: this.search.selfLoops, deadlocks: this.deadlocks, orphanPins: this.orphanPins, depth: this.search.depth };
+    return {
+      states: this.store.size,
+      edges: this.search.edges,
+      selfLoops: this.search.selfLoops,
+      deadlocks: this.deadlocks,
+      orphanPins: this.orphanPins,
+      depth: this.search.depth,
+    };
   }
 }
 

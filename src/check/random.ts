@@ -70,9 +70,17 @@ function firstViolation(profile: Profile, invariants: readonly Invariant[], w: W
 }
 
 /** fast-check over full-length choice lists; the shrunk failing walk and its problem, or undefined. */
-function walks(o: RandomCheckOptions, seed: number, runs: number, problem: (w: Walk) => Problem | undefined): { walk: Walk; problem: Problem; runs: number } | undefined {
+function walks(
+  o: RandomCheckOptions,
+  seed: number,
+  runs: number,
+  problem: (w: Walk) => Problem | undefined,
+): { walk: Walk; problem: Problem; runs: number } | undefined {
   const arb = fc.array(fc.nat({ max: 1 << 20 }), { minLength: 1, maxLength: o.maxLength, size: 'max' });
-  const out = fc.check(fc.property(arb, (choices) => problem(walkFromChoices(o.profile, o.bound, choices)) === undefined), { seed, numRuns: runs });
+  const out = fc.check(
+    fc.property(arb, (choices) => problem(walkFromChoices(o.profile, o.bound, choices)) === undefined),
+    { seed, numRuns: runs },
+  );
   if (!out.failed || !out.counterexample) return undefined;
   const walk = walkFromChoices(o.profile, o.bound, out.counterexample[0]);
   const p = problem(walk);
@@ -138,7 +146,11 @@ export async function randomCheck(o: RandomCheckOptions): Promise<RandomCheckRes
     });
     if (failure) {
       const p = failure.problem;
-      const path = minimise(o.profile, o.invariants.filter((x) => x.name === p.invariant), failure.walk.steps.slice(0, p.index + 1));
+      const path = minimise(
+        o.profile,
+        o.invariants.filter((x) => x.name === p.invariant),
+        failure.walk.steps.slice(0, p.index + 1),
+      );
       return {
         runs: done + failure.runs,
         seed: o.seed,

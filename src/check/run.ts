@@ -95,12 +95,16 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
   const names = invariants.map((i) => i.name);
   const ctx: TraceContext = { profile: o.profile, added: o.added.map((a) => a.def), bound: o.bound, command: o.command };
   const out = o.out ?? join('out', 'check', o.profile.name);
-  const say = (s: string) => { if (!o.json) io.out(s); };
+  const say = (s: string) => {
+    if (!o.json) io.out(s);
+  };
 
   say(`profile   ${o.profile.name}: ${o.profile.title}`);
   for (const a of o.added) {
     const model = o.profile.flags.find((f) => f.name === a.def.name);
-    say(`flag      ${a.def.name} (bit ${a.def.bit}${model && model.bit !== a.def.bit ? `, modelled at bit ${model.bit}` : ''}; ${a.source}): ${a.def.summary}`);
+    say(
+      `flag      ${a.def.name} (bit ${a.def.bit}${model && model.bit !== a.def.bit ? `, modelled at bit ${model.bit}` : ''}; ${a.source}): ${a.def.summary}`,
+    );
   }
   for (const note of o.notes) say(`note      ${note}`);
   for (const w of o.warnings) say(`warning   ${w.where}: ${w.message}`);
@@ -121,7 +125,9 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
   const est = estimate(o.profile, o.bound, o.workers === 'auto' ? availableParallelism() : o.workers);
   const budget = o.maxMemory ?? memoryBudget();
   if (!o.force && est.bytes > budget && o.maxStates === undefined) {
-    io.err(`gmem-spec check: bound ${formatBound(o.bound)} is too large for an exhaustive search of ${o.profile.name}: estimated ~${formatCount(est.states)} states (${est.basis}), ~${formatBytes(est.bytes)} of memory (this machine allows ${formatBytes(budget)}), ~${formatDuration(est.seconds)}.`);
+    io.err(
+      `gmem-spec check: bound ${formatBound(o.bound)} is too large for an exhaustive search of ${o.profile.name}: estimated ~${formatCount(est.states)} states (${est.basis}), ~${formatBytes(est.bytes)} of memory (this machine allows ${formatBytes(budget)}), ~${formatDuration(est.seconds)}.`,
+    );
     io.err('  use a smaller bound, --random N --seed S for random walks at this bound, --max-states N to explore a prefix, or --force');
     return 2;
   }
@@ -167,11 +173,17 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
 }
 
 function report(o: RunOptions, io: Io, r: CheckResult, ctx: TraceContext, out: string): number {
-  const say = (s: string) => { if (!o.json) io.out(s); };
+  const say = (s: string) => {
+    if (!o.json) io.out(s);
+  };
   const secs = r.millis / 1000;
   say('');
-  say(`explored  ${n(r.states)} states, ${n(r.edges)} edges (${n(r.selfLoops)} self-loops), depth ${r.depth}, ${r.complete ? 'complete' : `INCOMPLETE: ${r.stoppedBecause ?? 'stopped'}`}`);
-  say(`time      ${secs.toFixed(1)} s (${n(Math.round(r.states / Math.max(secs, 1e-3)))} states/s, ${n(Math.round(r.edges / Math.max(secs, 1e-3)))} edges/s), ${r.workers} worker(s), peak RSS ${formatBytes(r.peakRss)}`);
+  say(
+    `explored  ${n(r.states)} states, ${n(r.edges)} edges (${n(r.selfLoops)} self-loops), depth ${r.depth}, ${r.complete ? 'complete' : `INCOMPLETE: ${r.stoppedBecause ?? 'stopped'}`}`,
+  );
+  say(
+    `time      ${secs.toFixed(1)} s (${n(Math.round(r.states / Math.max(secs, 1e-3)))} states/s, ${n(Math.round(r.edges / Math.max(secs, 1e-3)))} edges/s), ${r.workers} worker(s), peak RSS ${formatBytes(r.peakRss)}`,
+  );
   say(`fingerprints: probability of a collision ≤ ${r.collisionProbability.toExponential(1)}`);
 
   const written: Record<string, string> = {};
@@ -181,7 +193,9 @@ function report(o: RunOptions, io: Io, r: CheckResult, ctx: TraceContext, out: s
     const inv = INVARIANTS.find((i) => i.name === name);
     const v = byName.get(name);
     const claims = claimedBy(o, name);
-    const tags = [claims.length ? `claimed by ${claims.join(', ')}` : '', promised(o, name) ? '' : `not promised by ${o.profile.name}`].filter(Boolean).join('; ');
+    const tags = [claims.length ? `claimed by ${claims.join(', ')}` : '', promised(o, name) ? '' : `not promised by ${o.profile.name}`]
+      .filter(Boolean)
+      .join('; ');
     if (!v) {
       say(`  ${r.complete ? 'holds   ' : 'no viol.'}  ${name} — ${inv?.says ?? ''}${tags ? `  [${tags}]` : ''}`);
       continue;
@@ -198,19 +212,33 @@ function report(o: RunOptions, io: Io, r: CheckResult, ctx: TraceContext, out: s
     const file = join(out, 'deadlock.json');
     writeFileAtomic(file, deadlockTrace(ctx, r.deadlock.path));
     written.deadlock = file;
-    say(`deadlocks: ${n(r.deadlocks)} state(s) hold open fds or mappings yet no explored operation changes them; shortest (${r.deadlock.path.length} steps): ${file}`);
+    say(
+      `deadlocks: ${n(r.deadlocks)} state(s) hold open fds or mappings yet no explored operation changes them; shortest (${r.deadlock.path.length} steps): ${file}`,
+    );
     for (const l of pathLines(o.profile, r.deadlock.path, 'stuck here')) say(l);
   } else say('deadlocks: none (every state that still holds an fd or a mapping has a move)');
-  if (r.orphanPins) say(`  note: ${n(r.orphanPins)} end state(s) keep a pin whose mapping is gone; unpin names a mapping, so the vocabulary cannot drop it (a modelling gap, not counted as a deadlock)`);
+  if (r.orphanPins)
+    say(
+      `  note: ${n(r.orphanPins)} end state(s) keep a pin whose mapping is gone; unpin names a mapping, so the vocabulary cannot drop it (a modelling gap, not counted as a deadlock)`,
+    );
 
   let dead;
   if (r.coverage && o.deadRules !== false) {
     dead = deadRules(r.coverage);
     say('dead rules (defined, never reached within the bound):');
-    say(`  machine states          ${dead.statesTotal - dead.statesUnreached.length}/${dead.statesTotal} reached${dead.statesUnreached.length ? `; never: ${dead.statesUnreached.join(', ')}` : ''}`);
-    say(`  machine transitions     ${dead.transitionsTotal - dead.transitionsUnreached.length}/${dead.transitionsTotal} taken${dead.transitionsUnreached.length ? '; never:' : ''}`);
-    for (const t of dead.transitionsUnreached) say(`      ${t.machine} ${t.region}: ${t.from} → ${t.to} on ${t.events.join('|')}${t.guards.length ? ` [guard ${t.guards.join(', ')}]` : ''}`);
-    say(`  check-list conditions   ${dead.checksTotal - dead.checksNeverDecided.length}/${dead.checksTotal} decided some edge${dead.checksNeverDecided.length ? '; never:' : ''}`);
+    say(
+      `  machine states          ${dead.statesTotal - dead.statesUnreached.length}/${dead.statesTotal} reached${dead.statesUnreached.length ? `; never: ${dead.statesUnreached.join(', ')}` : ''}`,
+    );
+    say(
+      `  machine transitions     ${dead.transitionsTotal - dead.transitionsUnreached.length}/${dead.transitionsTotal} taken${dead.transitionsUnreached.length ? '; never:' : ''}`,
+    );
+    for (const t of dead.transitionsUnreached)
+      say(
+        `      ${t.machine} ${t.region}: ${t.from} → ${t.to} on ${t.events.join('|')}${t.guards.length ? ` [guard ${t.guards.join(', ')}]` : ''}`,
+      );
+    say(
+      `  check-list conditions   ${dead.checksTotal - dead.checksNeverDecided.length}/${dead.checksTotal} decided some edge${dead.checksNeverDecided.length ? '; never:' : ''}`,
+    );
     if (dead.checksNeverDecided.length) say(`      ${byOp(dead.checksNeverDecided.map((c) => c.id))}`);
     say(`  operations never successful here: ${dead.opsNeverSucceeded.join(', ') || 'none'}`);
     say(`  operations outside the explorer's event set: ${dead.opsNotExplored.join(', ') || 'none'}`);
@@ -221,7 +249,13 @@ function report(o: RunOptions, io: Io, r: CheckResult, ctx: TraceContext, out: s
   const failed = r.violations.length > 0;
   const status = failed ? 1 : r.complete ? 0 : 2;
   say('');
-  say(failed ? `result    VIOLATION: ${r.violations.map((v) => v.invariant).join(', ')}` : r.complete ? `result    PASS: ${r.invariants.length} invariant(s) hold in all ${n(r.states)} reachable states` : `result    INCOMPLETE: no violation in the ${n(r.states)} states explored (${r.stoppedBecause ?? 'stopped'})`);
+  say(
+    failed
+      ? `result    VIOLATION: ${r.violations.map((v) => v.invariant).join(', ')}`
+      : r.complete
+        ? `result    PASS: ${r.invariants.length} invariant(s) hold in all ${n(r.states)} reachable states`
+        : `result    INCOMPLETE: no violation in the ${n(r.states)} states explored (${r.stoppedBecause ?? 'stopped'})`,
+  );
   if (o.json) io.out(JSON.stringify(summaryJson(o, r, written, dead), null, 2));
   return status;
 }
@@ -234,13 +268,20 @@ function printPageStates(o: RunOptions, io: Io, r: CheckResult, say: (s: string)
     for (const flags of flagCombinations(o.profile, vmType)) {
       const b = comboBehaviour(o.profile, vmType, flags);
       const states = by[`${vmType} ${flags}`] ?? [];
-      say(`  ${vmType} ${flagNames(o.profile, flags)}: mmap ${b.mmap}; first host access ${b.firstAccess}; ${states.length} page state(s):`);
+      say(
+        `  ${vmType} ${flagNames(o.profile, flags)}: mmap ${b.mmap}; first host access ${b.firstAccess}; ${states.length} page state(s):`,
+      );
       for (const s of states) say(`      ${s}`);
     }
   }
 }
 
-function summaryJson(o: RunOptions, r: CheckResult, written: Record<string, string>, dead: ReturnType<typeof deadRules> | undefined): Record<string, unknown> {
+function summaryJson(
+  o: RunOptions,
+  r: CheckResult,
+  written: Record<string, string>,
+  dead: ReturnType<typeof deadRules> | undefined,
+): Record<string, unknown> {
   return {
     profile: o.profile.name,
     bound: formatBound(o.bound),
@@ -253,7 +294,13 @@ function summaryJson(o: RunOptions, r: CheckResult, written: Record<string, stri
     millis: Math.round(r.millis),
     workers: r.workers,
     invariants: r.invariants,
-    violations: r.violations.map((v) => ({ invariant: v.invariant, kind: v.kind, detail: v.detail, length: v.path.length, file: written[v.invariant] })),
+    violations: r.violations.map((v) => ({
+      invariant: v.invariant,
+      kind: v.kind,
+      detail: v.detail,
+      length: v.path.length,
+      file: written[v.invariant],
+    })),
     deadlocks: r.deadlocks,
     orphanPins: r.orphanPins,
     ...(written.deadlock ? { deadlockFile: written.deadlock } : {}),
@@ -263,7 +310,9 @@ function summaryJson(o: RunOptions, r: CheckResult, written: Record<string, stri
 }
 
 async function runRandom(o: RunOptions, io: Io, invariants: Invariant[], ctx: TraceContext, out: string): Promise<number> {
-  const say = (s: string) => { if (!o.json) io.out(s); };
+  const say = (s: string) => {
+    if (!o.json) io.out(s);
+  };
   const rnd = o.random as NonNullable<RunOptions['random']>;
   say(`random    ${n(rnd.runs)} walks of up to ${rnd.depth} steps, seed ${rnd.seed}`);
   let stop = false;
@@ -283,26 +332,56 @@ async function runRandom(o: RunOptions, io: Io, invariants: Invariant[], ctx: Tr
       seed: rnd.seed,
       maxLength: rnd.depth,
       shouldStop: () => stop,
-      onChunk: (done) => { if (!o.json) io.err(`  … ${n(done)} walks`); },
+      onChunk: (done) => {
+        if (!o.json) io.err(`  … ${n(done)} walks`);
+      },
     });
   } finally {
     if (o.handleSigint) process.off('SIGINT', onSigint);
   }
   say('');
-  say(`walked    ${n(res.runs)} walks, ${n(res.steps)} steps in ${(res.millis / 1000).toFixed(1)} s${res.interrupted ? ' (INTERRUPTED)' : ''}`);
+  say(
+    `walked    ${n(res.runs)} walks, ${n(res.steps)} steps in ${(res.millis / 1000).toFixed(1)} s${res.interrupted ? ' (INTERRUPTED)' : ''}`,
+  );
   let file: string | undefined;
   if (res.violation) {
     const v: FoundViolation = res.violation;
     file = join(out, `random-${traceFileName(v.invariant)}`);
     const again = `--random ${CHUNK} --seed ${res.failingSeed}`;
-    writeFileAtomic(file, violationTrace({ ...ctx, command: `${o.command.replace(/--seed \S+/, '').replace(/--random \S+/, '')} ${again}`.replace(/\s+/g, ' ').trim() }, v));
+    writeFileAtomic(
+      file,
+      violationTrace(
+        { ...ctx, command: `${o.command.replace(/--seed \S+/, '').replace(/--random \S+/, '')} ${again}`.replace(/\s+/g, ' ').trim() },
+        v,
+      ),
+    );
     say(`  VIOLATED  ${v.invariant} — ${v.says}`);
     say(`    shrunk counterexample, ${v.path.length} steps (reproduce: ${again}): ${file}`);
     for (const l of pathLines(o.profile, v.path, v.detail)) say(l);
   }
   const status = res.violation ? 1 : res.interrupted ? 2 : 0;
   say('');
-  say(res.violation ? `result    VIOLATION: ${res.violation.invariant}` : res.interrupted ? `result    INCOMPLETE: no violation in ${n(res.runs)} walks` : `result    PASS (random): no violation in ${n(res.runs)} walks`);
-  if (o.json) io.out(JSON.stringify({ profile: o.profile.name, bound: formatBound(o.bound), random: { ...rnd, runsDone: res.runs, failingSeed: res.failingSeed, interrupted: res.interrupted }, violations: res.violation ? [{ invariant: res.violation.invariant, detail: res.violation.detail, length: res.violation.path.length, file }] : [] }, null, 2));
+  say(
+    res.violation
+      ? `result    VIOLATION: ${res.violation.invariant}`
+      : res.interrupted
+        ? `result    INCOMPLETE: no violation in ${n(res.runs)} walks`
+        : `result    PASS (random): no violation in ${n(res.runs)} walks`,
+  );
+  if (o.json)
+    io.out(
+      JSON.stringify(
+        {
+          profile: o.profile.name,
+          bound: formatBound(o.bound),
+          random: { ...rnd, runsDone: res.runs, failingSeed: res.failingSeed, interrupted: res.interrupted },
+          violations: res.violation
+            ? [{ invariant: res.violation.invariant, detail: res.violation.detail, length: res.violation.path.length, file }]
+            : [],
+        },
+        null,
+        2,
+      ),
+    );
   return status;
 }

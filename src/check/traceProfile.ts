@@ -31,7 +31,9 @@ export function traceFlagDefinitions(path: string): Record<string, FlagDef> {
     if (typeof f !== 'object' || f === null || Array.isArray(f) || typeof (f as Record<string, JsonValue>).name !== 'string') {
       throw new TraceError(`${path}: flags[${i}]`, 'expected a flag definition with a name');
     }
-    out[(f as Record<string, JsonValue>).name as string] = JSON.parse(JSON.stringify(f, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))) as FlagDef;
+    out[(f as Record<string, JsonValue>).name as string] = JSON.parse(
+      JSON.stringify(f, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)),
+    ) as FlagDef;
   });
   return out;
 }

@@ -13,7 +13,9 @@ const CHUNK = 2000;
 
 const data = workerData as WorkerInit & { ports: Array<MessagePort | null> };
 const port = parentPort as MessagePort;
-const part = new Partition(data.profile, data.bound, invariantsFor(data.profile, data.invariants), data.index, data.parts, { coverage: data.coverage });
+const part = new Partition(data.profile, data.bound, invariantsFor(data.profile, data.invariants), data.index, data.parts, {
+  coverage: data.coverage,
+});
 const peers = data.ports;
 let level = 0;
 let stopRequested = false;
@@ -66,7 +68,8 @@ function flush(mine: number, last: boolean): void {
     if (!p) return;
     const items = part.takeOutbox(i);
     timing.sent += items.length;
-    for (let k = 0; k < items.length; k += CHUNK) p.postMessage({ level: mine, from: data.index, items: items.slice(k, k + CHUNK), last: false } satisfies PeerMessage);
+    for (let k = 0; k < items.length; k += CHUNK)
+      p.postMessage({ level: mine, from: data.index, items: items.slice(k, k + CHUNK), last: false } satisfies PeerMessage);
     if (last) p.postMessage({ level: mine, from: data.index, items: [], last: true } satisfies PeerMessage);
   });
 }
@@ -86,23 +89,34 @@ async function runLevel(): Promise<void> {
     const now = performance.now();
     if (now - lastProgress > 500) {
       lastProgress = now;
-      post({ t: 'progress', index: data.index, edges: part.edges, states: part.table.size, pending: part.pendingSize, heapUsed: getHeapStatistics().used_heap_size });
+      post({
+        t: 'progress',
+        index: data.index,
+        edges: part.edges,
+        states: part.table.size,
+        pending: part.pendingSize,
+        heapUsed: getHeapStatistics().used_heap_size,
+      });
     }
     // Stream what was found so far to its owners, so that they take it in while this one goes on.
     flush(mine, false);
     await tick();
     sliceEnd = performance.now() + 50;
   }
-  timing.expand += performance.now() - t; t = performance.now();
+  timing.expand += performance.now() - t;
+  t = performance.now();
   // Hand every peer the rest of its share and the end marker (even when stopping: no one waits forever).
   flush(mine, true);
   const expected = peers.filter(Boolean).length;
   while ((finished.get(mine) ?? 0) < expected) {
-    await new Promise<void>((r) => { wake = r; });
+    await new Promise<void>((r) => {
+      wake = r;
+    });
     wake = undefined;
   }
   finished.delete(mine);
-  timing.exchange += performance.now() - t; t = performance.now();
+  timing.exchange += performance.now() - t;
+  t = performance.now();
   part.commit();
   timing.commit += performance.now() - t;
   if (process.env.GMEM_CHECK_TIMING) console.error(`worker ${data.index} level ${mine}`, JSON.stringify(timing));

@@ -50,7 +50,13 @@ export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** A choice option's value is one of its choices. */
 type Choice<S> = S extends { choices: readonly (infer C extends string)[] } ? C : string;
-type ValueOf<S> = S extends { type: 'boolean' } ? boolean : S extends { multiple: true } ? string[] : S extends { default: string } ? Choice<S> : Choice<S> | undefined;
+type ValueOf<S> = S extends { type: 'boolean' }
+  ? boolean
+  : S extends { multiple: true }
+    ? string[]
+    : S extends { default: string }
+      ? Choice<S>
+      : Choice<S> | undefined;
 
 /** The parsed values of a command's options, typed from its declarations. */
 export type OptionValues<O extends OptionSpecs> = { -readonly [K in keyof O]: ValueOf<O[K]> };
@@ -114,7 +120,9 @@ export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[],
     }
     const s = all[t.name];
     if (!s) {
-      throw new UsageError(`unknown option ${t.rawName}${suggestion(t.name, known)}; known: ${known.map((k) => `--${k}`).join(', ') || 'none'}`);
+      throw new UsageError(
+        `unknown option ${t.rawName}${suggestion(t.name, known)}; known: ${known.map((k) => `--${k}`).join(', ') || 'none'}`,
+      );
     }
     const shown = t.rawName.startsWith('--') ? t.rawName : `${t.rawName} (--${t.name})`;
     if (s.type === 'boolean') {
@@ -127,7 +135,8 @@ export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[],
     }
     if (isMultiple(s)) (values[t.name] as string[]).push(t.value);
     else {
-      if (s.choices && !s.choices.includes(t.value)) throw new UsageError(`${shown} must be one of ${s.choices.join(', ')}, got ${JSON.stringify(t.value)}`);
+      if (s.choices && !s.choices.includes(t.value))
+        throw new UsageError(`${shown} must be one of ${s.choices.join(', ')}, got ${JSON.stringify(t.value)}`);
       values[t.name] = t.value;
     }
   }
@@ -138,7 +147,8 @@ export function parseCommandLine<O extends OptionSpecs>(argv: readonly string[],
 export function intValue(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -146,6 +156,7 @@ export function intValue(v: string | undefined, name: string, min: number, max: 
 export function positiveValue(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x) || x <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(v)}`);
+  if (v.trim() === '' || !Number.isFinite(x) || x <= 0)
+    throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(v)}`);
   return x;
 }

@@ -70,14 +70,20 @@ const NO_ARGS: Arguments = { synopsis: '', min: 0, max: 0, what: 'no argument' }
 export { NO_ARGS };
 
 /** The usual statuses; commands add or reword their own. */
-export const EXIT_BAD_INPUT = 'bad input (an unknown option, profile or file, a malformed trace or flag), an unavailable backend, or an internal error: one line on stderr says which';
+export const EXIT_BAD_INPUT =
+  'bad input (an unknown option, profile or file, a malformed trace or flag), an unavailable backend, or an internal error: one line on stderr says which';
 export const EXIT_INTERRUPTED = 'interrupted (Ctrl-C): one line says what was written and what was not';
 
 function checkCount(def: CommandDef<OptionSpecs>, positionals: readonly string[]): void {
   const n = positionals.length;
   if (n >= def.args.min && n <= def.args.max) return;
   if (def.args.max === 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const want = def.args.min === def.args.max ? `exactly ${def.args.what}` : n < def.args.min ? `at least ${def.args.what}` : `at most ${def.args.what}`;
+  const want =
+    def.args.min === def.args.max
+      ? `exactly ${def.args.what}`
+      : n < def.args.min
+        ? `at least ${def.args.what}`
+        : `at most ${def.args.what}`;
   throw new UsageError(`${def.name} takes ${want}${n ? `, got ${n}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}` : ''}`);
 }
 

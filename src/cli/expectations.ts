@@ -28,7 +28,8 @@ function asserts(o: Outcome): boolean {
 export function firstExpectationMismatch(steps: readonly Step[], prefix: number[] = []): ExpectationMismatch | undefined {
   for (const [i, s] of steps.entries()) {
     const path = [...prefix, i];
-    if (s.expected && s.observed && asserts(s.expected) && !outcomesEqual(s.expected, s.observed)) return { path, step: s, expected: s.expected, observed: s.observed };
+    if (s.expected && s.observed && asserts(s.expected) && !outcomesEqual(s.expected, s.observed))
+      return { path, step: s, expected: s.expected, observed: s.observed };
     if (s.op === 'fork') {
       const nested = firstExpectationMismatch(s.steps, path);
       if (nested) return nested;
@@ -44,6 +45,10 @@ export function withExpectations(profile: Profile, r: TraceResult): TraceResult 
   if (!m) return r;
   const first = m.path[0] as number;
   const before = first ? (predictTrace(profile, r.observedTrace.steps.slice(0, first)).at(-1)?.state ?? emptySystem()) : emptySystem();
-  const rule = { id: 'trace.expected', says: `the trace's own expected outcome; the spec (profile ${profile.name}) agrees with the backend here, so the trace's expectation is stale`, cite: r.path };
+  const rule = {
+    id: 'trace.expected',
+    says: `the trace's own expected outcome; the spec (profile ${profile.name}) agrees with the backend here, so the trace's expectation is stale`,
+    cite: r.path,
+  };
   return { ...r, passed: false, divergence: { path: m.path, step: m.step, expected: m.expected, observed: m.observed, rule, before } };
 }

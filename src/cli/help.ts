@@ -70,7 +70,7 @@ export function renderGlobalHelp(commands: readonly Command[]): string {
     'gmem-spec: an executable specification of Linux KVM guest_memfd',
     '',
     'usage: gmem-spec COMMAND [options] [arguments]',
-    '       gmem-spec help COMMAND     (or gmem-spec COMMAND --help): the command\'s options, defaults and exit statuses',
+    "       gmem-spec help COMMAND     (or gmem-spec COMMAND --help): the command's options, defaults and exit statuses",
     '       gmem-spec --version        (or -V, or gmem-spec version)',
     '',
     'commands:',

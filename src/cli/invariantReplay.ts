@@ -28,7 +28,13 @@ export function brokenInvariants(profile: Profile, steps: readonly Step[], resul
     for (const v of violations(profile, INVARIANTS, before, steps[i], r.state)) {
       if (seen.has(v.invariant)) continue;
       seen.add(v.invariant);
-      out.push({ invariant: v.invariant, says: v.says, detail: v.detail, step: i, promised: !profile.promises || profile.promises.includes(v.invariant) });
+      out.push({
+        invariant: v.invariant,
+        says: v.says,
+        detail: v.detail,
+        step: i,
+        promised: !profile.promises || profile.promises.includes(v.invariant),
+      });
     }
     before = r.state;
   });

@@ -22,7 +22,18 @@ import { PhaseTracker, processIo } from './stdio.ts';
 import { version } from './version.ts';
 
 /** Errors that are the input's fault: their message is the whole story. */
-const INPUT_ERRORS = [TraceError, UnknownProfileError, UnknownHandleError, JsonSyntaxError, FlagFileError, FlagValidationError, ComposeError, BoundError, SelectionError, ProfileConflictError];
+const INPUT_ERRORS = [
+  TraceError,
+  UnknownProfileError,
+  UnknownHandleError,
+  JsonSyntaxError,
+  FlagFileError,
+  FlagValidationError,
+  ComposeError,
+  BoundError,
+  SelectionError,
+  ProfileConflictError,
+];
 
 const debug = () => process.env.GMEM_SPEC_DEBUG === '1';
 
@@ -40,7 +51,9 @@ export function internalErrorLine(command: string, e: unknown, phase: string | u
 
 /** An error from the operating system (a file that cannot be written): its message names the file. */
 function systemError(e: unknown): e is NodeJS.ErrnoException {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+  return (
+    e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string'
+  );
 }
 
 function reportError(name: string, cmd: Command, e: unknown, io: Io, phase: string | undefined): number {
@@ -95,7 +108,9 @@ export async function main(argv: readonly string[], given?: Io, commands: readon
     }
     const c = commands.find((x) => x.name === topic);
     if (!c) {
-      base.err(`gmem-spec help: unknown command ${JSON.stringify(topic)}${suggest(topic, commands)}; commands: ${commands.map((x) => x.name).join(', ')}`);
+      base.err(
+        `gmem-spec help: unknown command ${JSON.stringify(topic)}${suggest(topic, commands)}; commands: ${commands.map((x) => x.name).join(', ')}`,
+      );
       return 2;
     }
     base.out(renderCommandHelp(c));

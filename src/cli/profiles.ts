@@ -50,7 +50,13 @@ const PROFILE_NAMES = PROFILES.map((p) => p.name).join(', ');
 
 /** `--profile`, with what its absence means for the command. */
 export function profileOption(defaultText: string): StringOption & { short: 'p' } {
-  return { type: 'string', short: 'p', value: 'P', description: `the profile: ${PROFILE_NAMES}, or one plus flags (base+FLAG, e.g. linux-6.18+NO_DIRECT_MAP)`, defaultText };
+  return {
+    type: 'string',
+    short: 'p',
+    value: 'P',
+    description: `the profile: ${PROFILE_NAMES}, or one plus flags (base+FLAG, e.g. linux-6.18+NO_DIRECT_MAP)`,
+    defaultText,
+  };
 }
 
 /** `--flag` on a command about one profile: the flag is added to it. */
@@ -71,7 +77,9 @@ export const FLAG_DEFINITION_OPTION: MultipleOption = {
 
 /** Stable text of a flag definition, to tell two definitions of one name apart. */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
+  );
 }
 
 function sameDef(a: FlagDef, b: FlagDef): boolean {
@@ -111,7 +119,9 @@ function compose(name: string, extra: readonly Loaded[], definitions: Readonly<R
     const def = definitions[n] ?? BUILTIN_FLAGS[n];
     if (!def) {
       const defined = Object.keys(definitions);
-      throw new ComposeError(`profile ${JSON.stringify(name)}: unknown flag ${JSON.stringify(n)}; built-in flags: ${FLAG_NAMES}${defined.length ? `; defined here: ${defined.join(', ')}` : ''}; a flag file defines others (--flag FILE)`);
+      throw new ComposeError(
+        `profile ${JSON.stringify(name)}: unknown flag ${JSON.stringify(n)}; built-in flags: ${FLAG_NAMES}${defined.length ? `; defined here: ${defined.join(', ')}` : ''}; a flag file defines others (--flag FILE)`,
+      );
     }
     return { def, source: definitions[n] ? 'definition' : 'built-in' };
   });
@@ -120,7 +130,17 @@ function compose(name: string, extra: readonly Loaded[], definitions: Readonly<R
     if (same && sameDef(same.def, l.def)) continue;
     all.push({ def: l.def, source: l.builtin ? 'built-in' : l.source });
   }
-  const c = composeProfile(baseProfile, all.map((a) => a.def), { sources: all.map((a) => (a.source === 'built-in' || a.source === 'definition' ? a.def.name : `${a.source} (${typeof a.def?.name === 'string' ? a.def.name : 'flag'})`)) });
+  const c = composeProfile(
+    baseProfile,
+    all.map((a) => a.def),
+    {
+      sources: all.map((a) =>
+        a.source === 'built-in' || a.source === 'definition'
+          ? a.def.name
+          : `${a.source} (${typeof a.def?.name === 'string' ? a.def.name : 'flag'})`,
+      ),
+    },
+  );
   const added = all.filter((a) => !baseProfile.flags.some((f) => f.name === a.def.name));
   return { profile: c.profile, builtIn: baseProfile.name, added, notes: c.notes, warnings: c.warnings, args };
 }
@@ -129,7 +149,11 @@ function compose(name: string, extra: readonly Loaded[], definitions: Readonly<R
  * The profile a command line names: `--profile` (or `fallback`) plus each `--flag`. `definitions` are flag
  * definitions from elsewhere (a trace's `flags`) for names used in `base+NAME`.
  */
-export async function resolveProfile(req: ProfileRequest, fallback = DEFAULT_PROFILE, definitions: Readonly<Record<string, FlagDef>> = {}): Promise<ResolvedProfile> {
+export async function resolveProfile(
+  req: ProfileRequest,
+  fallback = DEFAULT_PROFILE,
+  definitions: Readonly<Record<string, FlagDef>> = {},
+): Promise<ResolvedProfile> {
   const loaded = await loadFlagArgs(req.flag ?? []);
   const table: Record<string, FlagDef> = { ...definitions };
   for (const l of loaded) if (!l.builtin) addDefinition(table, l.def, l.source);
@@ -148,7 +172,10 @@ export async function resolveProfiles(names: readonly string[], flagFiles: reado
   for (const l of loaded) addDefinition(table, l.def, l.source);
   const used = new Set(names.flatMap((n) => splitProfileName(n).flags));
   for (const l of loaded) {
-    if (!used.has(l.def.name)) throw new ComposeError(`--flag ${l.arg}: flag ${l.def.name} is not named by any profile given (${names.join(', ')}); name it as base+${l.def.name}`);
+    if (!used.has(l.def.name))
+      throw new ComposeError(
+        `--flag ${l.arg}: flag ${l.def.name} is not named by any profile given (${names.join(', ')}); name it as base+${l.def.name}`,
+      );
   }
   const fileArgs = flagFiles.flatMap((f) => ['--flag', f]);
   return names.map((n) => compose(n, [], table, [n, ...fileArgs]));
@@ -173,7 +200,12 @@ function ownProfile(path: string, name: string, table: Readonly<Record<string, F
  * The profile to run a trace under: the trace's own when the command line names none, the command line's when
  * the trace names none, and either when they are the same profile. Different: ProfileConflictError.
  */
-export async function resolveForTrace(req: ProfileRequest, path: string, traceProfile: string | undefined, fallback = DEFAULT_PROFILE): Promise<ResolvedProfile> {
+export async function resolveForTrace(
+  req: ProfileRequest,
+  path: string,
+  traceProfile: string | undefined,
+  fallback = DEFAULT_PROFILE,
+): Promise<ResolvedProfile> {
   const flags = req.flag ?? [];
   const loaded = await loadFlagArgs(flags);
   const table: Record<string, FlagDef> = { ...traceFlagDefinitions(path) };
@@ -194,11 +226,17 @@ export async function resolveForTrace(req: ProfileRequest, path: string, tracePr
 /** Refuse a trace (or suite) whose profile is not the one a run checks against. */
 export function assertSameProfile(own: ResolvedProfile, wanted: ResolvedProfile, path: string, traceProfile: string, whose: string): void {
   if (sameProfile(own, wanted)) return;
-  throw new ProfileConflictError(`${path}: the trace is for profile ${traceProfile}, but ${whose} asks for ${wanted.profile.name}; leave out --profile/--flag to use the trace's, or change its "profile" field`);
+  throw new ProfileConflictError(
+    `${path}: the trace is for profile ${traceProfile}, but ${whose} asks for ${wanted.profile.name}; leave out --profile/--flag to use the trace's, or change its "profile" field`,
+  );
 }
 
 /** Check every trace of a run against the run's profile. */
-export async function assertTracesProfile(traces: ReadonlyArray<{ path: string; trace: Trace }>, wanted: ResolvedProfile, whose: string): Promise<void> {
+export async function assertTracesProfile(
+  traces: ReadonlyArray<{ path: string; trace: Trace }>,
+  wanted: ResolvedProfile,
+  whose: string,
+): Promise<void> {
   const seen = new Set<string>();
   for (const t of traces) {
     const p = t.trace.profile;
@@ -221,7 +259,7 @@ export async function profileOfTraces(traces: ReadonlyArray<{ path: string; trac
 
 /** Trace text for a trace run under `r`: the profile's name and, for a composed profile, the flags' definitions. */
 export function traceDocument(trace: Trace, r: ResolvedProfile | undefined): string {
-  return traceText(trace, r && r.added.length && trace.profile === r.profile.name ? r.added.map((a) => a.def) : []);
+  return traceText(trace, r?.added.length && trace.profile === r.profile.name ? r.added.map((a) => a.def) : []);
 }
 
 /** Trace text with flag definitions in its `flags` list (what a composed profile name needs to resolve). */

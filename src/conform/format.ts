@@ -15,7 +15,10 @@ export interface RunHeader {
 
 /** `step 3: KVM_CHECK_EXTENSION(...) observed ok, ret 1 (not modelled: ...)`, one per step the spec leaves open. */
 function notModelledLines(r: TraceResult): string[] {
-  return r.notModelled.map((n) => `not modelled, not compared: step ${n.path.map((p) => p + 1).join('.')}: ${describeStep(n.step)} observed ${formatOutcome(n.observed)} (${n.reason})`);
+  return r.notModelled.map(
+    (n) =>
+      `not modelled, not compared: step ${n.path.map((p) => p + 1).join('.')}: ${describeStep(n.step)} observed ${formatOutcome(n.observed)} (${n.reason})`,
+  );
 }
 
 /** The total of steps not compared, for the summary lines. */
@@ -61,8 +64,27 @@ export function formatJson(h: RunHeader, results: readonly TraceResult[]): strin
         passed: r.passed,
         steps: r.steps,
         millis: Math.round(r.millis * 10) / 10,
-        ...(r.notModelled.length ? { notModelled: r.notModelled.map((n) => ({ step: n.path.map((p) => p + 1).join('.'), op: n.step, observed: n.observed, reason: n.reason })) } : {}),
-        ...(r.divergence ? { divergence: { step: r.divergence.path.map((p) => p + 1).join('.'), op: r.divergence.step, expected: r.divergence.expected, rule: r.divergence.rule, observed: r.divergence.observed } } : {}),
+        ...(r.notModelled.length
+          ? {
+              notModelled: r.notModelled.map((n) => ({
+                step: n.path.map((p) => p + 1).join('.'),
+                op: n.step,
+                observed: n.observed,
+                reason: n.reason,
+              })),
+            }
+          : {}),
+        ...(r.divergence
+          ? {
+              divergence: {
+                step: r.divergence.path.map((p) => p + 1).join('.'),
+                op: r.divergence.step,
+                expected: r.divergence.expected,
+                rule: r.divergence.rule,
+                observed: r.divergence.observed,
+              },
+            }
+          : {}),
       })),
     },
     2,
@@ -88,7 +110,9 @@ export function formatJunit(h: RunHeader, results: readonly TraceResult[], repro
     else {
       out.push(`${open}>`);
       const d = r.divergence;
-      const msg = d ? `step ${d.path.map((p) => p + 1).join('.')}: expected ${formatOutcome(d.expected)}, observed ${formatOutcome(d.observed)}` : 'failed';
+      const msg = d
+        ? `step ${d.path.map((p) => p + 1).join('.')}: expected ${formatOutcome(d.expected)}, observed ${formatOutcome(d.observed)}`
+        : 'failed';
       if (!r.passed) out.push(`      <failure message="${xml(msg)}">${xml(failureLines(r, reproduce.get(r.name)).join('\n'))}</failure>`);
       if (notes.length) out.push(`      <system-out>${xml(notes.join('\n'))}</system-out>`);
       out.push('    </testcase>');

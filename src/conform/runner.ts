@@ -54,7 +54,12 @@ export async function runTrace(backend: Backend, profile: Profile, t: SuiteTrace
   };
 }
 
-export async function runSuite(backend: Backend, profile: Profile, traces: readonly SuiteTrace[], onResult?: (r: TraceResult) => void): Promise<TraceResult[]> {
+export async function runSuite(
+  backend: Backend,
+  profile: Profile,
+  traces: readonly SuiteTrace[],
+  onResult?: (r: TraceResult) => void,
+): Promise<TraceResult[]> {
   const out: TraceResult[] = [];
   for (const t of traces) {
     const r = await runTrace(backend, profile, t);

@@ -28,7 +28,12 @@ export interface CEmitResult {
 
 class Unsupported extends Error {}
 
-const cstr = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/[^\x20-\x7e]/g, (c) => (c === '…' ? '...' : c === '→' ? '->' : c === '—' ? '-' : '?'))}"`;
+const cstr = (s: string) =>
+  `"${s
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, '\\n')
+    .replace(/[^\x20-\x7e]/g, (c) => (c === '…' ? '...' : c === '→' ? '->' : c === '—' ? '-' : '?'))}"`;
 
 function big(v: Int): bigint {
   return typeof v === 'bigint' ? v : BigInt(v);
@@ -58,21 +63,40 @@ function prot(p: string): string {
 }
 
 const MADV_NAMES: Record<string, string> = {
-  normal: 'MADV_NORMAL', random: 'MADV_RANDOM', sequential: 'MADV_SEQUENTIAL', willneed: 'MADV_WILLNEED', dontneed: 'MADV_DONTNEED',
-  free: 'MADV_FREE', remove: 'MADV_REMOVE', dontfork: 'MADV_DONTFORK', dofork: 'MADV_DOFORK', hugepage: 'MADV_HUGEPAGE',
-  nohugepage: 'MADV_NOHUGEPAGE', pageout: 'MADV_PAGEOUT', collapse: 'MADV_COLLAPSE',
+  normal: 'MADV_NORMAL',
+  random: 'MADV_RANDOM',
+  sequential: 'MADV_SEQUENTIAL',
+  willneed: 'MADV_WILLNEED',
+  dontneed: 'MADV_DONTNEED',
+  free: 'MADV_FREE',
+  remove: 'MADV_REMOVE',
+  dontfork: 'MADV_DONTFORK',
+  dofork: 'MADV_DOFORK',
+  hugepage: 'MADV_HUGEPAGE',
+  nohugepage: 'MADV_NOHUGEPAGE',
+  pageout: 'MADV_PAGEOUT',
+  collapse: 'MADV_COLLAPSE',
 };
 
 const FALLOC_NAMES: Array<[number, string]> = [
-  [0x01, 'FALLOC_FL_KEEP_SIZE'], [0x02, 'FALLOC_FL_PUNCH_HOLE'], [0x04, 'FALLOC_FL_NO_HIDE_STALE'], [0x08, 'FALLOC_FL_COLLAPSE_RANGE'],
-  [0x10, 'FALLOC_FL_ZERO_RANGE'], [0x20, 'FALLOC_FL_INSERT_RANGE'], [0x40, 'FALLOC_FL_UNSHARE_RANGE'],
+  [0x01, 'FALLOC_FL_KEEP_SIZE'],
+  [0x02, 'FALLOC_FL_PUNCH_HOLE'],
+  [0x04, 'FALLOC_FL_NO_HIDE_STALE'],
+  [0x08, 'FALLOC_FL_COLLAPSE_RANGE'],
+  [0x10, 'FALLOC_FL_ZERO_RANGE'],
+  [0x20, 'FALLOC_FL_INSERT_RANGE'],
+  [0x40, 'FALLOC_FL_UNSHARE_RANGE'],
 ];
 
 function fallocMode(m: number): string {
   if (m === 0) return '0';
   const out: string[] = [];
   let rest = m;
-  for (const [bit, name] of FALLOC_NAMES) if (rest & bit) { out.push(name); rest &= ~bit; }
+  for (const [bit, name] of FALLOC_NAMES)
+    if (rest & bit) {
+      out.push(name);
+      rest &= ~bit;
+    }
   if (rest) out.push(`0x${rest.toString(16)}`);
   return out.join(' | ');
 }
@@ -159,9 +183,13 @@ function emitTable(c: Ctx, run: readonly Step[], ind: string, n: number): void {
   for (const s of run) {
     const o = s.expected as Outcome;
     const rule = ruleId(c, s);
-    if (s.op === 'fallocate') rows.push(`{ ${fd(s.gmem)}, ${fallocMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)}, ${errOf(o)}, ${rule} }`);
+    if (s.op === 'fallocate')
+      rows.push(`{ ${fd(s.gmem)}, ${fallocMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)}, ${errOf(o)}, ${rule} }`);
     else if (s.op === 'create_gmem') rows.push(`{ ${fd(s.vm)}, ${u64(s.size)}, ${flagWords(c.profile, s.flags)}, ${errOf(o)}, ${rule} }`);
-    else if (s.op === 'mmap') rows.push(`{ ${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, ${errOf(o)}, ${rule} }`);
+    else if (s.op === 'mmap')
+      rows.push(
+        `{ ${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, ${errOf(o)}, ${rule} }`,
+      );
     else if (s.op === 'set_memory_region2') rows.push(`{ ${fd(s.vm)}, { ${regionFields(s).join(', ')} }, ${errOf(o)}, ${rule} }`);
   }
   if (op === 'fallocate') {
@@ -262,7 +290,9 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
       const target = s.as ? ident(s.as) : 'ret';
       const res = s.reserved?.length ? `, .reserved = { ${s.reserved.map(u64).join(', ')} }` : '';
       const flags = flagWords(c.profile, s.flags);
-      out.push(`${ind}${target} = ioctl(${fd(s.vm)}, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = ${u64(s.size)}, .flags = ${flags}${res} });`);
+      out.push(
+        `${ind}${target} = ioctl(${fd(s.vm)}, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = ${u64(s.size)}, .flags = ${flags}${res} });`,
+      );
       assertResult(c, ind, target, o, s);
       return;
     }
@@ -280,7 +310,9 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
     case 'mmap': {
       const target = s.as ? ident(s.as) : 'scratch_map';
       if (!s.as) c.uses.add('scratch_map');
-      out.push(`${ind}${target} = gmem_mmap(${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, &ret);`);
+      out.push(
+        `${ind}${target} = gmem_mmap(${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, &ret);`,
+      );
       assertResult(c, ind, 'ret', o, s);
       return;
     }
@@ -334,36 +366,51 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
       out.push(`${ind}ret = ftruncate(${fd(s.h)}, ${s64(s.length)});`);
       assertResult(c, ind, 'ret', o, s);
       return;
-    case 'read': case 'write': case 'pread': case 'pwrite': {
+    case 'read':
+    case 'write':
+    case 'pread':
+    case 'pwrite': {
       if (big(s.len) > 65536n) throw new Unsupported('a read/write count above the 64 KiB buffer');
       const buf = 'io_buf';
-      const call = s.op === 'read' ? `read(${fd(s.h)}, ${buf}, ${u64(s.len)})`
-        : s.op === 'write' ? `write(${fd(s.h)}, ${buf}, ${u64(s.len)})`
-        : `${s.op}(${fd(s.h)}, ${buf}, ${u64(s.len)}, ${s64(s.offset)})`;
+      const call =
+        s.op === 'read'
+          ? `read(${fd(s.h)}, ${buf}, ${u64(s.len)})`
+          : s.op === 'write'
+            ? `write(${fd(s.h)}, ${buf}, ${u64(s.len)})`
+            : `${s.op}(${fd(s.h)}, ${buf}, ${u64(s.len)}, ${s64(s.offset)})`;
       out.push(`${ind}ret = ${call};`);
       assertResult(c, ind, 'ret', o, s);
       return;
     }
     case 'set_memory_region2': {
       const fields = regionFields(s);
-      out.push(`${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ ${fields.join(', ')} });`);
+      out.push(
+        `${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ ${fields.join(', ')} });`,
+      );
       assertResult(c, ind, 'ret', o, s);
       return;
     }
     case 'delete_memslot':
-      out.push(`${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ .slot = ${u64(BigInt.asUintN(32, big(s.slot)))} });`);
+      out.push(
+        `${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ .slot = ${u64(BigInt.asUintN(32, big(s.slot)))} });`,
+      );
       assertResult(c, ind, 'ret', o, s);
       return;
     case 'set_memory_attributes':
-      out.push(`${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = ${u64(s.address)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} });`);
+      out.push(
+        `${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = ${u64(s.address)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} });`,
+      );
       assertResult(c, ind, 'ret', o, s);
       return;
     case 'set_memory_attributes2': {
       c.uses.add('attr2');
-      out.push(`${ind}attr2 = (struct kvm_memory_attributes2){ .offset = ${u64(s.offset)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} };`);
+      out.push(
+        `${ind}attr2 = (struct kvm_memory_attributes2){ .offset = ${u64(s.offset)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} };`,
+      );
       out.push(`${ind}ret = ioctl(${fd(s.gmem)}, KVM_SET_MEMORY_ATTRIBUTES2, &attr2);`);
       assertResult(c, ind, 'ret', o, s);
-      if ('errno' in o && o.error_offset !== undefined) out.push(`${ind}ASSERT_EQ(${u64(o.error_offset)}, attr2.error_offset) TH_LOG(${says(c, s)});`);
+      if ('errno' in o && o.error_offset !== undefined)
+        out.push(`${ind}ASSERT_EQ(${u64(o.error_offset)}, attr2.error_offset) TH_LOG(${says(c, s)});`);
       return;
     }
     case 'pin':
@@ -386,7 +433,12 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
       out.push(`${ind}ASSERT_CHILD_OK(pid) TH_LOG("the forked child's steps behave as the spec says");`);
       return;
     }
-    case 'launch_start': case 'launch_finish': case 'populate': case 'guest_access': case 'guest_request_conversion': case 'pre_fault':
+    case 'launch_start':
+    case 'launch_finish':
+    case 'populate':
+    case 'guest_access':
+    case 'guest_request_conversion':
+    case 'pre_fault':
       throw new Unsupported(`${s.op} needs a confidential-computing platform or a vCPU`);
     default: {
       // Unreachable: every operation has a case above, and a new one fails to compile here until it has one.
@@ -406,8 +458,11 @@ function regionFields(s: Step & { op: 'set_memory_region2' }): string[] {
   if (rest) names.push(`0x${rest.toString(16)}`);
   const uaddr = typeof s.uaddr === 'object' ? `(uint64_t)(uintptr_t)${addr(s.uaddr.map, s.uaddr.offset)}` : u64(s.uaddr);
   const fields = [
-    `.slot = ${u64(BigInt.asUintN(32, big(s.slot)))}`, `.flags = ${names.join(' | ') || '0'}`, `.guest_phys_addr = ${u64(s.gpa)}`,
-    `.memory_size = ${u64(s.size)}`, `.userspace_addr = ${uaddr}`,
+    `.slot = ${u64(BigInt.asUintN(32, big(s.slot)))}`,
+    `.flags = ${names.join(' | ') || '0'}`,
+    `.guest_phys_addr = ${u64(s.gpa)}`,
+    `.memory_size = ${u64(s.size)}`,
+    `.userspace_addr = ${uaddr}`,
   ];
   if (s.gmem_offset !== undefined) fields.push(`.guest_memfd_offset = ${u64(s.gmem_offset)}`);
   if (s.gmem !== undefined) fields.push(`.guest_memfd = (uint32_t)${fd(s.gmem)}`);
@@ -420,7 +475,10 @@ function flagWords(profile: Profile, flags: Int): string {
   const out: string[] = [];
   for (const d of profile.flags) {
     const bit = 1n << BigInt(d.bit);
-    if ((f & bit) && (d.name === 'MMAP' || d.name === 'INIT_SHARED')) { out.push(`GUEST_MEMFD_FLAG_${d.name}`); f &= ~bit; }
+    if (f & bit && (d.name === 'MMAP' || d.name === 'INIT_SHARED')) {
+      out.push(`GUEST_MEMFD_FLAG_${d.name}`);
+      f &= ~bit;
+    }
   }
   if (f) out.push(u64(f));
   return out.join(' | ');
@@ -441,7 +499,10 @@ function requiredFlags(profile: Profile, steps: readonly Step[]): bigint {
 }
 
 function cName(t: GenTest): string {
-  const base = t.file.replace(/^traces\//, '').replace(/\.json$/, '').replace(/[^A-Za-z0-9]+/g, '_');
+  const base = t.file
+    .replace(/^traces\//, '')
+    .replace(/\.json$/, '')
+    .replace(/[^A-Za-z0-9]+/g, '_');
   return base.replace(/^_+|_+$/g, '');
 }
 
@@ -464,7 +525,8 @@ function emitTest(profile: Profile, t: GenTest, rules: Map<string, string>): str
   if (c.uses.has('attr2')) decl.push('\tstruct kvm_memory_attributes2 attr2;');
   const need = requiredFlags(profile, t.steps);
   const pre: string[] = [];
-  if (t.steps.some((s) => s.op === 'create_gmem')) pre.push(`\tREQUIRE_GUEST_MEMFD_FLAGS(${need === 0n ? '0' : `0x${need.toString(16)}ULL`});`);
+  if (t.steps.some((s) => s.op === 'create_gmem'))
+    pre.push(`\tREQUIRE_GUEST_MEMFD_FLAGS(${need === 0n ? '0' : `0x${need.toString(16)}ULL`});`);
   const unusedMaps = [...mapNames.map((n) => `\t(void)${n};`), '\t(void)ret;'];
   const title = t.title.replace(/\*\//g, '* /');
   return [
@@ -487,7 +549,10 @@ function wrap(s: string, width: number): string[] {
   const out: string[] = [];
   let line = '';
   for (const w of s.split(' ')) {
-    if (line && line.length + w.length + 1 > width) { out.push(line); line = w; } else line = line ? `${line} ${w}` : w;
+    if (line && line.length + w.length + 1 > width) {
+      out.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
   }
   if (line) out.push(line);
   return out;
@@ -511,8 +576,13 @@ export function emitC(profile: Profile, suites: ReadonlyMap<SuiteName, GenTest[]
     }
     if (!parts.length) continue;
     const file = `c/guest_memfd_${suite}_test.c`;
-    const strings = [...rules].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([note, id]) => `static const char ${id}[] __attribute__((unused)) = ${cstr(note)};`);
-    files.set(file, `${header(profile, suite, command, parts.length)}\n/* The rules, as the spec states them: each assertion's message. */\n${strings.join('\n')}\n\n${parts.join('\n\n')}\n\nTEST_HARNESS_MAIN\n`);
+    const strings = [...rules]
+      .sort((a, b) => (a[1] < b[1] ? -1 : 1))
+      .map(([note, id]) => `static const char ${id}[] __attribute__((unused)) = ${cstr(note)};`);
+    files.set(
+      file,
+      `${header(profile, suite, command, parts.length)}\n/* The rules, as the spec states them: each assertion's message. */\n${strings.join('\n')}\n\n${parts.join('\n\n')}\n\nTEST_HARNESS_MAIN\n`,
+    );
   }
   // Summarise per operation rather than per trace when whole operations are missing.
   const byReason = new Map<string, number>();

@@ -9,10 +9,13 @@ import type { GenTest, SuiteName } from './materialise.ts';
 const q = (s: string) => JSON.stringify(s);
 
 const SUITE_WORDS: Record<SuiteName, string> = {
-  state: 'one shortest path to every reachable state (the BFS-tree paths to its leaves); one describe per leaf state, its it naming the path',
-  transition: 'every edge of the reachable graph, error and self-loop edges included, in greedy walks; one it per group of steps: the operations that leave a state as it is, each move, each connecting path',
+  state:
+    'one shortest path to every reachable state (the BFS-tree paths to its leaves); one describe per leaf state, its it naming the path',
+  transition:
+    'every edge of the reachable graph, error and self-loop edges included, in greedy walks; one it per group of steps: the operations that leave a state as it is, each move, each connecting path',
   path: 'every path of the given length from the initial state; one it per step',
-  failures: 'for every operation, each failure condition of its check list alone, then each pair that can hold at once (which errno wins), then the success case',
+  failures:
+    'for every operation, each failure condition of its check list alone, then each pair that can hold at once (which errno wins), then the success case',
 };
 
 export function emitVitest(profile: Profile, suite: SuiteName, tests: readonly GenTest[], command: string): string {

@@ -57,7 +57,9 @@ export const ADAPTERS: Partial<Record<OpName, Adapter>> = Object.fromEntries(
   OP_NAMES.flatMap((op) => {
     const list = OPS[op].checkList;
     if ('none' in list) return [];
-    return [[op, { checks: () => [...list.checks()], ctx: (w: World, st: Step) => (list.context as (w: World, s: Step) => unknown)(w, st) }]];
+    return [
+      [op, { checks: () => [...list.checks()], ctx: (w: World, st: Step) => (list.context as (w: World, s: Step) => unknown)(w, st) }],
+    ];
   }),
 );
 
@@ -103,59 +105,115 @@ const B = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) 
 function valueClasses(profile: Profile, op: OpName, field: string, size: number): unknown[] {
   const big = [B((1n << 63n) - 4096n), B(1n << 63n), B((1n << 64n) - 4096n)];
   switch (`${op}.${field}`) {
-    case 'create_gmem.size': return [0, 1, PAGE - 1, PAGE, size, size + PAGE, -PAGE, B(1n << 63n)];
+    case 'create_gmem.size':
+      return [0, 1, PAGE - 1, PAGE, size, size + PAGE, -PAGE, B(1n << 63n)];
     case 'create_gmem.flags': {
       const bits = Array.from({ length: 8 }, (_, i) => 1 << i);
       return [...new Set([0, ...flagCombinations(profile, 'default'), ...bits, B(1n << 63n)])];
     }
-    case 'create_gmem.reserved': return [[1], [0, 0, 0, 0, 0, 1]];
-    case 'mmap.offset': return [0, 1, PAGE, size, B((1n << 63n) - 4096n)];
-    case 'mmap.length': return [0, 1, PAGE, size, size + PAGE, B(1n << 63n)];
-    case 'mmap.prot': return ['r', 'rw', 'rwx', 'none'];
-    case 'mmap.shared': return [true, false];
-    case 'fallocate.mode': return ['allocate', 'punch_hole', 0, 2, 4, 5, 0x11, 0x40, 0x08, 0x100];
-    case 'fallocate.offset': return [0, 1, PAGE, size, -PAGE, B((1n << 63n) - 4096n)];
-    case 'fallocate.len': return [0, 1, PAGE, size, -PAGE, 0x2000];
-    case 'set_memory_region2.slot': return [0, 1, 7, profile.choices.userMemSlots - 1, profile.choices.userMemSlots, 0x10000, 0xffff];
-    case 'set_memory_region2.flags': return [['gmem'], ['gmem', 'log_dirty'], ['gmem', 'readonly'], [], ['log_dirty'], ['readonly'], 0x8, 0x10];
-    case 'set_memory_region2.gpa': return [0x100000, 0x100001, 0, 0x200000, B(1n << 52n), B((1n << 64n) - 4096n)];
-    case 'set_memory_region2.size': return [0, PAGE, PAGE + 1, size, size + PAGE, B((1n << 64n) - 4096n), B(1n << 44n)];
-    case 'set_memory_region2.gmem_offset': return [0, 1, PAGE, size, B((1n << 64n) - 4096n)];
-    case 'set_memory_region2.uaddr': return [0, 1, 0x7ffffffff000];
-    case 'set_memory_attributes.address': return [0x100000, 0x100001, 0, B((1n << 64n) - 4096n)];
-    case 'set_memory_attributes.size': return [0, PAGE, PAGE + 1, size];
-    case 'set_memory_attributes.attributes': return [0, 8, 1, 16];
-    case 'set_memory_attributes.flags': return [0, 1];
-    case 'set_memory_attributes2.offset': return [0, 1, PAGE, size];
-    case 'set_memory_attributes2.size': return [0, PAGE, PAGE + 1, size, B((1n << 64n) - 4096n)];
-    case 'set_memory_attributes2.attributes': return [0, 8, 1];
-    case 'set_memory_attributes2.flags': return [0, 1];
-    case 'populate.gpa': return [0x100000, 0x100001, 0, 0x100000 + PAGE];
-    case 'populate.size': return [0, PAGE, PAGE + 1];
-    case 'populate.source': return ['buffer', 'in_place'];
-    case 'pin.offset': case 'unpin.offset': return [0, 1, PAGE, size, size + PAGE];
-    case 'pin.len': case 'unpin.len': return [0, PAGE, 2 * PAGE];
-    case 'read_mem.offset': case 'write_mem.offset': return [0, PAGE, size, size + PAGE];
-    case 'fill_mem.offset': case 'check_mem.offset': return [0, PAGE, size];
-    case 'fill_mem.length': case 'check_mem.length': return [PAGE, size + PAGE];
-    case 'madvise.offset': return [0, 1, PAGE];
-    case 'madvise.length': return [PAGE, size, -PAGE];
-    case 'madvise.advice': return ['dontneed', 'remove', 'free', 'collapse', 'dontfork', 'normal'];
-    case 'mprotect.prot': return ['r', 'rw', 'rwx', 'none'];
-    case 'ftruncate.length': return [0, size, size + PAGE];
-    case 'read.len': case 'write.len': case 'pread.len': case 'pwrite.len': return [0, PAGE];
-    case 'pread.offset': case 'pwrite.offset': return [0, -1, size];
-    case 'delete_memslot.slot': return [0, 7, profile.choices.userMemSlots, 0x10000];
-    case 'check_extension.cap': return [234, 235, 244, 233, 10];
-    case 'create_vm.type': return ['default', 99];
-    case 'guest_access.gpa': return [0x100000, 0x200000];
-    case 'guest_access.private': return [true, false];
-    case 'guest_request_conversion.gpa': return [0x100000, 0x100001];
-    case 'guest_request_conversion.size': return [0, PAGE];
-    case 'guest_request_conversion.private': return [true, false];
+    case 'create_gmem.reserved':
+      return [[1], [0, 0, 0, 0, 0, 1]];
+    case 'mmap.offset':
+      return [0, 1, PAGE, size, B((1n << 63n) - 4096n)];
+    case 'mmap.length':
+      return [0, 1, PAGE, size, size + PAGE, B(1n << 63n)];
+    case 'mmap.prot':
+      return ['r', 'rw', 'rwx', 'none'];
+    case 'mmap.shared':
+      return [true, false];
+    case 'fallocate.mode':
+      return ['allocate', 'punch_hole', 0, 2, 4, 5, 0x11, 0x40, 0x08, 0x100];
+    case 'fallocate.offset':
+      return [0, 1, PAGE, size, -PAGE, B((1n << 63n) - 4096n)];
+    case 'fallocate.len':
+      return [0, 1, PAGE, size, -PAGE, 0x2000];
+    case 'set_memory_region2.slot':
+      return [0, 1, 7, profile.choices.userMemSlots - 1, profile.choices.userMemSlots, 0x10000, 0xffff];
+    case 'set_memory_region2.flags':
+      return [['gmem'], ['gmem', 'log_dirty'], ['gmem', 'readonly'], [], ['log_dirty'], ['readonly'], 0x8, 0x10];
+    case 'set_memory_region2.gpa':
+      return [0x100000, 0x100001, 0, 0x200000, B(1n << 52n), B((1n << 64n) - 4096n)];
+    case 'set_memory_region2.size':
+      return [0, PAGE, PAGE + 1, size, size + PAGE, B((1n << 64n) - 4096n), B(1n << 44n)];
+    case 'set_memory_region2.gmem_offset':
+      return [0, 1, PAGE, size, B((1n << 64n) - 4096n)];
+    case 'set_memory_region2.uaddr':
+      return [0, 1, 0x7ffffffff000];
+    case 'set_memory_attributes.address':
+      return [0x100000, 0x100001, 0, B((1n << 64n) - 4096n)];
+    case 'set_memory_attributes.size':
+      return [0, PAGE, PAGE + 1, size];
+    case 'set_memory_attributes.attributes':
+      return [0, 8, 1, 16];
+    case 'set_memory_attributes.flags':
+      return [0, 1];
+    case 'set_memory_attributes2.offset':
+      return [0, 1, PAGE, size];
+    case 'set_memory_attributes2.size':
+      return [0, PAGE, PAGE + 1, size, B((1n << 64n) - 4096n)];
+    case 'set_memory_attributes2.attributes':
+      return [0, 8, 1];
+    case 'set_memory_attributes2.flags':
+      return [0, 1];
+    case 'populate.gpa':
+      return [0x100000, 0x100001, 0, 0x100000 + PAGE];
+    case 'populate.size':
+      return [0, PAGE, PAGE + 1];
+    case 'populate.source':
+      return ['buffer', 'in_place'];
+    case 'pin.offset':
+    case 'unpin.offset':
+      return [0, 1, PAGE, size, size + PAGE];
+    case 'pin.len':
+    case 'unpin.len':
+      return [0, PAGE, 2 * PAGE];
+    case 'read_mem.offset':
+    case 'write_mem.offset':
+      return [0, PAGE, size, size + PAGE];
+    case 'fill_mem.offset':
+    case 'check_mem.offset':
+      return [0, PAGE, size];
+    case 'fill_mem.length':
+    case 'check_mem.length':
+      return [PAGE, size + PAGE];
+    case 'madvise.offset':
+      return [0, 1, PAGE];
+    case 'madvise.length':
+      return [PAGE, size, -PAGE];
+    case 'madvise.advice':
+      return ['dontneed', 'remove', 'free', 'collapse', 'dontfork', 'normal'];
+    case 'mprotect.prot':
+      return ['r', 'rw', 'rwx', 'none'];
+    case 'ftruncate.length':
+      return [0, size, size + PAGE];
+    case 'read.len':
+    case 'write.len':
+    case 'pread.len':
+    case 'pwrite.len':
+      return [0, PAGE];
+    case 'pread.offset':
+    case 'pwrite.offset':
+      return [0, -1, size];
+    case 'delete_memslot.slot':
+      return [0, 7, profile.choices.userMemSlots, 0x10000];
+    case 'check_extension.cap':
+      return [234, 235, 244, 233, 10];
+    case 'create_vm.type':
+      return ['default', 99];
+    case 'guest_access.gpa':
+      return [0x100000, 0x200000];
+    case 'guest_access.private':
+      return [true, false];
+    case 'guest_request_conversion.gpa':
+      return [0x100000, 0x100001];
+    case 'guest_request_conversion.size':
+      return [0, PAGE];
+    case 'guest_request_conversion.private':
+      return [true, false];
     // Keyed by op.field strings, an open set: a field without classes of its own gets the huge values if it
     // is a length or offset, else no mutation (its handle or context mutations still apply).
-    default: return field === 'offset' || field === 'len' || field === 'size' ? big : [];
+    default:
+      return field === 'offset' || field === 'len' || field === 'size' ? big : [];
   }
 }
 
@@ -181,10 +239,12 @@ function templates(s: SystemState): Step[] {
 }
 
 function handleNames(s: SystemState): string[] {
-  return Object.keys(s.names).sort().filter((n) => {
-    const r = s.names[n];
-    return r !== undefined && (('fd' in r && s.fds[r.fd]?.open === true) || ('map' in r && s.maps[r.map]?.live === true));
-  });
+  return Object.keys(s.names)
+    .sort()
+    .filter((n) => {
+      const r = s.names[n];
+      return r !== undefined && (('fd' in r && s.fds[r.fd]?.open === true) || ('map' in r && s.maps[r.map]?.live === true));
+    });
 }
 
 function isHandleField(op: OpName, f: string): boolean {
@@ -206,7 +266,9 @@ function mutations(profile: Profile, s: SystemState, base: Step, size: number): 
       // Handles are replaced by handles of the same kind (an fd by an fd, a mapping by a mapping): a trace
       // cannot pass a mapping where a C program passes an fd.
       const isMap = (n: unknown) => typeof n === 'string' && s.names[n] !== undefined && 'map' in (s.names[n] as object);
-      for (const h of handles) if (h !== cur && isMap(h) === isMap(cur)) out.push({ slot: f.name, tag: `${f.name}=${h}`, apply: (c) => ({ ...c, step: { ...c.step, [f.name]: h } as Step }) });
+      for (const h of handles)
+        if (h !== cur && isMap(h) === isMap(cur))
+          out.push({ slot: f.name, tag: `${f.name}=${h}`, apply: (c) => ({ ...c, step: { ...c.step, [f.name]: h } as Step }) });
       if (typeof cur === 'string' && cur !== 'kvm') {
         const r = s.names[cur];
         const close: Step = r && 'map' in r ? { op: 'munmap', map: cur } : { op: 'close', h: cur };
@@ -215,10 +277,20 @@ function mutations(profile: Profile, s: SystemState, base: Step, size: number): 
         const kind = r && 'fd' in r ? s.fds[r.fd]?.kind : undefined;
         // A long-term pin on the file's first page first (through a live mapping of it): elevated references.
         const gid = r && 'fd' in r && kind === 'gmem' ? s.fds[r.fd]?.id : undefined;
-        const via = gid === undefined ? undefined : handles.find((h) => { const x = s.names[h]; return x !== undefined && 'map' in x && s.maps[x.map]?.gmem === gid && s.maps[x.map]?.start === 0; });
+        const via =
+          gid === undefined
+            ? undefined
+            : handles.find((h) => {
+                const x = s.names[h];
+                return x !== undefined && 'map' in x && s.maps[x.map]?.gmem === gid && s.maps[x.map]?.start === 0;
+              });
         if (via) {
           const pinFirst: Step = { op: 'pin', map: via, offset: 0, len: PAGE };
-          out.push({ slot: `ctx:pin:${f.name}`, tag: `page 0 pinned through ${via} first`, apply: (c) => ({ ...c, prefix: [...c.prefix, pinFirst] }) });
+          out.push({
+            slot: `ctx:pin:${f.name}`,
+            tag: `page 0 pinned through ${via} first`,
+            apply: (c) => ({ ...c, prefix: [...c.prefix, pinFirst] }),
+          });
         }
         if (kind === 'gmem' || kind === 'vm') {
           const second: Step[] = [
@@ -226,7 +298,11 @@ function mutations(profile: Profile, s: SystemState, base: Step, size: number): 
             { op: 'create_gmem', vm: 'vmX', size, flags: gmemFlags, as: 'gX' },
           ];
           const other = kind === 'gmem' ? 'gX' : 'vmX';
-          out.push({ slot: `ctx:other:${f.name}`, tag: `${f.name} of a second VM`, apply: (c) => ({ ...c, prefix: [...c.prefix, ...second], step: { ...c.step, [f.name]: other } as Step }) });
+          out.push({
+            slot: `ctx:other:${f.name}`,
+            tag: `${f.name} of a second VM`,
+            apply: (c) => ({ ...c, prefix: [...c.prefix, ...second], step: { ...c.step, [f.name]: other } as Step }),
+          });
         }
       }
       continue;
@@ -234,10 +310,22 @@ function mutations(profile: Profile, s: SystemState, base: Step, size: number): 
     for (const v of valueClasses(profile, op, f.name, size)) {
       const next = { ...rec, [f.name]: v } as unknown as Step;
       if (stepKey(next) === stepKey(base)) continue;
-      out.push({ slot: f.name, tag: `${f.name}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`, apply: (c) => ({ ...c, step: { ...c.step, [f.name]: v } as Step }) });
+      out.push({
+        slot: f.name,
+        tag: `${f.name}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`,
+        apply: (c) => ({ ...c, step: { ...c.step, [f.name]: v } as Step }),
+      });
     }
     if (f.optional && rec[f.name] !== undefined) {
-      out.push({ slot: f.name, tag: `no ${f.name}`, apply: (c) => { const st = { ...c.step } as Record<string, unknown>; delete st[f.name]; return { ...c, step: st as unknown as Step }; } });
+      out.push({
+        slot: f.name,
+        tag: `no ${f.name}`,
+        apply: (c) => {
+          const st = { ...c.step } as Record<string, unknown>;
+          delete st[f.name];
+          return { ...c, step: st as unknown as Step };
+        },
+      });
     }
   }
   out.push({ slot: 'ctx:fork', tag: 'from a forked child', apply: (c) => ({ ...c, fork: true }) });
@@ -289,9 +377,19 @@ function evaluator(profile: Profile, g: StateGraph): Evaluator {
           const w = new World(profile, ctxState);
           const ctx = adapter.ctx(w, cand.step);
           const { checks, ids } = listOf(cand.step.op, adapter);
-          holding = checks.filter((c) => { try { return c.fails(ctx); } catch { return false; } }).map((c) => c.id);
+          holding = checks
+            .filter((c) => {
+              try {
+                return c.fails(ctx);
+              } catch {
+                return false;
+              }
+            })
+            .map((c) => c.id);
           if ((holding[0] ?? null) !== (ids.has(r.rule.id) ? r.rule.id : null)) {
-            throw new AdapterMismatchError(`failures: the ${cand.step.op} adapter says ${holding[0] ?? 'no check'} holds first, step() decided ${r.rule.id} (${stepPhrase(profile, cand.step)})`);
+            throw new AdapterMismatchError(
+              `failures: the ${cand.step.op} adapter says ${holding[0] ?? 'no check'} holds first, step() decided ${r.rule.id} (${stepPhrase(profile, cand.step)})`,
+            );
           }
         } else {
           holding = isFailure(r.outcome) ? [r.rule.id] : [];
@@ -360,7 +458,12 @@ function better(a: Evaluated, b: Evaluated | undefined): boolean {
 
 const slug = (id: string) => id.replace(/^[a-z_0-9]+\./, '').replace(/[^A-Za-z0-9-]+/g, '-');
 
-export function failuresSuite(profile: Profile, g: StateGraph, invariants: readonly Invariant[], options: FailuresOptions = {}): FailuresResult {
+export function failuresSuite(
+  profile: Profile,
+  g: StateGraph,
+  invariants: readonly Invariant[],
+  options: FailuresOptions = {},
+): FailuresResult {
   const statesPerOp = options.statesPerOp ?? 10;
   const size = g.bound.pages * PAGE;
   const ev = evaluator(profile, g);
@@ -373,7 +476,8 @@ export function failuresSuite(profile: Profile, g: StateGraph, invariants: reado
   for (let e = 0; e < g.edgeCount; e++) {
     const id = (g.rules[g.edgeRule[e] as number] as { id: string }).id;
     const prev = firstEdgeOfRule.get(id);
-    if (prev === undefined || (g.depth[g.edgeFrom[e] as number] as number) < (g.depth[g.edgeFrom[prev] as number] as number)) firstEdgeOfRule.set(id, e);
+    if (prev === undefined || (g.depth[g.edgeFrom[e] as number] as number) < (g.depth[g.edgeFrom[prev] as number] as number))
+      firstEdgeOfRule.set(id, e);
   }
   const baseEvents = (s: SystemState): Step[] => [...eventsFor(profile, g.bound, s), ...templates(s)];
   for (let s = 0; s < g.states.length; s++) {
@@ -381,7 +485,11 @@ export function failuresSuite(profile: Profile, g: StateGraph, invariants: reado
     for (const op of ops) {
       if (options.skipOps?.has(op)) continue;
       let list = statesByOp.get(op);
-      if (!list) { list = []; statesByOp.set(op, list); opsOrder.push(op); }
+      if (!list) {
+        list = [];
+        statesByOp.set(op, list);
+        opsOrder.push(op);
+      }
       if (list.length < statesPerOp) list.push(s);
     }
   }
@@ -454,15 +562,33 @@ export function failuresSuite(profile: Profile, g: StateGraph, invariants: reado
         let best: Evaluated | undefined;
         let near: Evaluated | undefined;
         for (const x of evals) {
-          if (x.holding.length === 1 && x.holding[0] === c.id) { if (better(x, best)) best = x; }
-          else if (x.holding[0] === c.id && better(x, near)) near = x;
+          if (x.holding.length === 1 && x.holding[0] === c.id) {
+            if (better(x, best)) best = x;
+          } else if (x.holding[0] === c.id && better(x, near)) near = x;
         }
         const pick = best ?? near;
         if (pick) {
           const also = pick.holding.slice(1);
-          emit(pick, 'single', `${num()}-${slug(c.id)}`, `${c.says} [${c.id}]${also.length ? ` (alone it never holds here: ${also.join(', ')} hold too)` : ''}`);
+          emit(
+            pick,
+            'single',
+            `${num()}-${slug(c.id)}`,
+            `${c.says} [${c.id}]${also.length ? ` (alone it never holds here: ${also.join(', ')} hold too)` : ''}`,
+          );
         }
-        conditions.push({ op, check: c.id, errno: c.errno, found: Boolean(pick), ...(pick ? {} : { why: evals.some((x) => x.holding.includes(c.id)) ? 'holds only behind an earlier check' : 'no candidate makes it hold in this profile' }) });
+        conditions.push({
+          op,
+          check: c.id,
+          errno: c.errno,
+          found: Boolean(pick),
+          ...(pick
+            ? {}
+            : {
+                why: evals.some((x) => x.holding.includes(c.id))
+                  ? 'holds only behind an earlier check'
+                  : 'no candidate makes it hold in this profile',
+              }),
+        });
       }
       // Pairs.
       for (let i = 0; i < checks.length; i++) {
@@ -474,8 +600,9 @@ export function failuresSuite(profile: Profile, g: StateGraph, invariants: reado
           let best: Evaluated | undefined;
           let near: Evaluated | undefined;
           const consider = (x: Evaluated) => {
-            if (wantExact(x)) { if (better(x, best)) best = x; }
-            else if (wantAny(x) && better(x, near)) near = x;
+            if (wantExact(x)) {
+              if (better(x, best)) best = x;
+            } else if (wantAny(x) && better(x, near)) near = x;
           };
           for (const x of evals) consider(x);
           if (!best) {
@@ -506,10 +633,21 @@ export function failuresSuite(profile: Profile, g: StateGraph, invariants: reado
             }
           }
           const pick = best ?? near;
-          if (!pick) { pairs.push({ op, first: a.id, second: b.id, status: 'not-found' }); continue; }
-          if (a.errno === b.errno) { pairs.push({ op, first: a.id, second: b.id, status: 'same-errno' }); continue; }
+          if (!pick) {
+            pairs.push({ op, first: a.id, second: b.id, status: 'not-found' });
+            continue;
+          }
+          if (a.errno === b.errno) {
+            pairs.push({ op, first: a.id, second: b.id, status: 'same-errno' });
+            continue;
+          }
           pairs.push({ op, first: a.id, second: b.id, status: 'generated' });
-          emit(pick, 'pair', `${num()}-${slug(a.id)}-before-${slug(b.id)}`, `when ${a.id} and ${b.id} both hold, ${a.errno} wins over ${b.errno}: ${a.id} is checked first [${pick.holding.join(', ')}]`);
+          emit(
+            pick,
+            'pair',
+            `${num()}-${slug(a.id)}-before-${slug(b.id)}`,
+            `when ${a.id} and ${b.id} both hold, ${a.errno} wins over ${b.errno}: ${a.id} is checked first [${pick.holding.join(', ')}]`,
+          );
         }
       }
     } else {

@@ -31,18 +31,24 @@ export type Engine = (typeof ENGINES)[number];
 
 export function exploreWith(engine: Engine, profile: Profile, bound: Bound): StateGraph {
   switch (engine) {
-    case 'explorer': return explore(profile, bound);
-    case 'xstate': return exploreWithXState(profile, bound);
+    case 'explorer':
+      return explore(profile, bound);
+    case 'xstate':
+      return exploreWithXState(profile, bound);
   }
 }
 
 export function parseCoverage(text: string): Coverage[] {
-  const out = text.split(',').map((c) => c.trim()).filter(Boolean).map((c): Coverage => {
-    if (c === 'state' || c === 'transition' || c === 'failures') return c;
-    const m = /^path:(\d+)$/.exec(c);
-    if (m) return `path:${Number(m[1])}`;
-    throw new SelectionError(`unknown coverage ${JSON.stringify(c)} (state, transition, path:L, failures)`);
-  });
+  const out = text
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)
+    .map((c): Coverage => {
+      if (c === 'state' || c === 'transition' || c === 'failures') return c;
+      const m = /^path:(\d+)$/.exec(c);
+      if (m) return `path:${Number(m[1])}`;
+      throw new SelectionError(`unknown coverage ${JSON.stringify(c)} (state, transition, path:L, failures)`);
+    });
   // Every path:L writes the one path suite (traces/path/, path.test.ts): two lengths would overwrite each other.
   const paths = [...new Set(out.filter((c) => c.startsWith('path:')))];
   if (paths.length > 1) throw new SelectionError(`coverage ${paths.join(',')}: one path length per run (each writes traces/path/)`);
@@ -117,7 +123,13 @@ function outcomeClass(o: Outcome): string {
   return 'ok';
 }
 
-function walkSuite(profile: Profile, g: StateGraph, walks: Walk[], suite: SuiteName, invariants: ReturnType<typeof invariantsFor>): GenTest[] {
+function walkSuite(
+  profile: Profile,
+  g: StateGraph,
+  walks: Walk[],
+  suite: SuiteName,
+  invariants: ReturnType<typeof invariantsFor>,
+): GenTest[] {
   const prefix = suite === 'transition' ? 'w' : suite === 'state' ? 's' : 'p';
   const width = Math.max(4, String(walks.length).length);
   return walks.map((w, k) => {
@@ -125,18 +137,24 @@ function walkSuite(profile: Profile, g: StateGraph, walks: Walk[], suite: SuiteN
     const firstFresh = w.fresh.indexOf(true);
     const at = firstFresh <= 0 ? 0 : (g.edgeTo[w.edges[firstFresh - 1] as number] as number);
     const last = w.edges.length ? (g.edgeTo[w.edges[w.edges.length - 1] as number] as number) : 0;
-    const title = suite === 'transition'
-      ? `walk ${k + 1}: ${w.fresh.filter(Boolean).length} new edge(s) from "${clip(stateWords(profile, g.states[at] as SystemState), 200)}"`
-      : suite === 'state'
-        ? `state #${last}: "${clip(stateWords(profile, g.states[last] as SystemState), 300)}"`
-        : `path ${k + 1}: ending in "${clip(stateWords(profile, g.states[last] as SystemState), 200)}"`;
+    const title =
+      suite === 'transition'
+        ? `walk ${k + 1}: ${w.fresh.filter(Boolean).length} new edge(s) from "${clip(stateWords(profile, g.states[at] as SystemState), 200)}"`
+        : suite === 'state'
+          ? `state #${last}: "${clip(stateWords(profile, g.states[last] as SystemState), 300)}"`
+          : `path ${k + 1}: ending in "${clip(stateWords(profile, g.states[last] as SystemState), 200)}"`;
     return materialiseWalk(profile, g, w, invariants, { suite, file: `traces/${suite}/${id}.json`, name: `${suite}-${id}`, title }, suite);
   });
 }
 
 function stepsOf(t: GenTest): Step[] {
   const out: Step[] = [];
-  const walk = (ss: readonly Step[]) => { for (const s of ss) { out.push(s); if (s.op === 'fork') walk(s.steps); } };
+  const walk = (ss: readonly Step[]) => {
+    for (const s of ss) {
+      out.push(s);
+      if (s.op === 'fork') walk(s.steps);
+    }
+  };
   walk(t.steps);
   return out;
 }
@@ -163,9 +181,12 @@ export function generateProfile(o: GenerateOptions): Generated {
       tests = failures.tests;
     } else {
       suite = cov === 'state' ? 'state' : cov === 'transition' ? 'transition' : 'path';
-      const walks = cov === 'state' ? selectStates(g)
-        : cov === 'transition' ? selectTransitions(g, o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {})
-        : selectPaths(g, Number(cov.slice(5)), o.maxPathTests !== undefined ? { maxTests: o.maxPathTests } : {});
+      const walks =
+        cov === 'state'
+          ? selectStates(g)
+          : cov === 'transition'
+            ? selectTransitions(g, o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {})
+            : selectPaths(g, Number(cov.slice(5)), o.maxPathTests !== undefined ? { maxTests: o.maxPathTests } : {});
       tests = walkSuite(profile, g, walks, suite, invariants);
     }
     bySuite.set(suite, tests);
@@ -174,7 +195,11 @@ export function generateProfile(o: GenerateOptions): Generated {
     if (suite !== 'failures') {
       const edges = new Set<number>();
       const states = new Set<number>([0]);
-      for (const t of tests) for (const e of t.edges) { edges.add(e); states.add(g.edgeTo[e] as number); }
+      for (const t of tests)
+        for (const e of t.edges) {
+          edges.add(e);
+          states.add(g.edgeTo[e] as number);
+        }
       stats.edgesCovered = edges.size;
       stats.statesReached = states.size;
       if (suite === 'transition') stats.onePathPerEdge = { tests: g.edgeCount, steps: onePathPerEdgeSteps(g) };
@@ -202,11 +227,16 @@ export function generateProfile(o: GenerateOptions): Generated {
   const checkIds = new Set<string>();
   for (const a of Object.values(ADAPTERS)) for (const c of a?.checks() ?? []) checkIds.add(c.id);
   const knownRules = [...new Set([...graphRules, ...checkIds, ...rulesSeen])].sort();
-  const invariantUse = Object.fromEntries(invariants.map((i) => [i.name, {
-    says: i.says,
-    traces: all.filter((t) => t.invariants.includes(i.name)).length,
-    brokenIn: all.filter((t) => t.broken.some((b) => b.invariant === i.name)).map((t) => t.file),
-  }]));
+  const invariantUse = Object.fromEntries(
+    invariants.map((i) => [
+      i.name,
+      {
+        says: i.says,
+        traces: all.filter((t) => t.invariants.includes(i.name)).length,
+        brokenIn: all.filter((t) => t.broken.some((b) => b.invariant === i.name)).map((t) => t.file),
+      },
+    ]),
+  );
   const coverage: Record<string, unknown> = {
     profile: profile.name,
     title: profile.title,
@@ -221,18 +251,20 @@ export function generateProfile(o: GenerateOptions): Generated {
       exercised: knownRules.filter((r) => rulesSeen.has(r)),
       notExercised: knownRules.filter((r) => !rulesSeen.has(r)).map((r) => ({ id: r, why: whyNot(r, failures, graphRules, opsTried) })),
     },
-    ...(failures ? {
-      failures: {
-        conditions: failures.conditions,
-        pairs: {
-          generated: failures.pairs.filter((p) => p.status === 'generated').length,
-          sameErrno: failures.pairs.filter((p) => p.status === 'same-errno').length,
-          notFound: failures.pairs.filter((p) => p.status === 'not-found').length,
-        },
-        opsWithoutSuccess: failures.success.filter((s) => !s.found).map((s) => s.op),
-        candidatesEvaluated: failures.candidates,
-      },
-    } : {}),
+    ...(failures
+      ? {
+          failures: {
+            conditions: failures.conditions,
+            pairs: {
+              generated: failures.pairs.filter((p) => p.status === 'generated').length,
+              sameErrno: failures.pairs.filter((p) => p.status === 'same-errno').length,
+              notFound: failures.pairs.filter((p) => p.status === 'not-found').length,
+            },
+            opsWithoutSuccess: failures.success.filter((s) => !s.found).map((s) => s.op),
+            candidatesEvaluated: failures.candidates,
+          },
+        }
+      : {}),
     invariants: invariantUse,
     ...(cOut ? { c: { files: [...cOut.files.keys()], tests: cOut.tests, leftOut: cOut.leftOut } } : {}),
   };
@@ -249,7 +281,8 @@ function countSelfLoops(g: StateGraph): number {
 
 function whyNot(rule: string, f: FailuresResult | undefined, graphRules: Set<string>, opsTried: Set<string>): string {
   const op = rule.slice(0, rule.indexOf('.'));
-  if (!opsTried.has(op) && !f?.conditions.some((x) => x.op === op)) return `${op} is not an operation of this profile (no VM type here has it)`;
+  if (!opsTried.has(op) && !f?.conditions.some((x) => x.op === op))
+    return `${op} is not an operation of this profile (no VM type here has it)`;
   const c = f?.conditions.find((x) => x.check === rule);
   if (c?.why) return c.why;
   if (!graphRules.has(rule)) return 'no reachable edge within the bound decides by it';
@@ -269,19 +302,32 @@ function coverageMarkdown(profile: Profile, c: Record<string, unknown>, g: State
     '|---|---:|---:|---:|---:|---|',
   ];
   for (const [name, s] of Object.entries(suites)) {
-    lines.push(`| ${name} | ${s.tests} | ${s.steps} | ${s.statesReached ?? '—'}${s.statesReached !== undefined ? ` / ${g.states.length}` : ''} | ${s.edgesCovered !== undefined ? `${s.edgesCovered} / ${g.edgeCount} (${((100 * s.edgesCovered) / g.edgeCount).toFixed(1)}%)` : '—'} | ${s.onePathPerEdge ? `${s.onePathPerEdge.tests} tests, ${s.onePathPerEdge.steps} steps` : '—'} |`);
+    lines.push(
+      `| ${name} | ${s.tests} | ${s.steps} | ${s.statesReached ?? '—'}${s.statesReached !== undefined ? ` / ${g.states.length}` : ''} | ${s.edgesCovered !== undefined ? `${s.edgesCovered} / ${g.edgeCount} (${((100 * s.edgesCovered) / g.edgeCount).toFixed(1)}%)` : '—'} | ${s.onePathPerEdge ? `${s.onePathPerEdge.tests} tests, ${s.onePathPerEdge.steps} steps` : '—'} |`,
+    );
   }
   lines.push('', '## Outcomes exercised', '', '| outcome | steps |', '|---|---:|');
   for (const [k, v] of Object.entries(c.outcomes as Record<string, number>)) lines.push(`| ${k} | ${v} |`);
   const rules = c.rules as { exercised: string[]; notExercised: Array<{ id: string; why: string }> };
-  lines.push('', `## Rules and check ids`, '', `${rules.exercised.length} exercised: ${rules.exercised.map((r) => `\`${r}\``).join(', ')}.`, '');
+  lines.push(
+    '',
+    `## Rules and check ids`,
+    '',
+    `${rules.exercised.length} exercised: ${rules.exercised.map((r) => `\`${r}\``).join(', ')}.`,
+    '',
+  );
   if (rules.notExercised.length) {
     lines.push('| not exercised | why |', '|---|---|');
     for (const r of rules.notExercised) lines.push(`| \`${r.id}\` | ${r.why} |`);
   }
   const f = c.failures as { pairs: Record<string, number>; opsWithoutSuccess: string[] } | undefined;
   if (f) {
-    lines.push('', '## Failure order', '', `Pairs of conditions that hold at once: ${f.pairs.generated} generated (distinct errnos), ${f.pairs.sameErrno} with the same errno (order not observable by a caller), ${f.pairs.notFound} never found holding together.${f.opsWithoutSuccess.length ? ` Operations that never succeed here: ${f.opsWithoutSuccess.join(', ')}.` : ''}`);
+    lines.push(
+      '',
+      '## Failure order',
+      '',
+      `Pairs of conditions that hold at once: ${f.pairs.generated} generated (distinct errnos), ${f.pairs.sameErrno} with the same errno (order not observable by a caller), ${f.pairs.notFound} never found holding together.${f.opsWithoutSuccess.length ? ` Operations that never succeed here: ${f.opsWithoutSuccess.join(', ')}.` : ''}`,
+    );
   }
   lines.push('', '## Invariants checked after every step', '', '| invariant | says | traces | broken in |', '|---|---|---:|---|');
   for (const [name, v] of Object.entries(c.invariants as Record<string, { says: string; traces: number; brokenIn: string[] }>)) {

@@ -13,13 +13,26 @@ import { GUEST_MEMFD_FLAG, IOCTL, KVM_CAP, KVM_MEM, KVM_MEMORY_ATTRIBUTE_PRIVATE
 /** The structs, in the kernel's field order; `<name>_uapi` so they never clash with <linux/kvm.h>. */
 const STRUCTS: Array<[keyof typeof STRUCT_SIZE, string]> = [
   ['kvm_create_guest_memfd', 'uint64_t size;\n\tuint64_t flags;\n\tuint64_t reserved[6];'],
-  ['kvm_userspace_memory_region2', 'uint32_t slot;\n\tuint32_t flags;\n\tuint64_t guest_phys_addr;\n\tuint64_t memory_size;\n\tuint64_t userspace_addr;\n\tuint64_t guest_memfd_offset;\n\tuint32_t guest_memfd;\n\tuint32_t pad1;\n\tuint64_t pad2[14];'],
+  [
+    'kvm_userspace_memory_region2',
+    'uint32_t slot;\n\tuint32_t flags;\n\tuint64_t guest_phys_addr;\n\tuint64_t memory_size;\n\tuint64_t userspace_addr;\n\tuint64_t guest_memfd_offset;\n\tuint32_t guest_memfd;\n\tuint32_t pad1;\n\tuint64_t pad2[14];',
+  ],
   ['kvm_memory_attributes', 'uint64_t address;\n\tuint64_t size;\n\tuint64_t attributes;\n\tuint64_t flags;'],
-  ['kvm_memory_attributes2', 'uint64_t offset;\n\tuint64_t size;\n\tuint64_t attributes;\n\tuint64_t flags;\n\tuint64_t error_offset;\n\tuint64_t reserved[11];'],
+  [
+    'kvm_memory_attributes2',
+    'uint64_t offset;\n\tuint64_t size;\n\tuint64_t attributes;\n\tuint64_t flags;\n\tuint64_t error_offset;\n\tuint64_t reserved[11];',
+  ],
 ];
 
 /** The ioctls of the guest_memfd ABI (the helper's vCPU ioctls are defined next to their structs there). */
-const GMEM_IOCTLS = ['KVM_CREATE_VM', 'KVM_CHECK_EXTENSION', 'KVM_SET_USER_MEMORY_REGION2', 'KVM_SET_MEMORY_ATTRIBUTES', 'KVM_SET_MEMORY_ATTRIBUTES2', 'KVM_CREATE_GUEST_MEMFD'] as const;
+const GMEM_IOCTLS = [
+  'KVM_CREATE_VM',
+  'KVM_CHECK_EXTENSION',
+  'KVM_SET_USER_MEMORY_REGION2',
+  'KVM_SET_MEMORY_ATTRIBUTES',
+  'KVM_SET_MEMORY_ATTRIBUTES2',
+  'KVM_CREATE_GUEST_MEMFD',
+] as const;
 
 const hex = (v: number | bigint): string => `0x${v.toString(16).toUpperCase()}`;
 const cName = (s: string): string => s.toUpperCase();
@@ -40,7 +53,9 @@ export function kvmUapiHeader(): string {
     out.push(`struct ${name}_uapi {\n\t${body}\n};`);
     out.push(`_Static_assert(sizeof(struct ${name}_uapi) == ${STRUCT_SIZE[name]}, "struct ${name}");`, '');
   }
-  out.push('/* guest_memfd ioctl numbers (_IOC(dir, KVMIO, nr, size)), from spec/constants.ts IOCTL. vCPU ioctls stay with the helper for now. */');
+  out.push(
+    '/* guest_memfd ioctl numbers (_IOC(dir, KVMIO, nr, size)), from spec/constants.ts IOCTL. vCPU ioctls stay with the helper for now. */',
+  );
   for (const name of GMEM_IOCTLS) out.push(`#define ${name}_NR ${hex(IOCTL[name])}u`);
   out.push('', '/* KVM_CHECK_EXTENSION capabilities. */');
   for (const [name, value] of Object.entries(KVM_CAP)) out.push(`#define KVM_CAP_${name}_NR ${value}`);

@@ -19,11 +19,24 @@ import type { Walk } from './select.ts';
 import { clip, outcomePhrase, stateWords, stepPhrase } from './words.ts';
 
 const OP_WORDS: Record<string, string> = {
-  check_extension: 'KVM_CHECK_EXTENSION', create_vm: 'KVM_CREATE_VM', create_gmem: 'KVM_CREATE_GUEST_MEMFD',
-  set_memory_region2: 'KVM_SET_USER_MEMORY_REGION2', delete_memslot: 'memslot delete', set_memory_attributes: 'KVM_SET_MEMORY_ATTRIBUTES',
-  set_memory_attributes2: 'KVM_SET_MEMORY_ATTRIBUTES2', read_mem: 'host read', write_mem: 'host write', fill_mem: 'host fill',
-  check_mem: 'host read-back', pin: 'long-term pin', unpin: 'unpin', guest_access: 'guest access', populate: 'populate',
-  guest_request_conversion: 'guest conversion request', launch_start: 'launch start', launch_finish: 'launch finish',
+  check_extension: 'KVM_CHECK_EXTENSION',
+  create_vm: 'KVM_CREATE_VM',
+  create_gmem: 'KVM_CREATE_GUEST_MEMFD',
+  set_memory_region2: 'KVM_SET_USER_MEMORY_REGION2',
+  delete_memslot: 'memslot delete',
+  set_memory_attributes: 'KVM_SET_MEMORY_ATTRIBUTES',
+  set_memory_attributes2: 'KVM_SET_MEMORY_ATTRIBUTES2',
+  read_mem: 'host read',
+  write_mem: 'host write',
+  fill_mem: 'host fill',
+  check_mem: 'host read-back',
+  pin: 'long-term pin',
+  unpin: 'unpin',
+  guest_access: 'guest access',
+  populate: 'populate',
+  guest_request_conversion: 'guest conversion request',
+  launch_start: 'launch start',
+  launch_finish: 'launch finish',
 };
 
 /** `fallocate ×9 (EOPNOTSUPP ×3, EINVAL ×5, ok), mmap ×3 (EINVAL, EPERM, ENODEV)`: what a group of steps did. */
@@ -36,11 +49,13 @@ export function opSummary(steps: readonly Step[], results: readonly StepResult[]
     m.set(what, (m.get(what) ?? 0) + 1);
     byOp.set(st.op, m);
   });
-  return [...byOp].map(([op, m]) => {
-    const n = [...m.values()].reduce((a, b) => a + b, 0);
-    const parts = [...m].map(([w, k]) => (k > 1 ? `${w} ×${k}` : w)).join(', ');
-    return `${OP_WORDS[op] ?? op}${n > 1 ? ` ×${n}` : ''} (${parts})`;
-  }).join(', ');
+  return [...byOp]
+    .map(([op, m]) => {
+      const n = [...m.values()].reduce((a, b) => a + b, 0);
+      const parts = [...m].map(([w, k]) => (k > 1 ? `${w} ×${k}` : w)).join(', ');
+      return `${OP_WORDS[op] ?? op}${n > 1 ? ` ×${n}` : ''} (${parts})`;
+    })
+    .join(', ');
 }
 
 export type SuiteName = 'state' | 'transition' | 'path' | 'failures';
@@ -87,7 +102,12 @@ export interface GenTest {
  * disagrees with the graph (a bug in the explorer or a state its key does not carry), or a step() that threw.
  */
 export class ReplayMismatchError extends Error {
-  constructor(readonly profile: string, readonly file: string, readonly step: number, what: string) {
+  constructor(
+    readonly profile: string,
+    readonly file: string,
+    readonly step: number,
+    what: string,
+  ) {
     super(`generating ${profile}: ${file} step ${step}: ${what}`);
     this.name = 'ReplayMismatchError';
   }
@@ -115,7 +135,12 @@ export function replay(profile: Profile, steps: readonly Step[], invariants: rea
       r = step(profile, s, st);
     } catch (e) {
       if (file === undefined) throw e;
-      throw new ReplayMismatchError(profile.name, file, i + 1, `${stepPhrase(profile, st)} throws: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      throw new ReplayMismatchError(
+        profile.name,
+        file,
+        i + 1,
+        `${stepPhrase(profile, st)} throws: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      );
     }
     for (const v of violations(profile, invariants, s, st, r.state)) broken.push({ step: i, invariant: v.invariant, detail: v.detail });
     results.push(r);
@@ -127,7 +152,8 @@ export function replay(profile: Profile, steps: readonly Step[], invariants: rea
 
 function withExpected(st: Step, r: StepResult): Step {
   const out = { ...st, expected: r.outcome, note: `${r.rule.id}: ${r.rule.says}` } as Step;
-  if (st.op === 'fork' && out.op === 'fork' && r.nested) out.steps = st.steps.map((x, k) => (r.nested?.[k] ? withExpected(x, r.nested[k] as StepResult) : x));
+  if (st.op === 'fork' && out.op === 'fork' && r.nested)
+    out.steps = st.steps.map((x, k) => (r.nested?.[k] ? withExpected(x, r.nested[k] as StepResult) : x));
   return out;
 }
 
@@ -161,7 +187,14 @@ export function materialiseSteps(profile: Profile, steps: readonly Step[], invar
  * A generated test from a walk through the graph. The replay must agree with the graph edge by edge (the
  * outcome, and the state up to compaction and symmetry); a disagreement is a bug in the explorer, not a test.
  */
-export function materialiseWalk(profile: Profile, g: StateGraph, walk: Walk, invariants: readonly Invariant[], base: Omit<TestBase, 'groups' | 'title' | 'description'> & { title?: string }, kind: SuiteName): GenTest {
+export function materialiseWalk(
+  profile: Profile,
+  g: StateGraph,
+  walk: Walk,
+  invariants: readonly Invariant[],
+  base: Omit<TestBase, 'groups' | 'title' | 'description'> & { title?: string },
+  kind: SuiteName,
+): GenTest {
   const steps = concreteSteps(g, walk.edges);
   const r = replay(profile, steps, [], base.file);
   walk.edges.forEach((e, i) => {
@@ -169,7 +202,12 @@ export function materialiseWalk(profile: Profile, g: StateGraph, walk: Walk, inv
     const want = g.outcomes[g.edgeOutcome[e] as number] as Outcome;
     const phrase = stepPhrase(profile, steps[i] as Step);
     if (!outcomesEqual(res.outcome, want)) {
-      throw new ReplayMismatchError(profile.name, base.file, i + 1, `${phrase} replays as ${formatOutcome(res.outcome)}, the graph says ${formatOutcome(want)}`);
+      throw new ReplayMismatchError(
+        profile.name,
+        base.file,
+        i + 1,
+        `${phrase} replays as ${formatOutcome(res.outcome)}, the graph says ${formatOutcome(want)}`,
+      );
     }
     const after = compact(r.states[i] as SystemState);
     const key = stateKey(g.symmetry ? canonicalise(profile, after).state : after);
@@ -186,18 +224,36 @@ export function materialiseWalk(profile: Profile, g: StateGraph, walk: Walk, inv
     if (kind === 'transition' && !walk.fresh[i]) {
       let j = i;
       while (j < steps.length && !walk.fresh[j]) j++;
-      groups.push({ from: i, to: j, title: clip(`reaches "${clip(stateWords(profile, r.states[j - 1] as SystemState), 200)}" again by ${steps.slice(i, j).map((s) => stepPhrase(profile, s)).join(', ')}`, 480) });
+      groups.push({
+        from: i,
+        to: j,
+        title: clip(
+          `reaches "${clip(stateWords(profile, r.states[j - 1] as SystemState), 200)}" again by ${steps
+            .slice(i, j)
+            .map((s) => stepPhrase(profile, s))
+            .join(', ')}`,
+          480,
+        ),
+      });
       i = j;
     } else if (kind === 'transition' && self) {
       let j = i;
       while (j < steps.length && walk.fresh[j] && g.edgeFrom[walk.edges[j] as number] === g.edgeTo[walk.edges[j] as number]) j++;
-      groups.push({ from: i, to: j, title: `in "${clip(stateWords(profile, before(i)), 200)}", ${j - i} operation(s) leave the state as it is: ${opSummary(steps.slice(i, j), r.results.slice(i, j))}` });
+      groups.push({
+        from: i,
+        to: j,
+        title: `in "${clip(stateWords(profile, before(i)), 200)}", ${j - i} operation(s) leave the state as it is: ${opSummary(steps.slice(i, j), r.results.slice(i, j))}`,
+      });
       i = j;
     } else if (kind === 'state') {
       groups.push({ from: i, to: steps.length, title: clip(`is reached by ${steps.map((s) => stepPhrase(profile, s)).join(', ')}`, 600) });
       i = steps.length;
     } else {
-      groups.push({ from: i, to: i + 1, title: clip(`${stepText(i)}, giving "${clip(stateWords(profile, r.states[i] as SystemState), 200)}"`, 480) });
+      groups.push({
+        from: i,
+        to: i + 1,
+        title: clip(`${stepText(i)}, giving "${clip(stateWords(profile, r.states[i] as SystemState), 200)}"`, 480),
+      });
       i++;
     }
   }

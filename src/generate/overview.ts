@@ -12,7 +12,10 @@ interface Cov {
   checkedAgainstKernel: boolean;
   bound: string;
   graph: { states: number; edges: number };
-  suites: Record<string, { tests: number; steps: number; edgesCovered?: number; statesReached?: number; onePathPerEdge?: { tests: number; steps: number } }>;
+  suites: Record<
+    string,
+    { tests: number; steps: number; edgesCovered?: number; statesReached?: number; onePathPerEdge?: { tests: number; steps: number } }
+  >;
   c?: { tests: number; leftOut: Record<string, string> };
   failures?: { pairs: { generated: number; sameErrno: number; notFound: number } };
   outcomes: Record<string, number>;
@@ -40,15 +43,26 @@ export function coverageTable(root: string, committed: readonly CommittedSuite[]
       continue;
     }
     const v = JSON.parse(readFileSync(file, 'utf8')) as Cov;
-    const suites = Object.entries(v.suites).map(([k, s]) => `${k} ${s.tests} / ${s.steps}`).join('; ');
-    const covered = Object.entries(v.suites).filter(([, s]) => s.edgesCovered !== undefined)
-      .map(([k, s]) => `${k}: ${s.edgesCovered}/${v.graph.edges}${k === 'state' ? ` (tree edges; ${s.statesReached}/${v.graph.states} states)` : ''}`).join('; ');
-    const runs = v.checkedAgainstKernel ? `${KERNEL_OF[v.profile] ?? '**a real kernel**'} and the reference` : 'the reference only (modelled)';
+    const suites = Object.entries(v.suites)
+      .map(([k, s]) => `${k} ${s.tests} / ${s.steps}`)
+      .join('; ');
+    const covered = Object.entries(v.suites)
+      .filter(([, s]) => s.edgesCovered !== undefined)
+      .map(
+        ([k, s]) =>
+          `${k}: ${s.edgesCovered}/${v.graph.edges}${k === 'state' ? ` (tree edges; ${s.statesReached}/${v.graph.states} states)` : ''}`,
+      )
+      .join('; ');
+    const runs = v.checkedAgainstKernel
+      ? `${KERNEL_OF[v.profile] ?? '**a real kernel**'} and the reference`
+      : 'the reference only (modelled)';
     // Refusals only: errnos, signals and VM exits (successes are counted in the suites column).
     const failures = Object.keys(v.outcomes).filter((o) => o !== 'ok' && o !== 'access ok');
     const invs = Object.values(v.invariants);
     const broken = invs.filter((i) => i.brokenIn.length > 0).length;
-    lines.push(`| [${v.profile}](${linkPrefix}${v.profile}/COVERAGE.md) | ${runs} | \`${v.bound}\` | ${v.graph.states} | ${v.graph.edges} | ${suites} | ${covered || '—'} | ${failures.length}: ${failures.join(' ')} | ${invs.length} (${broken}) | ${v.c ? `${v.c.tests} TEST()s` : '—'} |`);
+    lines.push(
+      `| [${v.profile}](${linkPrefix}${v.profile}/COVERAGE.md) | ${runs} | \`${v.bound}\` | ${v.graph.states} | ${v.graph.edges} | ${suites} | ${covered || '—'} | ${failures.length}: ${failures.join(' ')} | ${invs.length} (${broken}) | ${v.c ? `${v.c.tests} TEST()s` : '—'} |`,
+    );
   }
   return lines;
 }
@@ -83,7 +97,7 @@ export function renderOverview(root: string, committed: readonly CommittedSuite[
     'vitest file per suite, `coverage.json` and `COVERAGE.md`; linux-6.18 also has C selftests (`c/`).',
     '',
     'Run them: `npx vitest run generated-tests` (reference backend), `GMEM_BACKEND=linux npx vitest run',
-    'generated-tests/linux-6.18` (this machine\'s /dev/kvm), and the C selftests with `gcc -Wall -Werror`.',
+    "generated-tests/linux-6.18` (this machine's /dev/kvm), and the C selftests with `gcc -Wall -Werror`.",
     '',
   ];
   lines.push(...coverageTable(root, committed));

@@ -40,7 +40,8 @@ async function diverges(profile: Profile, backend: Backend, steps: readonly Step
   for (let i = 0; i < steps.length; i++) {
     const exp = (predicted[i] as (typeof predicted)[number]).outcome;
     const obs = outcomes[i] ?? { failed: 'no outcome' };
-    if (!observationAgrees(exp, obs)) return { step: i, expected: exp, observed: obs, rule: `${predicted[i]?.rule.id}: ${predicted[i]?.rule.says}` };
+    if (!observationAgrees(exp, obs))
+      return { step: i, expected: exp, observed: obs, rule: `${predicted[i]?.rule.id}: ${predicted[i]?.rule.says}` };
   }
   return undefined;
 }
@@ -60,7 +61,15 @@ export async function randomConformance(profile: Profile, bound: Bound, backend:
     profile: profile.name,
     name: `random-seed${o.seed}`,
     description: `shrunk from a random walk (gmem-spec generate --profile ${profile.name} --bound ${formatBound(bound)} --seed ${o.seed} --random ${o.runs}): step ${d.step + 1} diverges`,
-    steps: found.walk.steps.map((s, i) => ({ ...s, expected: predicted[i]?.outcome, observed: outcomes[i], note: `${predicted[i]?.rule.id}: ${predicted[i]?.rule.says}` }) as Step),
+    steps: found.walk.steps.map(
+      (s, i) =>
+        ({
+          ...s,
+          expected: predicted[i]?.outcome,
+          observed: outcomes[i],
+          note: `${predicted[i]?.rule.id}: ${predicted[i]?.rule.says}`,
+        }) as Step,
+    ),
   };
   const st = found.walk.steps[d.step] as Step;
   const message = `seed ${o.seed}: step ${d.step + 1} of ${found.walk.steps.length} (${stepPhrase(profile, st)}): the spec expects ${formatOutcome(d.expected)} (${d.rule}), the backend observed ${formatOutcome(d.observed)}`;

@@ -80,7 +80,15 @@ function ruleOf(profile: Profile, state: SystemState, st: Step): string {
 }
 
 /** The assertion message for step i: what was done, what the rule says, what came back. */
-export function stepMessage(profile: Profile, file: string, i: number, st: Step, expected: Outcome, observed: Outcome, before: SystemState): string {
+export function stepMessage(
+  profile: Profile,
+  file: string,
+  i: number,
+  st: Step,
+  expected: Outcome,
+  observed: Outcome,
+  before: SystemState,
+): string {
   return `step ${i + 1} of ${file}: ${stepPhrase(profile, st)} should ${expectPhrase(expected)} — ${ruleOf(profile, before, st)} — but it ${outcomePhrase(observed)}`;
 }
 
@@ -101,7 +109,11 @@ export async function runTraceFile(profile: Profile, backend: Backend, path: str
     before.push(s);
     const r = specStep(profile, s, st);
     const vs = violations(profile, invs, s, st, r.state);
-    if (vs.length) broken.set(i, vs.map((v) => `${v.invariant} (${v.says}): ${v.detail}`));
+    if (vs.length)
+      broken.set(
+        i,
+        vs.map((v) => `${v.invariant} (${v.says}): ${v.detail}`),
+      );
     s = r.state;
   });
   return { trace, observed: outcomes, firstBad, broken, before };

@@ -153,7 +153,8 @@ export function countPaths(g: StateGraph, length: number): number {
   cnt[0] = 1;
   for (let k = 0; k < length; k++) {
     const next = new Float64Array(g.states.length);
-    for (let e = 0; e < g.edgeCount; e++) next[g.edgeTo[e] as number] = (next[g.edgeTo[e] as number] as number) + (cnt[g.edgeFrom[e] as number] as number);
+    for (let e = 0; e < g.edgeCount; e++)
+      next[g.edgeTo[e] as number] = (next[g.edgeTo[e] as number] as number) + (cnt[g.edgeFrom[e] as number] as number);
     cnt = next;
   }
   return cnt.reduce((a, b) => a + b, 0);

@@ -25,7 +25,10 @@ export function outcomePhrase(o: Outcome): string {
     if (o.match !== undefined) return o.match ? 'reads back the value' : 'reads back something else';
     return o.value !== undefined ? `reads ${o.value}` : 'succeeds';
   }
-  if ('exit' in o) return o.exit === 'MEMORY_FAULT' ? `exits with KVM_EXIT_MEMORY_FAULT (${o.private ? 'private' : 'shared'})` : 'exits with KVM_EXIT_MMIO';
+  if ('exit' in o)
+    return o.exit === 'MEMORY_FAULT'
+      ? `exits with KVM_EXIT_MEMORY_FAULT (${o.private ? 'private' : 'shared'})`
+      : 'exits with KVM_EXIT_MMIO';
   if ('failed' in o) return `cannot run (${o.failed})`;
   if ('not_modelled' in o) return `is not modelled (${o.not_modelled})`;
   if (o.fstat) return `reports st_size ${o.fstat.st_size}`;
@@ -49,7 +52,8 @@ function pageWords(p: PageState | undefined, initShared: boolean, mapName: (i: n
   if (!p) return undefined;
   const bits: string[] = [p.attribute];
   if (p.backing === 'allocated') bits.push('allocated');
-  if (p.backing === 'initialised') bits.push(p.content || p.bytes ? `written ${p.content}${p.bytes ? ' (and other bytes)' : ''}` : 'zeroed');
+  if (p.backing === 'initialised')
+    bits.push(p.content || p.bytes ? `written ${p.content}${p.bytes ? ' (and other bytes)' : ''}` : 'zeroed');
   if (p.hostMappers.length) bits.push(`host-mapped by ${p.hostMappers.map(mapName).join(', ')}`);
   if (p.pins) bits.push(p.pins === 1 ? 'pinned' : `pinned ${p.pins} times`);
   if (p.trustedEntity !== 'unprepared') bits.push(p.trustedEntity);
@@ -67,7 +71,8 @@ export function expectPhrase(o: Outcome): string {
     if (o.match !== undefined) return o.match ? 'read back the value' : 'read back something else';
     return o.value !== undefined ? `read ${o.value}` : 'succeed';
   }
-  if ('exit' in o) return o.exit === 'MEMORY_FAULT' ? `exit with KVM_EXIT_MEMORY_FAULT (${o.private ? 'private' : 'shared'})` : 'exit with KVM_EXIT_MMIO';
+  if ('exit' in o)
+    return o.exit === 'MEMORY_FAULT' ? `exit with KVM_EXIT_MEMORY_FAULT (${o.private ? 'private' : 'shared'})` : 'exit with KVM_EXIT_MMIO';
   if ('failed' in o) return `not run (${o.failed})`;
   if ('not_modelled' in o) return `do what the kernel does (not modelled: ${o.not_modelled})`;
   if (o.fstat) return `report st_size ${o.fstat.st_size}, st_blksize ${o.fstat.st_blksize}, type ${o.fstat.st_type}`;
@@ -87,8 +92,10 @@ export function stateWords(profile: Profile, s: SystemState): string {
     const bits: string[] = [];
     if (v.lifecycle === 'destroyed') bits.push('destroyed');
     if (v.launch !== 'none') bits.push(`launch ${v.launch}`);
-    for (const m of v.memslots) bits.push(`slot ${m.slot} → ${m.gmem >= 0 ? `guest_memfd #${m.gmem}${m.gmemGone ? ' (released)' : ''}` : 'user memory'}`);
-    if (v.privateRanges.length) bits.push(`private GFNs ${v.privateRanges.map(([a, b]) => (b - a === 1 ? `${a}` : `${a}..${b - 1}`)).join(',')}`);
+    for (const m of v.memslots)
+      bits.push(`slot ${m.slot} → ${m.gmem >= 0 ? `guest_memfd #${m.gmem}${m.gmemGone ? ' (released)' : ''}` : 'user memory'}`);
+    if (v.privateRanges.length)
+      bits.push(`private GFNs ${v.privateRanges.map(([a, b]) => (b - a === 1 ? `${a}` : `${a}..${b - 1}`)).join(',')}`);
     if (v.pendingConversion?.length) bits.push(`pending conversion ${v.pendingConversion.map(([a, , t]) => `${a}→${t}`).join(',')}`);
     parts.push(`${name}${v.type !== 'default' ? ` (${v.type})` : ''}${bits.length ? ` [${bits.join('; ')}]` : ''}`);
   });
@@ -100,7 +107,7 @@ export function stateWords(profile: Profile, s: SystemState): string {
       parts.push(`${name} released`);
       return;
     }
-    const initShared = profile.flags.some((f) => f.effects.initShared && (g.flags & 2 ** f.bit) !== 0);
+    const initShared = profile.flags.some((f) => f.effects.initShared && (g.flags & (2 ** f.bit)) !== 0);
     const bits: string[] = [];
     if (fdIdx < 0) bits.push('fd closed, kept by its mapping');
     if (g.bindings.length) bits.push(`bound to ${g.bindings.map((b) => `slot ${b.slot}`).join(', ')}`);
@@ -112,10 +119,14 @@ export function stateWords(profile: Profile, s: SystemState): string {
     bits.push(pageBits.length ? pageBits.join('; ') : `every page ${initShared ? 'shared' : 'private'} and fresh`);
     parts.push(`${name} (${flagWords(profile, g.flags)}, ${g.sizePages} page${g.sizePages === 1 ? '' : 's'}): ${bits.join('; ')}`);
   });
-  s.maps.forEach((m, i) => { if (m.live) parts.push(`${mapName(i)} maps guest_memfd #${m.gmem}${m.prot !== 'rw' ? ` (${m.prot})` : ''}`); });
+  s.maps.forEach((m, i) => {
+    if (m.live) parts.push(`${mapName(i)} maps guest_memfd #${m.gmem}${m.prot !== 'rw' ? ` (${m.prot})` : ''}`);
+  });
   const pins = s.pins.filter((p) => p.live);
   if (pins.length) {
-    parts.push(pins.map((p) => (p.map >= 0 ? `a pin on ${mapName(p.map)} at ${offsetWords(p.offset)}` : 'a pin whose mapping is gone')).join(', '));
+    parts.push(
+      pins.map((p) => (p.map >= 0 ? `a pin on ${mapName(p.map)} at ${offsetWords(p.offset)}` : 'a pin whose mapping is gone')).join(', '),
+    );
   }
   return parts.join('; ');
 }

@@ -4,7 +4,16 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DebianMirror, LAB_SUITES, debFileVersion, debianMirrors, parseAptCacheShow, parseDeb822Sources, parseOneLineSources, privateSourcesList } from './aptSources.ts';
+import {
+  type DebianMirror,
+  LAB_SUITES,
+  debFileVersion,
+  debianMirrors,
+  parseAptCacheShow,
+  parseDeb822Sources,
+  parseOneLineSources,
+  privateSourcesList,
+} from './aptSources.ts';
 import type { LabLayout } from './paths.ts';
 import { CommandError, haveProgram, lastLines, runCommand } from './proc.ts';
 
@@ -45,10 +54,14 @@ export function machineMirrors(etc = '/etc/apt'): DebianMirror[] {
 
 function aptOptions(dir: string): string[] {
   const o = [
-    '-o', `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
-    '-o', 'Dir::Etc::SourceParts=/dev/null',
-    '-o', `Dir::State::Lists=${join(dir, 'lists')}`,
-    '-o', `Dir::Cache=${join(dir, 'cache')}`,
+    '-o',
+    `Dir::Etc::SourceList=${join(dir, 'sources.list')}`,
+    '-o',
+    'Dir::Etc::SourceParts=/dev/null',
+    '-o',
+    `Dir::State::Lists=${join(dir, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(dir, 'cache')}`,
   ];
   // As root apt would drop to the _apt user, which cannot write our private directories.
   if (process.getuid?.() === 0) o.push('-o', 'APT::Sandbox::User=root');
@@ -86,9 +99,11 @@ export interface FetchOptions {
 /** Asks each suite in turn for linux-source-<series> and downloads the first version found. */
 export async function fetchKernelSource(layout: LabLayout, series: string, opts: FetchOptions): Promise<FetchedSource> {
   const pkg = sourcePackageName(series);
-  if (!haveProgram('apt-get')) throw new LabFetchError(`cannot fetch ${pkg}: apt-get is not installed (a Debian machine is needed to build the lab kernel)`);
+  if (!haveProgram('apt-get'))
+    throw new LabFetchError(`cannot fetch ${pkg}: apt-get is not installed (a Debian machine is needed to build the lab kernel)`);
   const mirrors = machineMirrors(opts.aptEtc);
-  if (mirrors.length === 0) throw new LabFetchError(`cannot fetch ${pkg}: no Debian mirror with component main in ${opts.aptEtc ?? '/etc/apt'}/sources.list{,.d}`);
+  if (mirrors.length === 0)
+    throw new LabFetchError(`cannot fetch ${pkg}: no Debian mirror with component main in ${opts.aptEtc ?? '/etc/apt'}/sources.list{,.d}`);
   const tried: string[] = [];
   for (const suite of LAB_SUITES) {
     for (const mirror of mirrors) {
@@ -115,10 +130,19 @@ export async function fetchKernelSource(layout: LabLayout, series: string, opts:
       return { version: best.version, debPath, suite, mirror: mirror.uri };
     }
   }
-  throw new LabFetchError(`no suite offers ${pkg} (${tried.join('; ')}): the series may have left the archive; try another series with --series`);
+  throw new LabFetchError(
+    `no suite offers ${pkg} (${tried.join('; ')}): the series may have left the archive; try another series with --series`,
+  );
 }
 
-async function download(layout: LabLayout, aptDir: string, pkg: string, version: string, suite: string, opts: FetchOptions): Promise<string> {
+async function download(
+  layout: LabLayout,
+  aptDir: string,
+  pkg: string,
+  version: string,
+  suite: string,
+  opts: FetchOptions,
+): Promise<string> {
   mkdirSync(layout.downloads, { recursive: true });
   // apt-get download writes into the working directory; a private one, renamed from, keeps half files out.
   const partial = join(layout.downloads, `.partial-${process.pid}`);
@@ -129,7 +153,10 @@ async function download(layout: LabLayout, aptDir: string, pkg: string, version:
     if (opts.signal?.aborted) throw new CommandError('interrupted');
     if (r.code !== 0) {
       const why = lastLines(r.stderr, 2);
-      if (/404|Not Found/i.test(why)) throw new LabFetchError(`${pkg} ${version} is listed in ${suite} but gone from the pool (${why}); run again later or try another --series`);
+      if (/404|Not Found/i.test(why))
+        throw new LabFetchError(
+          `${pkg} ${version} is listed in ${suite} but gone from the pool (${why}); run again later or try another --series`,
+        );
       throw new LabFetchError(`apt-get download ${pkg}=${version} failed: ${why}`);
     }
     const file = readdirSync(partial).find((f) => f.endsWith('.deb'));

@@ -69,7 +69,7 @@ export function parseDeb822Sources(text: string): AptSourceEntry[] {
       suites: words('suites'),
       components: words('components'),
       // An embedded key block is not a path; only a keyring path can be passed on.
-      ...(signedBy && signedBy.startsWith('/') && !signedBy.includes('\n') ? { signedBy } : {}),
+      ...(signedBy?.startsWith('/') && !signedBy.includes('\n') ? { signedBy } : {}),
       enabled: !/^(no|false|0)$/i.test(fields.get('enabled') ?? 'yes'),
     });
   }

@@ -12,7 +12,11 @@ export type LabReadiness = { ok: true; kernel: string } | { ok: false; reason: s
 function bootable(): { ok: true } | { ok: false; reason: string } {
   const qemu = qemuAvailable();
   if (!qemu.ok) return qemu;
-  if (!BUSYBOX_PATHS.some((p) => existsSync(p))) return { ok: false, reason: `no busybox at ${BUSYBOX_PATHS.join(' or ')} (apt-get install busybox-static, or run scripts/setup-debian.sh)` };
+  if (!BUSYBOX_PATHS.some((p) => existsSync(p)))
+    return {
+      ok: false,
+      reason: `no busybox at ${BUSYBOX_PATHS.join(' or ')} (apt-get install busybox-static, or run scripts/setup-debian.sh)`,
+    };
   return { ok: true };
 }
 
@@ -31,7 +35,7 @@ export function labReady(): LabReadiness {
   const b = bootable();
   if (!b.ok) return b;
   const kernel = labKernelPath();
-  if (!kernel) return { ok: false, reason: 'no lab kernel is cached (run `gmem-spec lab build`; npm test\'s pretest does)' };
+  if (!kernel) return { ok: false, reason: "no lab kernel is cached (run `gmem-spec lab build`; npm test's pretest does)" };
   return { ok: true, kernel };
 }
 
@@ -39,7 +43,8 @@ export function labReady(): LabReadiness {
 export function labBuildable(): { ok: true } | { ok: false; reason: string } {
   if (!haveProgram('apt-get')) return { ok: false, reason: 'it cannot be built here: no apt-get (a Debian machine is needed)' };
   const missing = missingBuildTools();
-  if (missing.length) return { ok: false, reason: `it cannot be built here: missing ${missing.join(', ')} (run scripts/setup-debian.sh as root)` };
+  if (missing.length)
+    return { ok: false, reason: `it cannot be built here: missing ${missing.join(', ')} (run scripts/setup-debian.sh as root)` };
   if (machineMirrors().length === 0) return { ok: false, reason: 'it cannot be built here: no Debian mirror in the apt sources' };
   return { ok: true };
 }

@@ -46,7 +46,8 @@ function isEntry(v: unknown): v is KernelEntry {
 
 /** Checks one cache entry directory: marker, metadata, and the bzImage's size and hash. */
 export function checkEntry(dir: string, opts: { verifyHash?: boolean } = {}): EntryCheck {
-  if (!existsSync(join(dir, COMPLETE_MARKER))) return { ok: false, dir, reason: `no ${COMPLETE_MARKER} marker (an interrupted or foreign entry)` };
+  if (!existsSync(join(dir, COMPLETE_MARKER)))
+    return { ok: false, dir, reason: `no ${COMPLETE_MARKER} marker (an interrupted or foreign entry)` };
   let entry: unknown;
   try {
     entry = JSON.parse(readFileSync(join(dir, ENTRY_FILE), 'utf8'));
@@ -61,8 +62,10 @@ export function checkEntry(dir: string, opts: { verifyHash?: boolean } = {}): En
   } catch {
     return { ok: false, dir, reason: 'bzImage missing' };
   }
-  if (size !== entry.bzImageSize) return { ok: false, dir, reason: `bzImage is ${size} bytes, ${entry.bzImageSize} expected (truncated or replaced)` };
-  if (opts.verifyHash !== false && sha256File(bzImage) !== entry.bzImageSha256) return { ok: false, dir, reason: 'bzImage sha256 differs from entry.json (corrupted)' };
+  if (size !== entry.bzImageSize)
+    return { ok: false, dir, reason: `bzImage is ${size} bytes, ${entry.bzImageSize} expected (truncated or replaced)` };
+  if (opts.verifyHash !== false && sha256File(bzImage) !== entry.bzImageSha256)
+    return { ok: false, dir, reason: 'bzImage sha256 differs from entry.json (corrupted)' };
   return { ok: true, entry, dir, bzImage };
 }
 
@@ -74,11 +77,16 @@ export function listEntries(kernelsDir: string, opts: { verifyHash?: boolean } =
   } catch {
     return [];
   }
-  return names.filter((n) => !n.startsWith('.')).sort().map((n) => checkEntry(join(kernelsDir, n), opts));
+  return names
+    .filter((n) => !n.startsWith('.'))
+    .sort()
+    .map((n) => checkEntry(join(kernelsDir, n), opts));
 }
 
 /** The usable kernel for a series and fragment: the most recently built whole entry. */
 export function findKernel(kernelsDir: string, series: string, fragmentHash: string): (EntryCheck & { ok: true }) | undefined {
-  const good = listEntries(kernelsDir).filter((c): c is EntryCheck & { ok: true } => c.ok && c.entry.series === series && c.entry.fragmentHash === fragmentHash);
+  const good = listEntries(kernelsDir).filter(
+    (c): c is EntryCheck & { ok: true } => c.ok && c.entry.series === series && c.entry.fragmentHash === fragmentHash,
+  );
   return good.sort((a, b) => b.entry.builtAt.localeCompare(a.entry.builtAt))[0];
 }

@@ -19,7 +19,15 @@ const S_IFCHR = 0o020000;
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 const pad4 = (n: number): number => (4 - (n % 4)) % 4;
 
-function header(fields: { ino: number; mode: number; nlink: number; size: number; rmajor: number; rminor: number; nameSize: number }): string {
+function header(fields: {
+  ino: number;
+  mode: number;
+  nlink: number;
+  size: number;
+  rmajor: number;
+  rminor: number;
+  nameSize: number;
+}): string {
   return (
     '070701' +
     [fields.ino, fields.mode, 0, 0, fields.nlink, 0, fields.size, 0, 0, fields.rmajor, fields.rminor, fields.nameSize, 0].map(hex8).join('')
@@ -29,7 +37,8 @@ function header(fields: { ino: number; mode: number; nlink: number; size: number
 /** Archive paths are relative (`init`, `bin/busybox`): no leading slash, no `.` or `..` segments. */
 export function cpioPath(path: string): string {
   const rel = path.replace(/^\/+/, '');
-  if (rel === '' || rel.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new Error(`not a valid initramfs path: ${JSON.stringify(path)}`);
+  if (rel === '' || rel.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    throw new Error(`not a valid initramfs path: ${JSON.stringify(path)}`);
   return rel;
 }
 

@@ -55,7 +55,9 @@ export function readFragment(path: string = labAssetPath(FRAGMENT_FILE)): Fragme
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigTextError(`cannot read the lab kernel config fragment ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigTextError(
+      `cannot read the lab kernel config fragment ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   return { path, text, hash: fragmentHash(text), values: parseConfig(text, path) };
 }

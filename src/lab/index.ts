@@ -3,10 +3,27 @@
  * linux-source package with KVM_SW_PROTECTED_VM, booted under QEMU with one program in a busybox initramfs.
  */
 export { labAvailable, labBuildable, labReady, type LabAvailability, type LabReadiness } from './available.ts';
-export { buildLabKernel, ensureLabKernel, labKernelPath, LAB_SERIES, LabBuildError, LabInterruptedError, type BuiltKernel } from './kernelBuild.ts';
+export {
+  buildLabKernel,
+  ensureLabKernel,
+  labKernelPath,
+  LAB_SERIES,
+  LabBuildError,
+  LabInterruptedError,
+  type BuiltKernel,
+} from './kernelBuild.ts';
 export { LabFetchError } from './aptFetch.ts';
 export { LabInputError, type LabFile } from './initramfs.ts';
-export { labExec, startLabVm, LabVmError, type LabExecOptions, type LabExecResult, type LabVm, type LabVmExit, type LabVmOptions } from './vm.ts';
+export {
+  labExec,
+  startLabVm,
+  LabVmError,
+  type LabExecOptions,
+  type LabExecResult,
+  type LabVm,
+  type LabVmExit,
+  type LabVmOptions,
+} from './vm.ts';
 export { buildSelftests, runSelftests, LAB_SELFTESTS } from './selftests.ts';
 export { classifyKvm, parseKvmReport, hostKvmReport, type KvmOffer, type KvmReport } from './kvmCaps.ts';
 export { labTool } from './tools.ts';

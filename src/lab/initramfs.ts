@@ -36,7 +36,12 @@ export interface ResolvedFile {
 }
 
 /** The members of the archive: every parent directory once, /dev/console, busybox, init, job, files. */
-export function initramfsMembers(spec: { busybox: Uint8Array; init: Uint8Array; job: string; files: readonly ResolvedFile[] }): CpioMember[] {
+export function initramfsMembers(spec: {
+  busybox: Uint8Array;
+  init: Uint8Array;
+  job: string;
+  files: readonly ResolvedFile[];
+}): CpioMember[] {
   const dirs = new Set<string>(['dev', 'bin', 'lab']);
   const all: ResolvedFile[] = [
     { guestPath: '/bin/busybox', data: spec.busybox, mode: 0o755 },
@@ -136,7 +141,8 @@ export async function buildInitramfs(req: InitramfsRequest): Promise<Buffer> {
       return false;
     }
   });
-  if (!busyboxPath) throw new LabInputError(`no busybox at ${BUSYBOX_PATHS.join(' or ')} (apt-get install busybox-static, or run scripts/setup-debian.sh)`);
+  if (!busyboxPath)
+    throw new LabInputError(`no busybox at ${BUSYBOX_PATHS.join(' or ')} (apt-get install busybox-static, or run scripts/setup-debian.sh)`);
   const files: ResolvedFile[] = [];
   const elfHostPaths: string[] = [busyboxPath];
   const addHost = (hostPath: string, guestPath: string, what: string): void => {
@@ -155,7 +161,9 @@ export async function buildInitramfs(req: InitramfsRequest): Promise<Buffer> {
     try {
       accessSync(req.program, fsConstants.X_OK);
     } catch {
-      throw new LabInputError(`program ${req.program} is not executable (chmod +x it, or run it through an interpreter the guest has, e.g. -- sh ${basename(req.program)})`);
+      throw new LabInputError(
+        `program ${req.program} is not executable (chmod +x it, or run it through an interpreter the guest has, e.g. -- sh ${basename(req.program)})`,
+      );
     }
     argv0 = `${GUEST_DIR}/${basename(req.program)}`;
   } else {

@@ -91,7 +91,13 @@ export function extractedTrees(layout: LabLayout, series: string): SourceTree[] 
   });
 }
 
-async function extract(layout: LabLayout, series: string, version: string, debPath: string, signal: AbortSignal | undefined): Promise<SourceTree> {
+async function extract(
+  layout: LabLayout,
+  series: string,
+  version: string,
+  debPath: string,
+  signal: AbortSignal | undefined,
+): Promise<SourceTree> {
   const pkg = sourcePackageName(series);
   const dest = layout.srcDir(version);
   const tmp = `${dest}.partial-${process.pid}`;
@@ -113,7 +119,13 @@ async function extract(layout: LabLayout, series: string, version: string, debPa
   }
 }
 
-async function make(tree: SourceTree, buildDir: string, args: string[], signal: AbortSignal | undefined, onLine?: (l: string) => void): Promise<void> {
+async function make(
+  tree: SourceTree,
+  buildDir: string,
+  args: string[],
+  signal: AbortSignal | undefined,
+  onLine?: (l: string) => void,
+): Promise<void> {
   const env = { ...process.env, KBUILD_BUILD_USER: 'gmem-spec', KBUILD_BUILD_HOST: 'lab', LC_ALL: 'C' };
   const r = await runCommand('make', ['-C', tree.dir, `O=${buildDir}`, ...args], { env, signal, ...(onLine ? { onLine } : {}) });
   checkInterrupted(signal);
@@ -126,7 +138,11 @@ async function configure(tree: SourceTree, buildDir: string, fragment: Fragment,
   mkdirSync(buildDir, { recursive: true });
   rmSync(stamp, { force: true });
   await make(tree, buildDir, ['tinyconfig'], signal);
-  const merge = await runCommand(join(tree.dir, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', buildDir, join(buildDir, '.config'), fragment.path], { cwd: tree.dir, signal });
+  const merge = await runCommand(
+    join(tree.dir, 'scripts/kconfig/merge_config.sh'),
+    ['-m', '-O', buildDir, join(buildDir, '.config'), fragment.path],
+    { cwd: tree.dir, signal },
+  );
   checkInterrupted(signal);
   if (merge.code !== 0) throw new LabBuildError(`merge_config.sh failed: ${lastLines(merge.stderr || merge.stdout, 3)}`);
   await make(tree, buildDir, ['olddefconfig'], signal);
@@ -188,20 +204,34 @@ export async function buildLabKernel(opts: BuildOptions = {}): Promise<BuiltKern
 
   return withLock(
     join(layout.root, 'build.lock'),
-    (pid) => progress({ kind: 'phase', phase: 'wait', detail: `another lab build (pid ${pid}) holds ${join(layout.root, 'build.lock')}; waiting for it` }),
+    (pid) =>
+      progress({
+        kind: 'phase',
+        phase: 'wait',
+        detail: `another lab build (pid ${pid}) holds ${join(layout.root, 'build.lock')}; waiting for it`,
+      }),
     async () => {
       // The other build may have finished the same kernel while we waited.
       const again = findKernel(layout.kernelsDir, series, fragment.hash);
       if (again) return { bzImage: again.bzImage, entry: again.entry, cached: true };
       const missing = missingBuildTools();
-      if (missing.length) throw new LabBuildError(`cannot build the lab kernel: missing ${missing.join(', ')} (run scripts/setup-debian.sh as root)`);
+      if (missing.length)
+        throw new LabBuildError(`cannot build the lab kernel: missing ${missing.join(', ')} (run scripts/setup-debian.sh as root)`);
       const start = Date.now();
       const tree = await sourceTree(layout, series, progress, signal);
       const buildDir = layout.buildDir(tree.version);
-      progress({ kind: 'phase', phase: 'configure', detail: `tinyconfig + ${fragment.path} (sha256 ${fragment.hash.slice(0, 12)}) in ${buildDir}` });
+      progress({
+        kind: 'phase',
+        phase: 'configure',
+        detail: `tinyconfig + ${fragment.path} (sha256 ${fragment.hash.slice(0, 12)}) in ${buildDir}`,
+      });
       await configure(tree, buildDir, fragment, signal);
       const jobs = opts.jobs ?? cpus().length;
-      progress({ kind: 'phase', phase: 'compile', detail: `make -j${jobs} bzImage (about 9-10 min on 2 cores from cold; resumes where it stopped)` });
+      progress({
+        kind: 'phase',
+        phase: 'compile',
+        detail: `make -j${jobs} bzImage (about 9-10 min on 2 cores from cold; resumes where it stopped)`,
+      });
       let cc = 0;
       await make(tree, buildDir, [`-j${jobs}`, 'bzImage'], signal, (l) => {
         if (/^\s+CC\s/.test(l)) progress({ kind: 'compile', done: ++cc, expected: EXPECTED_CC });
@@ -220,7 +250,10 @@ export async function buildLabKernel(opts: BuildOptions = {}): Promise<BuiltKern
       const bzImage = install(layout, key, entry, buildDir);
       const done = findKernel(layout.kernelsDir, series, fragment.hash);
       if (!done) throw new LabBuildError(`the kernel installed into ${layout.kernelDir(key)} does not pass its own check`);
-      progress({ kind: 'done', detail: `built ${bzImage} (${entry.package} ${tree.version}, ${cc} files compiled, ${Math.round((Date.now() - start) / 1000)} s)` });
+      progress({
+        kind: 'done',
+        detail: `built ${bzImage} (${entry.package} ${tree.version}, ${cc} files compiled, ${Math.round((Date.now() - start) / 1000)} s)`,
+      });
       return { bzImage, entry: done.entry, cached: false };
     },
     signal,
@@ -244,10 +277,18 @@ async function sourceTree(layout: LabLayout, series: string, progress: LabProgre
   }
   let debs = cachedDebs(layout, series);
   if (!debs.length) {
-    progress({ kind: 'phase', phase: 'download', detail: `fetching ${sourcePackageName(series)} through a private apt configuration in ${join(layout.root, 'apt')}` });
+    progress({
+      kind: 'phase',
+      phase: 'download',
+      detail: `fetching ${sourcePackageName(series)} through a private apt configuration in ${join(layout.root, 'apt')}`,
+    });
     const t0 = Date.now();
     const got = await fetchKernelSource(layout, series, { signal, log: (l) => progress({ kind: 'phase', phase: 'download', detail: l }) });
-    progress({ kind: 'phase', phase: 'download', detail: `${got.debPath} (${(statSync(got.debPath).size / 1e6).toFixed(0)} MB from ${got.suite}) in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+    progress({
+      kind: 'phase',
+      phase: 'download',
+      detail: `${got.debPath} (${(statSync(got.debPath).size / 1e6).toFixed(0)} MB from ${got.suite}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    });
     debs = [{ version: got.version, path: got.debPath }];
   }
   const deb = debs.sort((a, b) => statSync(b.path).mtimeMs - statSync(a.path).mtimeMs)[0] as { version: string; path: string };

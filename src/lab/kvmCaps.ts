@@ -39,10 +39,16 @@ export function classifyKvm(r: KvmReport): KvmOffer {
   if (r.createVm !== 'ok') return { kind: 'no-kvm', reason: `/dev/kvm opens but KVM_CREATE_VM fails: ${r.createVm ?? 'not tried'}` };
   const cap = r.caps.GUEST_MEMFD ?? 0;
   if (cap <= 0 || r.createGuestMemfd !== 'ok') {
-    return { kind: 'kvm-without-guest-memfd', reason: `/dev/kvm without guest_memfd (KVM_CAP_GUEST_MEMFD=${cap}, KVM_CREATE_GUEST_MEMFD: ${r.createGuestMemfd ?? 'not tried'})` };
+    return {
+      kind: 'kvm-without-guest-memfd',
+      reason: `/dev/kvm without guest_memfd (KVM_CAP_GUEST_MEMFD=${cap}, KVM_CREATE_GUEST_MEMFD: ${r.createGuestMemfd ?? 'not tried'})`,
+    };
   }
   const types = r.caps.VM_TYPES ?? 0;
-  return { kind: 'kvm-with-guest-memfd', reason: `/dev/kvm with guest_memfd (KVM_CAP_GUEST_MEMFD=${cap}, KVM_CAP_VM_TYPES=0x${Math.max(types, 0).toString(16)}, KVM_CAP_GUEST_MEMFD_FLAGS=${r.caps.GUEST_MEMFD_FLAGS ?? 0})` };
+  return {
+    kind: 'kvm-with-guest-memfd',
+    reason: `/dev/kvm with guest_memfd (KVM_CAP_GUEST_MEMFD=${cap}, KVM_CAP_VM_TYPES=0x${Math.max(types, 0).toString(16)}, KVM_CAP_GUEST_MEMFD_FLAGS=${r.caps.GUEST_MEMFD_FLAGS ?? 0})`,
+  };
 }
 
 /** Runs the probe on this host. */

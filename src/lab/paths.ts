@@ -16,7 +16,7 @@ export const CACHE_ENV = 'GMEM_LAB_CACHE';
 /** `$GMEM_LAB_CACHE`, else `$XDG_CACHE_HOME/gmem-spec/lab`, else `~/.cache/gmem-spec/lab`. */
 export function labCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env[CACHE_ENV]) return env[CACHE_ENV] as string;
-  const xdg = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const xdg = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(xdg, 'gmem-spec', 'lab');
 }
 

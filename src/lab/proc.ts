@@ -32,7 +32,11 @@ export class CommandError extends Error {
 
 /** The last `n` non-empty lines of a text, for one-line error messages. */
 export function lastLines(text: string, n: number): string {
-  return text.split('\n').filter((l) => l.trim() !== '').slice(-n).join(' | ');
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-n)
+    .join(' | ');
 }
 
 export function runCommand(cmd: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {

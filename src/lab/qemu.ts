@@ -17,7 +17,10 @@ export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
 export function qemuAvailable(env: NodeJS.ProcessEnv = process.env): { ok: true; binary: string } | { ok: false; reason: string } {
   const binary = qemuBinary(env);
   if (binary.includes('/') ? existsSync(binary) : haveProgram(binary)) return { ok: true, binary };
-  return { ok: false, reason: `no QEMU: ${binary} not found${env[QEMU_ENV] ? ` ($${QEMU_ENV})` : ' (apt-get install qemu-system-x86, or run scripts/setup-debian.sh)'}` };
+  return {
+    ok: false,
+    reason: `no QEMU: ${binary} not found${env[QEMU_ENV] ? ` ($${QEMU_ENV})` : ' (apt-get install qemu-system-x86, or run scripts/setup-debian.sh)'}`,
+  };
 }
 
 export type Accel = 'kvm' | 'tcg';
@@ -48,7 +51,8 @@ export function chooseAccel(host: HostVirt, forced?: string): { accel: Accel; wh
   if (forced === 'tcg') return { accel: 'tcg', why: `forced by $${ACCEL_ENV}=tcg` };
   if (forced === 'kvm') return { accel: 'kvm', why: `forced by $${ACCEL_ENV}=kvm` };
   if (!host.devKvm) return { accel: 'tcg', why: 'the host has no /dev/kvm' };
-  if (!host.nested) return { accel: 'tcg', why: 'the host has /dev/kvm but does not offer nested SVM/VMX (kvm_amd/kvm_intel nested is not Y)' };
+  if (!host.nested)
+    return { accel: 'tcg', why: 'the host has /dev/kvm but does not offer nested SVM/VMX (kvm_amd/kvm_intel nested is not Y)' };
   return { accel: 'kvm', why: 'the host has /dev/kvm with nested virtualization' };
 }
 
@@ -69,22 +73,41 @@ export function qemuArgs(spec: QemuArgsSpec): string[] {
   const accel = spec.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
   return [
     ...accel,
-    '-m', `${spec.memoryMiB ?? 2048}M`,
-    '-smp', String(spec.cpus ?? 2),
-    '-nodefaults', '-display', 'none', '-monitor', 'none', '-no-reboot',
-    '-chardev', `file,id=klog,path=${spec.kernelLog}`,
-    '-serial', 'chardev:klog',
-    '-device', 'virtio-serial-pci,id=vser',
+    '-m',
+    `${spec.memoryMiB ?? 2048}M`,
+    '-smp',
+    String(spec.cpus ?? 2),
+    '-nodefaults',
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-chardev',
+    `file,id=klog,path=${spec.kernelLog}`,
+    '-serial',
+    'chardev:klog',
+    '-device',
+    'virtio-serial-pci,id=vser',
     // QEMU's own stdin/stdout are the guest program's stdin/stdout: no socket to set up or clean up.
-    '-chardev', 'stdio,id=stdio,signal=off',
-    '-device', 'virtserialport,bus=vser.0,chardev=stdio,name=stdio',
-    '-chardev', `file,id=stderr,path=${spec.stderrFile}`,
-    '-device', 'virtserialport,bus=vser.0,chardev=stderr,name=stderr',
-    '-chardev', `file,id=status,path=${spec.statusFile}`,
-    '-device', 'virtserialport,bus=vser.0,chardev=status,name=status',
-    '-kernel', spec.kernel,
-    '-initrd', spec.initrd,
-    '-append', ['console=ttyS0', 'panic=-1', 'rdinit=/init', ...(spec.append ?? [])].join(' '),
+    '-chardev',
+    'stdio,id=stdio,signal=off',
+    '-device',
+    'virtserialport,bus=vser.0,chardev=stdio,name=stdio',
+    '-chardev',
+    `file,id=stderr,path=${spec.stderrFile}`,
+    '-device',
+    'virtserialport,bus=vser.0,chardev=stderr,name=stderr',
+    '-chardev',
+    `file,id=status,path=${spec.statusFile}`,
+    '-device',
+    'virtserialport,bus=vser.0,chardev=status,name=status',
+    '-kernel',
+    spec.kernel,
+    '-initrd',
+    spec.initrd,
+    '-append',
+    ['console=ttyS0', 'panic=-1', 'rdinit=/init', ...(spec.append ?? [])].join(' '),
   ];
 }
 

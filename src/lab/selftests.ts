@@ -45,8 +45,11 @@ export function selftestRunner(names: readonly string[]): string {
     '  ./$t >/tmp/$t.out 2>&1; code=$?',
     '  secs=$(awk -v a="$t0" -v b="$(now)" "BEGIN { printf \\"%.1f\\", b - a }")',
     '  sed "s/^/# /" /tmp/$t.out',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion in the guest script
     '  if [ $code = 0 ]; then echo "ok $n $t # time=${secs}s"',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion in the guest script
     '  elif [ $code = 4 ]; then echo "ok $n $t # SKIP exit=4 time=${secs}s"',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion in the guest script
     '  else echo "not ok $n $t # exit=$code time=${secs}s"; failed=1; fi',
     'done',
     'exit $failed',
@@ -71,7 +74,10 @@ export async function buildSelftests(opts: BuildOptions = {}): Promise<SelftestB
   const cached = selftestsCached(layout, kernel.entry.version);
   if (cached) return cached;
   const tree = extractedTrees(layout, opts.series ?? LAB_SERIES).find((t) => t.version === kernel.entry.version);
-  if (!tree) throw new LabBuildError(`the ${kernel.entry.version} source tree is no longer in ${join(layout.root, 'src')}; remove ${layout.kernelsDir} and run \`gmem-spec lab build\` again`);
+  if (!tree)
+    throw new LabBuildError(
+      `the ${kernel.entry.version} source tree is no longer in ${join(layout.root, 'src')}; remove ${layout.kernelsDir} and run \`gmem-spec lab build\` again`,
+    );
   const dir = layout.selftestsDir(versionDirName(tree.version));
   const work = `${dir}.work`;
   const hdr = join(work, 'headers');
@@ -87,7 +93,8 @@ export async function buildSelftests(opts: BuildOptions = {}): Promise<SelftestB
   await run('make headers', 'make', ['-C', tree.dir, `O=${hdr}`, 'headers']);
   progress({ kind: 'phase', phase: 'selftests', detail: `building ${LAB_SELFTESTS.length} KVM selftests statically into ${out}` });
   await run('building the KVM selftests', 'make', [
-    '-C', join(tree.dir, 'tools/testing/selftests/kvm'),
+    '-C',
+    join(tree.dir, 'tools/testing/selftests/kvm'),
     `-j${Math.max(1, opts.jobs ?? 2)}`,
     `OUTPUT=${out}`,
     `KHDR_INCLUDES=-isystem ${join(hdr, 'usr/include')}`,
@@ -99,7 +106,10 @@ export async function buildSelftests(opts: BuildOptions = {}): Promise<SelftestB
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, 'bin'), { recursive: true });
   for (const t of LAB_SELFTESTS) copyFileSync(join(out, t), join(tmp, 'bin', basename(t)));
-  writeFileSync(join(tmp, 'selftests.json'), `${JSON.stringify({ version: tree.version, tests: LAB_SELFTESTS, buildSeconds: Math.round((Date.now() - t0) / 1000) }, null, 2)}\n`);
+  writeFileSync(
+    join(tmp, 'selftests.json'),
+    `${JSON.stringify({ version: tree.version, tests: LAB_SELFTESTS, buildSeconds: Math.round((Date.now() - t0) / 1000) }, null, 2)}\n`,
+  );
   writeFileSync(join(tmp, COMPLETE), new Date().toISOString());
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);

@@ -8,7 +8,7 @@ import { readFragment } from './fragment.ts';
 import { LAB_SERIES, extractedTrees } from './kernelBuild.ts';
 import { type KvmOffer, classifyKvm, hostKvmReport } from './kvmCaps.ts';
 import { type LabLayout, labLayout } from './paths.ts';
-import { ACCEL_ENV, chooseAccel, qemuAvailable, qemuBinary, readHostVirt } from './qemu.ts';
+import { ACCEL_ENV, chooseAccel, qemuAvailable, readHostVirt } from './qemu.ts';
 import { selftestsCached } from './selftests.ts';
 
 export interface LabStatus {
@@ -95,7 +95,9 @@ export function formatStatus(s: LabStatus): string[] {
   for (const k of s.kernels) {
     if (k.ok) {
       const current = k.entry.fragmentHash === s.fragmentHash ? 'current config' : 'an older config';
-      lines.push(`  kernel ${k.entry.package} ${k.entry.version}, config ${k.entry.fragmentHash.slice(0, 12)} (${current}), bzImage ${mb(k.entry.bzImageSize)}, built ${k.entry.builtAt} in ${k.entry.buildSeconds} s: ${k.bzImage}`);
+      lines.push(
+        `  kernel ${k.entry.package} ${k.entry.version}, config ${k.entry.fragmentHash.slice(0, 12)} (${current}), bzImage ${mb(k.entry.bzImageSize)}, built ${k.entry.builtAt} in ${k.entry.buildSeconds} s: ${k.bzImage}`,
+      );
     } else lines.push(`  BROKEN ${join(k.dir)}: ${k.reason} (the next \`lab build\` ignores it and builds anew)`);
   }
   for (const t of s.selftests) lines.push(`  KVM selftests for ${t.version}: ${t.dir}/bin`);

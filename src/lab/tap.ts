@@ -34,7 +34,9 @@ export function parseTap(text: string): TapSummary {
 
 /** The tests that did not pass, including planned tests that never reported (a crash mid-run). */
 export function tapProblems(s: TapSummary, expected: readonly string[]): string[] {
-  const problems = s.results.filter((r) => r.outcome !== 'pass').map((r) => `${r.name}: ${r.outcome}${r.directive ? ` (${r.directive})` : ''}`);
+  const problems = s.results
+    .filter((r) => r.outcome !== 'pass')
+    .map((r) => `${r.name}: ${r.outcome}${r.directive ? ` (${r.directive})` : ''}`);
   for (const name of expected) if (!s.results.some((r) => r.name === name)) problems.push(`${name}: no result`);
   return problems;
 }

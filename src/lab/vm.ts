@@ -85,16 +85,35 @@ function resolveAccel(opts: LabVmOptions): Accel {
 
 export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
   // Bad input first: it is said the same whatever the machine has.
-  const initrd = await buildInitramfs({ files: opts.files ?? [], program: opts.program, args: opts.args ?? [], stdin: opts.stdin ?? 'port' });
+  const initrd = await buildInitramfs({
+    files: opts.files ?? [],
+    program: opts.program,
+    args: opts.args ?? [],
+    stdin: opts.stdin ?? 'port',
+  });
   const qemu = qemuAvailable();
   if (!qemu.ok) throw new LabVmError(qemu.reason, '');
   const kernel = opts.kernel ?? labKernelPath();
   if (!kernel) throw new LabVmError('no lab kernel is cached (run `gmem-spec lab build`)', '');
   const dir = mkdtempSync(join(tmpdir(), 'gmem-lab-'));
-  const paths = { initrd: join(dir, 'initrd.gz'), kernelLog: join(dir, 'kernel.log'), stderrFile: join(dir, 'stderr'), statusFile: join(dir, 'status') };
+  const paths = {
+    initrd: join(dir, 'initrd.gz'),
+    kernelLog: join(dir, 'kernel.log'),
+    stderrFile: join(dir, 'stderr'),
+    statusFile: join(dir, 'status'),
+  };
   writeFileSync(paths.initrd, initrd);
   const accel = resolveAccel(opts);
-  const args = qemuArgs({ kernel, initrd: paths.initrd, kernelLog: paths.kernelLog, stderrFile: paths.stderrFile, statusFile: paths.statusFile, accel, ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}), ...(opts.cpus ? { cpus: opts.cpus } : {}) });
+  const args = qemuArgs({
+    kernel,
+    initrd: paths.initrd,
+    kernelLog: paths.kernelLog,
+    stderrFile: paths.stderrFile,
+    statusFile: paths.statusFile,
+    accel,
+    ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}),
+    ...(opts.cpus ? { cpus: opts.cpus } : {}),
+  });
   const t0 = Date.now();
   const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(qemu.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   // The guest may close its end first; a write after that must not crash node.
@@ -134,9 +153,12 @@ export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
       startedAt = Date.now();
       resolveStarted();
     }
-    if (startedAt === undefined && Date.now() - t0 > bootLimit) kill(`the lab kernel did not reach its program within ${Math.round(bootLimit / 1000)} s`);
+    if (startedAt === undefined && Date.now() - t0 > bootLimit)
+      kill(`the lab kernel did not reach its program within ${Math.round(bootLimit / 1000)} s`);
   }, 50);
-  const overall = opts.timeoutMs ? setTimeout(() => kill(`timed out after ${Math.round((opts.timeoutMs as number) / 1000)} s`), opts.timeoutMs) : undefined;
+  const overall = opts.timeoutMs
+    ? setTimeout(() => kill(`timed out after ${Math.round((opts.timeoutMs as number) / 1000)} s`), opts.timeoutMs)
+    : undefined;
 
   /** On failure: keep only a non-empty kernel log, and say where it is. */
   const keepLog = (log: string): string => {
@@ -177,9 +199,12 @@ export async function startLabVm(opts: LabVmOptions): Promise<LabVm> {
       }
       let failure: string | undefined;
       if (killedFor) failure = `lab VM: ${killedFor}`;
-      else if (code !== 0) failure = `lab VM: QEMU exited with ${code ?? signal}${st.startUptime === undefined ? ' before the guest program started' : ''}: ${lastLines(qemuStderr, 2) || 'no message'}`;
-      else if (st.startUptime === undefined) failure = 'lab VM: the guest stopped before its program started (a kernel that does not boot, a panic, or no init)';
-      else if (st.exitCode === undefined) failure = 'lab VM: the guest stopped while its program ran, without an exit status (kernel panic?)';
+      else if (code !== 0)
+        failure = `lab VM: QEMU exited with ${code ?? signal}${st.startUptime === undefined ? ' before the guest program started' : ''}: ${lastLines(qemuStderr, 2) || 'no message'}`;
+      else if (st.startUptime === undefined)
+        failure = 'lab VM: the guest stopped before its program started (a kernel that does not boot, a panic, or no init)';
+      else if (st.exitCode === undefined)
+        failure = 'lab VM: the guest stopped while its program ran, without an exit status (kernel panic?)';
       if (failure) {
         fail(`${failure}${keepLog(log)}`, log);
         return;

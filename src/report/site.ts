@@ -120,7 +120,11 @@ function coverageHtml(profile: Profile, generatedDir: string): string {
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < 2) {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, path ? `${path}.${k}` : k, depth + 1);
     } else {
-      const text = Array.isArray(v) ? `${v.length} item(s)` : typeof v === 'object' && v !== null ? `${Object.keys(v).length} entries` : String(v);
+      const text = Array.isArray(v)
+        ? `${v.length} item(s)`
+        : typeof v === 'object' && v !== null
+          ? `${Object.keys(v).length} entries`
+          : String(v);
       rows.push(`<tr><td><code>${esc(path)}</code></td><td>${esc(text)}</td></tr>`);
     }
   };
@@ -139,43 +143,91 @@ function invariantsHtml(profile: Profile, o: ReportOptions, files: Files, count:
   for (const v of x.violations.values()) {
     const steps = [...pathTo(x, v.before), v.step];
     const results = predictTrace(profile, steps);
-    const seq = traceSequence(`${v.invariant} breaks under ${profile.name}`, steps, results.map((r) => r.outcome), profile, [v.detail]);
-    const trace = { format: 'gmem-trace/1' as const, profile: profile.name, name: `counterexample-${v.invariant}`, description: `${v.invariant} breaks: ${v.detail}`, steps };
+    const seq = traceSequence(
+      `${v.invariant} breaks under ${profile.name}`,
+      steps,
+      results.map((r) => r.outcome),
+      profile,
+      [v.detail],
+    );
+    const trace = {
+      format: 'gmem-trace/1' as const,
+      profile: profile.name,
+      name: `counterexample-${v.invariant}`,
+      description: `${v.invariant} breaks: ${v.detail}`,
+      steps,
+    };
     files.put(`profiles/${profile.name}/counterexample-${v.invariant}.json`, formatTrace(trace));
     files.put(`profiles/${profile.name}/counterexample-${v.invariant}.mmd`, renderSequenceMermaid(seq));
     count.sequences++;
-    cx.push(`<h3 id="cx-${esc(v.invariant)}">Counterexample: ${esc(v.invariant)}</h3><p>${esc(v.detail)} · trace: <a href="${profile.name}/counterexample-${v.invariant}.json">${esc(trace.name)}.json</a></p>${sequenceFigure(renderSequenceSvg(seq), `counterexample-${v.invariant}`, seq.participants.length)}`);
+    cx.push(
+      `<h3 id="cx-${esc(v.invariant)}">Counterexample: ${esc(v.invariant)}</h3><p>${esc(v.detail)} · trace: <a href="${profile.name}/counterexample-${v.invariant}.json">${esc(trace.name)}.json</a></p>${sequenceFigure(renderSequenceSvg(seq), `counterexample-${v.invariant}`, seq.participants.length)}`,
+    );
   }
   return `<table><tr><th>invariant</th><th>kind</th><th>says</th><th>source</th><th>bounded search (${x.maxDepth} ops, ${x.states.length} states)</th></tr>${rows}</table>${cx.join('\n')}`;
 }
 
 function declRows(d: ProfileDiff): string {
-  return d.declarations.map((r) => `<tr><td class="${r.change}">${r.change}</td><td>${esc(r.section)}</td><td><code>${esc(r.name)}</code></td><td>${esc(r.a)}</td><td>${esc(r.b)}</td></tr>`).join('');
+  return d.declarations
+    .map(
+      (r) =>
+        `<tr><td class="${r.change}">${r.change}</td><td>${esc(r.section)}</td><td><code>${esc(r.name)}</code></td><td>${esc(r.a)}</td><td>${esc(r.b)}</td></tr>`,
+    )
+    .join('');
 }
 
 async function diffHtml(d: ProfileDiff, o: ReportOptions, files: Files, count: Counter): Promise<string> {
   const dir = `profiles/${d.b.name}`;
   const parts: string[] = [];
-  parts.push(`<p>Against <a href="${esc(d.a.name)}.html">${esc(d.a.name)}</a>: ${d.behaviours.length} behavioural differences, ${d.rules.length} outcomes reached under one profile only, ${d.transitions.length} machine transitions taken under one only, page states ${d.pageStates.added.length} added / ${d.pageStates.removed.length} removed. Plain text: <a href="${esc(d.b.name)}/diff-${esc(d.a.name)}.txt">diff-${esc(d.a.name)}.txt</a>.</p>`);
+  parts.push(
+    `<p>Against <a href="${esc(d.a.name)}.html">${esc(d.a.name)}</a>: ${d.behaviours.length} behavioural differences, ${d.rules.length} outcomes reached under one profile only, ${d.transitions.length} machine transitions taken under one only, page states ${d.pageStates.added.length} added / ${d.pageStates.removed.length} removed. Plain text: <a href="${esc(d.b.name)}/diff-${esc(d.a.name)}.txt">diff-${esc(d.a.name)}.txt</a>.</p>`,
+  );
   files.put(`${dir}/diff-${d.a.name}.txt`, renderDiffText(d));
-  parts.push(`<h3>Declarations</h3><table><tr><th></th><th>section</th><th>name</th><th>${esc(d.a.name)}</th><th>${esc(d.b.name)}</th></tr>${declRows(d)}</table>`);
+  parts.push(
+    `<h3>Declarations</h3><table><tr><th></th><th>section</th><th>name</th><th>${esc(d.a.name)}</th><th>${esc(d.b.name)}</th></tr>${declRows(d)}</table>`,
+  );
   const dd = diffDiagram(d, o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {});
-  parts.push(await figure(files, `${dir}`, `diff-${d.a.name}`, dd, `Reachable page states, ${d.a.name} → ${d.b.name} (green added, red removed, orange changed)`, count));
-  parts.push(`<h3>Behavioural differences, with witness traces</h3><p class="muted">Each trace behaves differently under <code>gmem-spec predict --profile ${esc(d.a.name)}</code> and <code>--profile ${esc(d.b.name)}</code>; replies in red differ.</p>`);
+  parts.push(
+    await figure(
+      files,
+      `${dir}`,
+      `diff-${d.a.name}`,
+      dd,
+      `Reachable page states, ${d.a.name} → ${d.b.name} (green added, red removed, orange changed)`,
+      count,
+    ),
+  );
+  parts.push(
+    `<h3>Behavioural differences, with witness traces</h3><p class="muted">Each trace behaves differently under <code>gmem-spec predict --profile ${esc(d.a.name)}</code> and <code>--profile ${esc(d.b.name)}</code>; replies in red differ.</p>`,
+  );
   d.behaviours.forEach((b, i) => {
     const w = b.witness;
     const name = `witness-${String(i + 1).padStart(2, '0')}`;
     files.put(`${dir}/diff-${d.a.name}/${name}.json`, formatTrace(b.trace));
-    const seq = comparedSequence(`${i + 1}. ${w.title}`, w.steps, { profile: d.a, outcomes: w.a.map((x) => (x.aborted ? undefined : x.outcome)) as Array<Outcome | undefined> }, { profile: d.b, outcomes: w.b.map((x) => (x.aborted ? undefined : x.outcome)) as Array<Outcome | undefined> }, [`step ${w.at + 1}: ${d.a.name} → ${w.aSays}`, `${' '.repeat(8)}${d.b.name} → ${w.bSays}`, ...(b.reference ? [`upstream reference (${b.reference.profile}): ${b.reference.says}`] : [])]);
+    const seq = comparedSequence(
+      `${i + 1}. ${w.title}`,
+      w.steps,
+      { profile: d.a, outcomes: w.a.map((x) => (x.aborted ? undefined : x.outcome)) as Array<Outcome | undefined> },
+      { profile: d.b, outcomes: w.b.map((x) => (x.aborted ? undefined : x.outcome)) as Array<Outcome | undefined> },
+      [
+        `step ${w.at + 1}: ${d.a.name} → ${w.aSays}`,
+        `${' '.repeat(8)}${d.b.name} → ${w.bSays}`,
+        ...(b.reference ? [`upstream reference (${b.reference.profile}): ${b.reference.says}`] : []),
+      ],
+    );
     files.put(`${dir}/diff-${d.a.name}/${name}.mmd`, renderSequenceMermaid(seq));
     count.sequences++;
     parts.push(`<details${w.kind === 'scenario' ? ' open' : ''}><summary><span class="tag">${esc(w.kind)}</span>${esc(w.title)} — <a href="${esc(d.b.name)}/diff-${esc(d.a.name)}/${name}.json">${name}.json</a></summary>
 <p class="muted">${esc(traceLine(w.steps, d.b))}</p>${sequenceFigure(renderSequenceSvg(seq), `${d.a.name}-${name}`, seq.participants.length)}</details>`);
   });
   if (d.rules.length) {
-    parts.push(`<h3>Operations: outcomes reached under one profile only</h3><table><tr><th></th><th>operation</th><th>deciding rule</th><th>outcome</th><th>VM types</th></tr>${d.rules.map((r) => `<tr><td class="${r.change}">${r.change}</td><td><code>${esc(r.op)}</code></td><td><code>${esc(r.rule)}</code></td><td>${esc(r.outcome)}</td><td>${esc(r.vmTypes.join(', '))}</td></tr>`).join('')}</table>`);
+    parts.push(
+      `<h3>Operations: outcomes reached under one profile only</h3><table><tr><th></th><th>operation</th><th>deciding rule</th><th>outcome</th><th>VM types</th></tr>${d.rules.map((r) => `<tr><td class="${r.change}">${r.change}</td><td><code>${esc(r.op)}</code></td><td><code>${esc(r.rule)}</code></td><td>${esc(r.outcome)}</td><td>${esc(r.vmTypes.join(', '))}</td></tr>`).join('')}</table>`,
+    );
   }
-  parts.push(`<h3>Invariants</h3><table><tr><th>invariant</th><th>${esc(d.a.name)}</th><th>${esc(d.b.name)}</th></tr>${d.invariants.map((r) => `<tr><td><code>${esc(r.name)}</code></td><td class="${r.a}">${r.a}</td><td class="${r.b}">${r.b}</td></tr>`).join('')}</table>`);
+  parts.push(
+    `<h3>Invariants</h3><table><tr><th>invariant</th><th>${esc(d.a.name)}</th><th>${esc(d.b.name)}</th></tr>${d.invariants.map((r) => `<tr><td><code>${esc(r.name)}</code></td><td class="${r.a}">${r.a}</td><td class="${r.b}">${r.b}</td></tr>`).join('')}</table>`,
+  );
   return parts.join('\n');
 }
 
@@ -185,12 +237,16 @@ async function profilePage(profile: Profile, o: ReportOptions, files: Files, cou
   const dir = `profiles/${profile.name}`;
   const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
   const parts: string[] = [];
-  parts.push(`<nav class="toc"><a href="#diagrams">diagrams</a><a href="#invariants">invariants</a><a href="#failures">failure order</a><a href="#coverage">coverage</a>${profile.base ? '<a href="#diff">diff against base</a>' : ''}</nav>`);
-  parts.push(`<p>${esc(profile.summary)}</p><p><span class="tag">${esc(profile.kind)}</span>${profile.checkedAgainstKernel ? '<span class="tag">checked against the kernel</span>' : '<span class="tag">modelled</span>'}${profile.base ? ` base: <a href="${esc(profile.base)}.html">${esc(profile.base)}</a>` : ''}</p>`);
+  parts.push(
+    `<nav class="toc"><a href="#diagrams">diagrams</a><a href="#invariants">invariants</a><a href="#failures">failure order</a><a href="#coverage">coverage</a>${profile.base ? '<a href="#diff">diff against base</a>' : ''}</nav>`,
+  );
+  parts.push(
+    `<p>${esc(profile.summary)}</p><p><span class="tag">${esc(profile.kind)}</span>${profile.checkedAgainstKernel ? '<span class="tag">checked against the kernel</span>' : '<span class="tag">modelled</span>'}${profile.base ? ` base: <a href="${esc(profile.base)}.html">${esc(profile.base)}</a>` : ''}</p>`,
+  );
   parts.push(`<p class="muted">Sources: ${profile.sources.map(esc).join(' · ')}</p>`);
   parts.push('<h2 id="diagrams">Diagrams</h2>');
   const machines: Array<[MachineName, string]> = [
-    ['page', 'Page machine (machines/page.ts) built for this profile\'s page rules'],
+    ['page', "Page machine (machines/page.ts) built for this profile's page rules"],
     ['system', 'Reachable page states (bounded search)'],
     ['guestMemfd', 'guest_memfd file lifecycle (machines/guestMemfd.ts)'],
     ['vm', 'VM lifecycle and launch (machines/vm.ts)'],
@@ -203,38 +259,63 @@ async function profilePage(profile: Profile, o: ReportOptions, files: Files, cou
   parts.push('<h2 id="invariants">Invariants</h2>');
   parts.push(invariantsHtml(profile, o, files, count));
   parts.push('<h2 id="failures">Failure order: each operation\'s checks, in the order the kernel makes them</h2>');
-  parts.push(failureTables(profile).map((t) => `<h3><code>${esc(t.op)}</code></h3>${t.note ? `<p class="muted">${esc(t.note)}</p>` : ''}<table><tr><th>#</th><th>check</th><th>errno</th><th>says</th><th>source</th></tr>${t.rows.map((r, i) => `<tr><td>${i + 1}</td><td><code>${esc(r.id)}</code></td><td><code>${esc(r.errno)}</code></td><td>${esc(r.says)}</td><td class="muted">${esc(r.cite)}</td></tr>`).join('')}</table>`).join('\n'));
+  parts.push(
+    failureTables(profile)
+      .map(
+        (t) =>
+          `<h3><code>${esc(t.op)}</code></h3>${t.note ? `<p class="muted">${esc(t.note)}</p>` : ''}<table><tr><th>#</th><th>check</th><th>errno</th><th>says</th><th>source</th></tr>${t.rows.map((r, i) => `<tr><td>${i + 1}</td><td><code>${esc(r.id)}</code></td><td><code>${esc(r.errno)}</code></td><td>${esc(r.says)}</td><td class="muted">${esc(r.cite)}</td></tr>`).join('')}</table>`,
+      )
+      .join('\n'),
+  );
   parts.push('<h2 id="coverage">Coverage of the generated suite</h2>');
   parts.push(coverageHtml(profile, o.generatedDir ?? 'generated-tests'));
   if (profile.base) {
     parts.push(`<h2 id="diff">Diff against ${esc(profile.base)}</h2>`);
     const d = diffProfiles(getProfile(profile.base), profile, opts);
-    diffSummaries.set(profile.name, { behaviours: d.behaviours.length, added: d.pageStates.added.length, removed: d.pageStates.removed.length });
+    diffSummaries.set(profile.name, {
+      behaviours: d.behaviours.length,
+      added: d.pageStates.added.length,
+      removed: d.pageStates.removed.length,
+    });
     parts.push(await diffHtml(d, o, files, count));
   }
   return page(`${profile.name} — ${profile.title}`, parts.join('\n'), '../index.html');
 }
 
-function indexPage(profiles: readonly Profile[], o: ReportOptions, gv: string, millis: number, diffs: Map<string, { behaviours: number; added: number; removed: number }>): string {
+function indexPage(
+  profiles: readonly Profile[],
+  o: ReportOptions,
+  gv: string,
+  millis: number,
+  diffs: Map<string, { behaviours: number; added: number; removed: number }>,
+): string {
   const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
-  const rows = profiles.map((p) => {
-    const x = exploreCached(p, opts);
-    const states = new Set<string>();
-    for (const s of x.slices.values()) for (const k of s.pageStates.keys()) states.add(k);
-    const broken = [...x.violations.keys()];
-    const diff = p.base ? diffs.get(p.name) : undefined;
-    return `<tr><td><a href="profiles/${esc(p.name)}.html"><code>${esc(p.name)}</code></a></td><td>${esc(p.title)}</td><td>${esc(p.kind)}</td><td>${p.base ? `<a href="profiles/${esc(p.base)}.html">${esc(p.base)}</a>` : '—'}</td><td>${diff ? `<a href="profiles/${esc(p.name)}.html#diff">${diff.behaviours} behaviours, +${diff.added}/−${diff.removed} page states</a>` : '—'}</td><td>${esc(Object.keys(p.vmTypes).join(', '))}</td><td>${esc(p.flags.map((f) => f.name).join(', '))}</td><td>${x.states.length}</td><td>${states.size}</td><td class="${broken.length ? 'breaks' : 'holds'}">${broken.length ? broken.map((b) => `<a href="profiles/${esc(p.name)}.html#cx-${esc(b)}">${esc(b)}</a>`).join(', ') : 'none'}</td><td>${p.checkedAgainstKernel ? 'yes' : 'modelled'}</td></tr>`;
-  }).join('\n');
-  return page('gmem-spec report: guest_memfd profiles', `
+  const rows = profiles
+    .map((p) => {
+      const x = exploreCached(p, opts);
+      const states = new Set<string>();
+      for (const s of x.slices.values()) for (const k of s.pageStates.keys()) states.add(k);
+      const broken = [...x.violations.keys()];
+      const diff = p.base ? diffs.get(p.name) : undefined;
+      return `<tr><td><a href="profiles/${esc(p.name)}.html"><code>${esc(p.name)}</code></a></td><td>${esc(p.title)}</td><td>${esc(p.kind)}</td><td>${p.base ? `<a href="profiles/${esc(p.base)}.html">${esc(p.base)}</a>` : '—'}</td><td>${diff ? `<a href="profiles/${esc(p.name)}.html#diff">${diff.behaviours} behaviours, +${diff.added}/−${diff.removed} page states</a>` : '—'}</td><td>${esc(Object.keys(p.vmTypes).join(', '))}</td><td>${esc(p.flags.map((f) => f.name).join(', '))}</td><td>${x.states.length}</td><td>${states.size}</td><td class="${broken.length ? 'breaks' : 'holds'}">${broken.length ? broken.map((b) => `<a href="profiles/${esc(p.name)}.html#cx-${esc(b)}">${esc(b)}</a>`).join(', ') : 'none'}</td><td>${p.checkedAgainstKernel ? 'yes' : 'modelled'}</td></tr>`;
+    })
+    .join('\n');
+  return page(
+    'gmem-spec report: guest_memfd profiles',
+    `
 <p>Every profile of the executable guest_memfd specification: its machines drawn from the XState definitions, the page states its rules actually reach, the order of each operation's failure checks, its invariants, and what it changes against its base profile — each behavioural difference with a witness trace.</p>
 <table><tr><th>profile</th><th>title</th><th>kind</th><th>base</th><th>diff against base</th><th>VM types</th><th>flags</th><th>system states</th><th>page states</th><th>invariants broken (bounded search)</th><th>checked</th></tr>
 ${rows}</table>
 <p class="muted">Generated by <code>gmem-spec report</code> in ${Math.round(millis)} ms · Graphviz ${esc(gv)} (WebAssembly, in-process) · bounded search ${o.maxDepth ?? DEFAULT_MAX_DEPTH} operations deep · no scripts, no network: open from disk.</p>
-`);
+`,
+  );
 }
 
 export class ReportInterrupted extends Error {
-  constructor(readonly built: number, readonly total: number) {
+  constructor(
+    readonly built: number,
+    readonly total: number,
+  ) {
     super(`interrupted after ${built} of ${total} profile page(s); nothing written`);
     this.name = 'ReportInterrupted';
   }
@@ -279,5 +360,12 @@ export async function writeReport(o: ReportOptions): Promise<ReportSummary> {
   if (existsSync(out)) renameSync(out, old);
   renameSync(tmp, out);
   rmSync(old, { recursive: true, force: true });
-  return { out, pages: [...content.keys()].filter((k) => k.endsWith('.html')).length, diagrams: count.diagrams, sequences: count.sequences, bytes, millis: performance.now() - t0 };
+  return {
+    out,
+    pages: [...content.keys()].filter((k) => k.endsWith('.html')).length,
+    diagrams: count.diagrams,
+    sequences: count.sequences,
+    bytes,
+    millis: performance.now() - t0,
+  };
 }

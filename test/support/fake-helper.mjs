@@ -54,15 +54,17 @@ function run(lines) {
 }
 
 out('ready gmem-helper protocol=1');
-createInterface({ input: process.stdin }).on('line', (line) => {
-  if (trace) {
-    if (line === 'end') {
-      const t = trace;
-      trace = undefined;
-      run(t);
-    } else trace.push(line);
-  } else if (line === 'begin') trace = [];
-  else if (line === 'ping') out('pong');
-  else if (line === 'quit') process.exit(0);
-  else out(`error unknown server command '${line}' (expected begin, ping or quit)`);
-}).on('close', () => process.exit(0));
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (trace) {
+      if (line === 'end') {
+        const t = trace;
+        trace = undefined;
+        run(t);
+      } else trace.push(line);
+    } else if (line === 'begin') trace = [];
+    else if (line === 'ping') out('pong');
+    else if (line === 'quit') process.exit(0);
+    else out(`error unknown server command '${line}' (expected begin, ping or quit)`);
+  })
+  .on('close', () => process.exit(0));

@@ -51,7 +51,13 @@ function nodeAttrs(n: DNode): string {
   a.push(`label=${dotString(wrap(n.label || ' ', 28))}`);
   if (n.description) a.push(`tooltip=${dotString(n.description)}`);
   if (n.kind === 'error') {
-    a.push('shape=box', 'style="filled"', `fillcolor="${n.status === 'normal' ? '#fde2e2' : NODE_FILL[n.status]}"`, `color="${n.status === 'normal' ? '#c62828' : STATUS_COLOUR[n.status]}"`, 'fontcolor="#8e0000"');
+    a.push(
+      'shape=box',
+      'style="filled"',
+      `fillcolor="${n.status === 'normal' ? '#fde2e2' : NODE_FILL[n.status]}"`,
+      `color="${n.status === 'normal' ? '#c62828' : STATUS_COLOUR[n.status]}"`,
+      'fontcolor="#8e0000"',
+    );
   } else {
     const style = n.status === 'unreachable' ? '"rounded,filled,dashed"' : '"rounded,filled"';
     a.push('shape=box', `style=${style}`, `fillcolor="${NODE_FILL[n.status]}"`);
@@ -84,7 +90,9 @@ export function renderDot(d: Diagram, options: { rankdir?: 'LR' | 'TB' } = {}): 
   const out: string[] = [];
   const title = [d.title, ...d.subtitle];
   out.push(`digraph ${dotString(d.machine)} {`);
-  out.push(`  graph [rankdir=${options.rankdir ?? 'LR'}, compound=true, fontname="Helvetica", fontsize=11, labelloc=t, labeljust=l, label=${dotLeft(title)}, nodesep=0.3, ranksep=0.45, mclimit=0.3, nslimit=2, nslimit1=2, searchsize=20];`);
+  out.push(
+    `  graph [rankdir=${options.rankdir ?? 'LR'}, compound=true, fontname="Helvetica", fontsize=11, labelloc=t, labeljust=l, label=${dotLeft(title)}, nodesep=0.3, ranksep=0.45, mclimit=0.3, nslimit=2, nslimit1=2, searchsize=20];`,
+  );
   out.push('  node [fontname="Helvetica", fontsize=10, margin="0.08,0.04"];');
   out.push('  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7];');
   const groupFirst = new Map<string, string>();
@@ -92,7 +100,9 @@ export function renderDot(d: Diagram, options: { rankdir?: 'LR' | 'TB' } = {}): 
   const groups = options.rankdir === 'TB' ? d.groups : [...d.groups].reverse();
   for (const g of groups) {
     out.push(`  subgraph ${dotString(`cluster_${g.id}`)} {`);
-    out.push(`    label=${dotString(g.label)}; style="rounded"; color="#90a4ae"; fontcolor="#37474f";${g.description ? ` tooltip=${dotString(g.description)};` : ''}`);
+    out.push(
+      `    label=${dotString(g.label)}; style="rounded"; color="#90a4ae"; fontcolor="#37474f";${g.description ? ` tooltip=${dotString(g.description)};` : ''}`,
+    );
     for (const n of d.nodes.filter((x) => x.group === g.id)) {
       out.push(`    ${n.id} [${nodeAttrs(n)}];`);
       if (!groupFirst.has(g.id) && n.kind !== 'initial') groupFirst.set(g.id, n.id);
@@ -118,7 +128,9 @@ export function renderDot(d: Diagram, options: { rankdir?: 'LR' | 'TB' } = {}): 
     out.push(`  ${from} -> ${to} [${a.join(', ')}];`);
   }
   if (d.notes.length) {
-    out.push(`  legend [shape=note, fontsize=9, color="#b0bec5", fontcolor="#546e7a", label=${dotLeft(d.notes.flatMap((x) => wrap(x, 70).split('\n')))}];`);
+    out.push(
+      `  legend [shape=note, fontsize=9, color="#b0bec5", fontcolor="#546e7a", label=${dotLeft(d.notes.flatMap((x) => wrap(x, 70).split('\n')))}];`,
+    );
   }
   out.push('}');
   return `${out.join('\n')}\n`;

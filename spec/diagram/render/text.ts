@@ -35,7 +35,8 @@ function wrapList(items: string[], width: number, indent: string): string[] {
 export function renderText(d: Diagram, width = 100): string {
   const out: string[] = [d.title, '='.repeat(Math.min(width, d.title.length)), ...d.subtitle, ''];
   out.push('legend: --> taken   ..> never taken under this profile   -x> refused (errno / signal)   .x> refusal never seen');
-  if (d.edges.some((e) => e.status === 'added' || e.status === 'removed' || e.status === 'changed')) out.push('        + added (second profile only)   - removed (first profile only)   ~ changed');
+  if (d.edges.some((e) => e.status === 'added' || e.status === 'removed' || e.status === 'changed'))
+    out.push('        + added (second profile only)   - removed (first profile only)   ~ changed');
   out.push('');
   const byId = new Map(d.nodes.map((n) => [n.id, n]));
   // Long state names (the reachable page states) get short aliases S1, S2... listed first.
@@ -51,7 +52,9 @@ export function renderText(d: Diagram, width = 100): string {
     out.push('');
   }
   const name = (n: DNode | undefined, id: string) => alias.get(id) ?? baseName(n, id);
-  const groups = d.groups.length ? d.groups.map((g) => ({ id: g.id as string | undefined, label: g.label, description: g.description })) : [{ id: undefined, label: '', description: undefined }];
+  const groups = d.groups.length
+    ? d.groups.map((g) => ({ id: g.id as string | undefined, label: g.label, description: g.description }))
+    : [{ id: undefined, label: '', description: undefined }];
   const section = (gid: string | undefined): DEdge[] =>
     d.edges.filter((e) => {
       const g = byId.get(e.from)?.group ?? (d.groups.some((x) => x.id === e.from) ? e.from : undefined);
@@ -61,12 +64,26 @@ export function renderText(d: Diagram, width = 100): string {
   const emit = (title: string, description: string | undefined, edges: DEdge[], states: DNode[]) => {
     if (title) out.push(`[${title}]${description ? `  ${description}` : ''}`);
     const shown = states.filter((n) => n.kind !== 'initial' && n.kind !== 'error' && !alias.has(n.id));
-    if (shown.length) out.push(...wrapList(shown.map((n) => (n.status === 'unreachable' ? `(${n.label})` : n.status === 'normal' ? n.label : `${MARK[n.status]}${n.label}`)), width, '  states: ').map((l, i) => (i ? `          ${l.slice(10)}` : l)));
+    if (shown.length)
+      out.push(
+        ...wrapList(
+          shown.map((n) => (n.status === 'unreachable' ? `(${n.label})` : n.status === 'normal' ? n.label : `${MARK[n.status]}${n.label}`)),
+          width,
+          '  states: ',
+        ).map((l, i) => (i ? `          ${l.slice(10)}` : l)),
+      );
     const rows = edges.map((e) => {
       rendered.add(e);
       const from = byId.has(e.from) ? name(byId.get(e.from), e.from) : `(any ${d.groups.find((g) => g.id === e.from)?.label ?? e.from})`;
       const to = e.kind === 'self' ? '(same)' : name(byId.get(e.to), e.to);
-      return { mark: MARK[e.status], from, arrow: arrow(e), to, label: edgeLabel({ ...e, errno: e.kind === 'error' ? undefined : e.errno }) + (e.note && e.status !== 'normal' ? `   (${e.note})` : '') };
+      return {
+        mark: MARK[e.status],
+        from,
+        arrow: arrow(e),
+        to,
+        label:
+          edgeLabel({ ...e, errno: e.kind === 'error' ? undefined : e.errno }) + (e.note && e.status !== 'normal' ? `   (${e.note})` : ''),
+      };
     });
     const wf = Math.min(28, Math.max(0, ...rows.map((r) => r.from.length)));
     const wt = Math.min(28, Math.max(0, ...rows.map((r) => r.to.length)));
@@ -74,7 +91,12 @@ export function renderText(d: Diagram, width = 100): string {
     out.push('');
   };
   for (const g of groups) {
-    emit(g.label, g.description, section(g.id), d.nodes.filter((n) => n.group === g.id || (g.id === undefined && !n.group)));
+    emit(
+      g.label,
+      g.description,
+      section(g.id),
+      d.nodes.filter((n) => n.group === g.id || (g.id === undefined && !n.group)),
+    );
   }
   const rest = d.edges.filter((e) => !rendered.has(e));
   if (rest.length) emit('other', undefined, rest, []);

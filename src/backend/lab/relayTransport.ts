@@ -84,7 +84,7 @@ export class RelayTransport implements HelperTransport {
       if (banner) {
         this.started = true;
         this.release = banner[1];
-      } else this.preamble = (this.preamble + line + '\n').slice(-4000);
+      } else this.preamble = `${this.preamble + line}\n`.slice(-4000);
       return;
     }
     if (line.startsWith('~stderr ')) l.stderr(`${line.slice(8)}\n`);

@@ -110,7 +110,12 @@ export class HelperProcess {
     const answers = new Map<number, string>();
     if (this.exited) return Promise.resolve({ answers, end: { kind: 'died', detail: this.exitDetail } });
     return new Promise<RawTraceResult>((resolve) => {
-      const p: Pending = { expected: lines.length, answers, resolve, timer: setTimeout(() => this.fail(p, { kind: 'timeout', ms: timeoutMs, recovered: true }), timeoutMs) };
+      const p: Pending = {
+        expected: lines.length,
+        answers,
+        resolve,
+        timer: setTimeout(() => this.fail(p, { kind: 'timeout', ms: timeoutMs, recovered: true }), timeoutMs),
+      };
       this.pending = p;
       this.transport.write(lines.length ? `begin\n${lines.join('\n')}\nend\n` : 'begin\nend\n');
     });

@@ -48,7 +48,10 @@ export class LocalTransport implements HelperTransport {
   private listener: TransportListener | undefined;
   private exited = false;
 
-  constructor(readonly path: string, env?: NodeJS.ProcessEnv) {
+  constructor(
+    readonly path: string,
+    env?: NodeJS.ProcessEnv,
+  ) {
     this.proc = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(env ? { env } : {}) });
     // A forgotten close() must not keep node alive; a pending run keeps it alive through its timer.
     unref(this.proc);

@@ -60,7 +60,7 @@ function handle(v: unknown): string {
  */
 function enumValue(op: OpName, field: string, name: string): string {
   const values = (OPS[op].wireEnums as Readonly<Record<string, Readonly<Record<string, WireValue>>>>)[field];
-  const v = values && Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined;
+  const v = values && Object.hasOwn(values, name) ? values[name] : undefined;
   if (typeof v === 'number') return String(v);
   if (v !== undefined) throw new WireError(v.unsendable);
   if (WORD_RE.test(name)) return name;
@@ -91,7 +91,8 @@ function fieldTokens(op: OpName, name: string, kind: FieldKind, v: unknown): str
       if (typeof v !== 'string' || v === '' || !PROT_RE.test(v)) throw new WireError(`bad protection ${show(v)}`);
       return [`${name}=${v}`];
     case 'enum':
-      if (typeof v !== 'string' || !kind.values.includes(v)) throw new WireError(`expected one of ${kind.values.join(', ')}, got ${show(v)}`);
+      if (typeof v !== 'string' || !kind.values.includes(v))
+        throw new WireError(`expected one of ${kind.values.join(', ')}, got ${show(v)}`);
       return [`${name}=${enumValue(op, name, v)}`];
     case 'int-or-enum':
       if (typeof v === 'string' && kind.values.includes(v)) return [`${name}=${enumValue(op, name, v)}`];

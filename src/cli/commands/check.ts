@@ -23,19 +23,51 @@ export const check = defineCommand({
   options: {
     profile: profileOption('linux-6.18'),
     flag: FLAG_OPTION,
-    bound: { type: 'string', value: 'B', default: CHECK_DEFAULT_BOUND, description: 'the search bound; parameters not given keep this default' },
-    invariant: { type: 'string', multiple: true, value: 'NAME', description: `check only this invariant (${INVARIANTS.map((i) => i.name).join(', ')})`, defaultText: 'every invariant' },
+    bound: {
+      type: 'string',
+      value: 'B',
+      default: CHECK_DEFAULT_BOUND,
+      description: 'the search bound; parameters not given keep this default',
+    },
+    invariant: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      description: `check only this invariant (${INVARIANTS.map((i) => i.name).join(', ')})`,
+      defaultText: 'every invariant',
+    },
     promised: { type: 'boolean', description: 'check only the invariants the profile (and its flags) promise' },
-    random: { type: 'string', value: 'N', description: 'N random walks (fast-check, shrunk counterexamples) instead of the exhaustive search', defaultText: 'exhaustive search' },
-    seed: { type: 'string', value: 'S', description: 'the random walks\' seed (with --random)', defaultText: 'time-based, printed' },
+    random: {
+      type: 'string',
+      value: 'N',
+      description: 'N random walks (fast-check, shrunk counterexamples) instead of the exhaustive search',
+      defaultText: 'exhaustive search',
+    },
+    seed: { type: 'string', value: 'S', description: "the random walks' seed (with --random)", defaultText: 'time-based, printed' },
     depth: { type: 'string', value: 'L', default: '40', description: 'steps per random walk (with --random)' },
-    out: { type: 'string', short: 'o', value: 'DIR', description: 'where counterexample traces are written', defaultText: 'out/check/<profile>' },
-    workers: { type: 'string', value: 'N|auto', default: 'auto', description: 'worker threads (auto: one for a search estimated under 10 s, else one per core)' },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'DIR',
+      description: 'where counterexample traces are written',
+      defaultText: 'out/check/<profile>',
+    },
+    workers: {
+      type: 'string',
+      value: 'N|auto',
+      default: 'auto',
+      description: 'worker threads (auto: one for a search estimated under 10 s, else one per core)',
+    },
     'report-states': { type: 'boolean', description: 'print the page states reached by each guest_memfd flag combination' },
     'no-dead-rules': { type: 'boolean', description: 'skip the report of machine states, transitions and checks no path reaches' },
     'max-states': { type: 'string', value: 'N', description: 'stop after N states (an incomplete search)', defaultText: 'no limit' },
     'max-time': { type: 'string', value: 'SECONDS', description: 'stop after this long', defaultText: 'no limit' },
-    'max-memory': { type: 'string', value: 'GIB', description: 'stop when the resident memory passes this', defaultText: 'what this machine allows' },
+    'max-memory': {
+      type: 'string',
+      value: 'GIB',
+      description: 'stop when the resident memory passes this',
+      defaultText: 'what this machine allows',
+    },
     'first-violation': { type: 'boolean', description: 'stop once every checked invariant has its (shortest) counterexample' },
     force: { type: 'boolean', description: 'search even when the estimate does not fit in memory' },
     json: { type: 'boolean', description: 'print a machine-readable summary instead of the report' },
@@ -56,20 +88,25 @@ export const check = defineCommand({
       throw e;
     }
     for (const i of values.invariant) {
-      if (!INVARIANTS.some((x) => x.name === i)) throw new UsageError(`unknown invariant ${JSON.stringify(i)}; known: ${INVARIANTS.map((x) => x.name).join(', ')}`);
+      if (!INVARIANTS.some((x) => x.name === i))
+        throw new UsageError(`unknown invariant ${JSON.stringify(i)}; known: ${INVARIANTS.map((x) => x.name).join(', ')}`);
     }
     const randomRuns = intValue(values.random, 'random', 1, 100_000_000);
     if (values.seed !== undefined && randomRuns === undefined) throw new UsageError('--seed goes with --random N');
     const seed = intValue(values.seed, 'seed', -(2 ** 31), 2 ** 31 - 1) ?? Date.now() % 2 ** 31;
     const depth = intValue(values.depth, 'depth', 1, 10_000) as number;
-    const workers = values.workers === 'auto' ? 'auto' : (intValue(values.workers, 'workers', 1, Math.max(64, availableParallelism())) as number);
+    const workers =
+      values.workers === 'auto' ? 'auto' : (intValue(values.workers, 'workers', 1, Math.max(64, availableParallelism())) as number);
     const maxStates = intValue(values['max-states'], 'max-states', 1, 2 ** 31);
     const maxTime = positiveValue(values['max-time'], 'max-time');
     const maxMemory = positiveValue(values['max-memory'], 'max-memory');
 
     // The search reports its progress as `  … depth N, ...` lines on stderr: they are progress, so --quiet
     // silences them and a terminal shows them as the status line.
-    const checkIo = { ...io, err: (line: string) => (line.startsWith('  … ') && io.progress ? io.progress.phase(line.slice(4)) : io.err(line)) };
+    const checkIo = {
+      ...io,
+      err: (line: string) => (line.startsWith('  … ') && io.progress ? io.progress.phase(line.slice(4)) : io.err(line)),
+    };
     return runCheckCommand(
       {
         profile: resolved.profile,

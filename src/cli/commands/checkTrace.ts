@@ -14,7 +14,7 @@ import { describeStep } from './predict.ts';
 
 export const checkTrace = defineCommand({
   name: 'check-trace',
-  summary: 'compare a trace\'s observed outcomes with the spec and check the invariants along it; report the first divergence',
+  summary: "compare a trace's observed outcomes with the spec and check the invariants along it; report the first divergence",
   args: { synopsis: 'TRACE.json', min: 1, max: 1, what: 'one trace file' },
   options: {
     profile: profileOption('the trace\'s "profile", else linux-6.18; a different one than the trace\'s is refused'),
@@ -32,7 +32,9 @@ export const checkTrace = defineCommand({
     const broken = brokenInvariants(profile, trace.steps, predictTrace(profile, trace.steps));
     if (!hasObserved(trace.steps)) {
       if (!broken.length) {
-        io.err(`${path}: no step has an "observed" outcome, so nothing to compare (gmem-spec record writes what a backend observes into a trace), and every invariant holds along it`);
+        io.err(
+          `${path}: no step has an "observed" outcome, so nothing to compare (gmem-spec record writes what a backend observes into a trace), and every invariant holds along it`,
+        );
         return 2;
       }
       io.out(`${path}: no observed outcomes; the spec's run of it under profile ${profile.name} breaks ${broken.length} invariant(s)`);
@@ -43,10 +45,18 @@ export const checkTrace = defineCommand({
     if (!c.divergence) {
       const m = firstExpectationMismatch(trace.steps);
       if (m) {
-        io.out(`${path}: step ${m.path.map((p) => p + 1).join('.')} observed ${formatOutcome(m.observed)}, which profile ${profile.name} predicts, but the trace expects ${formatOutcome(m.expected)} (its "expected" outcome is stale)`);
+        io.out(
+          `${path}: step ${m.path.map((p) => p + 1).join('.')} observed ${formatOutcome(m.observed)}, which profile ${profile.name} predicts, but the trace expects ${formatOutcome(m.expected)} (its "expected" outcome is stale)`,
+        );
         io.out(`  step:     ${describeStep(m.step)}`);
-      } else io.out(`${path}: ${c.checked} observed outcome(s) agree with profile ${profile.name}${c.notModelled.length ? `; ${c.notModelled.length} not modelled, not compared` : ''}`);
-      for (const n of c.notModelled) io.out(`  not modelled: step ${n.path.map((p) => p + 1).join('.')}: ${describeStep(n.step)} observed ${formatOutcome(n.observed)} (${n.reason})`);
+      } else
+        io.out(
+          `${path}: ${c.checked} observed outcome(s) agree with profile ${profile.name}${c.notModelled.length ? `; ${c.notModelled.length} not modelled, not compared` : ''}`,
+        );
+      for (const n of c.notModelled)
+        io.out(
+          `  not modelled: step ${n.path.map((p) => p + 1).join('.')}: ${describeStep(n.step)} observed ${formatOutcome(n.observed)} (${n.reason})`,
+        );
       for (const b of broken) io.out(`  ${describeBroken(b, profile)}`);
       return broken.length || m ? 1 : 0;
     }

@@ -9,7 +9,12 @@ import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
 import { FLAG_OPTION, profileOption, resolveProfile } from '../profiles.ts';
 
 /** `--depth`, shared by the commands that search the reachable states. */
-export const DEPTH_OPTION = { type: 'string', value: 'N', description: 'how many operations deep the reachable-state search goes (1 to 12)', defaultText: String(DEFAULT_MAX_DEPTH) } as const;
+export const DEPTH_OPTION = {
+  type: 'string',
+  value: 'N',
+  description: 'how many operations deep the reachable-state search goes (1 to 12)',
+  defaultText: String(DEFAULT_MAX_DEPTH),
+} as const;
 
 export const diagram = defineCommand({
   name: 'diagram',
@@ -20,9 +25,20 @@ export const diagram = defineCommand({
     flag: FLAG_OPTION,
     machine: { type: 'string', short: 'm', value: 'NAME', choices: MACHINES, default: 'page', description: 'what to draw' },
     format: { type: 'string', short: 'f', value: 'FORMAT', choices: FORMATS, default: 'mermaid', description: 'the output format' },
-    out: { type: 'string', short: 'o', value: 'FILE', description: 'write the diagram to FILE (atomically)', defaultText: 'standard output' },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'FILE',
+      description: 'write the diagram to FILE (atomically)',
+      defaultText: 'standard output',
+    },
     'vm-type': { type: 'string', value: 'T', description: 'draw for this VM type only', defaultText: 'every VM type of the profile' },
-    flags: { type: 'string', value: 'F1,F2', description: 'draw for guest_memfds created with these flags (e.g. MMAP,INIT_SHARED)', defaultText: 'every accepted combination' },
+    flags: {
+      type: 'string',
+      value: 'F1,F2',
+      description: 'draw for guest_memfds created with these flags (e.g. MMAP,INIT_SHARED)',
+      defaultText: 'every accepted combination',
+    },
     depth: DEPTH_OPTION,
   },
   exitCodes: { 0: 'the diagram was printed (or written)', 2: EXIT_BAD_INPUT },
@@ -31,7 +47,8 @@ export const diagram = defineCommand({
     const machine: MachineName = values.machine;
     const format: Format = values.format;
     const vmType = values['vm-type'] as VmTypeName | undefined;
-    if (vmType !== undefined && !Object.hasOwn(profile.vmTypes, vmType)) throw new UsageError(`profile ${profile.name} has no VM type ${vmType} (it has ${Object.keys(profile.vmTypes).join(', ')})`);
+    if (vmType !== undefined && !Object.hasOwn(profile.vmTypes, vmType))
+      throw new UsageError(`profile ${profile.name} has no VM type ${vmType} (it has ${Object.keys(profile.vmTypes).join(', ')})`);
     let flags: number | undefined;
     if (values.flags !== undefined) {
       try {
@@ -42,7 +59,11 @@ export const diagram = defineCommand({
     }
     const depth = intValue(values.depth, 'depth', 1, 12);
     io.progress?.phase(`drawing the ${machine} machine of ${profile.name}`);
-    const d = buildDiagram(profile, machine, { ...(vmType ? { vmType } : {}), ...(flags !== undefined ? { flags } : {}), ...(depth !== undefined ? { maxDepth: depth } : {}) });
+    const d = buildDiagram(profile, machine, {
+      ...(vmType ? { vmType } : {}),
+      ...(flags !== undefined ? { flags } : {}),
+      ...(depth !== undefined ? { maxDepth: depth } : {}),
+    });
     const text = await render(d, format);
     io.progress?.done();
     if (values.out) {

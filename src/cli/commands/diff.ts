@@ -21,7 +21,12 @@ export const diff = defineCommand({
     flag: FLAG_DEFINITION_OPTION,
     format: { type: 'string', short: 'f', value: 'FORMAT', choices: DIFF_FORMATS, default: 'text', description: 'the output format' },
     out: { type: 'string', short: 'o', value: 'FILE', description: 'write the diff to FILE (atomically)', defaultText: 'standard output' },
-    witnesses: { type: 'string', value: 'DIR', description: 'write each behavioural difference\'s witness trace into DIR', defaultText: 'not written' },
+    witnesses: {
+      type: 'string',
+      value: 'DIR',
+      description: "write each behavioural difference's witness trace into DIR",
+      defaultText: 'not written',
+    },
     depth: DEPTH_OPTION,
   },
   exitCodes: { 0: 'the diff was printed (or written), whether or not the profiles differ', 2: EXIT_BAD_INPUT },
@@ -36,11 +41,21 @@ export const diff = defineCommand({
     const d = diffProfiles(a, b, opts);
     let text: string;
     switch (values.format) {
-      case 'json': text = `${JSON.stringify(diffJson(d), (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`; break;
-      case 'mermaid': text = renderMermaid(diffDiagram(d, opts)); break;
-      case 'dot': text = renderDot(diffDiagram(d, opts), { rankdir: 'TB' }); break;
-      case 'svg': text = await dotToSvg(renderDot(diffDiagram(d, opts), { rankdir: 'TB' })); break;
-      case 'text': text = renderDiffText(d); break;
+      case 'json':
+        text = `${JSON.stringify(diffJson(d), (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`;
+        break;
+      case 'mermaid':
+        text = renderMermaid(diffDiagram(d, opts));
+        break;
+      case 'dot':
+        text = renderDot(diffDiagram(d, opts), { rankdir: 'TB' });
+        break;
+      case 'svg':
+        text = await dotToSvg(renderDot(diffDiagram(d, opts), { rankdir: 'TB' }));
+        break;
+      case 'text':
+        text = renderDiffText(d);
+        break;
     }
     io.progress?.done();
     const dir = values.witnesses;
@@ -48,7 +63,9 @@ export const diff = defineCommand({
       // A witness names no profile (it is read under both); it carries the definitions of the flags the two
       // composed names use, so `predict --profile A` and `--profile B` on it resolve them.
       const defs = [...new Map([...ra.added, ...rb.added].map((x) => [x.def.name, x.def])).values()];
-      d.behaviours.forEach((bh, i) => writeFileAtomic(join(dir, `${String(i + 1).padStart(2, '0')}-${bh.trace.name ?? 'witness'}.json`), traceText(bh.trace, defs)));
+      d.behaviours.forEach((bh, i) =>
+        writeFileAtomic(join(dir, `${String(i + 1).padStart(2, '0')}-${bh.trace.name ?? 'witness'}.json`), traceText(bh.trace, defs)),
+      );
       io.err(`wrote ${d.behaviours.length} witness traces to ${dir}`);
     }
     if (values.out) {

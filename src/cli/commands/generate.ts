@@ -30,13 +30,18 @@ import { FLAG_OPTION, type ResolvedProfile, profileOption, resolveProfile, shell
 
 const ROOT = 'generated-tests';
 
-function describeSuites(suites: Record<string, { tests: number; steps: number; edgesCovered?: number; onePathPerEdge?: { tests: number; steps: number } }>, edges: number): string {
-  return Object.entries(suites).map(([k, s]) => {
-    let t = `${k} ${s.tests} tests / ${s.steps} steps`;
-    if (s.edgesCovered !== undefined) t += ` (${s.edgesCovered}/${edges} edges)`;
-    if (s.onePathPerEdge) t += ` vs one path per edge: ${s.onePathPerEdge.tests} tests / ${s.onePathPerEdge.steps} steps`;
-    return t;
-  }).join('; ');
+function describeSuites(
+  suites: Record<string, { tests: number; steps: number; edgesCovered?: number; onePathPerEdge?: { tests: number; steps: number } }>,
+  edges: number,
+): string {
+  return Object.entries(suites)
+    .map(([k, s]) => {
+      let t = `${k} ${s.tests} tests / ${s.steps} steps`;
+      if (s.edgesCovered !== undefined) t += ` (${s.edgesCovered}/${edges} edges)`;
+      if (s.onePathPerEdge) t += ` vs one path per edge: ${s.onePathPerEdge.tests} tests / ${s.onePathPerEdge.steps} steps`;
+      return t;
+    })
+    .join('; ');
 }
 
 /** `--check --jobs N`: one child process per profile, N at a time (the generator is single-threaded). */
@@ -48,11 +53,17 @@ async function checkInChildren(io: Io, jobs: number, engine: Engine): Promise<nu
     for (let c = queue.shift(); c; c = queue.shift()) {
       const name = c.profile;
       const r = await new Promise<{ code: number | null; out: string; err: string }>((done) => {
-        const child = spawn(process.execPath, [bin, 'generate', '--check', '--quiet', '--profile', name, '--engine', engine], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [bin, 'generate', '--check', '--quiet', '--profile', name, '--engine', engine], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         let err = '';
-        child.stdout.on('data', (d) => { out += String(d); });
-        child.stderr.on('data', (d) => { err += String(d); });
+        child.stdout.on('data', (d) => {
+          out += String(d);
+        });
+        child.stderr.on('data', (d) => {
+          err += String(d);
+        });
         child.on('close', (code) => done({ code, out, err }));
       });
       if (r.out.trim()) io.out(r.out.trim());
@@ -70,15 +81,25 @@ async function checkCommitted(io: Io, only: string | undefined, engine: Engine):
   let stale = 0;
   for (const c of list) {
     io.progress?.phase(`regenerating ${c.profile} in memory`);
-    const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c), engine });
+    const g = generateProfile({
+      profile: getProfile(c.profile),
+      bound: parseBound(c.bound),
+      coverage: c.coverage,
+      c: c.c,
+      command: commandFor(c),
+      engine,
+    });
     const d = diffSuite(join(ROOT, c.profile), g.files);
     if (diffEmpty(d)) {
       io.out(`${c.profile}: up to date (${g.files.size} files, ${(g.millis / 1000).toFixed(1)} s)`);
       continue;
     }
     stale++;
-    const show = (what: string, xs: string[]) => (xs.length ? `${xs.length} ${what} (${xs.slice(0, 5).join(', ')}${xs.length > 5 ? ', ...' : ''})` : '');
-    io.err(`${c.profile}: STALE: ${[show('changed', d.changed), show('missing', d.missing), show('not generated any more', d.extra)].filter(Boolean).join('; ')}; regenerate with \`npx gmem-spec generate --all\``);
+    const show = (what: string, xs: string[]) =>
+      xs.length ? `${xs.length} ${what} (${xs.slice(0, 5).join(', ')}${xs.length > 5 ? ', ...' : ''})` : '';
+    io.err(
+      `${c.profile}: STALE: ${[show('changed', d.changed), show('missing', d.missing), show('not generated any more', d.extra)].filter(Boolean).join('; ')}; regenerate with \`npx gmem-spec generate --all\``,
+    );
   }
   if (!only) {
     const readme = join(ROOT, 'README.md');
@@ -101,14 +122,25 @@ async function generateAll(io: Io, root: string, signal: AbortSignal, engine: En
   for (const c of COMMITTED) {
     if (await interrupted(signal)) {
       const rest = COMMITTED.slice(written.length).map((x) => x.profile);
-      io.err(`interrupted: wrote the suites of ${written.join(', ') || 'no profile'} under ${root}; not written: ${rest.join(', ')}, ${join(root, 'README.md')}${resolve(root) === resolve(ROOT) ? ' and the README coverage table' : ''}`);
+      io.err(
+        `interrupted: wrote the suites of ${written.join(', ') || 'no profile'} under ${root}; not written: ${rest.join(', ')}, ${join(root, 'README.md')}${resolve(root) === resolve(ROOT) ? ' and the README coverage table' : ''}`,
+      );
       return EXIT_SIGINT;
     }
     io.progress?.phase(`generating ${c.profile} (${written.length + 1}/${COMMITTED.length})`);
-    const g = generateProfile({ profile: getProfile(c.profile), bound: parseBound(c.bound), coverage: c.coverage, c: c.c, command: commandFor(c), engine });
+    const g = generateProfile({
+      profile: getProfile(c.profile),
+      bound: parseBound(c.bound),
+      coverage: c.coverage,
+      c: c.c,
+      command: commandFor(c),
+      engine,
+    });
     const w = writeSuite(join(root, c.profile), g.files);
     written.push(c.profile);
-    io.out(`${c.profile} (${c.bound}): ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}; ${w.written} file(s) written, ${w.removed.length} removed, ${(g.millis / 1000).toFixed(1)} s`);
+    io.out(
+      `${c.profile} (${c.bound}): ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}; ${w.written} file(s) written, ${w.removed.length} removed, ${(g.millis / 1000).toFixed(1)} s`,
+    );
   }
   writeFileAtomic(join(root, 'README.md'), renderOverview(root, COMMITTED));
   if (resolve(root) === resolve(ROOT)) writeFileAtomic('README.md', withCoverageTable(readFileSync('README.md', 'utf8'), ROOT, COMMITTED));
@@ -120,7 +152,12 @@ async function generateAll(io: Io, root: string, signal: AbortSignal, engine: En
 function withFlagDefinitions(files: ReadonlyMap<string, string>, r: ResolvedProfile): Map<string, string> {
   if (!r.added.length) return new Map(files);
   const line = `  "flags": ${stringifyJson(r.added.map((a) => a.def))},\n  "steps": [`;
-  return new Map([...files].map(([f, text]) => [f, f.endsWith('.json') && text.includes('"format": "gmem-trace/1"') ? text.replace('\n  "steps": [', `\n${line}`) : text]));
+  return new Map(
+    [...files].map(([f, text]) => [
+      f,
+      f.endsWith('.json') && text.includes('"format": "gmem-trace/1"') ? text.replace('\n  "steps": [', `\n${line}`) : text,
+    ]),
+  );
 }
 
 export const generate = defineCommand({
@@ -130,20 +167,54 @@ export const generate = defineCommand({
   options: {
     profile: profileOption('none: --profile, --all or --check is required'),
     flag: FLAG_OPTION,
-    bound: { type: 'string', value: 'B', description: 'the exploration bound (vms=,gmems=,pages=,maps=,pins=,slots=)', defaultText: 'the committed suite\'s bound, else the explorer\'s default' },
-    coverage: { type: 'string', value: 'KINDS', description: 'the suites, a comma list of state, transition, path:L (one L per run), failures (docs/coverage.md)', defaultText: 'the committed suite\'s, else transition' },
-    out: { type: 'string', short: 'o', value: 'DIR', description: 'where suites are written (with --all: DIR/<profile> for each; with --random: the file a diverging trace goes to)', defaultText: 'generated-tests/<profile> (--random: random-failure-seed<S>.json)' },
+    bound: {
+      type: 'string',
+      value: 'B',
+      description: 'the exploration bound (vms=,gmems=,pages=,maps=,pins=,slots=)',
+      defaultText: "the committed suite's bound, else the explorer's default",
+    },
+    coverage: {
+      type: 'string',
+      value: 'KINDS',
+      description: 'the suites, a comma list of state, transition, path:L (one L per run), failures (docs/coverage.md)',
+      defaultText: "the committed suite's, else transition",
+    },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'DIR',
+      description: 'where suites are written (with --all: DIR/<profile> for each; with --random: the file a diverging trace goes to)',
+      defaultText: 'generated-tests/<profile> (--random: random-failure-seed<S>.json)',
+    },
     c: { type: 'boolean', description: 'also emit kselftest-style C tests (the committed linux-6.18 suite has them)' },
-    all: { type: 'boolean', description: 'regenerate every committed suite, the suites\' README and the README coverage table' },
+    all: { type: 'boolean', description: "regenerate every committed suite, the suites' README and the README coverage table" },
     check: { type: 'boolean', description: 'regenerate in memory and compare with what is committed' },
     jobs: { type: 'string', value: 'N', default: '1', description: 'with --check: profiles checked in parallel child processes' },
-    random: { type: 'string', value: 'N', description: 'random conformance: N random walks compared on a backend', defaultText: '100 when --seed is given' },
-    seed: { type: 'string', value: 'S', description: 'the random walks\' seed', defaultText: 'time-based, printed' },
-    backend: { type: 'string', short: 'b', value: 'NAME', choices: BACKEND_NAMES, default: 'reference', description: 'with --random: where the walks run' },
+    random: {
+      type: 'string',
+      value: 'N',
+      description: 'random conformance: N random walks compared on a backend',
+      defaultText: '100 when --seed is given',
+    },
+    seed: { type: 'string', value: 'S', description: "the random walks' seed", defaultText: 'time-based, printed' },
+    backend: {
+      type: 'string',
+      short: 'b',
+      value: 'NAME',
+      choices: BACKEND_NAMES,
+      default: 'reference',
+      description: 'with --random: where the walks run',
+    },
     'max-length': { type: 'string', value: 'L', default: '40', description: 'with --random: steps per walk' },
     'max-steps': { type: 'string', value: 'N', default: '150', description: 'longest transition-suite walk' },
     'max-tests': { type: 'string', value: 'N', default: '2000', description: 'most path-suite tests' },
-    engine: { type: 'string', value: 'NAME', choices: ENGINES, default: 'explorer', description: 'what builds the state graph: the explorer, or xstate/graph traversing the system actor (the same suites, slower)' },
+    engine: {
+      type: 'string',
+      value: 'NAME',
+      choices: ENGINES,
+      default: 'explorer',
+      description: 'what builds the state graph: the explorer, or xstate/graph traversing the system actor (the same suites, slower)',
+    },
   },
   exitCodes: {
     0: 'the suites were written (--check: everything committed is up to date; --random: the backend agrees on every walk)',
@@ -155,12 +226,15 @@ export const generate = defineCommand({
     const int = (name: string, v: string | undefined) => intValue(v, name, 0, Number.MAX_SAFE_INTEGER);
     if (values.check) {
       const jobs = int('jobs', values.jobs) as number;
-      return !values.profile && jobs > 1 ? await checkInChildren(io, jobs, values.engine) : await checkCommitted(io, values.profile, values.engine);
+      return !values.profile && jobs > 1
+        ? await checkInChildren(io, jobs, values.engine)
+        : await checkCommitted(io, values.profile, values.engine);
     }
     const ctrlC = catchInterrupt();
     try {
       if (values.all) {
-        if (values.profile || values.flag.length) throw new UsageError('--all regenerates every committed suite: leave out --profile and --flag');
+        if (values.profile || values.flag.length)
+          throw new UsageError('--all regenerates every committed suite: leave out --profile and --flag');
         return await generateAll(io, values.out ?? ROOT, ctrlC.signal, values.engine);
       }
       if (!values.profile) throw new UsageError('--profile is required (or --all / --check)');
@@ -174,35 +248,56 @@ export const generate = defineCommand({
         const maxLength = int('max-length', values['max-length']) as number;
         const bound = parseBound(values.bound);
         const backendName = values.backend;
-        if (backendName === 'linux' && !profile.checkedAgainstKernel) throw new UsageError(`profile ${profile.name} is modelled only: no kernel here implements it; use --backend reference`);
+        if (backendName === 'linux' && !profile.checkedAgainstKernel)
+          throw new UsageError(`profile ${profile.name} is modelled only: no kernel here implements it; use --backend reference`);
         const backend = openBackend(backendName, profile);
         try {
           io.progress?.phase(`${runs} random walk(s) on the ${backendName} backend`);
           const r = await randomConformance(profile, bound, backend, { seed, runs, maxLength });
           io.progress?.done();
           if (!r.failure) {
-            io.out(`${runs} random walk(s) of up to ${maxLength} steps within ${formatBound(bound)} (seed ${seed}): ${r.steps} steps, the ${backendName} backend agrees with the spec on every one`);
+            io.out(
+              `${runs} random walk(s) of up to ${maxLength} steps within ${formatBound(bound)} (seed ${seed}): ${r.steps} steps, the ${backendName} backend agrees with the spec on every one`,
+            );
             return 0;
           }
           const out = values.out ?? `random-failure-seed${seed}.json`;
           writeFileAtomic(out, traceDocument(r.failure.trace, resolved));
-          io.err(`DIVERGENCE (${backendName} backend, ${profile.name}) ${r.failure.message}\nshrunk trace (${r.failure.trace.steps.length} steps) written to ${out}; replay with: gmem-spec check-trace ${shellWord(out)}`);
+          io.err(
+            `DIVERGENCE (${backendName} backend, ${profile.name}) ${r.failure.message}\nshrunk trace (${r.failure.trace.steps.length} steps) written to ${out}; replay with: gmem-spec check-trace ${shellWord(out)}`,
+          );
           return 1;
         } finally {
           await backend.close();
         }
       }
 
-      const coverage: Coverage[] = values.coverage ? parseCoverage(values.coverage) : committed?.coverage ?? ['transition'];
+      const coverage: Coverage[] = values.coverage ? parseCoverage(values.coverage) : (committed?.coverage ?? ['transition']);
       const bound = parseBound(values.bound ?? committed?.bound);
       const c = values.c || (committed?.c === true && !values.coverage && !values.bound);
-      if (c && !profile.checkedAgainstKernel) io.err(`note: ${profile.name} is modelled only; its C selftests describe that model, not the kernel here`);
+      if (c && !profile.checkedAgainstKernel)
+        io.err(`note: ${profile.name} is modelled only; its C selftests describe that model, not the kernel here`);
       const command = resolved.added.length
-        ? ['gmem-spec', 'generate', ...resolved.args, '--bound', formatBound(bound), '--coverage', coverage.join(','), ...(c ? ['--c'] : [])].map(shellWord).join(' ')
+        ? [
+            'gmem-spec',
+            'generate',
+            ...resolved.args,
+            '--bound',
+            formatBound(bound),
+            '--coverage',
+            coverage.join(','),
+            ...(c ? ['--c'] : []),
+          ]
+            .map(shellWord)
+            .join(' ')
         : commandFor({ profile: profile.name, bound: formatBound(bound), coverage, c });
       io.progress?.phase(`generating ${profile.name} within ${formatBound(bound)} (${coverage.join(', ')})`);
       const g = generateProfile({
-        profile, bound, coverage, c, command,
+        profile,
+        bound,
+        coverage,
+        c,
+        command,
         maxSteps: int('max-steps', values['max-steps']) as number,
         maxPathTests: int('max-tests', values['max-tests']) as number,
         engine: values.engine,
@@ -215,7 +310,9 @@ export const generate = defineCommand({
       io.progress?.phase(`writing ${g.files.size} files to ${dir}`);
       const w = writeSuite(dir, withFlagDefinitions(g.files, resolved));
       io.progress?.done();
-      io.out(`${profile.name} within ${formatBound(bound)}: ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}`);
+      io.out(
+        `${profile.name} within ${formatBound(bound)}: ${g.graph.states.length} states, ${g.graph.edgeCount} edges; ${describeSuites(g.suites as never, g.graph.edgeCount)}`,
+      );
       io.out(`${g.files.size} files in ${dir} (${w.written} written, ${w.removed.length} removed) in ${(g.millis / 1000).toFixed(1)} s`);
       return 0;
     } finally {

@@ -20,14 +20,34 @@ import type { Profile } from '../../../spec/profile.ts';
 
 export const mutate = defineCommand({
   name: 'mutate',
-  summary: 'mutation harness: inject known deviations into a backend and print the suite\'s kill rate',
+  summary: "mutation harness: inject known deviations into a backend and print the suite's kill rate",
   args: { synopsis: '', min: 0, max: 0, what: 'no argument' },
   options: {
     profile: profileOption('linux-6.18'),
     flag: FLAG_OPTION,
-    suite: { type: 'string', multiple: true, value: 'DIR', description: 'the suite: every trace under DIR', defaultText: 'generated-tests/<profile>' },
-    backend: { type: 'string', short: 'b', value: 'NAME', choices: BACKEND_NAMES, default: 'reference', description: 'where the suite runs: reference (each mutant is the spec with a deviation), or a kernel (linux, lab) whose answers get each mutant\'s deviation injected' },
-    mutant: { type: 'string', multiple: true, value: 'ID', description: `only this mutant (${MUTANTS.length} known, e.g. ${MUTANTS[0]?.id})`, defaultText: 'every mutant that applies to the profile' },
+    suite: {
+      type: 'string',
+      multiple: true,
+      value: 'DIR',
+      description: 'the suite: every trace under DIR',
+      defaultText: 'generated-tests/<profile>',
+    },
+    backend: {
+      type: 'string',
+      short: 'b',
+      value: 'NAME',
+      choices: BACKEND_NAMES,
+      default: 'reference',
+      description:
+        "where the suite runs: reference (each mutant is the spec with a deviation), or a kernel (linux, lab) whose answers get each mutant's deviation injected",
+    },
+    mutant: {
+      type: 'string',
+      multiple: true,
+      value: 'ID',
+      description: `only this mutant (${MUTANTS.length} known, e.g. ${MUTANTS[0]?.id})`,
+      defaultText: 'every mutant that applies to the profile',
+    },
   },
   exitCodes: { 0: 'the suite kills every mutant', 1: 'some mutant survives (listed)', 2: EXIT_BAD_INPUT },
   async action({ values }, io) {
@@ -61,8 +81,13 @@ export const mutate = defineCommand({
         const baseline = await runSuite(k, profile, suite);
         const off = baseline.filter((r) => !r.passed);
         kept = suite.filter((_, i) => baseline[i]?.passed);
-        io.out(`baseline: ${kept.length} of ${suite.length} trace(s) agree with ${profile.name} on the ${values.backend} backend${off.length ? `; the ${off.length} that diverge are left out (first: ${off[0]?.name})` : ''}`);
-        if (!kept.length) throw new UsageError(`no trace agrees with ${profile.name} on the ${values.backend} backend: nothing to mutate (gmem-spec conform --backend ${values.backend} shows why)`);
+        io.out(
+          `baseline: ${kept.length} of ${suite.length} trace(s) agree with ${profile.name} on the ${values.backend} backend${off.length ? `; the ${off.length} that diverge are left out (first: ${off[0]?.name})` : ''}`,
+        );
+        if (!kept.length)
+          throw new UsageError(
+            `no trace agrees with ${profile.name} on the ${values.backend} backend: nothing to mutate (gmem-spec conform --backend ${values.backend} shows why)`,
+          );
         backendFor = (p) => new DeviatingBackend(k, profile, p);
       }
       io.progress?.phase(`running ${kept.length} trace(s) against the mutants of ${profile.name}`);
@@ -71,9 +96,13 @@ export const mutate = defineCommand({
       await kernel?.close();
     }
     io.progress?.done();
-    io.out(`mutation harness: ${kept.length} trace(s) of ${dirs.join(', ')} against ${results.length} mutant(s) of ${profile.name} on the ${values.backend} backend`);
+    io.out(
+      `mutation harness: ${kept.length} trace(s) of ${dirs.join(', ')} against ${results.length} mutant(s) of ${profile.name} on the ${values.backend} backend`,
+    );
     for (const r of results) {
-      io.out(`${r.killed ? 'KILLED  ' : 'SURVIVED'} ${r.mutant.id.padEnd(34)} ${r.mutant.says}${r.killed ? `  (by ${r.killedBy}; ${r.failingTraces} trace(s) fail)` : ''}`);
+      io.out(
+        `${r.killed ? 'KILLED  ' : 'SURVIVED'} ${r.mutant.id.padEnd(34)} ${r.mutant.says}${r.killed ? `  (by ${r.killedBy}; ${r.failingTraces} trace(s) fail)` : ''}`,
+      );
     }
     const killed = results.filter((r) => r.killed).length;
     io.out(`kill rate: ${killed}/${results.length} (${((100 * killed) / results.length).toFixed(1)}%)`);

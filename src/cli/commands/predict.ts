@@ -28,7 +28,13 @@ export function describeStep(s: Step): string {
   return `${s.op}(${args.join(', ')})${s.as ? ` as ${s.as}` : ''}`;
 }
 
-function printResults(steps: readonly Step[], results: readonly StepResult[], indent: string, out: (s: string) => void, prefix: string): void {
+function printResults(
+  steps: readonly Step[],
+  results: readonly StepResult[],
+  indent: string,
+  out: (s: string) => void,
+  prefix: string,
+): void {
   steps.forEach((s, i) => {
     const r = results[i];
     if (!r) return;
@@ -40,13 +46,19 @@ function printResults(steps: readonly Step[], results: readonly StepResult[], in
 
 export const predict = defineCommand({
   name: 'predict',
-  summary: 'print the spec\'s outcome (and deciding rule) for every step of a trace, and any invariant it breaks',
+  summary: "print the spec's outcome (and deciding rule) for every step of a trace, and any invariant it breaks",
   args: { synopsis: 'TRACE.json', min: 1, max: 1, what: 'one trace file' },
   options: {
     profile: profileOption('the trace\'s "profile", else linux-6.18; a different one than the trace\'s is refused'),
     flag: FLAG_OPTION,
     json: { type: 'boolean', description: 'print the trace back as JSON with the expected outcome on every step' },
-    out: { type: 'string', short: 'o', value: 'FILE', description: 'write that JSON trace to FILE (atomically) instead', defaultText: 'standard output' },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'FILE',
+      description: 'write that JSON trace to FILE (atomically) instead',
+      defaultText: 'standard output',
+    },
   },
   exitCodes: { 0: 'the prediction was printed (or written)', 2: EXIT_BAD_INPUT },
   async action({ values, positionals }, io) {

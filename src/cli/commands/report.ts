@@ -8,17 +8,33 @@ import { DEPTH_OPTION } from './diagram.ts';
 
 export const report = defineCommand({
   name: 'report',
-  summary: 'write the static HTML report: every profile\'s diagrams, invariants, failure order, coverage, diffs and counterexamples',
+  summary: "write the static HTML report: every profile's diagrams, invariants, failure order, coverage, diffs and counterexamples",
   args: { synopsis: '', min: 0, max: 0, what: 'no argument' },
   options: {
-    out: { type: 'string', short: 'o', value: 'DIR', default: 'out/report', description: 'the report\'s directory (replaced whole, atomically)' },
-    profile: { type: 'string', short: 'p', multiple: true, value: 'P', description: 'a profile to report on: a name or base+FLAG (a comma list works too)', defaultText: 'every built-in profile' },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'DIR',
+      default: 'out/report',
+      description: "the report's directory (replaced whole, atomically)",
+    },
+    profile: {
+      type: 'string',
+      short: 'p',
+      multiple: true,
+      value: 'P',
+      description: 'a profile to report on: a name or base+FLAG (a comma list works too)',
+      defaultText: 'every built-in profile',
+    },
     flag: FLAG_DEFINITION_OPTION,
     depth: DEPTH_OPTION,
   },
   exitCodes: { 0: 'the report was written', 2: EXIT_BAD_INPUT, [EXIT_SIGINT]: EXIT_INTERRUPTED },
   async action({ values }, io) {
-    const names = values.profile.flatMap((p) => p.split(',')).map((s) => s.trim()).filter(Boolean);
+    const names = values.profile
+      .flatMap((p) => p.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
     const profiles = names.length ? (await resolveProfiles(names, values.flag)).map((r) => r.profile) : undefined;
     const depth = intValue(values.depth, 'depth', 1, 12);
     const ctrlC = catchInterrupt();
@@ -31,12 +47,16 @@ export const report = defineCommand({
         signal: ctrlC.signal,
       });
       io.progress?.done();
-      io.out(`wrote ${r.out}/index.html: ${r.pages} pages, ${r.diagrams} diagrams, ${r.sequences} sequence diagrams, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB in ${(r.millis / 1000).toFixed(1)} s`);
+      io.out(
+        `wrote ${r.out}/index.html: ${r.pages} pages, ${r.diagrams} diagrams, ${r.sequences} sequence diagrams, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB in ${(r.millis / 1000).toFixed(1)} s`,
+      );
       return 0;
     } catch (e) {
       if (!(e instanceof ReportInterrupted)) throw e;
       io.progress?.done();
-      io.err(`interrupted: nothing written (${values.out} is as it was; ${e.built} of ${e.total} profile page(s) had been built in memory)`);
+      io.err(
+        `interrupted: nothing written (${values.out} is as it was; ${e.built} of ${e.total} profile page(s) had been built in memory)`,
+      );
       return EXIT_SIGINT;
     } finally {
       ctrlC.dispose();

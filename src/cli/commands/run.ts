@@ -36,16 +36,27 @@ export const run = defineCommand({
   options: {
     profile: profileOption('linux-6.18'),
     flag: FLAG_OPTION,
-    bound: { type: 'string', value: 'B', default: formatBound(DEFAULT_BOUND), description: 'the exploration bound (vms=,gmems=,pages=,maps=,pins=,slots=)' },
+    bound: {
+      type: 'string',
+      value: 'B',
+      default: formatBound(DEFAULT_BOUND),
+      description: 'the exploration bound (vms=,gmems=,pages=,maps=,pins=,slots=)',
+    },
   },
-  exitCodes: { 0: 'every invariant holds in every reachable state and every trace agrees with the spec', 1: 'an invariant is violated or a trace diverges (each listed with a command that shows it)', 2: EXIT_BAD_INPUT },
+  exitCodes: {
+    0: 'every invariant holds in every reachable state and every trace agrees with the spec',
+    1: 'an invariant is violated or a trace diverges (each listed with a command that shows it)',
+    2: EXIT_BAD_INPUT,
+  },
   async action({ values }, io) {
     const resolved = await resolveProfile(values);
     const profile = resolved.profile;
     const bound = parseBound(values.bound);
     io.progress?.phase(`exploring ${profile.name} within ${formatBound(bound)}`);
     const g = explore(profile, bound, { invariants: invariantsFor(profile) });
-    io.out(`explored ${profile.name} within ${formatBound(bound)}: ${g.states.length} states, ${g.edgeCount} edges in ${(g.millis / 1000).toFixed(1)} s`);
+    io.out(
+      `explored ${profile.name} within ${formatBound(bound)}: ${g.states.length} states, ${g.edgeCount} edges in ${(g.millis / 1000).toFixed(1)} s`,
+    );
     for (const v of g.violations) io.out(`  VIOLATION ${v.invariant}: ${v.detail}`);
     if (!g.violations.length) io.out(`  every invariant the profile promises holds in every reachable state`);
 
@@ -90,7 +101,9 @@ class KernelBackends {
       const host = detectHost();
       const why = host.ok ? choice.why : `${host.reason}: running on the lab kernel instead`;
       if (choice.build) {
-        this.io.out(`${why}. Building the lab kernel first (Linux 7.3 with KVM_SW_PROTECTED_VM, from Debian's linux-source-7.3) into ${labCacheRoot()}: about 10 min on 2 cores, once; later runs reuse it`);
+        this.io.out(
+          `${why}. Building the lab kernel first (Linux 7.3 with KVM_SW_PROTECTED_VM, from Debian's linux-source-7.3) into ${labCacheRoot()}: about 10 min on 2 cores, once; later runs reuse it`,
+        );
       } else this.io.out(`${why}: booting the lab VM`);
       b = openLabBackend({ progress: progressLines(this.io.err) });
     } else b = new LinuxBackend();
@@ -104,7 +117,9 @@ class KernelBackends {
     if (host.ok) return hostProfiles(host).filter((p) => p !== main);
     const lab = labBackendStatus();
     if (!lab.ok) {
-      this.io.out(`SKIP: the lab cannot run (${lab.reason}): the lab's profiles (${labProfiles().join(', ')}) are not checked against a kernel`);
+      this.io.out(
+        `SKIP: the lab cannot run (${lab.reason}): the lab's profiles (${labProfiles().join(', ')}) are not checked against a kernel`,
+      );
       return [];
     }
     return labProfiles().filter((p) => p !== main);
@@ -132,18 +147,24 @@ async function runSuites(io: Io, resolved: ResolvedProfile, backend: Backend): P
     return 1;
   }
   const kernel = caps.kernel ? ` (Linux ${caps.kernel})` : '';
-  if (!caps.profiles.includes(profile.name)) io.out(`note: the ${caps.backend} backend${kernel} detected profile ${caps.profile} (${caps.detectedFrom})`);
+  if (!caps.profiles.includes(profile.name))
+    io.out(`note: the ${caps.backend} backend${kernel} detected profile ${caps.profile} (${caps.detectedFrom})`);
   io.progress?.phase(`running ${traces.length} ${profile.name} traces on the ${caps.backend} backend`);
   const t0 = performance.now();
   let done = 0;
-  const results = (await runSuite(backend, profile, traces, () => io.progress?.status(`${++done}/${traces.length}`))).map((r) => withExpectations(profile, r));
+  const results = (await runSuite(backend, profile, traces, () => io.progress?.status(`${++done}/${traces.length}`))).map((r) =>
+    withExpectations(profile, r),
+  );
   io.progress?.done();
   const failed = results.filter((r) => !r.passed);
   const steps = results.reduce((n, r) => n + r.steps, 0);
-  io.out(`ran ${results.length} ${profile.name} traces (${steps} steps) from ${dirs.join(', ')} on the ${caps.backend} backend${kernel} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${results.length - failed.length} passed, ${failed.length} failed`);
+  io.out(
+    `ran ${results.length} ${profile.name} traces (${steps} steps) from ${dirs.join(', ')} on the ${caps.backend} backend${kernel} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${results.length - failed.length} passed, ${failed.length} failed`,
+  );
   // The backend is named with the profile, so the command works wherever the kernel matches no profile.
   const conform = ['gmem-spec', 'conform', '--backend', caps.backend, ...resolved.args].map(shellWord).join(' ');
   for (const f of failed.slice(0, LISTED)) io.out(`  FAIL ${f.name} (details: ${conform} ${shellWord(f.path)})`);
-  if (failed.length > LISTED) io.out(`  … and ${failed.length - LISTED} more (all of them: ${conform} ${dirs.map((d) => `--suite ${shellWord(d)}`).join(' ')})`);
+  if (failed.length > LISTED)
+    io.out(`  … and ${failed.length - LISTED} more (all of them: ${conform} ${dirs.map((d) => `--suite ${shellWord(d)}`).join(' ')})`);
   return failed.length;
 }
