@@ -28,6 +28,13 @@ export function outcomesEqual(a: Outcome, b: Outcome): boolean {
 }
 
 /** Whether the spec leaves this outcome open: the step is not compared (counted as not modelled). */
+/** Whether an outcome is a failure (errno, signal, exit to userspace, backend failure). */
+export function isFailure(o: Outcome): boolean {
+  if ('ok' in o) return false;
+  if ('access' in o) return o.access !== 'ok';
+  return true;
+}
+
 export function isNotModelled(o: Outcome): o is { not_modelled: string } {
   return 'not_modelled' in o;
 }

@@ -5,14 +5,14 @@
  */
 import { Window } from 'happy-dom';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Format, buildDiagram, renderSync } from '../spec/diagram/index.ts';
-import { dotNodeCount, renderDot } from '../spec/diagram/render/dot.ts';
-import { renderMermaid } from '../spec/diagram/render/mermaid.ts';
-import { exploreCached, parseProjectionKey, selectSlices } from '../spec/diagram/reachable.ts';
-import { comparedSequence, renderSequenceMermaid, renderSequenceSvg, traceSequence } from '../spec/diagram/sequence.ts';
-import { MACHINES, type MachineName, primaryVmType } from '../spec/diagram/static.ts';
-import { dotToSvg } from '../spec/diagram/svg.ts';
-import type { Diagram } from '../spec/diagram/types.ts';
+import { type Format, buildDiagram, renderSync } from '../src/presentation/diagram/index.ts';
+import { dotNodeCount, renderDot } from '../src/presentation/diagram/render/dot.ts';
+import { renderMermaid } from '../src/presentation/diagram/render/mermaid.ts';
+import { exploreCached, parseProjectionKey, selectSlices } from '../src/presentation/diagram/reachable.ts';
+import { comparedSequence, renderSequenceMermaid, renderSequenceSvg, traceSequence } from '../src/presentation/diagram/sequence.ts';
+import { MACHINES, type MachineName, primaryVmType } from '../src/presentation/diagram/static.ts';
+import { dotToSvg } from '../src/presentation/diagram/svg.ts';
+import type { Diagram } from '../src/presentation/diagram/types.ts';
 import { predictTrace } from '../spec/compare.ts';
 import type { Step } from '../spec/ops.ts';
 import { PROFILES, getProfile } from '../spec/profiles/index.ts';

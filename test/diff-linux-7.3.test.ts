@@ -4,7 +4,7 @@
  * where the lab can boot, behaves as linux-7.3 says on the lab kernel.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { diffProfiles, predictionsDiffer } from '../spec/diff/profileDiff.ts';
+import { diffProfiles, predictionsDiffer } from '../src/presentation/diff/profileDiff.ts';
 import { compareTrace } from '../spec/compare.ts';
 import { formatOutcome } from '../spec/outcome.ts';
 import { getProfile } from '../spec/profiles/index.ts';

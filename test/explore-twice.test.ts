@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MachineObserver } from '../machines/bridge.ts';
-import { type Exploration, explore as reachable } from '../spec/diagram/reachable.ts';
+import { type Exploration, explore as reachable } from '../src/presentation/diagram/reachable.ts';
 import { parseBound } from '../spec/explore/bound.ts';
 import { explore } from '../spec/explore/explorer.ts';
 import type { Step } from '../spec/ops.ts';

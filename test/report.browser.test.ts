@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../spec/profiles/index.ts';
-import { writeReport } from '../src/report/site.ts';
+import { writeReport } from '../src/presentation/report/site.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [

@@ -33,7 +33,7 @@ import { OPS } from '../../spec/ops/index.ts';
 import type { OpName, Outcome, Step } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { Check } from '../../spec/rules/check.ts';
-import { isFailure } from '../../spec/diagram/words.ts';
+import { isFailure } from '../../spec/outcome.ts';
 import type { SystemState } from '../../spec/state.ts';
 import { type StepResult, step } from '../../spec/step.ts';
 import { World } from '../../spec/world.ts';

@@ -1,8 +1,8 @@
 /** gmem-spec diagram: draw a machine of a profile (composed profiles too), or the page states it reaches. */
 import type { VmTypeName } from '../../../spec/constants.ts';
-import { FORMATS, type Format, buildDiagram, render } from '../../../spec/diagram/index.ts';
-import { DEFAULT_MAX_DEPTH } from '../../../spec/diagram/reachable.ts';
-import { MACHINES, type MachineName, parseFlags } from '../../../spec/diagram/static.ts';
+import { FORMATS, type Format, buildDiagram, render } from '../../presentation/diagram/index.ts';
+import { DEFAULT_MAX_DEPTH } from '../../presentation/diagram/reachable.ts';
+import { MACHINES, type MachineName, parseFlags } from '../../presentation/diagram/static.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { UsageError, intValue } from '../args.ts';
 import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';

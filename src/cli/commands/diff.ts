@@ -1,10 +1,10 @@
 /** gmem-spec diff A B: structural and behavioural diff of two profiles (composed ones too), with witness traces. */
 import { join } from 'node:path';
-import { renderDot } from '../../../spec/diagram/render/dot.ts';
-import { renderMermaid } from '../../../spec/diagram/render/mermaid.ts';
-import { dotToSvg } from '../../../spec/diagram/svg.ts';
-import { diffProfiles } from '../../../spec/diff/profileDiff.ts';
-import { diffDiagram, diffJson, renderDiffText } from '../../../spec/diff/render.ts';
+import { renderDot } from '../../presentation/diagram/render/dot.ts';
+import { renderMermaid } from '../../presentation/diagram/render/mermaid.ts';
+import { dotToSvg } from '../../presentation/diagram/svg.ts';
+import { diffProfiles } from '../../presentation/diff/profileDiff.ts';
+import { diffDiagram, diffJson, renderDiffText } from '../../presentation/diff/render.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { intValue } from '../args.ts';
 import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';

@@ -1,5 +1,5 @@
 /** gmem-spec report: the static HTML site (opens from disk), written whole or not at all. */
-import { ReportInterrupted, writeReport } from '../../report/site.ts';
+import { ReportInterrupted, writeReport } from '../../presentation/report/site.ts';
 import { intValue } from '../args.ts';
 import { EXIT_BAD_INPUT, EXIT_INTERRUPTED, defineCommand } from '../command.ts';
 import { EXIT_SIGINT, catchInterrupt } from '../interrupt.ts';

@@ -7,8 +7,8 @@ import { exploreCached } from '../diagram/reachable.ts';
 import { ATTRIBUTE_GROUPS, PAGE_LEVEL_RULES, projectionNodeId, reachableGraph } from '../diagram/system.ts';
 import { type DEdge, type DNode, type Diagram, type Status, safeId } from '../diagram/types.ts';
 import { stepWords } from '../diagram/words.ts';
-import type { Step } from '../ops.ts';
-import type { Profile } from '../profile.ts';
+import type { Step } from '../../../spec/ops.ts';
+import type { Profile } from '../../../spec/profile.ts';
 import type { ProfileDiff } from './profileDiff.ts';
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,15 +1,15 @@
 /**
  * Witness traces for behavioural differences between two profiles: a breadth-first search over pairs of system
- * states, driving both profiles with the very same operations (the bounded set of spec/diagram/reachable.ts),
+ * states, driving both profiles with the very same operations (the bounded set of src/presentation/diagram/reachable.ts),
  * recording for each kind of difference the first — hence shortest — trace that shows it. Every witness is a
  * gmem-trace/1 trace whose predicted outcomes differ between the two profiles.
  */
-import type { VmTypeName } from '../constants.ts';
-import type { Outcome, Step, Trace } from '../ops.ts';
-import { outcomesEqual } from '../outcome.ts';
-import type { Profile } from '../profile.ts';
-import type { RuleRef } from '../rules/check.ts';
-import { type SystemState, emptySystem } from '../state.ts';
+import type { VmTypeName } from '../../../spec/constants.ts';
+import type { Outcome, Step, Trace } from '../../../spec/ops.ts';
+import { outcomesEqual } from '../../../spec/outcome.ts';
+import type { Profile } from '../../../spec/profile.ts';
+import type { RuleRef } from '../../../spec/rules/check.ts';
+import { type SystemState, emptySystem } from '../../../spec/state.ts';
 import {
   DEFAULT_MAX_DEPTH,
   type Exploration,
@@ -22,7 +22,7 @@ import {
   nextOps,
   universeOf,
 } from '../diagram/reachable.ts';
-import { PROFILES } from '../profiles/index.ts';
+import { PROFILES } from '../../../spec/profiles/index.ts';
 import { outcomeWords, stepWords } from '../diagram/words.ts';
 
 export interface SideOutcome {

@@ -8,20 +8,20 @@
  * spec/rules.
  */
 import type { AnyStateMachine } from 'xstate';
-import { guestMemfdMachine } from '../../machines/guestMemfd.ts';
-import { type PageRules, createPageMachine } from '../../machines/page.ts';
-import { vmMachine } from '../../machines/vm.ts';
-import type { VmTypeName } from '../constants.ts';
-import type { Profile, VmTypeRules } from '../profile.ts';
-import { setMemoryAttributes2Checks, setMemoryAttributesChecks } from '../rules/attributes.ts';
-import type { Check } from '../rules/check.ts';
-import { fallocateChecks } from '../rules/fallocate.ts';
-import { createGmemChecks } from '../rules/gmemFile.ts';
-import { memoryRegionChecks } from '../rules/memslots.ts';
-import { mmapChecks } from '../rules/mmap.ts';
-import { populateChecks } from '../rules/platform.ts';
-import { emptySystem } from '../state.ts';
-import { World } from '../world.ts';
+import { guestMemfdMachine } from '../../../machines/guestMemfd.ts';
+import { type PageRules, createPageMachine } from '../../../machines/page.ts';
+import { vmMachine } from '../../../machines/vm.ts';
+import type { VmTypeName } from '../../../spec/constants.ts';
+import type { Profile, VmTypeRules } from '../../../spec/profile.ts';
+import { setMemoryAttributes2Checks, setMemoryAttributesChecks } from '../../../spec/rules/attributes.ts';
+import type { Check } from '../../../spec/rules/check.ts';
+import { fallocateChecks } from '../../../spec/rules/fallocate.ts';
+import { createGmemChecks } from '../../../spec/rules/gmemFile.ts';
+import { memoryRegionChecks } from '../../../spec/rules/memslots.ts';
+import { mmapChecks } from '../../../spec/rules/mmap.ts';
+import { populateChecks } from '../../../spec/rules/platform.ts';
+import { emptySystem } from '../../../spec/state.ts';
+import { World } from '../../../spec/world.ts';
 import { type Exploration, type Slice, exploreCached, selectSlices } from './reachable.ts';
 import { type DEdge, type DGroup, type DNode, type Diagram, type Status, safeId } from './types.ts';
 import { GUARD_WORDS, conversionName, gmemEventWords, launchName, pageEventWords, populateName, vmEventWords } from './words.ts';

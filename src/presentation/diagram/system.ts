@@ -5,8 +5,8 @@
  * (a host fault on a private page, EAGAIN on a pinned page, populate of a shared page...) are drawn as error
  * edges; argument-validation refusals are left to the failure-order tables.
  */
-import type { VmTypeName } from '../constants.ts';
-import type { Profile } from '../profile.ts';
+import type { VmTypeName } from '../../../spec/constants.ts';
+import type { Profile } from '../../../spec/profile.ts';
 import {
   type Exploration,
   type PageEdge,

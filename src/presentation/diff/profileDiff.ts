@@ -7,13 +7,13 @@
  *   - invariants that hold in one and break in the other;
  *   - behavioural differences, each with a witness trace that `gmem-spec predict` shows behaving differently.
  */
-import type { VmTypeName } from '../constants.ts';
-import { INVARIANTS, invariantsFor } from '../invariants.ts';
-import type { Step, Trace } from '../ops.ts';
-import { outcomesEqual } from '../outcome.ts';
-import type { FlagDef, Profile, VmTypeRules } from '../profile.ts';
-import { PROFILES } from '../profiles/index.ts';
-import { predictTrace } from '../compare.ts';
+import type { VmTypeName } from '../../../spec/constants.ts';
+import { INVARIANTS, invariantsFor } from '../../../spec/invariants.ts';
+import type { Step, Trace } from '../../../spec/ops.ts';
+import { outcomesEqual } from '../../../spec/outcome.ts';
+import type { FlagDef, Profile, VmTypeRules } from '../../../spec/profile.ts';
+import { PROFILES } from '../../../spec/profiles/index.ts';
+import { predictTrace } from '../../../spec/compare.ts';
 import { DEFAULT_MAX_DEPTH, type Exploration, exploreCached, pathTo } from '../diagram/reachable.ts';
 import { pageRulesFor, primaryVmType } from '../diagram/static.ts';
 import { outcomeWords } from '../diagram/words.ts';

@@ -9,22 +9,22 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Outcome } from '../../spec/ops.ts';
-import type { Profile } from '../../spec/profile.ts';
-import { PROFILES, getProfile } from '../../spec/profiles/index.ts';
-import { predictTrace } from '../../spec/compare.ts';
-import { INVARIANTS, invariantsFor } from '../../spec/invariants.ts';
-import { buildDiagram, directionFor, renderSync } from '../../spec/diagram/index.ts';
-import { dotNodeCount, renderDot } from '../../spec/diagram/render/dot.ts';
-import { renderMermaid } from '../../spec/diagram/render/mermaid.ts';
-import { DEFAULT_MAX_DEPTH, exploreCached, pathTo } from '../../spec/diagram/reachable.ts';
-import { comparedSequence, renderSequenceMermaid, renderSequenceSvg, traceSequence } from '../../spec/diagram/sequence.ts';
-import type { MachineName } from '../../spec/diagram/static.ts';
-import { dotToSvg, graphvizVersion, inlineSvg } from '../../spec/diagram/svg.ts';
-import type { Diagram } from '../../spec/diagram/types.ts';
-import { diffProfiles, type ProfileDiff } from '../../spec/diff/profileDiff.ts';
-import { diffDiagram, renderDiffText, traceLine } from '../../spec/diff/render.ts';
-import { formatTrace } from '../../spec/trace.ts';
+import type { Outcome } from '../../../spec/ops.ts';
+import type { Profile } from '../../../spec/profile.ts';
+import { PROFILES, getProfile } from '../../../spec/profiles/index.ts';
+import { predictTrace } from '../../../spec/compare.ts';
+import { INVARIANTS, invariantsFor } from '../../../spec/invariants.ts';
+import { buildDiagram, directionFor, renderSync } from '../diagram/index.ts';
+import { dotNodeCount, renderDot } from '../diagram/render/dot.ts';
+import { renderMermaid } from '../diagram/render/mermaid.ts';
+import { DEFAULT_MAX_DEPTH, exploreCached, pathTo } from '../diagram/reachable.ts';
+import { comparedSequence, renderSequenceMermaid, renderSequenceSvg, traceSequence } from '../diagram/sequence.ts';
+import type { MachineName } from '../diagram/static.ts';
+import { dotToSvg, graphvizVersion, inlineSvg } from '../diagram/svg.ts';
+import type { Diagram } from '../diagram/types.ts';
+import { diffProfiles, type ProfileDiff } from '../diff/profileDiff.ts';
+import { diffDiagram, renderDiffText, traceLine } from '../diff/render.ts';
+import { formatTrace } from '../../../spec/trace.ts';
 import { failureTables } from './tables.ts';
 
 export interface ReportOptions {

@@ -3,10 +3,10 @@
  * and the trusted entity. Rendered as SVG directly (a sequence diagram needs no graph layout) and as Mermaid
  * `sequenceDiagram` text. For a diff witness each reply shows both profiles' outcomes, red where they differ.
  */
-import type { VmTypeName } from '../constants.ts';
-import type { Outcome, Step } from '../ops.ts';
-import { outcomesEqual } from '../outcome.ts';
-import type { Profile } from '../profile.ts';
+import type { VmTypeName } from '../../../spec/constants.ts';
+import type { Outcome, Step } from '../../../spec/ops.ts';
+import { outcomesEqual } from '../../../spec/outcome.ts';
+import type { Profile } from '../../../spec/profile.ts';
 import { mermaidText } from './render/mermaid.ts';
 import { outcomeWords, stepWords } from './words.ts';
 

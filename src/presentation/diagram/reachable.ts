@@ -8,20 +8,20 @@
  * transitions come from the observer every step reports to.
  *
  * Operations are generated from a trace-level context (what the trace has created so far), not from either
- * side's state, so that two profiles can be driven by the very same traces (spec/diff uses this).
+ * side's state, so that two profiles can be driven by the very same traces (src/presentation/diff uses this).
  */
 import type { AnyStateMachine } from 'xstate';
-import type { MachineObserver } from '../../machines/bridge.ts';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE, type VmTypeName } from '../constants.ts';
-import { INVARIANTS, violations } from '../invariants.ts';
-import type { Outcome, Step } from '../ops.ts';
-import type { Profile } from '../profile.ts';
-import { PROFILES } from '../profiles/index.ts';
-import type { RuleRef } from '../rules/check.ts';
-import { type PageState, type SystemState, emptySystem, freshPage } from '../state.ts';
-import { step } from '../step.ts';
-import { UnknownHandleError } from '../world.ts';
-import { ExactStore, type ExplorationModel, type Move, Search } from '../explore/engine.ts';
+import type { MachineObserver } from '../../../machines/bridge.ts';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PAGE_SIZE, type VmTypeName } from '../../../spec/constants.ts';
+import { INVARIANTS, violations } from '../../../spec/invariants.ts';
+import type { Outcome, Step } from '../../../spec/ops.ts';
+import type { Profile } from '../../../spec/profile.ts';
+import { PROFILES } from '../../../spec/profiles/index.ts';
+import type { RuleRef } from '../../../spec/rules/check.ts';
+import { type PageState, type SystemState, emptySystem, freshPage } from '../../../spec/state.ts';
+import { step } from '../../../spec/step.ts';
+import { UnknownHandleError } from '../../../spec/world.ts';
+import { ExactStore, type ExplorationModel, type Move, Search } from '../../../spec/explore/engine.ts';
 import { outcomeWords, stepWords } from './words.ts';
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,14 +2,14 @@
  * Failure-order tables: each operation's ordered checks from spec/rules (the first failing check decides the
  * errno), with the profile's own errno choices applied, plus the fixed orders of host accesses and pins.
  */
-import type { Profile } from '../../spec/profile.ts';
-import { setMemoryAttributes2Checks, setMemoryAttributesChecks } from '../../spec/rules/attributes.ts';
-import type { Check } from '../../spec/rules/check.ts';
-import { fallocateChecks } from '../../spec/rules/fallocate.ts';
-import { createGmemChecks } from '../../spec/rules/gmemFile.ts';
-import { memoryRegionChecks } from '../../spec/rules/memslots.ts';
-import { mmapChecks } from '../../spec/rules/mmap.ts';
-import { populateChecks } from '../../spec/rules/platform.ts';
+import type { Profile } from '../../../spec/profile.ts';
+import { setMemoryAttributes2Checks, setMemoryAttributesChecks } from '../../../spec/rules/attributes.ts';
+import type { Check } from '../../../spec/rules/check.ts';
+import { fallocateChecks } from '../../../spec/rules/fallocate.ts';
+import { createGmemChecks } from '../../../spec/rules/gmemFile.ts';
+import { memoryRegionChecks } from '../../../spec/rules/memslots.ts';
+import { mmapChecks } from '../../../spec/rules/mmap.ts';
+import { populateChecks } from '../../../spec/rules/platform.ts';
 
 export interface FailureRow {
   id: string;

@@ -1,5 +1,5 @@
 /** Diagrams: build one for a profile and machine, render it in any format. */
-import type { Profile } from '../profile.ts';
+import type { Profile } from '../../../spec/profile.ts';
 import { renderDot } from './render/dot.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';

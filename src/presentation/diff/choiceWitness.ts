@@ -6,11 +6,11 @@
  * a probe here: a short trace, on the default VM type, ending in the step that shows it. A probe becomes a
  * witness only when predicting it under both profiles really differs at that step.
  */
-import { KVM_CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, MADV, type MadviseName } from '../constants.ts';
-import { predictTrace } from '../compare.ts';
-import { formatOutcome, outcomesEqual } from '../outcome.ts';
-import type { Step } from '../ops.ts';
-import type { Choices, Profile } from '../profile.ts';
+import { KVM_CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, MADV, type MadviseName } from '../../../spec/constants.ts';
+import { predictTrace } from '../../../spec/compare.ts';
+import { formatOutcome, outcomesEqual } from '../../../spec/outcome.ts';
+import type { Step } from '../../../spec/ops.ts';
+import type { Choices, Profile } from '../../../spec/profile.ts';
 import { stepWords } from '../diagram/words.ts';
 import type { SideOutcome, Witness } from './witness.ts';
 

@@ -3,10 +3,10 @@
  * edge. Machine events are internal names (HOST_FAULT, CONVERT_BEGIN...); these functions name the user-visible
  * operation that sends them, for the profile's VM type (which conversion ioctl, which populate command).
  */
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, type VmTypeName } from '../constants.ts';
-import type { Outcome, Step } from '../ops.ts';
-import { formatOutcome } from '../outcome.ts';
-import type { Profile, VmTypeRules } from '../profile.ts';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, type VmTypeName } from '../../../spec/constants.ts';
+import type { Outcome, Step } from '../../../spec/ops.ts';
+import { formatOutcome } from '../../../spec/outcome.ts';
+import type { Profile, VmTypeRules } from '../../../spec/profile.ts';
 
 export function populateName(r: VmTypeRules | undefined): string {
   switch (r?.populate) {
@@ -234,11 +234,4 @@ export function outcomeWords(o: Outcome): string {
   if ('access' in o) return o.access === 'ok' ? (o.value !== undefined ? `ok, reads ${o.value}` : 'ok') : o.access;
   if ('exit' in o) return o.exit === 'MEMORY_FAULT' ? `KVM_EXIT_MEMORY_FAULT(${o.private ? 'private' : 'shared'})` : 'KVM_EXIT_MMIO';
   return formatOutcome(o);
-}
-
-/** Whether an outcome is a failure (errno, signal, exit to userspace, backend failure). */
-export function isFailure(o: Outcome): boolean {
-  if ('ok' in o) return false;
-  if ('access' in o) return o.access !== 'ok';
-  return true;
 }
