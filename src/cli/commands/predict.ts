@@ -1,8 +1,11 @@
 /** gmem-spec predict TRACE.json: the spec's outcome and deciding rule for every step, and the invariants along it. */
 import { predictTrace } from '../../../spec/compare.ts';
+import { pageTupleWords, touchedPages } from '../../../spec/describe.ts';
 import { stringifyJson } from '../../../spec/json.ts';
 import type { Step, Trace } from '../../../spec/ops.ts';
 import { formatOutcome } from '../../../spec/outcome.ts';
+import type { Profile } from '../../../spec/profile.ts';
+import { type SystemState, emptySystem } from '../../../spec/state.ts';
 import type { StepResult } from '../../../spec/step.ts';
 import { writeFileAtomic } from '../../files.ts';
 import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
@@ -28,19 +31,26 @@ export function describeStep(s: Step): string {
   return `${s.op}(${args.join(', ')})${s.as ? ` as ${s.as}` : ''}`;
 }
 
-function printResults(
-  steps: readonly Step[],
-  results: readonly StepResult[],
-  indent: string,
-  out: (s: string) => void,
-  prefix: string,
-): void {
+interface PrintOptions {
+  indent: string;
+  prefix: string;
+  /** With the page tuples each step touched (--states): the profile, and the state before the first step. */
+  states?: { profile: Profile; before: SystemState };
+}
+
+function printResults(steps: readonly Step[], results: readonly StepResult[], out: (s: string) => void, o: PrintOptions): void {
+  let before = o.states?.before;
   steps.forEach((s, i) => {
     const r = results[i];
     if (!r) return;
-    out(`${indent}${prefix}${i + 1}. ${describeStep(s)}`);
-    out(`${indent}     → ${formatOutcome(r.outcome)}   [${r.rule.id}: ${r.rule.says}]`);
-    if (s.op === 'fork' && r.nested) printResults(s.steps, r.nested, `${indent}     `, out, `${prefix}${i + 1}.`);
+    out(`${o.indent}${o.prefix}${i + 1}. ${describeStep(s)}`);
+    out(`${o.indent}     → ${formatOutcome(r.outcome)}   [${r.rule.id}: ${r.rule.says}]`);
+    if (o.states && before) {
+      for (const t of touchedPages(o.states.profile, before, r.state, s))
+        out(`${o.indent}       guest_memfd #${t.gmem} page ${t.page}: ${pageTupleWords(t)}`);
+      before = r.state;
+    }
+    if (s.op === 'fork' && r.nested) printResults(s.steps, r.nested, out, { indent: `${o.indent}     `, prefix: `${o.prefix}${i + 1}.` });
   });
 }
 
@@ -52,6 +62,11 @@ export const predict = defineCommand({
     profile: profileOption('the trace\'s "profile", else linux-6.18; a different one than the trace\'s is refused'),
     flag: FLAG_OPTION,
     json: { type: 'boolean', description: 'print the trace back as JSON with the expected outcome on every step' },
+    states: {
+      type: 'boolean',
+      description:
+        'after each step, the state of every page it touched: attribute, backing, content, mappings, pins, trusted entity, direct map, stage-2',
+    },
     out: {
       type: 'string',
       short: 'o',
@@ -74,7 +89,11 @@ export const predict = defineCommand({
       return 0;
     }
     io.out(`profile ${profile.name}: ${profile.title}`);
-    printResults(trace.steps, results, '', io.out, '');
+    printResults(trace.steps, results, io.out, {
+      indent: '',
+      prefix: '',
+      ...(values.states ? { states: { profile, before: emptySystem() } } : {}),
+    });
     const broken = brokenInvariants(profile, trace.steps, results);
     for (const b of broken) io.out(describeBroken(b, profile));
     if (!broken.length) io.out('invariants: every invariant holds in every state the trace reaches');
