@@ -36,22 +36,22 @@ describe('predict --states', () => {
     const r = await predict({ format: 'gmem-trace/1', profile: 'inplace-conversion', steps: STEPS }, '--states');
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    const after = (n: number) => {
+    const touchedBy = (n: number) => {
       const i = lines.findIndex((l) => l.startsWith(`${n}. `));
       const j = lines.findIndex((l, k) => k > i && /^\d+\. |^invariants:/.test(l));
       return lines.slice(i + 2, j).map((l) => l.trim());
     };
     // The write faults page 1 in through mapping #0 and leaves page 0 alone.
-    expect(after(4)).toEqual([
+    expect(touchedBy(4)).toEqual([
       'guest_memfd #0 page 1: attribute shared · backing initialised · content zeroes, byte 0 = 0x5a · mappings #0 · pins 0 · trusted entity unprepared · direct map present · stage-2 none',
     ]);
-    expect(after(5)).toEqual([expect.stringMatching(/^guest_memfd #0 page 1: .*mappings #0 · pins 1 ·/)]);
+    expect(touchedBy(5)).toEqual([expect.stringMatching(/^guest_memfd #0 page 1: .*mappings #0 · pins 1 ·/)]);
     // Converting page 0 to private zaps nothing on page 1 (pinned, not in the range).
-    expect(after(6)).toEqual([
+    expect(touchedBy(6)).toEqual([
       'guest_memfd #0 page 0: attribute private · backing hole · content zeroes (a hole) · mappings none · pins 0 · trusted entity unprepared · direct map present · stage-2 none',
     ]);
     // A creation touches no page.
-    expect(after(1)).toEqual([]);
+    expect(touchedBy(1)).toEqual([]);
   });
 
   it('without --states nothing but the outcome and rule is printed', async () => {
