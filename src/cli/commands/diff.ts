@@ -63,10 +63,15 @@ export const diff = defineCommand({
       // A witness names no profile (it is read under both); it carries the definitions of the flags the two
       // composed names use, so `predict --profile A` and `--profile B` on it resolve them.
       const defs = [...new Map([...ra.added, ...rb.added].map((x) => [x.def.name, x.def])).values()];
-      d.behaviours.forEach((bh, i) =>
-        writeFileAtomic(join(dir, `${String(i + 1).padStart(2, '0')}-${bh.trace.name ?? 'witness'}.json`), traceText(bh.trace, defs)),
-      );
-      io.err(`wrote ${d.behaviours.length} witness traces to ${dir}`);
+      // Across platforms a witness has one trace per side (each creates its own equivalent VM type).
+      let files = 0;
+      d.behaviours.forEach((bh, i) => {
+        for (const t of [bh.trace, ...(bh.traceB ? [bh.traceB] : [])]) {
+          writeFileAtomic(join(dir, `${String(i + 1).padStart(2, '0')}-${t.name ?? 'witness'}.json`), traceText(t, defs));
+          files++;
+        }
+      });
+      io.err(`wrote ${files} witness traces (${d.behaviours.length} differences) to ${dir}`);
     }
     if (values.out) {
       writeFileAtomic(values.out, text);

@@ -17,8 +17,9 @@ import { predictTrace } from '../../../spec/compare.ts';
 import { DEFAULT_MAX_DEPTH, type Exploration, exploreCached, pathTo } from '../diagram/reachable.ts';
 import { pageRulesFor, primaryVmType } from '../diagram/static.ts';
 import { outcomeWords } from '../diagram/words.ts';
+import { type Explained, explain } from '../explain/paragraph.ts';
 import { choiceWitnesses } from './choiceWitness.ts';
-import { type Witness, searchWitnessesCached, witnessTrace } from './witness.ts';
+import { type VmTypeMap, type Witness, searchWitnessesCached, stepsOnB, witnessTrace } from './witness.ts';
 
 export type Change = 'added' | 'removed' | 'changed';
 
@@ -59,7 +60,12 @@ export interface InvariantRow {
 
 export interface Behaviour {
   witness: Witness;
+  /** The witness trace (the first profile's, when the VM types are only equivalent). */
   trace: Trace;
+  /** Across platforms: the trace the second profile runs (its equivalent VM type). */
+  traceB?: Trace;
+  /** Which rule decides the step under the second profile, what the first does there, and their sources. */
+  explained: Explained;
   /** For a VM type the first profile lacks: what the upstream platform profile built on it says at that step. */
   reference?: { profile: string; says: string };
 }
@@ -74,6 +80,40 @@ export interface ProfileDiff {
   pageStates: { added: string[]; removed: string[]; common: string[] };
   invariants: InvariantRow[];
   behaviours: Behaviour[];
+  /** VM types of the first profile run as an equivalent type of the second (a diff across platforms). */
+  vmTypeMap: VmTypeMap;
+  /** Differences that only say "this VM type does not exist there", grouped per VM type instead of listed. */
+  missingVmTypes: MissingVmType[];
+  /** Per VM type with private memory (paired by name or by equivalence): conversion kind, content, host fault. */
+  conversions: ConversionRow[];
+}
+
+export interface MissingVmType {
+  vmType: VmTypeName;
+  /** The profile whose KVM_CREATE_VM refuses it. */
+  missingIn: string;
+  /** The operations whose differences it stands for, in words. */
+  ops: string[];
+}
+
+/** What a conversion does on a VM type, as the profile declares it (spec/profiles/vmTypes.ts). */
+export interface ConversionSemantics {
+  /** none | vm-attributes (KVM_SET_MEMORY_ATTRIBUTES) | in-place (KVM_SET_MEMORY_ATTRIBUTES2). */
+  kind: VmTypeRules['conversion'];
+  /** What the guest reads of bytes the host wrote while shared (toPrivate), and the host of the guest's (toShared). */
+  content: { toPrivate: string; toShared: string };
+  /** Where the content semantics come from. */
+  contentSource?: string;
+  /** A host user-space fault on a private page. */
+  hostFault: VmTypeRules['privateHostAccess'];
+}
+
+export interface ConversionRow {
+  vmTypeA: VmTypeName;
+  vmTypeB: VmTypeName;
+  a: ConversionSemantics;
+  b: ConversionSemantics;
+  differs: boolean;
 }
 
 function show(v: unknown): string {
@@ -216,11 +256,96 @@ export interface DiffOptions {
   maxDepth?: number;
 }
 
+/** How alike two VM types' rules are: one point per matching trait (conversion, content, populate, host fault, privacy). */
+function likeness(x: VmTypeRules, y: VmTypeRules): number {
+  return (
+    Number(x.conversion === y.conversion) +
+    Number(JSON.stringify(x.conversionContent) === JSON.stringify(y.conversionContent)) +
+    Number(x.populate === y.populate) +
+    Number(x.launch === y.launch) +
+    Number(x.privateHostAccess === y.privateHostAccess) +
+    Number(x.accessPrivacy === y.accessPrivacy)
+  );
+}
+
+/**
+ * Equivalent VM types across two platforms: each private-memory VM type only the first profile has is paired
+ * with the most alike private-memory type only the second has (sev-snp's snp with pkvm's pkvm), once each.
+ * Types without private memory are not paired: the default VM stands for them on both sides.
+ */
+export function vmTypeMapping(a: Profile, b: Profile): VmTypeMap {
+  const onlyA = (Object.keys(a.vmTypes) as VmTypeName[]).filter((t) => !b.vmTypes[t] && a.vmTypes[t]?.hasPrivateMem);
+  const onlyB = (Object.keys(b.vmTypes) as VmTypeName[]).filter((t) => !a.vmTypes[t] && b.vmTypes[t]?.hasPrivateMem);
+  const map: VmTypeMap = {};
+  const used = new Set<VmTypeName>();
+  for (const ta of onlyA) {
+    let best: VmTypeName | undefined;
+    let score = -1;
+    for (const tb of onlyB) {
+      if (used.has(tb)) continue;
+      const l = likeness(a.vmTypes[ta] as VmTypeRules, b.vmTypes[tb] as VmTypeRules);
+      if (l > score) {
+        best = tb;
+        score = l;
+      }
+    }
+    if (best) {
+      map[ta] = best;
+      used.add(best);
+    }
+  }
+  return map;
+}
+
+export function conversionSemantics(r: VmTypeRules): ConversionSemantics {
+  // The profile's content semantics: one word for both directions (older profiles), or one per direction with
+  // its source (spec/profiles/vmTypes.ts).
+  const c: unknown = r.conversionContent;
+  const content = typeof c === 'string' ? { toPrivate: c, toShared: c } : (c as { toPrivate: string; toShared: string; source?: string });
+  return {
+    kind: r.conversion,
+    content: { toPrivate: content.toPrivate, toShared: content.toShared },
+    ...('source' in content && content.source ? { contentSource: content.source } : {}),
+    hostFault: r.privateHostAccess,
+  };
+}
+
+/** Conversion semantics side by side for every private-memory VM type both profiles run (by name or by equivalence). */
+export function conversionRows(a: Profile, b: Profile, map: VmTypeMap): ConversionRow[] {
+  const rows: ConversionRow[] = [];
+  for (const ta of Object.keys(a.vmTypes) as VmTypeName[]) {
+    const tb = map[ta] ?? ta;
+    const ra = a.vmTypes[ta];
+    const rb = b.vmTypes[tb];
+    if (!ra || !rb || !(ra.hasPrivateMem || rb.hasPrivateMem)) continue;
+    const sa = conversionSemantics(ra);
+    const sb = conversionSemantics(rb);
+    const key = (x: ConversionSemantics) => JSON.stringify([x.kind, x.content, x.hostFault]);
+    rows.push({ vmTypeA: ta, vmTypeB: tb, a: sa, b: sb, differs: key(sa) !== key(sb) });
+  }
+  return rows;
+}
+
+/** The VM type a witness creates, when the side that cannot run it lacks that type (its only difference). */
+function missingType(w: Witness, a: Profile, b: Profile): { vmType: VmTypeName; missingIn: Profile } | undefined {
+  const create = w.steps.find((s) => s.op === 'create_vm') as (Step & { op: 'create_vm' }) | undefined;
+  const t = create?.type as VmTypeName | undefined;
+  if (!t) return undefined;
+  const sa = w.a[w.at];
+  const sb = w.b[w.at];
+  const isCreate = w.steps[w.at]?.op === 'create_vm';
+  if (!a.vmTypes[t] && (sa?.aborted || isCreate)) return { vmType: t, missingIn: a };
+  const tb = w.vmTypes?.b ?? t;
+  if (!b.vmTypes[tb] && (sb?.aborted || isCreate)) return { vmType: tb, missingIn: b };
+  return undefined;
+}
+
 export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): ProfileDiff {
   const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
   const xa = exploreCached(a, opts);
   const xb = exploreCached(b, opts);
-  const ws = searchWitnessesCached(a, b, opts);
+  const vmTypeMap = vmTypeMapping(a, b);
+  const ws = searchWitnessesCached(a, b, { ...opts, vmTypeMap });
   const transitions: TransitionRow[] = [];
   const ta = takenEdges(xa);
   const tb = takenEdges(xb);
@@ -271,10 +396,34 @@ export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): Profi
   });
   // Declared differences the bounded search cannot reach (choices, measured capabilities) get a probe's witness.
   const declared = choiceWitnesses(a, b).filter((w) => !ws.witnesses.some((x) => x.key === w.key));
-  const behaviours: Behaviour[] = [...ws.witnesses, ...declared].map((w) => {
+  const behaviours: Behaviour[] = [];
+  const missing = new Map<string, MissingVmType>();
+  for (const w of [...ws.witnesses, ...declared]) {
     const ref = reference(w, a, b);
-    return { witness: w, trace: witnessTrace(w, a, b), ...(ref ? { reference: ref } : {}) };
-  });
+    const gone = ref ? undefined : missingType(w, a, b);
+    if (gone) {
+      // "This VM type does not exist there" is one fact, not one difference per operation.
+      const k = `${gone.vmType}|${gone.missingIn.name}`;
+      const m = missing.get(k) ?? { vmType: gone.vmType, missingIn: gone.missingIn.name, ops: [] };
+      if (!m.ops.includes(w.op)) m.ops.push(w.op);
+      missing.set(k, m);
+      continue;
+    }
+    const explained = explain({
+      subject: b,
+      baseline: a,
+      steps: stepsOnB(w.steps, w.vmTypes ? vmTypeMap : undefined),
+      ...(w.vmTypes ? { baselineSteps: w.steps } : {}),
+      at: w.at,
+    });
+    behaviours.push({
+      witness: w,
+      trace: witnessTrace(w, a, b),
+      ...(w.vmTypes ? { traceB: witnessTrace(w, a, b, 'b') } : {}),
+      explained,
+      ...(ref ? { reference: ref } : {}),
+    });
+  }
   return {
     a,
     b,
@@ -295,6 +444,9 @@ export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): Profi
     },
     invariants,
     behaviours,
+    vmTypeMap,
+    missingVmTypes: [...missing.values()],
+    conversions: conversionRows(a, b, vmTypeMap),
   };
 }
 

@@ -9,6 +9,7 @@ import { type DEdge, type DNode, type Diagram, type Status, safeId } from '../di
 import { stepWords } from '../diagram/words.ts';
 import type { Step } from '../../../spec/ops.ts';
 import type { Profile } from '../../../spec/profile.ts';
+import { explainedLines } from '../explain/paragraph.ts';
 import type { ProfileDiff } from './profileDiff.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -79,6 +80,39 @@ export function renderDiffText(d: ProfileDiff): string {
     ),
   );
   out.push('');
+  const pairs = Object.entries(d.vmTypeMap);
+  if (pairs.length)
+    out.push(
+      `EQUIVALENT VM TYPES: ${pairs.map(([x, y]) => `${A} ${x} ↔ ${B} ${y}`).join(', ')} (each witness on such a type runs on both sides, each with its own KVM_CREATE_VM)`,
+      '',
+    );
+  if (d.conversions.length) {
+    out.push('CONVERSION SEMANTICS per VM type with private memory (as each profile declares it)');
+    out.push(
+      ...table(
+        ['', `VM type (${A} / ${B})`, 'conversion', 'host bytes the guest reads', 'guest bytes the host reads', 'host fault on private'],
+        d.conversions.map((r) => {
+          const both = (x: string, y: string) => (x === y ? x : `${x} → ${y}`);
+          return [
+            r.differs ? '~' : '',
+            r.vmTypeA === r.vmTypeB ? r.vmTypeA : `${r.vmTypeA} / ${r.vmTypeB}`,
+            both(r.a.kind, r.b.kind),
+            both(r.a.content.toPrivate, r.b.content.toPrivate),
+            both(r.a.content.toShared, r.b.content.toShared),
+            both(r.a.hostFault, r.b.hostFault),
+          ];
+        }),
+        [1, 24, 26, 22, 22, 22],
+      ),
+    );
+    for (const r of d.conversions)
+      for (const [who, t, c] of [
+        [A, r.vmTypeA, r.a],
+        [B, r.vmTypeB, r.b],
+      ] as const)
+        if (c.contentSource) out.push(`  ${who} ${t} content: ${c.contentSource}`);
+    out.push('');
+  }
   out.push(
     `BEHAVIOURAL DIFFERENCES (${d.behaviours.length}), each with a witness trace: gmem-spec predict --profile ${A} / --profile ${B} shows it`,
   );
@@ -88,8 +122,14 @@ export function renderDiffText(d: ProfileDiff): string {
     out.push(`     step ${w.at + 1} ${w.op}:  ${A} → ${w.aSays}`);
     out.push(`     ${' '.repeat(`step ${w.at + 1} ${w.op}:`.length)}  ${B} → ${w.bSays}`);
     if (bh.reference) out.push(`     upstream reference (${bh.reference.profile}): ${bh.reference.says}`);
+    if (w.vmTypes) out.push(`     VM types: ${A} runs it as ${w.vmTypes.a}, ${B} as ${w.vmTypes.b}`);
     out.push(`     trace: ${traceLine(w.steps, d.b)}`);
+    out.push(...explainedLines(bh.explained, '     '));
   });
+  for (const m of d.missingVmTypes)
+    out.push(
+      `  (not listed: ${m.ops.length} difference(s) that only say KVM_CREATE_VM(${m.vmType}) fails under ${m.missingIn}, which has no such VM type: ${m.ops.join('; ')})`,
+    );
   out.push('');
   out.push(`OPERATIONS: outcomes reached under one profile only (${d.rules.length})`);
   out.push(
@@ -150,8 +190,15 @@ export function diffJson(d: ProfileDiff): Record<string, unknown> {
       [d.a.name]: b.witness.aSays,
       [d.b.name]: b.witness.bSays,
       ...(b.reference ? { reference: b.reference } : {}),
+      ...(b.witness.vmTypes ? { vmTypes: b.witness.vmTypes } : {}),
+      explanation: b.explained.paragraph,
+      sources: b.explained.sources,
       trace: b.trace,
+      ...(b.traceB ? { traceB: b.traceB } : {}),
     })),
+    vmTypeMap: d.vmTypeMap,
+    missingVmTypes: d.missingVmTypes,
+    conversions: d.conversions,
     rules: d.rules,
     transitions: d.transitions,
     pageStates: d.pageStates,

@@ -127,6 +127,18 @@ export interface Witness {
   op: string;
   aSays: string;
   bSays: string;
+  /** The second profile ran the trace on an equivalent VM type of its own (a diff across platforms). */
+  vmTypes?: { a: VmTypeName; b: VmTypeName };
+}
+
+/** VM types of the first profile and the equivalent type the second profile runs instead (snp → pkvm). */
+export type VmTypeMap = Partial<Record<VmTypeName, VmTypeName>>;
+
+/** The steps as the second profile runs them: KVM_CREATE_VM with the equivalent VM type. */
+export function stepsOnB(steps: readonly Step[], map: VmTypeMap | undefined): Step[] {
+  return steps.map((s) =>
+    s.op === 'create_vm' && map?.[s.type as VmTypeName] ? { ...s, type: map[s.type as VmTypeName] as VmTypeName } : s,
+  );
 }
 
 interface PairNode {
@@ -195,7 +207,11 @@ function pathOf(nodes: PairNode[], last: number): { steps: Step[]; a: SideOutcom
 }
 
 /** Search both profiles with the same bounded operations; one shortest witness per kind of difference. */
-export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: number; maxPairs?: number } = {}): WitnessSearch {
+export function searchWitnesses(
+  a: Profile,
+  b: Profile,
+  options: { maxDepth?: number; maxPairs?: number; vmTypeMap?: VmTypeMap } = {},
+): WitnessSearch {
   const t0 = performance.now();
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxPairs = options.maxPairs ?? 200_000;
@@ -225,6 +241,8 @@ export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: nu
     const after = t.next >= 0 ? (x.states[t.next] as SystemState) : id >= 0 ? (x.states[id] as SystemState) : empty;
     return { outcome: t.outcome, rule: t.rule, aborted: t.aborted, state: after, next: t.aborted ? -1 : t.next, broken: t.broken ?? [] };
   };
+  const map = options.vmTypeMap && Object.keys(options.vmTypeMap).length ? options.vmTypeMap : undefined;
+  const onB = (c: TraceCtx): TraceCtx => (c.vmType && map?.[c.vmType] ? { ...c, vmType: map[c.vmType] as VmTypeName } : c);
   const queue: number[] = [0];
   for (let qi = 0; qi < queue.length; qi++) {
     const i = queue[qi] as number;
@@ -236,9 +254,15 @@ export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: nu
     if ((n.ia >= 0 && !rowA) || (n.ib >= 0 && !rowB)) continue;
     const beforeA = n.ia >= 0 ? (xa.states[n.ia] as SystemState) : empty;
     const beforeB = n.ib >= 0 ? (xb.states[n.ib] as SystemState) : empty;
-    nextOps(n.ctx, u).forEach((next, k) => {
+    const opsA = nextOps(n.ctx, u);
+    // Across platforms, the second side runs each operation in the context of its equivalent VM type; an
+    // operation that context does not offer is not compared.
+    const opsB = map ? nextOps(onB(n.ctx), u).map((o) => JSON.stringify(o.step)) : undefined;
+    opsA.forEach((next, k) => {
+      const kb = opsB ? opsB.indexOf(JSON.stringify(stepsOnB([next.step], map)[0])) : k;
+      if (kb < 0) return;
       const ra = side(xa, n.ia, rowA, k);
-      const rb = side(xb, n.ib, rowB, k);
+      const rb = side(xb, n.ib, rowB, kb);
       if (ra.aborted && rb.aborted) return;
       if (!ra.aborted) rulesA.add(ra.rule.id);
       if (!rb.aborted) rulesB.add(rb.rule.id);
@@ -309,7 +333,8 @@ export function searchWitnesses(a: Profile, b: Profile, options: { maxDepth?: nu
       b: p.b,
       op: stepWords(last, b.vmTypes[vmType ?? 'default'] ? b : a, vmType),
       aSays: sayOutcome(p.a[at] as SideOutcome, p.steps, p.a, a),
-      bSays: sayOutcome(p.b[at] as SideOutcome, p.steps, p.b, b),
+      bSays: sayOutcome(p.b[at] as SideOutcome, stepsOnB(p.steps, map), p.b, b),
+      ...(vmType && map?.[vmType] ? { vmTypes: { a: vmType, b: map[vmType] as VmTypeName } } : {}),
     });
   }
   classify(witnesses, rulesA, rulesB);
@@ -382,25 +407,35 @@ function dedupe(ws: Witness[]): Witness[] {
   return out;
 }
 
-/** The witness as a trace file. */
-export function witnessTrace(w: Witness, a: Profile, b: Profile): Trace {
+/**
+ * The witness as a trace file. Across platforms (`w.vmTypes`) each side has its own: `side` 'b' creates the
+ * second profile's equivalent VM type, and the description says which file the other side runs.
+ */
+export function witnessTrace(w: Witness, a: Profile, b: Profile, side: 'a' | 'b' = 'a'): Trace {
   const diff = w.a
     .map((x, i) =>
       x.aborted !== (w.b[i] as SideOutcome).aborted || !outcomesEqual(x.outcome, (w.b[i] as SideOutcome).outcome) ? i + 1 : 0,
     )
     .filter(Boolean);
+  const name = `witness-${w.key.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
+  const mapped = w.vmTypes
+    ? ` The VM types are equivalent, not equal: ${a.name} runs it with KVM_CREATE_VM(${w.vmTypes.a}), ${b.name} with KVM_CREATE_VM(${w.vmTypes.b}); this file is the ${side === 'a' ? a.name : b.name} one.`
+    : '';
+  const check = w.vmTypes
+    ? `gmem-spec predict --profile ${side === 'a' ? a.name : b.name} on this file`
+    : `gmem-spec predict --profile ${a.name} / --profile ${b.name}`;
   return {
     format: 'gmem-trace/1',
-    name: `witness-${w.key.replace(/[^A-Za-z0-9_.-]+/g, '-')}`,
-    description: `${w.title}. Step ${w.at + 1} (${w.op}): ${a.name} → ${w.aSays}; ${b.name} → ${w.bSays}. Outcomes differ at step(s) ${diff.join(', ')}. Check: gmem-spec predict --profile ${a.name} / --profile ${b.name}.`,
-    steps: w.steps.map((s) => ({ ...s })),
+    name: w.vmTypes ? `${name}.${side === 'a' ? a.name : b.name}` : name,
+    description: `${w.title}. Step ${w.at + 1} (${w.op}): ${a.name} → ${w.aSays}; ${b.name} → ${w.bSays}. Outcomes differ at step(s) ${diff.join(', ')}.${mapped} Check: ${check}.`,
+    steps: (side === 'b' && w.vmTypes ? stepsOnB(w.steps, { [w.vmTypes.a]: w.vmTypes.b }) : w.steps).map((s) => ({ ...s })),
   };
 }
 
 const cache = new Map<string, WitnessSearch>();
 
-export function searchWitnessesCached(a: Profile, b: Profile, options: { maxDepth?: number } = {}): WitnessSearch {
-  const key = `${a.name}|${b.name}|${options.maxDepth ?? DEFAULT_MAX_DEPTH}`;
+export function searchWitnessesCached(a: Profile, b: Profile, options: { maxDepth?: number; vmTypeMap?: VmTypeMap } = {}): WitnessSearch {
+  const key = `${a.name}|${b.name}|${options.maxDepth ?? DEFAULT_MAX_DEPTH}|${JSON.stringify(options.vmTypeMap ?? {})}`;
   let w = cache.get(key);
   if (!w || w.a !== a || w.b !== b) {
     w = searchWitnesses(a, b, options);
