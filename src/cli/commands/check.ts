@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { BoundError, parseBound } from '../../../spec/explore/bound.ts';
 import { INVARIANTS } from '../../../spec/invariants.ts';
 import { runCheckCommand } from '../../check/run.ts';
+import { baselineOf, counterexampleLines } from '../../presentation/explain/counterexample.ts';
 import { UsageError, intValue, positiveValue } from '../args.ts';
 import { EXIT_BAD_INPUT, defineCommand } from '../command.ts';
 import { FLAG_OPTION, profileOption, resolveProfile, shellWord } from '../profiles.ts';
@@ -103,11 +104,18 @@ export const check = defineCommand({
 
     // The search reports its progress as `  … depth N, ...` lines on stderr: they are progress, so --quiet
     // silences them and a terminal shows them as the status line.
+    // Each counterexample file the report names gets its paragraph (rule, baseline, quoted sources) at the end.
+    const counterexamples: string[] = [];
     const checkIo = {
       ...io,
+      out: (line: string) => {
+        const m = /^\s+(?:shortest|shrunk) counterexample, \d+ steps.*: (\S+\.json)$/.exec(line);
+        if (m) counterexamples.push(m[1] as string);
+        io.out(line);
+      },
       err: (line: string) => (line.startsWith('  … ') && io.progress ? io.progress.phase(line.slice(4)) : io.err(line)),
     };
-    return runCheckCommand(
+    const status = await runCheckCommand(
       {
         profile: resolved.profile,
         added: resolved.added,
@@ -132,5 +140,12 @@ export const check = defineCommand({
       },
       checkIo,
     );
+    if (counterexamples.length && !values.json) {
+      const baseline = baselineOf(resolved.profile, resolved.builtIn, resolved.added.length > 0);
+      io.out('');
+      io.out(`why each counterexample is allowed${baseline ? `, against ${baseline.name}` : ''}:`);
+      for (const f of counterexamples) io.out(counterexampleLines(f, resolved.profile, baseline, '  ').join('\n'));
+    }
+    return status;
   },
 });

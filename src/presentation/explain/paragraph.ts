@@ -27,6 +27,8 @@ export interface ExplainInput {
   steps: readonly Step[];
   /** The steps as the baseline runs them, when they differ (an equivalent VM type across platforms). */
   baselineSteps?: readonly Step[];
+  /** How the baseline's steps differ, in words (`without HOST_MAP_PRIVATE`, `with VM type sw_protected instead of pkvm`). */
+  baselineChanges?: readonly string[];
   /** Index of the step that shows it (the last one of a counterexample). */
   at: number;
   /** The invariant the step breaks, for a counterexample. */
@@ -73,21 +75,22 @@ export function explain(x: ExplainInput): Explained {
   }
   if (x.baseline) {
     const bsteps = x.baselineSteps ?? x.steps;
+    const name = `${x.baseline.name}${x.baselineChanges?.length ? ` (the same trace ${x.baselineChanges.join(', ')})` : ''}`;
     const base = run(x.baseline, bsteps);
-    if (typeof base === 'string') sentences.push(`The baseline ${x.baseline.name} cannot run this trace (${base}).`);
+    if (typeof base === 'string') sentences.push(`The baseline ${name} cannot run this trace (${base}).`);
     else {
       const k = failedCreation(bsteps, base, x.at);
       const b = base[x.at];
       if (k >= 0)
         sentences.push(
-          `The baseline ${x.baseline.name} stops earlier: step ${k + 1} (${bsteps[k]?.op}) → ${formatOutcome((base[k] as StepResult).outcome)} [${(base[k] as StepResult).rule.id}].`,
+          `The baseline ${name} stops earlier: step ${k + 1} (${bsteps[k]?.op}) → ${formatOutcome((base[k] as StepResult).outcome)} [${(base[k] as StepResult).rule.id}].`,
         );
       else if (b) {
         const same = typeof mine !== 'string' && mine[x.at]?.rule.id === b.rule.id;
         sentences.push(
           same
-            ? `The baseline ${x.baseline.name} does the same at step ${n}, by the same rule.`
-            : `The baseline ${x.baseline.name} at the same step → ${formatOutcome(b.outcome)}: rule ${said(b.rule)}.`,
+            ? `The baseline ${name} does the same at step ${n}, by the same rule.`
+            : `The baseline ${name} at the same step → ${formatOutcome(b.outcome)}: rule ${said(b.rule)}.`,
         );
         if (!same) cite(b.rule.id, b.rule);
       }

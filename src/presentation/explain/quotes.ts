@@ -53,7 +53,7 @@ function sentences(file: string, from = 0, to?: number): Sentence[] {
     if (!para.length) return;
     const text = para.map((p) => p.text).join(' ');
     let at = 0;
-    for (const s of text.split(/(?<=[.!?])\s+(?=["(A-Z*`])/)) {
+    for (const s of text.split(/(?<!\b(?:e\.g|i\.e|etc|vs)\.)(?<=[.!?])\s+(?=["(A-Z*`])/)) {
       const start = text.indexOf(s, at);
       at = start + s.length;
       // The line the sentence starts on: count the joined lengths.
@@ -153,8 +153,8 @@ function phrasesOf(hint: string): string[] {
 }
 
 /**
- * The sentence that holds a phrase the aside quotes; else the one with the most of the aside's words (each
- * worth two) and the rule's words (one each); the first of the best.
+ * The sentence that holds a phrase the aside quotes; else the one with the most of the aside's words, then of
+ * the rule's words; the first of the best.
  */
 function bestSentence(cands: readonly Sentence[], asideText: string, context = ''): (Sentence & { focus?: string }) | undefined {
   for (const p of phrasesOf(asideText)) {
@@ -167,7 +167,7 @@ function bestSentence(cands: readonly Sentence[], asideText: string, context = '
   let score = 0;
   for (const c of cands) {
     const t = norm(c.text);
-    const s = 2 * strong.filter((w) => t.includes(w)).length + weak.filter((w) => t.includes(w)).length;
+    const s = 10 * strong.filter((w) => t.includes(w)).length + weak.filter((w) => t.includes(w)).length;
     if (s > score) {
       best = c;
       score = s;
