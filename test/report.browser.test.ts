@@ -27,6 +27,8 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`SKIP: no chromium (${CHROMIUM} is missing; run scripts/setup-debian.sh)`);
 
 const OUT = resolve('out/test-report');
+/** The page width the report must fit (issue 14): no horizontal scrolling, no element wider than the window. */
+const WIDTH = 1500;
 const ARTIFACTS = resolve('out/artifacts');
 let profileDir: string | undefined;
 
@@ -35,7 +37,7 @@ afterAll(() => {
 });
 
 describe.skipIf(!hasChromium)('report in headless Chromium', () => {
-  it('renders every diagram of every page from disk, with no console errors and no network', async () => {
+  it('renders every diagram of every page from disk, with no console errors and no network, and fits a 1,500 px window', async () => {
     const summary = await writeReport({ out: OUT, maxDepth: 7 });
     // An index page and one page per profile.
     expect(summary.pages).toBe(PROFILES.length + 1);
@@ -48,7 +50,7 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       args: ARGS,
-      viewport: { width: 1400, height: 1000 },
+      viewport: { width: WIDTH, height: 1000 },
     });
     const problems: string[] = [];
     const offDisk: string[] = [];
@@ -96,6 +98,25 @@ describe.skipIf(!hasChromium)('report in headless Chromium', () => {
           expect(f.width, `${p} ${f.name}: not laid out`).toBeGreaterThan(50);
         }
         figures += result.length;
+        // Nothing is wider than the window: the page does not scroll sideways, and no element pokes out.
+        const fit = await page.evaluate(() => {
+          const d = globalThis as unknown as {
+            document: {
+              scrollingElement: { scrollWidth: number };
+              documentElement: { clientWidth: number };
+              querySelectorAll(s: string): ArrayLike<{ tagName: string; getBoundingClientRect(): { right: number; width: number } }>;
+            };
+          };
+          const view = d.document.documentElement.clientWidth;
+          const wide = Array.from(d.document.querySelectorAll('body *'))
+            .filter((el) => el.getBoundingClientRect().right > view + 0.5 || el.getBoundingClientRect().width > view + 0.5)
+            .slice(0, 5)
+            .map((el) => `${el.tagName.toLowerCase()} ${Math.round(el.getBoundingClientRect().right)}px`);
+          return { scrollWidth: d.document.scrollingElement.scrollWidth, view, wide };
+        });
+        expect(fit.scrollWidth, `${p}: scrolls sideways`).toBeLessThanOrEqual(WIDTH);
+        expect(fit.scrollWidth, `${p}: wider than the window`).toBeLessThanOrEqual(fit.view);
+        expect(fit.wide, `${p}: elements wider than the ${fit.view}px window`).toEqual([]);
         if (p === 'profiles/inplace-conversion.html') {
           mkdirSync(ARTIFACTS, { recursive: true });
           await page.screenshot({ path: join(ARTIFACTS, 'report.png') });

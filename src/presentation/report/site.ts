@@ -14,6 +14,7 @@ import type { Profile } from '../../../spec/profile.ts';
 import { PROFILES, getProfile } from '../../../spec/profiles/index.ts';
 import { predictTrace } from '../../../spec/compare.ts';
 import { INVARIANTS, invariantsFor } from '../../../spec/invariants.ts';
+import { type Comparison, compareMermaid, compareProfiles, compareSvg, compareText, sideDiagram } from '../diagram/compare.ts';
 import { buildDiagram, directionFor, renderSync } from '../diagram/index.ts';
 import { dotNodeCount, renderDot } from '../diagram/render/dot.ts';
 import { renderMermaid } from '../diagram/render/mermaid.ts';
@@ -24,6 +25,7 @@ import { dotToSvg, graphvizVersion, inlineSvg } from '../diagram/svg.ts';
 import type { Diagram } from '../diagram/types.ts';
 import { diffProfiles, type ProfileDiff } from '../diff/profileDiff.ts';
 import { diffDiagram, renderDiffText, traceLine } from '../diff/render.ts';
+import type { Explained } from '../explain/paragraph.ts';
 import { formatTrace } from '../../../spec/trace.ts';
 import { failureTables } from './tables.ts';
 
@@ -49,17 +51,21 @@ export interface ReportSummary {
   millis: number;
 }
 
+// Everything fits a 1,500 px window (test/report.browser.test.ts): boxes include their padding, drawings scale
+// down to the page's width, and long words in tables and code wrap instead of widening the page.
 const CSS = `
+*,*::before,*::after{box-sizing:border-box}
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#263238;background:#fafafa}
 header{background:#263238;color:#eceff1;padding:14px 24px}header a{color:#b3e5fc}
 main{padding:12px 24px 48px;max-width:1500px}
 h1{font-size:22px;margin:0}h2{font-size:18px;border-bottom:1px solid #cfd8dc;padding-bottom:4px;margin-top:32px}h3{font-size:15px;margin-top:22px}
-table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #cfd8dc;padding:3px 7px;vertical-align:top;text-align:left}th{background:#eceff1}
+table{border-collapse:collapse;font-size:12.5px;margin:8px 0;max-width:100%}th,td{border:1px solid #cfd8dc;padding:3px 7px;vertical-align:top;text-align:left;overflow-wrap:anywhere}th{background:#eceff1}
 td.added,span.added{color:#1b5e20;background:#e6f4ea}td.removed,span.removed{color:#b71c1c;background:#fde2e2}td.changed,span.changed{color:#e65100;background:#fff3e0}
 td.breaks{color:#b71c1c;font-weight:bold}td.holds{color:#1b5e20}
-figure.diagram{background:#fff;border:1px solid #cfd8dc;margin:10px 0;padding:8px;overflow:auto}figure.diagram svg{max-width:none;height:auto}
+figure.diagram{background:#fff;border:1px solid #cfd8dc;margin:10px 0;padding:8px;overflow:hidden}figure.diagram svg{max-width:100%;height:auto;display:block}
 figcaption{font-size:12px;color:#546e7a;margin-bottom:6px}
-code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#fff;border:1px solid #cfd8dc;padding:8px;overflow:auto}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#fff;border:1px solid #cfd8dc;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere}p,li,summary,figcaption{overflow-wrap:anywhere}
+blockquote{margin:4px 0 4px 16px;padding-left:8px;border-left:3px solid #cfd8dc;color:#455a64;font-size:12.5px}
 .muted{color:#78909c}.tag{display:inline-block;border-radius:3px;padding:0 5px;font-size:11px;background:#eceff1;margin-right:4px}
 nav.toc a{margin-right:14px}details{margin:6px 0}summary{cursor:pointer}
 `;
@@ -100,6 +106,32 @@ async function figure(files: Files, dir: string, name: string, d: Diagram, capti
 <figcaption>${esc(caption)} — ${d.nodes.length} nodes, ${d.edges.length} edges · download: <a href="${base}/${name}.mmd">Mermaid</a> · <a href="${base}/${name}.dot">DOT</a> · <a href="${base}/${name}.json">XState JSON</a> · <a href="${base}/${name}.txt">text</a></figcaption>
 ${svg}
 </figure>`;
+}
+
+/** Two profiles' page states by region, side by side in one drawing that fits the page. */
+async function compareFigure(files: Files, dir: string, name: string, c: Comparison, count: Counter): Promise<string> {
+  const svg = await compareSvg(c);
+  files.put(`${dir}/${name}.svg`, svg);
+  files.put(`${dir}/${name}.mmd`, compareMermaid(c));
+  files.put(`${dir}/${name}.txt`, compareText(c));
+  count.diagrams++;
+  const base = basename(dir);
+  const nodes = dotNodeCount(sideDiagram(c, 'a')) + dotNodeCount(sideDiagram(c, 'b'));
+  return `<figure class="diagram compare" data-diagram="${esc(name)}" data-expected-nodes="${nodes}">
+<figcaption>Page states by region: ${esc(c.a.profile.name)} (VM type ${esc(c.a.vmType)}, left; red: only there) and ${esc(c.b.profile.name)} (VM type ${esc(c.b.vmType)}, right; green: only there) · full size: <a href="${base}/${name}.svg">SVG</a> · <a href="${base}/${name}.mmd">Mermaid</a> · <a href="${base}/${name}.txt">text</a></figcaption>
+${svg}
+</figure>`;
+}
+
+/** A witness's or counterexample's paragraph and its quoted sources. */
+export function explainedHtml(e: Explained): string {
+  const sources = e.sources
+    .map(
+      (s) =>
+        `<li><code>${esc(s.what)}</code>: <span class="muted">${esc(s.cite)}</span>${s.quotes.map((q) => `<blockquote>“${esc(q.text)}” <span class="muted">(${esc(q.file)}:${q.line})</span></blockquote>`).join('')}</li>`,
+    )
+    .join('');
+  return `<p>${esc(e.paragraph)}</p>${sources ? `<ul class="sources">${sources}</ul>` : ''}`;
 }
 
 function sequenceFigure(svg: string, name: string, participants: number): string {
@@ -186,6 +218,24 @@ async function diffHtml(d: ProfileDiff, o: ReportOptions, files: Files, count: C
   parts.push(
     `<h3>Declarations</h3><table><tr><th></th><th>section</th><th>name</th><th>${esc(d.a.name)}</th><th>${esc(d.b.name)}</th></tr>${declRows(d)}</table>`,
   );
+  if (d.conversions.length)
+    parts.push(
+      `<h3>Conversion semantics</h3><table><tr><th>VM type (${esc(d.a.name)} / ${esc(d.b.name)})</th><th>conversion</th><th>host bytes the guest reads</th><th>guest bytes the host reads</th><th>host fault on private</th></tr>${d.conversions
+        .map((r) => {
+          const cell = (x: string, y: string) => (x === y ? `<td>${esc(x)}</td>` : `<td class="changed">${esc(x)} → ${esc(y)}</td>`);
+          return `<tr><td>${esc(r.vmTypeA === r.vmTypeB ? r.vmTypeA : `${r.vmTypeA} / ${r.vmTypeB}`)}</td>${cell(r.a.kind, r.b.kind)}${cell(r.a.content.toPrivate, r.b.content.toPrivate)}${cell(r.a.content.toShared, r.b.content.toShared)}${cell(r.a.hostFault, r.b.hostFault)}</tr>`;
+        })
+        .join('')}</table>`,
+    );
+  parts.push(
+    await compareFigure(
+      files,
+      dir,
+      `compare-${d.a.name}`,
+      compareProfiles(d.a, d.b, o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {}),
+      count,
+    ),
+  );
   const dd = diffDiagram(d, o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {});
   parts.push(
     await figure(
@@ -218,8 +268,12 @@ async function diffHtml(d: ProfileDiff, o: ReportOptions, files: Files, count: C
     files.put(`${dir}/diff-${d.a.name}/${name}.mmd`, renderSequenceMermaid(seq));
     count.sequences++;
     parts.push(`<details${w.kind === 'scenario' ? ' open' : ''}><summary><span class="tag">${esc(w.kind)}</span>${esc(w.title)} — <a href="${esc(d.b.name)}/diff-${esc(d.a.name)}/${name}.json">${name}.json</a></summary>
-<p class="muted">${esc(traceLine(w.steps, d.b))}</p>${sequenceFigure(renderSequenceSvg(seq), `${d.a.name}-${name}`, seq.participants.length)}</details>`);
+<p class="muted">${esc(traceLine(w.steps, d.b))}</p>${explainedHtml(b.explained)}${sequenceFigure(renderSequenceSvg(seq), `${d.a.name}-${name}`, seq.participants.length)}</details>`);
   });
+  for (const m of d.missingVmTypes)
+    parts.push(
+      `<p class="muted">Not listed: ${m.ops.length} difference(s) that only say KVM_CREATE_VM(${esc(m.vmType)}) fails under ${esc(m.missingIn)}, which has no such VM type (${esc(m.ops.join('; '))}).</p>`,
+    );
   if (d.rules.length) {
     parts.push(
       `<h3>Operations: outcomes reached under one profile only</h3><table><tr><th></th><th>operation</th><th>deciding rule</th><th>outcome</th><th>VM types</th></tr>${d.rules.map((r) => `<tr><td class="${r.change}">${r.change}</td><td><code>${esc(r.op)}</code></td><td><code>${esc(r.rule)}</code></td><td>${esc(r.outcome)}</td><td>${esc(r.vmTypes.join(', '))}</td></tr>`).join('')}</table>`,
