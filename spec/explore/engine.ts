@@ -20,14 +20,17 @@
  */
 import type { MachineObserver } from '../../machines/bridge.ts';
 
-/** The state space: where it starts, which events a state offers, what an event does, and a state's key. */
-export interface ExplorationModel<N, E, T extends Move<N>> {
+/**
+ * The state space: where it starts, which events a state offers, what an event does, and a state's key (`K`: a
+ * string, or whatever the store identifies states by, such as the checker's fingerprint).
+ */
+export interface ExplorationModel<N, E, T extends Move<N>, K = string> {
   initial(): N;
   /** The events of a state, in order; the engine then calls transition for each, in that order. */
   events(n: N): readonly E[];
   /** The index-th event of `n`; `machines` hears the machine transitions it takes. */
   transition(n: N, e: E, index: number, machines: MachineObserver | undefined): T;
-  key(n: N): string;
+  key(n: N): K;
   /** The state last keyed was kept as a new state (a key cache may remember its parts). */
   kept?(n: N): void;
 }
@@ -61,9 +64,9 @@ export interface Candidate<N, I, H> {
  * Where the states are remembered. `I` is what a key becomes (the key itself, or a fingerprint); `H` is how a
  * kept state is referred to (an id, or the fingerprint).
  */
-export interface StateStore<I, H> {
+export interface StateStore<I, H, K = string> {
   readonly size: number;
-  identify(key: string): I;
+  identify(key: K): I;
   /** The handle of a kept state. */
   find(id: I): H | undefined;
   /** Keep a new state reached from `parent` (undefined: the initial state) by its `event`-th event. */
@@ -113,7 +116,7 @@ export function lessPath(a: string, b: string): boolean {
   return a.length !== b.length ? a.length < b.length : a < b;
 }
 
-export class Search<N, E, T extends Move<N>, I, H> {
+export class Search<N, E, T extends Move<N>, I, H, K = string> {
   /** Depth of the states on the frontier (-1 before start). */
   depth = -1;
   edges = 0;
@@ -135,8 +138,8 @@ export class Search<N, E, T extends Move<N>, I, H> {
   private readonly maxDepth: number;
 
   constructor(
-    private readonly model: ExplorationModel<N, E, T>,
-    private readonly store: StateStore<I, H>,
+    private readonly model: ExplorationModel<N, E, T, K>,
+    private readonly store: StateStore<I, H, K>,
     private readonly hooks: ExplorationHooks<N, E, T, H>,
     private readonly options: SearchOptions = {},
   ) {
@@ -173,8 +176,8 @@ export class Search<N, E, T extends Move<N>, I, H> {
     const init = this.model.initial();
     const id = this.store.identify(this.model.key(init));
     if (this.parts > 1) {
-      if ((this.store.owner as NonNullable<StateStore<I, H>['owner']>)(id, this.parts) === this.index) {
-        this.pending.set((this.store.text as NonNullable<StateStore<I, H>['text']>)(id), {
+      if ((this.store.owner as NonNullable<StateStore<I, H, K>['owner']>)(id, this.parts) === this.index) {
+        this.pending.set((this.store.text as NonNullable<StateStore<I, H, K>['text']>)(id), {
           id,
           parent: undefined,
           event: -1,
@@ -263,9 +266,11 @@ export class Search<N, E, T extends Move<N>, I, H> {
 
   /** Several partitions: a successor not kept here becomes a candidate for its owner (or is known to be one). */
   private offer(id: I, from: Kept<N, H>, event: number, node: N): Fate {
-    const store = this.store as Required<StateStore<I, H>>;
+    const store = this.store as Required<StateStore<I, H, K>>;
     const owner = store.owner(id, this.parts);
     if (owner !== this.index && store.sentBefore(id)) return 'pending';
+    // A candidate is kept for now (its parts are worth remembering: its successors share them).
+    this.model.kept?.(node);
     const into = owner === this.index ? this.pending : (this.outbox[owner] as Map<string, Candidate<N, I, H>>);
     offerCandidate(into, store.text(id), { id, parent: from.handle, event, path: from.path + String.fromCharCode(event), node });
     return 'pending';
@@ -282,7 +287,7 @@ export class Search<N, E, T extends Move<N>, I, H> {
 
   /** Candidates a peer found for this partition. */
   receive(cands: ReadonlyArray<Candidate<N, I, H>>): void {
-    const text = this.store.text as NonNullable<StateStore<I, H>['text']>;
+    const text = this.store.text as NonNullable<StateStore<I, H, K>['text']>;
     for (const c of cands) if (this.store.find(c.id) === undefined) offerCandidate(this.pending, text(c.id), c);
   }
 

@@ -3,7 +3,7 @@
  * shorter than JSON.stringify of the state (which the graph utilities' default serialisation uses).
  */
 import type { VmTypeName } from '../constants.ts';
-import type { GmemState, PageState, SystemState, VmState } from '../state.ts';
+import type { FdState, GmemState, MapState, PageState, PinState, SystemState, VmState } from '../state.ts';
 
 const ATTR: Record<PageState['attribute'], string> = { shared: 's', private: 'p', toPrivate: 'P', toShared: 'S' };
 const BACK: Record<PageState['backing'], string> = { hole: 'h', allocated: 'a', initialised: 'i' };
@@ -38,8 +38,11 @@ export const VM_TYPE_KEY: Readonly<Record<VmTypeName, string>> = {
   cca: 'c3',
 };
 
-// A VM's and a guest_memfd's parts of the key, each joined with '|' (stateKey joins them with the rest).
-function vmParts(v: VmState): string {
+// The key's parts, one function per element of the state (stateKey joins them with '|' in keyOf's order). The
+// checker fingerprints a state from these parts (src/check/stateFingerprint.ts), so each is exported.
+
+/** A VM's part of the key (its sub-parts joined with '|'). */
+export function vmParts(v: VmState): string {
   // The creating process only when it is not the first (between steps it always is: a fork's child exits).
   const parts = [`V${VM_TYPE_KEY[v.type]}${v.lifecycle[0]}${v.fds}.${v.gmemRefs}${v.launch[0]}${v.proc ? `@${v.proc}` : ''}`];
   for (const m of v.memslots) parts.push(`s${m.slot}.${m.gfn}.${m.npages}.${m.flags}.${m.gmem}.${m.gmemStart}${m.gmemGone ? 'x' : ''}`);
@@ -48,10 +51,37 @@ function vmParts(v: VmState): string {
   return parts.join('|');
 }
 
-function gmemParts(g: GmemState, pageKeyOf: (p: PageState) => string): string {
+/** A guest_memfd's part of the key, its pages keyed by `pageKeyOf`. */
+export function gmemParts(g: GmemState, pageKeyOf: (p: PageState) => string): string {
   const parts = [`G${g.vm}.${g.sizePages}.${g.flags}${g.lifecycle[0]}${g.fds}.${g.maps}`];
   for (const b of g.bindings) parts.push(`b${b.vm}.${b.slot}.${b.start}.${b.npages}`);
   for (const i of Object.keys(g.pages)) parts.push(`${i}:${pageKeyOf(g.pages[i] as PageState)}`);
+  // Huge folios (hugetlb): W whole, X split, by folio index; absent for every file without them.
+  if (g.folios) for (const f of Object.keys(g.folios)) parts.push(`f${f}${g.folios[f] === 'whole' ? 'W' : 'X'}`);
+  return parts.join('|');
+}
+
+export function fdPart(f: FdState): string {
+  return `F${f.kind[0]}${f.id}.${f.proc}${f.open ? '' : 'x'}`;
+}
+
+// A dead mapping is marked '!', not 'x', which a prot of "rwx" ends with.
+export function mapPart(m: MapState): string {
+  return `M${m.gmem}.${m.start}.${m.npages}${m.prot}${m.proc ? `@${m.proc}` : ''}${m.live ? '' : '!'}${m.dontfork ? 'd' : ''}${m.guards ? `g${m.guards.join('.')}` : ''}${m.uffd ? `u${m.uffd.map((r) => `${r.page}${r.mode === 'minor' ? 'n' : 's'}`).join('.')}` : ''}`;
+}
+
+export function pinPart(p: PinState): string {
+  return `N${p.map}.${p.offset}.${p.len}.${p.pages.join('.')}${p.live ? '' : 'x'}`;
+}
+
+/** The handle names, sorted, each `name=ref`, joined with '|' (empty when there are none). */
+export function namesPart(names: SystemState['names']): string {
+  const parts: string[] = [];
+  for (const n of Object.keys(names).sort()) {
+    const r = names[n];
+    if (!r) continue;
+    parts.push(`${n}=${'fd' in r ? `f${r.fd}` : 'map' in r ? `m${r.map}` : `x${r.failed}`}`);
+  }
   return parts.join('|');
 }
 
@@ -59,18 +89,11 @@ function keyOf(s: SystemState, vmKey: (v: VmState) => string, gmemKey: (g: GmemS
   const parts: string[] = [String(s.proc)];
   for (const v of s.vms) parts.push(vmKey(v));
   for (const g of s.gmems) parts.push(gmemKey(g));
-  for (const f of s.fds) parts.push(`F${f.kind[0]}${f.id}.${f.proc}${f.open ? '' : 'x'}`);
-  // A dead mapping is marked '!', not 'x', which a prot of "rwx" ends with.
-  for (const m of s.maps)
-    parts.push(
-      `M${m.gmem}.${m.start}.${m.npages}${m.prot}${m.proc ? `@${m.proc}` : ''}${m.live ? '' : '!'}${m.dontfork ? 'd' : ''}${m.guards ? `g${m.guards.join('.')}` : ''}`,
-    );
-  for (const p of s.pins) parts.push(`N${p.map}.${p.offset}.${p.len}.${p.pages.join('.')}${p.live ? '' : 'x'}`);
-  for (const n of Object.keys(s.names).sort()) {
-    const r = s.names[n];
-    if (!r) continue;
-    parts.push(`${n}=${'fd' in r ? `f${r.fd}` : 'map' in r ? `m${r.map}` : `x${r.failed}`}`);
-  }
+  for (const f of s.fds) parts.push(fdPart(f));
+  for (const m of s.maps) parts.push(mapPart(m));
+  for (const p of s.pins) parts.push(pinPart(p));
+  const names = namesPart(s.names);
+  if (names) parts.push(names);
   return parts.join('|');
 }
 

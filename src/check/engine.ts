@@ -11,7 +11,6 @@ import { getHeapStatistics } from 'node:v8';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { compact } from '../../spec/explore/compact.ts';
 import { eventsFor } from '../../spec/explore/events.ts';
-import { stateKey } from '../../spec/explore/stateKey.ts';
 import type { Bound } from '../../spec/explore/bound.ts';
 import { invariantsFor } from '../../spec/invariants.ts';
 import type { Outcome, Step } from '../../spec/ops.ts';
@@ -20,7 +19,8 @@ import type { RuleRef } from '../../spec/rules/check.ts';
 import { type SystemState, emptySystem } from '../../spec/state.ts';
 import { step } from '../../spec/step.ts';
 import { formatBytes } from './estimate.ts';
-import { collisionProbability, fingerprint } from './fingerprint.ts';
+import { collisionProbability } from './fingerprint.ts';
+import { StateFingerprints } from './stateFingerprint.ts';
 import {
   type Coverage,
   type DeadlockCandidate,
@@ -316,6 +316,7 @@ export function replayIndices(
 ): PathStep[] {
   let s: SystemState = emptySystem();
   const out: PathStep[] = [];
+  const fps = new StateFingerprints();
   indices.forEach((k, i) => {
     const evs = eventsFor(profile, bound, s);
     const ev = evs[k];
@@ -324,7 +325,7 @@ export function replayIndices(
     s = compact(r.state);
     const want = expect?.[i];
     if (want) {
-      const [lo, hi] = fingerprint(stateKey(s));
+      const [lo, hi] = fps.of(s);
       if (lo !== want[0] || hi !== want[1])
         throw new Error(
           `internal: replay of step ${i + 1} (${ev.op}) reached another state than the search (fingerprint collision or a nondeterministic rule)`,

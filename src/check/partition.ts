@@ -17,14 +17,22 @@
  */
 import type { MachineObserver } from '../../machines/bridge.ts';
 import type { Bound } from '../../spec/explore/bound.ts';
-import { type Candidate as EngineCandidate, type ExplorationHooks, Search, type StateStore, lessPath } from '../../spec/explore/engine.ts';
+import {
+  type Candidate as EngineCandidate,
+  type ExplorationHooks,
+  type ExplorationModel,
+  Search,
+  type StateStore,
+  lessPath,
+} from '../../spec/explore/engine.ts';
 import { type SystemMove, SystemModel } from '../../spec/explore/systemModel.ts';
 import { type Invariant, violations } from '../../spec/invariants.ts';
 import type { Outcome, Step } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { type PageState, type SystemState, freshPage } from '../../spec/state.ts';
 import { flagDefsOf, hasEffect } from '../../spec/world.ts';
-import { FingerprintSet, FingerprintTable, fingerprint } from './fingerprint.ts';
+import { FingerprintSet, FingerprintTable } from './fingerprint.ts';
+import { StateFingerprints } from './stateFingerprint.ts';
 import { regionsOf, transitionKey } from './machineCoverage.ts';
 
 /** A violation found at `depth`: of a state invariant in state (lo, hi), or of a transition invariant on the
@@ -145,15 +153,14 @@ export type Candidate = EngineCandidate<SystemState, Fp, Fp>;
  * The checker's store for the exploration engine: fingerprints with parent links (FingerprintTable), owned
  * by the partition their fingerprint hashes to, and the set of fingerprints already sent to their owner.
  */
-class FingerprintStore implements StateStore<Fp, Fp> {
+class FingerprintStore implements StateStore<Fp, Fp, Fp> {
   readonly table = new FingerprintTable();
   private readonly sent = new FingerprintSet();
   get size(): number {
     return this.table.size;
   }
-  identify(key: string): Fp {
-    const [lo, hi] = fingerprint(key);
-    return { lo, hi };
+  identify(fp: Fp): Fp {
+    return fp;
   }
   find(id: Fp): Fp | undefined {
     return this.table.has(id.lo, id.hi) ? id : undefined;
@@ -179,6 +186,28 @@ class FingerprintStore implements StateStore<Fp, Fp> {
   }
 }
 
+/** The system model keyed by fingerprints computed from the state's parts (stateFingerprint.ts), not key strings. */
+export class FingerprintModel implements ExplorationModel<SystemState, Step, SystemMove, Fp> {
+  readonly fingerprints = new StateFingerprints();
+  constructor(readonly system: SystemModel) {}
+  initial(): SystemState {
+    return this.system.initial();
+  }
+  events(s: SystemState): readonly Step[] {
+    return this.system.events(s);
+  }
+  transition(s: SystemState, e: Step, index: number, machines: MachineObserver | undefined): SystemMove {
+    return this.system.transition(s, e, index, machines);
+  }
+  key(s: SystemState): Fp {
+    const [lo, hi] = this.fingerprints.of(s);
+    return { lo, hi };
+  }
+  kept(): void {
+    this.fingerprints.remember();
+  }
+}
+
 export interface PartitionOptions {
   /** Record coverage (rules, ops, page values and transitions) for the dead-rule report. */
   coverage?: boolean;
@@ -191,7 +220,7 @@ export interface PartitionOptions {
  */
 export class Partition {
   private readonly store = new FingerprintStore();
-  private readonly search: Search<SystemState, Step, SystemMove, Fp, Fp>;
+  private readonly search: Search<SystemState, Step, SystemMove, Fp, Fp, Fp>;
   private readonly stateInvariants: Invariant[];
   private readonly transitionInvariants: Invariant[];
   readonly violations = new Map<string, ViolationCandidate>();
@@ -241,7 +270,10 @@ export class Partition {
       },
       ...(coverage ? { machines: this.observeMachine } : {}),
     };
-    this.search = new Search(new SystemModel(profile, bound), this.store, hooks, { paths: true, partition: { index, parts } });
+    this.search = new Search(new FingerprintModel(new SystemModel(profile, bound)), this.store, hooks, {
+      paths: true,
+      partition: { index, parts },
+    });
   }
 
   /** Every accepted machine event: the states of its regions after, and each region it changed. */
