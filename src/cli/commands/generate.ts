@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../../files.ts';
 import { COMMITTED, commandFor, committedFor } from '../../generate/config.ts';
 import { type Coverage, ENGINES, type Engine, generateProfile, parseCoverage } from '../../generate/generate.ts';
 import { renderOverview, withCoverageTable } from '../../generate/overview.ts';
+import { checkReviews, writeReviews } from '../review/render.ts';
 import { randomConformance } from '../../generate/random.ts';
 import { diffEmpty, diffSuite, writeSuite } from '../../generate/write.ts';
 import { UsageError, intValue } from '../args.ts';
@@ -72,6 +73,7 @@ async function checkInChildren(io: Io, jobs: number, engine: Engine): Promise<nu
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, jobs) }, lane));
+  failed += await checkReviews(io);
   return failed ? 1 : 0;
 }
 
@@ -112,6 +114,7 @@ async function checkCommitted(io: Io, only: string | undefined, engine: Engine):
       stale++;
       io.err('README.md: the coverage table is STALE; regenerate with `npx gmem-spec generate --all`');
     }
+    stale += await checkReviews(io);
   }
   return stale ? 1 : 0;
 }
@@ -143,8 +146,10 @@ async function generateAll(io: Io, root: string, signal: AbortSignal, engine: En
     );
   }
   writeFileAtomic(join(root, 'README.md'), renderOverview(root, COMMITTED));
-  if (resolve(root) === resolve(ROOT)) writeFileAtomic('README.md', withCoverageTable(readFileSync('README.md', 'utf8'), ROOT, COMMITTED));
-  else io.out(`README.md's coverage table describes ${ROOT}/ and was left as it is`);
+  if (resolve(root) === resolve(ROOT)) {
+    writeFileAtomic('README.md', withCoverageTable(readFileSync('README.md', 'utf8'), ROOT, COMMITTED));
+    await writeReviews(io);
+  } else io.out(`README.md's coverage table describes ${ROOT}/ and was left as it is`);
   return 0;
 }
 

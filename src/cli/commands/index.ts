@@ -12,5 +12,6 @@ import { predict } from './predict.ts';
 import { record } from './record.ts';
 import { run } from './run.ts';
 import { report } from './report.ts';
+import { review } from './review.ts';
 
-export const COMMANDS: Command[] = [run, predict, checkTrace, check, generate, conform, record, mutate, diagram, diff, report, lab];
+export const COMMANDS: Command[] = [run, predict, checkTrace, check, generate, conform, record, mutate, diagram, diff, report, review, lab];

@@ -1,12 +1,13 @@
 /**
  * Two profiles' page states side by side (`diagram --compare A B`, and the report): the reachable page graph of
- * each profile's primary VM type, collapsed by region. Each of the page's regions (attribute, backing, host
+ * a VM type of each (the same one, or equivalent ones: comparedVmTypes), collapsed by region. Each of the page's regions (attribute, backing, host
  * mapping, pins, trusted entity, stage-2, direct map) gets its own small graph: the values that region takes and
  * the operations that change it. A value or a change only one profile has is coloured (red: only the first,
  * green: only the second), so the two columns fit a 1,500 px page where the full product graphs do not.
  */
 import type { VmTypeName } from '../../../spec/constants.ts';
 import type { Profile } from '../../../spec/profile.ts';
+import { vmTypeMapping } from '../diff/profileDiff.ts';
 import { renderDot } from './render/dot.ts';
 import { type PageProjection, exploreCached, parseProjectionKey, selectSlices } from './reachable.ts';
 import { flagsText, primaryVmType } from './static.ts';
@@ -94,10 +95,22 @@ function side(profile: Profile, maxDepth: number | undefined, vmType?: VmTypeNam
   return { profile, vmType: t, flags: slices.map((s) => flagsText(profile, s.flags)), regions };
 }
 
-export function compareProfiles(a: Profile, b: Profile, o: { maxDepth?: number; vmTypes?: [VmTypeName?, VmTypeName?] } = {}): Comparison {
+/**
+ * The VM types to compare: a private-memory type both profiles have (the second profile's primary one if it is
+ * shared), else the second profile's primary type and its equivalent under the first (diff's pairing).
+ */
+export function comparedVmTypes(a: Profile, b: Profile): [VmTypeName, VmTypeName] {
+  const both = (Object.keys(b.vmTypes) as VmTypeName[]).filter((t) => a.vmTypes[t]?.hasPrivateMem && b.vmTypes[t]?.hasPrivateMem);
+  const pb = primaryVmType(b);
+  if (both.length) return both.includes(pb) ? [pb, pb] : [both[0] as VmTypeName, both[0] as VmTypeName];
+  return [vmTypeMapping(b, a)[pb] ?? (a.vmTypes[pb] ? pb : primaryVmType(a)), pb];
+}
+
+export function compareProfiles(a: Profile, b: Profile, o: { maxDepth?: number; vmTypes?: [VmTypeName, VmTypeName] } = {}): Comparison {
+  const [ta, tb] = o.vmTypes ?? comparedVmTypes(a, b);
   return {
-    a: side(a, o.maxDepth, o.vmTypes?.[0]),
-    b: side(b, o.maxDepth, o.vmTypes?.[1]),
+    a: side(a, o.maxDepth, ta),
+    b: side(b, o.maxDepth, tb),
     ...(o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {}),
   };
 }

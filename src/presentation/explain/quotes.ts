@@ -232,6 +232,14 @@ function quotePart(
     const range = sectionRange(file, ref.section);
     if (!range) return undefined;
     if (ref.step !== undefined) return quote(text, file, numberedEntry(file, range, ref.step));
+    // An aside naming a numbered entry of a list inside the section: `(to PRIVATE step 2)`.
+    const inList = /^(.*?)\s*\bstep (\d+)\b/.exec(said);
+    const anchor = inList?.[1]?.replace(/^.*[;,:]\s*/, '').trim();
+    if (inList && anchor) {
+      const at = lines(file).findIndex((l, i) => i >= range[0] && i < range[1] && l.toLowerCase().includes(anchor.toLowerCase()));
+      const entry = at >= 0 ? numberedEntry(file, [at, range[1]], Number(inList[2])) : undefined;
+      if (entry) return quote(text, file, entry);
+    }
     // The section's sentence closest to the rule, else its first.
     const cands = sentences(file, range[0], range[1]);
     return quote(text, file, bestSentence(cands, said, context) ?? cands[0]);
