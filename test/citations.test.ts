@@ -19,6 +19,7 @@ import { INVARIANTS } from '../spec/invariants.ts';
 import { PROFILES, getProfile } from '../spec/profiles/index.ts';
 import { COMMITTED } from '../src/generate/config.ts';
 import { ADAPTERS } from '../src/generate/failures.ts';
+import { quotesFor } from '../src/presentation/explain/quotes.ts';
 
 /** Citation text → where it was found (for the failure message). */
 function gather(): Map<string, string> {
@@ -33,6 +34,13 @@ function gather(): Map<string, string> {
   }
   for (const i of INVARIANTS) add(i.source, `invariant ${i.name}`);
   for (const p of PROFILES) for (const s of p.sources) add(s, `profile ${p.name}`);
+  // Content semantics per VM type, which `diff` prints with their source.
+  for (const p of PROFILES)
+    for (const [t, r] of Object.entries(p.vmTypes)) {
+      const c: unknown = r?.conversionContent;
+      if (c && typeof c === 'object' && 'source' in c && typeof c.source === 'string')
+        add(c.source, `profile ${p.name} VM type ${t} content`);
+    }
   for (const f of Object.values(BUILTIN_FLAGS)) add(f.source, `flag ${f.name}`);
   // `cite:` literals in the sources (rules decided outside a check list, the report's tables); a template
   // literal would hide its text, so citations are plain strings (checked below).
@@ -117,6 +125,25 @@ describe('every cited source is in the repository', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('every quote the CLI and the report print for a citation is text of the file and line it names', () => {
+    const flat = (t: string) => t.replace(/^[\s>]*/gm, '').replace(/\s+/g, ' ');
+    const problems: string[] = [];
+    let quoted = 0;
+    for (const [cite, where] of cites) {
+      for (const q of quotesFor(cite)) {
+        quoted++;
+        const text = flat(q.text.replace(/^… /, '').replace(/ …$/, ''));
+        const lines = readFileSync(q.file, 'utf8').split('\n');
+        if (!flat(lines.join('\n')).includes(text)) problems.push(`${where}: "${q.text}" is not in ${q.file}`);
+        else if (!flat(lines.slice(q.line - 1).join('\n')).includes(text))
+          problems.push(`${where}: "${q.text}" is not at or after ${q.file}:${q.line}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // Nearly every citation has a quote (a path into the code has none).
+    expect(quoted).toBeGreaterThan(cites.size * 0.8);
   });
 
   it('docs/sources.md indexes nothing twice, and each entry says where it is', () => {
