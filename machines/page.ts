@@ -15,6 +15,7 @@
  * into the errno or signal the profile prescribes.
  */
 import { and, assign, or, setup, stateIn } from 'xstate';
+import type { FolioRules } from './folio.ts';
 
 export interface PageRules {
   /** Unsafe-proposal switch: host user space may fault private pages in. Upstream: false. */
@@ -27,6 +28,8 @@ export interface PageRules {
   directMap: 'keep' | 'remove-all' | 'remove-private';
   /** Private guest faults run the platform's prepare hook (SNP RMP make-private, TDX PAGE.AUG, CCA delegate). */
   trustedEntityPrepares: boolean;
+  /** Huge folios (machines/folio.ts) of a file whose flags give them; absent: UPSTREAM_FOLIO_RULES. */
+  folio?: FolioRules;
 }
 
 export const UPSTREAM_PAGE_RULES: PageRules = {

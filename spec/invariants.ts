@@ -2,6 +2,7 @@
  * Invariants: named predicates over the system state (and, for transition invariants, over a step), each
  * citing the promise it checks. A predicate returns null when it holds, or a sentence saying where it breaks.
  */
+import { conversionGranularityBreak, wholeFolioBreak } from './granularity.ts';
 import type { Step } from './ops.ts';
 import type { Profile } from './profile.ts';
 import type { GmemState, PageState, SystemState } from './state.ts';
@@ -12,6 +13,8 @@ export interface StateInvariant {
   name: string;
   says: string;
   source: string;
+  /** Checked in every profile, whatever the profile promises: a promise of the ABI itself, not of one design. */
+  everywhere?: true;
   check: (s: SystemState, profile: Profile) => string | null;
 }
 
@@ -20,6 +23,7 @@ export interface TransitionInvariant {
   name: string;
   says: string;
   source: string;
+  everywhere?: true;
   check: (before: SystemState, step: Step, after: SystemState, profile: Profile) => string | null;
 }
 
@@ -170,6 +174,23 @@ export const INVARIANTS: readonly Invariant[] = [
       return null;
     },
   },
+  {
+    kind: 'state',
+    name: 'FolioWholeOnlyWhenPrivate',
+    says: 'a huge folio stays whole only while all of it is private: the host maps and pins single pages of split folios, never a huge folio',
+    source:
+      'kernel-abi.md §4.4 ("a freshly allocated huge folio is split to 4 KiB unless its whole range is private"; split/merge of folios on conversion); seed 004 (Hildenbrand: "huge/gigantic page support ... converting individual subpages"; "private memory: not mapped, not pinned")',
+    check: (s, profile) => wholeFolioBreak(s, profile),
+  },
+  {
+    kind: 'transition',
+    name: 'ConversionGranularity',
+    says: "conversion and mapping work on single pages: a step converts only the pages of the range it names (never the rest of their huge folio), and a host access maps only the page it touches, allocating at most that page's folio",
+    source:
+      'seed 004 (Hildenbrand: "granularity of conversion: single pages"); kernel-abi.md §2.16 (page-aligned ranges; nothing changes outside the range), §4.4 (fallocate on whole huge folios; sub-folio conversion splits the folio)',
+    everywhere: true,
+    check: (before, step, after, profile) => conversionGranularityBreak(before, step, after, profile),
+  },
 ];
 
 /** Whether a guest_memfd was created INIT_SHARED, from its flag bit (bit 1, the ABI's). */
@@ -182,7 +203,8 @@ export function invariantsFor(profile: Profile, names?: readonly string[]): Inva
   if (!wanted) return [...INVARIANTS];
   const unknown = wanted.filter((n) => !INVARIANTS.some((i) => i.name === n));
   if (unknown.length) throw new Error(`unknown invariant(s) ${unknown.join(', ')}; known: ${INVARIANTS.map((i) => i.name).join(', ')}`);
-  return INVARIANTS.filter((i) => wanted.includes(i.name));
+  // A profile's promises narrow the design's invariants, never the ABI's own (`everywhere`); names asked for are exact.
+  return INVARIANTS.filter((i) => wanted.includes(i.name) || (names === undefined && i.everywhere));
 }
 
 export interface Violation {

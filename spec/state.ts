@@ -40,7 +40,15 @@ export interface GmemState {
   bindings: Binding[];
   /** Pages that differ from a fresh page, by index. A missing index is a fresh page. */
   pages: Record<string, PageState>;
+  /**
+   * Huge folios (machines/folio.ts) of a file whose flags give folios of more than one page, by folio index
+   * (first page / folio pages). A missing index has no folio; the field is absent when no folio exists.
+   */
+  folios?: Record<string, FolioState>;
 }
+
+/** A huge folio that exists: one folio, or split into 4 KiB folios. */
+export type FolioState = 'whole' | 'split';
 
 export interface Memslot {
   /** slot id with the address space in bits 16+ (as in the ABI). */

@@ -7,6 +7,7 @@ import { MachineBridge, type MachineObserver } from '../machines/bridge.ts';
 import { type GmemContext, type GmemEvent, guestMemfdMachine } from '../machines/guestMemfd.ts';
 import type { PageEvent, PageRules } from '../machines/page.ts';
 import { type VmContext, type VmEvent, vmMachine } from '../machines/vm.ts';
+import { type FolioValue, folioBridge, folioFacts, folioPageIndices, folioValue, setFolioValue, settlingEvent } from './folios.ts';
 import { type PageTransition, pageTransition } from './pageCodec.ts';
 import type { FlagDef, Profile, VmTypeRules } from './profile.ts';
 import {
@@ -422,7 +423,49 @@ export class World {
     const pages = this.gmem(gmemId).pages;
     if (r.fresh) delete pages[String(index)];
     else pages[String(index)] = r.page;
+    if (this.folioPages(gmemId) > 1) this.settleFolio(gmemId, Math.floor(index / this.folioPages(gmemId)));
     return true;
+  }
+
+  /** The state of huge folio `folio` of a guest_memfd (spec/folios.ts): none, whole or split. */
+  folio(gmemId: number, folio: number): FolioValue {
+    return folioValue(this.peekGmem(gmemId), folio);
+  }
+
+  /**
+   * Whether the folio machine would refuse to bring folio `folio` in line with its pages once a change under way
+   * is done: `willBePrivate(i)` says which of its pages (by file index) will then be private, and `punched` that
+   * all of them will be holes. How a rule asks before it changes pages (EAGAIN for an unsafe split, merge or free).
+   */
+  folioRefuses(gmemId: number, folio: number, change: { willBePrivate?: (i: number) => boolean; punched?: boolean }): boolean {
+    const g = this.peekGmem(gmemId);
+    const indices = folioPageIndices(g, this.folioPages(gmemId), folio);
+    const pages = indices.map((i) => this.page(gmemId, i));
+    const willBePrivate = change.willBePrivate;
+    const facts = folioFacts(pages, willBePrivate && ((k) => willBePrivate(indices[k] as number)));
+    if (change.punched) facts.backed = 0;
+    const now = folioValue(g, folio);
+    const event = settlingEvent(now, facts);
+    return event !== undefined && folioBridge(this.pageInfo(gmemId).rules.folio).apply({ value: now, context: {} }, event) === null;
+  }
+
+  /**
+   * Bring a huge folio in line with its pages after a page event: allocate it when a page gets memory (the other
+   * pages of the run get memory with it), free it when every page is a hole, split it when a page is shared,
+   * merge it when all are private again. A refusal leaves it as it was: the rule that changed the pages asked
+   * first (folioRefuses) where the kernel refuses.
+   */
+  private settleFolio(gmemId: number, folio: number): void {
+    const g = this.peekGmem(gmemId);
+    const indices = folioPageIndices(g, this.folioPages(gmemId), folio);
+    const before = folioValue(g, folio);
+    const event = settlingEvent(before, folioFacts(indices.map((i) => this.page(gmemId, i))));
+    if (!event) return;
+    const next = folioBridge(this.pageInfo(gmemId).rules.folio).apply({ value: before, context: {} }, event, this.observer);
+    if (!next || next.value === before) return;
+    setFolioValue(this.gmem(gmemId), folio, next.value as FolioValue);
+    if (event.type === 'ALLOCATE')
+      for (const i of indices) if (this.page(gmemId, i).backing === 'hole') this.pageEvent(gmemId, i, { type: 'ALLOCATE' });
   }
 
   /** Indices of pages that are not fresh (the only ones an event over a range can change). */
@@ -491,6 +534,7 @@ export class World {
       if (v.memslots.some((m) => m.gmem === gmemId)) for (const m of this.vm(i).memslots) if (m.gmem === gmemId) m.gmemGone = true;
     }
     g.pages = {};
+    delete g.folios;
     for (let i = 0; i < this.s.pins.length; i++) {
       const p = this.s.pins[i] as PinState;
       if (p.live && this.s.maps[p.map]?.gmem === gmemId) (this.pin(i) as PinState).pages = [];

@@ -10,7 +10,7 @@
  *                   an unsupported flag bit (the first bit the VM type does not accept)
  *   mmap            offset 0, length pages+1 (one page past EOF), rw, MAP_SHARED; MAP_PRIVATE; PROT_EXEC; offset 1
  *   host access     read / write (value 1) of each page; read of the page past EOF
- *   fallocate       punch / allocate each page; mode 0; PUNCH without KEEP_SIZE; unknown bit 0x04;
+ *   fallocate       punch / allocate each page (and each huge folio); mode 0; PUNCH without KEEP_SIZE; unknown bit 0x04;
  *                   unaligned offset; len 0; allocate at EOF; end past 2^63-1
  *   memslots        bind the whole file at a fresh GPA; unaligned gmem offset; LOG_DIRTY with gmem;
  *                   a second slot on a bound range; a GPA overlap; delete each slot; delete a missing slot
@@ -24,7 +24,8 @@ import type { VmTypeName } from '../constants.ts';
 import type { Step } from '../ops.ts';
 import type { Profile } from '../profile.ts';
 import { acceptedFlagDefs } from '../rules/kvm.ts';
-import type { SystemState } from '../state.ts';
+import { folioPagesOf } from '../granularity.ts';
+import type { GmemState, SystemState } from '../state.ts';
 import type { Bound } from './bound.ts';
 
 const PAGE = 4096;
@@ -220,6 +221,13 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
       ev.push({ op: 'fallocate', gmem: g.name, mode: 'punch_hole', offset: i * PAGE, len: PAGE });
       ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: i * PAGE, len: PAGE });
     }
+    // Huge folios (hugetlb): the per-page ranges above are refused as unaligned; punch / allocate each folio too.
+    const folio = folioPagesOf(profile, s.gmems[g.id] as GmemState);
+    if (folio > 1)
+      for (let i = 0; i + folio <= bound.pages; i += folio) {
+        ev.push({ op: 'fallocate', gmem: g.name, mode: 'punch_hole', offset: i * PAGE, len: folio * PAGE });
+        ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: i * PAGE, len: folio * PAGE });
+      }
     ev.push({ op: 'fallocate', gmem: g.name, mode: 0, offset: 0, len: PAGE });
     ev.push({ op: 'fallocate', gmem: g.name, mode: 2, offset: 0, len: PAGE });
     ev.push({ op: 'fallocate', gmem: g.name, mode: 5, offset: 0, len: PAGE });

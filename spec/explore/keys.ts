@@ -161,6 +161,7 @@ function sameGmem(a: GmemState, b: GmemState): boolean {
     a.maps === b.maps &&
     sameArray(a.bindings, b.bindings, (x, y) => x.vm === y.vm && x.slot === y.slot && x.start === y.start && x.npages === y.npages) &&
     samePages(a.pages, b.pages) &&
+    sameData(a.folios, b.folios) &&
     Object.keys(a).length === Object.keys(b).length
   );
 }

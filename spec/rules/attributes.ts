@@ -237,8 +237,34 @@ export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
   ];
 }
 
+/** Where an in-place conversion stopped: the page, and whether its huge folio (not the page) refused. */
+export interface ConversionStop {
+  page: number;
+  folio: boolean;
+}
+
+/**
+ * Whether committing page `i` would leave its huge folio needing a split or merge that the folio machine refuses
+ * (unsafe references): asked before the page changes, as the kernel checks before it stores the attribute.
+ */
+function folioBlocksCommit(w: World, gmem: number, i: number, inRange: (j: number) => boolean, to: 'private' | 'shared'): boolean {
+  const folioPages = w.folioPages(gmem);
+  if (folioPages <= 1) return false;
+  const inTransition = to === 'private' ? 'toPrivate' : 'toShared';
+  const willBePrivate = (j: number) => {
+    const a = w.page(gmem, j).attribute;
+    return inRange(j) && a === inTransition ? to === 'private' : a === 'private' || a === 'toShared';
+  };
+  return w.folioRefuses(gmem, Math.floor(i / folioPages), { willBePrivate });
+}
+
 /** Convert pages [start, start+n) of a guest_memfd in place; returns the first page that refused, if any. */
 export function convertInPlace(w: World, gmem: number, start: number, n: number, to: 'private' | 'shared'): number | undefined {
+  return convertInPlaceStop(w, gmem, start, n, to)?.page;
+}
+
+/** convertInPlace, saying also whether a page's references or its huge folio stopped the conversion. */
+export function convertInPlaceStop(w: World, gmem: number, start: number, n: number, to: 'private' | 'shared'): ConversionStop | undefined {
   const pages: number[] = [];
   for (let i = start; i < start + Math.min(n, MAX_CONVERT_PAGES); i++) pages.push(i);
   const from = to === 'private' ? 'shared' : 'private';
@@ -246,12 +272,15 @@ export function convertInPlace(w: World, gmem: number, start: number, n: number,
   // Phase 1 (whole range): zap host mappings in every process (to private) and stage-2 mappings.
   for (const i of pages) if (w.page(gmem, i).attribute === from) w.pageEvent(gmem, i, { type: 'CONVERT_BEGIN', to });
   // Phase 2 (in order): check references and commit; the first refusal stops, and nothing after it changes.
+  const inRange = (j: number) => j >= start && j < start + pages.length;
   for (let k = 0; k < pages.length; k++) {
     const i = pages[k] as number;
     if (w.page(gmem, i).attribute !== inTransition) continue;
-    if (!w.pageEvent(gmem, i, { type: 'CONVERT_COMMIT' })) {
+    // The page's own references are checked first (elevated-refcount); then its folio's split or merge.
+    const folio = w.pageCan(gmem, i, { type: 'CONVERT_COMMIT' }) && folioBlocksCommit(w, gmem, i, inRange, to);
+    if (folio || !w.pageEvent(gmem, i, { type: 'CONVERT_COMMIT' })) {
       for (const j of pages.slice(k)) if (w.page(gmem, j).attribute === inTransition) w.pageEvent(gmem, j, { type: 'CONVERT_ABORT' });
-      return i;
+      return { page: i, folio };
     }
   }
   return undefined;
@@ -271,11 +300,20 @@ export function setMemoryAttributes2(w: World, op: SetMemoryAttributes2Op & Step
   const g = gmemOf(c) as number;
   const to = (c.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'private' : 'shared';
   const start = Number(c.offset / PAGE);
-  const stuck = convertInPlace(w, g, start, Number(c.size / PAGE), to);
-  if (stuck !== undefined) {
+  const stop = convertInPlaceStop(w, g, start, Number(c.size / PAGE), to);
+  if (stop !== undefined) {
     const outcome = w.profile.gmemAttributes?.errorOffset
-      ? { errno: 'EAGAIN' as const, error_offset: stuck * 4096 }
+      ? { errno: 'EAGAIN' as const, error_offset: stop.page * 4096 }
       : { errno: 'EAGAIN' as const };
+    if (stop.folio)
+      return {
+        outcome,
+        rule: {
+          id: 'set_memory_attributes2.folio-busy',
+          says: 'a huge folio whose pages hold unexpected references cannot be split (to shared) or merged (to private): EAGAIN, error_offset = its first page in the range, nothing changed from there on',
+          cite: 'kernel-abi.md §4.4 (split/merge of folios on conversion; unsafe refcounts → EAGAIN), §2.16 (error_offset)',
+        },
+      };
     return {
       outcome,
       rule: {

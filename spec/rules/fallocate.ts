@@ -132,6 +132,30 @@ const cachedFallocateChecks = checkListCache(fallocateChecks);
 /** Punch [start, start+npages) out of the file: pages become holes, lose host and guest mappings and pins. */
 export function punchRange(w: World, gmemId: number, start: number, npages: number): void {
   if (w.profile.deviations?.punchKeepsData) return;
+  const folioPages = w.folioPages(gmemId);
+  if (folioPages > 1) {
+    // Huge folios go whole or not at all: only the folios inside the range (as hugetlbfs rounds a punch inward;
+    // fallocate refuses an unaligned range before this), and only those the folio machine lets go.
+    for (let f = Math.ceil(start / folioPages); (f + 1) * folioPages <= start + npages; f++)
+      if (!w.folioRefuses(gmemId, f, { punched: true })) punchPages(w, gmemId, f * folioPages, folioPages);
+    return;
+  }
+  punchPages(w, gmemId, start, npages);
+}
+
+/**
+ * The first huge folio in [start, start+npages) that a punch cannot free: split, with a page still referenced
+ * (it must be merged back before it returns to the hugetlb pool, kernel-abi.md §4.4). undefined: none.
+ */
+export function firstBusyFolio(w: World, gmemId: number, start: number, npages: number): number | undefined {
+  const folioPages = w.folioPages(gmemId);
+  if (folioPages <= 1 || w.profile.deviations?.punchKeepsData) return undefined;
+  for (let f = Math.ceil(start / folioPages); (f + 1) * folioPages <= start + npages; f++)
+    if (w.folioRefuses(gmemId, f, { punched: true })) return f;
+  return undefined;
+}
+
+function punchPages(w: World, gmemId: number, start: number, npages: number): void {
   for (const i of w.touchedPages(gmemId, start, npages)) {
     w.pageEvent(gmemId, i, { type: 'PUNCH' });
     for (let j = 0; j < w.s.pins.length; j++) {
@@ -162,6 +186,19 @@ export function fallocate(w: World, op: FallocateOp & StepMeta): Decision {
   if (c.mode & FALLOC_FL.PUNCH_HOLE) {
     // No EOF check: a punch at or past EOF succeeds and touches nothing.
     const count = first >= size ? 0 : Math.min(size - first, Number(c.len / PAGE));
+    const busy = firstBusyFolio(w, id, first, count);
+    if (busy !== undefined) {
+      // In order, as conversion: the folios before the busy one are punched, nothing from it on changes.
+      punchRange(w, id, first, busy * w.folioPages(id) - first);
+      return {
+        outcome: { errno: 'EAGAIN' },
+        rule: {
+          id: 'fallocate.folio-busy',
+          says: 'punching a split huge folio whose pages are still referenced (e.g. a long-term pin on a shared page) fails with EAGAIN: the folio cannot be merged back and freed',
+          cite: 'kernel-abi.md §4.4 ("must re-merge folios; unsafe refcounts → EAGAIN")',
+        },
+      };
+    }
     punchRange(w, id, first, count);
     return success(
       'fallocate.punch',

@@ -18,7 +18,7 @@ import type { Outcome, Step } from '../../../spec/ops.ts';
 import type { Profile } from '../../../spec/profile.ts';
 import { PROFILES } from '../../../spec/profiles/index.ts';
 import type { RuleRef } from '../../../spec/rules/check.ts';
-import { type PageState, type SystemState, emptySystem, freshPage } from '../../../spec/state.ts';
+import { type FolioState, type PageState, type SystemState, emptySystem, freshPage } from '../../../spec/state.ts';
 import { step } from '../../../spec/step.ts';
 import { UnknownHandleError } from '../../../spec/world.ts';
 import { ExactStore, type ExplorationModel, type Move, Search } from '../../../spec/explore/engine.ts';
@@ -186,14 +186,17 @@ export interface PageProjection {
   trustedEntity: PageState['trustedEntity'];
   stage2: PageState['stage2'];
   directMap: PageState['directMap'];
+  /** The page's huge folio (hugetlb), when it has one: whole or split. Absent for every file without folios. */
+  folio?: FolioState;
 }
 
-export const PROJECTION_FIELDS = ['attribute', 'backing', 'mapped', 'pinned', 'trustedEntity', 'stage2', 'directMap'] as const;
+export const PROJECTION_FIELDS = ['attribute', 'backing', 'mapped', 'pinned', 'trustedEntity', 'stage2', 'directMap', 'folio'] as const;
 
 export function projectPage(s: SystemState): PageProjection | undefined {
   const g = s.gmems[0];
   if (!g || g.lifecycle === 'released') return undefined;
   const p = g.pages['0'] ?? freshPage((g.flags & 2) !== 0);
+  const folio = g.folios?.['0'];
   return {
     attribute: p.attribute,
     backing: p.backing,
@@ -202,6 +205,7 @@ export function projectPage(s: SystemState): PageProjection | undefined {
     trustedEntity: p.trustedEntity,
     stage2: p.stage2,
     directMap: p.directMap,
+    ...(folio ? { folio } : {}),
   };
 }
 
@@ -214,11 +218,12 @@ export function projectionKey(p: PageProjection): string {
     p.trustedEntity,
     `s2-${p.stage2}`,
     p.directMap === 'present' ? 'dm' : 'no-dm',
+    ...(p.folio ? [`folio-${p.folio}`] : []),
   ].join(' ');
 }
 
 export function parseProjectionKey(k: string): PageProjection {
-  const [attribute, backing, mapped, pinned, te, s2, dm] = k.split(' ');
+  const [attribute, backing, mapped, pinned, te, s2, dm, folio] = k.split(' ');
   return {
     attribute: attribute as PageProjection['attribute'],
     backing: backing as PageProjection['backing'],
@@ -227,6 +232,7 @@ export function parseProjectionKey(k: string): PageProjection {
     trustedEntity: te as PageProjection['trustedEntity'],
     stage2: (s2 ?? 's2-none').slice(3) as PageProjection['stage2'],
     directMap: dm === 'dm' ? 'present' : 'removed',
+    ...(folio === 'folio-whole' || folio === 'folio-split' ? { folio: folio.slice(6) as FolioState } : {}),
   };
 }
 
@@ -238,6 +244,7 @@ export function projectionLabel(p: PageProjection): string {
   if (p.trustedEntity !== 'unprepared') parts.push(`TE ${p.trustedEntity}`);
   if (p.stage2 !== 'none') parts.push(`stage-2 ${p.stage2}`);
   if (p.directMap === 'removed') parts.push('no direct map');
+  if (p.folio) parts.push(`huge folio ${p.folio}`);
   return parts.join(' · ');
 }
 

@@ -22,6 +22,7 @@ import { mmapChecks } from '../../../spec/rules/mmap.ts';
 import { populateChecks } from '../../../spec/rules/platform.ts';
 import { emptySystem } from '../../../spec/state.ts';
 import { World } from '../../../spec/world.ts';
+import { addFolioRegion, folioEventWords, folioMachineFor, folioPagesFor, folioTaken } from './folio.ts';
 import { type Exploration, type Slice, exploreCached, selectSlices } from './reachable.ts';
 import { type DEdge, type DGroup, type DNode, type Diagram, type Status, safeId } from './types.ts';
 import { GUARD_WORDS, conversionName, gmemEventWords, launchName, pageEventWords, populateName, vmEventWords } from './words.ts';
@@ -601,6 +602,25 @@ export function pageDiagram(profile: Profile, o: DiagramOptions = {}): Diagram {
   const wc: WalkContext = { profile, vmType, rules, pageRules, taken, words: (e, p) => pageEventWords(e, { profile, vmType, rules }, p) };
   const { groups, nodes, edges } = walkMachine(machine, wc);
   pageErrorEdges(profile, vmType, machine, selectSlices(x, vmType, o.flags), nodes, edges);
+  const folioPages = folioPagesFor(profile, drawFlags);
+  if (folioPages > 1) {
+    const fwc: WalkContext = {
+      profile,
+      vmType,
+      rules,
+      taken: folioTaken(x, vmType, o.flags),
+      words: (e) => folioEventWords(profile, vmType, e),
+    };
+    addFolioRegion(
+      walkMachine(folioMachineFor(pageRules), fwc),
+      folioPages,
+      pageRules.folio?.neverSplit ?? false,
+      profile,
+      vmType,
+      selectSlices(x, vmType, o.flags),
+      { groups, nodes, edges },
+    );
+  }
   const ruleLine = `page rules: host may map private ${pageRules.hostMayMapPrivate ? 'yes' : 'no'}; conversion checks references ${pageRules.conversionChecksRefs ? 'yes' : 'no'}; content on conversion ${pageRules.conversionContent}; direct map ${pageRules.directMap}; trusted entity prepares ${pageRules.trustedEntityPrepares ? 'yes' : 'no'}`;
   return {
     machine: 'page',

@@ -24,6 +24,9 @@ export const PAGE_LEVEL_RULES: ReadonlySet<string> = new Set([
   'access.private',
   'pin.private',
   'set_memory_attributes2.elevated-refcount',
+  // hugetlb: a huge folio with a referenced page cannot be split, merged or freed.
+  'set_memory_attributes2.folio-busy',
+  'fallocate.folio-busy',
   'populate.not-private',
   'populate.already-prepared',
   'guest_access.attribute-mismatch',

@@ -151,6 +151,9 @@ export const GUARD_WORDS: Readonly<Record<string, string>> = {
   lastFd: 'last fd',
   lastFdNoGmem: 'last fd, no guest_memfd holds the VM',
   lastGmemNoFd: 'last guest_memfd, no VM fd open',
+  staysWhole: 'every page of the folio private',
+  neverSplit: 'the design never splits huge folios',
+  allPrivate: 'every page of the folio private',
 };
 
 function flagNames(profile: Profile, flags: unknown): string {
