@@ -25,7 +25,8 @@ import { dotToSvg, graphvizVersion, inlineSvg } from '../diagram/svg.ts';
 import type { Diagram } from '../diagram/types.ts';
 import { diffProfiles, type ProfileDiff } from '../diff/profileDiff.ts';
 import { diffDiagram, renderDiffText, traceLine } from '../diff/render.ts';
-import type { Explained } from '../explain/paragraph.ts';
+import { forBaseline } from '../explain/counterexample.ts';
+import { type Explained, explain } from '../explain/paragraph.ts';
 import { formatTrace } from '../../../spec/trace.ts';
 import { failureTables } from './tables.ts';
 
@@ -172,6 +173,7 @@ function invariantsHtml(profile: Profile, o: ReportOptions, files: Files, count:
     return `<tr><td><code>${esc(inv.name)}</code>${promised.has(inv.name) ? '' : ' <span class="tag">not promised</span>'}</td><td>${esc(inv.kind)}</td><td>${esc(inv.says)}</td><td class="muted">${esc(inv.source)}</td><td class="${v ? 'breaks' : 'holds'}">${v ? `breaks — <a href="#cx-${esc(inv.name)}">counterexample</a>` : 'holds (bounded search)'}</td></tr>`;
   }).join('\n');
   const cx: string[] = [];
+  const inv = (name: string) => INVARIANTS.find((i) => i.name === name) ?? { name, says: '', source: '' };
   for (const v of x.violations.values()) {
     const steps = [...pathTo(x, v.before), v.step];
     const results = predictTrace(profile, steps);
@@ -192,8 +194,18 @@ function invariantsHtml(profile: Profile, o: ReportOptions, files: Files, count:
     files.put(`profiles/${profile.name}/counterexample-${v.invariant}.json`, formatTrace(trace));
     files.put(`profiles/${profile.name}/counterexample-${v.invariant}.mmd`, renderSequenceMermaid(seq));
     count.sequences++;
+    // Why it is allowed: the deciding rule, what the profile's base does there, the quoted sources.
+    const base = profile.base ? getProfile(profile.base) : undefined;
+    const b = base ? forBaseline(steps, profile, base) : undefined;
+    const why = explain({
+      subject: profile,
+      ...(base && b ? { baseline: base, baselineSteps: b.steps, ...(b.changes.length ? { baselineChanges: b.changes } : {}) } : {}),
+      steps,
+      at: steps.length - 1,
+      invariant: { name: inv(v.invariant).name, says: inv(v.invariant).says, source: inv(v.invariant).source },
+    });
     cx.push(
-      `<h3 id="cx-${esc(v.invariant)}">Counterexample: ${esc(v.invariant)}</h3><p>${esc(v.detail)} · trace: <a href="${profile.name}/counterexample-${v.invariant}.json">${esc(trace.name)}.json</a></p>${sequenceFigure(renderSequenceSvg(seq), `counterexample-${v.invariant}`, seq.participants.length)}`,
+      `<h3 id="cx-${esc(v.invariant)}">Counterexample: ${esc(v.invariant)}</h3><p>${esc(v.detail)} · trace: <a href="${profile.name}/counterexample-${v.invariant}.json">${esc(trace.name)}.json</a></p>${explainedHtml(why)}${sequenceFigure(renderSequenceSvg(seq), `counterexample-${v.invariant}`, seq.participants.length)}`,
     );
   }
   return `<table><tr><th>invariant</th><th>kind</th><th>says</th><th>source</th><th>bounded search (${x.maxDepth} ops, ${x.states.length} states)</th></tr>${rows}</table>${cx.join('\n')}`;
