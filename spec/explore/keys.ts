@@ -200,8 +200,7 @@ export function sameState(a: SystemState, b: SystemState): boolean {
         x.proc === y.proc &&
         x.live === y.live &&
         Boolean(x.dontfork) === Boolean(y.dontfork) &&
-        sameArray(x.guards ?? [], y.guards ?? [], sameNum) &&
-        sameArray(x.uffd ?? [], y.uffd ?? [], (r, t) => r.page === t.page && r.mode === t.mode),
+        sameArray(x.guards ?? [], y.guards ?? [], sameNum),
     )
   )
     return false;
