@@ -15,7 +15,7 @@ import { dotToSvg, inlineSvg } from './svg.ts';
 import { reachableGraph } from './system.ts';
 import { type DEdge, type DNode, type Diagram, type Status, safeId } from './types.ts';
 
-export const REGIONS = ['attribute', 'backing', 'mapped', 'pinned', 'trustedEntity', 'stage2', 'directMap'] as const;
+export const REGIONS = ['attribute', 'backing', 'mapped', 'pinned', 'trustedEntity', 'stage2', 'directMap', 'folio'] as const;
 export type Region = (typeof REGIONS)[number];
 
 const REGION_WORDS: Record<Region, string> = {
@@ -26,6 +26,7 @@ const REGION_WORDS: Record<Region, string> = {
   trustedEntity: 'trusted entity',
   stage2: 'stage-2',
   directMap: 'direct map',
+  folio: 'huge folio',
 };
 
 function valueWords(r: Region, p: PageProjection): string {
@@ -34,6 +35,8 @@ function valueWords(r: Region, p: PageProjection): string {
       return p.mapped ? 'host-mapped' : 'unmapped';
     case 'pinned':
       return p.pinned ? 'pinned' : 'unpinned';
+    case 'folio':
+      return p.folio ?? 'no huge folio';
     case 'attribute':
     case 'backing':
     case 'trustedEntity':
@@ -121,6 +124,12 @@ function opsLabel(ops: readonly string[]): string {
   return ops.length <= MAX_OPS ? ops.join(' / ') : `${ops.slice(0, MAX_OPS).join(' / ')} / +${ops.length - MAX_OPS} more`;
 }
 
+/** The regions worth drawing: the huge-folio region only when a side has huge folios (hugetlb). */
+export function shownRegions(c: Comparison): Region[] {
+  const trivial = (g: RegionGraph) => g.values.length === 1 && g.values[0] === 'no huge folio';
+  return REGIONS.filter((r) => r !== 'folio' || !(trivial(c.a.regions.folio) && trivial(c.b.regions.folio)));
+}
+
 /** One side as a diagram: a cluster per region, values coloured where the other side lacks them. */
 export function sideDiagram(c: Comparison, which: 'a' | 'b'): Diagram {
   const me = c[which];
@@ -128,7 +137,7 @@ export function sideDiagram(c: Comparison, which: 'a' | 'b'): Diagram {
   const only: Status = which === 'a' ? 'removed' : 'added';
   const nodes: DNode[] = [];
   const edges: DEdge[] = [];
-  for (const r of REGIONS) {
+  for (const r of shownRegions(c)) {
     const g = me.regions[r];
     const og = other.regions[r];
     const id = (v: string) => safeId(`${r}_${v}`);
@@ -154,7 +163,7 @@ export function sideDiagram(c: Comparison, which: 'a' | 'b'): Diagram {
     machine: 'compare',
     title: `${me.profile.name}: page states by region`,
     subtitle: [me.profile.title, `VM type ${me.vmType}; guest_memfd flags ${me.flags.join(', ') || 'none accepted'}`],
-    groups: REGIONS.map((r) => ({ id: r, label: REGION_WORDS[r] })),
+    groups: shownRegions(c).map((r) => ({ id: r, label: REGION_WORDS[r] })),
     nodes,
     edges,
     notes: [`${which === 'a' ? 'red' : 'green'}: only under ${me.profile.name} (not under ${other.profile.name})`],
@@ -199,7 +208,7 @@ export function compareMermaid(c: Comparison): string {
     const d = sideDiagram(c, which);
     const p = which.toUpperCase();
     out.push(`  subgraph ${p}[${q(`${c[which].profile.name} · VM type ${c[which].vmType}`)}]`, '    direction TB');
-    for (const r of REGIONS) {
+    for (const r of shownRegions(c)) {
       out.push(`    subgraph ${p}_${r}[${q(REGION_WORDS[r])}]`, '      direction LR');
       for (const n of d.nodes.filter((x) => x.group === r))
         out.push(n.kind === 'initial' ? `      ${p}_${n.id}(( ))` : `      ${p}_${n.id}[${q(n.label)}]:::${n.status}`);
@@ -223,7 +232,7 @@ export function compareText(c: Comparison): string {
     `page states by region: ${c.a.profile.name} (VM type ${c.a.vmType}) | ${c.b.profile.name} (VM type ${c.b.vmType})`,
     '* only under that profile',
   ];
-  for (const r of REGIONS) {
+  for (const r of shownRegions(c)) {
     out.push('', `${REGION_WORDS[r]}:`);
     for (const which of ['a', 'b'] as const) {
       const g = c[which].regions[r];
