@@ -1830,6 +1830,108 @@ static void op_pre_fault(struct req *r)
 		answer("ok ret=%llu", (unsigned long long)p.size); /* the part of the range not pre-faulted */
 }
 
+/*
+ * userfaultfd on a trace mapping (native/PROTOCOL.md "userfaultfd"). The structs and ioctl numbers are from
+ * include/uapi/linux/userfaultfd.h, written here as the KVM ones are, so the helper needs no kernel headers.
+ */
+struct uffd_range_uapi { uint64_t start, len; };
+struct uffdio_api_uapi { uint64_t api, features, ioctls; };
+struct uffdio_register_uapi { struct uffd_range_uapi range; uint64_t mode, ioctls; };
+struct uffdio_continue_uapi { struct uffd_range_uapi range; uint64_t mode; int64_t mapped; };
+_Static_assert(sizeof(struct uffdio_api_uapi) == 24, "struct uffdio_api");
+_Static_assert(sizeof(struct uffdio_register_uapi) == 32, "struct uffdio_register");
+_Static_assert(sizeof(struct uffdio_continue_uapi) == 32, "struct uffdio_continue");
+#define UFFD_API_VERSION 0xAAull
+#define UFFDIO_API_NR 0xC018AA3Fu      /* _IOWR(0xAA, 0x3F, struct uffdio_api) */
+#define UFFDIO_REGISTER_NR 0xC020AA00u /* _IOWR(0xAA, 0x00, struct uffdio_register) */
+#define UFFDIO_CONTINUE_NR 0xC020AA07u /* _IOWR(0xAA, 0x07, struct uffdio_continue) */
+#define UFFD_REGISTER_MODES 0x5ull     /* MISSING (1 << 0) | MINOR (1 << 2): the modes the protocol sends */
+
+static int uffd_fd = -1;        /* this process's userfaultfd, opened by the first uffd_register */
+static pid_t uffd_pid;          /* the process that opened it (a fork child opens its own) */
+static int uffd_registered;     /* a registration succeeded: a later access may wait on a userfault */
+
+/* The process's userfaultfd, opened and initialised (UFFDIO_API, no features) on first use; -errno if not. */
+static int uffd_get(void)
+{
+	if (uffd_fd >= 0 && uffd_pid == getpid())
+		return uffd_fd;
+	uffd_fd = -1;
+	uffd_registered = 0;
+	int u = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u < 0)
+		return -errno;
+	/* No feature bits: 7.3 has none for guest_memfd (UFFD_FEATURE_MINOR_GUEST_MEMFD never merged), and an
+	 * unknown bit would fail UFFDIO_API itself with EINVAL instead of letting REGISTER answer. */
+	struct uffdio_api_uapi api = { .api = UFFD_API_VERSION, .features = 0 };
+	if (ioctl(u, UFFDIO_API_NR, &api) < 0) {
+		int e = errno;
+		close(u);
+		return -e;
+	}
+	uffd_fd = u;
+	uffd_pid = getpid();
+	return u;
+}
+
+static void op_uffd_register(struct req *r)
+{
+	struct handle *m;
+	uint64_t off, len, mode;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
+	    get_u64(r, "mode", &mode, 0) < 0 || check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
+		return;
+	if (mode == 0 || (mode & ~UFFD_REGISTER_MODES))
+		return (void)perr(r, "mode=%llu: expected 1 (MISSING) or 4 (MINOR)", (unsigned long long)mode);
+	int u = uffd_get();
+	if (u < 0)
+		return answer_errno(-u);
+	struct uffdio_register_uapi reg = { .range = { .start = m->addr + off, .len = len }, .mode = mode };
+	if (ioctl(u, UFFDIO_REGISTER_NR, &reg) < 0)
+		return answer_errno(errno);
+	uffd_registered = 1;
+	answer("ok");
+}
+
+static void op_uffd_continue(struct req *r)
+{
+	struct handle *m;
+	uint64_t off, len;
+	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
+	    check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
+		return;
+	int u = uffd_get();
+	if (u < 0)
+		return answer_errno(-u);
+	struct uffdio_continue_uapi c = { .range = { .start = m->addr + off, .len = len }, .mode = 0 };
+	if (ioctl(u, UFFDIO_CONTINUE_NR, &c) < 0)
+		return answer_errno(errno);
+	answer("ok");
+}
+
+/*
+ * Accesses after a successful registration could wait forever on a userfault, which this single-threaded
+ * helper cannot observe; it refuses them instead of hanging. No kernel this project runs on accepts a
+ * registration on guest_memfd (7.3 answers EINVAL), so no recorded trace reaches this.
+ */
+static int uffd_access_op(const char *op)
+{
+	static const char *const faulting[] = { "read_mem", "write_mem", "fill_mem", "check_mem", "madvise",
+						 "pin", "guest_access", "pre_fault" };
+	for (size_t i = 0; i < sizeof(faulting) / sizeof(faulting[0]); i++)
+		if (strcmp(op, faulting[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int uffd_blocks_access(void)
+{
+	if (!uffd_registered || uffd_pid != getpid())
+		return 0;
+	answer("failed the helper does not run accesses once a userfaultfd registration succeeded (a userfault would block it)");
+	return 1;
+}
+
 static void op_unsupported(struct req *r)
 {
 	answer("failed unsupported: %s needs a confidential-computing platform (SNP, TDX or CCA)", r->op);
@@ -1920,6 +2022,8 @@ static const struct opdef OPS[] = {
 	{ "guest_access", op_guest_access },
 	{ "guest_request_conversion", op_guest_request_conversion },
 	{ "pre_fault", op_pre_fault },
+	{ "uffd_register", op_uffd_register },
+	{ "uffd_continue", op_uffd_continue },
 	{ "__crash", op_test_crash },
 	{ "__hang", op_test_hang },
 	{ "__exit", op_test_exit },
@@ -1990,6 +2094,8 @@ static void run_line(size_t i)
 	}
 	for (size_t k = 0; k < sizeof(OPS) / sizeof(OPS[0]); k++) {
 		if (strcmp(OPS[k].name, r->op) == 0) {
+			if (uffd_access_op(r->op) && uffd_blocks_access())
+				return;
 			OPS[k].fn(r);
 			if (!answered)
 				answer("error internal: %s gave no answer", r->op);

@@ -3,7 +3,9 @@
  * lab kernel (`--record`: boots the lab VM once, needs QEMU and a cached or buildable lab kernel). Without
  * --record it only checks that the committed files hold the same steps as the scenarios (exit 1 when they
  * differ). A recording the spec disagrees with is still written, and each disagreement is printed.
- *   npx tsx scripts/build-lab-corpus.ts --record [--only linux-7.3|sw-protected]
+ *   npx tsx scripts/build-lab-corpus.ts --record [--only linux-7.3|sw-protected] [--scenarios PREFIX]
+ * --scenarios records only the scenarios whose name starts with PREFIX (e.g. `uffd--`) and writes just their
+ * files, leaving the rest of the directory as it is (adding scenarios without re-recording the corpus).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +23,7 @@ import { writeFileAtomic } from '../src/files.ts';
 const args = process.argv.slice(2);
 const record = args.includes('--record');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const prefix = args.includes('--scenarios') ? args[args.indexOf('--scenarios') + 1] : undefined;
 const corpora = LAB_CORPORA.filter((c) => only === undefined || c.profile === only);
 if (corpora.length === 0) {
   console.error(`build-lab-corpus: --only ${String(only)}: no such corpus (${LAB_CORPORA.map((c) => c.profile).join(', ')})`);
@@ -38,7 +41,9 @@ if (record) {
   for (const c of corpora) {
     // Record everything first, then replace the directory: an interrupted run leaves the old corpus whole.
     const recorded: Array<[string, string]> = [];
-    for (const s of c.scenarios) {
+    const chosen = c.scenarios.filter((s) => prefix === undefined || s.name.startsWith(prefix));
+    if (chosen.length === 0) continue;
+    for (const s of chosen) {
       const t = traceOf(c, s);
       const run = await backend.run(t);
       const d = compareTrace(getProfile(c.profile), t.steps, run.outcomes).divergence;
@@ -51,7 +56,7 @@ if (record) {
       recorded.push([`${s.name}.json`, formatTrace({ ...t, steps: withObserved(t.steps, run.outcomes) })]);
     }
     mkdirSync(c.dir, { recursive: true });
-    for (const f of readdirSync(c.dir)) if (f.endsWith('.json')) rmSync(join(c.dir, f));
+    if (prefix === undefined) for (const f of readdirSync(c.dir)) if (f.endsWith('.json')) rmSync(join(c.dir, f));
     for (const [f, text] of recorded) writeFileAtomic(join(c.dir, f), text);
     console.log(`recorded ${recorded.length} ${c.profile} traces into ${c.dir}`);
   }

@@ -221,6 +221,27 @@ export interface GuestRequestConversionOp {
   private: boolean;
 }
 
+/** userfaultfd modes a registration asks for (UFFDIO_REGISTER_MODE_MINOR / _MISSING). */
+export type UffdMode = 'minor' | 'missing';
+/**
+ * userfaultfd(2) for the process (UFFDIO_API, once), then UFFDIO_REGISTER of [offset, offset+length) of a mapping
+ * in one mode (kernel-abi.md §4.3). Faults there are then reported to the userfaultfd instead of being resolved.
+ */
+export interface UffdRegisterOp {
+  op: 'uffd_register';
+  map: Handle;
+  offset: Int;
+  length: Int;
+  mode: UffdMode;
+}
+/** UFFDIO_CONTINUE of [offset, offset+length) of a mapping: map the page-cache pages already there (minor faults). */
+export interface UffdContinueOp {
+  op: 'uffd_continue';
+  map: Handle;
+  offset: Int;
+  length: Int;
+}
+
 export type Op =
   | CheckExtensionOp
   | CreateVmOp
@@ -253,7 +274,9 @@ export type Op =
   | PopulateOp
   | GuestAccessOp
   | PreFaultOp
-  | GuestRequestConversionOp;
+  | GuestRequestConversionOp
+  | UffdRegisterOp
+  | UffdContinueOp;
 
 export type OpName = Op['op'];
 
@@ -279,6 +302,11 @@ export type Outcome =
   | { errno: ErrnoName; error_offset?: Int }
   | { access: 'ok'; value?: number; match?: boolean }
   | { access: 'SIGBUS' | 'SIGSEGV' | 'MCE' }
+  /**
+   * The access raised a userfault in a uffd-registered range (spec/rules/uffd.ts): the thread waits and the
+   * userfaultfd reports a page fault (MINOR: the page is in the page cache; MISSING: it is a hole).
+   */
+  | { access: 'UFFD_MINOR' | 'UFFD_MISSING' }
   | { exit: 'MEMORY_FAULT'; private: boolean }
   | { exit: 'MMIO' }
   /** Not an ABI outcome: the backend could not perform the step (helper crash, timeout, unsupported op). */

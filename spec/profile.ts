@@ -5,6 +5,7 @@
  */
 import type { PageRules } from '../machines/page.ts';
 import type { ErrnoName, MadviseName, VmTypeName } from './constants.ts';
+import type { UffdMode } from './ops.ts';
 
 export type HostPrivateAccess = 'SIGBUS' | 'SIGSEGV' | 'MCE';
 
@@ -131,12 +132,25 @@ export interface Profile {
   extraCaps: Record<number, { kvm: number; vm?: number }>;
   /** Per-guest_memfd attribute ioctl (KVM_SET_MEMORY_ATTRIBUTES2) and its cap. */
   gmemAttributes?: { cap: number; errorOffset: boolean };
+  /**
+   * userfaultfd on guest_memfd mappings (spec/rules/uffd.ts). Absent: not modelled (the uffd operations predict
+   * not_modelled).
+   */
+  uffd?: UffdRules;
   /** Profile-wide changes to the page machine's rules (e.g. the rejected exclusive-GUP design). */
   pageRuleOverrides?: Partial<PageRules>;
   /** Invariants (spec/invariants.ts names) this profile promises; default: all of them. */
   promises?: string[];
   /** Deliberate deviations, for the mutation harness only (src/mutation): never set in a shipped profile. */
   deviations?: Deviations;
+}
+
+/** What UFFDIO_REGISTER does on a guest_memfd VMA, and where that comes from. */
+export interface UffdRules {
+  /** Modes a guest_memfd VMA accepts; empty: none (EINVAL: guest_memfd's vm_ops have no vm_uffd_ops). */
+  registerModes: readonly UffdMode[];
+  /** The source of these semantics: a measurement on a kernel, or the proposal's text. */
+  source: string;
 }
 
 /** How a deviating backend differs from the rules: a skipped check, two checks in the wrong order, a lost effect. */

@@ -112,6 +112,16 @@ export interface MapState {
   dontfork?: boolean;
   /** Mapping-relative pages with a guard marker (MADV_GUARD_INSTALL): accesses SIGSEGV, GUP fails. Never empty. */
   guards?: number[];
+  /**
+   * Mapping-relative pages registered with the process's userfaultfd (UFFDIO_REGISTER), each with its mode,
+   * sorted by page. Never empty. spec/rules/uffd.ts.
+   */
+  uffd?: UffdRegistration[];
+}
+
+export interface UffdRegistration {
+  page: number;
+  mode: 'minor' | 'missing';
 }
 
 export interface PinState {

@@ -6,6 +6,7 @@ import type { MachineObserver } from '../machines/bridge.ts';
 import type { Outcome, Step } from './ops.ts';
 import type { Profile } from './profile.ts';
 import type { RuleRef } from './rules/check.ts';
+import { withoutUffd } from './rules/uffd.ts';
 import { decideStep } from './ops/index.ts';
 import type { NameRef, SystemState } from './state.ts';
 import { World } from './world.ts';
@@ -50,7 +51,8 @@ function forkStep(profile: Profile, state: SystemState, step: Step & { op: 'fork
       if (m?.live && m.proc === parent && !m.dontfork) {
         let copy = mapCopy.get(ref.map);
         if (copy === undefined) {
-          copy = w.newMap({ ...m, proc: child });
+          // The child's VMAs are not registered with the parent's userfaultfd (no UFFD_FEATURE_EVENT_FORK).
+          copy = w.newMap({ ...withoutUffd(m), proc: child });
           mapCopy.set(ref.map, copy);
           w.gmemEvent(m.gmem, { type: 'MAPPED' });
         }

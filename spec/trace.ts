@@ -120,11 +120,14 @@ export function parseOutcome(where: string, v: JsonValue | undefined, role: 'obs
       if (v.match !== undefined) out.match = field(`${where}.match`, { kind: 'bool' }, v.match) as boolean;
       return out;
     }
-    if (v.access === 'SIGBUS' || v.access === 'SIGSEGV' || v.access === 'MCE') {
+    if (v.access === 'SIGBUS' || v.access === 'SIGSEGV' || v.access === 'MCE' || v.access === 'UFFD_MINOR' || v.access === 'UFFD_MISSING') {
       onlyFields(where, v, `a ${v.access} outcome`, ['access']);
       return { access: v.access };
     }
-    throw new TraceError(`${where}.access`, `expected "ok", "SIGBUS", "SIGSEGV" or "MCE", got ${show(v.access)}`);
+    throw new TraceError(
+      `${where}.access`,
+      `expected "ok", "SIGBUS", "SIGSEGV", "MCE", "UFFD_MINOR" or "UFFD_MISSING", got ${show(v.access)}`,
+    );
   }
   if ('exit' in v) {
     if (v.exit === 'MMIO') {

@@ -5,6 +5,7 @@
  */
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 import { SW_PROTECTED_SCENARIOS } from './scenarios-sw-protected.ts';
+import { UFFD_SCENARIOS } from './scenarios-uffd.ts';
 
 export interface LabCorpus {
   profile: string;
@@ -21,6 +22,6 @@ export const LINUX_7_3_LEFT_OUT: Readonly<Record<string, string>> = {
 };
 
 export const LAB_CORPORA: readonly LabCorpus[] = [
-  { profile: 'linux-7.3', dir: 'examples/corpus/linux-7.3', scenarios: SCENARIOS.filter((s) => !(s.name in LINUX_7_3_LEFT_OUT)) },
+  { profile: 'linux-7.3', dir: 'examples/corpus/linux-7.3', scenarios: [...SCENARIOS.filter((s) => !(s.name in LINUX_7_3_LEFT_OUT)), ...UFFD_SCENARIOS] },
   { profile: 'sw-protected', dir: 'examples/corpus/sw-protected', scenarios: SW_PROTECTED_SCENARIOS },
 ];

@@ -17,6 +17,9 @@
  *   attributes      per page to private / shared (where the profile converts); one probe where it cannot
  *   pins            pin / unpin each page (up to bound.pins live pins)
  *   file ops        fstat, ftruncate, read, pread on each open guest_memfd fd
+ *   userfaultfd     register the file's pages MINOR / MISSING, continue each page (profiles that model
+ *                   userfaultfd); an unaligned and an out-of-mapping register, an unaligned continue (where
+ *                   registration works)
  *   platform        launch start / finish, populate each bound page, guest access (private / shared) to each
  *                   bound page, guest conversion requests — only in profiles with private memory
  */
@@ -263,6 +266,18 @@ export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[
       for (let i = 0; i < bound.pages; i++) ev.push({ op: 'pin', map: m.name, offset: i * PAGE, len: PAGE });
     ev.push({ op: 'madvise', map: m.name, offset: 0, length: size, advice: 'dontneed' });
     ev.push({ op: 'munmap', map: m.name });
+    // userfaultfd, where the profile says what it does: register the file's pages in each mode, continue each
+    // page (linux-7.3: each refused); where registration works (uffd-minor), probes too: an unaligned range, a
+    // range past the mapping, an unaligned continue.
+    if (profile.uffd) {
+      for (const mode of ['minor', 'missing'] as const) ev.push({ op: 'uffd_register', map: m.name, offset: 0, length: size, mode });
+      for (let i = 0; i < bound.pages; i++) ev.push({ op: 'uffd_continue', map: m.name, offset: i * PAGE, length: PAGE });
+      if (profile.uffd.registerModes.length) {
+        ev.push({ op: 'uffd_register', map: m.name, offset: 1, length: size, mode: 'minor' });
+        ev.push({ op: 'uffd_register', map: m.name, offset: size + PAGE, length: PAGE, mode: 'minor' });
+        ev.push({ op: 'uffd_continue', map: m.name, offset: 1, length: PAGE });
+      }
+    }
   }
   for (const p of livePins) {
     const name = Object.keys(s.names)

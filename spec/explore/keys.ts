@@ -200,7 +200,8 @@ export function sameState(a: SystemState, b: SystemState): boolean {
         x.proc === y.proc &&
         x.live === y.live &&
         Boolean(x.dontfork) === Boolean(y.dontfork) &&
-        sameArray(x.guards ?? [], y.guards ?? [], sameNum),
+        sameArray(x.guards ?? [], y.guards ?? [], sameNum) &&
+        sameArray(x.uffd ?? [], y.uffd ?? [], (r, t) => r.page === t.page && r.mode === t.mode),
     )
   )
     return false;

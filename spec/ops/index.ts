@@ -19,6 +19,7 @@ import { closeOp, createGmemOp, dupOp, fstatOp, ftruncateOp, preadOp, pwriteOp, 
 import { checkExtensionOp, createVmOp } from './kvm.ts';
 import { guestAccessOp, launchFinishOp, launchStartOp, populateOp, preFaultOp } from './platform.ts';
 import type { OpModule, StepOf } from './types.ts';
+import { uffdContinueOp, uffdRegisterOp } from './uffd.ts';
 
 export type OpRegistry = { readonly [N in OpName]: OpModule<N> };
 
@@ -57,6 +58,8 @@ export const OPS: OpRegistry = {
   guest_access: guestAccessOp,
   pre_fault: preFaultOp,
   guest_request_conversion: guestRequestConversionOp,
+  uffd_register: uffdRegisterOp,
+  uffd_continue: uffdContinueOp,
 };
 
 /** The record of a step's operation, typed for that step (the one place the op-to-record link is asserted). */

@@ -4,6 +4,7 @@ import { LINUX_6_18 } from './linux-6.18.ts';
 import { LINUX_7_3 } from './linux-7.3.ts';
 import { ARM_CCA, PKVM, SEV_SNP, SW_PROTECTED, TDX } from './platforms.ts';
 import { EXCLUSIVE_GUP, HUGETLB_PROFILE, IN_PLACE_CONVERSION, NO_DIRECT_MAP_PROFILE } from './proposals.ts';
+import { UFFD_MINOR } from './uffd-minor.ts';
 
 export const PROFILES: readonly Profile[] = [
   LINUX_6_18,
@@ -17,6 +18,7 @@ export const PROFILES: readonly Profile[] = [
   NO_DIRECT_MAP_PROFILE,
   HUGETLB_PROFILE,
   EXCLUSIVE_GUP,
+  UFFD_MINOR,
 ];
 
 export const DEFAULT_PROFILE = 'linux-6.18';

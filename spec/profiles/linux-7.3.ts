@@ -29,7 +29,7 @@ export const LINUX_7_3: Profile = {
   title: 'Linux 7.3 upstream (default VM), as the lab builds it',
   kind: 'upstream',
   summary:
-    'guest_memfd in 7.3, default VM type: as linux-6.18, except that an overlapping guest_memfd binding fails with EEXIST (the file has its own pseudo-filesystem and takes no leases, which no operation here observes). Checked step by step against the lab kernel (7.3.4, KVM_SW_PROTECTED_VM, SMM, TDP, 40-bit guest physical addresses).',
+    'guest_memfd in 7.3, default VM type: as linux-6.18, except that an overlapping guest_memfd binding fails with EEXIST (the file has its own pseudo-filesystem and takes no leases, which no operation here observes). userfaultfd cannot register a guest_memfd mapping in any mode (EINVAL). Checked step by step against the lab kernel (7.3.4, KVM_SW_PROTECTED_VM, SMM, TDP, 40-bit guest physical addresses).',
   sources: [
     'docs/kernel-observations.md ("Linux 7.3 on the lab")',
     'virt/kvm/guest_memfd.c and arch/x86/kvm (linux-source-7.3 7.3.4-1~bpo13+1)',
@@ -45,4 +45,12 @@ export const LINUX_7_3: Profile = {
   // KVM_X86_SW_PROTECTED_VM (VM types 0x3; the sw-protected profile models that type), so /dev/kvm reports
   // MEMORY_ATTRIBUTES = PRIVATE while a default VM reports 0; EXIT_HYPERCALL's mask is MAP_GPA_RANGE.
   extraCaps: { 201: { kvm: 4096 }, 233: { kvm: 8, vm: 0 }, 235: { kvm: 3 } },
+  // userfaultfd: 7.3 has the generic vm_uffd_ops, but guest_memfd's vm_ops set none, so vma_can_userfault()
+  // refuses MINOR, MISSING (and WP) on a guest_memfd VMA with EINVAL, and UFFDIO_CONTINUE finds no registered
+  // VMA (ENOENT). UFFDIO_API offers features 0x7ffff: no guest_memfd bit. A memfd mapping accepts both modes.
+  uffd: {
+    registerModes: [],
+    source:
+      'measured on the lab (scripts/lab-probes/uffd-guest-memfd.c, examples/corpus/linux-7.3/uffd-*); mm/userfaultfd.c vma_can_userfault, virt/kvm/guest_memfd.c kvm_gmem_vm_ops (linux-source-7.3)',
+  },
 };

@@ -26,6 +26,7 @@ import type { World } from '../world.ts';
 import { type Decision, PAGE, aligned, pagesOf, s64, success, u64 } from './decision.ts';
 import { punchRange } from './fallocate.ts';
 import { faultIn } from './memAccess.ts';
+import { isUserfault } from './uffd.ts';
 
 /** The pages of [first, first+count) that lie in the mapping (mapping-relative), and whether any did not. */
 function inMapping(map: MapState, first: number, count: number): { pages: number[]; beyond: boolean } {
@@ -50,6 +51,8 @@ function populate(w: World, op: MadviseOp, index: number, pages: readonly number
     const map = w.s.maps[index] as MapState;
     const r = faultIn(w, index, map, BigInt(p) * PAGE, access);
     if ('outcome' in r) {
+      // A userfault blocks the populating thread as it blocks an access (spec/rules/uffd.ts).
+      if (isUserfault(r.outcome)) return { outcome: r.outcome, rule: { id: `madvise.${op.advice}.${r.id}`, says: r.says, cite: r.cite } };
       return {
         outcome: { errno: 'EFAULT' },
         rule: {

@@ -8,6 +8,7 @@ import type { CheckMemOp, FillMemOp, Outcome, PinOp, ReadMemOp, StepMeta, UnpinO
 import type { MapState } from '../state.ts';
 import type { World } from '../world.ts';
 import { type Decision, PAGE, s64, success, u64 } from './decision.ts';
+import { userfault } from './uffd.ts';
 
 export type Access = 'read' | 'write';
 
@@ -60,6 +61,9 @@ export function faultIn(w: World, mapIndex: number, map: MapState, byteOffset: b
       cite: 'kernel-abi.md §2.5 step 1; test_fault_overflow',
     };
   }
+  // A uffd-registered page reports the fault to the userfaultfd instead (spec/rules/uffd.ts).
+  const uf = userfault(w, mapIndex, map, Number(byteOffset / PAGE), page);
+  if (uf) return uf;
   const p = w.page(map.gmem, page);
   if (!p.hostMappers.includes(mapIndex) && !w.pageEvent(map.gmem, page, { type: 'HOST_FAULT', mapper: mapIndex })) {
     const sig = w.vmRules(w.peekGmem(map.gmem).vm).privateHostAccess;
@@ -201,6 +205,12 @@ export function pin(w: World, op: PinOp & StepMeta): Decision {
     const page = m.map.start + Number(at / PAGE);
     if (page >= w.peekGmem(m.map.gmem).sizePages)
       return pinFault('pin.past-eof', 'pinning a page at or past EOF fails with EFAULT (the fault would be SIGBUS)');
+    // GUP for a long-term pin does not allow retry, so handle_userfault answers VM_FAULT_SIGBUS (derived).
+    if (userfault(w, m.index, m.map, Number(at / PAGE), page))
+      return pinFault(
+        'pin.userfault',
+        'pinning a page whose fault would raise a userfault fails with EFAULT: GUP without retry cannot wait',
+      );
     if (!w.pageCan(m.map.gmem, page, { type: 'PIN' }))
       return pinFault('pin.private', 'GUP of a private page fails with EFAULT: private memory is never pinned by the host');
     pages.push(page);

@@ -10,6 +10,7 @@ import type { World } from '../world.ts';
 import { hasEffect } from '../world.ts';
 import { capAnswer } from './caps.ts';
 import { type Access, faultIn } from './memAccess.ts';
+import { isUserfault } from './uffd.ts';
 import { gfnIsPrivate } from './attributes.ts';
 import { type Check, type RuleRef, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, refused, success, u64 } from './decision.ts';
@@ -312,6 +313,15 @@ function userMemory(w: World, vm: number, slot: Memslot, gfn: number, op: string
   }
   const offset = BigInt(u.offset) + BigInt(gfn - slot.gfn) * PAGE;
   const r = faultIn(w, u.map, map, offset, access);
+  // KVM faults the page in through the user page tables, so a uffd-registered page blocks the vCPU on a
+  // userfault as it would block a host thread (seed 002: KVM's own accesses go through userspace_addr).
+  if ('outcome' in r && isUserfault(r.outcome))
+    return stop(
+      r.outcome,
+      `${op}.user-memory-${r.id.replace('access.', '')}`,
+      `KVM's fault through userspace_addr: ${r.says}`,
+      `${r.cite}; seed 002`,
+    );
   if ('outcome' in r) {
     return stop(
       { errno: 'EFAULT' },
@@ -443,6 +453,7 @@ export function preFault(w: World, op: PreFaultOp & StepMeta): Decision {
     const fault = guestFault(w, vm, first + k, false, 'pre_fault', 'read');
     if (fault.kind === 'stop') {
       // The first page's failure is the ioctl's; after progress the ioctl succeeds with the rest left over.
+      if (isUserfault(fault.outcome)) return { outcome: fault.outcome, rule: fault.rule }; // the vCPU waits on it
       if (k === 0) return { outcome: { errno: preFaultErrno(fault.outcome) }, rule: fault.rule };
       return success(
         'pre_fault.partial',

@@ -38,6 +38,8 @@ export const COMMITTED: readonly CommittedSuite[] = [
   // Two pages, so that a huge folio (two pages here) fits; without the memslot (with it, 17112 leaf paths).
   { profile: 'hugetlb', bound: 'vms=1,gmems=1,pages=2,maps=1,pins=0,slots=0', coverage: ['state', 'failures'], c: false },
   { profile: 'exclusive-gup', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1', coverage: ['state', 'failures'], c: false },
+  // userfaultfd works on the host mapping: the mapping and a pin stay, the memslot goes (no vCPU access here).
+  { profile: 'uffd-minor', bound: 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=0', coverage: ['state', 'failures'], c: false },
 ];
 
 export function committedFor(profile: string): CommittedSuite | undefined {

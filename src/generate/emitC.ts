@@ -440,6 +440,15 @@ function emitStep(c: Ctx, s: Step, ind: string): void {
     case 'guest_request_conversion':
     case 'pre_fault':
       throw new Unsupported(`${s.op} needs a confidential-computing platform or a vCPU`);
+    case 'uffd_register':
+      // UFFDIO_REGISTER_MODE_MISSING = 1, _MINOR = 4 (the op's wireEnums).
+      out.push(`${ind}ret = gmem_uffd_register(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.mode === 'minor' ? 4 : 1});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
+    case 'uffd_continue':
+      out.push(`${ind}ret = gmem_uffd_continue(${addr(s.map, s.offset)}, ${u64(s.length)});`);
+      assertResult(c, ind, 'ret', o, s);
+      return;
     default: {
       // Unreachable: every operation has a case above, and a new one fails to compile here until it has one.
       const missing: never = s;
@@ -1024,6 +1033,51 @@ static __attribute__((unused)) long gmem_unpin(uint8_t *addr, uint64_t len)
 	}
 	errno = EINVAL;
 	return -1;
+}
+
+/* userfaultfd (include/uapi/linux/userfaultfd.h): one per process, opened and given UFFDIO_API (no features) by
+ * its first use; a forked child opens its own. */
+static int uffd = -1;
+static pid_t uffd_pid;
+
+static __attribute__((unused)) int gmem_uffd(void)
+{
+	uint64_t api[3] = { 0xAA, 0, 0 };	/* struct uffdio_api: api, features, ioctls */
+	int u;
+
+	if (uffd >= 0 && uffd_pid == getpid())
+		return uffd;
+	u = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u < 0)
+		return -1;
+	if (ioctl(u, 0xC018AA3F, api) < 0) {	/* UFFDIO_API */
+		int err = errno;
+
+		close(u);
+		errno = err;
+		return -1;
+	}
+	uffd = u;
+	uffd_pid = getpid();
+	return u;
+}
+
+/* UFFDIO_REGISTER of [addr, addr+len) in one mode (MISSING 1, MINOR 4). */
+static __attribute__((unused)) long gmem_uffd_register(uint8_t *addr, uint64_t len, uint64_t mode)
+{
+	uint64_t reg[4] = { (uintptr_t)addr, len, mode, 0 };	/* struct uffdio_register */
+	int u = gmem_uffd();
+
+	return u < 0 ? -1 : ioctl(u, 0xC020AA00, reg);	/* UFFDIO_REGISTER */
+}
+
+/* UFFDIO_CONTINUE of [addr, addr+len). */
+static __attribute__((unused)) long gmem_uffd_continue(uint8_t *addr, uint64_t len)
+{
+	uint64_t cont[4] = { (uintptr_t)addr, len, 0, 0 };	/* struct uffdio_continue: range, mode, mapped */
+	int u = gmem_uffd();
+
+	return u < 0 ? -1 : ioctl(u, 0xC020AA07, cont);	/* UFFDIO_CONTINUE */
 }
 
 /* mmap() for a table of refusals: -1 with errno, or 0 (and the mapping is dropped again). */

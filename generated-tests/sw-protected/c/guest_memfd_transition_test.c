@@ -442,6 +442,51 @@ static __attribute__((unused)) long gmem_unpin(uint8_t *addr, uint64_t len)
 	return -1;
 }
 
+/* userfaultfd (include/uapi/linux/userfaultfd.h): one per process, opened and given UFFDIO_API (no features) by
+ * its first use; a forked child opens its own. */
+static int uffd = -1;
+static pid_t uffd_pid;
+
+static __attribute__((unused)) int gmem_uffd(void)
+{
+	uint64_t api[3] = { 0xAA, 0, 0 };	/* struct uffdio_api: api, features, ioctls */
+	int u;
+
+	if (uffd >= 0 && uffd_pid == getpid())
+		return uffd;
+	u = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u < 0)
+		return -1;
+	if (ioctl(u, 0xC018AA3F, api) < 0) {	/* UFFDIO_API */
+		int err = errno;
+
+		close(u);
+		errno = err;
+		return -1;
+	}
+	uffd = u;
+	uffd_pid = getpid();
+	return u;
+}
+
+/* UFFDIO_REGISTER of [addr, addr+len) in one mode (MISSING 1, MINOR 4). */
+static __attribute__((unused)) long gmem_uffd_register(uint8_t *addr, uint64_t len, uint64_t mode)
+{
+	uint64_t reg[4] = { (uintptr_t)addr, len, mode, 0 };	/* struct uffdio_register */
+	int u = gmem_uffd();
+
+	return u < 0 ? -1 : ioctl(u, 0xC020AA00, reg);	/* UFFDIO_REGISTER */
+}
+
+/* UFFDIO_CONTINUE of [addr, addr+len). */
+static __attribute__((unused)) long gmem_uffd_continue(uint8_t *addr, uint64_t len)
+{
+	uint64_t cont[4] = { (uintptr_t)addr, len, 0, 0 };	/* struct uffdio_continue: range, mode, mapped */
+	int u = gmem_uffd();
+
+	return u < 0 ? -1 : ioctl(u, 0xC020AA07, cont);	/* UFFDIO_CONTINUE */
+}
+
 /* mmap() for a table of refusals: -1 with errno, or 0 (and the mapping is dropped again). */
 static __attribute__((unused)) long mmap_ret(int fd, off_t offset, uint64_t length, int prot, int flags)
 {
@@ -504,7 +549,7 @@ static const char rule_set_memory_region2_gpa_overlap[] __attribute__((unused)) 
 
 /*
  * walk 6: 1 new edge(s) from "vm0"
- * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0006)
 {
@@ -521,7 +566,7 @@ TEST(transition_w0006)
 
 /*
  * walk 9: 1 new edge(s) from "vm0 (sw_protected)"
- * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0009)
 {
@@ -538,7 +583,7 @@ TEST(transition_w0009)
 
 /*
  * walk 10: 6 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0010)
 {
@@ -579,7 +624,7 @@ TEST(transition_w0010)
 
 /*
  * walk 11: 40 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0011)
 {
@@ -720,7 +765,7 @@ TEST(transition_w0011)
 
 /*
  * walk 12: 2 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0012)
 {
@@ -743,7 +788,7 @@ TEST(transition_w0012)
 
 /*
  * walk 14: 106 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0014)
 {
@@ -1084,7 +1129,7 @@ TEST(transition_w0014)
 
 /*
  * walk 15: 6 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0015)
 {
@@ -1125,7 +1170,7 @@ TEST(transition_w0015)
 
 /*
  * walk 16: 4 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0016)
 {
@@ -1152,7 +1197,7 @@ TEST(transition_w0016)
 
 /*
  * walk 17: 6 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0017)
 {
@@ -1193,7 +1238,7 @@ TEST(transition_w0017)
 
 /*
  * walk 18: 40 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0018)
 {
@@ -1334,7 +1379,7 @@ TEST(transition_w0018)
 
 /*
  * walk 19: 2 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0019)
 {
@@ -1357,7 +1402,7 @@ TEST(transition_w0019)
 
 /*
  * walk 20: 159 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0020)
 {
@@ -1910,7 +1955,7 @@ TEST(transition_w0020)
 
 /*
  * walk 22: 141 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0022)
 {
@@ -2354,7 +2399,7 @@ TEST(transition_w0022)
 
 /*
  * walk 23: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0023)
 {
@@ -2395,7 +2440,7 @@ TEST(transition_w0023)
 
 /*
  * walk 24: 21 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0024)
 {
@@ -2479,7 +2524,7 @@ TEST(transition_w0024)
 
 /*
  * walk 25: 12 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0025)
 {
@@ -2542,7 +2587,7 @@ TEST(transition_w0025)
 
 /*
  * walk 26: 40 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0026)
 {
@@ -2683,7 +2728,7 @@ TEST(transition_w0026)
 
 /*
  * walk 27: 39 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0027)
 {
@@ -2822,7 +2867,7 @@ TEST(transition_w0027)
 
 /*
  * walk 30: 159 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0030)
 {
@@ -3354,7 +3399,7 @@ TEST(transition_w0030)
 
 /*
  * walk 31: 83 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0031)
 {
@@ -3620,7 +3665,7 @@ TEST(transition_w0031)
 
 /*
  * walk 32: 12 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0032)
 {
@@ -3683,7 +3728,7 @@ TEST(transition_w0032)
 
 /*
  * walk 33: 25 new edge(s) from "vm0 (sw_protected) [private GFNs 256]"
- * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0033)
 {
@@ -3776,7 +3821,7 @@ TEST(transition_w0033)
 
 /*
  * walk 34: 1 new edge(s) from "vm0 (sw_protected) [private GFNs 256]"
- * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0034)
 {
@@ -3796,7 +3841,7 @@ TEST(transition_w0034)
 /*
  * walk 36: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0036)
 {
@@ -3822,7 +3867,7 @@ TEST(transition_w0036)
 /*
  * walk 37: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0037)
 {
@@ -3863,7 +3908,7 @@ TEST(transition_w0037)
 /*
  * walk 38: 83 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0038)
 {
@@ -4132,7 +4177,7 @@ TEST(transition_w0038)
 /*
  * walk 43: 19 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0043)
 {
@@ -4206,7 +4251,7 @@ TEST(transition_w0043)
 
 /*
  * walk 44: 4 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0044)
 {
@@ -4237,7 +4282,7 @@ TEST(transition_w0044)
 
 /*
  * walk 45: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0045)
 {
@@ -4263,7 +4308,7 @@ TEST(transition_w0045)
 
 /*
  * walk 46: 7 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0046)
 {
@@ -4304,7 +4349,7 @@ TEST(transition_w0046)
 /*
  * walk 48: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0048)
 {
@@ -4330,7 +4375,7 @@ TEST(transition_w0048)
 /*
  * walk 49: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0049)
 {
@@ -4371,7 +4416,7 @@ TEST(transition_w0049)
 /*
  * walk 50: 141 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0050)
 {
@@ -4818,7 +4863,7 @@ TEST(transition_w0050)
 /*
  * walk 52: 31 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0052)
 {
@@ -4931,7 +4976,7 @@ TEST(transition_w0052)
 /*
  * walk 55: 31 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0055)
 {
@@ -5045,7 +5090,7 @@ TEST(transition_w0055)
 
 /*
  * walk 56: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0056)
 {
@@ -5069,7 +5114,7 @@ TEST(transition_w0056)
 /*
  * walk 57: 31 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0057)
 {
@@ -5200,7 +5245,7 @@ TEST(transition_w0057)
 /*
  * walk 60: 28 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0060)
 {
@@ -5312,7 +5357,7 @@ TEST(transition_w0060)
 /*
  * walk 61: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0061)
 {
@@ -5350,7 +5395,7 @@ TEST(transition_w0061)
 /*
  * walk 62: 53 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0062)
 {
@@ -5541,7 +5586,7 @@ TEST(transition_w0062)
 
 /*
  * walk 63: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated"
- * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0063)
 {
@@ -5572,7 +5617,7 @@ TEST(transition_w0063)
 
 /*
  * walk 64: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated"
- * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0064)
 {
@@ -5609,7 +5654,7 @@ TEST(transition_w0064)
 /*
  * walk 66: 39 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to
  * slot 0; every page private and fresh"
- * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0066)
 {
@@ -5751,7 +5796,7 @@ TEST(transition_w0066)
 /*
  * walk 68: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to
  * slot 0; every page private and fresh"
- * Trace: traces/transition/w0068.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0068.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0068)
 {
@@ -5777,7 +5822,7 @@ TEST(transition_w0068)
 /*
  * walk 70: 1 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (no flags, 1 page): every page private
  * and fresh"
- * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0070)
 {
@@ -5799,7 +5844,7 @@ TEST(transition_w0070)
 
 /*
  * walk 71: 2 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0071)
 {
@@ -5823,7 +5868,7 @@ TEST(transition_w0071)
 
 /*
  * walk 72: 2 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0072.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0072.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0072)
 {
@@ -5849,7 +5894,7 @@ TEST(transition_w0072)
 /*
  * walk 75: 83 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0075)
 {
@@ -6118,7 +6163,7 @@ TEST(transition_w0075)
 /*
  * walk 77: 54 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0077.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0077.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0077)
 {
@@ -6302,7 +6347,7 @@ TEST(transition_w0077)
 /*
  * walk 78: 84 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0078)
 {
@@ -6573,7 +6618,7 @@ TEST(transition_w0078)
 /*
  * walk 81: 13 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0081)
 {
@@ -6636,7 +6681,7 @@ TEST(transition_w0081)
 /*
  * walk 83: 1 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (MMAP, 1 page): every page private and
  * fresh"
- * Trace: traces/transition/w0083.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0083.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0083)
 {
@@ -6659,7 +6704,7 @@ TEST(transition_w0083)
 /*
  * walk 84: 3 new edge(s) from "VM #0 (fd closed) (sw_protected); g0 (MMAP, 1 page): every page private and
  * fresh"
- * Trace: traces/transition/w0084.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0084.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0084)
 {
@@ -6687,7 +6732,7 @@ TEST(transition_w0084)
 /*
  * walk 85: 15 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0085)
 {
@@ -6752,7 +6797,7 @@ TEST(transition_w0085)
 /*
  * walk 88: 2 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0088)
 {
@@ -6779,7 +6824,7 @@ TEST(transition_w0088)
 
 /*
  * walk 90: 7 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0090)
 {
@@ -6816,7 +6861,7 @@ TEST(transition_w0090)
 
 /*
  * walk 91: 2 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0091)
 {
@@ -6841,7 +6886,7 @@ TEST(transition_w0091)
 
 /*
  * walk 92: 2 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0092.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0092.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0092)
 {
@@ -6867,7 +6912,7 @@ TEST(transition_w0092)
 /*
  * walk 94: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0094.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0094.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0094)
 {
@@ -6895,7 +6940,7 @@ TEST(transition_w0094)
 /*
  * walk 95: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0095)
 {
@@ -6919,7 +6964,7 @@ TEST(transition_w0095)
 /*
  * walk 99: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0099)
 {
@@ -6953,7 +6998,7 @@ TEST(transition_w0099)
 /*
  * walk 101: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0101)
 {
@@ -6984,7 +7029,7 @@ TEST(transition_w0101)
 /*
  * walk 102: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0102)
 {
@@ -7022,7 +7067,7 @@ TEST(transition_w0102)
 
 /*
  * walk 103: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0103.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0103.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0103)
 {
@@ -7052,7 +7097,7 @@ TEST(transition_w0103)
 /*
  * walk 105: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0105)
 {
@@ -7080,7 +7125,7 @@ TEST(transition_w0105)
 /*
  * walk 106: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0106.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0106.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0106)
 {
@@ -7104,7 +7149,7 @@ TEST(transition_w0106)
 /*
  * walk 108: 3 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; every page shared and fresh"
- * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0108)
 {
@@ -7134,7 +7179,7 @@ TEST(transition_w0108)
 /*
  * walk 109: 45 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0109)
 {
@@ -7293,7 +7338,7 @@ TEST(transition_w0109)
 /*
  * walk 112: 10 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0112)
 {
@@ -7346,7 +7391,7 @@ TEST(transition_w0112)
 /*
  * walk 113: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0113)
 {
@@ -7390,7 +7435,7 @@ TEST(transition_w0113)
 /*
  * walk 115: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated"
- * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0115)
 {
@@ -7429,7 +7474,7 @@ TEST(transition_w0115)
 /*
  * walk 116: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0116)
 {
@@ -7473,7 +7518,7 @@ TEST(transition_w0116)
 /*
  * walk 117: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0117)
 {
@@ -7515,7 +7560,7 @@ TEST(transition_w0117)
 /*
  * walk 119: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0119)
 {
@@ -7543,7 +7588,7 @@ TEST(transition_w0119)
 /*
  * walk 120: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0120)
 {
@@ -7575,7 +7620,7 @@ TEST(transition_w0120)
 /*
  * walk 121: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0121)
 {
@@ -7602,7 +7647,7 @@ TEST(transition_w0121)
 /*
  * walk 122: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0122.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0122.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0122)
 {
@@ -7636,7 +7681,7 @@ TEST(transition_w0122)
 /*
  * walk 123: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0123)
 {
@@ -7668,7 +7713,7 @@ TEST(transition_w0123)
 /*
  * walk 124: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0124)
 {
@@ -7699,7 +7744,7 @@ TEST(transition_w0124)
 /*
  * walk 125: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0125)
 {
@@ -7740,7 +7785,7 @@ TEST(transition_w0125)
 /*
  * walk 126: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (no flags, 1
  * page): bound to slot 0; every page private and fresh"
- * Trace: traces/transition/w0126.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0126.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0126)
 {
@@ -7768,7 +7813,7 @@ TEST(transition_w0126)
 /*
  * walk 127: 6 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (no flags, 1
  * page): bound to slot 0; every page private and fresh"
- * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0127)
 {
@@ -7809,7 +7854,7 @@ TEST(transition_w0127)
 /*
  * walk 128: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to
  * slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0128.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0128.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0128)
 {
@@ -7836,7 +7881,7 @@ TEST(transition_w0128)
 /*
  * walk 129: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to
  * slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0129.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0129.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0129)
 {
@@ -7866,7 +7911,7 @@ TEST(transition_w0129)
 /*
  * walk 130: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; every page private and fresh"
- * Trace: traces/transition/w0130.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0130.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0130)
 {
@@ -7894,7 +7939,7 @@ TEST(transition_w0130)
 /*
  * walk 138: 5 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0138.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0138.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0138)
 {
@@ -7930,7 +7975,7 @@ TEST(transition_w0138)
 /*
  * walk 139: 3 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0139)
 {
@@ -7964,7 +8009,7 @@ TEST(transition_w0139)
 /*
  * walk 142: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; page 0 private, allocated"
- * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0142)
 {
@@ -8003,7 +8048,7 @@ TEST(transition_w0142)
 /*
  * walk 143: 3 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (MMAP, 1 page): every page private and
  * fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0143)
 {
@@ -8048,7 +8093,7 @@ TEST(transition_w0143)
 /*
  * walk 144: 2 new edge(s) from "VM #0 (fd closed) (sw_protected); g0 (MMAP, 1 page): every page private and
  * fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0144)
 {
@@ -8081,7 +8126,7 @@ TEST(transition_w0144)
 /*
  * walk 145: 1 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0145.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0145.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0145)
 {
@@ -8108,7 +8153,7 @@ TEST(transition_w0145)
 /*
  * walk 146: 4 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0146)
 {
@@ -8158,7 +8203,7 @@ TEST(transition_w0146)
 /*
  * walk 147: 2 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0147)
 {
@@ -8187,7 +8232,7 @@ TEST(transition_w0147)
 /*
  * walk 148: 1 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0148.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0148.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0148)
 {
@@ -8214,7 +8259,7 @@ TEST(transition_w0148)
 /*
  * walk 156: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0156.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0156.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0156)
 {
@@ -8243,7 +8288,7 @@ TEST(transition_w0156)
 /*
  * walk 159: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0159)
 {
@@ -8273,7 +8318,7 @@ TEST(transition_w0159)
 /*
  * walk 160: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0160)
 {
@@ -8302,7 +8347,7 @@ TEST(transition_w0160)
 /*
  * walk 161: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP, 1 page): fd closed, kept by its mapping; page 0
  * private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0161.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0161.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0161)
 {
@@ -8331,7 +8376,7 @@ TEST(transition_w0161)
 /*
  * walk 174: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0174)
 {
@@ -8368,7 +8413,7 @@ TEST(transition_w0174)
 /*
  * walk 175: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0175)
 {
@@ -8406,7 +8451,7 @@ TEST(transition_w0175)
 /*
  * walk 176: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0176.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0176.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0176)
 {
@@ -8435,7 +8480,7 @@ TEST(transition_w0176)
 /*
  * walk 180: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0180.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0180.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0180)
 {
@@ -8476,7 +8521,7 @@ TEST(transition_w0180)
 /*
  * walk 182: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0182)
 {
@@ -8515,7 +8560,7 @@ TEST(transition_w0182)
 /*
  * walk 183: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0183)
 {
@@ -8544,7 +8589,7 @@ TEST(transition_w0183)
 /*
  * walk 184: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0184)
 {
@@ -8579,7 +8624,7 @@ TEST(transition_w0184)
 /*
  * walk 185: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0185)
 {
@@ -8614,7 +8659,7 @@ TEST(transition_w0185)
 /*
  * walk 186: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0186.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0186.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0186)
 {
@@ -8661,7 +8706,7 @@ TEST(transition_w0186)
 /*
  * walk 189: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (no flags, 1
  * page): bound to slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0189)
 {
@@ -8688,7 +8733,7 @@ TEST(transition_w0189)
 /*
  * walk 190: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (no flags, 1
  * page): bound to slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0190)
 {
@@ -8729,7 +8774,7 @@ TEST(transition_w0190)
 /*
  * walk 191: 3 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0191)
 {
@@ -8766,7 +8811,7 @@ TEST(transition_w0191)
 /*
  * walk 193: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0193.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0193.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0193)
 {
@@ -8793,7 +8838,7 @@ TEST(transition_w0193)
 /*
  * walk 205: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0205.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0205.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0205)
 {
@@ -8822,7 +8867,7 @@ TEST(transition_w0205)
 /*
  * walk 206: 5 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0206.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0206.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0206)
 {
@@ -8879,7 +8924,7 @@ TEST(transition_w0206)
 /*
  * walk 209: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0209)
 {
@@ -8908,7 +8953,7 @@ TEST(transition_w0209)
 /*
  * walk 210: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0210)
 {
@@ -8938,7 +8983,7 @@ TEST(transition_w0210)
 /*
  * walk 211: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0211.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0211.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0211)
 {
@@ -8967,7 +9012,7 @@ TEST(transition_w0211)
 /*
  * walk 212: 1 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0212)
 {
@@ -8997,7 +9042,7 @@ TEST(transition_w0212)
 /*
  * walk 213: 1 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0213)
 {
@@ -9026,7 +9071,7 @@ TEST(transition_w0213)
 /*
  * walk 218: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0218)
 {
@@ -9057,7 +9102,7 @@ TEST(transition_w0218)
 /*
  * walk 220: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0220)
 {
@@ -9089,7 +9134,7 @@ TEST(transition_w0220)
 /*
  * walk 221: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0221)
 {
@@ -9120,7 +9165,7 @@ TEST(transition_w0221)
 /*
  * walk 225: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0225)
 {
@@ -9154,7 +9199,7 @@ TEST(transition_w0225)
 /*
  * walk 228: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0228)
 {
@@ -9186,7 +9231,7 @@ TEST(transition_w0228)
 /*
  * walk 229: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0229)
 {
@@ -9218,7 +9263,7 @@ TEST(transition_w0229)
  * walk 230: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0230)
 {
@@ -9252,7 +9297,7 @@ TEST(transition_w0230)
  * walk 231: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0231)
 {
@@ -9287,7 +9332,7 @@ TEST(transition_w0231)
  * walk 232: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0232)
 {
@@ -9321,7 +9366,7 @@ TEST(transition_w0232)
  * walk 233: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes), host-mapped by m0;
  * m0 maps…"
- * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0233)
 {
@@ -9352,7 +9397,7 @@ TEST(transition_w0233)
 /*
  * walk 235: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0235)
 {
@@ -9411,7 +9456,7 @@ TEST(transition_w0235)
 /*
  * walk 237: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0"
- * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0237)
 {
@@ -9446,7 +9491,7 @@ TEST(transition_w0237)
 /*
  * walk 239: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes)"
- * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0239)
 {
@@ -9481,7 +9526,7 @@ TEST(transition_w0239)
 /*
  * walk 240: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes)"
- * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0240)
 {
@@ -9520,7 +9565,7 @@ TEST(transition_w0240)
 /*
  * walk 241: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0241)
 {
@@ -9561,7 +9606,7 @@ TEST(transition_w0241)
 /*
  * walk 249: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0249)
 {
@@ -9597,7 +9642,7 @@ TEST(transition_w0249)
  * walk 250: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0250.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0250.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0250)
 {
@@ -9630,7 +9675,7 @@ TEST(transition_w0250)
  * walk 251: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0251)
 {
@@ -9661,7 +9706,7 @@ TEST(transition_w0251)
 /*
  * walk 262: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0262.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0262.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0262)
 {
@@ -9694,7 +9739,7 @@ TEST(transition_w0262)
 /*
  * walk 263: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0263)
 {
@@ -9725,7 +9770,7 @@ TEST(transition_w0263)
 /*
  * walk 265: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0265)
 {
@@ -9757,7 +9802,7 @@ TEST(transition_w0265)
 /*
  * walk 266: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0266)
 {
@@ -9788,7 +9833,7 @@ TEST(transition_w0266)
 /*
  * walk 275: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0275)
 {
@@ -9823,7 +9868,7 @@ TEST(transition_w0275)
 /*
  * walk 277: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0277)
 {
@@ -9859,7 +9904,7 @@ TEST(transition_w0277)
 /*
  * walk 279: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0279)
 {
@@ -9895,7 +9940,7 @@ TEST(transition_w0279)
  * walk 281: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes); m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0281)
 {
@@ -9930,7 +9975,7 @@ TEST(transition_w0281)
  * walk 282: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes); m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0282)
 {
@@ -9968,7 +10013,7 @@ TEST(transition_w0282)
  * walk 289: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0289.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0289.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0289)
 {
@@ -10003,7 +10048,7 @@ TEST(transition_w0289)
  * walk 290: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes
  */
 TEST(transition_w0290)
 {

@@ -218,8 +218,8 @@ export function parseAnswer(body: string): Outcome | undefined {
     if (m[2] !== undefined) out.match = m[2] === 'true';
     return out;
   }
-  m = /^access (SIGBUS|SIGSEGV|MCE)$/.exec(body);
-  if (m) return { access: m[1] as 'SIGBUS' | 'SIGSEGV' | 'MCE' };
+  m = /^access (SIGBUS|SIGSEGV|MCE|UFFD_MINOR|UFFD_MISSING)$/.exec(body);
+  if (m) return { access: m[1] as 'SIGBUS' | 'SIGSEGV' | 'MCE' | 'UFFD_MINOR' | 'UFFD_MISSING' };
   // The helper has already checked that the fault is at the accessed page; gpa, size and KVM_RUN's errno are
   // for people reading the protocol, not part of the outcome.
   m = /^exit MEMORY_FAULT private=(true|false) gpa=\d+ size=\d+ errno=(EFAULT|EHWPOISON)$/.exec(body);

@@ -198,6 +198,10 @@ export function stepWords(s: Step, profile: Profile, vmType?: VmTypeName): strin
       return `KVM_SET_MEMORY_ATTRIBUTES(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
     case 'guest_request_conversion':
       return `guest MAP_GPA_RANGE(${s.private ? 'private' : 'shared'})`;
+    case 'uffd_register':
+      return `UFFDIO_REGISTER(${s.mode.toUpperCase()})`;
+    case 'uffd_continue':
+      return 'UFFDIO_CONTINUE';
     case 'launch_start':
       return launchName(r, 'start');
     case 'launch_finish':
