@@ -11,8 +11,9 @@ import { getHeapStatistics } from 'node:v8';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { compact } from '../../spec/explore/compact.ts';
 import { eventsFor } from '../../spec/explore/events.ts';
+import { IDENTITY, type Perm, canonicalise, composePerm, invertPerm, permuteStep, symmetryApplies } from '../../spec/explore/symmetry.ts';
 import type { Bound } from '../../spec/explore/bound.ts';
-import { invariantsFor } from '../../spec/invariants.ts';
+import { INVARIANTS, invariantsFor, violations } from '../../spec/invariants.ts';
 import type { Outcome, Step } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { RuleRef } from '../../spec/rules/check.ts';
@@ -50,6 +51,13 @@ export interface CheckOptions {
   maxMillis?: number;
   /** Stop after the level in which every checked invariant has a violation (their counterexamples are final). */
   stopWhenAllViolated?: boolean;
+  /**
+   * Symmetry reduction (spec/explore/symmetry.ts): keep one canonical state per orbit of interchangeable pages,
+   * where the profile allows it (symmetryApplies; elsewhere ignored). States are then counted as orbits.
+   */
+  symmetry?: boolean;
+  /** One thread: sum every edge into a digest (CheckResult.edgeDigest) to compare the graph with explore()'s. */
+  edgeDigest?: boolean;
   /** Record coverage for the dead-rule report (costs ~10%). */
   coverage?: boolean;
   /** Called about twice a second. */
@@ -99,6 +107,8 @@ export interface CheckResult {
   orphanPins: number;
   coverage?: Coverage;
   collisionProbability: number;
+  /** With `edgeDigest`: the digest of every edge with a target (edgeDigest.ts) and how many there are. */
+  edgeDigest?: { text: string; edges: number };
   /** Peak heap over all partitions (bytes) and peak RSS of the process. */
   peakHeap: number;
   peakRss: number;
@@ -114,6 +124,8 @@ interface Parts {
   coverage(): Promise<Coverage[]>;
   close(): Promise<void>;
   progress(): { edges: number; states: number; heap: number };
+  /** One partition with an edge digest: the digest so far. */
+  digest?(): { text: string; edges: number } | undefined;
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
@@ -138,7 +150,11 @@ function localReport(part: Partition, stopped: boolean): LevelReport {
 }
 
 function inThread(o: CheckOptions): Parts {
-  const part = new Partition(o.profile, o.bound, invariantsFor(o.profile, o.invariants), 0, 1, { coverage: o.coverage ?? false });
+  const part = new Partition(o.profile, o.bound, invariantsFor(o.profile, o.invariants), 0, 1, {
+    coverage: o.coverage ?? false,
+    symmetry: symmetric(o),
+    edgeDigest: o.edgeDigest === true,
+  });
   let stopRequested = false;
   return {
     count: 1,
@@ -168,6 +184,9 @@ function inThread(o: CheckOptions): Parts {
     },
     async coverage() {
       return [part.coverage()];
+    },
+    digest() {
+      return part.digest ? { text: part.digest.text, edges: part.digest.count } : undefined;
     },
     async close() {},
     progress() {
@@ -204,6 +223,7 @@ function inWorkers(o: CheckOptions, n: number): Parts {
       index: i,
       parts: n,
       coverage: o.coverage ?? false,
+      symmetry: symmetric(o),
       ports,
     };
     const w = new Worker(url, { workerData: init, transferList: ports.filter((p): p is MessagePort => p !== null) });
@@ -307,22 +327,35 @@ function inWorkers(o: CheckOptions, n: number): Parts {
   };
 }
 
-/** Replay event indices from the initial state: the steps, with outcomes and rules, checking fingerprints. */
+/**
+ * Replay event indices from the initial state: the steps, with outcomes and rules, checking fingerprints. With
+ * `symmetry` the indices are events of canonical states (each step's result canonicalised, as the search did);
+ * each step is then moved by the inverse of the page permutations taken so far (as the explorer's concreteSteps
+ * does) and the concrete trace is stepped again from the empty state for its outcomes: a replayable trace.
+ */
 export function replayIndices(
   profile: Profile,
   bound: Bound,
   indices: readonly number[],
   expect?: ReadonlyArray<[number, number]>,
+  symmetry = false,
 ): PathStep[] {
   let s: SystemState = emptySystem();
   const out: PathStep[] = [];
   const fps = new StateFingerprints();
+  let acc: Perm = IDENTITY; // concrete → canonical
   indices.forEach((k, i) => {
     const evs = eventsFor(profile, bound, s);
     const ev = evs[k];
     if (!ev) throw new Error(`internal: replay step ${i + 1} asks for event ${k} of ${evs.length}`);
     const r = step(profile, s, ev);
+    const concrete = symmetry ? permuteStep(s, ev, invertPerm(acc)) : ev;
     s = compact(r.state);
+    if (symmetry) {
+      const c = canonicalise(profile, s);
+      s = c.state;
+      acc = composePerm(acc, c.perm);
+    }
     const want = expect?.[i];
     if (want) {
       const [lo, hi] = fps.of(s);
@@ -331,9 +364,16 @@ export function replayIndices(
           `internal: replay of step ${i + 1} (${ev.op}) reached another state than the search (fingerprint collision or a nondeterministic rule)`,
         );
     }
-    out.push({ step: ev, outcome: r.outcome, rule: r.rule });
+    out.push({ step: concrete, outcome: r.outcome, rule: r.rule });
   });
-  return out;
+  if (!symmetry) return out;
+  // The concrete steps, stepped from the empty state: their own outcomes and rules.
+  let c: SystemState = emptySystem();
+  return out.map((p) => {
+    const r = step(profile, c, p.step);
+    c = compact(r.state);
+    return { step: p.step, outcome: r.outcome, rule: r.rule };
+  });
 }
 
 async function pathTo(parts: Parts, lo: number, hi: number): Promise<{ indices: number[]; fps: Array<[number, number]> }> {
@@ -370,6 +410,7 @@ export function startCheck(o: CheckOptions): RunningCheck {
     const t0 = performance.now();
     const n = Math.max(1, o.workers ?? 1);
     const names = invariantsFor(o.profile, o.invariants).map((i) => i.name);
+    if (o.edgeDigest && (n > 1 || o.threads)) throw new Error('internal: an edge digest is computed in one thread only');
     parts = n === 1 && !o.threads ? inThread(o) : inWorkers(o, n);
     let peakHeap = 0;
     let peakRss = 0;
@@ -424,7 +465,7 @@ export function startCheck(o: CheckOptions): RunningCheck {
       let deadlock: CheckResult['deadlock'];
       if (dl) {
         const p = await pathTo(parts, dl.lo, dl.hi);
-        deadlock = { path: replayIndices(o.profile, o.bound, p.indices, p.fps) };
+        deadlock = { path: replayIndices(o.profile, o.bound, p.indices, p.fps, symmetric(o)) };
       }
       const coverage = o.coverage ? mergeCoverage(await parts.coverage()) : undefined;
       const states = reports.reduce((a, r) => a + r.states, 0);
@@ -449,6 +490,8 @@ export function startCheck(o: CheckOptions): RunningCheck {
       if (stopReason && !result.complete) result.stoppedBecause = stopReason;
       if (deadlock) result.deadlock = deadlock;
       if (coverage) result.coverage = coverage;
+      const digest = parts.digest?.();
+      if (digest) result.edgeDigest = digest;
       return result;
     } finally {
       clearInterval(timer);
@@ -461,8 +504,33 @@ export function startCheck(o: CheckOptions): RunningCheck {
 async function materialise(parts: Parts, o: CheckOptions, v: ViolationCandidate): Promise<FoundViolation> {
   const p = await pathTo(parts, v.lo, v.hi);
   const indices = v.kind === 'transition' ? [...p.indices, v.ev] : p.indices;
-  const path = replayIndices(o.profile, o.bound, indices, p.fps);
-  return { invariant: v.invariant, says: v.says, detail: v.detail, kind: v.kind, path };
+  const path = replayIndices(o.profile, o.bound, indices, p.fps, symmetric(o));
+  return { invariant: v.invariant, says: v.says, detail: symmetric(o) ? concreteDetail(o.profile, v, path) : v.detail, kind: v.kind, path };
+}
+
+/**
+ * With symmetry the violation was found in a canonical state, whose page numbers are not the trace's: what
+ * broke, said again from the concrete trace's own last state.
+ */
+function concreteDetail(profile: Profile, v: ViolationCandidate, path: readonly PathStep[]): string {
+  let before: SystemState = emptySystem();
+  let after = before;
+  for (const p of path) {
+    before = after;
+    after = compact(step(profile, before, p.step).state);
+  }
+  const inv = INVARIANTS.filter((i) => i.name === v.invariant);
+  const last = path.at(-1);
+  const found =
+    v.kind === 'transition' && last
+      ? violations(profile, inv, before, last.step, after)
+      : violations(profile, inv, undefined, undefined, after);
+  return found[0]?.detail ?? v.detail;
+}
+
+/** Whether the search keeps canonical states: asked for, and sound for the profile (symmetryApplies). */
+export function symmetric(o: CheckOptions): boolean {
+  return o.symmetry === true && symmetryApplies(o.profile);
 }
 
 export async function check(o: CheckOptions): Promise<CheckResult> {

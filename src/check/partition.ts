@@ -32,6 +32,7 @@ import type { Profile } from '../../spec/profile.ts';
 import { type PageState, type SystemState, freshPage } from '../../spec/state.ts';
 import { flagDefsOf, hasEffect } from '../../spec/world.ts';
 import { FingerprintSet, FingerprintTable } from './fingerprint.ts';
+import { EdgeDigest } from './edgeDigest.ts';
 import { StateFingerprints } from './stateFingerprint.ts';
 import { regionsOf, transitionKey } from './machineCoverage.ts';
 
@@ -211,6 +212,10 @@ export class FingerprintModel implements ExplorationModel<SystemState, Step, Sys
 export interface PartitionOptions {
   /** Record coverage (rules, ops, page values and transitions) for the dead-rule report. */
   coverage?: boolean;
+  /** Canonical states (spec/explore/symmetry.ts), where the profile allows it. */
+  symmetry?: boolean;
+  /** One partition: sum every edge into an EdgeDigest (edgeDigest.ts), to compare the graph with the explorer's. */
+  edgeDigest?: boolean;
 }
 
 /**
@@ -233,6 +238,7 @@ export class Partition {
   private readonly machineTransitions = new Set<string>();
   private readonly pageStates = new Map<string, Set<string>>();
   private readonly initSharedCache = new Map<number, boolean>();
+  readonly digest: EdgeDigest | undefined;
 
   constructor(
     readonly profile: Profile,
@@ -245,6 +251,8 @@ export class Partition {
     this.stateInvariants = invariants.filter((i) => i.kind === 'state');
     this.transitionInvariants = invariants.filter((i) => i.kind === 'transition');
     const coverage = options.coverage === true;
+    if (options.edgeDigest && parts > 1) throw new Error('internal: an edge digest needs one partition (every edge target known)');
+    this.digest = options.edgeDigest ? new EdgeDigest() : undefined;
     const hooks: ExplorationHooks<SystemState, Step, SystemMove, Fp> = {
       state: (k) => {
         for (const v of this.stateInvariants.length ? violations(profile, this.stateInvariants, undefined, undefined, k.node) : []) {
@@ -252,10 +260,13 @@ export class Partition {
         }
         if (coverage) this.coverState(k.node);
       },
-      edge: (from, ev, i, m) => {
+      edge: (from, ev, i, m, _fate, to) => {
         if (coverage) this.cover(ev, m.outcome, m.rule.id);
-        if (!this.transitionInvariants.length) return;
-        for (const v of violations(profile, this.transitionInvariants, from.node, ev, m.raw as SystemState)) {
+        if (this.digest && to !== undefined) this.digest.add([from.handle.lo, from.handle.hi], ev, m.outcome, m.rule.id, [to.lo, to.hi]);
+        // A move derived by symmetry from an earlier edge of the state took no step: that edge, which comes first
+        // in BFS order, was checked, and transition invariants do not depend on page positions.
+        if (!this.transitionInvariants.length || m.raw === undefined) return;
+        for (const v of violations(profile, this.transitionInvariants, from.node, ev, m.raw)) {
           const path = from.path + String.fromCharCode(i);
           this.offerViolation({ ...v, kind: 'transition', depth: from.depth + 1, lo: from.handle.lo, hi: from.handle.hi, ev: i, path });
         }
@@ -270,10 +281,15 @@ export class Partition {
       },
       ...(coverage ? { machines: this.observeMachine } : {}),
     };
-    this.search = new Search(new FingerprintModel(new SystemModel(profile, bound)), this.store, hooks, {
-      paths: true,
-      partition: { index, parts },
-    });
+    this.search = new Search(
+      new FingerprintModel(new SystemModel(profile, bound, { symmetry: options.symmetry === true })),
+      this.store,
+      hooks,
+      {
+        paths: true,
+        partition: { index, parts },
+      },
+    );
   }
 
   /** Every accepted machine event: the states of its regions after, and each region it changed. */

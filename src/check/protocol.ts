@@ -10,6 +10,7 @@ export interface WorkerInit {
   index: number;
   parts: number;
   coverage: boolean;
+  symmetry: boolean;
 }
 
 export interface LevelReport {

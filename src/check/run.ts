@@ -11,6 +11,7 @@ import type { Io } from '../cli/command.ts';
 import { writeFileAtomic } from '../files.ts';
 import { type Bound, formatBound } from '../../spec/explore/bound.ts';
 import { flagCombinations } from '../../spec/explore/events.ts';
+import { symmetryApplies } from '../../spec/explore/symmetry.ts';
 import type { FlagProblem } from '../../spec/flagValidation.ts';
 import { INVARIANTS, type Invariant, invariantsFor } from '../../spec/invariants.ts';
 import { formatOutcome } from '../../spec/outcome.ts';
@@ -47,6 +48,8 @@ export interface RunOptions {
   force?: boolean;
   /** Stop once every checked invariant has its (shortest) counterexample. */
   firstViolation?: boolean;
+  /** Symmetry reduction over interchangeable pages, where the profile allows it. */
+  symmetry?: boolean;
   json?: boolean;
   /** The command line, for the "reproduce" notes. */
   command: string;
@@ -134,6 +137,12 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
   say(`estimate  ~${formatCount(est.states)} states, ~${formatBytes(est.bytes)}, ~${formatDuration(est.seconds)} (${est.basis})`);
   const workers = o.workers === 'auto' ? (est.seconds < 10 ? 1 : Math.max(1, availableParallelism())) : o.workers;
   say(`workers   ${workers}${o.workers === 'auto' ? ' (auto)' : ''}`);
+  if (o.symmetry)
+    say(
+      symmetryApplies(o.profile)
+        ? 'symmetry  on: one canonical state per orbit of interchangeable pages (states below count orbits)'
+        : `symmetry  off: ${o.profile.name} has private memory, where page positions matter (spec/explore/symmetry.ts)`,
+    );
 
   let lastProgress = 0;
   const running = startCheck({
@@ -143,6 +152,7 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
     workers,
     coverage: o.deadRules !== false || o.reportStates === true,
     ...(o.firstViolation ? { stopWhenAllViolated: true } : {}),
+    ...(o.symmetry ? { symmetry: true } : {}),
     ...(o.maxStates !== undefined ? { maxStates: o.maxStates } : {}),
     ...(o.maxMillis !== undefined ? { maxMillis: o.maxMillis } : {}),
     maxMemory: budget,

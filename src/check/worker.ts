@@ -15,6 +15,7 @@ const data = workerData as WorkerInit & { ports: Array<MessagePort | null> };
 const port = parentPort as MessagePort;
 const part = new Partition(data.profile, data.bound, invariantsFor(data.profile, data.invariants), data.index, data.parts, {
   coverage: data.coverage,
+  symmetry: data.symmetry,
 });
 const peers = data.ports;
 let level = 0;

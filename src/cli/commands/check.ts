@@ -70,6 +70,10 @@ export const check = defineCommand({
       defaultText: 'what this machine allows',
     },
     'first-violation': { type: 'boolean', description: 'stop once every checked invariant has its (shortest) counterexample' },
+    symmetry: {
+      type: 'boolean',
+      description: 'keep one state per orbit of interchangeable pages (profiles without private memory; ignored elsewhere)',
+    },
     force: { type: 'boolean', description: 'search even when the estimate does not fit in memory' },
     json: { type: 'boolean', description: 'print a machine-readable summary instead of the report' },
   },
@@ -134,6 +138,7 @@ export const check = defineCommand({
         ...(maxMemory !== undefined ? { maxMemory: maxMemory * 2 ** 30 } : {}),
         force: values.force,
         firstViolation: values['first-violation'],
+        symmetry: values.symmetry,
         json: values.json,
         command: ['gmem-spec', 'check', ...argv].map(shellWord).join(' '),
         handleSigint: true,
