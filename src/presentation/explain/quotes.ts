@@ -149,7 +149,10 @@ const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ');
 
 /** Phrases a citation's aside quotes (`"private memory: not mapped, not pinned"`), split at ellipses. */
 function phrasesOf(hint: string): string[] {
-  return [...hint.matchAll(/"([^"]+)"/g)].flatMap((m) => (m[1] as string).split(/\s*\.\.\.\s*|\s*…\s*/)).filter((p) => p.length > 3);
+  // A quoted phrase of a few words (a single quoted word, `"private"`, says too little to find a sentence by).
+  return [...hint.matchAll(/"([^"]+)"/g)]
+    .flatMap((m) => (m[1] as string).split(/\s*\.\.\.\s*|\s*…\s*/))
+    .filter((p) => p.length >= 12 && p.includes(' '));
 }
 
 /**
@@ -248,7 +251,8 @@ function quotePart(
   const seed = /^seeds? (\d{3})\b/.exec(name);
   if (seed) {
     const file = `docs/seeds/${seed[1]}.md`;
-    const cands = sentences(file).filter((s) => !/^(Source:|Copied verbatim|Re: \[)/.test(s.text));
+    // Not the post's headers and attributions (`On 18.06.25, X wrote:`), only what people said.
+    const cands = sentences(file).filter((s) => !/^(Source:|Copied verbatim|Re: \[)|\[<prev\]|Message-ID:|\b(wrote|writes):/.test(s.text));
     return quote(text, file, bestSentence(cands, said, context) ?? cands[0]);
   }
   if (/^(kernel here|Linux 6\.18|measured on the lab)\b/.test(name) && said) {
