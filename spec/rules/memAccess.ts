@@ -205,12 +205,18 @@ export function pin(w: World, op: PinOp & StepMeta): Decision {
     const page = m.map.start + Number(at / PAGE);
     if (page >= w.peekGmem(m.map.gmem).sizePages)
       return pinFault('pin.past-eof', 'pinning a page at or past EOF fails with EFAULT (the fault would be SIGBUS)');
-    // GUP for a long-term pin does not allow retry, so handle_userfault answers VM_FAULT_SIGBUS (derived).
-    if (userfault(w, m.index, m.map, Number(at / PAGE), page))
-      return pinFault(
-        'pin.userfault',
-        'pinning a page whose fault would raise a userfault fails with EFAULT: GUP without retry cannot wait',
-      );
+    // pin_user_pages_fast falls back to GUP with FOLL_UNLOCKABLE, so the fault may wait: the pin waits on the
+    // userfault as an access does (spec/rules/uffd.ts).
+    const uf = userfault(w, m.index, m.map, Number(at / PAGE), page);
+    if (uf)
+      return {
+        outcome: uf.outcome,
+        rule: {
+          id: `pin.${uf.id.replace('access.', '')}`,
+          says: `a long-term pin faults the page in through GUP, which may wait: ${uf.says}`,
+          cite: 'mm/gup.c gup_fast_fallback (FOLL_UNLOCKABLE: the fault may wait); mm/userfaultfd.c handle_userfault (linux-source-7.3)',
+        },
+      };
     if (!w.pageCan(m.map.gmem, page, { type: 'PIN' }))
       return pinFault('pin.private', 'GUP of a private page fails with EFAULT: private memory is never pinned by the host');
     pages.push(page);
