@@ -65,8 +65,13 @@ export function explain(x: ExplainInput): Explained {
   if (typeof mine === 'string' || !mine[x.at]) {
     sentences.push(`Under ${x.subject.name} the trace does not run to step ${n}${typeof mine === 'string' ? ` (${mine})` : ''}.`);
   } else {
-    const r = mine[x.at] as StepResult;
-    sentences.push(`Under ${x.subject.name}, step ${n} (${stepOp}) → ${formatOutcome(r.outcome)}: rule ${said(r.rule)} decides it.`);
+    const k = failedCreation(x.steps, mine, x.at);
+    const r = (k >= 0 ? mine[k] : mine[x.at]) as StepResult;
+    sentences.push(
+      k >= 0
+        ? `Under ${x.subject.name} the trace stops earlier: step ${k + 1} (${x.steps[k]?.op}) → ${formatOutcome(r.outcome)}: rule ${said(r.rule)} decides it.`
+        : `Under ${x.subject.name}, step ${n} (${stepOp}) → ${formatOutcome(r.outcome)}: rule ${said(r.rule)} decides it.`,
+    );
     cite(r.rule.id, r.rule);
   }
   if (x.invariant) {
@@ -81,6 +86,7 @@ export function explain(x: ExplainInput): Explained {
     else {
       const k = failedCreation(bsteps, base, x.at);
       const b = base[x.at];
+      if (k >= 0) cite((base[k] as StepResult).rule.id, (base[k] as StepResult).rule);
       if (k >= 0)
         sentences.push(
           `The baseline ${name} stops earlier: step ${k + 1} (${bsteps[k]?.op}) → ${formatOutcome((base[k] as StepResult).outcome)} [${(base[k] as StepResult).rule.id}].`,
