@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseBound } from '../spec/explore/bound.ts';
+import { eventsFor } from '../spec/explore/events.ts';
 import { explore } from '../spec/explore/explorer.ts';
 import { OP_NAMES } from '../spec/opSchema.ts';
 import type { OpName } from '../spec/ops.ts';
@@ -15,7 +16,7 @@ import { getProfile } from '../spec/profiles/index.ts';
 import type { SystemState } from '../spec/state.ts';
 import { step } from '../spec/step.ts';
 
-const FACETS = ['name', 'summary', 'fields', 'decide', 'checkList', 'footprint', 'phrase', 'wireEnums'] as const;
+const FACETS = ['name', 'summary', 'fields', 'decide', 'checkList', 'footprint', 'phrase', 'wireEnums', 'probes'] as const;
 const PARTS: readonly StatePart[] = ['vms', 'gmems', 'fds', 'maps', 'pins', 'names'];
 
 describe('the operation registry', () => {
@@ -39,6 +40,25 @@ describe('the operation registry', () => {
       expect(new Set(ids).size, `${op}: duplicate check ids`).toBe(ids.length);
     }
     for (const p of [...rec.footprint.reads, ...rec.footprint.writes]) expect(PARTS).toContain(p);
+    if ('none' in rec.probes) expect(rec.probes.none.length, `${op}: says why the explorer never offers it`).toBeGreaterThan(10);
+    else expect(Object.keys(rec.probes).length, `${op}: probes in no scope`).toBeGreaterThan(0);
+  });
+
+  it('the explorer offers exactly the operations whose modules have probes', () => {
+    const offered = new Set<OpName>();
+    for (const [name, bound] of [
+      ['linux-6.18', 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1'],
+      ['sev-snp', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1'],
+      ['inplace-conversion', 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=0'],
+      ['arm-cca', 'vms=1,gmems=1,pages=1,maps=0,pins=0,slots=1'],
+    ] as const) {
+      const profile = getProfile(name);
+      const b = parseBound(bound);
+      const g = explore(profile, b);
+      for (const s of g.states) for (const st of eventsFor(profile, b, s)) offered.add(st.op);
+    }
+    const withProbes = OP_NAMES.filter((op) => !('none' in OPS[op].probes));
+    expect([...offered].sort()).toEqual([...withProbes].sort());
   });
 
   it.each(OP_NAMES)('%s encodes only enum fields, and every named value of them', (op) => {

@@ -1,10 +1,7 @@
 /**
- * The finite operation set the explorer tries in each state: every operation of the vocabulary, with its
- * parameters drawn from documented equivalence classes, so that every failure condition of every check list is
- * the decision of some edge. "Moves" change the state (creations, accesses, punches, conversions); "probes"
- * exercise one failure condition each and leave the state as it is (self-loop error edges).
- *
- * Equivalence classes (per object):
+ * The finite operation set the explorer tries in each state: each operation's probe values (the `probes` facet
+ * of its module in spec/ops/, typed in spec/ops/probes.ts), collected per object of the state in the order their
+ * ranks give. Each module documents its equivalence classes; together (per object):
  *   create_vm       each VM type of the profile; an unknown type (99)
  *   create_gmem     size = bound.pages pages with each accepted flag combination; size 0; size 4095;
  *                   an unsupported flag bit (the first bit the VM type does not accept)
@@ -25,29 +22,77 @@
  */
 import type { VmTypeName } from '../constants.ts';
 import type { Step } from '../ops.ts';
+import { OPS } from '../ops/index.ts';
+import { type AnyProbe, type Named, PAGE, type ProbeBase, type ProbeScope, type ProbeScopes, type VmScope } from '../ops/probes.ts';
 import type { Profile } from '../profile.ts';
-import { acceptedFlagDefs } from '../rules/kvm.ts';
-import { folioPagesOf } from '../granularity.ts';
-import type { GmemState, SystemState } from '../state.ts';
+import type { SystemState } from '../state.ts';
 import type { Bound } from './bound.ts';
 
-const PAGE = 4096;
+export { flagCombinations } from '../ops/probes.ts';
 
-function subsets<T>(xs: readonly T[]): T[][] {
-  let out: T[][] = [[]];
-  for (const x of xs) out = [...out, ...out.map((s) => [...s, x])];
+/** The objects a group of scopes runs once for: the state itself, or each object of one kind. */
+type Group = 'kvm' | 'vm' | 'gmem' | 'map' | 'pin';
+const GROUP: Readonly<Record<ProbeScope, Group>> = {
+  kvm: 'kvm',
+  vm: 'vm',
+  vmGmem: 'vm',
+  vmSlot: 'vm',
+  vmPage: 'vm',
+  gmem: 'gmem',
+  map: 'map',
+  pin: 'pin',
+};
+const GROUPS: readonly Group[] = ['kvm', 'vm', 'gmem', 'map', 'pin'];
+
+/** The context a scope's values are drawn in, from its group's object: a VM's sub-scopes run per child object. */
+type Parent<S extends ProbeScope> = S extends 'vm' | 'vmGmem' | 'vmSlot' | 'vmPage' ? VmScope : ProbeScopes[S];
+const EXPAND: { readonly [S in ProbeScope]: (c: Parent<S>) => readonly ProbeScopes[S][] } = {
+  kvm: (c) => [c],
+  vm: (c) => [c],
+  vmGmem: (c) => c.gmems.map((g) => ({ ...c, g })),
+  vmSlot: (c) => c.v.memslots.map((slot) => ({ ...c, slot })),
+  vmPage: (c) => c.v.memslots.flatMap((m) => Array.from({ length: m.npages }, (_, i) => ({ ...c, gpa: (m.gfn + i) * PAGE }))),
+  gmem: (c) => [c],
+  map: (c) => [c],
+  pin: (c) => [c],
+};
+
+/** Consecutive probes of one scope, run together for each of its objects. */
+interface Run<S extends ProbeScope> {
+  scope: S;
+  values: AnyProbe<S>['values'][];
+}
+type AnyRun = { [S in ProbeScope]: Run<S> }[ProbeScope];
+
+/** Every op's probes, by group, in rank order (ties in the registry's order), cut into runs of one scope. */
+function schedule(): Readonly<Record<Group, readonly AnyRun[]>> {
+  const entries: Array<{ scope: ProbeScope; rank: number; at: number; values: AnyProbe<ProbeScope>['values'] }> = [];
+  Object.values(OPS).forEach((m, at) => {
+    if ('none' in m.probes) return;
+    for (const [scope, probes] of Object.entries(m.probes) as Array<[ProbeScope, AnyProbe<ProbeScope> | AnyProbe<ProbeScope>[]]>)
+      for (const probe of Array.isArray(probes) ? probes : [probes]) entries.push({ scope, rank: probe.rank, at, values: probe.values });
+  });
+  entries.sort((a, b) => a.rank - b.rank || a.at - b.at);
+  const out: Record<Group, AnyRun[]> = { kvm: [], vm: [], gmem: [], map: [], pin: [] };
+  for (const e of entries) {
+    const runs = out[GROUP[e.scope]];
+    const last = runs.at(-1);
+    if (last?.scope === e.scope) last.values.push(e.values);
+    else runs.push({ scope: e.scope, values: [e.values] } as AnyRun);
+  }
   return out;
 }
+let SCHEDULE: ReturnType<typeof schedule> | undefined;
 
-/** Flag values a VM type accepts, every combination, ascending. */
-export function flagCombinations(profile: Profile, type: VmTypeName): number[] {
-  return subsets(acceptedFlagDefs(profile, type).filter((f) => f.bit < 31))
-    .map((s) => s.reduce((m, f) => m | (1 << f.bit), 0))
-    .sort((a, b) => a - b);
+function runAll(runs: readonly AnyRun[], parent: ProbeBase, ev: Step[]): void {
+  for (const run of runs) {
+    const children = (EXPAND[run.scope] as (c: ProbeBase) => readonly ProbeBase[])(parent);
+    for (const c of children) for (const values of run.values as Array<(c: ProbeBase) => Step[]>) for (const st of values(c)) ev.push(st);
+  }
 }
 
-function openNames(s: SystemState, kind: 'vm' | 'gmem'): Array<{ name: string; id: number }> {
-  const out: Array<{ name: string; id: number }> = [];
+function openNames(s: SystemState, kind: 'vm' | 'gmem'): Named[] {
+  const out: Named[] = [];
   for (const name of Object.keys(s.names).sort()) {
     const r = s.names[name];
     if (!r || !('fd' in r)) continue;
@@ -57,8 +102,8 @@ function openNames(s: SystemState, kind: 'vm' | 'gmem'): Array<{ name: string; i
   return out;
 }
 
-function liveMaps(s: SystemState): Array<{ name: string; id: number }> {
-  const out: Array<{ name: string; id: number }> = [];
+function liveMaps(s: SystemState): Named[] {
+  const out: Named[] = [];
   for (const name of Object.keys(s.names).sort()) {
     const r = s.names[name];
     if (r && 'map' in r && s.maps[r.map]?.live) out.push({ name, id: r.map });
@@ -66,227 +111,55 @@ function liveMaps(s: SystemState): Array<{ name: string; id: number }> {
   return out;
 }
 
-/**
- * The lowest `m<k>` that names no live mapping. Not `m<number of mappings>`: compaction renumbers mappings, so
- * after mmap m0, mmap m1, munmap m0 that name would be m1's again, the old m1 would lose its name while staying
- * mapped, the mapping count would escape the bound and the search would never close (maps >= 2).
- */
-function freeMapName(live: ReadonlyArray<{ name: string }>): string {
-  let k = 0;
-  while (live.some((m) => m.name === `m${k}`)) k++;
-  return `m${k}`;
+/** The objects of each group in a state, each as the context its scopes are drawn in. */
+function objects(base: ProbeBase, group: Group): ProbeBase[] {
+  const s = base.s;
+  switch (group) {
+    case 'kvm':
+      return [base];
+    case 'vm': {
+      const gmems = openNames(s, 'gmem');
+      const out: VmScope[] = [];
+      for (const vm of openNames(s, 'vm')) {
+        const v = s.vms[vm.id];
+        if (!v) continue;
+        const slotIds = new Set(v.memslots.map((m) => m.slot));
+        let nextSlot = 0;
+        while (slotIds.has(nextSlot)) nextSlot++;
+        const own = gmems.filter((g) => (s.gmems[g.id]?.vm ?? -1) === vm.id);
+        out.push({ ...base, vm, v, rules: base.profile.vmTypes[v.type], gmems: own, nextSlot });
+      }
+      return out;
+    }
+    case 'gmem': {
+      const maps = liveMaps(s);
+      return openNames(s, 'gmem').map((g): ProbeScopes['gmem'] => ({ ...base, g, maps }));
+    }
+    case 'map': {
+      const livePins = s.pins.filter((p) => p.live);
+      return liveMaps(s).map((m): ProbeScopes['map'] => ({ ...base, m, livePins }));
+    }
+    case 'pin': {
+      const names = Object.keys(s.names).sort();
+      return s.pins
+        .filter((p) => p.live)
+        .map((p): ProbeScopes['pin'] => ({
+          ...base,
+          p,
+          map: names.find((n) => {
+            const r = s.names[n];
+            return r !== undefined && 'map' in r && r.map === p.map;
+          }),
+        }));
+    }
+  }
 }
 
 export function eventsFor(profile: Profile, bound: Bound, s: SystemState): Step[] {
-  const ev: Step[] = [];
+  SCHEDULE ??= schedule();
   const types = Object.keys(profile.vmTypes) as VmTypeName[];
-  const platform = types.some((t) => profile.vmTypes[t]?.hasPrivateMem);
-  const size = bound.pages * PAGE;
-
-  if (s.vms.length < bound.vms) for (const type of types) ev.push({ op: 'create_vm', type, as: `vm${s.vms.length}` });
-  if (s.vms.length === 0) {
-    ev.push({ op: 'create_vm', type: 99 });
-    ev.push({ op: 'check_extension', on: 'kvm', cap: 244 });
-  }
-
-  const gmemsByVm = new Map<number, Array<{ name: string; id: number }>>();
-  for (const g of openNames(s, 'gmem')) {
-    const vm = s.gmems[g.id]?.vm ?? -1;
-    gmemsByVm.set(vm, [...(gmemsByVm.get(vm) ?? []), g]);
-  }
-
-  for (const vm of openNames(s, 'vm')) {
-    const v = s.vms[vm.id];
-    if (!v) continue;
-    const rules = profile.vmTypes[v.type];
-    if (s.gmems.length < bound.gmems) {
-      for (const flags of flagCombinations(profile, v.type))
-        ev.push({ op: 'create_gmem', vm: vm.name, size, flags, as: `g${s.gmems.length}` });
-    }
-    // Probes: each create_gmem failure condition once per VM.
-    const accepted = flagCombinations(profile, v.type).reduce((m, f) => m | f, 0);
-    let badBit = 0;
-    while (accepted & (1 << badBit)) badBit++;
-    ev.push({ op: 'create_gmem', vm: vm.name, size, flags: 1 << badBit });
-    ev.push({ op: 'create_gmem', vm: vm.name, size: 0, flags: 0 });
-    ev.push({ op: 'create_gmem', vm: vm.name, size: PAGE - 1, flags: 0 });
-
-    // Memslots: bind whole files at distinct GPAs; delete existing slots.
-    const slotIds = new Set(v.memslots.map((m) => m.slot));
-    let nextSlot = 0;
-    while (slotIds.has(nextSlot)) nextSlot++;
-    for (const g of gmemsByVm.get(vm.id) ?? []) {
-      const bound_ = (s.gmems[g.id]?.bindings.length ?? 0) > 0;
-      if (v.memslots.length < bound.slots && !bound_) {
-        ev.push({
-          op: 'set_memory_region2',
-          vm: vm.name,
-          slot: nextSlot,
-          flags: ['gmem'],
-          gpa: 0x100000 * (nextSlot + 1),
-          size,
-          gmem: g.name,
-          gmem_offset: 0,
-          uaddr: 0,
-        });
-      }
-      ev.push({
-        op: 'set_memory_region2',
-        vm: vm.name,
-        slot: nextSlot,
-        flags: ['gmem'],
-        gpa: 0x100000 * (nextSlot + 1),
-        size,
-        gmem: g.name,
-        gmem_offset: 1,
-        uaddr: 0,
-      });
-      ev.push({
-        op: 'set_memory_region2',
-        vm: vm.name,
-        slot: nextSlot,
-        flags: ['gmem', 'log_dirty'],
-        gpa: 0x100000 * (nextSlot + 1),
-        size,
-        gmem: g.name,
-        gmem_offset: 0,
-        uaddr: 0,
-      });
-      if (bound_)
-        ev.push({
-          op: 'set_memory_region2',
-          vm: vm.name,
-          slot: nextSlot,
-          flags: ['gmem'],
-          gpa: 0x100000 * (nextSlot + 1),
-          size,
-          gmem: g.name,
-          gmem_offset: 0,
-          uaddr: 0,
-        });
-    }
-    for (const m of v.memslots) {
-      ev.push({ op: 'delete_memslot', vm: vm.name, slot: m.slot });
-      const g = (gmemsByVm.get(vm.id) ?? [])[0];
-      if (g)
-        ev.push({
-          op: 'set_memory_region2',
-          vm: vm.name,
-          slot: nextSlot,
-          flags: ['gmem'],
-          gpa: m.gfn * PAGE,
-          size,
-          gmem: g.name,
-          gmem_offset: 0,
-          uaddr: 0,
-        });
-    }
-    ev.push({ op: 'delete_memslot', vm: vm.name, slot: 7 });
-
-    if (rules?.conversion === 'vm-attributes' || profile.choices.setMemoryAttributesMissing) {
-      const gfns = v.memslots.flatMap((m) => Array.from({ length: m.npages }, (_, i) => m.gfn + i));
-      if (rules?.conversion === 'vm-attributes') {
-        for (const gfn of gfns)
-          for (const attributes of [8, 0])
-            ev.push({ op: 'set_memory_attributes', vm: vm.name, address: gfn * PAGE, size: PAGE, attributes });
-      }
-      ev.push({ op: 'set_memory_attributes', vm: vm.name, address: 0x100000, size: PAGE, attributes: 8 });
-    }
-    if (platform && rules) {
-      if (rules.launch) {
-        ev.push({ op: 'launch_start', vm: vm.name });
-        ev.push({ op: 'launch_finish', vm: vm.name });
-      }
-      for (const m of v.memslots) {
-        for (let i = 0; i < m.npages; i++) {
-          const gpa = (m.gfn + i) * PAGE;
-          if (rules.populate !== 'none')
-            ev.push({ op: 'populate', vm: vm.name, gpa, size: PAGE, source: rules.conversion === 'in-place' ? 'in_place' : 'buffer' });
-          ev.push({ op: 'guest_access', vm: vm.name, gpa, private: true });
-          ev.push({ op: 'guest_access', vm: vm.name, gpa, private: false });
-          if (rules.hasPrivateMem && rules.conversion === 'in-place')
-            ev.push({ op: 'guest_request_conversion', vm: vm.name, gpa, size: PAGE, private: true });
-        }
-      }
-    }
-    ev.push({ op: 'close', h: vm.name });
-  }
-
-  const maps = liveMaps(s);
-  for (const g of openNames(s, 'gmem')) {
-    if (maps.length < bound.maps) {
-      ev.push({ op: 'mmap', gmem: g.name, offset: 0, length: size + PAGE, prot: 'rw', shared: true, as: freeMapName(maps) });
-    }
-    ev.push({ op: 'mmap', gmem: g.name, offset: 0, length: size, prot: 'rw', shared: false });
-    ev.push({ op: 'mmap', gmem: g.name, offset: 0, length: size, prot: 'rwx', shared: true });
-    ev.push({ op: 'mmap', gmem: g.name, offset: 1, length: size, prot: 'rw', shared: true });
-    for (let i = 0; i < bound.pages; i++) {
-      ev.push({ op: 'fallocate', gmem: g.name, mode: 'punch_hole', offset: i * PAGE, len: PAGE });
-      ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: i * PAGE, len: PAGE });
-    }
-    // Huge folios (hugetlb): the per-page ranges above are refused as unaligned; punch / allocate each folio too.
-    const folio = folioPagesOf(profile, s.gmems[g.id] as GmemState);
-    if (folio > 1)
-      for (let i = 0; i + folio <= bound.pages; i += folio) {
-        ev.push({ op: 'fallocate', gmem: g.name, mode: 'punch_hole', offset: i * PAGE, len: folio * PAGE });
-        ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: i * PAGE, len: folio * PAGE });
-      }
-    ev.push({ op: 'fallocate', gmem: g.name, mode: 0, offset: 0, len: PAGE });
-    ev.push({ op: 'fallocate', gmem: g.name, mode: 2, offset: 0, len: PAGE });
-    ev.push({ op: 'fallocate', gmem: g.name, mode: 5, offset: 0, len: PAGE });
-    ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: 1, len: PAGE });
-    ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: 0, len: 0 });
-    ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: size, len: PAGE });
-    ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: 0x7ffffffffffff000n, len: 0x2000 });
-    if (profile.gmemAttributes) {
-      const vm = s.gmems[g.id]?.vm ?? 0;
-      const rules = profile.vmTypes[s.vms[vm]?.type ?? 'default'];
-      if (rules?.conversion === 'in-place' && rules.hasPrivateMem) {
-        for (let i = 0; i < bound.pages; i++)
-          for (const attributes of [8, 0])
-            ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: i * PAGE, size: PAGE, attributes });
-        ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: 0, size: size, attributes: 8 });
-      }
-      ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: size, size: PAGE, attributes: 8 });
-    } else {
-      ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: 0, size: PAGE, attributes: 8 });
-    }
-    ev.push({ op: 'fstat', h: g.name });
-    ev.push({ op: 'ftruncate', h: g.name, length: size });
-    ev.push({ op: 'read', h: g.name, len: PAGE });
-    ev.push({ op: 'pread', h: g.name, offset: 0, len: PAGE });
-    ev.push({ op: 'close', h: g.name });
-  }
-
-  const livePins = s.pins.filter((p) => p.live);
-  for (const m of maps) {
-    for (let i = 0; i <= bound.pages; i++) ev.push({ op: 'read_mem', map: m.name, offset: i * PAGE });
-    for (let i = 0; i < bound.pages; i++) ev.push({ op: 'write_mem', map: m.name, offset: i * PAGE, value: 1 });
-    if (livePins.length < bound.pins)
-      for (let i = 0; i < bound.pages; i++) ev.push({ op: 'pin', map: m.name, offset: i * PAGE, len: PAGE });
-    ev.push({ op: 'madvise', map: m.name, offset: 0, length: size, advice: 'dontneed' });
-    ev.push({ op: 'munmap', map: m.name });
-    // userfaultfd, where the profile says what it does: register the file's pages in each mode, continue each
-    // page (linux-7.3: each refused); where registration works (uffd-minor), probes too: an unaligned range, a
-    // range past the mapping, an unaligned continue.
-    if (profile.uffd) {
-      for (const mode of ['minor', 'missing'] as const) ev.push({ op: 'uffd_register', map: m.name, offset: 0, length: size, mode });
-      for (let i = 0; i < bound.pages; i++) ev.push({ op: 'uffd_continue', map: m.name, offset: i * PAGE, length: PAGE });
-      if (profile.uffd.registerModes.length) {
-        ev.push({ op: 'uffd_register', map: m.name, offset: 1, length: size, mode: 'minor' });
-        ev.push({ op: 'uffd_register', map: m.name, offset: size + PAGE, length: PAGE, mode: 'minor' });
-        ev.push({ op: 'uffd_continue', map: m.name, offset: 1, length: PAGE });
-      }
-    }
-  }
-  for (const p of livePins) {
-    const name = Object.keys(s.names)
-      .sort()
-      .find((n) => {
-        const r = s.names[n];
-        return r !== undefined && 'map' in r && r.map === p.map;
-      });
-    if (name) ev.push({ op: 'unpin', map: name, offset: p.offset, len: p.len });
-  }
+  const base: ProbeBase = { profile, bound, s, size: bound.pages * PAGE, platform: types.some((t) => profile.vmTypes[t]?.hasPrivateMem) };
+  const ev: Step[] = [];
+  for (const group of GROUPS) for (const parent of objects(base, group)) runAll(SCHEDULE[group], parent, ev);
   return ev;
 }

@@ -9,6 +9,8 @@ import {
   setMemoryAttributesContext,
 } from '../rules/attributes.ts';
 import { handleField, intField } from './fields.ts';
+import type { StepOf } from './fields.ts';
+import { PAGE } from './probes.ts';
 import { type OpModule, checkList } from './types.ts';
 import { attrWords, bytesWords, hex, range } from './words.ts';
 
@@ -24,6 +26,24 @@ export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
   phrase: (_p, s) =>
     `KVM_SET_MEMORY_ATTRIBUTES(${s.vm}, gpa ${hex(s.address)}, ${bytesWords(s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
   wireEnums: {},
+  // Moves: each bound page to private and to shared, where the VM converts by per-VM attributes. Probe: one page
+  // at 0x100000, also where the ioctl is missing.
+  probes: {
+    vm: {
+      rank: 50,
+      values: ({ profile, vm, v, rules }) => {
+        if (rules?.conversion !== 'vm-attributes' && !profile.choices.setMemoryAttributesMissing) return [];
+        const ev: StepOf<'set_memory_attributes'>[] = [];
+        if (rules?.conversion === 'vm-attributes')
+          for (const m of v.memslots)
+            for (let gfn = m.gfn; gfn < m.gfn + m.npages; gfn++)
+              for (const attributes of [8, 0])
+                ev.push({ op: 'set_memory_attributes', vm: vm.name, address: gfn * PAGE, size: PAGE, attributes });
+        ev.push({ op: 'set_memory_attributes', vm: vm.name, address: 0x100000, size: PAGE, attributes: 8 });
+        return ev;
+      },
+    },
+  },
 };
 
 export const setMemoryAttributes2Op: OpModule<'set_memory_attributes2'> = {
@@ -35,6 +55,26 @@ export const setMemoryAttributes2Op: OpModule<'set_memory_attributes2'> = {
   footprint: { reads: ['names', 'fds', 'gmems', 'pins'], writes: ['gmems', 'maps'] },
   phrase: (_p, s) => `KVM_SET_MEMORY_ATTRIBUTES2(${s.gmem}, ${range(s.offset, s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
   wireEnums: {},
+  // Moves: each page to private and to shared, where the file converts in place; the whole file to private.
+  // Probes: a range past EOF; where the profile has no per-file attributes, the ioctl itself.
+  probes: {
+    gmem: {
+      rank: 30,
+      values: ({ profile, s, g, bound, size }) => {
+        if (!profile.gmemAttributes) return [{ op: 'set_memory_attributes2', gmem: g.name, offset: 0, size: PAGE, attributes: 8 }];
+        const ev: StepOf<'set_memory_attributes2'>[] = [];
+        const rules = profile.vmTypes[s.vms[s.gmems[g.id]?.vm ?? 0]?.type ?? 'default'];
+        if (rules?.conversion === 'in-place' && rules.hasPrivateMem) {
+          for (let i = 0; i < bound.pages; i++)
+            for (const attributes of [8, 0])
+              ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: i * PAGE, size: PAGE, attributes });
+          ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: 0, size, attributes: 8 });
+        }
+        ev.push({ op: 'set_memory_attributes2', gmem: g.name, offset: size, size: PAGE, attributes: 8 });
+        return ev;
+      },
+    },
+  },
 };
 
 export const guestRequestConversionOp: OpModule<'guest_request_conversion'> = {
@@ -47,4 +87,14 @@ export const guestRequestConversionOp: OpModule<'guest_request_conversion'> = {
   phrase: (_p, s) =>
     `a guest request (MAP_GPA_RANGE) to make gpa ${hex(s.gpa)}, ${bytesWords(s.size)} ${s.private ? 'private' : 'shared'} on ${s.vm}`,
   wireEnums: {},
+  // Each bound page to private, where the platform converts in place.
+  probes: {
+    vmPage: {
+      rank: 72,
+      values: ({ platform, rules, vm, gpa }) =>
+        platform && rules?.hasPrivateMem && rules.conversion === 'in-place'
+          ? [{ op: 'guest_request_conversion', vm: vm.name, gpa, size: PAGE, private: true }]
+          : [],
+    },
+  },
 };

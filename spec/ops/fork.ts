@@ -10,4 +10,5 @@ export const forkOp: OpModule<'fork'> = {
   footprint: { reads: ['names', 'fds', 'maps'], writes: ['vms', 'gmems', 'fds', 'maps', 'pins', 'names'] },
   phrase: (_p, s, phraseOf) => `in a forked child: ${s.steps.map(phraseOf).join('; ')}`,
   wireEnums: {},
+  probes: { none: 'its nested steps are other operations; fork itself is exercised by hand-written traces' },
 };

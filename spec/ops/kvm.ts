@@ -1,5 +1,5 @@
 /** /dev/kvm and VM-level operations: KVM_CHECK_EXTENSION, KVM_CREATE_VM. */
-import { VM_TYPE } from '../constants.ts';
+import { VM_TYPE, type VmTypeName } from '../constants.ts';
 import { checkExtension, createVm } from '../rules/kvm.ts';
 import type { OpModule } from './types.ts';
 import { CAP_NAMES } from './words.ts';
@@ -16,6 +16,8 @@ export const checkExtensionOp: OpModule<'check_extension'> = {
   footprint: { reads: ['names', 'fds', 'vms'], writes: [] },
   phrase: (_p, s) => `KVM_CHECK_EXTENSION(${CAP_NAMES.get(Number(s.cap)) ?? `cap ${s.cap}`}) on ${s.on === 'kvm' ? '/dev/kvm' : s.on}`,
   wireEnums: {},
+  // Probe: the extension query the kernel answers without a VM (KVM_CAP_GUEST_MEMFD_FLAGS).
+  probes: { kvm: { rank: 20, values: ({ s }) => (s.vms.length === 0 ? [{ op: 'check_extension', on: 'kvm', cap: 244 }] : []) } },
 };
 
 export const createVmOp: OpModule<'create_vm'> = {
@@ -33,6 +35,18 @@ export const createVmOp: OpModule<'create_vm'> = {
         unsendable:
           'VM type "cca" has no confirmed kernel encoding (spec/constants.ts VM_TYPE.cca is a placeholder); not sent to the kernel',
       },
+    },
+  },
+  // Moves: each VM type of the profile. Probe: an unknown type (99).
+  probes: {
+    kvm: {
+      rank: 10,
+      values: ({ profile, bound, s }) => [
+        ...(s.vms.length < bound.vms
+          ? (Object.keys(profile.vmTypes) as VmTypeName[]).map((type) => ({ op: 'create_vm' as const, type, as: `vm${s.vms.length}` }))
+          : []),
+        ...(s.vms.length === 0 ? [{ op: 'create_vm' as const, type: 99 }] : []),
+      ],
     },
   },
 };

@@ -1,6 +1,7 @@
 /** Host accesses through a mapping, and long-term pins: read_mem, write_mem, fill_mem, check_mem, pin, unpin. */
 import { checkMem, fillMem, pin, readMem, unpin, writeMem } from '../rules/memAccess.ts';
 import { handleField, intField } from './fields.ts';
+import { PAGE } from './probes.ts';
 import type { OpModule } from './types.ts';
 import { offsetWords, range } from './words.ts';
 
@@ -15,6 +16,14 @@ export const readMemOp: OpModule<'read_mem'> = {
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host read of ${offsetWords(s.offset)} through ${s.map}`,
   wireEnums: {},
+  // Each page, and the page past EOF.
+  probes: {
+    map: {
+      rank: 10,
+      values: ({ m, bound }) =>
+        Array.from({ length: bound.pages + 1 }, (_, i) => ({ op: 'read_mem' as const, map: m.name, offset: i * PAGE })),
+    },
+  },
 };
 
 export const writeMemOp: OpModule<'write_mem'> = {
@@ -26,6 +35,13 @@ export const writeMemOp: OpModule<'write_mem'> = {
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host write of ${s.value} to ${offsetWords(s.offset)} through ${s.map}`,
   wireEnums: {},
+  probes: {
+    map: {
+      rank: 20,
+      values: ({ m, bound }) =>
+        Array.from({ length: bound.pages }, (_, i) => ({ op: 'write_mem' as const, map: m.name, offset: i * PAGE, value: 1 })),
+    },
+  },
 };
 
 export const fillMemOp: OpModule<'fill_mem'> = {
@@ -37,6 +53,7 @@ export const fillMemOp: OpModule<'fill_mem'> = {
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host fill of ${range(s.offset, s.length)} with ${s.value} through ${s.map}`,
   wireEnums: {},
+  probes: { none: 'a range of write_mem (the same fault rule), which the explorer probes page by page' },
 };
 
 export const checkMemOp: OpModule<'check_mem'> = {
@@ -48,6 +65,7 @@ export const checkMemOp: OpModule<'check_mem'> = {
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host read-back of ${range(s.offset, s.length)} through ${s.map} expecting ${s.value}`,
   wireEnums: {},
+  probes: { none: 'a range of read_mem (the same fault rule), which the explorer probes page by page' },
 };
 
 export const pinOp: OpModule<'pin'> = {
@@ -59,6 +77,16 @@ export const pinOp: OpModule<'pin'> = {
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems', 'pins'] },
   phrase: (_p, s) => `a long-term pin of ${range(s.offset, s.len)} through ${s.map}`,
   wireEnums: {},
+  // Each page, up to bound.pins live pins.
+  probes: {
+    map: {
+      rank: 30,
+      values: ({ m, bound, livePins }) =>
+        livePins.length < bound.pins
+          ? Array.from({ length: bound.pages }, (_, i) => ({ op: 'pin' as const, map: m.name, offset: i * PAGE, len: PAGE }))
+          : [],
+    },
+  },
 };
 
 export const unpinOp: OpModule<'unpin'> = {
@@ -70,4 +98,5 @@ export const unpinOp: OpModule<'unpin'> = {
   footprint: { reads: ['names', 'pins'], writes: ['gmems', 'pins'] },
   phrase: (_p, s) => `unpinning ${range(s.offset, s.len)} of ${s.map}`,
   wireEnums: {},
+  probes: { pin: { rank: 10, values: ({ p, map }) => (map ? [{ op: 'unpin', map, offset: p.offset, len: p.len }] : []) } },
 };

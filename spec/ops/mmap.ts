@@ -3,6 +3,7 @@ import { MADV } from '../constants.ts';
 import { madvise } from '../rules/madvise.ts';
 import { mmap, mmapChecks, mmapContext, mprotect, munmap } from '../rules/mmap.ts';
 import { handleField, intField } from './fields.ts';
+import { PAGE, freeMapName } from './probes.ts';
 import { type OpModule, checkList } from './types.ts';
 import { bytesWords, offsetWords, range } from './words.ts';
 
@@ -24,6 +25,20 @@ export const mmapOp: OpModule<'mmap'> = {
   phrase: (_p, s) =>
     `mmap(${s.gmem}, ${offsetWords(s.offset)}, ${bytesWords(s.length)}, ${protWords(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})${s.as ? ` as ${s.as}` : ''}`,
   wireEnums: {},
+  probes: {
+    gmem: {
+      rank: 10,
+      // Move: offset 0, one page past EOF, rw, MAP_SHARED. Probes: MAP_PRIVATE; PROT_EXEC; an unaligned offset.
+      values: ({ g, bound, size, maps }) => [
+        ...(maps.length < bound.maps
+          ? [{ op: 'mmap' as const, gmem: g.name, offset: 0, length: size + PAGE, prot: 'rw', shared: true, as: freeMapName(maps) }]
+          : []),
+        { op: 'mmap', gmem: g.name, offset: 0, length: size, prot: 'rw', shared: false },
+        { op: 'mmap', gmem: g.name, offset: 0, length: size, prot: 'rwx', shared: true },
+        { op: 'mmap', gmem: g.name, offset: 1, length: size, prot: 'rw', shared: true },
+      ],
+    },
+  },
 };
 
 export const munmapOp: OpModule<'munmap'> = {
@@ -36,6 +51,7 @@ export const munmapOp: OpModule<'munmap'> = {
   footprint: { reads: ['names', 'maps'], writes: ['vms', 'gmems', 'maps', 'pins'] },
   phrase: (_p, s) => `munmap(${s.map})`,
   wireEnums: {},
+  probes: { map: { rank: 50, values: ({ m }) => [{ op: 'munmap', map: m.name }] } },
 };
 
 export const mprotectOp: OpModule<'mprotect'> = {
@@ -47,6 +63,7 @@ export const mprotectOp: OpModule<'mprotect'> = {
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['maps'] },
   phrase: (_p, s) => `mprotect(${s.map}, ${protWords(s.prot)})`,
   wireEnums: {},
+  probes: { none: 'not yet explored: its refusals are covered by hand-written traces (examples/)' },
 };
 
 export const madviseOp: OpModule<'madvise'> = {
@@ -64,4 +81,5 @@ export const madviseOp: OpModule<'madvise'> = {
   phrase: (_p, s) =>
     `madvise(${s.map}, ${range(s.offset, s.length)}, MADV_${s.advice.toUpperCase()}${MADV[s.advice] === undefined ? '?' : ''})`,
   wireEnums: { advice: MADV },
+  probes: { map: { rank: 40, values: ({ m, size }) => [{ op: 'madvise', map: m.name, offset: 0, length: size, advice: 'dontneed' }] } },
 };

@@ -2,6 +2,7 @@
 import { launch } from '../rules/kvm.ts';
 import { guestAccess, populate, populateChecks, populateContext, preFault } from '../rules/platform.ts';
 import { handleField, intField } from './fields.ts';
+import { PAGE } from './probes.ts';
 import { type OpModule, checkList } from './types.ts';
 import { bytesWords, hex } from './words.ts';
 
@@ -14,6 +15,9 @@ export const launchStartOp: OpModule<'launch_start'> = {
   footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms'] },
   phrase: (_p, s) => `launch start on ${s.vm}`,
   wireEnums: {},
+  probes: {
+    vm: { rank: 60, values: ({ platform, rules, vm }) => (platform && rules?.launch ? [{ op: 'launch_start', vm: vm.name }] : []) },
+  },
 };
 
 export const launchFinishOp: OpModule<'launch_finish'> = {
@@ -25,6 +29,9 @@ export const launchFinishOp: OpModule<'launch_finish'> = {
   footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms'] },
   phrase: (_p, s) => `launch finish on ${s.vm}`,
   wireEnums: {},
+  probes: {
+    vm: { rank: 61, values: ({ platform, rules, vm }) => (platform && rules?.launch ? [{ op: 'launch_finish', vm: vm.name }] : []) },
+  },
 };
 
 export const populateOp: OpModule<'populate'> = {
@@ -42,6 +49,16 @@ export const populateOp: OpModule<'populate'> = {
   phrase: (_p, s) =>
     `populate(${s.vm}, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}, ${s.source === 'in_place' ? 'in place' : 'from a buffer'})`,
   wireEnums: {},
+  // Each bound page, from the source the platform populates from.
+  probes: {
+    vmPage: {
+      rank: 70,
+      values: ({ platform, rules, vm, gpa }) =>
+        platform && rules && rules.populate !== 'none'
+          ? [{ op: 'populate', vm: vm.name, gpa, size: PAGE, source: rules.conversion === 'in-place' ? 'in_place' : 'buffer' }]
+          : [],
+    },
+  },
 };
 
 export const guestAccessOp: OpModule<'guest_access'> = {
@@ -60,6 +77,19 @@ export const guestAccessOp: OpModule<'guest_access'> = {
   phrase: (_p, s) =>
     `a guest ${s.write !== undefined ? `write of ${s.write}` : 'read'} (${s.private ? 'private' : 'shared'}) of gpa ${hex(s.gpa)} on ${s.vm}`,
   wireEnums: {},
+  // A private and a shared access to each bound page, on platforms with private memory.
+  probes: {
+    vmPage: {
+      rank: 71,
+      values: ({ platform, rules, vm, gpa }) =>
+        platform && rules
+          ? [
+              { op: 'guest_access', vm: vm.name, gpa, private: true },
+              { op: 'guest_access', vm: vm.name, gpa, private: false },
+            ]
+          : [],
+    },
+  },
 };
 
 export const preFaultOp: OpModule<'pre_fault'> = {
@@ -71,4 +101,5 @@ export const preFaultOp: OpModule<'pre_fault'> = {
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
   phrase: (_p, s) => `KVM_PRE_FAULT_MEMORY(${s.vm}'s vCPU, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}${s.flags ? `, flags ${s.flags}` : ''})`,
   wireEnums: {},
+  probes: { none: 'not yet explored: it needs a vCPU, and its refusals are covered by the lab corpus' },
 };

@@ -1,8 +1,8 @@
 /**
  * What the project knows about one operation, in one record: its schema, how step() decides it, its ordered
  * check list with the one context builder step() and the failure generator share, the parts of the state it
- * reads and writes, its words, and how its named values travel to the native helper. spec/ops/index.ts holds
- * one record per operation; a test walks it and fails when a facet is missing.
+ * reads and writes, its words, how its named values travel to the native helper, and its probe values for
+ * exploration. spec/ops/index.ts holds one record per operation; a test walks it and fails when a facet is missing.
  */
 import type { OpName, Step } from '../ops.ts';
 import type { Profile } from '../profile.ts';
@@ -11,6 +11,7 @@ import type { Decision } from '../rules/decision.ts';
 import type { SystemState } from '../state.ts';
 import type { World } from '../world.ts';
 import type { FieldName, FieldSpec, StepOf } from './fields.ts';
+import type { Probes } from './probes.ts';
 
 export type { StepOf } from './fields.ts';
 
@@ -60,4 +61,6 @@ export interface OpModule<N extends OpName> {
   phrase: (profile: Profile, step: StepOf<N>, phraseOf: (s: Step) => string) => string;
   /** Named values of enum fields as the numbers the helper sends (native/PROTOCOL.md); words travel as words. */
   wireEnums: Readonly<Partial<Record<FieldName<N>, Readonly<Record<string, WireValue>>>>>;
+  /** The values the explorer tries in a state (spec/ops/probes.ts), or why it never offers this op. */
+  probes: Probes<N>;
 }
