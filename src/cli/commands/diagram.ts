@@ -27,7 +27,7 @@ export const diagram = defineCommand({
       type: 'string',
       value: 'A',
       description:
-        "draw profile A's and profile B's (the argument) page states side by side, collapsed by region (each its primary VM type; base+FLAG works)",
+        "draw profile A's and profile B's (the argument) page states side by side, collapsed by region (the same private-memory VM type where both have one, else equivalent ones; base+FLAG works)",
       defaultText: 'one profile',
     },
     profile: profileOption('linux-6.18'),
