@@ -225,6 +225,7 @@ export interface PartitionOptions {
  */
 export class Partition {
   private readonly store = new FingerprintStore();
+  private readonly model: FingerprintModel;
   private readonly search: Search<SystemState, Step, SystemMove, Fp, Fp, Fp>;
   private readonly stateInvariants: Invariant[];
   private readonly transitionInvariants: Invariant[];
@@ -253,6 +254,7 @@ export class Partition {
     const coverage = options.coverage === true;
     if (options.edgeDigest && parts > 1) throw new Error('internal: an edge digest needs one partition (every edge target known)');
     this.digest = options.edgeDigest ? new EdgeDigest() : undefined;
+    this.model = new FingerprintModel(new SystemModel(profile, bound, { symmetry: options.symmetry === true }));
     const hooks: ExplorationHooks<SystemState, Step, SystemMove, Fp> = {
       state: (k) => {
         for (const v of this.stateInvariants.length ? violations(profile, this.stateInvariants, undefined, undefined, k.node) : []) {
@@ -281,15 +283,10 @@ export class Partition {
       },
       ...(coverage ? { machines: this.observeMachine } : {}),
     };
-    this.search = new Search(
-      new FingerprintModel(new SystemModel(profile, bound, { symmetry: options.symmetry === true })),
-      this.store,
-      hooks,
-      {
-        paths: true,
-        partition: { index, parts },
-      },
-    );
+    this.search = new Search(this.model, this.store, hooks, {
+      paths: true,
+      partition: { index, parts },
+    });
   }
 
   /** Every accepted machine event: the states of its regions after, and each region it changed. */
@@ -347,6 +344,11 @@ export class Partition {
   }
 
   receive(cands: readonly Candidate[]): void {
+    // A peer's states arrive as new objects: remember their parts' hashes, which their successors share.
+    for (const c of cands) {
+      this.model.key(c.node);
+      this.model.kept();
+    }
     this.search.receive(cands);
   }
 

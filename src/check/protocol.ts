@@ -1,7 +1,8 @@
 /** Messages between the checker's main thread and its worker threads (src/check/worker.ts). */
 import type { Bound } from '../../spec/explore/bound.ts';
 import type { Profile } from '../../spec/profile.ts';
-import type { Candidate, Coverage, DeadlockCandidate, ViolationCandidate } from './partition.ts';
+import type { PackedBatch } from './candidateCodec.ts';
+import type { Coverage, DeadlockCandidate, ViolationCandidate } from './partition.ts';
 
 export interface WorkerInit {
   profile: Profile;
@@ -47,10 +48,13 @@ export type FromWorker =
   | { t: 'coverage'; id: number; coverage: Coverage }
   | { t: 'error'; message: string };
 
-/** Between workers: one level's candidates for the receiver, in chunks; `last` ends the sender's share. */
+/**
+ * Between workers: one level's candidates for the receiver, in chunks packed into typed arrays
+ * (candidateCodec.ts); `last` ends the sender's share.
+ */
 export interface PeerMessage {
   level: number;
   from: number;
-  items: Candidate[];
+  batch: PackedBatch;
   last: boolean;
 }

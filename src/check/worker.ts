@@ -6,6 +6,7 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { invariantsFor } from '../../spec/invariants.ts';
+import { CandidateDecoder, CandidateEncoder } from './candidateCodec.ts';
 import { Partition } from './partition.ts';
 import type { FromWorker, LevelReport, PeerMessage, ToWorker, WorkerInit } from './protocol.ts';
 
@@ -18,6 +19,9 @@ const part = new Partition(data.profile, data.bound, invariantsFor(data.profile,
   symmetry: data.symmetry,
 });
 const peers = data.ports;
+// One encoder per peer this worker sends to, one decoder per peer it hears from (part ids are per channel).
+const encoders = peers.map(() => new CandidateEncoder());
+const decoders = peers.map(() => new CandidateDecoder());
 let level = 0;
 let stopRequested = false;
 /** Per level: how many peers have sent their last share. Candidates are taken in as they arrive. */
@@ -31,7 +35,7 @@ for (const p of peers) {
   p.on('message', (m: PeerMessage) => {
     // A peer only sends for the level everyone is in (the main thread starts a level when all have
     // committed the previous one), so what arrives joins this level's candidates at once.
-    if (m.items.length) part.receive(m.items);
+    if (m.batch.count) part.receive((decoders[m.from] as CandidateDecoder).decode(m.batch));
     if (m.last) finished.set(m.level, (finished.get(m.level) ?? 0) + 1);
     wake?.();
   });
@@ -69,9 +73,12 @@ function flush(mine: number, last: boolean): void {
     if (!p) return;
     const items = part.takeOutbox(i);
     timing.sent += items.length;
-    for (let k = 0; k < items.length; k += CHUNK)
-      p.postMessage({ level: mine, from: data.index, items: items.slice(k, k + CHUNK), last: false } satisfies PeerMessage);
-    if (last) p.postMessage({ level: mine, from: data.index, items: [], last: true } satisfies PeerMessage);
+    const enc = encoders[i] as CandidateEncoder;
+    for (let k = 0; k < items.length; k += CHUNK) {
+      const batch = enc.encode(items.slice(k, k + CHUNK));
+      p.postMessage({ level: mine, from: data.index, batch, last: false } satisfies PeerMessage, [batch.ints.buffer as ArrayBuffer]);
+    }
+    if (last) p.postMessage({ level: mine, from: data.index, batch: enc.encode([]), last: true } satisfies PeerMessage);
   });
 }
 async function runLevel(): Promise<void> {
