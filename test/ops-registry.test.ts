@@ -51,6 +51,8 @@ describe('the operation registry', () => {
       ['sev-snp', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1'],
       ['inplace-conversion', 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=0'],
       ['arm-cca', 'vms=1,gmems=1,pages=1,maps=0,pins=0,slots=1'],
+      // userfaultfd's operations are offered only where the profile models them (linux-7.3, uffd-minor).
+      ['uffd-minor', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=0'],
     ] as const) {
       const profile = getProfile(name);
       const b = parseBound(bound);
