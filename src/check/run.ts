@@ -134,7 +134,9 @@ export async function runCheckCommand(o: RunOptions, io: Io): Promise<number> {
     io.err('  use a smaller bound, --random N --seed S for random walks at this bound, --max-states N to explore a prefix, or --force');
     return 2;
   }
-  say(`estimate  ~${formatCount(est.states)} states, ~${formatBytes(est.bytes)}, ~${formatDuration(est.seconds)} (${est.basis})`);
+  say(
+    `estimate  ~${formatCount(est.states)} states, ~${formatBytes(est.bytes)}, ~${formatDuration(est.seconds)} (${est.basis}${o.symmetry && symmetryApplies(o.profile) ? '; without symmetry: the orbits are fewer' : ''})`,
+  );
   const workers = o.workers === 'auto' ? (est.seconds < 10 ? 1 : Math.max(1, availableParallelism())) : o.workers;
   say(`workers   ${workers}${o.workers === 'auto' ? ' (auto)' : ''}`);
   if (o.symmetry)
