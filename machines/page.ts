@@ -22,20 +22,33 @@ export interface PageRules {
   hostMayMapPrivate: boolean;
   /** In-place conversion to private refuses pages with unexpected references (EAGAIN). Upstream proposal: true. */
   conversionChecksRefs: boolean;
-  /** What a page's content becomes when it changes attribute. */
-  conversionContent: 'preserve' | 'zero' | 'scramble';
+  /**
+   * What the other side sees of a page's bytes once the trusted entity takes the page (`toPrivate`: the guest's
+   * first private fault reads what the host wrote while shared) or gives it back (`toShared`: the host reads what
+   * the guest had). guest_memfd itself never copies nor zeroes on conversion: a page the trusted entity never
+   * took keeps its bytes, and populate in place takes the page with them.
+   */
+  conversionContent: { toPrivate: ContentEffect; toShared: ContentEffect };
   /** NO_DIRECT_MAP: a private (or every) allocated folio is removed from the kernel direct map. */
   directMap: 'keep' | 'remove-all' | 'remove-private';
   /** Private guest faults run the platform's prepare hook (SNP RMP make-private, TDX PAGE.AUG, CCA delegate). */
   trustedEntityPrepares: boolean;
+  /**
+   * Conversion to private leaves host user mappings in place (the rejected FOLL_EXCLUSIVE design: donated memory
+   * stays in the VMM's page tables under its exclusive pin). Absent or false: the conversion zaps them (§2.16).
+   */
+  keepsHostMappings?: boolean;
   /** Huge folios (machines/folio.ts) of a file whose flags give them; absent: UPSTREAM_FOLIO_RULES. */
   folio?: FolioRules;
 }
 
+/** preserve: the bytes survive; zero: the other side reads zeroes; scramble: it reads other-key garbage (SCRAMBLED). */
+export type ContentEffect = 'preserve' | 'zero' | 'scramble';
+
 export const UPSTREAM_PAGE_RULES: PageRules = {
   hostMayMapPrivate: false,
   conversionChecksRefs: true,
-  conversionContent: 'preserve',
+  conversionContent: { toPrivate: 'preserve', toShared: 'preserve' },
   directMap: 'keep',
   trustedEntityPrepares: false,
 };
@@ -79,10 +92,19 @@ export type PageEvent =
   | { type: 'GUEST_WRITE'; offset: number; value: number }
   /** KVM zaps its stage-2 mappings of the page (memslot deletion, punch, attribute change). */
   | { type: 'STAGE2_ZAP' }
-  /** Platform populate (LAUNCH_UPDATE / INIT_MEM_REGION / RMI_POPULATE) loads and measures `value`. */
-  | { type: 'POPULATE'; value: number };
+  /**
+   * Platform populate (LAUNCH_UPDATE / INIT_MEM_REGION / RMI_POPULATE) loads and measures `value` from a source
+   * buffer, or, without `value` (a NULL source, in place), the bytes the page already holds.
+   */
+  | { type: 'POPULATE'; value?: number };
 
 export type PageEventType = PageEvent['type'];
+
+/** A page's bytes as the other side sees them under `effect`. */
+function crossed(effect: ContentEffect, c: PageContext): Pick<PageContext, 'content' | 'bytes'> {
+  if (effect === 'preserve') return { content: c.content, bytes: c.bytes };
+  return { content: effect === 'zero' ? 0 : SCRAMBLED, bytes: {} };
+}
 
 export function createPageMachine(rules: PageRules) {
   const removesOnAllocate = rules.directMap === 'remove-all';
@@ -106,6 +128,9 @@ export function createPageMachine(rules: PageRules) {
       guestPrivate: ({ event }) => event.type === 'GUEST_MAP' && event.private,
       guestShared: ({ event }) => event.type === 'GUEST_MAP' && !event.private,
       trustedEntityPrepares: () => rules.trustedEntityPrepares,
+      /** The trusted entity holds the page (prepared or populated): giving it back changes what the host sees. */
+      trustedEntityHolds: or([stateIn({ trustedEntity: 'prepared' }), stateIn({ trustedEntity: 'populated' })]),
+      conversionZapsHost: () => rules.keepsHostMappings !== true,
       removesOnAllocate: () => removesOnAllocate,
       removesWhenPrivate: () => removesWhenPrivate,
       /** The host may touch the page: it is shared, or the profile lets host user space map private pages. */
@@ -138,14 +163,11 @@ export function createPageMachine(rules: PageRules) {
         bytes: ({ context, event }) => (event.type === 'HOST_FILL' ? {} : context.bytes),
       }),
       loadImage: assign({
-        content: ({ context, event }) => (event.type === 'POPULATE' ? event.value : context.content),
-        bytes: () => ({}),
+        content: ({ context, event }) => (event.type === 'POPULATE' && event.value !== undefined ? event.value : context.content),
+        bytes: ({ context, event }) => (event.type === 'POPULATE' && event.value === undefined ? context.bytes : {}),
       }),
-      convertContent: assign({
-        content: ({ context }) =>
-          rules.conversionContent === 'preserve' ? context.content : rules.conversionContent === 'zero' ? 0 : SCRAMBLED,
-        bytes: ({ context }) => (rules.conversionContent === 'preserve' ? context.bytes : {}),
-      }),
+      contentToPrivate: assign(({ context }) => crossed(rules.conversionContent.toPrivate, context)),
+      contentToShared: assign(({ context }) => crossed(rules.conversionContent.toShared, context)),
       addPin: assign({ pins: ({ context }) => context.pins + 1 }),
       dropPin: assign({ pins: ({ context }) => Math.max(0, context.pins - 1) }),
       dropAllPins: assign({ pins: () => 0 }),
@@ -208,11 +230,13 @@ export function createPageMachine(rules: PageRules) {
           initialised: {
             description: 'Zeroed or written (uptodate); content is the abstract token.',
             on: {
-              // Only existing data can survive, be zeroed or be scrambled by a conversion; a hole stays a hole.
-              CONVERT_COMMIT: {
-                guard: or([stateIn({ attribute: 'toShared' }), and([stateIn({ attribute: 'toPrivate' }), 'noExtraReferences'])]),
-                actions: 'convertContent',
+              // Only existing data can survive, be zeroed or be scrambled; a hole stays a hole. The platform acts
+              // when its trusted entity takes the page (a private fault) or gives it back (conversion to shared).
+              GUEST_MAP: {
+                guard: and(['guestPrivate', 'trustedEntityPrepares', stateIn({ trustedEntity: 'unprepared' })]),
+                actions: 'contentToPrivate',
               },
+              CONVERT_COMMIT: { guard: and([stateIn({ attribute: 'toShared' }), 'trustedEntityHolds']), actions: 'contentToShared' },
               HOST_WRITE: { actions: 'writeByte' },
               HOST_FILL: { actions: 'fill' },
               GUEST_WRITE: { actions: 'writeByte' },
@@ -237,7 +261,7 @@ export function createPageMachine(rules: PageRules) {
                 { guard: 'hasMapper', actions: 'removeMapper' },
               ],
               PUNCH: { target: 'unmapped', actions: 'unmapAllHost' },
-              CONVERT_BEGIN: { guard: 'toPrivate', target: 'unmapped', actions: 'unmapAllHost' },
+              CONVERT_BEGIN: { guard: and(['toPrivate', 'conversionZapsHost']), target: 'unmapped', actions: 'unmapAllHost' },
             },
           },
         },

@@ -299,12 +299,6 @@ export function validateFlagDef(raw: unknown, profile: Profile, options: Validat
           }
         }
       }
-      if (effects.initShared === true && typeof raw.bit === 'number' && raw.bit !== 1) {
-        warn(
-          'effects.initShared',
-          `the transition invariant PunchKeepsAttributes reads the initial attribute from bit 1 (INIT_SHARED's), not from effects: with initShared at bit ${raw.bit} it may report false violations`,
-        );
-      }
       if (Object.keys(effects).length === 0 && (raw.keeps === undefined || (Array.isArray(raw.keeps) && raw.keeps.length === 0))) {
         warn('effects', 'no effects: the flag changes only which creations succeed');
       }

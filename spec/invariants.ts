@@ -154,7 +154,7 @@ export const INVARIANTS: readonly Invariant[] = [
     name: 'PunchKeepsAttributes',
     says: 'punching a hole never changes attributes',
     source: 'kernel-abi.md §2.7, §2.16 (INPLACE-v8: punching does not change the per-page attributes); truncate selftest',
-    check: (before, step, after) => {
+    check: (before, step, after, profile) => {
       const punch =
         (step.op === 'fallocate' && (step.mode === 'punch_hole' || (typeof step.mode !== 'string' && (Number(step.mode) & 2) !== 0))) ||
         (step.op === 'madvise' && step.advice === 'remove');
@@ -165,7 +165,7 @@ export const INVARIANTS: readonly Invariant[] = [
         if (!a || !b || b.lifecycle === 'released') continue;
         const keys = new Set([...Object.keys(a.pages), ...Object.keys(b.pages)]);
         for (const k of keys) {
-          const fresh = (g: GmemState) => (hasInitShared(g, after) ? 'shared' : 'private');
+          const fresh = (g: GmemState) => (initSharedFile(profile, g) ? 'shared' : 'private');
           const x = a.pages[k]?.attribute ?? fresh(a);
           const y = b.pages[k]?.attribute ?? fresh(b);
           if (x !== y) return `punch changed guest_memfd ${gi} page ${k} from ${x} to ${y}`;
@@ -191,11 +191,50 @@ export const INVARIANTS: readonly Invariant[] = [
     everywhere: true,
     check: (before, step, after, profile) => conversionGranularityBreak(before, step, after, profile),
   },
+  {
+    kind: 'transition',
+    name: 'PrivateNotHostAccessed',
+    says: 'host user space never reads or writes a private page',
+    source:
+      'seed 004 (Hildenbrand: the common requirement is that "private" pages are not mapped/pinned/accessible; Perret: pKVM SEGVs user space that touches protected memory); kernel-abi.md §2.5 step 2, §4.5',
+    check: (_before, step, after) => hostAccessToPrivate(step, after),
+  },
 ];
 
-/** Whether a guest_memfd was created INIT_SHARED, from its flag bit (bit 1, the ABI's). */
-function hasInitShared(g: GmemState, _s: SystemState): boolean {
-  return (g.flags & 2) !== 0;
+/**
+ * Whether a guest_memfd's pages start shared: from its flags' declared effects, as World decides it, so that a
+ * user-written INIT_SHARED-style flag (any bit) and the built-in one are read the same way.
+ */
+function initSharedFile(profile: Profile, g: GmemState): boolean {
+  return hasEffect(flagDefsOf(profile, g.flags), (e) => e.initShared);
+}
+
+const PAGE = 4096n;
+
+/**
+ * A host access (read_mem, write_mem, fill_mem, check_mem) that went through a page table entry of a private
+ * page: the page is private after the step and the accessing mapping maps it (a refused fault maps nothing).
+ */
+function hostAccessToPrivate(step: Step, after: SystemState): string | null {
+  if (step.op !== 'read_mem' && step.op !== 'write_mem' && step.op !== 'fill_mem' && step.op !== 'check_mem') return null;
+  const ref = after.names[step.map];
+  if (!ref || !('map' in ref)) return null;
+  const m = after.maps[ref.map];
+  const g = m && after.gmems[m.gmem];
+  if (!m?.live || !g || g.lifecycle === 'released' || m.prot === 'none') return null;
+  if (step.op !== 'read_mem' && step.op !== 'check_mem' && !m.prot.includes('w')) return null;
+  const start = BigInt(step.offset);
+  const end = step.op === 'fill_mem' || step.op === 'check_mem' ? start + BigInt(step.length) : start + 1n;
+  if (start < 0n || end <= start) return null;
+  for (let at = (start / PAGE) * PAGE; at < end && at < BigInt(m.npages) * PAGE; at += PAGE) {
+    const rel = Number(at / PAGE);
+    if (m.guards?.includes(rel)) return null;
+    const i = m.start + rel;
+    const p = g.pages[String(i)];
+    if (p && (p.attribute === 'private' || p.attribute === 'toShared') && p.hostMappers.includes(ref.map))
+      return `host mapping ${ref.map} ${step.op === 'read_mem' || step.op === 'check_mem' ? 'read' : 'wrote'} guest_memfd ${m.gmem} page ${i}, which is ${p.attribute}`;
+  }
+  return null;
 }
 
 export function invariantsFor(profile: Profile, names?: readonly string[]): Invariant[] {

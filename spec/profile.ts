@@ -3,7 +3,7 @@
  * does, which guest_memfd flags exist and what they change, and the switchable choices where the fact sheet
  * could not confirm the kernel's behaviour. Every operation's outcome is decided by the profile.
  */
-import type { PageRules } from '../machines/page.ts';
+import type { ContentEffect, PageRules } from '../machines/page.ts';
 import type { ErrnoName, MadviseName, VmTypeName } from './constants.ts';
 import type { UffdMode } from './ops.ts';
 
@@ -23,8 +23,11 @@ export interface VmTypeRules {
    *  in-place       KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd: per-page attribute, same physical page.
    */
   conversion: 'none' | 'vm-attributes' | 'in-place';
-  /** What the other side sees of a page's bytes after conversion. */
-  conversionContent: 'preserve' | 'zero' | 'scramble';
+  /**
+   * The platform's content semantics: what the other side sees of a page's bytes when they change side. Read by
+   * the page machine, and by spec/rules/content.ts, which says what each conversion kind makes of them.
+   */
+  conversionContent: ConversionContent;
   /** How the initial image is loaded and measured. */
   populate: 'none' | 'snp-launch-update' | 'tdx-init-mem-region' | 'cca-rmi-populate';
   /** Has a launch flow (start → populate* → finish); populate only before finish, guest runs only after. */
@@ -36,6 +39,18 @@ export interface VmTypeRules {
    * half, pKVM state) or KVM's attribute for the GFN (SW_PROTECTED, default VM: no hardware bit).
    */
   accessPrivacy: 'hardware' | 'attribute';
+}
+
+export type { ContentEffect };
+
+/** What a platform does to a page's bytes when its trusted entity takes the page or gives it back. */
+export interface ConversionContent {
+  /** What the guest reads, at its first private fault, of bytes the host wrote while the page was shared. */
+  toPrivate: ContentEffect;
+  /** What the host reads, once the page is shared again, of bytes the guest had while it was private. */
+  toShared: ContentEffect;
+  /** Where this comes from (fact sheet sections, seeds). */
+  source: string;
 }
 
 export type FlagAcceptance = 'all' | 'no-private-mem' | 'private-mem' | VmTypeName[];

@@ -356,7 +356,7 @@ export class World {
       const rules: PageRules = {
         hostMayMapPrivate: hasEffect(defs, (e) => e.hostMapPrivate),
         conversionChecksRefs: !hasEffect(defs, (e) => e.conversionIgnoresRefs),
-        conversionContent: vr.conversionContent,
+        conversionContent: { toPrivate: vr.conversionContent.toPrivate, toShared: vr.conversionContent.toShared },
         directMap: dm ?? 'keep',
         trustedEntityPrepares: vr.trustedEntityPrepares,
         ...this.profile.pageRuleOverrides,

@@ -1,7 +1,7 @@
 /** The page machine as the ABI documentation tells it: each test a small story on one page. */
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
-import { type PageEvent, type PageRules, SCRAMBLED, UPSTREAM_PAGE_RULES, createPageMachine } from '../machines/page.ts';
+import { type ContentEffect, type PageEvent, type PageRules, SCRAMBLED, UPSTREAM_PAGE_RULES, createPageMachine } from '../machines/page.ts';
 
 function story(rules: PageRules, initShared: boolean, events: PageEvent[]) {
   const m = createPageMachine(rules);
@@ -87,20 +87,57 @@ describe('page machine', () => {
     expect(s.value).toMatchObject({ attribute: 'private', pins: 'pinned' });
   });
 
-  it('conversion content follows the platform: preserved, zeroed or scrambled; a hole stays zero', () => {
-    const written = (c: PageRules['conversionContent']) =>
-      story({ ...R, conversionContent: c }, true, [
+  it('conversion itself keeps the bytes; the trusted entity taking the page decides what the guest reads; a hole stays zero', () => {
+    const tookIt = (e: ContentEffect) =>
+      story({ ...R, trustedEntityPrepares: true, conversionContent: { toPrivate: e, toShared: 'preserve' } }, true, [
         { type: 'HOST_FAULT', mapper: 0 },
         { type: 'HOST_FILL', value: 7 },
         { type: 'CONVERT_BEGIN', to: 'private' },
         { type: 'CONVERT_COMMIT' },
+      ]);
+    // Committed private, not yet taken by the trusted entity: the bytes are the host's still (populate in place reads them).
+    expect(tookIt('scramble').context.content).toBe(7);
+    const guestReads = (e: ContentEffect) =>
+      story({ ...R, trustedEntityPrepares: true, conversionContent: { toPrivate: e, toShared: 'preserve' } }, true, [
+        { type: 'HOST_FAULT', mapper: 0 },
+        { type: 'HOST_FILL', value: 7 },
+        { type: 'CONVERT_BEGIN', to: 'private' },
+        { type: 'CONVERT_COMMIT' },
+        { type: 'GUEST_MAP', private: true },
       ]).context.content;
-    expect(written('preserve')).toBe(7);
-    expect(written('zero')).toBe(0);
-    expect(written('scramble')).toBe(SCRAMBLED);
+    expect(guestReads('preserve')).toBe(7);
+    expect(guestReads('zero')).toBe(0);
+    expect(guestReads('scramble')).toBe(SCRAMBLED);
+    // Populate in place (no value) takes the page with the host's bytes; the trusted entity then holds it populated.
+    const populated = story(
+      { ...R, trustedEntityPrepares: true, conversionContent: { toPrivate: 'scramble', toShared: 'scramble' } },
+      true,
+      [
+        { type: 'HOST_FAULT', mapper: 0 },
+        { type: 'HOST_WRITE', offset: 3, value: 9 },
+        { type: 'CONVERT_BEGIN', to: 'private' },
+        { type: 'CONVERT_COMMIT' },
+        { type: 'POPULATE' },
+        { type: 'GUEST_MAP', private: true },
+      ],
+    );
+    expect(populated.context).toMatchObject({ content: 0, bytes: { '3': 9 } });
+    // Given back (to shared), the host reads what the platform leaves of them.
+    const back = story({ ...R, trustedEntityPrepares: true, conversionContent: { toPrivate: 'scramble', toShared: 'scramble' } }, true, [
+      { type: 'HOST_FAULT', mapper: 0 },
+      { type: 'HOST_WRITE', offset: 3, value: 9 },
+      { type: 'CONVERT_BEGIN', to: 'private' },
+      { type: 'CONVERT_COMMIT' },
+      { type: 'POPULATE' },
+      { type: 'CONVERT_BEGIN', to: 'shared' },
+      { type: 'CONVERT_COMMIT' },
+    ]);
+    expect(back.context.content).toBe(SCRAMBLED);
     expect(
-      story({ ...R, conversionContent: 'scramble' }, true, [{ type: 'CONVERT_BEGIN', to: 'private' }, { type: 'CONVERT_COMMIT' }]).context
-        .content,
+      story({ ...R, conversionContent: { toPrivate: 'scramble', toShared: 'scramble' } }, true, [
+        { type: 'CONVERT_BEGIN', to: 'private' },
+        { type: 'CONVERT_COMMIT' },
+      ]).context.content,
     ).toBe(0);
   });
 

@@ -4,6 +4,7 @@
  * scripts/build-lab-corpus.ts into examples/corpus/<profile>/, checked by test/corpus-lab.test.ts.
  */
 import { SCENARIOS, type Scenario } from './scenarios.ts';
+import { RELEASED_LINUX_7_3, RELEASED_SW_PROTECTED } from './scenarios-released.ts';
 import { SW_PROTECTED_SCENARIOS } from './scenarios-sw-protected.ts';
 import { UFFD_SCENARIOS } from './scenarios-uffd.ts';
 
@@ -22,6 +23,6 @@ export const LINUX_7_3_LEFT_OUT: Readonly<Record<string, string>> = {
 };
 
 export const LAB_CORPORA: readonly LabCorpus[] = [
-  { profile: 'linux-7.3', dir: 'examples/corpus/linux-7.3', scenarios: [...SCENARIOS.filter((s) => !(s.name in LINUX_7_3_LEFT_OUT)), ...UFFD_SCENARIOS] },
-  { profile: 'sw-protected', dir: 'examples/corpus/sw-protected', scenarios: SW_PROTECTED_SCENARIOS },
+  { profile: 'linux-7.3', dir: 'examples/corpus/linux-7.3', scenarios: [...SCENARIOS.filter((s) => !(s.name in LINUX_7_3_LEFT_OUT)), ...UFFD_SCENARIOS, ...RELEASED_LINUX_7_3] },
+  { profile: 'sw-protected', dir: 'examples/corpus/sw-protected', scenarios: [...SW_PROTECTED_SCENARIOS, ...RELEASED_SW_PROTECTED] },
 ];

@@ -77,7 +77,8 @@ export const guestAccessOp: OpModule<'guest_access'> = {
   phrase: (_p, s) =>
     `a guest ${s.write !== undefined ? `write of ${s.write}` : 'read'} (${s.private ? 'private' : 'shared'}) of gpa ${hex(s.gpa)} on ${s.vm}`,
   wireEnums: {},
-  // A private and a shared access to each bound page, on platforms with private memory.
+  // A private and a shared access to each bound page, on platforms with private memory (and, where conversion is
+  // in place, a private guest write of 2).
   probes: {
     vmPage: {
       rank: 71,
@@ -85,6 +86,12 @@ export const guestAccessOp: OpModule<'guest_access'> = {
         platform && rules
           ? [
               { op: 'guest_access', vm: vm.name, gpa, private: true },
+              // In place the guest's bytes can reach the host: a private write of its own value (2, where the host
+              // writes 1), read by the host after conversion to shared, shows the platform's content semantics
+              // (spec/rules/content.ts) in the state graph, so the generated suites hold that round trip.
+              ...(rules.hasPrivateMem && rules.conversion === 'in-place'
+                ? [{ op: 'guest_access' as const, vm: vm.name, gpa, private: true, write: 2 }]
+                : []),
               { op: 'guest_access', vm: vm.name, gpa, private: false },
             ]
           : [],

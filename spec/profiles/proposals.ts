@@ -72,10 +72,10 @@ export const EXCLUSIVE_GUP: Profile = {
   title: 'Exclusive GUP pinning (FOLL_EXCLUSIVE, rejected 2024)',
   kind: 'proposal',
   summary:
-    'REJECTED design, kept to show why: memory is donated on the strength of one exclusive pin instead of a refcount check, so conversion to private does not look at other references and an ordinary long-term pin survives into private memory.',
+    "REJECTED design, kept to show why: the VMM donates ordinary user memory to the guest under one exclusive pin instead of guest_memfd's unmap-and-refcount check. The memory stays in the VMM's page tables when it becomes private, so a host access to private memory is possible; and because the pin, not a refcount check, guards the donation, a long-term pin taken before it survives into private memory.",
   sources: [
-    'kernel-abi.md §4.5',
-    'seed 004 (Berman RFC; Hildenbrand: "FOLL_EXCLUSIVE is likely not it"; private memory: not mapped, not pinned)',
+    'kernel-abi.md §4.5 (FOLL_EXCLUSIVE: at most one exclusive pin per page, ordinary user memory donated to the guest)',
+    'seed 004 (Perret: "Userspace accesses protected guest memory? Fine, we\'ll SEGV the userspace process"; Hildenbrand: "FOLL_EXCLUSIVE is likely not it ... private memory: not mapped, not pinned")',
   ],
   checkedAgainstKernel: false,
   arch: 'arm64',
@@ -85,12 +85,12 @@ export const EXCLUSIVE_GUP: Profile = {
   choices: { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL', userMemSlots: ARM64_CHOICES.userMemSlots },
   extraCaps: {},
   gmemAttributes: { cap: 250, errorOffset: true },
-  pageRuleOverrides: { conversionChecksRefs: false },
-  // The design could not keep this promise: that is the point of the profile.
+  // Private memory stays in the host's page tables (the half of the objection the counterexample shows: a host
+  // access to private memory), and the donation checks no references.
+  pageRuleOverrides: { keepsHostMappings: true, conversionChecksRefs: false },
+  // The design could not keep the others: that is the point of the profile.
   promises: [
-    'HostMappedIsShared',
     'PreparedIsPrivate',
-    'GuestPrivateNotHostMapped',
     'BindingsDisjoint',
     'UnwrittenReadsZero',
     'NoDirectMapPrivateAbsent',

@@ -323,12 +323,14 @@ export function setMemoryAttributes2(w: World, op: SetMemoryAttributes2Op & Step
       },
     };
   }
+  // The signal a later host fault gets is the platform's (pKVM: SIGSEGV), the one access.private raises.
+  const signal = c.w.vmRules(c.w.peekGmem(g).vm).privateHostAccess;
   return success(
     `set_memory_attributes2.${to}`,
     to === 'private'
-      ? 'the range becomes private: host mappings zapped in every process, later host faults SIGBUS'
+      ? `the range becomes private: host mappings zapped in every process, later host faults ${signal}`
       : 'the range becomes shared: private mappings zapped, the trusted entity releases the pages, host faults succeed',
-    'kernel-abi.md §2.16',
+    to === 'private' ? 'kernel-abi.md §2.16 (to PRIVATE step 4), §5 (host touches private memory)' : 'kernel-abi.md §2.16',
   );
 }
 

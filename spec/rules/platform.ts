@@ -16,7 +16,11 @@ import { type Check, type RuleRef, checkListCache, firstFailure } from './check.
 import { type Decision, PAGE, aligned, refused, success, u64 } from './decision.ts';
 import { notVmFdCheck, vmFdChecks } from './kvm.ts';
 
-/** The content token a populate loads (the launch image). */
+/**
+ * The content token a buffer-sourced populate loads: the launch image. A trace names no source buffer (the op
+ * has `source: "buffer"`, not an address), so the model stands for its bytes with this one token, 0x1f; a guest
+ * that reads a populated page reads it. Populate in place loads no token: the page keeps what userspace wrote.
+ */
 export const IMAGE_TOKEN = 0x1f;
 
 function vmOf(w: World, vm: string): number {
@@ -146,14 +150,20 @@ export function populate(w: World, op: PopulateOp & StepMeta): Decision {
   for (let g = gfn; g < gfn + Number(c.size / PAGE); g++) {
     const m = slotFor(w, vm, g) as Memslot;
     const i = m.gmemStart + (g - m.gfn);
-    // In place, the image is what userspace wrote while the page was shared; otherwise it is copied in.
-    const value = op.source === 'in_place' ? w.page(m.gmem, i).content : IMAGE_TOKEN;
-    w.pageEvent(m.gmem, i, { type: 'POPULATE', value });
+    // In place, the image is what userspace wrote while the page was shared (every byte of it); otherwise the
+    // source buffer's bytes, the image token, are copied in.
+    w.pageEvent(m.gmem, i, op.source === 'in_place' ? { type: 'POPULATE' } : { type: 'POPULATE', value: IMAGE_TOKEN });
   }
+  if (op.source === 'in_place')
+    return success(
+      'populate.in-place',
+      'the trusted entity encrypts (SNP) or adds (TDX) each page in place from the bytes userspace wrote while it was shared; the guest reads them',
+      'kernel-abi.md §2.16 (populate in in-place mode: uaddr NULL / source_addr 0), §2.19; seed 001',
+    );
   return success(
     'populate.ok',
-    'the trusted entity loads and measures the pages; they are private as tracked by the trusted entity',
-    'kernel-abi.md §2.19',
+    'the trusted entity copies the source buffer into the pages and measures them (the trace names no buffer: the model loads the image token 0x1f, which the guest then reads)',
+    'kernel-abi.md §2.19 (KVM copies the source, except for ZERO; TDH.MEM.PAGE.ADD copies from the source)',
   );
 }
 
@@ -362,6 +372,11 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
       break;
   }
   const { slot, page } = fault;
+  const before = w.page(slot.gmem, page);
+  const rules = w.vmRules(vm);
+  // This private fault is where the trusted entity takes a page that holds bytes: the platform decides what of
+  // them the guest reads (spec/rules/content.ts).
+  const taken = fault.private && rules.trustedEntityPrepares && before.trustedEntity === 'unprepared' && before.backing === 'initialised';
   w.pageEvent(slot.gmem, page, { type: 'GUEST_MAP', private: fault.private });
   if (op.write !== undefined) {
     w.pageEvent(slot.gmem, page, { type: 'GUEST_WRITE', offset: off, value: op.write });
@@ -375,6 +390,17 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
     };
   }
   const p = w.page(slot.gmem, page);
+  if (taken) {
+    const effect = rules.conversionContent.toPrivate;
+    return {
+      outcome: { access: 'ok', value: p.bytes?.[String(off)] ?? p.content },
+      rule: {
+        id: 'guest_access.read-taken',
+        says: `the trusted entity takes the page at this first private fault: the guest reads the bytes written before as the platform leaves them (${effect === 'preserve' ? 'preserved' : effect === 'zero' ? 'zeroes' : 'scrambled: another key'})`,
+        cite: rules.conversionContent.source,
+      },
+    };
+  }
   return {
     outcome: { access: 'ok', value: p.bytes?.[String(off)] ?? p.content },
     rule: {

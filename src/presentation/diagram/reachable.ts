@@ -20,7 +20,7 @@ import { PROFILES } from '../../../spec/profiles/index.ts';
 import type { RuleRef } from '../../../spec/rules/check.ts';
 import { type FolioState, type PageState, type SystemState, emptySystem, freshPage } from '../../../spec/state.ts';
 import { step } from '../../../spec/step.ts';
-import { UnknownHandleError } from '../../../spec/world.ts';
+import { UnknownHandleError, flagDefsOf, hasEffect } from '../../../spec/world.ts';
 import { ExactStore, type ExplorationModel, type Move, Search } from '../../../spec/explore/engine.ts';
 import { outcomeWords, stepWords } from './words.ts';
 
@@ -51,6 +51,8 @@ export interface TraceCtx {
   bound: boolean;
   /** A guest conversion request was made (at most one per trace: requests accumulate in the VM). */
   requested: boolean;
+  /** g0's fd was closed: the file lives on while the mapping holds it, and bound slots lose it when released. */
+  closed?: boolean;
 }
 
 export const INITIAL_CTX: TraceCtx = { map: 'none', pin: 'never', bound: false, requested: false };
@@ -138,11 +140,14 @@ export function nextOps(ctx: TraceCtx, u: OpUniverse): Array<{ step: Step; ctx: 
   }
   if (u.hasPrivate(t)) same({ op: 'guest_access', vm: 'vm0', gpa: 0, private: true });
   same({ op: 'guest_access', vm: 'vm0', gpa: 0, private: false });
+  // Closing the guest_memfd fd releases the file once no mapping holds it (memslot bindings do not, §2.13): the
+  // guestMemfd lifecycle and a guest fault on a slot whose file is gone (§2.12) are then reachable.
+  if (!ctx.closed) out.push({ step: { op: 'close', h: 'g0' }, ctx: { ...ctx, closed: true } });
   return out;
 }
 
 export function ctxKey(c: TraceCtx): string {
-  return `${c.vmType ?? '-'}/${c.flags ?? '-'}/${c.map}/${c.pin}/${c.bound ? 'b' : '-'}/${c.requested ? 'r' : '-'}`;
+  return `${c.vmType ?? '-'}/${c.flags ?? '-'}/${c.map}/${c.pin}/${c.bound ? 'b' : '-'}/${c.requested ? 'r' : '-'}/${c.closed ? 'c' : '-'}`;
 }
 
 /** One step on one profile; a step naming a handle its profile never created (a failed create_vm) is `aborted`. */
@@ -192,10 +197,11 @@ export interface PageProjection {
 
 export const PROJECTION_FIELDS = ['attribute', 'backing', 'mapped', 'pinned', 'trustedEntity', 'stage2', 'directMap', 'folio'] as const;
 
-export function projectPage(s: SystemState): PageProjection | undefined {
+export function projectPage(s: SystemState, profile: Profile): PageProjection | undefined {
   const g = s.gmems[0];
   if (!g || g.lifecycle === 'released') return undefined;
-  const p = g.pages['0'] ?? freshPage((g.flags & 2) !== 0);
+  // A fresh page's attribute comes from the flags' declared effects (any INIT_SHARED-style flag), as in World.
+  const p = g.pages['0'] ?? freshPage(hasEffect(flagDefsOf(profile, g.flags), (e) => e.initShared));
   const folio = g.folios?.['0'];
   return {
     attribute: p.attribute,
@@ -459,10 +465,10 @@ export function explore(profile: Profile, options: ExploreOptions = {}): Explora
       let byRule = sl.rules.get(op.step.op);
       if (!byRule) sl.rules.set(op.step.op, (byRule = new Map()));
       if (!byRule.has(r.rule.id)) byRule.set(r.rule.id, ow);
-      const after = projectPage(r.state);
+      const after = projectPage(r.state, profile);
       if (after) {
         const ak = projectionKey(after);
-        const before = projectPage(s);
+        const before = projectPage(s, profile);
         if (!sl.pageStates.has(ak)) sl.pageStates.set(ak, nextId);
         if (op.step.op === 'create_gmem') sl.initialPage = ak;
         if (before) {

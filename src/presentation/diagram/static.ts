@@ -553,9 +553,9 @@ function lifecycleErrorEdges(machine: 'guestMemfd' | 'vm', nodes: DNode[], edges
     add(
       safeId('guestMemfd.released'),
       'guest fault on a bound slot',
-      'EFAULT',
+      'KVM_EXIT_MEMORY_FAULT',
       'guest_access.gmem-gone',
-      'the slot lost its file: KVM_RUN fails with EFAULT',
+      'the slot lost its file (a private fault, or any fault on a GMEM_ONLY slot): KVM_RUN fails with EFAULT and exit_reason KVM_EXIT_MEMORY_FAULT; pre-fault and populate get EFAULT',
     );
   } else {
     add(safeId('vm.launch.none'), 'populate', 'EINVAL', 'populate.not-launching', 'populate only between launch start and finish');
@@ -621,7 +621,7 @@ export function pageDiagram(profile: Profile, o: DiagramOptions = {}): Diagram {
       { groups, nodes, edges },
     );
   }
-  const ruleLine = `page rules: host may map private ${pageRules.hostMayMapPrivate ? 'yes' : 'no'}; conversion checks references ${pageRules.conversionChecksRefs ? 'yes' : 'no'}; content on conversion ${pageRules.conversionContent}; direct map ${pageRules.directMap}; trusted entity prepares ${pageRules.trustedEntityPrepares ? 'yes' : 'no'}`;
+  const ruleLine = `page rules: host may map private ${pageRules.hostMayMapPrivate ? 'yes' : 'no'}; conversion checks references ${pageRules.conversionChecksRefs ? 'yes' : 'no'}; content on conversion to private ${pageRules.conversionContent.toPrivate}, to shared ${pageRules.conversionContent.toShared}; direct map ${pageRules.directMap}; trusted entity prepares ${pageRules.trustedEntityPrepares ? 'yes' : 'no'}`;
   return {
     machine: 'page',
     title: `guest_memfd page — ${profile.name}`,
@@ -666,14 +666,14 @@ export function lifecycleDiagram(profile: Profile, which: 'guestMemfd' | 'vm', o
       ...subtitle(profile, vmType, o.flags, x),
       which === 'vm'
         ? `launch: ${rules?.launch ? `${launchName(rules, 'start')} → ${populateName(rules)}* → ${launchName(rules, 'finish')}` : 'none'}`
-        : 'fds, mappings and memslot bindings hold the file; the last reference releases it',
+        : 'fds and mappings hold the file, memslot bindings do not (§2.13); the last reference releases it and bound slots lose it (§2.12)',
     ],
     groups,
     nodes,
     edges,
     notes: [
       ...LEGEND,
-      'the bounded search never closes fds nor releases files: lifecycle edges past "open" are drawn from the machine but not exercised',
+      'the bounded search closes the guest_memfd fd once (not the VM fd, nor dup / fork): edges it never takes are drawn from the machine, dashed',
     ],
     xstate: xstateConfig(machine, wc, edges),
   };
