@@ -25,7 +25,7 @@ describe('gmem-spec check: verdicts and counterexample files', () => {
     const r = await cli('--profile', 'linux-6.18', '--bound', 'maps=0,pins=0', '--out', tmp());
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/explored {2}\d+ states, [\d,]+ edges .* complete/);
-    expect(r.out).toMatch(/result {4}PASS: 9 invariant\(s\) hold in all \d+ reachable states/);
+    expect(r.out).toMatch(/result {4}PASS: \d+ invariant\(s\) hold in all \d+ reachable states/);
   });
 
   it('an unsafe flag is a violation (exit 1) with a trace file per violated invariant', async () => {
