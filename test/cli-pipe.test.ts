@@ -48,6 +48,7 @@ const RUNS: Record<string, { args: string[]; code: number; cwd?: string }> = {
   diagram: { args: ['--profile', 'linux-6.18'], code: 0 },
   diff: { args: ['linux-6.18', 'sw-protected', '--depth', '3'], code: 0 },
   report: { args: ['--profile', 'linux-6.18', '--depth', '3', '--out', join(tmp, 'report')], code: 0 },
+  review: { args: ['--out', join(tmp, 'review')], code: 0 },
   lab: { args: ['status'], code: 0 },
 };
 

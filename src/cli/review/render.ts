@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../files.ts';
 import type { Io } from '../command.ts';
 import { SEED_REVIEWS, type SeedReview } from './seeds.ts';
@@ -78,10 +78,11 @@ export const runInProcess: RunCommand = async (argv) => {
   return { code, out, err };
 };
 
-export async function writeReviews(io: Pick<Io, 'out'>, run: RunCommand = runInProcess): Promise<void> {
+/** Writes the review documents into `dir` (docs/review, or elsewhere to look at them). */
+export async function writeReviews(io: Pick<Io, 'out'>, run: RunCommand = runInProcess, dir = REVIEW_DIR): Promise<void> {
   const files = await renderReviews(run);
-  for (const [f, text] of files) writeFileAtomic(f, text);
-  io.out(`${REVIEW_DIR}: ${files.size} review documents written (${[...files.keys()].map((f) => f.split('/').pop()).join(', ')})`);
+  for (const [f, text] of files) writeFileAtomic(join(dir, basename(f)), text);
+  io.out(`${dir}: ${files.size} review documents written (${[...files.keys()].map((f) => basename(f)).join(', ')})`);
 }
 
 /** The number of review documents that differ from what `gmem-spec review` writes now (each named on stderr). */
