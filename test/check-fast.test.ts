@@ -33,13 +33,18 @@ async function agreement(profile: Profile, bound: Bound, symmetry: boolean) {
 }
 
 describe('check agrees with explore() on every profile at the unit bound', () => {
-  it.each(PROFILES.map((p) => [p.name, p] as const))('%s: same states, same edges, same edge digest', async (_name, profile) => {
-    const { g, r, d } = await agreement(profile, unit(), false);
-    expect(r.complete).toBe(true);
-    expect(r.states).toBe(g.states.length);
-    expect(r.edgeDigest?.edges).toBe(g.edgeCount);
-    expect(r.edgeDigest?.text).toBe(d.text);
-  });
+  // inplace-conversion's 20,096 states are explored twice: minutes on a loaded machine.
+  it.each(PROFILES.map((p) => [p.name, p] as const))(
+    '%s: same states, same edges, same edge digest',
+    async (_name, profile) => {
+      const { g, r, d } = await agreement(profile, unit(), false);
+      expect(r.complete).toBe(true);
+      expect(r.states).toBe(g.states.length);
+      expect(r.edgeDigest?.edges).toBe(g.edgeCount);
+      expect(r.edgeDigest?.text).toBe(d.text);
+    },
+    300_000,
+  );
 });
 
 describe("fingerprints from the state's parts", () => {
