@@ -190,7 +190,7 @@ group("populate: each failure condition alone, then pairs in check order, then s
   check("traces/failures/populate/17-range-before-gmem-gone.json", "when populate.range and populate.gmem-gone both hold, EINVAL wins over EFAULT: populate.range is checked first [populate.range, populate.gmem-gone, populate.not-private]");
   check("traces/failures/populate/18-range-before-already-prepared.json", "when populate.range and populate.already-prepared both hold, EINVAL wins over EEXIST: populate.range is checked first [populate.range, populate.already-prepared]");
   check("traces/failures/populate/19-gmem-gone-before-not-private.json", "when populate.gmem-gone and populate.not-private both hold, EFAULT wins over EINVAL: populate.gmem-gone is checked first [populate.gmem-gone, populate.not-private]");
-  check("traces/failures/populate/20-succeeds.json", "populate(vm0, gpa 0x100000, 1 page, in place) succeeds [populate.ok]");
+  check("traces/failures/populate/20-succeeds.json", "populate(vm0, gpa 0x100000, 1 page, in place) succeeds [populate.in-place]");
 });
 
 group("pread: each failure condition alone, then pairs in check order, then success", () => {

@@ -551,7 +551,7 @@ static const char rule_unpin_ok[] __attribute__((unused)) = "unpin.ok: dropping 
 
 /*
  * walk 1: 150 new edge(s) from "nothing created yet"
- * Trace: traces/transition/w0001.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0001.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0001)
 {
@@ -1052,7 +1052,7 @@ TEST(transition_w0001)
 
 /*
  * walk 2: 168 new edge(s) from "vm0"
- * Trace: traces/transition/w0002.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0002.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0002)
 {
@@ -1600,7 +1600,7 @@ TEST(transition_w0002)
 
 /*
  * walk 3: 142 new edge(s) from "vm0"
- * Trace: traces/transition/w0003.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0003.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0003)
 {
@@ -2077,7 +2077,7 @@ TEST(transition_w0003)
 
 /*
  * walk 4: 163 new edge(s) from "vm0"
- * Trace: traces/transition/w0004.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0004.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0004)
 {
@@ -2636,7 +2636,7 @@ TEST(transition_w0004)
 
 /*
  * walk 5: 1 new edge(s) from "vm0"
- * Trace: traces/transition/w0005.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0005.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0005)
 {
@@ -2653,7 +2653,7 @@ TEST(transition_w0005)
 
 /*
  * walk 6: 7 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0006)
 {
@@ -2696,7 +2696,7 @@ TEST(transition_w0006)
 
 /*
  * walk 7: 40 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0007.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0007.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0007)
 {
@@ -2837,7 +2837,7 @@ TEST(transition_w0007)
 
 /*
  * walk 8: 2 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0008.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0008.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0008)
 {
@@ -2860,7 +2860,7 @@ TEST(transition_w0008)
 
 /*
  * walk 9: 138 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0009)
 {
@@ -3312,7 +3312,7 @@ TEST(transition_w0009)
 
 /*
  * walk 10: 86 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0010)
 {
@@ -3584,7 +3584,7 @@ TEST(transition_w0010)
 
 /*
  * walk 11: 7 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0011)
 {
@@ -3627,7 +3627,7 @@ TEST(transition_w0011)
 
 /*
  * walk 12: 9 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0012)
 {
@@ -3673,7 +3673,7 @@ TEST(transition_w0012)
 
 /*
  * walk 13: 7 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0013.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0013.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0013)
 {
@@ -3716,7 +3716,7 @@ TEST(transition_w0013)
 
 /*
  * walk 14: 40 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0014)
 {
@@ -3857,7 +3857,7 @@ TEST(transition_w0014)
 
 /*
  * walk 15: 2 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0015)
 {
@@ -3880,7 +3880,7 @@ TEST(transition_w0015)
 
 /*
  * walk 16: 155 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0016)
 {
@@ -4407,7 +4407,7 @@ TEST(transition_w0016)
 
 /*
  * walk 17: 152 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0017)
 {
@@ -4890,7 +4890,7 @@ TEST(transition_w0017)
 
 /*
  * walk 18: 7 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0018)
 {
@@ -4933,7 +4933,7 @@ TEST(transition_w0018)
 
 /*
  * walk 19: 119 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0019)
 {
@@ -5297,7 +5297,7 @@ TEST(transition_w0019)
 /*
  * walk 20: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0020)
 {
@@ -5342,7 +5342,7 @@ TEST(transition_w0020)
 /*
  * walk 21: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0021.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0021.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0021)
 {
@@ -5368,7 +5368,7 @@ TEST(transition_w0021)
 /*
  * walk 22: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0022)
 {
@@ -5409,7 +5409,7 @@ TEST(transition_w0022)
 /*
  * walk 23: 30 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0023)
 {
@@ -5514,7 +5514,7 @@ TEST(transition_w0023)
 /*
  * walk 24: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0024)
 {
@@ -5544,7 +5544,7 @@ TEST(transition_w0024)
 /*
  * walk 25: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0025)
 {
@@ -5570,7 +5570,7 @@ TEST(transition_w0025)
 /*
  * walk 26: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0026)
 {
@@ -5601,7 +5601,7 @@ TEST(transition_w0026)
 
 /*
  * walk 27: 13 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0027)
 {
@@ -5661,7 +5661,7 @@ TEST(transition_w0027)
 
 /*
  * walk 28: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0028.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0028.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0028)
 {
@@ -5688,7 +5688,7 @@ TEST(transition_w0028)
 
 /*
  * walk 29: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0029.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0029.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0029)
 {
@@ -5714,7 +5714,7 @@ TEST(transition_w0029)
 
 /*
  * walk 30: 21 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0030)
 {
@@ -5792,7 +5792,7 @@ TEST(transition_w0030)
 
 /*
  * walk 31: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0031)
 {
@@ -5817,7 +5817,7 @@ TEST(transition_w0031)
 
 /*
  * walk 32: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0032)
 {
@@ -5854,7 +5854,7 @@ TEST(transition_w0032)
 /*
  * walk 33: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0033)
 {
@@ -5899,7 +5899,7 @@ TEST(transition_w0033)
 /*
  * walk 34: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0034)
 {
@@ -5925,7 +5925,7 @@ TEST(transition_w0034)
 /*
  * walk 35: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0035.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0035.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0035)
 {
@@ -5966,7 +5966,7 @@ TEST(transition_w0035)
 /*
  * walk 36: 152 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0036)
 {
@@ -6452,7 +6452,7 @@ TEST(transition_w0036)
 /*
  * walk 37: 170 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0037)
 {
@@ -7049,7 +7049,7 @@ TEST(transition_w0037)
 /*
  * walk 38: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0038)
 {
@@ -7094,7 +7094,7 @@ TEST(transition_w0038)
 /*
  * walk 39: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0039.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0039.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0039)
 {
@@ -7126,7 +7126,7 @@ TEST(transition_w0039)
 /*
  * walk 40: 157 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0040.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0040.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0040)
 {
@@ -7643,7 +7643,7 @@ TEST(transition_w0040)
 /*
  * walk 41: 60 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0041.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0041.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0041)
 {
@@ -7863,7 +7863,7 @@ TEST(transition_w0041)
 /*
  * walk 42: 47 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0042.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0042.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0042)
 {
@@ -8026,7 +8026,7 @@ TEST(transition_w0042)
 /*
  * walk 43: 163 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0043)
 {
@@ -8581,7 +8581,7 @@ TEST(transition_w0043)
 /*
  * walk 44: 147 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0044)
 {
@@ -9075,7 +9075,7 @@ TEST(transition_w0044)
 /*
  * walk 45: 152 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0045)
 {
@@ -9561,7 +9561,7 @@ TEST(transition_w0045)
 /*
  * walk 46: 120 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0046)
 {
@@ -9930,7 +9930,7 @@ TEST(transition_w0046)
 
 /*
  * walk 47: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated"
- * Trace: traces/transition/w0047.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0047.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0047)
 {
@@ -9967,7 +9967,7 @@ TEST(transition_w0047)
 /*
  * walk 48: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0048)
 {
@@ -9995,7 +9995,7 @@ TEST(transition_w0048)
 /*
  * walk 49: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0049)
 {
@@ -10019,7 +10019,7 @@ TEST(transition_w0049)
 /*
  * walk 50: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0050)
 {
@@ -10053,7 +10053,7 @@ TEST(transition_w0050)
 /*
  * walk 51: 8 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0051.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0051.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0051)
 {
@@ -10105,7 +10105,7 @@ TEST(transition_w0051)
 /*
  * walk 52: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP, 1 page): every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0052)
 {
@@ -10137,7 +10137,7 @@ TEST(transition_w0052)
 
 /*
  * walk 53: 1 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0053.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0053.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0053)
 {
@@ -10163,7 +10163,7 @@ TEST(transition_w0053)
 
 /*
  * walk 54: 3 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0054.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0054.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0054)
 {
@@ -10201,7 +10201,7 @@ TEST(transition_w0054)
 /*
  * walk 55: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0055)
 {
@@ -10229,7 +10229,7 @@ TEST(transition_w0055)
 /*
  * walk 56: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0056)
 {
@@ -10253,7 +10253,7 @@ TEST(transition_w0056)
 /*
  * walk 57: 3 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound
  * to slot 0; every page shared and fresh"
- * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0057)
 {
@@ -10283,7 +10283,7 @@ TEST(transition_w0057)
 /*
  * walk 58: 60 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0058.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0058.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0058)
 {
@@ -10504,7 +10504,7 @@ TEST(transition_w0058)
 /*
  * walk 59: 162 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0059.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0059.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0059)
 {
@@ -11057,7 +11057,7 @@ TEST(transition_w0059)
 /*
  * walk 60: 163 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0060)
 {
@@ -11613,7 +11613,7 @@ TEST(transition_w0060)
 /*
  * walk 61: 16 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0061)
 {
@@ -11674,7 +11674,7 @@ TEST(transition_w0061)
 /*
  * walk 62: 47 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0062)
 {
@@ -11845,7 +11845,7 @@ TEST(transition_w0062)
 /*
  * walk 63: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated"
- * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0063)
 {
@@ -11873,7 +11873,7 @@ TEST(transition_w0063)
 /*
  * walk 64: 152 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated"
- * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0064)
 {
@@ -12365,7 +12365,7 @@ TEST(transition_w0064)
 /*
  * walk 65: 87 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh;
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0065.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0065.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0065)
 {
@@ -12648,7 +12648,7 @@ TEST(transition_w0065)
 /*
  * walk 66: 70 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh;
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0066)
 {
@@ -12879,7 +12879,7 @@ TEST(transition_w0066)
 /*
  * walk 67: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0067.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0067.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0067)
 {
@@ -12911,7 +12911,7 @@ TEST(transition_w0067)
 /*
  * walk 68: 166 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0068.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0068.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0068)
 {
@@ -13501,7 +13501,7 @@ TEST(transition_w0068)
 /*
  * walk 69: 127 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0069.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0069.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0069)
 {
@@ -13903,7 +13903,7 @@ TEST(transition_w0069)
 /*
  * walk 70: 162 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0070)
 {
@@ -14431,7 +14431,7 @@ TEST(transition_w0070)
 /*
  * walk 71: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0071)
 {
@@ -14471,7 +14471,7 @@ TEST(transition_w0071)
 /*
  * walk 72: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0072.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0072.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0072)
 {
@@ -14519,7 +14519,7 @@ TEST(transition_w0072)
 /*
  * walk 73: 3 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0073.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0073.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0073)
 {
@@ -14551,7 +14551,7 @@ TEST(transition_w0073)
 /*
  * walk 74: 5 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0074.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0074.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0074)
 {
@@ -14597,7 +14597,7 @@ TEST(transition_w0074)
 /*
  * walk 75: 4 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0075)
 {
@@ -14630,7 +14630,7 @@ TEST(transition_w0075)
 /*
  * walk 76: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0076.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0076.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0076)
 {
@@ -14657,7 +14657,7 @@ TEST(transition_w0076)
 /*
  * walk 77: 70 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0077.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0077.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0077)
 {
@@ -14910,7 +14910,7 @@ TEST(transition_w0077)
 /*
  * walk 78: 59 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0078)
 {
@@ -15121,7 +15121,7 @@ TEST(transition_w0078)
 /*
  * walk 79: 11 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0079.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0079.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0079)
 {
@@ -15196,7 +15196,7 @@ TEST(transition_w0079)
 /*
  * walk 80: 76 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0080.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0080.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0080)
 {
@@ -15441,7 +15441,7 @@ TEST(transition_w0080)
 /*
  * walk 81: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0081)
 {
@@ -15477,7 +15477,7 @@ TEST(transition_w0081)
 /*
  * walk 82: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0082.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0082.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0082)
 {
@@ -15517,7 +15517,7 @@ TEST(transition_w0082)
 /*
  * walk 83: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0083.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0083.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0083)
 {
@@ -15553,7 +15553,7 @@ TEST(transition_w0083)
 /*
  * walk 84: 145 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0084.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0084.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0084)
 {
@@ -16039,7 +16039,7 @@ TEST(transition_w0084)
 /*
  * walk 85: 51 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0085)
 {
@@ -16215,7 +16215,7 @@ TEST(transition_w0085)
 /*
  * walk 86: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0086.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0086.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0086)
 {
@@ -16244,7 +16244,7 @@ TEST(transition_w0086)
 /*
  * walk 87: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0087.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0087.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0087)
 {
@@ -16282,7 +16282,7 @@ TEST(transition_w0087)
 /*
  * walk 88: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0088)
 {
@@ -16311,7 +16311,7 @@ TEST(transition_w0088)
 /*
  * walk 89: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP, 1 page): fd closed, kept by its mapping; page 0
  * private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0089.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0089.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0089)
 {
@@ -16340,7 +16340,7 @@ TEST(transition_w0089)
 /*
  * walk 90: 55 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0090)
 {
@@ -16523,7 +16523,7 @@ TEST(transition_w0090)
 /*
  * walk 91: 6 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound
  * to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0091)
 {
@@ -16569,7 +16569,7 @@ TEST(transition_w0091)
 /*
  * walk 92: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0092.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0092.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0092)
 {
@@ -16611,7 +16611,7 @@ TEST(transition_w0092)
 /*
  * walk 93: 9 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0093.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0093.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0093)
 {
@@ -16681,7 +16681,7 @@ TEST(transition_w0093)
 /*
  * walk 94: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0094.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0094.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0094)
 {
@@ -16733,7 +16733,7 @@ TEST(transition_w0094)
 /*
  * walk 95: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0095)
 {
@@ -16786,7 +16786,7 @@ TEST(transition_w0095)
 /*
  * walk 96: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0096.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0096.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0096)
 {
@@ -16820,7 +16820,7 @@ TEST(transition_w0096)
 /*
  * walk 97: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0097.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0097.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0097)
 {
@@ -16852,7 +16852,7 @@ TEST(transition_w0097)
 /*
  * walk 98: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0098.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0098.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0098)
 {
@@ -16886,7 +16886,7 @@ TEST(transition_w0098)
 /*
  * walk 99: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0099)
 {
@@ -16915,7 +16915,7 @@ TEST(transition_w0099)
 /*
  * walk 100: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0100.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0100.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0100)
 {
@@ -16957,7 +16957,7 @@ TEST(transition_w0100)
 /*
  * walk 101: 8 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0101)
 {
@@ -17008,7 +17008,7 @@ TEST(transition_w0101)
 /*
  * walk 102: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0102)
 {
@@ -17040,7 +17040,7 @@ TEST(transition_w0102)
 /*
  * walk 103: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0103.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0103.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0103)
 {
@@ -17071,7 +17071,7 @@ TEST(transition_w0103)
 /*
  * walk 104: 58 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0104.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0104.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0104)
 {
@@ -17281,7 +17281,7 @@ TEST(transition_w0104)
 /*
  * walk 105: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0105)
 {
@@ -17317,7 +17317,7 @@ TEST(transition_w0105)
 /*
  * walk 106: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0106.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0106.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0106)
 {
@@ -17359,7 +17359,7 @@ TEST(transition_w0106)
 /*
  * walk 107: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0107.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0107.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0107)
 {
@@ -17402,7 +17402,7 @@ TEST(transition_w0107)
 /*
  * walk 108: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0108)
 {
@@ -17436,7 +17436,7 @@ TEST(transition_w0108)
 /*
  * walk 109: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0109)
 {
@@ -17476,7 +17476,7 @@ TEST(transition_w0109)
 /*
  * walk 110: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0110.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0110.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0110)
 {
@@ -17509,7 +17509,7 @@ TEST(transition_w0110)
 /*
  * walk 111: 3 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0111.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0111.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0111)
 {
@@ -17546,7 +17546,7 @@ TEST(transition_w0111)
 /*
  * walk 112: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0112)
 {
@@ -17575,7 +17575,7 @@ TEST(transition_w0112)
 /*
  * walk 113: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0113)
 {
@@ -17611,7 +17611,7 @@ TEST(transition_w0113)
 /*
  * walk 114: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0114.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0114.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0114)
 {
@@ -17649,7 +17649,7 @@ TEST(transition_w0114)
 /*
  * walk 115: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0115)
 {
@@ -17689,7 +17689,7 @@ TEST(transition_w0115)
 /*
  * walk 116: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0116)
 {
@@ -17741,7 +17741,7 @@ TEST(transition_w0116)
 /*
  * walk 117: 18 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0117)
 {
@@ -17817,7 +17817,7 @@ TEST(transition_w0117)
 /*
  * walk 118: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0118.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0118.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0118)
 {
@@ -17855,7 +17855,7 @@ TEST(transition_w0118)
 /*
  * walk 119: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0119)
 {
@@ -17898,7 +17898,7 @@ TEST(transition_w0119)
 /*
  * walk 120: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0120)
 {
@@ -17938,7 +17938,7 @@ TEST(transition_w0120)
 /*
  * walk 121: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0121)
 {
@@ -17973,7 +17973,7 @@ TEST(transition_w0121)
 /*
  * walk 122: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0122.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0122.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0122)
 {
@@ -18020,7 +18020,7 @@ TEST(transition_w0122)
 /*
  * walk 123: 33 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0123)
 {
@@ -18151,7 +18151,7 @@ TEST(transition_w0123)
 /*
  * walk 124: 159 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0124)
 {
@@ -18700,7 +18700,7 @@ TEST(transition_w0124)
 /*
  * walk 125: 66 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0125)
 {
@@ -18926,7 +18926,7 @@ TEST(transition_w0125)
 /*
  * walk 126: 106 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0126.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0126.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0126)
 {
@@ -19296,7 +19296,7 @@ TEST(transition_w0126)
 /*
  * walk 127: 7 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0127)
 {
@@ -19342,7 +19342,7 @@ TEST(transition_w0127)
 /*
  * walk 128: 50 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0128.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0128.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0128)
 {
@@ -19516,7 +19516,7 @@ TEST(transition_w0128)
 /*
  * walk 129: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0129.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0129.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0129)
 {
@@ -19548,7 +19548,7 @@ TEST(transition_w0129)
 /*
  * walk 130: 18 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0130.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0130.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0130)
 {
@@ -19618,7 +19618,7 @@ TEST(transition_w0130)
 /*
  * walk 131: 13 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0131.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0131.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0131)
 {
@@ -19679,7 +19679,7 @@ TEST(transition_w0131)
 /*
  * walk 132: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0132.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0132.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0132)
 {
@@ -19726,7 +19726,7 @@ TEST(transition_w0132)
 /*
  * walk 133: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0133.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0133.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0133)
 {
@@ -19764,7 +19764,7 @@ TEST(transition_w0133)
 /*
  * walk 134: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0134.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0134.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0134)
 {
@@ -19793,7 +19793,7 @@ TEST(transition_w0134)
 /*
  * walk 135: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0135.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0135.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0135)
 {
@@ -19824,7 +19824,7 @@ TEST(transition_w0135)
 /*
  * walk 136: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0136.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0136.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0136)
 {
@@ -19855,7 +19855,7 @@ TEST(transition_w0136)
 /*
  * walk 137: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0137.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0137.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0137)
 {
@@ -19894,7 +19894,7 @@ TEST(transition_w0137)
  * walk 138: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page
  * 0"
- * Trace: traces/transition/w0138.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0138.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0138)
 {
@@ -19930,7 +19930,7 @@ TEST(transition_w0138)
 /*
  * walk 139: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0139)
 {
@@ -19968,7 +19968,7 @@ TEST(transition_w0139)
 /*
  * walk 140: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0140.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0140.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0140)
 {
@@ -20007,7 +20007,7 @@ TEST(transition_w0140)
 /*
  * walk 141: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0141.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0141.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0141)
 {
@@ -20042,7 +20042,7 @@ TEST(transition_w0141)
 /*
  * walk 142: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0142)
 {
@@ -20074,7 +20074,7 @@ TEST(transition_w0142)
  * walk 143: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0143)
 {
@@ -20108,7 +20108,7 @@ TEST(transition_w0143)
  * walk 144: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0144)
 {
@@ -20144,7 +20144,7 @@ TEST(transition_w0144)
 /*
  * walk 145: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0145.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0145.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0145)
 {
@@ -20186,7 +20186,7 @@ TEST(transition_w0145)
 /*
  * walk 146: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0146)
 {
@@ -20233,7 +20233,7 @@ TEST(transition_w0146)
 /*
  * walk 147: 14 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0147)
 {
@@ -20297,7 +20297,7 @@ TEST(transition_w0147)
 /*
  * walk 148: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed"
- * Trace: traces/transition/w0148.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0148.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0148)
 {
@@ -20340,7 +20340,7 @@ TEST(transition_w0148)
  * walk 149: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0149.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0149.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0149)
 {
@@ -20375,7 +20375,7 @@ TEST(transition_w0149)
  * walk 150: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0150.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0150.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0150)
 {
@@ -20416,7 +20416,7 @@ TEST(transition_w0150)
 /*
  * walk 151: 9 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0"
- * Trace: traces/transition/w0151.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0151.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0151)
 {
@@ -20488,7 +20488,7 @@ TEST(transition_w0151)
 /*
  * walk 152: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes)"
- * Trace: traces/transition/w0152.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0152.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0152)
 {
@@ -20527,7 +20527,7 @@ TEST(transition_w0152)
 /*
  * walk 153: 8 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0153.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0153.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0153)
 {
@@ -20595,7 +20595,7 @@ TEST(transition_w0153)
 /*
  * walk 154: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0154.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0154.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0154)
 {
@@ -20630,7 +20630,7 @@ TEST(transition_w0154)
 /*
  * walk 155: 9 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0155.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0155.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0155)
 {
@@ -20692,7 +20692,7 @@ TEST(transition_w0155)
 /*
  * walk 156: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0156.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0156.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0156)
 {
@@ -20735,7 +20735,7 @@ TEST(transition_w0156)
 /*
  * walk 157: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0157.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0157.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0157)
 {
@@ -20771,7 +20771,7 @@ TEST(transition_w0157)
 /*
  * walk 158: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0158.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0158.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0158)
 {
@@ -20836,7 +20836,7 @@ TEST(transition_w0158)
 /*
  * walk 159: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0159)
 {
@@ -20867,7 +20867,7 @@ TEST(transition_w0159)
 /*
  * walk 160: 4 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0160)
 {
@@ -20923,7 +20923,7 @@ TEST(transition_w0160)
 /*
  * walk 161: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and
  * other bytes); m0 maps guest_memfd #0"
- * Trace: traces/transition/w0161.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0161.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0161)
 {
@@ -20955,7 +20955,7 @@ TEST(transition_w0161)
 /*
  * walk 162: 4 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and
  * other bytes); m0 maps guest_memfd #0"
- * Trace: traces/transition/w0162.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0162.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0162)
 {
@@ -21001,7 +21001,7 @@ TEST(transition_w0162)
 /*
  * walk 163: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0163.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0163.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0163)
 {
@@ -21033,7 +21033,7 @@ TEST(transition_w0163)
 /*
  * walk 164: 8 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0164.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0164.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0164)
 {
@@ -21088,7 +21088,7 @@ TEST(transition_w0164)
 /*
  * walk 165: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0165.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0165.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0165)
 {
@@ -21122,7 +21122,7 @@ TEST(transition_w0165)
 /*
  * walk 166: 12 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0166.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0166.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0166)
 {
@@ -21189,7 +21189,7 @@ TEST(transition_w0166)
 /*
  * walk 167: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0167.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0167.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0167)
 {
@@ -21220,7 +21220,7 @@ TEST(transition_w0167)
 /*
  * walk 168: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0168.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0168.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0168)
 {
@@ -21268,7 +21268,7 @@ TEST(transition_w0168)
 /*
  * walk 169: 8 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0169.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0169.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0169)
 {
@@ -21338,7 +21338,7 @@ TEST(transition_w0169)
 /*
  * walk 170: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0170.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0170.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0170)
 {
@@ -21372,7 +21372,7 @@ TEST(transition_w0170)
 /*
  * walk 171: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0171.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0171.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0171)
 {
@@ -21403,7 +21403,7 @@ TEST(transition_w0171)
 /*
  * walk 172: 22 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0172.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0172.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0172)
 {
@@ -21500,7 +21500,7 @@ TEST(transition_w0172)
 /*
  * walk 173: 25 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0173.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0173.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0173)
 {
@@ -21608,7 +21608,7 @@ TEST(transition_w0173)
 /*
  * walk 174: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0174)
 {
@@ -21650,7 +21650,7 @@ TEST(transition_w0174)
 /*
  * walk 175: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0175)
 {
@@ -21689,7 +21689,7 @@ TEST(transition_w0175)
 /*
  * walk 176: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0176.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0176.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0176)
 {
@@ -21744,7 +21744,7 @@ TEST(transition_w0176)
 /*
  * walk 177: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0177.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0177.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0177)
 {
@@ -21777,7 +21777,7 @@ TEST(transition_w0177)
 /*
  * walk 178: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0178.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0178.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0178)
 {
@@ -21808,7 +21808,7 @@ TEST(transition_w0178)
 /*
  * walk 179: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0179.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0179.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0179)
 {
@@ -21839,7 +21839,7 @@ TEST(transition_w0179)
 /*
  * walk 180: 17 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0;
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0180.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0180.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0180)
 {
@@ -21911,7 +21911,7 @@ TEST(transition_w0180)
 /*
  * walk 181: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0181.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0181.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0181)
 {
@@ -21970,7 +21970,7 @@ TEST(transition_w0181)
 /*
  * walk 182: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0182)
 {
@@ -22005,7 +22005,7 @@ TEST(transition_w0182)
 /*
  * walk 183: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0183)
 {
@@ -22059,7 +22059,7 @@ TEST(transition_w0183)
 /*
  * walk 184: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0184)
 {
@@ -22099,7 +22099,7 @@ TEST(transition_w0184)
 /*
  * walk 185: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0185)
 {
@@ -22141,7 +22141,7 @@ TEST(transition_w0185)
 /*
  * walk 186: 24 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0186.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0186.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0186)
 {
@@ -22244,7 +22244,7 @@ TEST(transition_w0186)
 /*
  * walk 187: 28 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0187.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0187.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0187)
 {
@@ -22358,7 +22358,7 @@ TEST(transition_w0187)
 /*
  * walk 188: 10 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0188.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0188.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0188)
 {
@@ -22411,7 +22411,7 @@ TEST(transition_w0188)
 /*
  * walk 189: 11 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0189)
 {
@@ -22468,7 +22468,7 @@ TEST(transition_w0189)
 /*
  * walk 190: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0190)
 {
@@ -22504,7 +22504,7 @@ TEST(transition_w0190)
 /*
  * walk 191: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0191)
 {
@@ -22542,7 +22542,7 @@ TEST(transition_w0191)
 /*
  * walk 192: 1 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0192.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0192.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0192)
 {
@@ -22576,7 +22576,7 @@ TEST(transition_w0192)
 /*
  * walk 193: 6 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0193.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0193.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0193)
 {
@@ -22635,7 +22635,7 @@ TEST(transition_w0193)
 /*
  * walk 194: 30 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0194.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0194.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0194)
 {
@@ -22759,7 +22759,7 @@ TEST(transition_w0194)
 /*
  * walk 195: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0195.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0195.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0195)
 {
@@ -22795,7 +22795,7 @@ TEST(transition_w0195)
  * walk 196: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on
  * m0 at page 0"
- * Trace: traces/transition/w0196.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0196.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0196)
 {
@@ -22830,7 +22830,7 @@ TEST(transition_w0196)
  * walk 197: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on
  * m0 at page 0"
- * Trace: traces/transition/w0197.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0197.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0197)
 {
@@ -22875,7 +22875,7 @@ TEST(transition_w0197)
  * walk 198: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on
  * m0 at page 0"
- * Trace: traces/transition/w0198.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0198.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0198)
 {
@@ -22908,7 +22908,7 @@ TEST(transition_w0198)
 /*
  * walk 199: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0199.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0199.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0199)
 {
@@ -22960,7 +22960,7 @@ TEST(transition_w0199)
 /*
  * walk 200: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0200.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0200.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0200)
 {
@@ -23009,7 +23009,7 @@ TEST(transition_w0200)
 /*
  * walk 201: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0201.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0201.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0201)
 {
@@ -23056,7 +23056,7 @@ TEST(transition_w0201)
 /*
  * walk 202: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0202.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0202.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0202)
 {
@@ -23097,7 +23097,7 @@ TEST(transition_w0202)
 /*
  * walk 203: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0203.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0203.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0203)
 {
@@ -23134,7 +23134,7 @@ TEST(transition_w0203)
 /*
  * walk 204: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0204.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0204.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0204)
 {
@@ -23191,7 +23191,7 @@ TEST(transition_w0204)
  * walk 205: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0205.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0205.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0205)
 {
@@ -23232,7 +23232,7 @@ TEST(transition_w0205)
  * walk 206: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0206.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0206.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0206)
 {
@@ -23271,7 +23271,7 @@ TEST(transition_w0206)
  * walk 207: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0207.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0207.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0207)
 {
@@ -23305,7 +23305,7 @@ TEST(transition_w0207)
  * walk 208: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0208.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0208.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0208)
 {
@@ -23356,7 +23356,7 @@ TEST(transition_w0208)
 /*
  * walk 209: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0209)
 {
@@ -23395,7 +23395,7 @@ TEST(transition_w0209)
 /*
  * walk 210: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0210)
 {
@@ -23435,7 +23435,7 @@ TEST(transition_w0210)
 /*
  * walk 211: 5 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0211.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0211.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0211)
 {
@@ -23486,7 +23486,7 @@ TEST(transition_w0211)
 /*
  * walk 212: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0212)
 {
@@ -23541,7 +23541,7 @@ TEST(transition_w0212)
 /*
  * walk 213: 8 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0213)
 {
@@ -23606,7 +23606,7 @@ TEST(transition_w0213)
 /*
  * walk 214: 20 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0214.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0214.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0214)
 {
@@ -23701,7 +23701,7 @@ TEST(transition_w0214)
 /*
  * walk 215: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0215.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0215.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0215)
 {
@@ -23749,7 +23749,7 @@ TEST(transition_w0215)
 /*
  * walk 216: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0216.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0216.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0216)
 {
@@ -23787,7 +23787,7 @@ TEST(transition_w0216)
 /*
  * walk 217: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0217.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0217.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0217)
 {
@@ -23845,7 +23845,7 @@ TEST(transition_w0217)
 /*
  * walk 218: 5 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and
  * other bytes), pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0218)
 {
@@ -23905,7 +23905,7 @@ TEST(transition_w0218)
 /*
  * walk 219: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0219.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0219.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0219)
 {
@@ -23945,7 +23945,7 @@ TEST(transition_w0219)
 /*
  * walk 220: 4 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0220)
 {
@@ -24008,7 +24008,7 @@ TEST(transition_w0220)
 /*
  * walk 221: 4 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0221)
 {
@@ -24061,7 +24061,7 @@ TEST(transition_w0221)
 /*
  * walk 222: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0222.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0222.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0222)
 {
@@ -24101,7 +24101,7 @@ TEST(transition_w0222)
 /*
  * walk 223: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0223.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0223.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0223)
 {
@@ -24140,7 +24140,7 @@ TEST(transition_w0223)
 /*
  * walk 224: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0224.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0224.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0224)
 {
@@ -24181,7 +24181,7 @@ TEST(transition_w0224)
 /*
  * walk 225: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0225)
 {
@@ -24224,7 +24224,7 @@ TEST(transition_w0225)
 /*
  * walk 226: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0226.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0226.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0226)
 {
@@ -24266,7 +24266,7 @@ TEST(transition_w0226)
 /*
  * walk 227: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0227.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0227.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0227)
 {
@@ -24302,7 +24302,7 @@ TEST(transition_w0227)
 /*
  * walk 228: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0228)
 {
@@ -24339,7 +24339,7 @@ TEST(transition_w0228)
 /*
  * walk 229: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0229)
 {
@@ -24372,7 +24372,7 @@ TEST(transition_w0229)
 /*
  * walk 230: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0230)
 {
@@ -24405,7 +24405,7 @@ TEST(transition_w0230)
 /*
  * walk 231: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0231)
 {
@@ -24438,7 +24438,7 @@ TEST(transition_w0231)
 /*
  * walk 232: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0232)
 {
@@ -24471,7 +24471,7 @@ TEST(transition_w0232)
 /*
  * walk 233: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0233)
 {
@@ -24511,7 +24511,7 @@ TEST(transition_w0233)
 /*
  * walk 234: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0234.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0234.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0234)
 {
@@ -24548,7 +24548,7 @@ TEST(transition_w0234)
 /*
  * walk 235: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0235)
 {
@@ -24585,7 +24585,7 @@ TEST(transition_w0235)
 /*
  * walk 236: 8 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0236.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0236.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0236)
 {
@@ -24649,7 +24649,7 @@ TEST(transition_w0236)
 /*
  * walk 237: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0237)
 {
@@ -24716,7 +24716,7 @@ TEST(transition_w0237)
 /*
  * walk 238: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; a pin whose mapping
  * is gone"
- * Trace: traces/transition/w0238.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0238.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0238)
 {
@@ -24751,7 +24751,7 @@ TEST(transition_w0238)
 /*
  * walk 239: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0239)
 {
@@ -24792,7 +24792,7 @@ TEST(transition_w0239)
 /*
  * walk 240: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0240)
 {
@@ -24831,7 +24831,7 @@ TEST(transition_w0240)
 /*
  * walk 241: 10 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0241)
 {
@@ -24899,7 +24899,7 @@ TEST(transition_w0241)
 /*
  * walk 242: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * a pin whose mapping is gone"
- * Trace: traces/transition/w0242.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0242.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0242)
 {
@@ -24932,7 +24932,7 @@ TEST(transition_w0242)
 /*
  * walk 243: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0243.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0243.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0243)
 {
@@ -24972,7 +24972,7 @@ TEST(transition_w0243)
 /*
  * walk 244: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0244.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0244.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0244)
 {
@@ -25005,7 +25005,7 @@ TEST(transition_w0244)
 /*
  * walk 245: 8 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0245.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0245.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0245)
 {
@@ -25077,7 +25077,7 @@ TEST(transition_w0245)
 /*
  * walk 246: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0246.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0246.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0246)
 {
@@ -25114,7 +25114,7 @@ TEST(transition_w0246)
 /*
  * walk 247: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0247.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0247.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0247)
 {
@@ -25155,7 +25155,7 @@ TEST(transition_w0247)
 /*
  * walk 248: 7 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0248.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0248.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0248)
 {
@@ -25217,7 +25217,7 @@ TEST(transition_w0248)
 /*
  * walk 249: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0249)
 {
@@ -25255,7 +25255,7 @@ TEST(transition_w0249)
 /*
  * walk 250: 4 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0250.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0250.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0250)
 {
@@ -25317,7 +25317,7 @@ TEST(transition_w0250)
 /*
  * walk 251: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0251)
 {
@@ -25362,7 +25362,7 @@ TEST(transition_w0251)
  * walk 252: 1 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1
  * page): fd closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a
  * pin on…"
- * Trace: traces/transition/w0252.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0252.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0252)
 {
@@ -25398,7 +25398,7 @@ TEST(transition_w0252)
 /*
  * walk 253: 5 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0253.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0253.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0253)
 {
@@ -25466,7 +25466,7 @@ TEST(transition_w0253)
  * walk 254: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0254.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0254.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0254)
 {
@@ -25505,7 +25505,7 @@ TEST(transition_w0254)
  * walk 255: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0255.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0255.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0255)
 {
@@ -25543,7 +25543,7 @@ TEST(transition_w0255)
  * walk 256: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0256.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0256.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0256)
 {
@@ -25584,7 +25584,7 @@ TEST(transition_w0256)
  * walk 257: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0257.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0257.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0257)
 {
@@ -25620,7 +25620,7 @@ TEST(transition_w0257)
  * walk 258: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0258.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0258.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0258)
 {
@@ -25656,7 +25656,7 @@ TEST(transition_w0258)
  * walk 259: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0259.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0259.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0259)
 {
@@ -25699,7 +25699,7 @@ TEST(transition_w0259)
  * walk 260: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0260.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0260.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0260)
 {
@@ -25737,7 +25737,7 @@ TEST(transition_w0260)
  * walk 261: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0261.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0261.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0261)
 {
@@ -25775,7 +25775,7 @@ TEST(transition_w0261)
  * walk 262: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes), host-mapped by m0;
  * m0 maps…"
- * Trace: traces/transition/w0262.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0262.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0262)
 {
@@ -25810,7 +25810,7 @@ TEST(transition_w0262)
 /*
  * walk 263: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0263)
 {
@@ -25852,7 +25852,7 @@ TEST(transition_w0263)
 /*
  * walk 264: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0264.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0264.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0264)
 {
@@ -25918,7 +25918,7 @@ TEST(transition_w0264)
 /*
  * walk 265: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0265)
 {
@@ -25966,7 +25966,7 @@ TEST(transition_w0265)
 /*
  * walk 266: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0266)
 {
@@ -26004,7 +26004,7 @@ TEST(transition_w0266)
 /*
  * walk 267: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0267.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0267.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0267)
 {
@@ -26047,7 +26047,7 @@ TEST(transition_w0267)
 /*
  * walk 268: 5 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0268.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0268.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0268)
 {
@@ -26109,7 +26109,7 @@ TEST(transition_w0268)
  * walk 269: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin
  * whose mapping…"
- * Trace: traces/transition/w0269.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0269.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0269)
 {
@@ -26148,7 +26148,7 @@ TEST(transition_w0269)
  * walk 270: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin
  * whose mapping…"
- * Trace: traces/transition/w0270.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0270.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0270)
 {
@@ -26191,7 +26191,7 @@ TEST(transition_w0270)
  * walk 271: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin
  * whose mapping…"
- * Trace: traces/transition/w0271.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0271.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0271)
 {
@@ -26226,7 +26226,7 @@ TEST(transition_w0271)
 /*
  * walk 272: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0272.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0272.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0272)
 {
@@ -26272,7 +26272,7 @@ TEST(transition_w0272)
 /*
  * walk 273: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0273.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0273.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0273)
 {
@@ -26313,7 +26313,7 @@ TEST(transition_w0273)
 /*
  * walk 274: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0274.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0274.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0274)
 {
@@ -26373,7 +26373,7 @@ TEST(transition_w0274)
 /*
  * walk 275: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0275)
 {
@@ -26422,7 +26422,7 @@ TEST(transition_w0275)
  * walk 276: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose
  * mapping is…"
- * Trace: traces/transition/w0276.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0276.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0276)
 {
@@ -26464,7 +26464,7 @@ TEST(transition_w0276)
 /*
  * walk 277: 5 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0277)
 {
@@ -26521,7 +26521,7 @@ TEST(transition_w0277)
 /*
  * walk 278: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0278.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0278.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0278)
 {
@@ -26558,7 +26558,7 @@ TEST(transition_w0278)
 /*
  * walk 279: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0279)
 {
@@ -26618,7 +26618,7 @@ TEST(transition_w0279)
 /*
  * walk 280: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0280.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0280.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0280)
 {
@@ -26656,7 +26656,7 @@ TEST(transition_w0280)
 /*
  * walk 281: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0281)
 {
@@ -26693,7 +26693,7 @@ TEST(transition_w0281)
 /*
  * walk 282: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0282)
 {
@@ -26739,7 +26739,7 @@ TEST(transition_w0282)
 /*
  * walk 283: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0283.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0283.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0283)
 {
@@ -26776,7 +26776,7 @@ TEST(transition_w0283)
 /*
  * walk 284: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0284.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0284.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0284)
 {
@@ -26813,7 +26813,7 @@ TEST(transition_w0284)
 /*
  * walk 285: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0285.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0285.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0285)
 {
@@ -26856,7 +26856,7 @@ TEST(transition_w0285)
 /*
  * walk 286: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0286.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0286.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0286)
 {
@@ -26899,7 +26899,7 @@ TEST(transition_w0286)
 /*
  * walk 287: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0287.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0287.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0287)
 {
@@ -26945,7 +26945,7 @@ TEST(transition_w0287)
 /*
  * walk 288: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0288.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0288.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0288)
 {
@@ -26982,7 +26982,7 @@ TEST(transition_w0288)
 /*
  * walk 289: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0289.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0289.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0289)
 {
@@ -27021,7 +27021,7 @@ TEST(transition_w0289)
 /*
  * walk 290: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0290)
 {
@@ -27060,7 +27060,7 @@ TEST(transition_w0290)
 /*
  * walk 291: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0291.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0291.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0291)
 {
@@ -27095,7 +27095,7 @@ TEST(transition_w0291)
 /*
  * walk 292: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0292.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0292.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0292)
 {
@@ -27137,7 +27137,7 @@ TEST(transition_w0292)
 /*
  * walk 293: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0293.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0293.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0293)
 {
@@ -27180,7 +27180,7 @@ TEST(transition_w0293)
 /*
  * walk 294: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0294.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0294.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0294)
 {
@@ -27215,7 +27215,7 @@ TEST(transition_w0294)
 /*
  * walk 295: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0295.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0295.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0295)
 {
@@ -27252,7 +27252,7 @@ TEST(transition_w0295)
 /*
  * walk 296: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0296.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0296.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0296)
 {
@@ -27310,7 +27310,7 @@ TEST(transition_w0296)
  * walk 297: 1 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1
  * page): fd closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a
  * pin on m0…"
- * Trace: traces/transition/w0297.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0297.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0297)
 {
@@ -27348,7 +27348,7 @@ TEST(transition_w0297)
 /*
  * walk 298: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0298.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0298.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0298)
 {
@@ -27390,7 +27390,7 @@ TEST(transition_w0298)
 /*
  * walk 299: 5 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0299.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0299.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0299)
 {
@@ -27449,7 +27449,7 @@ TEST(transition_w0299)
 /*
  * walk 300: 3 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0300.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0300.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0300)
 {
@@ -27512,7 +27512,7 @@ TEST(transition_w0300)
  * walk 301: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping
  * is gone"
- * Trace: traces/transition/w0301.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0301.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0301)
 {
@@ -27557,7 +27557,7 @@ TEST(transition_w0301)
  * walk 302: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes), pinned; m0 maps
  * guest_memfd #0;…"
- * Trace: traces/transition/w0302.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0302.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0302)
 {
@@ -27595,7 +27595,7 @@ TEST(transition_w0302)
  * walk 303: 5 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0303.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0303.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0303)
 {
@@ -27653,7 +27653,7 @@ TEST(transition_w0303)
  * walk 304: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0304.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0304.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0304)
 {
@@ -27693,7 +27693,7 @@ TEST(transition_w0304)
  * walk 305: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0305.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0305.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0305)
 {
@@ -27733,7 +27733,7 @@ TEST(transition_w0305)
  * walk 306: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes); m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0306.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0306.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0306)
 {
@@ -27770,7 +27770,7 @@ TEST(transition_w0306)
 /*
  * walk 307: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0307.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0307.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0307)
 {
@@ -27809,7 +27809,7 @@ TEST(transition_w0307)
 /*
  * walk 308: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0308.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0308.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0308)
 {
@@ -27852,7 +27852,7 @@ TEST(transition_w0308)
 /*
  * walk 309: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0309.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0309.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0309)
 {
@@ -27898,7 +27898,7 @@ TEST(transition_w0309)
 /*
  * walk 310: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0310.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0310.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0310)
 {
@@ -27935,7 +27935,7 @@ TEST(transition_w0310)
 /*
  * walk 311: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0311.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0311.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0311)
 {
@@ -27976,7 +27976,7 @@ TEST(transition_w0311)
 /*
  * walk 312: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0312.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0312.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0312)
 {
@@ -28021,7 +28021,7 @@ TEST(transition_w0312)
  * walk 313: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin whose
  * mapping is…"
- * Trace: traces/transition/w0313.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0313.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0313)
 {
@@ -28060,7 +28060,7 @@ TEST(transition_w0313)
  * walk 314: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin whose
  * mapping is…"
- * Trace: traces/transition/w0314.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0314.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0314)
 {
@@ -28106,7 +28106,7 @@ TEST(transition_w0314)
  * walk 315: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin whose
  * mapping is…"
- * Trace: traces/transition/w0315.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0315.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0315)
 {
@@ -28143,7 +28143,7 @@ TEST(transition_w0315)
 /*
  * walk 316: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0316.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0316.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0316)
 {
@@ -28185,7 +28185,7 @@ TEST(transition_w0316)
 /*
  * walk 317: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0317.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0317.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0317)
 {
@@ -28224,7 +28224,7 @@ TEST(transition_w0317)
 /*
  * walk 318: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0318.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0318.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0318)
 {
@@ -28272,7 +28272,7 @@ TEST(transition_w0318)
  * walk 319: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0319.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0319.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0319)
 {
@@ -28313,7 +28313,7 @@ TEST(transition_w0319)
  * walk 320: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0320.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0320.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0320)
 {
@@ -28353,7 +28353,7 @@ TEST(transition_w0320)
  * walk 321: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0321.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0321.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0321)
 {
@@ -28392,7 +28392,7 @@ TEST(transition_w0321)
 /*
  * walk 322: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0322.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0322.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0322)
 {
@@ -28430,7 +28430,7 @@ TEST(transition_w0322)
  * walk 323: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0323.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0323.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0323)
 {
@@ -28471,7 +28471,7 @@ TEST(transition_w0323)
  * walk 324: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0324.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0324.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0324)
 {
@@ -28511,7 +28511,7 @@ TEST(transition_w0324)
  * walk 325: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0325.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0325.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0325)
 {
@@ -28551,7 +28551,7 @@ TEST(transition_w0325)
  * walk 326: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0326.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0326.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0326)
 {
@@ -28593,7 +28593,7 @@ TEST(transition_w0326)
  * walk 327: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0327.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0327.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0327)
 {
@@ -28635,7 +28635,7 @@ TEST(transition_w0327)
  * walk 328: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin…"
- * Trace: traces/transition/w0328.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0328.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0328)
 {

@@ -608,7 +608,7 @@ static const char rule_write_no_file_op[] __attribute__((unused)) = "write.no-fi
 
 /*
  * KVM_CHECK_EXTENSION(KVM_CAP_GUEST_MEMFD_FLAGS) on /dev/kvm returns 3 [check_extension.kvm]
- * Trace: traces/failures/check_extension/01-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/check_extension/01-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_check_extension_01_succeeds)
 {
@@ -621,7 +621,7 @@ TEST(failures_check_extension_01_succeeds)
 
 /*
  * an access where nothing is mapped (unmapped or failed mmap) is SIGSEGV [access.no-mapping]
- * Trace: traces/failures/check_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/check_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_check_mem_01_no_mapping)
 {
@@ -647,7 +647,7 @@ TEST(failures_check_mem_01_no_mapping)
 
 /*
  * a fault at or beyond EOF is SIGBUS [access.past-eof]
- * Trace: traces/failures/check_mem/02-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/check_mem/02-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_check_mem_02_past_eof)
 {
@@ -671,7 +671,7 @@ TEST(failures_check_mem_02_past_eof)
 
 /*
  * a host fault on a private page is SIGBUS [access.private]
- * Trace: traces/failures/check_mem/03-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/check_mem/03-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_check_mem_03_private)
 {
@@ -695,7 +695,7 @@ TEST(failures_check_mem_03_private)
 
 /*
  * a host read-back of page 0 through m0 expecting 0 reads back the value [access.check]
- * Trace: traces/failures/check_mem/04-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/check_mem/04-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_check_mem_04_succeeds)
 {
@@ -720,7 +720,7 @@ TEST(failures_check_mem_04_succeeds)
 
 /*
  * close on a closed fd fails with EBADF [close.fd-closed]
- * Trace: traces/failures/close/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/close/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_close_01_fd_closed)
 {
@@ -740,7 +740,7 @@ TEST(failures_close_01_fd_closed)
 
 /*
  * close(vm0) succeeds [close.ok]
- * Trace: traces/failures/close/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/close/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_close_02_succeeds)
 {
@@ -758,7 +758,7 @@ TEST(failures_close_02_succeeds)
 /*
  * a VM ioctl on a closed fd fails with EBADF [create_gmem.vm-fd-closed] (alone it never holds here:
  * create_gmem.not-vm-fd hold too)
- * Trace: traces/failures/create_gmem/01-vm-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/01-vm-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_01_vm_fd_closed)
 {
@@ -778,7 +778,7 @@ TEST(failures_create_gmem_01_vm_fd_closed)
 
 /*
  * a VM ioctl from a process other than the one that created the VM fails with EIO [create_gmem.vm-other-mm]
- * Trace: traces/failures/create_gmem/02-vm-other-mm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/02-vm-other-mm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_02_vm_other_mm)
 {
@@ -801,7 +801,7 @@ TEST(failures_create_gmem_02_vm_other_mm)
 
 /*
  * KVM_CREATE_GUEST_MEMFD on an fd that is not a VM fails with ENOTTY [create_gmem.not-vm-fd]
- * Trace: traces/failures/create_gmem/03-not-vm-fd.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/03-not-vm-fd.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_03_not_vm_fd)
 {
@@ -821,7 +821,7 @@ TEST(failures_create_gmem_03_not_vm_fd)
 /*
  * a flag outside the VM type's supported set (KVM_CAP_GUEST_MEMFD_FLAGS) fails with EINVAL
  * [create_gmem.flags-unsupported]
- * Trace: traces/failures/create_gmem/04-flags-unsupported.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/04-flags-unsupported.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_04_flags_unsupported)
 {
@@ -838,7 +838,7 @@ TEST(failures_create_gmem_04_flags_unsupported)
 
 /*
  * a size <= 0 (as a signed loff_t) fails with EINVAL [create_gmem.size-not-positive]
- * Trace: traces/failures/create_gmem/05-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/05-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_05_size_not_positive)
 {
@@ -855,7 +855,7 @@ TEST(failures_create_gmem_05_size_not_positive)
 
 /*
  * a size that is not a multiple of the page size fails with EINVAL [create_gmem.size-unaligned]
- * Trace: traces/failures/create_gmem/06-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/06-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_06_size_unaligned)
 {
@@ -873,7 +873,7 @@ TEST(failures_create_gmem_06_size_unaligned)
 /*
  * when create_gmem.vm-fd-closed and create_gmem.not-vm-fd both hold, EBADF wins over ENOTTY:
  * create_gmem.vm-fd-closed is checked first [create_gmem.vm-fd-closed, create_gmem.not-vm-fd]
- * Trace: traces/failures/create_gmem/07-vm-fd-closed-before-not-vm-fd.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/07-vm-fd-closed-before-not-vm-fd.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_07_vm_fd_closed_before_not_vm_fd)
 {
@@ -895,7 +895,7 @@ TEST(failures_create_gmem_07_vm_fd_closed_before_not_vm_fd)
  * when create_gmem.vm-fd-closed and create_gmem.size-not-positive both hold, EBADF wins over EINVAL:
  * create_gmem.vm-fd-closed is checked first [create_gmem.vm-fd-closed, create_gmem.not-vm-fd,
  * create_gmem.size-not-positive]
- * Trace: traces/failures/create_gmem/08-vm-fd-closed-before-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/08-vm-fd-closed-before-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_08_vm_fd_closed_before_size_not_positive)
 {
@@ -917,7 +917,7 @@ TEST(failures_create_gmem_08_vm_fd_closed_before_size_not_positive)
  * when create_gmem.vm-fd-closed and create_gmem.size-unaligned both hold, EBADF wins over EINVAL:
  * create_gmem.vm-fd-closed is checked first [create_gmem.vm-fd-closed, create_gmem.not-vm-fd,
  * create_gmem.size-unaligned]
- * Trace: traces/failures/create_gmem/09-vm-fd-closed-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/09-vm-fd-closed-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_09_vm_fd_closed_before_size_unaligned)
 {
@@ -938,7 +938,7 @@ TEST(failures_create_gmem_09_vm_fd_closed_before_size_unaligned)
 /*
  * when create_gmem.vm-other-mm and create_gmem.flags-unsupported both hold, EIO wins over EINVAL:
  * create_gmem.vm-other-mm is checked first [create_gmem.vm-other-mm, create_gmem.flags-unsupported]
- * Trace: traces/failures/create_gmem/10-vm-other-mm-before-flags-unsupported.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/10-vm-other-mm-before-flags-unsupported.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_10_vm_other_mm_before_flags_unsupported)
 {
@@ -962,7 +962,7 @@ TEST(failures_create_gmem_10_vm_other_mm_before_flags_unsupported)
 /*
  * when create_gmem.vm-other-mm and create_gmem.size-not-positive both hold, EIO wins over EINVAL:
  * create_gmem.vm-other-mm is checked first [create_gmem.vm-other-mm, create_gmem.size-not-positive]
- * Trace: traces/failures/create_gmem/11-vm-other-mm-before-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/11-vm-other-mm-before-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_11_vm_other_mm_before_size_not_positive)
 {
@@ -986,7 +986,7 @@ TEST(failures_create_gmem_11_vm_other_mm_before_size_not_positive)
 /*
  * when create_gmem.vm-other-mm and create_gmem.size-unaligned both hold, EIO wins over EINVAL:
  * create_gmem.vm-other-mm is checked first [create_gmem.vm-other-mm, create_gmem.size-unaligned]
- * Trace: traces/failures/create_gmem/12-vm-other-mm-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/12-vm-other-mm-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_12_vm_other_mm_before_size_unaligned)
 {
@@ -1010,7 +1010,7 @@ TEST(failures_create_gmem_12_vm_other_mm_before_size_unaligned)
 /*
  * when create_gmem.not-vm-fd and create_gmem.size-not-positive both hold, ENOTTY wins over EINVAL:
  * create_gmem.not-vm-fd is checked first [create_gmem.not-vm-fd, create_gmem.size-not-positive]
- * Trace: traces/failures/create_gmem/13-not-vm-fd-before-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/13-not-vm-fd-before-size-not-positive.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_13_not_vm_fd_before_size_not_positive)
 {
@@ -1030,7 +1030,7 @@ TEST(failures_create_gmem_13_not_vm_fd_before_size_not_positive)
 /*
  * when create_gmem.not-vm-fd and create_gmem.size-unaligned both hold, ENOTTY wins over EINVAL:
  * create_gmem.not-vm-fd is checked first [create_gmem.not-vm-fd, create_gmem.size-unaligned]
- * Trace: traces/failures/create_gmem/14-not-vm-fd-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/14-not-vm-fd-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_14_not_vm_fd_before_size_unaligned)
 {
@@ -1049,7 +1049,7 @@ TEST(failures_create_gmem_14_not_vm_fd_before_size_unaligned)
 
 /*
  * KVM_CREATE_GUEST_MEMFD(vm0, 1 page, no flags) succeeds [create_gmem.ok]
- * Trace: traces/failures/create_gmem/15-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_gmem/15-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_gmem_15_succeeds)
 {
@@ -1066,7 +1066,7 @@ TEST(failures_create_gmem_15_succeeds)
 
 /*
  * KVM_CREATE_VM with a VM type the kernel does not support fails with EINVAL [create_vm.type-unsupported]
- * Trace: traces/failures/create_vm/01-type-unsupported.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_vm/01-type-unsupported.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_vm_01_type_unsupported)
 {
@@ -1079,7 +1079,7 @@ TEST(failures_create_vm_01_type_unsupported)
 
 /*
  * KVM_CREATE_VM(default) succeeds [create_vm.ok]
- * Trace: traces/failures/create_vm/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/create_vm/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_create_vm_02_succeeds)
 {
@@ -1092,7 +1092,7 @@ TEST(failures_create_vm_02_succeeds)
 
 /*
  * deleting a slot that does not exist fails with EINVAL [delete_memslot.missing]
- * Trace: traces/failures/delete_memslot/01-missing.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/delete_memslot/01-missing.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_delete_memslot_01_missing)
 {
@@ -1108,7 +1108,7 @@ TEST(failures_delete_memslot_01_missing)
 
 /*
  * a slot id at or above KVM_USER_MEM_SLOTS fails with EINVAL [delete_memslot.slot-id]
- * Trace: traces/failures/delete_memslot/02-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/delete_memslot/02-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_delete_memslot_02_slot_id)
 {
@@ -1124,7 +1124,7 @@ TEST(failures_delete_memslot_02_slot_id)
 
 /*
  * a VM ioctl on a closed fd fails with EBADF [delete_memslot.vm-fd-closed]
- * Trace: traces/failures/delete_memslot/03-vm-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/delete_memslot/03-vm-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_delete_memslot_03_vm_fd_closed)
 {
@@ -1143,7 +1143,7 @@ TEST(failures_delete_memslot_03_vm_fd_closed)
 
 /*
  * a VM ioctl from a process other than the one that created the VM fails with EIO [delete_memslot.vm-other-mm]
- * Trace: traces/failures/delete_memslot/04-vm-other-mm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/delete_memslot/04-vm-other-mm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_delete_memslot_04_vm_other_mm)
 {
@@ -1166,7 +1166,7 @@ TEST(failures_delete_memslot_04_vm_other_mm)
 
 /*
  * deleting memslot 0 of vm0 succeeds [delete_memslot.ok]
- * Trace: traces/failures/delete_memslot/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/delete_memslot/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_delete_memslot_05_succeeds)
 {
@@ -1187,7 +1187,7 @@ TEST(failures_delete_memslot_05_succeeds)
 
 /*
  * dup on a closed fd fails with EBADF [dup.fd-closed]
- * Trace: traces/failures/dup/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/dup/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_dup_01_fd_closed)
 {
@@ -1206,7 +1206,7 @@ TEST(failures_dup_01_fd_closed)
 
 /*
  * dup(vm0) succeeds [dup.ok]
- * Trace: traces/failures/dup/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/dup/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_dup_02_succeeds)
 {
@@ -1222,7 +1222,7 @@ TEST(failures_dup_02_succeeds)
 
 /*
  * fallocate on a closed fd fails with EBADF [fallocate.fd-closed]
- * Trace: traces/failures/fallocate/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_01_fd_closed)
 {
@@ -1244,7 +1244,7 @@ TEST(failures_fallocate_01_fd_closed)
 
 /*
  * a negative offset or a length <= 0 fails with EINVAL [fallocate.range-invalid]
- * Trace: traces/failures/fallocate/02-range-invalid.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/02-range-invalid.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_02_range_invalid)
 {
@@ -1264,7 +1264,7 @@ TEST(failures_fallocate_02_range_invalid)
 /*
  * an unknown mode bit, PUNCH_HOLE without KEEP_SIZE, or a KEEP_SIZE combination the mode forbids fails with
  * EOPNOTSUPP [fallocate.vfs-mode] (alone it never holds here: fallocate.no-keep-size hold too)
- * Trace: traces/failures/fallocate/03-vfs-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/03-vfs-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_03_vfs_mode)
 {
@@ -1284,7 +1284,7 @@ TEST(failures_fallocate_03_vfs_mode)
 /*
  * fallocate on a VM fd (an anonymous inode that is not a regular file) fails with ENODEV, before the size limit
  * is looked at [fallocate.not-gmem]
- * Trace: traces/failures/fallocate/04-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/04-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_04_not_gmem)
 {
@@ -1303,7 +1303,7 @@ TEST(failures_fallocate_04_not_gmem)
 
 /*
  * a range ending past the largest file offset (2^63-1) fails with EFBIG [fallocate.end-too-large]
- * Trace: traces/failures/fallocate/05-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/05-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_05_end_too_large)
 {
@@ -1323,7 +1323,7 @@ TEST(failures_fallocate_05_end_too_large)
 /*
  * guest_memfd requires FALLOC_FL_KEEP_SIZE: plain fallocate(fd, 0, ...) fails with EOPNOTSUPP
  * [fallocate.no-keep-size]
- * Trace: traces/failures/fallocate/06-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/06-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_06_no_keep_size)
 {
@@ -1342,7 +1342,7 @@ TEST(failures_fallocate_06_no_keep_size)
 
 /*
  * any mode other than KEEP_SIZE or PUNCH_HOLE|KEEP_SIZE fails with EOPNOTSUPP [fallocate.gmem-mode]
- * Trace: traces/failures/fallocate/07-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/07-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_07_gmem_mode)
 {
@@ -1362,7 +1362,7 @@ TEST(failures_fallocate_07_gmem_mode)
 /*
  * an offset or length that is not page-aligned (folio-aligned for huge folios) fails with EINVAL
  * [fallocate.unaligned]
- * Trace: traces/failures/fallocate/08-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/08-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_08_unaligned)
 {
@@ -1381,7 +1381,7 @@ TEST(failures_fallocate_08_unaligned)
 
 /*
  * allocating at or beyond EOF fails with EINVAL: allocation cannot grow the file [fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/09-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/09-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_09_allocate_past_eof)
 {
@@ -1401,7 +1401,7 @@ TEST(failures_fallocate_09_allocate_past_eof)
 /*
  * when fallocate.fd-closed and fallocate.range-invalid both hold, EBADF wins over EINVAL: fallocate.fd-closed is
  * checked first [fallocate.fd-closed, fallocate.range-invalid]
- * Trace: traces/failures/fallocate/10-fd-closed-before-range-invalid.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/10-fd-closed-before-range-invalid.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_10_fd_closed_before_range_invalid)
 {
@@ -1424,7 +1424,7 @@ TEST(failures_fallocate_10_fd_closed_before_range_invalid)
 /*
  * when fallocate.fd-closed and fallocate.vfs-mode both hold, EBADF wins over EOPNOTSUPP: fallocate.fd-closed is
  * checked first [fallocate.fd-closed, fallocate.vfs-mode, fallocate.no-keep-size]
- * Trace: traces/failures/fallocate/11-fd-closed-before-vfs-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/11-fd-closed-before-vfs-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_11_fd_closed_before_vfs_mode)
 {
@@ -1447,7 +1447,7 @@ TEST(failures_fallocate_11_fd_closed_before_vfs_mode)
 /*
  * when fallocate.fd-closed and fallocate.end-too-large both hold, EBADF wins over EFBIG: fallocate.fd-closed is
  * checked first [fallocate.fd-closed, fallocate.end-too-large]
- * Trace: traces/failures/fallocate/12-fd-closed-before-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/12-fd-closed-before-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_12_fd_closed_before_end_too_large)
 {
@@ -1470,7 +1470,7 @@ TEST(failures_fallocate_12_fd_closed_before_end_too_large)
 /*
  * when fallocate.fd-closed and fallocate.no-keep-size both hold, EBADF wins over EOPNOTSUPP: fallocate.fd-closed
  * is checked first [fallocate.fd-closed, fallocate.no-keep-size, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/13-fd-closed-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/13-fd-closed-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_13_fd_closed_before_no_keep_size)
 {
@@ -1493,7 +1493,7 @@ TEST(failures_fallocate_13_fd_closed_before_no_keep_size)
 /*
  * when fallocate.fd-closed and fallocate.gmem-mode both hold, EBADF wins over EOPNOTSUPP: fallocate.fd-closed is
  * checked first [fallocate.fd-closed, fallocate.gmem-mode, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/14-fd-closed-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/14-fd-closed-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_14_fd_closed_before_gmem_mode)
 {
@@ -1516,7 +1516,7 @@ TEST(failures_fallocate_14_fd_closed_before_gmem_mode)
 /*
  * when fallocate.fd-closed and fallocate.unaligned both hold, EBADF wins over EINVAL: fallocate.fd-closed is
  * checked first [fallocate.fd-closed, fallocate.unaligned]
- * Trace: traces/failures/fallocate/15-fd-closed-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/15-fd-closed-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_15_fd_closed_before_unaligned)
 {
@@ -1539,7 +1539,7 @@ TEST(failures_fallocate_15_fd_closed_before_unaligned)
 /*
  * when fallocate.fd-closed and fallocate.allocate-past-eof both hold, EBADF wins over EINVAL:
  * fallocate.fd-closed is checked first [fallocate.fd-closed, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/16-fd-closed-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/16-fd-closed-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_16_fd_closed_before_allocate_past_eof)
 {
@@ -1562,7 +1562,7 @@ TEST(failures_fallocate_16_fd_closed_before_allocate_past_eof)
 /*
  * when fallocate.range-invalid and fallocate.vfs-mode both hold, EINVAL wins over EOPNOTSUPP:
  * fallocate.range-invalid is checked first [fallocate.range-invalid, fallocate.vfs-mode, fallocate.no-keep-size]
- * Trace: traces/failures/fallocate/17-range-invalid-before-vfs-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/17-range-invalid-before-vfs-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_17_range_invalid_before_vfs_mode)
 {
@@ -1582,7 +1582,7 @@ TEST(failures_fallocate_17_range_invalid_before_vfs_mode)
 /*
  * when fallocate.range-invalid and fallocate.not-gmem both hold, EINVAL wins over ENODEV:
  * fallocate.range-invalid is checked first [fallocate.range-invalid, fallocate.not-gmem]
- * Trace: traces/failures/fallocate/18-range-invalid-before-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/18-range-invalid-before-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_18_range_invalid_before_not_gmem)
 {
@@ -1602,7 +1602,7 @@ TEST(failures_fallocate_18_range_invalid_before_not_gmem)
 /*
  * when fallocate.range-invalid and fallocate.no-keep-size both hold, EINVAL wins over EOPNOTSUPP:
  * fallocate.range-invalid is checked first [fallocate.range-invalid, fallocate.no-keep-size]
- * Trace: traces/failures/fallocate/19-range-invalid-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/19-range-invalid-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_19_range_invalid_before_no_keep_size)
 {
@@ -1622,7 +1622,7 @@ TEST(failures_fallocate_19_range_invalid_before_no_keep_size)
 /*
  * when fallocate.range-invalid and fallocate.gmem-mode both hold, EINVAL wins over EOPNOTSUPP:
  * fallocate.range-invalid is checked first [fallocate.range-invalid, fallocate.gmem-mode]
- * Trace: traces/failures/fallocate/20-range-invalid-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/20-range-invalid-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_20_range_invalid_before_gmem_mode)
 {
@@ -1642,7 +1642,7 @@ TEST(failures_fallocate_20_range_invalid_before_gmem_mode)
 /*
  * when fallocate.vfs-mode and fallocate.not-gmem both hold, EOPNOTSUPP wins over ENODEV: fallocate.vfs-mode is
  * checked first [fallocate.vfs-mode, fallocate.not-gmem, fallocate.no-keep-size]
- * Trace: traces/failures/fallocate/21-vfs-mode-before-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/21-vfs-mode-before-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_21_vfs_mode_before_not_gmem)
 {
@@ -1662,7 +1662,7 @@ TEST(failures_fallocate_21_vfs_mode_before_not_gmem)
 /*
  * when fallocate.vfs-mode and fallocate.end-too-large both hold, EOPNOTSUPP wins over EFBIG: fallocate.vfs-mode
  * is checked first [fallocate.vfs-mode, fallocate.end-too-large, fallocate.no-keep-size]
- * Trace: traces/failures/fallocate/22-vfs-mode-before-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/22-vfs-mode-before-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_22_vfs_mode_before_end_too_large)
 {
@@ -1682,7 +1682,7 @@ TEST(failures_fallocate_22_vfs_mode_before_end_too_large)
 /*
  * when fallocate.vfs-mode and fallocate.unaligned both hold, EOPNOTSUPP wins over EINVAL: fallocate.vfs-mode is
  * checked first [fallocate.vfs-mode, fallocate.no-keep-size, fallocate.unaligned]
- * Trace: traces/failures/fallocate/23-vfs-mode-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/23-vfs-mode-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_23_vfs_mode_before_unaligned)
 {
@@ -1702,7 +1702,7 @@ TEST(failures_fallocate_23_vfs_mode_before_unaligned)
 /*
  * when fallocate.vfs-mode and fallocate.allocate-past-eof both hold, EOPNOTSUPP wins over EINVAL:
  * fallocate.vfs-mode is checked first [fallocate.vfs-mode, fallocate.gmem-mode, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/24-vfs-mode-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/24-vfs-mode-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_24_vfs_mode_before_allocate_past_eof)
 {
@@ -1722,7 +1722,7 @@ TEST(failures_fallocate_24_vfs_mode_before_allocate_past_eof)
 /*
  * when fallocate.not-gmem and fallocate.end-too-large both hold, ENODEV wins over EFBIG: fallocate.not-gmem is
  * checked first [fallocate.not-gmem, fallocate.end-too-large]
- * Trace: traces/failures/fallocate/25-not-gmem-before-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/25-not-gmem-before-end-too-large.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_25_not_gmem_before_end_too_large)
 {
@@ -1742,7 +1742,7 @@ TEST(failures_fallocate_25_not_gmem_before_end_too_large)
 /*
  * when fallocate.not-gmem and fallocate.no-keep-size both hold, ENODEV wins over EOPNOTSUPP: fallocate.not-gmem
  * is checked first [fallocate.not-gmem, fallocate.no-keep-size, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/26-not-gmem-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/26-not-gmem-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_26_not_gmem_before_no_keep_size)
 {
@@ -1762,7 +1762,7 @@ TEST(failures_fallocate_26_not_gmem_before_no_keep_size)
 /*
  * when fallocate.not-gmem and fallocate.gmem-mode both hold, ENODEV wins over EOPNOTSUPP: fallocate.not-gmem is
  * checked first [fallocate.not-gmem, fallocate.gmem-mode, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/27-not-gmem-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/27-not-gmem-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_27_not_gmem_before_gmem_mode)
 {
@@ -1782,7 +1782,7 @@ TEST(failures_fallocate_27_not_gmem_before_gmem_mode)
 /*
  * when fallocate.not-gmem and fallocate.unaligned both hold, ENODEV wins over EINVAL: fallocate.not-gmem is
  * checked first [fallocate.not-gmem, fallocate.unaligned]
- * Trace: traces/failures/fallocate/28-not-gmem-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/28-not-gmem-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_28_not_gmem_before_unaligned)
 {
@@ -1802,7 +1802,7 @@ TEST(failures_fallocate_28_not_gmem_before_unaligned)
 /*
  * when fallocate.not-gmem and fallocate.allocate-past-eof both hold, ENODEV wins over EINVAL: fallocate.not-gmem
  * is checked first [fallocate.not-gmem, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/29-not-gmem-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/29-not-gmem-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_29_not_gmem_before_allocate_past_eof)
 {
@@ -1823,7 +1823,7 @@ TEST(failures_fallocate_29_not_gmem_before_allocate_past_eof)
  * when fallocate.end-too-large and fallocate.no-keep-size both hold, EFBIG wins over EOPNOTSUPP:
  * fallocate.end-too-large is checked first [fallocate.end-too-large, fallocate.no-keep-size,
  * fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/30-end-too-large-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/30-end-too-large-before-no-keep-size.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_30_end_too_large_before_no_keep_size)
 {
@@ -1844,7 +1844,7 @@ TEST(failures_fallocate_30_end_too_large_before_no_keep_size)
  * when fallocate.end-too-large and fallocate.gmem-mode both hold, EFBIG wins over EOPNOTSUPP:
  * fallocate.end-too-large is checked first [fallocate.end-too-large, fallocate.gmem-mode,
  * fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/31-end-too-large-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/31-end-too-large-before-gmem-mode.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_31_end_too_large_before_gmem_mode)
 {
@@ -1864,7 +1864,7 @@ TEST(failures_fallocate_31_end_too_large_before_gmem_mode)
 /*
  * when fallocate.end-too-large and fallocate.allocate-past-eof both hold, EFBIG wins over EINVAL:
  * fallocate.end-too-large is checked first [fallocate.end-too-large, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/32-end-too-large-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/32-end-too-large-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_32_end_too_large_before_allocate_past_eof)
 {
@@ -1884,7 +1884,7 @@ TEST(failures_fallocate_32_end_too_large_before_allocate_past_eof)
 /*
  * when fallocate.no-keep-size and fallocate.unaligned both hold, EOPNOTSUPP wins over EINVAL:
  * fallocate.no-keep-size is checked first [fallocate.no-keep-size, fallocate.unaligned]
- * Trace: traces/failures/fallocate/33-no-keep-size-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/33-no-keep-size-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_33_no_keep_size_before_unaligned)
 {
@@ -1904,7 +1904,7 @@ TEST(failures_fallocate_33_no_keep_size_before_unaligned)
 /*
  * when fallocate.no-keep-size and fallocate.allocate-past-eof both hold, EOPNOTSUPP wins over EINVAL:
  * fallocate.no-keep-size is checked first [fallocate.no-keep-size, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/34-no-keep-size-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/34-no-keep-size-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_34_no_keep_size_before_allocate_past_eof)
 {
@@ -1924,7 +1924,7 @@ TEST(failures_fallocate_34_no_keep_size_before_allocate_past_eof)
 /*
  * when fallocate.gmem-mode and fallocate.unaligned both hold, EOPNOTSUPP wins over EINVAL: fallocate.gmem-mode
  * is checked first [fallocate.gmem-mode, fallocate.unaligned]
- * Trace: traces/failures/fallocate/35-gmem-mode-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/35-gmem-mode-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_35_gmem_mode_before_unaligned)
 {
@@ -1944,7 +1944,7 @@ TEST(failures_fallocate_35_gmem_mode_before_unaligned)
 /*
  * when fallocate.gmem-mode and fallocate.allocate-past-eof both hold, EOPNOTSUPP wins over EINVAL:
  * fallocate.gmem-mode is checked first [fallocate.gmem-mode, fallocate.allocate-past-eof]
- * Trace: traces/failures/fallocate/36-gmem-mode-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/36-gmem-mode-before-allocate-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_36_gmem_mode_before_allocate_past_eof)
 {
@@ -1963,7 +1963,7 @@ TEST(failures_fallocate_36_gmem_mode_before_allocate_past_eof)
 
 /*
  * fallocate(g0, PUNCH_HOLE|KEEP_SIZE, page 0) succeeds [fallocate.punch]
- * Trace: traces/failures/fallocate/37-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fallocate/37-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fallocate_37_succeeds)
 {
@@ -1982,7 +1982,7 @@ TEST(failures_fallocate_37_succeeds)
 
 /*
  * an access where nothing is mapped (unmapped or failed mmap) is SIGSEGV [access.no-mapping]
- * Trace: traces/failures/fill_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fill_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fill_mem_01_no_mapping)
 {
@@ -2007,7 +2007,7 @@ TEST(failures_fill_mem_01_no_mapping)
 
 /*
  * a fault at or beyond EOF is SIGBUS [access.past-eof]
- * Trace: traces/failures/fill_mem/02-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fill_mem/02-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fill_mem_02_past_eof)
 {
@@ -2030,7 +2030,7 @@ TEST(failures_fill_mem_02_past_eof)
 
 /*
  * a host fault on a private page is SIGBUS [access.private]
- * Trace: traces/failures/fill_mem/03-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fill_mem/03-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fill_mem_03_private)
 {
@@ -2053,7 +2053,7 @@ TEST(failures_fill_mem_03_private)
 
 /*
  * a host fill of page 0 with 7 through m0 succeeds [access.fill]
- * Trace: traces/failures/fill_mem/04-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fill_mem/04-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fill_mem_04_succeeds)
 {
@@ -2076,7 +2076,7 @@ TEST(failures_fill_mem_04_succeeds)
 
 /*
  * fstat on a closed fd fails with EBADF [fstat.fd-closed]
- * Trace: traces/failures/fstat/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fstat/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fstat_01_fd_closed)
 {
@@ -2099,7 +2099,7 @@ TEST(failures_fstat_01_fd_closed)
 
 /*
  * fstat(g0) reports st_size 4096 [fstat.gmem]
- * Trace: traces/failures/fstat/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/fstat/02-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_fstat_02_succeeds)
 {
@@ -2122,7 +2122,7 @@ TEST(failures_fstat_02_succeeds)
 
 /*
  * ftruncate on a closed fd fails with EBADF [ftruncate.fd-closed]
- * Trace: traces/failures/ftruncate/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/ftruncate/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_ftruncate_01_fd_closed)
 {
@@ -2144,7 +2144,7 @@ TEST(failures_ftruncate_01_fd_closed)
 
 /*
  * the size of a guest_memfd never changes: ftruncate fails [ftruncate.size-fixed]
- * Trace: traces/failures/ftruncate/02-size-fixed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/ftruncate/02-size-fixed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_ftruncate_02_size_fixed)
 {
@@ -2163,7 +2163,7 @@ TEST(failures_ftruncate_02_size_fixed)
 
 /*
  * MADV_COLLAPSE on a guest_memfd mapping fails with EINVAL [madvise.collapse.refused]
- * Trace: traces/failures/madvise/01-collapse-refused.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/madvise/01-collapse-refused.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_madvise_01_collapse_refused)
 {
@@ -2186,7 +2186,7 @@ TEST(failures_madvise_01_collapse_refused)
 
 /*
  * MADV_FREE on a guest_memfd mapping fails with EINVAL [madvise.free.refused]
- * Trace: traces/failures/madvise/02-free-refused.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/madvise/02-free-refused.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_madvise_02_free_refused)
 {
@@ -2209,7 +2209,7 @@ TEST(failures_madvise_02_free_refused)
 
 /*
  * madvise at an unaligned address or with a negative length fails with EINVAL [madvise.unaligned]
- * Trace: traces/failures/madvise/03-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/madvise/03-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_madvise_03_unaligned)
 {
@@ -2232,7 +2232,7 @@ TEST(failures_madvise_03_unaligned)
 
 /*
  * madvise where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM [madvise.unmapped]
- * Trace: traces/failures/madvise/04-unmapped.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/madvise/04-unmapped.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_madvise_04_unmapped)
 {
@@ -2257,7 +2257,7 @@ TEST(failures_madvise_04_unmapped)
 
 /*
  * madvise(m0, page 0, MADV_DONTNEED) succeeds [madvise.dontneed.zap]
- * Trace: traces/failures/madvise/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/madvise/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_madvise_05_succeeds)
 {
@@ -2280,7 +2280,7 @@ TEST(failures_madvise_05_succeeds)
 
 /*
  * an mmap offset that is not page-aligned fails with EINVAL (checked before the fd) [mmap.offset-unaligned]
- * Trace: traces/failures/mmap/01-offset-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/01-offset-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_01_offset_unaligned)
 {
@@ -2302,7 +2302,7 @@ TEST(failures_mmap_01_offset_unaligned)
 /*
  * mmap of a closed fd fails with EBADF [mmap.fd-closed] (alone it never holds here: mmap.no-mmap-method hold
  * too)
- * Trace: traces/failures/mmap/02-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/02-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_02_fd_closed)
 {
@@ -2326,7 +2326,7 @@ TEST(failures_mmap_02_fd_closed)
 
 /*
  * an mmap of length 0 fails with EINVAL [mmap.length-zero]
- * Trace: traces/failures/mmap/03-length-zero.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/03-length-zero.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_03_length_zero)
 {
@@ -2348,7 +2348,7 @@ TEST(failures_mmap_03_length_zero)
 /*
  * a mapping of a regular file (guest_memfd) whose end lies past the largest file offset (2^63-1) fails with
  * EOVERFLOW [mmap.offset-overflow]
- * Trace: traces/failures/mmap/04-offset-overflow.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/04-offset-overflow.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_04_offset_overflow)
 {
@@ -2369,7 +2369,7 @@ TEST(failures_mmap_04_offset_overflow)
 
 /*
  * PROT_EXEC on a guest_memfd (a noexec mount) is refused [mmap.exec-noexec-mount]
- * Trace: traces/failures/mmap/05-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/05-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_05_exec_noexec_mount)
 {
@@ -2390,7 +2390,7 @@ TEST(failures_mmap_05_exec_noexec_mount)
 
 /*
  * mmap of an fd whose file has no mmap method (a VM fd) fails with ENODEV [mmap.no-mmap-method]
- * Trace: traces/failures/mmap/06-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/06-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_06_no_mmap_method)
 {
@@ -2411,7 +2411,7 @@ TEST(failures_mmap_06_no_mmap_method)
 
 /*
  * mmap of a guest_memfd created without GUEST_MEMFD_FLAG_MMAP fails with ENODEV [mmap.not-mmap-capable]
- * Trace: traces/failures/mmap/07-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/07-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_07_not_mmap_capable)
 {
@@ -2432,7 +2432,7 @@ TEST(failures_mmap_07_not_mmap_capable)
 
 /*
  * MAP_PRIVATE (copy-on-write) of a guest_memfd fails with EINVAL: only MAP_SHARED [mmap.map-private]
- * Trace: traces/failures/mmap/08-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/08-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_08_map_private)
 {
@@ -2454,7 +2454,7 @@ TEST(failures_mmap_08_map_private)
 /*
  * when mmap.offset-unaligned and mmap.fd-closed both hold, EINVAL wins over EBADF: mmap.offset-unaligned is
  * checked first [mmap.offset-unaligned, mmap.fd-closed, mmap.no-mmap-method]
- * Trace: traces/failures/mmap/09-offset-unaligned-before-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/09-offset-unaligned-before-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_09_offset_unaligned_before_fd_closed)
 {
@@ -2479,7 +2479,7 @@ TEST(failures_mmap_09_offset_unaligned_before_fd_closed)
 /*
  * when mmap.offset-unaligned and mmap.offset-overflow both hold, EINVAL wins over EOVERFLOW:
  * mmap.offset-unaligned is checked first [mmap.offset-unaligned, mmap.offset-overflow]
- * Trace: traces/failures/mmap/10-offset-unaligned-before-offset-overflow.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/10-offset-unaligned-before-offset-overflow.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_10_offset_unaligned_before_offset_overflow)
 {
@@ -2501,7 +2501,7 @@ TEST(failures_mmap_10_offset_unaligned_before_offset_overflow)
 /*
  * when mmap.offset-unaligned and mmap.exec-noexec-mount both hold, EINVAL wins over EPERM: mmap.offset-unaligned
  * is checked first [mmap.offset-unaligned, mmap.exec-noexec-mount]
- * Trace: traces/failures/mmap/11-offset-unaligned-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/11-offset-unaligned-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_11_offset_unaligned_before_exec_noexec_mount)
 {
@@ -2523,7 +2523,7 @@ TEST(failures_mmap_11_offset_unaligned_before_exec_noexec_mount)
 /*
  * when mmap.offset-unaligned and mmap.no-mmap-method both hold, EINVAL wins over ENODEV: mmap.offset-unaligned
  * is checked first [mmap.offset-unaligned, mmap.no-mmap-method]
- * Trace: traces/failures/mmap/12-offset-unaligned-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/12-offset-unaligned-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_12_offset_unaligned_before_no_mmap_method)
 {
@@ -2545,7 +2545,7 @@ TEST(failures_mmap_12_offset_unaligned_before_no_mmap_method)
 /*
  * when mmap.offset-unaligned and mmap.not-mmap-capable both hold, EINVAL wins over ENODEV: mmap.offset-unaligned
  * is checked first [mmap.offset-unaligned, mmap.not-mmap-capable]
- * Trace: traces/failures/mmap/13-offset-unaligned-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/13-offset-unaligned-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_13_offset_unaligned_before_not_mmap_capable)
 {
@@ -2567,7 +2567,7 @@ TEST(failures_mmap_13_offset_unaligned_before_not_mmap_capable)
 /*
  * when mmap.fd-closed and mmap.length-zero both hold, EBADF wins over EINVAL: mmap.fd-closed is checked first
  * [mmap.fd-closed, mmap.length-zero, mmap.no-mmap-method]
- * Trace: traces/failures/mmap/14-fd-closed-before-length-zero.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/14-fd-closed-before-length-zero.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_14_fd_closed_before_length_zero)
 {
@@ -2592,7 +2592,7 @@ TEST(failures_mmap_14_fd_closed_before_length_zero)
 /*
  * when mmap.fd-closed and mmap.exec-noexec-mount both hold, EBADF wins over EPERM: mmap.fd-closed is checked
  * first [mmap.fd-closed, mmap.exec-noexec-mount, mmap.no-mmap-method]
- * Trace: traces/failures/mmap/15-fd-closed-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/15-fd-closed-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_15_fd_closed_before_exec_noexec_mount)
 {
@@ -2617,7 +2617,7 @@ TEST(failures_mmap_15_fd_closed_before_exec_noexec_mount)
 /*
  * when mmap.fd-closed and mmap.no-mmap-method both hold, EBADF wins over ENODEV: mmap.fd-closed is checked first
  * [mmap.fd-closed, mmap.no-mmap-method]
- * Trace: traces/failures/mmap/16-fd-closed-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/16-fd-closed-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_16_fd_closed_before_no_mmap_method)
 {
@@ -2642,7 +2642,7 @@ TEST(failures_mmap_16_fd_closed_before_no_mmap_method)
 /*
  * when mmap.fd-closed and mmap.map-private both hold, EBADF wins over EINVAL: mmap.fd-closed is checked first
  * [mmap.fd-closed, mmap.no-mmap-method, mmap.map-private]
- * Trace: traces/failures/mmap/17-fd-closed-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/17-fd-closed-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_17_fd_closed_before_map_private)
 {
@@ -2667,7 +2667,7 @@ TEST(failures_mmap_17_fd_closed_before_map_private)
 /*
  * when mmap.length-zero and mmap.exec-noexec-mount both hold, EINVAL wins over EPERM: mmap.length-zero is
  * checked first [mmap.length-zero, mmap.exec-noexec-mount]
- * Trace: traces/failures/mmap/18-length-zero-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/18-length-zero-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_18_length_zero_before_exec_noexec_mount)
 {
@@ -2689,7 +2689,7 @@ TEST(failures_mmap_18_length_zero_before_exec_noexec_mount)
 /*
  * when mmap.length-zero and mmap.no-mmap-method both hold, EINVAL wins over ENODEV: mmap.length-zero is checked
  * first [mmap.length-zero, mmap.no-mmap-method]
- * Trace: traces/failures/mmap/19-length-zero-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/19-length-zero-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_19_length_zero_before_no_mmap_method)
 {
@@ -2711,7 +2711,7 @@ TEST(failures_mmap_19_length_zero_before_no_mmap_method)
 /*
  * when mmap.length-zero and mmap.not-mmap-capable both hold, EINVAL wins over ENODEV: mmap.length-zero is
  * checked first [mmap.length-zero, mmap.not-mmap-capable]
- * Trace: traces/failures/mmap/20-length-zero-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/20-length-zero-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_20_length_zero_before_not_mmap_capable)
 {
@@ -2733,7 +2733,7 @@ TEST(failures_mmap_20_length_zero_before_not_mmap_capable)
 /*
  * when mmap.offset-overflow and mmap.exec-noexec-mount both hold, EOVERFLOW wins over EPERM:
  * mmap.offset-overflow is checked first [mmap.offset-overflow, mmap.exec-noexec-mount]
- * Trace: traces/failures/mmap/21-offset-overflow-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/21-offset-overflow-before-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_21_offset_overflow_before_exec_noexec_mount)
 {
@@ -2755,7 +2755,7 @@ TEST(failures_mmap_21_offset_overflow_before_exec_noexec_mount)
 /*
  * when mmap.offset-overflow and mmap.not-mmap-capable both hold, EOVERFLOW wins over ENODEV:
  * mmap.offset-overflow is checked first [mmap.offset-overflow, mmap.not-mmap-capable]
- * Trace: traces/failures/mmap/22-offset-overflow-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/22-offset-overflow-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_22_offset_overflow_before_not_mmap_capable)
 {
@@ -2777,7 +2777,7 @@ TEST(failures_mmap_22_offset_overflow_before_not_mmap_capable)
 /*
  * when mmap.offset-overflow and mmap.map-private both hold, EOVERFLOW wins over EINVAL: mmap.offset-overflow is
  * checked first [mmap.offset-overflow, mmap.map-private]
- * Trace: traces/failures/mmap/23-offset-overflow-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/23-offset-overflow-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_23_offset_overflow_before_map_private)
 {
@@ -2799,7 +2799,7 @@ TEST(failures_mmap_23_offset_overflow_before_map_private)
 /*
  * when mmap.exec-noexec-mount and mmap.no-mmap-method both hold, EPERM wins over ENODEV: mmap.exec-noexec-mount
  * is checked first [mmap.exec-noexec-mount, mmap.no-mmap-method]
- * Trace: traces/failures/mmap/24-exec-noexec-mount-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/24-exec-noexec-mount-before-no-mmap-method.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_24_exec_noexec_mount_before_no_mmap_method)
 {
@@ -2821,7 +2821,7 @@ TEST(failures_mmap_24_exec_noexec_mount_before_no_mmap_method)
 /*
  * when mmap.exec-noexec-mount and mmap.not-mmap-capable both hold, EPERM wins over ENODEV:
  * mmap.exec-noexec-mount is checked first [mmap.exec-noexec-mount, mmap.not-mmap-capable]
- * Trace: traces/failures/mmap/25-exec-noexec-mount-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/25-exec-noexec-mount-before-not-mmap-capable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_25_exec_noexec_mount_before_not_mmap_capable)
 {
@@ -2843,7 +2843,7 @@ TEST(failures_mmap_25_exec_noexec_mount_before_not_mmap_capable)
 /*
  * when mmap.exec-noexec-mount and mmap.map-private both hold, EPERM wins over EINVAL: mmap.exec-noexec-mount is
  * checked first [mmap.exec-noexec-mount, mmap.map-private]
- * Trace: traces/failures/mmap/26-exec-noexec-mount-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/26-exec-noexec-mount-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_26_exec_noexec_mount_before_map_private)
 {
@@ -2865,7 +2865,7 @@ TEST(failures_mmap_26_exec_noexec_mount_before_map_private)
 /*
  * when mmap.no-mmap-method and mmap.map-private both hold, ENODEV wins over EINVAL: mmap.no-mmap-method is
  * checked first [mmap.no-mmap-method, mmap.map-private]
- * Trace: traces/failures/mmap/27-no-mmap-method-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/27-no-mmap-method-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_27_no_mmap_method_before_map_private)
 {
@@ -2887,7 +2887,7 @@ TEST(failures_mmap_27_no_mmap_method_before_map_private)
 /*
  * when mmap.not-mmap-capable and mmap.map-private both hold, ENODEV wins over EINVAL: mmap.not-mmap-capable is
  * checked first [mmap.not-mmap-capable, mmap.map-private]
- * Trace: traces/failures/mmap/28-not-mmap-capable-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/28-not-mmap-capable-before-map-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_28_not_mmap_capable_before_map_private)
 {
@@ -2908,7 +2908,7 @@ TEST(failures_mmap_28_not_mmap_capable_before_map_private)
 
 /*
  * mmap(g0, page 0, 2 pages, rw, MAP_SHARED) succeeds [mmap.ok]
- * Trace: traces/failures/mmap/29-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mmap/29-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mmap_29_succeeds)
 {
@@ -2929,7 +2929,7 @@ TEST(failures_mmap_29_succeeds)
 
 /*
  * adding PROT_EXEC to a noexec file mapping is refused (VM_MAYEXEC is clear) [mprotect.exec-noexec-mount]
- * Trace: traces/failures/mprotect/01-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mprotect/01-exec-noexec-mount.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mprotect_01_exec_noexec_mount)
 {
@@ -2952,7 +2952,7 @@ TEST(failures_mprotect_01_exec_noexec_mount)
 
 /*
  * mprotect where nothing is mapped (unmapped, or a failed mmap) fails with ENOMEM [mprotect.unmapped]
- * Trace: traces/failures/mprotect/02-unmapped.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mprotect/02-unmapped.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mprotect_02_unmapped)
 {
@@ -2977,7 +2977,7 @@ TEST(failures_mprotect_02_unmapped)
 
 /*
  * mprotect(m0, r) succeeds [mprotect.ok]
- * Trace: traces/failures/mprotect/03-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/mprotect/03-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_mprotect_03_succeeds)
 {
@@ -3000,7 +3000,7 @@ TEST(failures_mprotect_03_succeeds)
 
 /*
  * munmap(m0) succeeds [munmap.ok]
- * Trace: traces/failures/munmap/01-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/munmap/01-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_munmap_01_succeeds)
 {
@@ -3023,7 +3023,7 @@ TEST(failures_munmap_01_succeeds)
 
 /*
  * pinning an address where nothing is mapped fails with EFAULT [pin.no-mapping]
- * Trace: traces/failures/pin/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pin/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pin_01_no_mapping)
 {
@@ -3048,7 +3048,7 @@ TEST(failures_pin_01_no_mapping)
 
 /*
  * pinning past the end of the mapping fails with EFAULT [pin.outside-mapping]
- * Trace: traces/failures/pin/02-outside-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pin/02-outside-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pin_02_outside_mapping)
 {
@@ -3071,7 +3071,7 @@ TEST(failures_pin_02_outside_mapping)
 
 /*
  * pinning a page at or past EOF fails with EFAULT (the fault would be SIGBUS) [pin.past-eof]
- * Trace: traces/failures/pin/03-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pin/03-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pin_03_past_eof)
 {
@@ -3094,7 +3094,7 @@ TEST(failures_pin_03_past_eof)
 
 /*
  * GUP of a private page fails with EFAULT: private memory is never pinned by the host [pin.private]
- * Trace: traces/failures/pin/04-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pin/04-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pin_04_private)
 {
@@ -3117,7 +3117,7 @@ TEST(failures_pin_04_private)
 
 /*
  * a pin of an empty range (or one before the mapping) fails with EFAULT [pin.range-invalid]
- * Trace: traces/failures/pin/05-range-invalid.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pin/05-range-invalid.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pin_05_range_invalid)
 {
@@ -3140,7 +3140,7 @@ TEST(failures_pin_05_range_invalid)
 
 /*
  * a long-term pin of page 0 through m0 succeeds [pin.ok]
- * Trace: traces/failures/pin/06-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pin/06-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pin_06_succeeds)
 {
@@ -3163,7 +3163,7 @@ TEST(failures_pin_06_succeeds)
 
 /*
  * pread on a closed fd fails with EBADF [pread.fd-closed]
- * Trace: traces/failures/pread/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pread/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pread_01_fd_closed)
 {
@@ -3185,7 +3185,7 @@ TEST(failures_pread_01_fd_closed)
 
 /*
  * pread at a negative offset fails with EINVAL before the fd is looked at [pread.negative-offset]
- * Trace: traces/failures/pread/02-negative-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pread/02-negative-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pread_02_negative_offset)
 {
@@ -3204,7 +3204,7 @@ TEST(failures_pread_02_negative_offset)
 
 /*
  * guest_memfd has no read method: pread() fails with ESPIPE [pread.no-file-op]
- * Trace: traces/failures/pread/03-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pread/03-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pread_03_no_file_op)
 {
@@ -3223,7 +3223,7 @@ TEST(failures_pread_03_no_file_op)
 
 /*
  * pwrite on a closed fd fails with EBADF [pwrite.fd-closed]
- * Trace: traces/failures/pwrite/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pwrite/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pwrite_01_fd_closed)
 {
@@ -3242,7 +3242,7 @@ TEST(failures_pwrite_01_fd_closed)
 
 /*
  * pwrite at a negative offset fails with EINVAL before the fd is looked at [pwrite.negative-offset]
- * Trace: traces/failures/pwrite/02-negative-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pwrite/02-negative-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pwrite_02_negative_offset)
 {
@@ -3258,7 +3258,7 @@ TEST(failures_pwrite_02_negative_offset)
 
 /*
  * guest_memfd has no write method: pwrite() fails with ESPIPE [pwrite.no-file-op]
- * Trace: traces/failures/pwrite/03-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/pwrite/03-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_pwrite_03_no_file_op)
 {
@@ -3274,7 +3274,7 @@ TEST(failures_pwrite_03_no_file_op)
 
 /*
  * read on a closed fd fails with EBADF [read.fd-closed]
- * Trace: traces/failures/read/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/read/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_read_01_fd_closed)
 {
@@ -3296,7 +3296,7 @@ TEST(failures_read_01_fd_closed)
 
 /*
  * guest_memfd has no read method: read() fails with EINVAL [read.no-file-op]
- * Trace: traces/failures/read/02-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/read/02-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_read_02_no_file_op)
 {
@@ -3315,7 +3315,7 @@ TEST(failures_read_02_no_file_op)
 
 /*
  * an access where nothing is mapped (unmapped or failed mmap) is SIGSEGV [access.no-mapping]
- * Trace: traces/failures/read_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/read_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_read_mem_01_no_mapping)
 {
@@ -3341,7 +3341,7 @@ TEST(failures_read_mem_01_no_mapping)
 
 /*
  * an access outside the mapping is SIGSEGV [access.outside-mapping]
- * Trace: traces/failures/read_mem/02-outside-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/read_mem/02-outside-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_read_mem_02_outside_mapping)
 {
@@ -3365,7 +3365,7 @@ TEST(failures_read_mem_02_outside_mapping)
 
 /*
  * a fault at or beyond EOF is SIGBUS [access.past-eof]
- * Trace: traces/failures/read_mem/03-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/read_mem/03-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_read_mem_03_past_eof)
 {
@@ -3389,7 +3389,7 @@ TEST(failures_read_mem_03_past_eof)
 
 /*
  * a host fault on a private page is SIGBUS [access.private]
- * Trace: traces/failures/read_mem/04-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/read_mem/04-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_read_mem_04_private)
 {
@@ -3413,7 +3413,7 @@ TEST(failures_read_mem_04_private)
 
 /*
  * a host read of page 0 through m0 reads 0 [access.read]
- * Trace: traces/failures/read_mem/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/read_mem/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_read_mem_05_succeeds)
 {
@@ -3440,7 +3440,7 @@ TEST(failures_read_mem_05_succeeds)
  * an ioctl on a closed fd fails with EBADF [set_memory_attributes2.fd-closed] (alone it never holds here:
  * set_memory_attributes2.no-in-place, set_memory_attributes2.no-private-mem, set_memory_attributes2.past-eof
  * hold too)
- * Trace: traces/failures/set_memory_attributes2/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_01_fd_closed)
 {
@@ -3466,7 +3466,7 @@ TEST(failures_set_memory_attributes2_01_fd_closed)
  * without in-place conversion (gmem_in_place_conversion=0, or a kernel without it) the guest_memfd has no
  * ioctls: ENOTTY [set_memory_attributes2.no-in-place] (alone it never holds here:
  * set_memory_attributes2.no-private-mem hold too)
- * Trace: traces/failures/set_memory_attributes2/02-no-in-place.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/02-no-in-place.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_02_no_in_place)
 {
@@ -3489,7 +3489,7 @@ TEST(failures_set_memory_attributes2_02_no_in_place)
  * when set_memory_attributes2.fd-closed and set_memory_attributes2.no-in-place both hold, EBADF wins over
  * ENOTTY: set_memory_attributes2.fd-closed is checked first [set_memory_attributes2.fd-closed,
  * set_memory_attributes2.no-in-place, set_memory_attributes2.no-private-mem, set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/03-fd-closed-before-no-in-place.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/03-fd-closed-before-no-in-place.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_03_fd_closed_before_no_in_place)
 {
@@ -3516,7 +3516,7 @@ TEST(failures_set_memory_attributes2_03_fd_closed_before_no_in_place)
  * set_memory_attributes2.fd-closed is checked first [set_memory_attributes2.fd-closed,
  * set_memory_attributes2.no-in-place, set_memory_attributes2.flags, set_memory_attributes2.no-private-mem,
  * set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/04-fd-closed-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/04-fd-closed-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_04_fd_closed_before_flags)
 {
@@ -3542,7 +3542,7 @@ TEST(failures_set_memory_attributes2_04_fd_closed_before_flags)
  * when set_memory_attributes2.fd-closed and set_memory_attributes2.no-private-mem both hold, EBADF wins over
  * EINVAL: set_memory_attributes2.fd-closed is checked first [set_memory_attributes2.fd-closed,
  * set_memory_attributes2.no-in-place, set_memory_attributes2.no-private-mem, set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/05-fd-closed-before-no-private-mem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/05-fd-closed-before-no-private-mem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_05_fd_closed_before_no_private_mem)
 {
@@ -3569,7 +3569,7 @@ TEST(failures_set_memory_attributes2_05_fd_closed_before_no_private_mem)
  * set_memory_attributes2.fd-closed is checked first [set_memory_attributes2.fd-closed,
  * set_memory_attributes2.no-in-place, set_memory_attributes2.no-private-mem, set_memory_attributes2.attributes,
  * set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/06-fd-closed-before-attributes.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/06-fd-closed-before-attributes.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_06_fd_closed_before_attributes)
 {
@@ -3596,7 +3596,7 @@ TEST(failures_set_memory_attributes2_06_fd_closed_before_attributes)
  * set_memory_attributes2.fd-closed is checked first [set_memory_attributes2.fd-closed,
  * set_memory_attributes2.no-in-place, set_memory_attributes2.no-private-mem, set_memory_attributes2.range,
  * set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/07-fd-closed-before-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/07-fd-closed-before-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_07_fd_closed_before_range)
 {
@@ -3623,7 +3623,7 @@ TEST(failures_set_memory_attributes2_07_fd_closed_before_range)
  * set_memory_attributes2.fd-closed is checked first [set_memory_attributes2.fd-closed,
  * set_memory_attributes2.no-in-place, set_memory_attributes2.no-private-mem, set_memory_attributes2.unaligned,
  * set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/08-fd-closed-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/08-fd-closed-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_08_fd_closed_before_unaligned)
 {
@@ -3649,7 +3649,7 @@ TEST(failures_set_memory_attributes2_08_fd_closed_before_unaligned)
  * when set_memory_attributes2.fd-closed and set_memory_attributes2.past-eof both hold, EBADF wins over EINVAL:
  * set_memory_attributes2.fd-closed is checked first [set_memory_attributes2.fd-closed,
  * set_memory_attributes2.no-in-place, set_memory_attributes2.no-private-mem, set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/09-fd-closed-before-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/09-fd-closed-before-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_09_fd_closed_before_past_eof)
 {
@@ -3675,7 +3675,7 @@ TEST(failures_set_memory_attributes2_09_fd_closed_before_past_eof)
  * when set_memory_attributes2.no-in-place and set_memory_attributes2.flags both hold, ENOTTY wins over EINVAL:
  * set_memory_attributes2.no-in-place is checked first [set_memory_attributes2.no-in-place,
  * set_memory_attributes2.flags, set_memory_attributes2.no-private-mem]
- * Trace: traces/failures/set_memory_attributes2/10-no-in-place-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/10-no-in-place-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_10_no_in_place_before_flags)
 {
@@ -3698,7 +3698,7 @@ TEST(failures_set_memory_attributes2_10_no_in_place_before_flags)
  * when set_memory_attributes2.no-in-place and set_memory_attributes2.no-private-mem both hold, ENOTTY wins over
  * EINVAL: set_memory_attributes2.no-in-place is checked first [set_memory_attributes2.no-in-place,
  * set_memory_attributes2.no-private-mem]
- * Trace: traces/failures/set_memory_attributes2/11-no-in-place-before-no-private-mem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/11-no-in-place-before-no-private-mem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_11_no_in_place_before_no_private_mem)
 {
@@ -3721,7 +3721,7 @@ TEST(failures_set_memory_attributes2_11_no_in_place_before_no_private_mem)
  * when set_memory_attributes2.no-in-place and set_memory_attributes2.attributes both hold, ENOTTY wins over
  * EINVAL: set_memory_attributes2.no-in-place is checked first [set_memory_attributes2.no-in-place,
  * set_memory_attributes2.no-private-mem, set_memory_attributes2.attributes]
- * Trace: traces/failures/set_memory_attributes2/12-no-in-place-before-attributes.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/12-no-in-place-before-attributes.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_12_no_in_place_before_attributes)
 {
@@ -3744,7 +3744,7 @@ TEST(failures_set_memory_attributes2_12_no_in_place_before_attributes)
  * when set_memory_attributes2.no-in-place and set_memory_attributes2.range both hold, ENOTTY wins over EINVAL:
  * set_memory_attributes2.no-in-place is checked first [set_memory_attributes2.no-in-place,
  * set_memory_attributes2.no-private-mem, set_memory_attributes2.range]
- * Trace: traces/failures/set_memory_attributes2/13-no-in-place-before-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/13-no-in-place-before-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_13_no_in_place_before_range)
 {
@@ -3767,7 +3767,7 @@ TEST(failures_set_memory_attributes2_13_no_in_place_before_range)
  * when set_memory_attributes2.no-in-place and set_memory_attributes2.unaligned both hold, ENOTTY wins over
  * EINVAL: set_memory_attributes2.no-in-place is checked first [set_memory_attributes2.no-in-place,
  * set_memory_attributes2.no-private-mem, set_memory_attributes2.unaligned, set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/14-no-in-place-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/14-no-in-place-before-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_14_no_in_place_before_unaligned)
 {
@@ -3790,7 +3790,7 @@ TEST(failures_set_memory_attributes2_14_no_in_place_before_unaligned)
  * when set_memory_attributes2.no-in-place and set_memory_attributes2.past-eof both hold, ENOTTY wins over
  * EINVAL: set_memory_attributes2.no-in-place is checked first [set_memory_attributes2.no-in-place,
  * set_memory_attributes2.no-private-mem, set_memory_attributes2.past-eof]
- * Trace: traces/failures/set_memory_attributes2/15-no-in-place-before-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_attributes2/15-no-in-place-before-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_attributes2_15_no_in_place_before_past_eof)
 {
@@ -3811,7 +3811,7 @@ TEST(failures_set_memory_attributes2_15_no_in_place_before_past_eof)
 
 /*
  * a VM ioctl on a closed fd fails with EBADF [set_memory_region2.vm-fd-closed]
- * Trace: traces/failures/set_memory_region2/01-vm-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/01-vm-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_01_vm_fd_closed)
 {
@@ -3834,7 +3834,7 @@ TEST(failures_set_memory_region2_01_vm_fd_closed)
 /*
  * a VM ioctl from a process other than the one that created the VM fails with EIO
  * [set_memory_region2.vm-other-mm]
- * Trace: traces/failures/set_memory_region2/02-vm-other-mm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/02-vm-other-mm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_02_vm_other_mm)
 {
@@ -3860,7 +3860,7 @@ TEST(failures_set_memory_region2_02_vm_other_mm)
 
 /*
  * a slot id at or above KVM_USER_MEM_SLOTS fails with EINVAL [set_memory_region2.slot-id]
- * Trace: traces/failures/set_memory_region2/03-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/03-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_03_slot_id)
 {
@@ -3880,7 +3880,7 @@ TEST(failures_set_memory_region2_03_slot_id)
 /*
  * an unknown memslot flag, or LOG_DIRTY_PAGES / READONLY together with GUEST_MEMFD, fails with EINVAL
  * [set_memory_region2.flags]
- * Trace: traces/failures/set_memory_region2/04-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/04-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_04_flags)
 {
@@ -3900,7 +3900,7 @@ TEST(failures_set_memory_region2_04_flags)
 /*
  * a memory_size that is not page-aligned fails with EINVAL [set_memory_region2.size-unaligned] (alone it never
  * holds here: set_memory_region2.gmem-past-eof hold too)
- * Trace: traces/failures/set_memory_region2/05-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/05-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_05_size_unaligned)
 {
@@ -3919,7 +3919,7 @@ TEST(failures_set_memory_region2_05_size_unaligned)
 
 /*
  * a guest_phys_addr that is not page-aligned fails with EINVAL [set_memory_region2.gpa-unaligned]
- * Trace: traces/failures/set_memory_region2/06-gpa-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/06-gpa-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_06_gpa_unaligned)
 {
@@ -3939,7 +3939,7 @@ TEST(failures_set_memory_region2_06_gpa_unaligned)
 /*
  * userspace_addr must be page-aligned and the range a valid user range, even when guest_memfd backs the slot
  * [set_memory_region2.uaddr]
- * Trace: traces/failures/set_memory_region2/07-uaddr.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/07-uaddr.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_07_uaddr)
 {
@@ -3959,7 +3959,7 @@ TEST(failures_set_memory_region2_07_uaddr)
 /*
  * a guest_memfd_offset that is not page-aligned, or whose range wraps, fails with EINVAL
  * [set_memory_region2.gmem-offset] (alone it never holds here: set_memory_region2.gmem-past-eof hold too)
- * Trace: traces/failures/set_memory_region2/08-gmem-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/08-gmem-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_08_gmem_offset)
 {
@@ -3979,7 +3979,7 @@ TEST(failures_set_memory_region2_08_gmem_offset)
 /*
  * a GPA range that wraps, or more than KVM_MEM_MAX_NR_PAGES pages, fails with EINVAL
  * [set_memory_region2.gpa-range] (alone it never holds here: set_memory_region2.gpa-limit hold too)
- * Trace: traces/failures/set_memory_region2/09-gpa-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/09-gpa-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_09_gpa_range)
 {
@@ -3998,7 +3998,7 @@ TEST(failures_set_memory_region2_09_gpa_range)
 
 /*
  * deleting (memory_size 0) a slot that does not exist fails with EINVAL [set_memory_region2.delete-missing]
- * Trace: traces/failures/set_memory_region2/10-delete-missing.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/10-delete-missing.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_10_delete_missing)
 {
@@ -4019,7 +4019,7 @@ TEST(failures_set_memory_region2_10_delete_missing)
  * a guest_memfd memslot cannot be modified, not even by re-issuing the same call; a slot cannot gain guest_memfd
  * [set_memory_region2.gmem-slot-immutable] (alone it never holds here: set_memory_region2.gmem-range-bound hold
  * too)
- * Trace: traces/failures/set_memory_region2/11-gmem-slot-immutable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/11-gmem-slot-immutable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_11_gmem_slot_immutable)
 {
@@ -4041,7 +4041,7 @@ TEST(failures_set_memory_region2_11_gmem_slot_immutable)
 /*
  * a new slot whose GPA range overlaps another slot of the address space fails with EEXIST
  * [set_memory_region2.gpa-overlap]
- * Trace: traces/failures/set_memory_region2/12-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/12-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_12_gpa_overlap)
 {
@@ -4062,7 +4062,7 @@ TEST(failures_set_memory_region2_12_gpa_overlap)
 
 /*
  * binding a closed fd fails with EBADF [set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/13-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/13-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_13_gmem_fd_bad)
 {
@@ -4084,7 +4084,7 @@ TEST(failures_set_memory_region2_13_gmem_fd_bad)
 
 /*
  * binding an fd that is not a guest_memfd fails with EINVAL [set_memory_region2.gmem-fd-not-gmem]
- * Trace: traces/failures/set_memory_region2/14-gmem-fd-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/14-gmem-fd-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_14_gmem_fd_not_gmem)
 {
@@ -4103,7 +4103,7 @@ TEST(failures_set_memory_region2_14_gmem_fd_not_gmem)
 
 /*
  * binding a guest_memfd created by another VM fails with EINVAL [set_memory_region2.gmem-other-vm]
- * Trace: traces/failures/set_memory_region2/15-gmem-other-vm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/15-gmem-other-vm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_15_gmem_other_vm)
 {
@@ -4126,7 +4126,7 @@ TEST(failures_set_memory_region2_15_gmem_other_vm)
 
 /*
  * binding a range that ends past the guest_memfd size fails with EINVAL [set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/16-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/16-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_16_gmem_past_eof)
 {
@@ -4146,7 +4146,7 @@ TEST(failures_set_memory_region2_16_gmem_past_eof)
 /*
  * binding guest_memfd pages already bound to another memslot fails with EINVAL: bindings never overlap
  * [set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/17-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/17-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_17_gmem_range_bound)
 {
@@ -4167,7 +4167,7 @@ TEST(failures_set_memory_region2_17_gmem_range_bound)
 
 /*
  * a slot ending beyond the largest guest physical address fails with EINVAL [set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/18-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/18-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_18_gpa_limit)
 {
@@ -4187,7 +4187,7 @@ TEST(failures_set_memory_region2_18_gpa_limit)
 /*
  * when set_memory_region2.vm-fd-closed and set_memory_region2.slot-id both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed, set_memory_region2.slot-id]
- * Trace: traces/failures/set_memory_region2/19-vm-fd-closed-before-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/19-vm-fd-closed-before-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_19_vm_fd_closed_before_slot_id)
 {
@@ -4210,7 +4210,7 @@ TEST(failures_set_memory_region2_19_vm_fd_closed_before_slot_id)
 /*
  * when set_memory_region2.vm-fd-closed and set_memory_region2.flags both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed, set_memory_region2.flags]
- * Trace: traces/failures/set_memory_region2/20-vm-fd-closed-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/20-vm-fd-closed-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_20_vm_fd_closed_before_flags)
 {
@@ -4234,7 +4234,7 @@ TEST(failures_set_memory_region2_20_vm_fd_closed_before_flags)
  * when set_memory_region2.vm-fd-closed and set_memory_region2.size-unaligned both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed,
  * set_memory_region2.size-unaligned, set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/21-vm-fd-closed-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/21-vm-fd-closed-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_21_vm_fd_closed_before_size_unaligned)
 {
@@ -4258,7 +4258,7 @@ TEST(failures_set_memory_region2_21_vm_fd_closed_before_size_unaligned)
  * when set_memory_region2.vm-fd-closed and set_memory_region2.gpa-unaligned both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed,
  * set_memory_region2.gpa-unaligned]
- * Trace: traces/failures/set_memory_region2/22-vm-fd-closed-before-gpa-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/22-vm-fd-closed-before-gpa-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_22_vm_fd_closed_before_gpa_unaligned)
 {
@@ -4281,7 +4281,7 @@ TEST(failures_set_memory_region2_22_vm_fd_closed_before_gpa_unaligned)
 /*
  * when set_memory_region2.vm-fd-closed and set_memory_region2.uaddr both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed, set_memory_region2.uaddr]
- * Trace: traces/failures/set_memory_region2/23-vm-fd-closed-before-uaddr.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/23-vm-fd-closed-before-uaddr.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_23_vm_fd_closed_before_uaddr)
 {
@@ -4305,7 +4305,7 @@ TEST(failures_set_memory_region2_23_vm_fd_closed_before_uaddr)
  * when set_memory_region2.vm-fd-closed and set_memory_region2.gmem-offset both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed,
  * set_memory_region2.gmem-offset, set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/24-vm-fd-closed-before-gmem-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/24-vm-fd-closed-before-gmem-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_24_vm_fd_closed_before_gmem_offset)
 {
@@ -4329,7 +4329,7 @@ TEST(failures_set_memory_region2_24_vm_fd_closed_before_gmem_offset)
  * when set_memory_region2.vm-fd-closed and set_memory_region2.gpa-range both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed,
  * set_memory_region2.gpa-range, set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/25-vm-fd-closed-before-gpa-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/25-vm-fd-closed-before-gpa-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_25_vm_fd_closed_before_gpa_range)
 {
@@ -4353,7 +4353,7 @@ TEST(failures_set_memory_region2_25_vm_fd_closed_before_gpa_range)
  * when set_memory_region2.vm-fd-closed and set_memory_region2.gmem-past-eof both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed,
  * set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/26-vm-fd-closed-before-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/26-vm-fd-closed-before-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_26_vm_fd_closed_before_gmem_past_eof)
 {
@@ -4377,7 +4377,7 @@ TEST(failures_set_memory_region2_26_vm_fd_closed_before_gmem_past_eof)
  * when set_memory_region2.vm-fd-closed and set_memory_region2.gmem-range-bound both hold, EBADF wins over
  * EINVAL: set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed,
  * set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/27-vm-fd-closed-before-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/27-vm-fd-closed-before-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_27_vm_fd_closed_before_gmem_range_bound)
 {
@@ -4403,7 +4403,7 @@ TEST(failures_set_memory_region2_27_vm_fd_closed_before_gmem_range_bound)
  * when set_memory_region2.vm-fd-closed and set_memory_region2.gpa-limit both hold, EBADF wins over EINVAL:
  * set_memory_region2.vm-fd-closed is checked first [set_memory_region2.vm-fd-closed,
  * set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/28-vm-fd-closed-before-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/28-vm-fd-closed-before-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_28_vm_fd_closed_before_gpa_limit)
 {
@@ -4426,7 +4426,7 @@ TEST(failures_set_memory_region2_28_vm_fd_closed_before_gpa_limit)
 /*
  * when set_memory_region2.vm-other-mm and set_memory_region2.slot-id both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm, set_memory_region2.slot-id]
- * Trace: traces/failures/set_memory_region2/29-vm-other-mm-before-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/29-vm-other-mm-before-slot-id.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_29_vm_other_mm_before_slot_id)
 {
@@ -4453,7 +4453,7 @@ TEST(failures_set_memory_region2_29_vm_other_mm_before_slot_id)
 /*
  * when set_memory_region2.vm-other-mm and set_memory_region2.flags both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm, set_memory_region2.flags]
- * Trace: traces/failures/set_memory_region2/30-vm-other-mm-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/30-vm-other-mm-before-flags.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_30_vm_other_mm_before_flags)
 {
@@ -4481,7 +4481,7 @@ TEST(failures_set_memory_region2_30_vm_other_mm_before_flags)
  * when set_memory_region2.vm-other-mm and set_memory_region2.size-unaligned both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.size-unaligned, set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/31-vm-other-mm-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/31-vm-other-mm-before-size-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_31_vm_other_mm_before_size_unaligned)
 {
@@ -4509,7 +4509,7 @@ TEST(failures_set_memory_region2_31_vm_other_mm_before_size_unaligned)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gpa-unaligned both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gpa-unaligned]
- * Trace: traces/failures/set_memory_region2/32-vm-other-mm-before-gpa-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/32-vm-other-mm-before-gpa-unaligned.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_32_vm_other_mm_before_gpa_unaligned)
 {
@@ -4536,7 +4536,7 @@ TEST(failures_set_memory_region2_32_vm_other_mm_before_gpa_unaligned)
 /*
  * when set_memory_region2.vm-other-mm and set_memory_region2.uaddr both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm, set_memory_region2.uaddr]
- * Trace: traces/failures/set_memory_region2/33-vm-other-mm-before-uaddr.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/33-vm-other-mm-before-uaddr.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_33_vm_other_mm_before_uaddr)
 {
@@ -4564,7 +4564,7 @@ TEST(failures_set_memory_region2_33_vm_other_mm_before_uaddr)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gmem-offset both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gmem-offset, set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/34-vm-other-mm-before-gmem-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/34-vm-other-mm-before-gmem-offset.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_34_vm_other_mm_before_gmem_offset)
 {
@@ -4592,7 +4592,7 @@ TEST(failures_set_memory_region2_34_vm_other_mm_before_gmem_offset)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gpa-range both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm, set_memory_region2.gpa-range,
  * set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/35-vm-other-mm-before-gpa-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/35-vm-other-mm-before-gpa-range.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_35_vm_other_mm_before_gpa_range)
 {
@@ -4620,7 +4620,7 @@ TEST(failures_set_memory_region2_35_vm_other_mm_before_gpa_range)
  * when set_memory_region2.vm-other-mm and set_memory_region2.delete-missing both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.delete-missing]
- * Trace: traces/failures/set_memory_region2/36-vm-other-mm-before-delete-missing.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/36-vm-other-mm-before-delete-missing.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_36_vm_other_mm_before_delete_missing)
 {
@@ -4648,7 +4648,7 @@ TEST(failures_set_memory_region2_36_vm_other_mm_before_delete_missing)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gmem-slot-immutable both hold, EIO wins over
  * EINVAL: set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gmem-slot-immutable, set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/37-vm-other-mm-before-gmem-slot-immutable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/37-vm-other-mm-before-gmem-slot-immutable.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_37_vm_other_mm_before_gmem_slot_immutable)
 {
@@ -4678,7 +4678,7 @@ TEST(failures_set_memory_region2_37_vm_other_mm_before_gmem_slot_immutable)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gpa-overlap both hold, EIO wins over EEXIST:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gpa-overlap, set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/38-vm-other-mm-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/38-vm-other-mm-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_38_vm_other_mm_before_gpa_overlap)
 {
@@ -4708,7 +4708,7 @@ TEST(failures_set_memory_region2_38_vm_other_mm_before_gpa_overlap)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gmem-fd-bad both hold, EIO wins over EBADF:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/39-vm-other-mm-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/39-vm-other-mm-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_39_vm_other_mm_before_gmem_fd_bad)
 {
@@ -4739,7 +4739,7 @@ TEST(failures_set_memory_region2_39_vm_other_mm_before_gmem_fd_bad)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gmem-fd-not-gmem both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gmem-fd-not-gmem]
- * Trace: traces/failures/set_memory_region2/40-vm-other-mm-before-gmem-fd-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/40-vm-other-mm-before-gmem-fd-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_40_vm_other_mm_before_gmem_fd_not_gmem)
 {
@@ -4767,7 +4767,7 @@ TEST(failures_set_memory_region2_40_vm_other_mm_before_gmem_fd_not_gmem)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gmem-other-vm both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gmem-other-vm]
- * Trace: traces/failures/set_memory_region2/41-vm-other-mm-before-gmem-other-vm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/41-vm-other-mm-before-gmem-other-vm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_41_vm_other_mm_before_gmem_other_vm)
 {
@@ -4799,7 +4799,7 @@ TEST(failures_set_memory_region2_41_vm_other_mm_before_gmem_other_vm)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gmem-past-eof both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/42-vm-other-mm-before-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/42-vm-other-mm-before-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_42_vm_other_mm_before_gmem_past_eof)
 {
@@ -4827,7 +4827,7 @@ TEST(failures_set_memory_region2_42_vm_other_mm_before_gmem_past_eof)
  * when set_memory_region2.vm-other-mm and set_memory_region2.gmem-range-bound both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm,
  * set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/43-vm-other-mm-before-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/43-vm-other-mm-before-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_43_vm_other_mm_before_gmem_range_bound)
 {
@@ -4856,7 +4856,7 @@ TEST(failures_set_memory_region2_43_vm_other_mm_before_gmem_range_bound)
 /*
  * when set_memory_region2.vm-other-mm and set_memory_region2.gpa-limit both hold, EIO wins over EINVAL:
  * set_memory_region2.vm-other-mm is checked first [set_memory_region2.vm-other-mm, set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/44-vm-other-mm-before-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/44-vm-other-mm-before-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_44_vm_other_mm_before_gpa_limit)
 {
@@ -4884,7 +4884,7 @@ TEST(failures_set_memory_region2_44_vm_other_mm_before_gpa_limit)
  * when set_memory_region2.slot-id and set_memory_region2.gpa-overlap both hold, EINVAL wins over EEXIST:
  * set_memory_region2.slot-id is checked first [set_memory_region2.slot-id, set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/45-slot-id-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/45-slot-id-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_45_slot_id_before_gpa_overlap)
 {
@@ -4906,7 +4906,7 @@ TEST(failures_set_memory_region2_45_slot_id_before_gpa_overlap)
 /*
  * when set_memory_region2.slot-id and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over EBADF:
  * set_memory_region2.slot-id is checked first [set_memory_region2.slot-id, set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/46-slot-id-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/46-slot-id-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_46_slot_id_before_gmem_fd_bad)
 {
@@ -4929,7 +4929,7 @@ TEST(failures_set_memory_region2_46_slot_id_before_gmem_fd_bad)
 /*
  * when set_memory_region2.flags and set_memory_region2.gpa-overlap both hold, EINVAL wins over EEXIST:
  * set_memory_region2.flags is checked first [set_memory_region2.flags, set_memory_region2.gpa-overlap]
- * Trace: traces/failures/set_memory_region2/47-flags-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/47-flags-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_47_flags_before_gpa_overlap)
 {
@@ -4951,7 +4951,7 @@ TEST(failures_set_memory_region2_47_flags_before_gpa_overlap)
 /*
  * when set_memory_region2.flags and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over EBADF:
  * set_memory_region2.flags is checked first [set_memory_region2.flags, set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/48-flags-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/48-flags-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_48_flags_before_gmem_fd_bad)
 {
@@ -4975,7 +4975,7 @@ TEST(failures_set_memory_region2_48_flags_before_gmem_fd_bad)
  * when set_memory_region2.size-unaligned and set_memory_region2.gpa-overlap both hold, EINVAL wins over EEXIST:
  * set_memory_region2.size-unaligned is checked first [set_memory_region2.size-unaligned,
  * set_memory_region2.gpa-overlap, set_memory_region2.gmem-past-eof, set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/49-size-unaligned-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/49-size-unaligned-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_49_size_unaligned_before_gpa_overlap)
 {
@@ -4998,7 +4998,7 @@ TEST(failures_set_memory_region2_49_size_unaligned_before_gpa_overlap)
  * when set_memory_region2.size-unaligned and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over EBADF:
  * set_memory_region2.size-unaligned is checked first [set_memory_region2.size-unaligned,
  * set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/50-size-unaligned-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/50-size-unaligned-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_50_size_unaligned_before_gmem_fd_bad)
 {
@@ -5022,7 +5022,7 @@ TEST(failures_set_memory_region2_50_size_unaligned_before_gmem_fd_bad)
  * when set_memory_region2.gpa-unaligned and set_memory_region2.gpa-overlap both hold, EINVAL wins over EEXIST:
  * set_memory_region2.gpa-unaligned is checked first [set_memory_region2.gpa-unaligned,
  * set_memory_region2.gpa-overlap, set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/51-gpa-unaligned-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/51-gpa-unaligned-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_51_gpa_unaligned_before_gpa_overlap)
 {
@@ -5045,7 +5045,7 @@ TEST(failures_set_memory_region2_51_gpa_unaligned_before_gpa_overlap)
  * when set_memory_region2.gpa-unaligned and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over EBADF:
  * set_memory_region2.gpa-unaligned is checked first [set_memory_region2.gpa-unaligned,
  * set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/52-gpa-unaligned-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/52-gpa-unaligned-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_52_gpa_unaligned_before_gmem_fd_bad)
 {
@@ -5069,7 +5069,7 @@ TEST(failures_set_memory_region2_52_gpa_unaligned_before_gmem_fd_bad)
  * when set_memory_region2.uaddr and set_memory_region2.gpa-overlap both hold, EINVAL wins over EEXIST:
  * set_memory_region2.uaddr is checked first [set_memory_region2.uaddr, set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/53-uaddr-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/53-uaddr-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_53_uaddr_before_gpa_overlap)
 {
@@ -5091,7 +5091,7 @@ TEST(failures_set_memory_region2_53_uaddr_before_gpa_overlap)
 /*
  * when set_memory_region2.uaddr and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over EBADF:
  * set_memory_region2.uaddr is checked first [set_memory_region2.uaddr, set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/54-uaddr-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/54-uaddr-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_54_uaddr_before_gmem_fd_bad)
 {
@@ -5115,7 +5115,7 @@ TEST(failures_set_memory_region2_54_uaddr_before_gmem_fd_bad)
  * when set_memory_region2.gmem-offset and set_memory_region2.gpa-overlap both hold, EINVAL wins over EEXIST:
  * set_memory_region2.gmem-offset is checked first [set_memory_region2.gmem-offset,
  * set_memory_region2.gpa-overlap, set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/55-gmem-offset-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/55-gmem-offset-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_55_gmem_offset_before_gpa_overlap)
 {
@@ -5138,7 +5138,7 @@ TEST(failures_set_memory_region2_55_gmem_offset_before_gpa_overlap)
  * when set_memory_region2.gmem-offset and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over EBADF:
  * set_memory_region2.gmem-offset is checked first [set_memory_region2.gmem-offset,
  * set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/56-gmem-offset-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/56-gmem-offset-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_56_gmem_offset_before_gmem_fd_bad)
 {
@@ -5162,7 +5162,7 @@ TEST(failures_set_memory_region2_56_gmem_offset_before_gmem_fd_bad)
  * when set_memory_region2.gpa-range and set_memory_region2.gpa-overlap both hold, EINVAL wins over EEXIST:
  * set_memory_region2.gpa-range is checked first [set_memory_region2.gpa-range, set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-past-eof, set_memory_region2.gmem-range-bound, set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/57-gpa-range-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/57-gpa-range-before-gpa-overlap.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_57_gpa_range_before_gpa_overlap)
 {
@@ -5185,7 +5185,7 @@ TEST(failures_set_memory_region2_57_gpa_range_before_gpa_overlap)
  * when set_memory_region2.gpa-range and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over EBADF:
  * set_memory_region2.gpa-range is checked first [set_memory_region2.gpa-range, set_memory_region2.gmem-fd-bad,
  * set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/58-gpa-range-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/58-gpa-range-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_58_gpa_range_before_gmem_fd_bad)
 {
@@ -5209,7 +5209,7 @@ TEST(failures_set_memory_region2_58_gpa_range_before_gmem_fd_bad)
  * when set_memory_region2.gmem-slot-immutable and set_memory_region2.gmem-fd-bad both hold, EINVAL wins over
  * EBADF: set_memory_region2.gmem-slot-immutable is checked first [set_memory_region2.gmem-slot-immutable,
  * set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/59-gmem-slot-immutable-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/59-gmem-slot-immutable-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_59_gmem_slot_immutable_before_gmem_fd_bad)
 {
@@ -5235,7 +5235,7 @@ TEST(failures_set_memory_region2_59_gmem_slot_immutable_before_gmem_fd_bad)
  * when set_memory_region2.gpa-overlap and set_memory_region2.gmem-fd-bad both hold, EEXIST wins over EBADF:
  * set_memory_region2.gpa-overlap is checked first [set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-fd-bad]
- * Trace: traces/failures/set_memory_region2/60-gpa-overlap-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/60-gpa-overlap-before-gmem-fd-bad.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_60_gpa_overlap_before_gmem_fd_bad)
 {
@@ -5261,7 +5261,7 @@ TEST(failures_set_memory_region2_60_gpa_overlap_before_gmem_fd_bad)
  * when set_memory_region2.gpa-overlap and set_memory_region2.gmem-fd-not-gmem both hold, EEXIST wins over
  * EINVAL: set_memory_region2.gpa-overlap is checked first [set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-fd-not-gmem]
- * Trace: traces/failures/set_memory_region2/61-gpa-overlap-before-gmem-fd-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/61-gpa-overlap-before-gmem-fd-not-gmem.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_61_gpa_overlap_before_gmem_fd_not_gmem)
 {
@@ -5284,7 +5284,7 @@ TEST(failures_set_memory_region2_61_gpa_overlap_before_gmem_fd_not_gmem)
  * when set_memory_region2.gpa-overlap and set_memory_region2.gmem-other-vm both hold, EEXIST wins over EINVAL:
  * set_memory_region2.gpa-overlap is checked first [set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-other-vm]
- * Trace: traces/failures/set_memory_region2/62-gpa-overlap-before-gmem-other-vm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/62-gpa-overlap-before-gmem-other-vm.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_62_gpa_overlap_before_gmem_other_vm)
 {
@@ -5311,7 +5311,7 @@ TEST(failures_set_memory_region2_62_gpa_overlap_before_gmem_other_vm)
  * when set_memory_region2.gpa-overlap and set_memory_region2.gmem-past-eof both hold, EEXIST wins over EINVAL:
  * set_memory_region2.gpa-overlap is checked first [set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-past-eof]
- * Trace: traces/failures/set_memory_region2/63-gpa-overlap-before-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/63-gpa-overlap-before-gmem-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_63_gpa_overlap_before_gmem_past_eof)
 {
@@ -5334,7 +5334,7 @@ TEST(failures_set_memory_region2_63_gpa_overlap_before_gmem_past_eof)
  * when set_memory_region2.gpa-overlap and set_memory_region2.gmem-range-bound both hold, EEXIST wins over
  * EINVAL: set_memory_region2.gpa-overlap is checked first [set_memory_region2.gpa-overlap,
  * set_memory_region2.gmem-range-bound]
- * Trace: traces/failures/set_memory_region2/64-gpa-overlap-before-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/64-gpa-overlap-before-gmem-range-bound.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_64_gpa_overlap_before_gmem_range_bound)
 {
@@ -5356,7 +5356,7 @@ TEST(failures_set_memory_region2_64_gpa_overlap_before_gmem_range_bound)
 /*
  * when set_memory_region2.gmem-fd-bad and set_memory_region2.gpa-limit both hold, EBADF wins over EINVAL:
  * set_memory_region2.gmem-fd-bad is checked first [set_memory_region2.gmem-fd-bad, set_memory_region2.gpa-limit]
- * Trace: traces/failures/set_memory_region2/65-gmem-fd-bad-before-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/65-gmem-fd-bad-before-gpa-limit.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_65_gmem_fd_bad_before_gpa_limit)
 {
@@ -5379,7 +5379,7 @@ TEST(failures_set_memory_region2_65_gmem_fd_bad_before_gpa_limit)
 /*
  * KVM_SET_USER_MEMORY_REGION2(vm0, slot 0, GUEST_MEMFD, gpa 0x100000, 1 page, g0 at page 0, uaddr 0x0) succeeds
  * [set_memory_region2.bind]
- * Trace: traces/failures/set_memory_region2/66-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/set_memory_region2/66-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_set_memory_region2_66_succeeds)
 {
@@ -5399,7 +5399,7 @@ TEST(failures_set_memory_region2_66_succeeds)
 /*
  * UFFDIO_CONTINUE of a range that is not inside one VMA registered with this userfaultfd fails with ENOENT
  * [uffd_continue.not-registered]
- * Trace: traces/failures/uffd_continue/01-not-registered.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/uffd_continue/01-not-registered.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_uffd_continue_01_not_registered)
 {
@@ -5424,7 +5424,7 @@ TEST(failures_uffd_continue_01_not_registered)
  * UFFDIO_REGISTER of a range that is not inside the mapping (unmapped, or a failed mmap) fails with EINVAL:
  * there is no VMA of this trace's to register [uffd_register.no-vma] (alone it never holds here:
  * uffd_register.vma-cannot-userfault hold too)
- * Trace: traces/failures/uffd_register/01-no-vma.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/uffd_register/01-no-vma.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_uffd_register_01_no_vma)
 {
@@ -5448,7 +5448,7 @@ TEST(failures_uffd_register_01_no_vma)
 /*
  * UFFDIO_REGISTER in a mode the guest_memfd VMA does not support fails with EINVAL (7.3: guest_memfd's vm_ops
  * have no vm_uffd_ops, so no mode is supported) [uffd_register.vma-cannot-userfault]
- * Trace: traces/failures/uffd_register/02-vma-cannot-userfault.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/uffd_register/02-vma-cannot-userfault.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_uffd_register_02_vma_cannot_userfault)
 {
@@ -5471,7 +5471,7 @@ TEST(failures_uffd_register_02_vma_cannot_userfault)
 
 /*
  * unpinning page 0 of m0 succeeds [unpin.ok]
- * Trace: traces/failures/unpin/01-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/unpin/01-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_unpin_01_succeeds)
 {
@@ -5496,7 +5496,7 @@ TEST(failures_unpin_01_succeeds)
 
 /*
  * write on a closed fd fails with EBADF [write.fd-closed]
- * Trace: traces/failures/write/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/write/01-fd-closed.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_write_01_fd_closed)
 {
@@ -5515,7 +5515,7 @@ TEST(failures_write_01_fd_closed)
 
 /*
  * guest_memfd has no write method: write() fails with EINVAL [write.no-file-op]
- * Trace: traces/failures/write/02-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/write/02-no-file-op.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_write_02_no_file_op)
 {
@@ -5531,7 +5531,7 @@ TEST(failures_write_02_no_file_op)
 
 /*
  * an access where nothing is mapped (unmapped or failed mmap) is SIGSEGV [access.no-mapping]
- * Trace: traces/failures/write_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/write_mem/01-no-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_write_mem_01_no_mapping)
 {
@@ -5556,7 +5556,7 @@ TEST(failures_write_mem_01_no_mapping)
 
 /*
  * an access outside the mapping is SIGSEGV [access.outside-mapping]
- * Trace: traces/failures/write_mem/02-outside-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/write_mem/02-outside-mapping.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_write_mem_02_outside_mapping)
 {
@@ -5579,7 +5579,7 @@ TEST(failures_write_mem_02_outside_mapping)
 
 /*
  * a fault at or beyond EOF is SIGBUS [access.past-eof]
- * Trace: traces/failures/write_mem/03-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/write_mem/03-past-eof.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_write_mem_03_past_eof)
 {
@@ -5602,7 +5602,7 @@ TEST(failures_write_mem_03_past_eof)
 
 /*
  * a host fault on a private page is SIGBUS [access.private]
- * Trace: traces/failures/write_mem/04-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/write_mem/04-private.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_write_mem_04_private)
 {
@@ -5625,7 +5625,7 @@ TEST(failures_write_mem_04_private)
 
 /*
  * a host write of 1 to page 0 through m0 succeeds [access.write]
- * Trace: traces/failures/write_mem/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/failures/write_mem/05-succeeds.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(failures_write_mem_05_succeeds)
 {

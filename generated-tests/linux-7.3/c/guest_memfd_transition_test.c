@@ -552,7 +552,7 @@ static const char rule_unpin_ok[] __attribute__((unused)) = "unpin.ok: dropping 
 
 /*
  * walk 1: 145 new edge(s) from "nothing created yet"
- * Trace: traces/transition/w0001.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0001.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0001)
 {
@@ -1043,7 +1043,7 @@ TEST(transition_w0001)
 
 /*
  * walk 2: 151 new edge(s) from "vm0"
- * Trace: traces/transition/w0002.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0002.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0002)
 {
@@ -1528,7 +1528,7 @@ TEST(transition_w0002)
 
 /*
  * walk 3: 138 new edge(s) from "vm0"
- * Trace: traces/transition/w0003.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0003.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0003)
 {
@@ -1997,7 +1997,7 @@ TEST(transition_w0003)
 
 /*
  * walk 4: 172 new edge(s) from "vm0"
- * Trace: traces/transition/w0004.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0004.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0004)
 {
@@ -2574,7 +2574,7 @@ TEST(transition_w0004)
 
 /*
  * walk 5: 1 new edge(s) from "vm0"
- * Trace: traces/transition/w0005.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0005.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0005)
 {
@@ -2591,7 +2591,7 @@ TEST(transition_w0005)
 
 /*
  * walk 6: 6 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0006)
 {
@@ -2632,7 +2632,7 @@ TEST(transition_w0006)
 
 /*
  * walk 7: 40 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0007.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0007.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0007)
 {
@@ -2773,7 +2773,7 @@ TEST(transition_w0007)
 
 /*
  * walk 8: 2 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0008.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0008.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0008)
 {
@@ -2796,7 +2796,7 @@ TEST(transition_w0008)
 
 /*
  * walk 9: 157 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0009)
 {
@@ -3314,7 +3314,7 @@ TEST(transition_w0009)
 
 /*
  * walk 10: 6 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0010)
 {
@@ -3355,7 +3355,7 @@ TEST(transition_w0010)
 
 /*
  * walk 11: 25 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0011)
 {
@@ -3437,7 +3437,7 @@ TEST(transition_w0011)
 
 /*
  * walk 12: 12 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0012)
 {
@@ -3483,7 +3483,7 @@ TEST(transition_w0012)
 
 /*
  * walk 13: 6 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0013.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0013.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0013)
 {
@@ -3524,7 +3524,7 @@ TEST(transition_w0013)
 
 /*
  * walk 14: 40 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0014)
 {
@@ -3665,7 +3665,7 @@ TEST(transition_w0014)
 
 /*
  * walk 15: 2 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0015)
 {
@@ -3688,7 +3688,7 @@ TEST(transition_w0015)
 
 /*
  * walk 16: 158 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0016)
 {
@@ -4221,7 +4221,7 @@ TEST(transition_w0016)
 
 /*
  * walk 17: 151 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0017)
 {
@@ -4683,7 +4683,7 @@ TEST(transition_w0017)
 
 /*
  * walk 18: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0018)
 {
@@ -4724,7 +4724,7 @@ TEST(transition_w0018)
 
 /*
  * walk 19: 146 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0019)
 {
@@ -5142,7 +5142,7 @@ TEST(transition_w0019)
 /*
  * walk 20: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0020)
 {
@@ -5185,7 +5185,7 @@ TEST(transition_w0020)
 /*
  * walk 21: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0021.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0021.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0021)
 {
@@ -5211,7 +5211,7 @@ TEST(transition_w0021)
 /*
  * walk 22: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0022)
 {
@@ -5252,7 +5252,7 @@ TEST(transition_w0022)
 /*
  * walk 23: 95 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0023)
 {
@@ -5545,7 +5545,7 @@ TEST(transition_w0023)
 /*
  * walk 24: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0024)
 {
@@ -5588,7 +5588,7 @@ TEST(transition_w0024)
 /*
  * walk 25: 28 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0025)
 {
@@ -5689,7 +5689,7 @@ TEST(transition_w0025)
 /*
  * walk 26: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0026)
 {
@@ -5720,7 +5720,7 @@ TEST(transition_w0026)
 
 /*
  * walk 27: 17 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0027)
 {
@@ -5787,7 +5787,7 @@ TEST(transition_w0027)
 
 /*
  * walk 28: 4 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0028.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0028.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0028)
 {
@@ -5818,7 +5818,7 @@ TEST(transition_w0028)
 
 /*
  * walk 29: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0029.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0029.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0029)
 {
@@ -5844,7 +5844,7 @@ TEST(transition_w0029)
 
 /*
  * walk 30: 15 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0030)
 {
@@ -5900,7 +5900,7 @@ TEST(transition_w0030)
 
 /*
  * walk 31: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0031)
 {
@@ -5937,7 +5937,7 @@ TEST(transition_w0031)
 /*
  * walk 32: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0032)
 {
@@ -5980,7 +5980,7 @@ TEST(transition_w0032)
 /*
  * walk 33: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0033)
 {
@@ -6006,7 +6006,7 @@ TEST(transition_w0033)
 /*
  * walk 34: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0034)
 {
@@ -6047,7 +6047,7 @@ TEST(transition_w0034)
 /*
  * walk 35: 151 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0035.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0035.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0035)
 {
@@ -6512,7 +6512,7 @@ TEST(transition_w0035)
 /*
  * walk 36: 152 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0036)
 {
@@ -7035,7 +7035,7 @@ TEST(transition_w0036)
 /*
  * walk 37: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0037)
 {
@@ -7078,7 +7078,7 @@ TEST(transition_w0037)
 /*
  * walk 38: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0038)
 {
@@ -7110,7 +7110,7 @@ TEST(transition_w0038)
 /*
  * walk 39: 169 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0039.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0039.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0039)
 {
@@ -7651,7 +7651,7 @@ TEST(transition_w0039)
 /*
  * walk 40: 71 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0040.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0040.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0040)
 {
@@ -7893,7 +7893,7 @@ TEST(transition_w0040)
 /*
  * walk 41: 61 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0041.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0041.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0041)
 {
@@ -8084,7 +8084,7 @@ TEST(transition_w0041)
 /*
  * walk 42: 169 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0042.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0042.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0042)
 {
@@ -8651,7 +8651,7 @@ TEST(transition_w0042)
 /*
  * walk 43: 147 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0043)
 {
@@ -9143,7 +9143,7 @@ TEST(transition_w0043)
 /*
  * walk 44: 10 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0044)
 {
@@ -9189,7 +9189,7 @@ TEST(transition_w0044)
 /*
  * walk 45: 146 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0045)
 {
@@ -9610,7 +9610,7 @@ TEST(transition_w0045)
 
 /*
  * walk 46: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated"
- * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0046)
 {
@@ -9647,7 +9647,7 @@ TEST(transition_w0046)
 /*
  * walk 47: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0047.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0047.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0047)
 {
@@ -9675,7 +9675,7 @@ TEST(transition_w0047)
 /*
  * walk 48: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0048)
 {
@@ -9699,7 +9699,7 @@ TEST(transition_w0048)
 /*
  * walk 49: 3 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0;
  * every page private and fresh"
- * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0049)
 {
@@ -9729,7 +9729,7 @@ TEST(transition_w0049)
 /*
  * walk 50: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0050)
 {
@@ -9767,7 +9767,7 @@ TEST(transition_w0050)
 /*
  * walk 51: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0051.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0051.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0051)
 {
@@ -9795,7 +9795,7 @@ TEST(transition_w0051)
 /*
  * walk 52: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0052)
 {
@@ -9833,7 +9833,7 @@ TEST(transition_w0052)
 
 /*
  * walk 53: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0053.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0053.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0053)
 {
@@ -9862,7 +9862,7 @@ TEST(transition_w0053)
 
 /*
  * walk 54: 3 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0054.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0054.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0054)
 {
@@ -9909,7 +9909,7 @@ TEST(transition_w0054)
 /*
  * walk 55: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0055)
 {
@@ -9937,7 +9937,7 @@ TEST(transition_w0055)
 /*
  * walk 56: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0056)
 {
@@ -9961,7 +9961,7 @@ TEST(transition_w0056)
 /*
  * walk 57: 3 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound
  * to slot 0; every page shared and fresh"
- * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0057)
 {
@@ -9991,7 +9991,7 @@ TEST(transition_w0057)
 /*
  * walk 58: 71 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0058.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0058.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0058)
 {
@@ -10234,7 +10234,7 @@ TEST(transition_w0058)
 /*
  * walk 59: 171 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0059.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0059.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0059)
 {
@@ -10805,7 +10805,7 @@ TEST(transition_w0059)
 /*
  * walk 60: 165 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0060)
 {
@@ -11325,7 +11325,7 @@ TEST(transition_w0060)
 /*
  * walk 61: 25 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0061)
 {
@@ -11404,7 +11404,7 @@ TEST(transition_w0061)
 /*
  * walk 62: 55 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0062)
 {
@@ -11591,7 +11591,7 @@ TEST(transition_w0062)
 /*
  * walk 63: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated"
- * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0063)
 {
@@ -11619,7 +11619,7 @@ TEST(transition_w0063)
 /*
  * walk 64: 153 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated"
- * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0064)
 {
@@ -12094,7 +12094,7 @@ TEST(transition_w0064)
 /*
  * walk 65: 101 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh;
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0065.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0065.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0065)
 {
@@ -12407,7 +12407,7 @@ TEST(transition_w0065)
 /*
  * walk 66: 156 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh;
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0066)
 {
@@ -12885,7 +12885,7 @@ TEST(transition_w0066)
 /*
  * walk 67: 126 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh;
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0067.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0067.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0067)
 {
@@ -13267,7 +13267,7 @@ TEST(transition_w0067)
 /*
  * walk 68: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0068.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0068.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0068)
 {
@@ -13299,7 +13299,7 @@ TEST(transition_w0068)
 /*
  * walk 69: 169 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0069.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0069.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0069)
 {
@@ -13895,7 +13895,7 @@ TEST(transition_w0069)
 /*
  * walk 70: 145 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0070)
 {
@@ -14333,7 +14333,7 @@ TEST(transition_w0070)
 /*
  * walk 71: 147 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0071)
 {
@@ -14820,7 +14820,7 @@ TEST(transition_w0071)
 /*
  * walk 72: 9 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0072.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0072.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0072)
 {
@@ -14866,7 +14866,7 @@ TEST(transition_w0072)
 /*
  * walk 73: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0073.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0073.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0073)
 {
@@ -14914,7 +14914,7 @@ TEST(transition_w0073)
 /*
  * walk 74: 5 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0074.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0074.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0074)
 {
@@ -14960,7 +14960,7 @@ TEST(transition_w0074)
 /*
  * walk 75: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0075)
 {
@@ -14990,7 +14990,7 @@ TEST(transition_w0075)
 /*
  * walk 76: 4 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0076.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0076.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0076)
 {
@@ -15023,7 +15023,7 @@ TEST(transition_w0076)
 /*
  * walk 77: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0077.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0077.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0077)
 {
@@ -15050,7 +15050,7 @@ TEST(transition_w0077)
 /*
  * walk 78: 77 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0078)
 {
@@ -15317,7 +15317,7 @@ TEST(transition_w0078)
 /*
  * walk 79: 167 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0;
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0079.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0079.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0079)
 {
@@ -15856,7 +15856,7 @@ TEST(transition_w0079)
 /*
  * walk 80: 11 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0080.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0080.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0080)
 {
@@ -15931,7 +15931,7 @@ TEST(transition_w0080)
 /*
  * walk 81: 148 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0;
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0081)
 {
@@ -16393,7 +16393,7 @@ TEST(transition_w0081)
 /*
  * walk 82: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0082.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0082.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0082)
 {
@@ -16429,7 +16429,7 @@ TEST(transition_w0082)
 /*
  * walk 83: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0083.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0083.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0083)
 {
@@ -16473,7 +16473,7 @@ TEST(transition_w0083)
 /*
  * walk 84: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0084.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0084.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0084)
 {
@@ -16509,7 +16509,7 @@ TEST(transition_w0084)
 /*
  * walk 85: 95 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0085)
 {
@@ -16821,7 +16821,7 @@ TEST(transition_w0085)
 /*
  * walk 86: 16 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0086.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0086.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0086)
 {
@@ -16885,7 +16885,7 @@ TEST(transition_w0086)
 /*
  * walk 87: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0087.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0087.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0087)
 {
@@ -16914,7 +16914,7 @@ TEST(transition_w0087)
 /*
  * walk 88: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0088)
 {
@@ -16952,7 +16952,7 @@ TEST(transition_w0088)
 /*
  * walk 89: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0089.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0089.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0089)
 {
@@ -16988,7 +16988,7 @@ TEST(transition_w0089)
 /*
  * walk 90: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0090)
 {
@@ -17018,7 +17018,7 @@ TEST(transition_w0090)
 /*
  * walk 91: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0091)
 {
@@ -17047,7 +17047,7 @@ TEST(transition_w0091)
 /*
  * walk 92: 34 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0092.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0092.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0092)
 {
@@ -17148,7 +17148,7 @@ TEST(transition_w0092)
 /*
  * walk 93: 9 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound
  * to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0093.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0093.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0093)
 {
@@ -17200,7 +17200,7 @@ TEST(transition_w0093)
 /*
  * walk 94: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0094.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0094.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0094)
 {
@@ -17240,7 +17240,7 @@ TEST(transition_w0094)
 /*
  * walk 95: 9 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0095)
 {
@@ -17310,7 +17310,7 @@ TEST(transition_w0095)
 /*
  * walk 96: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0096.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0096.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0096)
 {
@@ -17362,7 +17362,7 @@ TEST(transition_w0096)
 /*
  * walk 97: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0097.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0097.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0097)
 {
@@ -17415,7 +17415,7 @@ TEST(transition_w0097)
 /*
  * walk 98: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0098.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0098.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0098)
 {
@@ -17449,7 +17449,7 @@ TEST(transition_w0098)
 /*
  * walk 99: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0099)
 {
@@ -17485,7 +17485,7 @@ TEST(transition_w0099)
 /*
  * walk 100: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0100.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0100.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0100)
 {
@@ -17519,7 +17519,7 @@ TEST(transition_w0100)
 /*
  * walk 101: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0101)
 {
@@ -17548,7 +17548,7 @@ TEST(transition_w0101)
 /*
  * walk 102: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0102)
 {
@@ -17590,7 +17590,7 @@ TEST(transition_w0102)
 /*
  * walk 103: 8 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0103.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0103.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0103)
 {
@@ -17641,7 +17641,7 @@ TEST(transition_w0103)
 /*
  * walk 104: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0104.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0104.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0104)
 {
@@ -17673,7 +17673,7 @@ TEST(transition_w0104)
 /*
  * walk 105: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0105)
 {
@@ -17704,7 +17704,7 @@ TEST(transition_w0105)
 /*
  * walk 106: 71 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0106.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0106.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0106)
 {
@@ -17952,7 +17952,7 @@ TEST(transition_w0106)
 /*
  * walk 107: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0107.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0107.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0107)
 {
@@ -17988,7 +17988,7 @@ TEST(transition_w0107)
 /*
  * walk 108: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0108)
 {
@@ -18030,7 +18030,7 @@ TEST(transition_w0108)
 /*
  * walk 109: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0109)
 {
@@ -18073,7 +18073,7 @@ TEST(transition_w0109)
 /*
  * walk 110: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0110.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0110.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0110)
 {
@@ -18103,7 +18103,7 @@ TEST(transition_w0110)
 /*
  * walk 111: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0111.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0111.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0111)
 {
@@ -18143,7 +18143,7 @@ TEST(transition_w0111)
 /*
  * walk 112: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0112)
 {
@@ -18176,7 +18176,7 @@ TEST(transition_w0112)
 /*
  * walk 113: 3 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0113)
 {
@@ -18213,7 +18213,7 @@ TEST(transition_w0113)
 /*
  * walk 114: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0114.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0114.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0114)
 {
@@ -18242,7 +18242,7 @@ TEST(transition_w0114)
 /*
  * walk 115: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0115)
 {
@@ -18278,7 +18278,7 @@ TEST(transition_w0115)
 /*
  * walk 116: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0116)
 {
@@ -18316,7 +18316,7 @@ TEST(transition_w0116)
 /*
  * walk 117: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0117)
 {
@@ -18356,7 +18356,7 @@ TEST(transition_w0117)
 /*
  * walk 118: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0118.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0118.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0118)
 {
@@ -18408,7 +18408,7 @@ TEST(transition_w0118)
 /*
  * walk 119: 80 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0119)
 {
@@ -18664,7 +18664,7 @@ TEST(transition_w0119)
 /*
  * walk 120: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0120)
 {
@@ -18702,7 +18702,7 @@ TEST(transition_w0120)
 /*
  * walk 121: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0121)
 {
@@ -18745,7 +18745,7 @@ TEST(transition_w0121)
 /*
  * walk 122: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0122.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0122.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0122)
 {
@@ -18785,7 +18785,7 @@ TEST(transition_w0122)
 /*
  * walk 123: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0123)
 {
@@ -18820,7 +18820,7 @@ TEST(transition_w0123)
 /*
  * walk 124: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0124)
 {
@@ -18867,7 +18867,7 @@ TEST(transition_w0124)
 /*
  * walk 125: 45 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0125)
 {
@@ -19020,7 +19020,7 @@ TEST(transition_w0125)
 /*
  * walk 126: 165 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0126.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0126.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0126)
 {
@@ -19581,7 +19581,7 @@ TEST(transition_w0126)
 /*
  * walk 127: 75 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0127)
 {
@@ -19825,7 +19825,7 @@ TEST(transition_w0127)
 /*
  * walk 128: 104 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0128.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0128.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0128)
 {
@@ -20190,7 +20190,7 @@ TEST(transition_w0128)
 /*
  * walk 129: 11 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0129.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0129.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0129)
 {
@@ -20246,7 +20246,7 @@ TEST(transition_w0129)
 /*
  * walk 130: 32 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0130.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0130.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0130)
 {
@@ -20366,7 +20366,7 @@ TEST(transition_w0130)
 /*
  * walk 131: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0131.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0131.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0131)
 {
@@ -20398,7 +20398,7 @@ TEST(transition_w0131)
 /*
  * walk 132: 53 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0132.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0132.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0132)
 {
@@ -20578,7 +20578,7 @@ TEST(transition_w0132)
 /*
  * walk 133: 25 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0133.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0133.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0133)
 {
@@ -20665,7 +20665,7 @@ TEST(transition_w0133)
 /*
  * walk 134: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0134.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0134.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0134)
 {
@@ -20712,7 +20712,7 @@ TEST(transition_w0134)
 /*
  * walk 135: 10 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0135.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0135.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0135)
 {
@@ -20764,7 +20764,7 @@ TEST(transition_w0135)
 /*
  * walk 136: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0136.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0136.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0136)
 {
@@ -20793,7 +20793,7 @@ TEST(transition_w0136)
 /*
  * walk 137: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0137.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0137.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0137)
 {
@@ -20824,7 +20824,7 @@ TEST(transition_w0137)
 /*
  * walk 138: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0138.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0138.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0138)
 {
@@ -20863,7 +20863,7 @@ TEST(transition_w0138)
  * walk 139: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at page
  * 0"
- * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0139)
 {
@@ -20899,7 +20899,7 @@ TEST(transition_w0139)
 /*
  * walk 140: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0140.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0140.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0140)
 {
@@ -20937,7 +20937,7 @@ TEST(transition_w0140)
 /*
  * walk 141: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0141.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0141.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0141)
 {
@@ -20976,7 +20976,7 @@ TEST(transition_w0141)
 /*
  * walk 142: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0142)
 {
@@ -21011,7 +21011,7 @@ TEST(transition_w0142)
 /*
  * walk 143: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0143)
 {
@@ -21043,7 +21043,7 @@ TEST(transition_w0143)
  * walk 144: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0144)
 {
@@ -21077,7 +21077,7 @@ TEST(transition_w0144)
  * walk 145: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0145.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0145.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0145)
 {
@@ -21113,7 +21113,7 @@ TEST(transition_w0145)
 /*
  * walk 146: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0146)
 {
@@ -21155,7 +21155,7 @@ TEST(transition_w0146)
 /*
  * walk 147: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0147)
 {
@@ -21202,7 +21202,7 @@ TEST(transition_w0147)
 /*
  * walk 148: 47 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0148.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0148.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0148)
 {
@@ -21373,7 +21373,7 @@ TEST(transition_w0148)
 /*
  * walk 149: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed"
- * Trace: traces/transition/w0149.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0149.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0149)
 {
@@ -21416,7 +21416,7 @@ TEST(transition_w0149)
  * walk 150: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0150.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0150.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0150)
 {
@@ -21451,7 +21451,7 @@ TEST(transition_w0150)
  * walk 151: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0151.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0151.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0151)
 {
@@ -21492,7 +21492,7 @@ TEST(transition_w0151)
 /*
  * walk 152: 9 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0"
- * Trace: traces/transition/w0152.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0152.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0152)
 {
@@ -21564,7 +21564,7 @@ TEST(transition_w0152)
 /*
  * walk 153: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes)"
- * Trace: traces/transition/w0153.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0153.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0153)
 {
@@ -21603,7 +21603,7 @@ TEST(transition_w0153)
 /*
  * walk 154: 12 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0154.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0154.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0154)
 {
@@ -21666,7 +21666,7 @@ TEST(transition_w0154)
 /*
  * walk 155: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0155.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0155.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0155)
 {
@@ -21701,7 +21701,7 @@ TEST(transition_w0155)
 /*
  * walk 156: 12 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0156.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0156.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0156)
 {
@@ -21769,7 +21769,7 @@ TEST(transition_w0156)
 /*
  * walk 157: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0157.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0157.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0157)
 {
@@ -21812,7 +21812,7 @@ TEST(transition_w0157)
 /*
  * walk 158: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0158.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0158.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0158)
 {
@@ -21848,7 +21848,7 @@ TEST(transition_w0158)
 /*
  * walk 159: 21 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0159)
 {
@@ -21929,7 +21929,7 @@ TEST(transition_w0159)
 /*
  * walk 160: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0160)
 {
@@ -21960,7 +21960,7 @@ TEST(transition_w0160)
 /*
  * walk 161: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0161.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0161.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0161)
 {
@@ -22004,7 +22004,7 @@ TEST(transition_w0161)
 /*
  * walk 162: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and
  * other bytes); m0 maps guest_memfd #0"
- * Trace: traces/transition/w0162.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0162.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0162)
 {
@@ -22042,7 +22042,7 @@ TEST(transition_w0162)
 /*
  * walk 163: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0163.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0163.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0163)
 {
@@ -22076,7 +22076,7 @@ TEST(transition_w0163)
 /*
  * walk 164: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0164.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0164.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0164)
 {
@@ -22108,7 +22108,7 @@ TEST(transition_w0164)
 /*
  * walk 165: 6 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0165.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0165.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0165)
 {
@@ -22165,7 +22165,7 @@ TEST(transition_w0165)
 /*
  * walk 166: 10 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0166.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0166.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0166)
 {
@@ -22231,7 +22231,7 @@ TEST(transition_w0166)
 /*
  * walk 167: 19 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0167.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0167.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0167)
 {
@@ -22313,7 +22313,7 @@ TEST(transition_w0167)
 /*
  * walk 168: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0168.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0168.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0168)
 {
@@ -22344,7 +22344,7 @@ TEST(transition_w0168)
 /*
  * walk 169: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0169.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0169.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0169)
 {
@@ -22392,7 +22392,7 @@ TEST(transition_w0169)
 /*
  * walk 170: 13 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0170.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0170.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0170)
 {
@@ -22455,7 +22455,7 @@ TEST(transition_w0170)
 /*
  * walk 171: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0171.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0171.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0171)
 {
@@ -22486,7 +22486,7 @@ TEST(transition_w0171)
 /*
  * walk 172: 28 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0172.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0172.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0172)
 {
@@ -22594,7 +22594,7 @@ TEST(transition_w0172)
 /*
  * walk 173: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0173.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0173.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0173)
 {
@@ -22634,7 +22634,7 @@ TEST(transition_w0173)
 /*
  * walk 174: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0174)
 {
@@ -22676,7 +22676,7 @@ TEST(transition_w0174)
 /*
  * walk 175: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0175)
 {
@@ -22715,7 +22715,7 @@ TEST(transition_w0175)
 /*
  * walk 176: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0176.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0176.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0176)
 {
@@ -22770,7 +22770,7 @@ TEST(transition_w0176)
 /*
  * walk 177: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0177.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0177.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0177)
 {
@@ -22803,7 +22803,7 @@ TEST(transition_w0177)
 /*
  * walk 178: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0178.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0178.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0178)
 {
@@ -22834,7 +22834,7 @@ TEST(transition_w0178)
 /*
  * walk 179: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0179.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0179.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0179)
 {
@@ -22865,7 +22865,7 @@ TEST(transition_w0179)
 /*
  * walk 180: 19 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0;
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0180.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0180.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0180)
 {
@@ -22945,7 +22945,7 @@ TEST(transition_w0180)
 /*
  * walk 181: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0181.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0181.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0181)
 {
@@ -22991,7 +22991,7 @@ TEST(transition_w0181)
 /*
  * walk 182: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0182)
 {
@@ -23029,7 +23029,7 @@ TEST(transition_w0182)
 /*
  * walk 183: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0183)
 {
@@ -23083,7 +23083,7 @@ TEST(transition_w0183)
 /*
  * walk 184: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0184)
 {
@@ -23123,7 +23123,7 @@ TEST(transition_w0184)
 /*
  * walk 185: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0185)
 {
@@ -23165,7 +23165,7 @@ TEST(transition_w0185)
 /*
  * walk 186: 40 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0186.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0186.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0186)
 {
@@ -23305,7 +23305,7 @@ TEST(transition_w0186)
 /*
  * walk 187: 28 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0187.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0187.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0187)
 {
@@ -23406,7 +23406,7 @@ TEST(transition_w0187)
 /*
  * walk 188: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0188.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0188.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0188)
 {
@@ -23442,7 +23442,7 @@ TEST(transition_w0188)
 /*
  * walk 189: 13 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0189)
 {
@@ -23517,7 +23517,7 @@ TEST(transition_w0189)
 /*
  * walk 190: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0190)
 {
@@ -23557,7 +23557,7 @@ TEST(transition_w0190)
 /*
  * walk 191: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0191)
 {
@@ -23595,7 +23595,7 @@ TEST(transition_w0191)
 /*
  * walk 192: 1 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0192.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0192.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0192)
 {
@@ -23629,7 +23629,7 @@ TEST(transition_w0192)
 /*
  * walk 193: 6 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0193.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0193.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0193)
 {
@@ -23688,7 +23688,7 @@ TEST(transition_w0193)
 /*
  * walk 194: 9 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0194.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0194.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0194)
 {
@@ -23746,7 +23746,7 @@ TEST(transition_w0194)
 /*
  * walk 195: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0195.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0195.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0195)
 {
@@ -23782,7 +23782,7 @@ TEST(transition_w0195)
  * walk 196: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on
  * m0 at page 0"
- * Trace: traces/transition/w0196.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0196.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0196)
 {
@@ -23817,7 +23817,7 @@ TEST(transition_w0196)
  * walk 197: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on
  * m0 at page 0"
- * Trace: traces/transition/w0197.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0197.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0197)
 {
@@ -23862,7 +23862,7 @@ TEST(transition_w0197)
  * walk 198: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin on
  * m0 at page 0"
- * Trace: traces/transition/w0198.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0198.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0198)
 {
@@ -23895,7 +23895,7 @@ TEST(transition_w0198)
 /*
  * walk 199: 5 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0199.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0199.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0199)
 {
@@ -23941,7 +23941,7 @@ TEST(transition_w0199)
 /*
  * walk 200: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), pinned; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0200.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0200.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0200)
 {
@@ -24013,7 +24013,7 @@ TEST(transition_w0200)
 /*
  * walk 201: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), pinned; a pin whose mapping is gone"
- * Trace: traces/transition/w0201.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0201.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0201)
 {
@@ -24046,7 +24046,7 @@ TEST(transition_w0201)
 /*
  * walk 202: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0202.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0202.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0202)
 {
@@ -24086,7 +24086,7 @@ TEST(transition_w0202)
 /*
  * walk 203: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0203.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0203.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0203)
 {
@@ -24127,7 +24127,7 @@ TEST(transition_w0203)
 /*
  * walk 204: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0204.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0204.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0204)
 {
@@ -24164,7 +24164,7 @@ TEST(transition_w0204)
 /*
  * walk 205: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0205.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0205.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0205)
 {
@@ -24225,7 +24225,7 @@ TEST(transition_w0205)
  * walk 206: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0206.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0206.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0206)
 {
@@ -24266,7 +24266,7 @@ TEST(transition_w0206)
  * walk 207: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0207.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0207.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0207)
 {
@@ -24305,7 +24305,7 @@ TEST(transition_w0207)
  * walk 208: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0208.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0208.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0208)
 {
@@ -24339,7 +24339,7 @@ TEST(transition_w0208)
  * walk 209: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin on m0
  * at page 0"
- * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0209)
 {
@@ -24390,7 +24390,7 @@ TEST(transition_w0209)
 /*
  * walk 210: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0210)
 {
@@ -24429,7 +24429,7 @@ TEST(transition_w0210)
 /*
  * walk 211: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0211.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0211.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0211)
 {
@@ -24479,7 +24479,7 @@ TEST(transition_w0211)
 /*
  * walk 212: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0212)
 {
@@ -24519,7 +24519,7 @@ TEST(transition_w0212)
 /*
  * walk 213: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0213)
 {
@@ -24576,7 +24576,7 @@ TEST(transition_w0213)
 /*
  * walk 214: 14 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0214.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0214.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0214)
 {
@@ -24651,7 +24651,7 @@ TEST(transition_w0214)
 /*
  * walk 215: 26 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0215.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0215.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0215)
 {
@@ -24759,7 +24759,7 @@ TEST(transition_w0215)
 /*
  * walk 216: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0216.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0216.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0216)
 {
@@ -24797,7 +24797,7 @@ TEST(transition_w0216)
 /*
  * walk 217: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0217.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0217.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0217)
 {
@@ -24835,7 +24835,7 @@ TEST(transition_w0217)
 /*
  * walk 218: 5 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0218)
 {
@@ -24885,7 +24885,7 @@ TEST(transition_w0218)
 /*
  * walk 219: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0219.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0219.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0219)
 {
@@ -24938,7 +24938,7 @@ TEST(transition_w0219)
 /*
  * walk 220: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0
  * maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0220)
 {
@@ -24980,7 +24980,7 @@ TEST(transition_w0220)
 /*
  * walk 221: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0221)
 {
@@ -25020,7 +25020,7 @@ TEST(transition_w0221)
 /*
  * walk 222: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed,
  * host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0222.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0222.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0222)
 {
@@ -25072,7 +25072,7 @@ TEST(transition_w0222)
 /*
  * walk 223: 4 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0223.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0223.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0223)
 {
@@ -25120,7 +25120,7 @@ TEST(transition_w0223)
 /*
  * walk 224: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0224.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0224.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0224)
 {
@@ -25162,7 +25162,7 @@ TEST(transition_w0224)
 /*
  * walk 225: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, pinned;
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0225)
 {
@@ -25206,7 +25206,7 @@ TEST(transition_w0225)
 /*
  * walk 226: 7 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0226.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0226.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0226)
 {
@@ -25259,7 +25259,7 @@ TEST(transition_w0226)
 /*
  * walk 227: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0227.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0227.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0227)
 {
@@ -25296,7 +25296,7 @@ TEST(transition_w0227)
 /*
  * walk 228: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0228)
 {
@@ -25355,7 +25355,7 @@ TEST(transition_w0228)
 /*
  * walk 229: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0229)
 {
@@ -25407,7 +25407,7 @@ TEST(transition_w0229)
 /*
  * walk 230: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0230)
 {
@@ -25444,7 +25444,7 @@ TEST(transition_w0230)
 /*
  * walk 231: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0231)
 {
@@ -25481,7 +25481,7 @@ TEST(transition_w0231)
 /*
  * walk 232: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0232)
 {
@@ -25514,7 +25514,7 @@ TEST(transition_w0232)
 /*
  * walk 233: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0233)
 {
@@ -25547,7 +25547,7 @@ TEST(transition_w0233)
 /*
  * walk 234: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0234.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0234.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0234)
 {
@@ -25580,7 +25580,7 @@ TEST(transition_w0234)
 /*
  * walk 235: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0235)
 {
@@ -25613,7 +25613,7 @@ TEST(transition_w0235)
 /*
  * walk 236: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0236.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0236.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0236)
 {
@@ -25653,7 +25653,7 @@ TEST(transition_w0236)
 /*
  * walk 237: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0237)
 {
@@ -25690,7 +25690,7 @@ TEST(transition_w0237)
 /*
  * walk 238: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0238.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0238.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0238)
 {
@@ -25727,7 +25727,7 @@ TEST(transition_w0238)
 /*
  * walk 239: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0239)
 {
@@ -25787,7 +25787,7 @@ TEST(transition_w0239)
 /*
  * walk 240: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0240)
 {
@@ -25854,7 +25854,7 @@ TEST(transition_w0240)
 /*
  * walk 241: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; a pin whose mapping
  * is gone"
- * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0241)
 {
@@ -25889,7 +25889,7 @@ TEST(transition_w0241)
 /*
  * walk 242: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0242.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0242.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0242)
 {
@@ -25930,7 +25930,7 @@ TEST(transition_w0242)
 /*
  * walk 243: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0243.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0243.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0243)
 {
@@ -25969,7 +25969,7 @@ TEST(transition_w0243)
 /*
  * walk 244: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0244.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0244.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0244)
 {
@@ -26035,7 +26035,7 @@ TEST(transition_w0244)
 /*
  * walk 245: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * a pin whose mapping is gone"
- * Trace: traces/transition/w0245.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0245.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0245)
 {
@@ -26068,7 +26068,7 @@ TEST(transition_w0245)
 /*
  * walk 246: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0246.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0246.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0246)
 {
@@ -26105,7 +26105,7 @@ TEST(transition_w0246)
 /*
  * walk 247: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0247.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0247.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0247)
 {
@@ -26138,7 +26138,7 @@ TEST(transition_w0247)
 /*
  * walk 248: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0248.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0248.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0248)
 {
@@ -26175,7 +26175,7 @@ TEST(transition_w0248)
 /*
  * walk 249: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0249)
 {
@@ -26212,7 +26212,7 @@ TEST(transition_w0249)
 /*
  * walk 250: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0250.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0250.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0250)
 {
@@ -26257,7 +26257,7 @@ TEST(transition_w0250)
 /*
  * walk 251: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0,
  * pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0251)
 {
@@ -26303,7 +26303,7 @@ TEST(transition_w0251)
 /*
  * walk 252: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes),
  * host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0252.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0252.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0252)
 {
@@ -26350,7 +26350,7 @@ TEST(transition_w0252)
 /*
  * walk 253: 5 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0253.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0253.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0253)
 {
@@ -26420,7 +26420,7 @@ TEST(transition_w0253)
 /*
  * walk 254: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0254.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0254.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0254)
 {
@@ -26465,7 +26465,7 @@ TEST(transition_w0254)
  * walk 255: 1 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1
  * page): fd closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a
  * pin on…"
- * Trace: traces/transition/w0255.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0255.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0255)
 {
@@ -26501,7 +26501,7 @@ TEST(transition_w0255)
 /*
  * walk 256: 4 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0256.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0256.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0256)
 {
@@ -26554,7 +26554,7 @@ TEST(transition_w0256)
 /*
  * walk 257: 4 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0257.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0257.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0257)
 {
@@ -26617,7 +26617,7 @@ TEST(transition_w0257)
  * walk 258: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0258.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0258.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0258)
 {
@@ -26656,7 +26656,7 @@ TEST(transition_w0258)
  * walk 259: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0259.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0259.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0259)
 {
@@ -26694,7 +26694,7 @@ TEST(transition_w0259)
  * walk 260: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0260.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0260.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0260)
 {
@@ -26735,7 +26735,7 @@ TEST(transition_w0260)
  * walk 261: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0261.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0261.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0261)
 {
@@ -26771,7 +26771,7 @@ TEST(transition_w0261)
  * walk 262: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0262.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0262.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0262)
 {
@@ -26807,7 +26807,7 @@ TEST(transition_w0262)
  * walk 263: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0263)
 {
@@ -26850,7 +26850,7 @@ TEST(transition_w0263)
  * walk 264: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0264.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0264.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0264)
 {
@@ -26888,7 +26888,7 @@ TEST(transition_w0264)
  * walk 265: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0265)
 {
@@ -26926,7 +26926,7 @@ TEST(transition_w0265)
  * walk 266: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes), host-mapped by m0;
  * m0 maps…"
- * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0266)
 {
@@ -26961,7 +26961,7 @@ TEST(transition_w0266)
 /*
  * walk 267: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0267.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0267.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0267)
 {
@@ -27003,7 +27003,7 @@ TEST(transition_w0267)
 /*
  * walk 268: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0268.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0268.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0268)
 {
@@ -27069,7 +27069,7 @@ TEST(transition_w0268)
 /*
  * walk 269: 5 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0269.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0269.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0269)
 {
@@ -27128,7 +27128,7 @@ TEST(transition_w0269)
 /*
  * walk 270: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; a pin whose mapping is gone"
- * Trace: traces/transition/w0270.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0270.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0270)
 {
@@ -27165,7 +27165,7 @@ TEST(transition_w0270)
 /*
  * walk 271: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0271.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0271.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0271)
 {
@@ -27203,7 +27203,7 @@ TEST(transition_w0271)
 /*
  * walk 272: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0272.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0272.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0272)
 {
@@ -27246,7 +27246,7 @@ TEST(transition_w0272)
 /*
  * walk 273: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0273.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0273.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0273)
 {
@@ -27302,7 +27302,7 @@ TEST(transition_w0273)
  * walk 274: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin
  * whose mapping…"
- * Trace: traces/transition/w0274.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0274.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0274)
 {
@@ -27344,7 +27344,7 @@ TEST(transition_w0274)
  * walk 275: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin
  * whose mapping…"
- * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0275)
 {
@@ -27387,7 +27387,7 @@ TEST(transition_w0275)
  * walk 276: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, pinned; m0 maps guest_memfd #0; a pin
  * whose mapping…"
- * Trace: traces/transition/w0276.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0276.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0276)
 {
@@ -27422,7 +27422,7 @@ TEST(transition_w0276)
 /*
  * walk 277: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0277)
 {
@@ -27463,7 +27463,7 @@ TEST(transition_w0277)
 /*
  * walk 278: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0278.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0278.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0278)
 {
@@ -27502,7 +27502,7 @@ TEST(transition_w0278)
 /*
  * walk 279: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0279)
 {
@@ -27562,7 +27562,7 @@ TEST(transition_w0279)
 /*
  * walk 280: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0280.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0280.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0280)
 {
@@ -27617,7 +27617,7 @@ TEST(transition_w0280)
 /*
  * walk 281: 3 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0281)
 {
@@ -27666,7 +27666,7 @@ TEST(transition_w0281)
 /*
  * walk 282: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0282)
 {
@@ -27703,7 +27703,7 @@ TEST(transition_w0282)
 /*
  * walk 283: 6 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0283.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0283.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0283)
 {
@@ -27777,7 +27777,7 @@ TEST(transition_w0283)
 /*
  * walk 284: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0284.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0284.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0284)
 {
@@ -27823,7 +27823,7 @@ TEST(transition_w0284)
 /*
  * walk 285: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0285.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0285.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0285)
 {
@@ -27860,7 +27860,7 @@ TEST(transition_w0285)
 /*
  * walk 286: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0286.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0286.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0286)
 {
@@ -27897,7 +27897,7 @@ TEST(transition_w0286)
 /*
  * walk 287: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0287.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0287.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0287)
 {
@@ -27940,7 +27940,7 @@ TEST(transition_w0287)
 /*
  * walk 288: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0288.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0288.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0288)
 {
@@ -27983,7 +27983,7 @@ TEST(transition_w0288)
 /*
  * walk 289: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0289.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0289.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0289)
 {
@@ -28020,7 +28020,7 @@ TEST(transition_w0289)
 /*
  * walk 290: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0290)
 {
@@ -28064,7 +28064,7 @@ TEST(transition_w0290)
 /*
  * walk 291: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0291.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0291.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0291)
 {
@@ -28103,7 +28103,7 @@ TEST(transition_w0291)
 /*
  * walk 292: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0292.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0292.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0292)
 {
@@ -28142,7 +28142,7 @@ TEST(transition_w0292)
 /*
  * walk 293: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0293.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0293.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0293)
 {
@@ -28177,7 +28177,7 @@ TEST(transition_w0293)
 /*
  * walk 294: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0294.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0294.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0294)
 {
@@ -28216,7 +28216,7 @@ TEST(transition_w0294)
 /*
  * walk 295: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0295.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0295.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0295)
 {
@@ -28267,7 +28267,7 @@ TEST(transition_w0295)
 /*
  * walk 296: 1 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0296.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0296.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0296)
 {
@@ -28304,7 +28304,7 @@ TEST(transition_w0296)
 /*
  * walk 297: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0297.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0297.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0297)
 {
@@ -28362,7 +28362,7 @@ TEST(transition_w0297)
  * walk 298: 1 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1
  * page): fd closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a
  * pin on m0…"
- * Trace: traces/transition/w0298.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0298.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0298)
 {
@@ -28400,7 +28400,7 @@ TEST(transition_w0298)
 /*
  * walk 299: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0299.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0299.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0299)
 {
@@ -28442,7 +28442,7 @@ TEST(transition_w0299)
 /*
  * walk 300: 3 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0300.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0300.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0300)
 {
@@ -28493,7 +28493,7 @@ TEST(transition_w0300)
 /*
  * walk 301: 5 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at page 0"
- * Trace: traces/transition/w0301.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0301.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0301)
 {
@@ -28565,7 +28565,7 @@ TEST(transition_w0301)
  * walk 302: 2 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps guest_memfd #0; a pin whose mapping
  * is gone"
- * Trace: traces/transition/w0302.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0302.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0302)
 {
@@ -28610,7 +28610,7 @@ TEST(transition_w0302)
  * walk 303: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes), pinned; m0 maps
  * guest_memfd #0;…"
- * Trace: traces/transition/w0303.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0303.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0303)
 {
@@ -28648,7 +28648,7 @@ TEST(transition_w0303)
  * walk 304: 5 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0304.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0304.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0304)
 {
@@ -28706,7 +28706,7 @@ TEST(transition_w0304)
  * walk 305: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0305.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0305.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0305)
 {
@@ -28746,7 +28746,7 @@ TEST(transition_w0305)
  * walk 306: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin on m0 at
  * page 0"
- * Trace: traces/transition/w0306.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0306.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0306)
 {
@@ -28786,7 +28786,7 @@ TEST(transition_w0306)
  * walk 307: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes); m0 maps guest_memfd
  * #0; a pin on…"
- * Trace: traces/transition/w0307.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0307.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0307)
 {
@@ -28823,7 +28823,7 @@ TEST(transition_w0307)
 /*
  * walk 308: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0308.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0308.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0308)
 {
@@ -28868,7 +28868,7 @@ TEST(transition_w0308)
 /*
  * walk 309: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0309.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0309.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0309)
 {
@@ -28907,7 +28907,7 @@ TEST(transition_w0309)
 /*
  * walk 310: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0310.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0310.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0310)
 {
@@ -28954,7 +28954,7 @@ TEST(transition_w0310)
 /*
  * walk 311: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0311.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0311.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0311)
 {
@@ -28991,7 +28991,7 @@ TEST(transition_w0311)
 /*
  * walk 312: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0312.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0312.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0312)
 {
@@ -29040,7 +29040,7 @@ TEST(transition_w0312)
  * walk 313: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin whose
  * mapping is…"
- * Trace: traces/transition/w0313.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0313.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0313)
 {
@@ -29079,7 +29079,7 @@ TEST(transition_w0313)
  * walk 314: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin whose
  * mapping is…"
- * Trace: traces/transition/w0314.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0314.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0314)
 {
@@ -29125,7 +29125,7 @@ TEST(transition_w0314)
  * walk 315: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0; a pin whose
  * mapping is…"
- * Trace: traces/transition/w0315.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0315.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0315)
 {
@@ -29162,7 +29162,7 @@ TEST(transition_w0315)
 /*
  * walk 316: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0316.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0316.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0316)
 {
@@ -29201,7 +29201,7 @@ TEST(transition_w0316)
 /*
  * walk 317: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0317.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0317.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0317)
 {
@@ -29253,7 +29253,7 @@ TEST(transition_w0317)
  * walk 318: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0318.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0318.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0318)
 {
@@ -29294,7 +29294,7 @@ TEST(transition_w0318)
  * walk 319: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0319.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0319.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0319)
 {
@@ -29334,7 +29334,7 @@ TEST(transition_w0319)
  * walk 320: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0, pinned; m0 maps
  * guest_memfd #0; a…"
- * Trace: traces/transition/w0320.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0320.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0320)
 {
@@ -29373,7 +29373,7 @@ TEST(transition_w0320)
 /*
  * walk 321: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0321.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0321.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0321)
 {
@@ -29410,7 +29410,7 @@ TEST(transition_w0321)
 /*
  * walk 322: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose mapping is gone"
- * Trace: traces/transition/w0322.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0322.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0322)
 {
@@ -29448,7 +29448,7 @@ TEST(transition_w0322)
  * walk 323: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0323.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0323.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0323)
 {
@@ -29488,7 +29488,7 @@ TEST(transition_w0323)
  * walk 324: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0324.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0324.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0324)
 {
@@ -29529,7 +29529,7 @@ TEST(transition_w0324)
  * walk 325: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0325.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0325.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0325)
 {
@@ -29569,7 +29569,7 @@ TEST(transition_w0325)
  * walk 326: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0326.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0326.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0326)
 {
@@ -29609,7 +29609,7 @@ TEST(transition_w0326)
  * walk 327: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0; a pin whose
  * mapping is gone"
- * Trace: traces/transition/w0327.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0327.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0327)
 {
@@ -29651,7 +29651,7 @@ TEST(transition_w0327)
  * walk 328: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0; a pin…"
- * Trace: traces/transition/w0328.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0328.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0328)
 {

@@ -549,7 +549,7 @@ static const char rule_set_memory_region2_gpa_overlap[] __attribute__((unused)) 
 
 /*
  * walk 6: 1 new edge(s) from "vm0"
- * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0006.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0006)
 {
@@ -566,7 +566,7 @@ TEST(transition_w0006)
 
 /*
  * walk 9: 1 new edge(s) from "vm0 (sw_protected)"
- * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0009.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0009)
 {
@@ -583,7 +583,7 @@ TEST(transition_w0009)
 
 /*
  * walk 10: 6 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0010.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0010)
 {
@@ -624,7 +624,7 @@ TEST(transition_w0010)
 
 /*
  * walk 11: 40 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0011.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0011)
 {
@@ -765,7 +765,7 @@ TEST(transition_w0011)
 
 /*
  * walk 12: 2 new edge(s) from "vm0; g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0012.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0012)
 {
@@ -788,7 +788,7 @@ TEST(transition_w0012)
 
 /*
  * walk 14: 106 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0014.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0014)
 {
@@ -1129,7 +1129,7 @@ TEST(transition_w0014)
 
 /*
  * walk 15: 6 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0015.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0015)
 {
@@ -1170,7 +1170,7 @@ TEST(transition_w0015)
 
 /*
  * walk 16: 4 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0016.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0016)
 {
@@ -1197,7 +1197,7 @@ TEST(transition_w0016)
 
 /*
  * walk 17: 6 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0017.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0017)
 {
@@ -1238,7 +1238,7 @@ TEST(transition_w0017)
 
 /*
  * walk 18: 40 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0018.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0018)
 {
@@ -1379,7 +1379,7 @@ TEST(transition_w0018)
 
 /*
  * walk 19: 2 new edge(s) from "vm0; g0 (INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0019.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0019)
 {
@@ -1402,7 +1402,7 @@ TEST(transition_w0019)
 
 /*
  * walk 20: 159 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0020.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0020)
 {
@@ -1955,7 +1955,7 @@ TEST(transition_w0020)
 
 /*
  * walk 22: 141 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0022.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0022)
 {
@@ -2399,7 +2399,7 @@ TEST(transition_w0022)
 
 /*
  * walk 23: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0023.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0023)
 {
@@ -2440,7 +2440,7 @@ TEST(transition_w0023)
 
 /*
  * walk 24: 21 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0024.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0024)
 {
@@ -2524,7 +2524,7 @@ TEST(transition_w0024)
 
 /*
  * walk 25: 12 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0025.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0025)
 {
@@ -2587,7 +2587,7 @@ TEST(transition_w0025)
 
 /*
  * walk 26: 40 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0026.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0026)
 {
@@ -2728,7 +2728,7 @@ TEST(transition_w0026)
 
 /*
  * walk 27: 39 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): every page private and fresh"
- * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0027.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0027)
 {
@@ -2867,7 +2867,7 @@ TEST(transition_w0027)
 
 /*
  * walk 30: 158 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0030.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0030)
 {
@@ -3397,7 +3397,7 @@ TEST(transition_w0030)
 
 /*
  * walk 31: 83 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0031.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0031)
 {
@@ -3663,7 +3663,7 @@ TEST(transition_w0031)
 
 /*
  * walk 32: 12 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh"
- * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0032.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0032)
 {
@@ -3726,7 +3726,7 @@ TEST(transition_w0032)
 
 /*
  * walk 33: 25 new edge(s) from "vm0 (sw_protected) [private GFNs 256]"
- * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0033.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0033)
 {
@@ -3819,7 +3819,7 @@ TEST(transition_w0033)
 
 /*
  * walk 34: 1 new edge(s) from "vm0 (sw_protected) [private GFNs 256]"
- * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0034.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0034)
 {
@@ -3839,7 +3839,7 @@ TEST(transition_w0034)
 /*
  * walk 36: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0036.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0036)
 {
@@ -3865,7 +3865,7 @@ TEST(transition_w0036)
 /*
  * walk 37: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0037.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0037)
 {
@@ -3906,7 +3906,7 @@ TEST(transition_w0037)
 /*
  * walk 38: 83 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0038.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0038)
 {
@@ -4175,7 +4175,7 @@ TEST(transition_w0038)
 /*
  * walk 43: 19 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh"
- * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0043.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0043)
 {
@@ -4249,7 +4249,7 @@ TEST(transition_w0043)
 
 /*
  * walk 44: 4 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0044.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0044)
 {
@@ -4280,7 +4280,7 @@ TEST(transition_w0044)
 
 /*
  * walk 45: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0045.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0045)
 {
@@ -4306,7 +4306,7 @@ TEST(transition_w0045)
 
 /*
  * walk 46: 7 new edge(s) from "vm0; g0 (MMAP, 1 page): every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0046.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0046)
 {
@@ -4347,7 +4347,7 @@ TEST(transition_w0046)
 /*
  * walk 48: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0048.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0048)
 {
@@ -4373,7 +4373,7 @@ TEST(transition_w0048)
 /*
  * walk 49: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; every
  * page shared and fresh"
- * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0049.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0049)
 {
@@ -4414,7 +4414,7 @@ TEST(transition_w0049)
 /*
  * walk 50: 141 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0050.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0050)
 {
@@ -4861,7 +4861,7 @@ TEST(transition_w0050)
 /*
  * walk 52: 31 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0052.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0052)
 {
@@ -4974,7 +4974,7 @@ TEST(transition_w0052)
 /*
  * walk 55: 31 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh"
- * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0055.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0055)
 {
@@ -5088,7 +5088,7 @@ TEST(transition_w0055)
 
 /*
  * walk 56: 1 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh"
- * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0056.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0056)
 {
@@ -5112,7 +5112,7 @@ TEST(transition_w0056)
 /*
  * walk 57: 31 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0057.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0057)
 {
@@ -5243,7 +5243,7 @@ TEST(transition_w0057)
 /*
  * walk 60: 28 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0060.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0060)
 {
@@ -5355,7 +5355,7 @@ TEST(transition_w0060)
 /*
  * walk 61: 6 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0061.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0061)
 {
@@ -5393,7 +5393,7 @@ TEST(transition_w0061)
 /*
  * walk 62: 53 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): every page shared and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0062.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0062)
 {
@@ -5584,7 +5584,7 @@ TEST(transition_w0062)
 
 /*
  * walk 63: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated"
- * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0063.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0063)
 {
@@ -5615,7 +5615,7 @@ TEST(transition_w0063)
 
 /*
  * walk 64: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated"
- * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0064.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0064)
 {
@@ -5652,7 +5652,7 @@ TEST(transition_w0064)
 /*
  * walk 66: 40 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to
  * slot 0; every page private and fresh"
- * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0066.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0066)
 {
@@ -5796,7 +5796,7 @@ TEST(transition_w0066)
 /*
  * walk 67: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to
  * slot 0; every page private and fresh"
- * Trace: traces/transition/w0067.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0067.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0067)
 {
@@ -5822,7 +5822,7 @@ TEST(transition_w0067)
 /*
  * walk 69: 1 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (no flags, 1 page): every page private
  * and fresh"
- * Trace: traces/transition/w0069.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0069.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0069)
 {
@@ -5844,7 +5844,7 @@ TEST(transition_w0069)
 
 /*
  * walk 70: 2 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0070.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0070)
 {
@@ -5868,7 +5868,7 @@ TEST(transition_w0070)
 
 /*
  * walk 71: 2 new edge(s) from "vm0 (sw_protected); g0 (no flags, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0071.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0071)
 {
@@ -5905,7 +5905,7 @@ TEST(transition_w0071)
 /*
  * walk 73: 83 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0073.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0073.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0073)
 {
@@ -6174,7 +6174,7 @@ TEST(transition_w0073)
 /*
  * walk 75: 84 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0075.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0075)
 {
@@ -6445,7 +6445,7 @@ TEST(transition_w0075)
 /*
  * walk 76: 54 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0076.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0076.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0076)
 {
@@ -6629,7 +6629,7 @@ TEST(transition_w0076)
 /*
  * walk 78: 13 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh"
- * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0078.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0078)
 {
@@ -6692,7 +6692,7 @@ TEST(transition_w0078)
 /*
  * walk 80: 1 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (MMAP, 1 page): every page private and
  * fresh"
- * Trace: traces/transition/w0080.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0080.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0080)
 {
@@ -6715,7 +6715,7 @@ TEST(transition_w0080)
 /*
  * walk 81: 3 new edge(s) from "VM #0 (fd closed) (sw_protected); g0 (MMAP, 1 page): every page private and
  * fresh"
- * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0081.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0081)
 {
@@ -6743,7 +6743,7 @@ TEST(transition_w0081)
 /*
  * walk 82: 15 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0082.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0082.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0082)
 {
@@ -6808,7 +6808,7 @@ TEST(transition_w0082)
 /*
  * walk 85: 2 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0085.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0085)
 {
@@ -6835,7 +6835,7 @@ TEST(transition_w0085)
 
 /*
  * walk 87: 7 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0087.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0087.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0087)
 {
@@ -6872,7 +6872,7 @@ TEST(transition_w0087)
 
 /*
  * walk 88: 2 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0088.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0088)
 {
@@ -6897,7 +6897,7 @@ TEST(transition_w0088)
 
 /*
  * walk 89: 2 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated"
- * Trace: traces/transition/w0089.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0089.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0089)
 {
@@ -6934,7 +6934,7 @@ TEST(transition_w0089)
 /*
  * walk 90: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0090.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0090)
 {
@@ -6962,7 +6962,7 @@ TEST(transition_w0090)
 /*
  * walk 91: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0091.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0091)
 {
@@ -6986,7 +6986,7 @@ TEST(transition_w0091)
 /*
  * walk 95: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; every page
  * private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0095.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0095)
 {
@@ -7020,7 +7020,7 @@ TEST(transition_w0095)
 /*
  * walk 97: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0097.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0097.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0097)
 {
@@ -7051,7 +7051,7 @@ TEST(transition_w0097)
 /*
  * walk 98: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated"
- * Trace: traces/transition/w0098.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0098.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0098)
 {
@@ -7089,7 +7089,7 @@ TEST(transition_w0098)
 
 /*
  * walk 99: 2 new edge(s) from "vm0; g0 (MMAP, 1 page): page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0099.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0099)
 {
@@ -7119,7 +7119,7 @@ TEST(transition_w0099)
 /*
  * walk 101: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0101.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0101)
 {
@@ -7147,7 +7147,7 @@ TEST(transition_w0101)
 /*
  * walk 102: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (INIT_SHARED, 1 page): bound to slot 0; page 0
  * shared, allocated"
- * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0102.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0102)
 {
@@ -7171,7 +7171,7 @@ TEST(transition_w0102)
 /*
  * walk 104: 3 new edge(s) from "VM #0 (fd closed) [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page):
  * bound to slot 0; every page shared and fresh"
- * Trace: traces/transition/w0104.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0104.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0104)
 {
@@ -7201,7 +7201,7 @@ TEST(transition_w0104)
 /*
  * walk 105: 45 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0105.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0105)
 {
@@ -7360,7 +7360,7 @@ TEST(transition_w0105)
 /*
  * walk 108: 10 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0108.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0108)
 {
@@ -7413,7 +7413,7 @@ TEST(transition_w0108)
 /*
  * walk 109: 7 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0109.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0109)
 {
@@ -7457,7 +7457,7 @@ TEST(transition_w0109)
 /*
  * walk 111: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, allocated"
- * Trace: traces/transition/w0111.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0111.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0111)
 {
@@ -7496,7 +7496,7 @@ TEST(transition_w0111)
 /*
  * walk 112: 5 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0112.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0112)
 {
@@ -7540,7 +7540,7 @@ TEST(transition_w0112)
 /*
  * walk 113: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0113.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0113)
 {
@@ -7582,7 +7582,7 @@ TEST(transition_w0113)
 /*
  * walk 115: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0115.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0115)
 {
@@ -7610,7 +7610,7 @@ TEST(transition_w0115)
 /*
  * walk 116: 2 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0116.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0116)
 {
@@ -7642,7 +7642,7 @@ TEST(transition_w0116)
 /*
  * walk 117: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0117.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0117)
 {
@@ -7669,7 +7669,7 @@ TEST(transition_w0117)
 /*
  * walk 118: 3 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0118.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0118.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0118)
 {
@@ -7703,7 +7703,7 @@ TEST(transition_w0118)
 /*
  * walk 119: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0119.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0119)
 {
@@ -7735,7 +7735,7 @@ TEST(transition_w0119)
 /*
  * walk 120: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0120.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0120)
 {
@@ -7766,7 +7766,7 @@ TEST(transition_w0120)
 /*
  * walk 121: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed, host-mapped by m0; m0
  * maps guest_memfd #0"
- * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0121.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0121)
 {
@@ -7807,7 +7807,7 @@ TEST(transition_w0121)
 /*
  * walk 123: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (no flags, 1
  * page): bound to slot 0; every page private and fresh"
- * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0123.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0123)
 {
@@ -7834,7 +7834,7 @@ TEST(transition_w0123)
 /*
  * walk 124: 3 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (no flags, 1
  * page): bound to slot 0; every page private and fresh"
- * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0124.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0124)
 {
@@ -7867,7 +7867,7 @@ TEST(transition_w0124)
 /*
  * walk 125: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (no flags, 1 page): bound to
  * slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0125.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0125)
 {
@@ -7895,7 +7895,7 @@ TEST(transition_w0125)
 /*
  * walk 127: 2 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (no flags, 1 page): page 0 private,
  * allocated"
- * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0127.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0127)
 {
@@ -7934,7 +7934,7 @@ TEST(transition_w0127)
 /*
  * walk 131: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; every page private and fresh"
- * Trace: traces/transition/w0131.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0131.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0131)
 {
@@ -7962,7 +7962,7 @@ TEST(transition_w0131)
 /*
  * walk 136: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0136.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0136.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0136)
 {
@@ -7992,7 +7992,7 @@ TEST(transition_w0136)
 /*
  * walk 137: 4 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0137.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0137.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0137)
 {
@@ -8030,7 +8030,7 @@ TEST(transition_w0137)
 /*
  * walk 139: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; page 0 private, allocated"
- * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0139.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0139)
 {
@@ -8069,7 +8069,7 @@ TEST(transition_w0139)
 /*
  * walk 140: 1 new edge(s) from "VM #0 (fd closed) (sw_protected) [private GFNs 256]; g0 (MMAP, 1 page): every
  * page private and fresh"
- * Trace: traces/transition/w0140.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0140.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0140)
 {
@@ -8095,7 +8095,7 @@ TEST(transition_w0140)
 /*
  * walk 141: 3 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (MMAP, 1 page): every page private and
  * fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0141.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0141.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0141)
 {
@@ -8127,7 +8127,7 @@ TEST(transition_w0141)
 /*
  * walk 142: 3 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (MMAP, 1 page): every page private and
  * fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0142.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0142)
 {
@@ -8172,7 +8172,7 @@ TEST(transition_w0142)
 /*
  * walk 143: 2 new edge(s) from "VM #0 (fd closed) (sw_protected); g0 (MMAP, 1 page): every page private and
  * fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0143.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0143)
 {
@@ -8205,7 +8205,7 @@ TEST(transition_w0143)
 /*
  * walk 144: 1 new edge(s) from "vm0 (sw_protected); g0 (MMAP, 1 page): page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0144.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0144)
 {
@@ -8232,7 +8232,7 @@ TEST(transition_w0144)
 /*
  * walk 146: 2 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0146.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0146)
 {
@@ -8261,7 +8261,7 @@ TEST(transition_w0146)
 /*
  * walk 147: 1 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0147.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0147)
 {
@@ -8288,7 +8288,7 @@ TEST(transition_w0147)
 /*
  * walk 155: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot 0; page 0
  * private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0155.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0155.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0155)
 {
@@ -8317,7 +8317,7 @@ TEST(transition_w0155)
 /*
  * walk 158: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0158.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0158.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0158)
 {
@@ -8347,7 +8347,7 @@ TEST(transition_w0158)
 /*
  * walk 159: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0159.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0159)
 {
@@ -8376,7 +8376,7 @@ TEST(transition_w0159)
 /*
  * walk 160: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP, 1 page): fd closed, kept by its mapping; page 0
  * private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0160.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0160)
 {
@@ -8405,7 +8405,7 @@ TEST(transition_w0160)
 /*
  * walk 173: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0173.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0173.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0173)
 {
@@ -8442,7 +8442,7 @@ TEST(transition_w0173)
 /*
  * walk 174: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0174.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0174)
 {
@@ -8480,7 +8480,7 @@ TEST(transition_w0174)
 /*
  * walk 175: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page shared and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0175.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0175)
 {
@@ -8509,7 +8509,7 @@ TEST(transition_w0175)
 /*
  * walk 179: 4 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0179.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0179.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0179)
 {
@@ -8550,7 +8550,7 @@ TEST(transition_w0179)
 /*
  * walk 181: 3 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes), host-mapped by m0; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0181.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0181.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0181)
 {
@@ -8589,7 +8589,7 @@ TEST(transition_w0181)
 /*
  * walk 182: 1 new edge(s) from "vm0; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd closed, kept by its mapping;
  * page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0182.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0182)
 {
@@ -8618,7 +8618,7 @@ TEST(transition_w0182)
 /*
  * walk 183: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0183.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0183)
 {
@@ -8653,7 +8653,7 @@ TEST(transition_w0183)
 /*
  * walk 184: 2 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0184.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0184)
 {
@@ -8688,7 +8688,7 @@ TEST(transition_w0184)
 /*
  * walk 185: 4 new edge(s) from "vm0; g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, written 0 (and other bytes);
  * m0 maps guest_memfd #0"
- * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0185.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0185)
 {
@@ -8735,7 +8735,7 @@ TEST(transition_w0185)
 /*
  * walk 188: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (no flags, 1
  * page): bound to slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0188.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0188.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0188)
 {
@@ -8776,7 +8776,7 @@ TEST(transition_w0188)
 /*
  * walk 189: 3 new edge(s) from "VM #0 (fd closed) (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0
  * (MMAP, 1 page): bound to slot 0; every page private and fresh"
- * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0189.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0189)
 {
@@ -8808,7 +8808,7 @@ TEST(transition_w0189)
 /*
  * walk 190: 3 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0190.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0190)
 {
@@ -8844,7 +8844,7 @@ TEST(transition_w0190)
 /*
  * walk 191: 4 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0191.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0191)
 {
@@ -8885,7 +8885,7 @@ TEST(transition_w0191)
 /*
  * walk 192: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; page 0 private, allocated"
- * Trace: traces/transition/w0192.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0192.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0192)
 {
@@ -8926,7 +8926,7 @@ TEST(transition_w0192)
 /*
  * walk 204: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; g0 (MMAP, 1 page): bound to slot
  * 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0204.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0204.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0204)
 {
@@ -8955,7 +8955,7 @@ TEST(transition_w0204)
 /*
  * walk 208: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0208.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0208.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0208)
 {
@@ -8984,7 +8984,7 @@ TEST(transition_w0208)
 /*
  * walk 209: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0209.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0209)
 {
@@ -9013,7 +9013,7 @@ TEST(transition_w0209)
 /*
  * walk 210: 2 new edge(s) from "vm0 (sw_protected) [private GFNs 256]; g0 (MMAP, 1 page): page 0 private,
  * allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0210.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0210)
 {
@@ -9044,7 +9044,7 @@ TEST(transition_w0210)
 /*
  * walk 212: 1 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0212.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0212)
 {
@@ -9074,7 +9074,7 @@ TEST(transition_w0212)
 /*
  * walk 213: 1 new edge(s) from "vm0 (sw_protected); guest_memfd #0 (MMAP, 1 page): fd closed, kept by its
  * mapping; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0213.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0213)
 {
@@ -9103,7 +9103,7 @@ TEST(transition_w0213)
 /*
  * walk 218: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0218.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0218)
 {
@@ -9134,7 +9134,7 @@ TEST(transition_w0218)
 /*
  * walk 220: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0220.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0220)
 {
@@ -9166,7 +9166,7 @@ TEST(transition_w0220)
 /*
  * walk 221: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd closed, kept by
  * its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0221.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0221)
 {
@@ -9197,7 +9197,7 @@ TEST(transition_w0221)
 /*
  * walk 225: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0225.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0225)
 {
@@ -9231,7 +9231,7 @@ TEST(transition_w0225)
 /*
  * walk 228: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0228.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0228)
 {
@@ -9263,7 +9263,7 @@ TEST(transition_w0228)
 /*
  * walk 229: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0229.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0229)
 {
@@ -9295,7 +9295,7 @@ TEST(transition_w0229)
  * walk 230: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0230.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0230)
 {
@@ -9329,7 +9329,7 @@ TEST(transition_w0230)
  * walk 231: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0231.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0231)
 {
@@ -9364,7 +9364,7 @@ TEST(transition_w0231)
  * walk 232: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed, host-mapped by m0; m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0232.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0232)
 {
@@ -9398,7 +9398,7 @@ TEST(transition_w0232)
  * walk 233: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes), host-mapped by m0;
  * m0 maps…"
- * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0233.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0233)
 {
@@ -9429,7 +9429,7 @@ TEST(transition_w0233)
 /*
  * walk 235: 6 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0235.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0235)
 {
@@ -9488,7 +9488,7 @@ TEST(transition_w0235)
 /*
  * walk 237: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes); m0 maps guest_memfd #0"
- * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0237.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0237)
 {
@@ -9523,7 +9523,7 @@ TEST(transition_w0237)
 /*
  * walk 239: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes)"
- * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0239.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0239)
 {
@@ -9558,7 +9558,7 @@ TEST(transition_w0239)
 /*
  * walk 240: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; g0 (MMAP|INIT_SHARED, 1 page): bound to slot 0;
  * page 0 shared, written 0 (and other bytes)"
- * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0240.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0240)
 {
@@ -9597,7 +9597,7 @@ TEST(transition_w0240)
 /*
  * walk 241: 2 new edge(s) from "VM #0 (fd closed); g0 (MMAP|INIT_SHARED, 1 page): page 0 shared, zeroed; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0241.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0241)
 {
@@ -9638,7 +9638,7 @@ TEST(transition_w0241)
 /*
  * walk 249: 2 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; g0 (MMAP, 1
  * page): bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0249.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0249)
 {
@@ -9674,7 +9674,7 @@ TEST(transition_w0249)
  * walk 251: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0251.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0251)
 {
@@ -9706,7 +9706,7 @@ TEST(transition_w0251)
  * walk 252: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0252.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0252.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0252)
 {
@@ -9739,7 +9739,7 @@ TEST(transition_w0252)
  * walk 253: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; every page private and fresh; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0253.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0253.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0253)
 {
@@ -9770,7 +9770,7 @@ TEST(transition_w0253)
 /*
  * walk 263: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0263.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0263)
 {
@@ -9801,7 +9801,7 @@ TEST(transition_w0263)
 /*
  * walk 265: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0265.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0265)
 {
@@ -9833,7 +9833,7 @@ TEST(transition_w0265)
 /*
  * walk 266: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0266.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0266)
 {
@@ -9864,7 +9864,7 @@ TEST(transition_w0266)
 /*
  * walk 275: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0275.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0275)
 {
@@ -9899,7 +9899,7 @@ TEST(transition_w0275)
 /*
  * walk 277: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0277.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0277)
 {
@@ -9935,7 +9935,7 @@ TEST(transition_w0277)
 /*
  * walk 279: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, zeroed; m0 maps guest_memfd #0"
- * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0279.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0279)
 {
@@ -9971,7 +9971,7 @@ TEST(transition_w0279)
  * walk 281: 1 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes); m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0281.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0281)
 {
@@ -10006,7 +10006,7 @@ TEST(transition_w0281)
  * walk 282: 2 new edge(s) from "vm0 [slot 0 → guest_memfd #0]; guest_memfd #0 (MMAP|INIT_SHARED, 1 page): fd
  * closed, kept by its mapping; bound to slot 0; page 0 shared, written 0 (and other bytes); m0 maps guest_memfd
  * #0"
- * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0282.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0282)
 {
@@ -10044,7 +10044,7 @@ TEST(transition_w0282)
  * walk 288: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0288.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0288.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0288)
 {
@@ -10078,7 +10078,7 @@ TEST(transition_w0288)
  * walk 290: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0290.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0290)
 {
@@ -10113,7 +10113,7 @@ TEST(transition_w0290)
  * walk 291: 1 new edge(s) from "vm0 (sw_protected) [slot 0 → guest_memfd #0; private GFNs 256]; guest_memfd #0
  * (MMAP, 1 page): fd closed, kept by its mapping; bound to slot 0; page 0 private, allocated; m0 maps
  * guest_memfd #0"
- * Trace: traces/transition/w0291.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity
+ * Trace: traces/transition/w0291.json; invariants after every step: HostMappedIsShared, PrivateNeverPinned, PreparedIsPrivate, GuestPrivateNotHostMapped, BindingsDisjoint, UnwrittenReadsZero, NoDirectMapPrivateAbsent, SizeNeverChanges, PunchKeepsAttributes, FolioWholeOnlyWhenPrivate, ConversionGranularity, PrivateNotHostAccessed
  */
 TEST(transition_w0291)
 {
