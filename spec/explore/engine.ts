@@ -269,8 +269,8 @@ export class Search<N, E, T extends Move<N>, I, H, K = string> {
     const store = this.store as Required<StateStore<I, H, K>>;
     const owner = store.owner(id, this.parts);
     if (owner !== this.index && store.sentBefore(id)) return 'pending';
-    // A candidate is kept for now (its parts are worth remembering: its successors share them).
-    this.model.kept?.(node);
+    // A candidate of this partition's is kept for now (its parts are worth remembering: its successors share them).
+    if (owner === this.index) this.model.kept?.(node);
     const into = owner === this.index ? this.pending : (this.outbox[owner] as Map<string, Candidate<N, I, H>>);
     offerCandidate(into, store.text(id), { id, parent: from.handle, event, path: from.path + String.fromCharCode(event), node });
     return 'pending';
