@@ -4,13 +4,13 @@
  * marked unreachable where the bounded search never took them, and its refusals (EAGAIN, EINVAL) as error edges.
  */
 import type { AnyStateMachine } from 'xstate';
-import { UPSTREAM_FOLIO_RULES, createFolioMachine } from '../../../machines/folio.ts';
+import { type FolioEventType, UPSTREAM_FOLIO_RULES, createFolioMachine } from '../../../machines/folio.ts';
 import type { PageRules } from '../../../machines/page.ts';
 import type { VmTypeName } from '../../../spec/constants.ts';
-import type { Profile } from '../../../spec/profile.ts';
+import type { Profile, VmTypeRules } from '../../../spec/profile.ts';
 import { type Exploration, type Slice, selectSlices } from './reachable.ts';
 import { type DEdge, type DGroup, type DNode, safeId } from './types.ts';
-import { GUARD_WORDS, conversionName } from './words.ts';
+import { GUARD_WORDS, type Words, conversionName, eventWords } from './words.ts';
 
 export const FOLIO_GROUP = 'folio';
 
@@ -23,21 +23,16 @@ export function folioMachineFor(rules: PageRules): AnyStateMachine {
   return createFolioMachine(rules.folio ?? UPSTREAM_FOLIO_RULES) as unknown as AnyStateMachine;
 }
 
+const FOLIO_EVENT_WORDS: Words<FolioEventType, [profile: Profile, r: VmTypeRules | undefined]> = {
+  ALLOCATE: () => 'first page gets memory (fallocate, host or guest fault, populate)',
+  SPLIT: (profile, r) => `${conversionName(profile, r, 'shared')} of a page in it`,
+  MERGE: (profile, r) => `${conversionName(profile, r, 'private')} leaves all of it private`,
+  FREE: () => 'fallocate(PUNCH_HOLE) of the whole folio',
+};
+
 /** A folio-machine event in ABI words. */
 export function folioEventWords(profile: Profile, vmType: VmTypeName, event: string): string {
-  const r = profile.vmTypes[vmType];
-  switch (event) {
-    case 'ALLOCATE':
-      return 'first page gets memory (fallocate, host or guest fault, populate)';
-    case 'SPLIT':
-      return `${conversionName(profile, r, 'shared')} of a page in it`;
-    case 'MERGE':
-      return `${conversionName(profile, r, 'private')} leaves all of it private`;
-    case 'FREE':
-      return 'fallocate(PUNCH_HOLE) of the whole folio';
-    default:
-      return event;
-  }
+  return eventWords(FOLIO_EVENT_WORDS, event, profile, profile.vmTypes[vmType]);
 }
 
 /** The folio-machine transitions the bounded search took for a VM type (and flag set). */
