@@ -5,7 +5,6 @@
  */
 
 export const PAGE_SIZE = 4096;
-export const PAGE_SHIFT = 12;
 
 /** _IOC encoding: dir<<30 | size<<16 | type<<8 | nr. */
 const IOC_NONE = 0;
@@ -181,4 +180,3 @@ export const TASK_SIZE_MAX = 0x7ffffffff000n;
 export const KVM_MEM_MAX_NR_PAGES = 2 ** 31 - 1;
 
 export const U64_MAX = (1n << 64n) - 1n;
-export const S64_MAX = (1n << 63n) - 1n;

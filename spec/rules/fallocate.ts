@@ -3,7 +3,7 @@
  * below is the one measured on the kernel here (docs/kernel-observations.md): EBADF, EINVAL (offset < 0 or
  * len <= 0), the VFS mode checks (EOPNOTSUPP), EFBIG (end past 2^63-1), then guest_memfd's own checks.
  */
-import { FALLOC_FL } from '../constants.ts';
+import { FALLOC_FL, FALLOC_VFS_KNOWN } from '../constants.ts';
 import type { FallocateOp, StepMeta } from '../ops.ts';
 import type { PinState } from '../state.ts';
 import type { World } from '../world.ts';
@@ -37,7 +37,7 @@ const MODE_MASK =
 
 /** vfs_fallocate's mode validation: unknown bits, and KEEP_SIZE combinations each mode forbids or needs. */
 function vfsModeInvalid(mode: number): boolean {
-  if (mode & ~(MODE_MASK | FALLOC_FL.KEEP_SIZE)) return true;
+  if (mode & ~FALLOC_VFS_KNOWN) return true;
   const m = mode & MODE_MASK;
   const keep = (mode & FALLOC_FL.KEEP_SIZE) !== 0;
   if (m === 0 || m === FALLOC_FL.UNSHARE_RANGE || m === FALLOC_FL.ZERO_RANGE) return false;

@@ -10,8 +10,6 @@ import type { PageState, SystemState } from '../../spec/state.ts';
 
 import { flagWords, offsetWords } from '../../spec/ops/words.ts';
 
-export { bytesWords, fallocModeWords, offsetWords } from '../../spec/ops/words.ts';
-
 /** A step in words, e.g. `fallocate(g0, PUNCH_HOLE|KEEP_SIZE, page 0)`. */
 export function stepPhrase(profile: Profile, s: Step): string {
   return phraseOf(profile, s);
