@@ -23,6 +23,16 @@ describe('docs/adding-an-operation.md', () => {
     expect(table.sort()).toEqual(Object.keys(OPS.fallocate).sort());
   });
 
+  it('names in its steps the number of files docs/architecture.md counts for a new operation', () => {
+    const steps = doc.slice(doc.indexOf('\n1. '), doc.indexOf('\n8. '));
+    // Files and folders the steps edit: backticked paths, tests aside (the count is beyond tests and suites).
+    const files = new Set([...steps.matchAll(/`([\w./-]+\/[\w./-]*)`/g)].map((m) => m[1]).filter((f) => !f?.startsWith('test/')));
+    const arch = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
+    const counted = /^\| a new operation \| (\d+) \|/m.exec(arch)?.[1];
+    expect(counted, 'docs/architecture.md has the new-operation row').toBeDefined();
+    expect([...files].sort()).toHaveLength(Number(counted));
+  });
+
   it('its worked example module has every facet and decides as the doc says', async () => {
     const block = /```ts\n\/\/ spec\/ops\/fsync\.ts\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(block, 'the doc has the spec/ops/fsync.ts block').toBeDefined();
