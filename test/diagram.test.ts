@@ -67,8 +67,19 @@ describe.each(PROFILES.map((p) => p.name))('profile %s', (name) => {
 
   it('the page diagram has exactly the regions and states of machines/page.ts', () => {
     const x = d(name, 'page');
-    expect(x.groups.map((g) => g.label)).toEqual(['attribute', 'backing', 'hostMapping', 'pins', 'trustedEntity', 'directMap', 'stage2']);
-    const states = x.nodes.filter((n) => n.kind === 'state' || n.kind === 'transient').map((n) => n.label);
+    // A profile whose flags give huge folios (hugetlb) also draws the folio machine (machines/folio.ts).
+    const folios = getProfile(name).flags.some((f) => (f.effects.folioPages ?? 1) > 1);
+    expect(x.groups.map((g) => g.label.replace(/ \(.*\)$/, ''))).toEqual([
+      'attribute',
+      'backing',
+      'hostMapping',
+      'pins',
+      'trustedEntity',
+      'directMap',
+      'stage2',
+      ...(folios ? ['folio'] : []),
+    ]);
+    const states = x.nodes.filter((n) => (n.kind === 'state' || n.kind === 'transient') && n.group !== 'folio').map((n) => n.label);
     expect(states).toEqual([
       'created',
       'shared',
@@ -91,7 +102,9 @@ describe.each(PROFILES.map((p) => p.name))('profile %s', (name) => {
       'shared',
       'private',
     ]);
-    expect(x.nodes.filter((n) => n.kind === 'initial')).toHaveLength(7);
+    expect(x.nodes.filter((n) => n.kind === 'initial')).toHaveLength(folios ? 8 : 7);
+    if (folios)
+      expect(x.nodes.filter((n) => n.group === 'folio' && n.kind === 'state').map((n) => n.label)).toEqual(['none', 'whole', 'split']);
   });
 
   it('error edges are distinct and name their errno or signal', () => {
@@ -133,10 +146,13 @@ describe.each(PROFILES.map((p) => p.name))('profile %s', (name) => {
         put('trustedEntity', pr.trustedEntity);
         put('stage2', pr.stage2);
         put('directMap', pr.directMap);
+        put('folio', pr.folio ?? 'none');
       }
     }
     for (const n of x.nodes.filter((y) => y.kind === 'state')) {
-      const [, region, value] = String(n.data?.path).split('.');
+      // `page.attribute.shared`, or `folio.whole` for the folio machine.
+      const path = String(n.data?.path).split('.');
+      const [region, value] = path[0] === 'folio' ? path : path.slice(1);
       const seen = reached.get(region as string)?.has(value as string) ?? false;
       expect(n.status === 'normal', `${name} ${region}.${value}`).toBe(seen);
     }
