@@ -169,6 +169,8 @@ describe('a generated C selftest with a step the spec does not model', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gmem-caps-'));
     try {
       writeFileSync(join(dir, 'caps.c'), text);
+      // The UAPI and harness every generated C file includes, written beside it once per suite folder.
+      writeFileSync(join(dir, 'gmem_test.h'), c.files.get('c/gmem_test.h') ?? '');
       const r = spawnSync('gcc', ['-Wall', '-Werror', '-o', join(dir, 'caps'), join(dir, 'caps.c')], { encoding: 'utf8' });
       expect(r.status, `${file}: ${r.stderr}`).toBe(0);
     } finally {
