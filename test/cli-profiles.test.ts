@@ -72,7 +72,7 @@ const FLAG_CHECKS: Record<
   INIT_SHARED: { inEveryProfile: true },
   NO_DIRECT_MAP: { profile: 'linux-6.18', holds: true },
   HUGETLB: { profile: 'linux-6.18', holds: true },
-  HOST_MAP_PRIVATE: { profile: 'linux-6.18', violates: ['HostMappedIsShared', 'PrivateNeverPinned'] },
+  HOST_MAP_PRIVATE: { profile: 'linux-6.18', violates: ['HostMappedIsShared', 'PrivateNeverPinned', 'PrivateNotHostAccessed'] },
   CONVERT_IGNORING_REFS: { profile: 'inplace-conversion', bound: 'slots=0', violates: ['PrivateNeverPinned'] },
 };
 
