@@ -55,6 +55,8 @@ export interface RunOptions {
   command: string;
   /** Install the Ctrl-C handler (the CLI does; tests may not). */
   handleSigint?: boolean;
+  /** Told the path of each counterexample trace once it is written (the CLI explains them after the report). */
+  onCounterexample?: (file: string) => void;
 }
 
 function n(x: number): string {
@@ -215,6 +217,7 @@ function report(o: RunOptions, io: Io, r: CheckResult, ctx: TraceContext, out: s
     const file = join(out, traceFileName(name));
     writeFileAtomic(file, violationTrace(ctx, v));
     written[name] = file;
+    o.onCounterexample?.(file);
     say(`  VIOLATED  ${name} — ${v.says}${tags ? `  [${tags}]` : ''}`);
     say(`    shortest counterexample, ${v.path.length} steps: ${file}`);
     for (const l of pathLines(o.profile, v.path, v.detail)) say(l);
@@ -367,6 +370,7 @@ async function runRandom(o: RunOptions, io: Io, invariants: Invariant[], ctx: Tr
         v,
       ),
     );
+    o.onCounterexample?.(file);
     say(`  VIOLATED  ${v.invariant} — ${v.says}`);
     say(`    shrunk counterexample, ${v.path.length} steps (reproduce: ${again}): ${file}`);
     for (const l of pathLines(o.profile, v.path, v.detail)) say(l);

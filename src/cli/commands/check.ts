@@ -108,15 +108,10 @@ export const check = defineCommand({
 
     // The search reports its progress as `  … depth N, ...` lines on stderr: they are progress, so --quiet
     // silences them and a terminal shows them as the status line.
-    // Each counterexample file the report names gets its paragraph (rule, baseline, quoted sources) at the end.
+    // Each counterexample trace the search writes gets its paragraph (rule, baseline, quoted sources) at the end.
     const counterexamples: string[] = [];
     const checkIo = {
       ...io,
-      out: (line: string) => {
-        const m = /^\s+(?:shortest|shrunk) counterexample, \d+ steps.*: (\S+\.json)$/.exec(line);
-        if (m) counterexamples.push(m[1] as string);
-        io.out(line);
-      },
       err: (line: string) => (line.startsWith('  … ') && io.progress ? io.progress.phase(line.slice(4)) : io.err(line)),
     };
     const status = await runCheckCommand(
@@ -142,6 +137,7 @@ export const check = defineCommand({
         json: values.json,
         command: ['gmem-spec', 'check', ...argv].map(shellWord).join(' '),
         handleSigint: true,
+        onCounterexample: (file) => counterexamples.push(file),
       },
       checkIo,
     );
