@@ -298,14 +298,11 @@ export function vmTypeMapping(a: Profile, b: Profile): VmTypeMap {
 }
 
 export function conversionSemantics(r: VmTypeRules): ConversionSemantics {
-  // The profile's content semantics: one word for both directions (older profiles), or one per direction with
-  // its source (spec/profiles/vmTypes.ts).
-  const c: unknown = r.conversionContent;
-  const content = typeof c === 'string' ? { toPrivate: c, toShared: c } : (c as { toPrivate: string; toShared: string; source?: string });
+  const c = r.conversionContent;
   return {
     kind: r.conversion,
-    content: { toPrivate: content.toPrivate, toShared: content.toShared },
-    ...('source' in content && content.source ? { contentSource: content.source } : {}),
+    content: { toPrivate: c.toPrivate, toShared: c.toShared },
+    ...(c.source ? { contentSource: c.source } : {}),
     hostFault: r.privateHostAccess,
   };
 }
