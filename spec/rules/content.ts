@@ -58,11 +58,3 @@ export function contentSemantics(r: VmTypeRules): ContentSemantics {
       };
   }
 }
-
-/** One line: `in-place: shared→private scramble, private→shared scramble, populate in place preserves`. */
-export function contentWords(r: VmTypeRules): string {
-  const c = contentSemantics(r);
-  if (c.conversion === 'none') return 'no conversion';
-  if (c.conversion === 'vm-attributes') return 'vm-attributes: shared memory is other memory (userspace_addr); guest_memfd bytes untouched';
-  return `in place: shared→private ${c.sharedToPrivate}, private→shared ${c.privateToShared}, populate in place preserves`;
-}
