@@ -5,6 +5,7 @@
  */
 import type { ContentEffect, PageRules } from '../machines/page.ts';
 import type { ErrnoName, MadviseName, VmTypeName } from './constants.ts';
+import type { Bound } from './explore/bound.ts';
 import type { UffdMode } from './ops.ts';
 
 export type HostPrivateAccess = 'SIGBUS' | 'SIGSEGV' | 'MCE';
@@ -126,6 +127,18 @@ export interface Choices {
 
 export type ProfileKind = 'upstream' | 'platform' | 'proposal';
 
+/** Which tests `generate` selects from a profile's state graph (docs/coverage.md). */
+export type SuiteCoverage = 'state' | 'transition' | 'failures' | `path:${number}`;
+
+/** The suites `gmem-spec generate --all` writes for a profile under generated-tests/<name>/ and CI compares. */
+export interface CommittedSuites {
+  /** The bound its graph is explored within: small enough that the suites stay readable and fast. */
+  bound: Bound;
+  coverage: readonly SuiteCoverage[];
+  /** Emit kselftest-style C too (a kernel here implements the profile: the host's or the lab's). */
+  c: boolean;
+}
+
 export interface Profile {
   name: string;
   title: string;
@@ -152,6 +165,11 @@ export interface Profile {
    * not_modelled).
    */
   uffd?: UffdRules;
+  /**
+   * Its committed suites (src/generate/config.ts lists them in PROFILES' order). A composed profile (base+FLAG)
+   * carries its base's, but only the shipped profiles' are committed.
+   */
+  suites: CommittedSuites;
   /** Profile-wide changes to the page machine's rules (e.g. the rejected exclusive-GUP design). */
   pageRuleOverrides?: Partial<PageRules>;
   /** Invariants (spec/invariants.ts names) this profile promises; default: all of them. */

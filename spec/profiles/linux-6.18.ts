@@ -5,6 +5,7 @@
  */
 import { INIT_SHARED, MMAP } from '../flags/index.ts';
 import type { Choices, Profile } from '../profile.ts';
+import { kernelSuites } from './suites.ts';
 import { DEFAULT_VM } from './vmTypes.ts';
 
 export const LINUX_6_18_CHOICES: Choices = {
@@ -45,4 +46,5 @@ export const LINUX_6_18: Profile = {
   // Measured here, beyond what spec/rules/caps.ts derives: EXIT_HYPERCALL's mask, and no PRE_FAULT_MEMORY (the
   // PVM host has no TDP). The rest of the caps the kernel here reported (10, 31, 118, 231-235, 244) are derived.
   extraCaps: { 201: { kvm: 4096 }, 236: { kvm: 0 } },
+  suites: kernelSuites(),
 };

@@ -6,6 +6,7 @@
  */
 import { INIT_SHARED, MMAP } from '../flags/index.ts';
 import type { Choices, Profile } from '../profile.ts';
+import { kernelSuites } from './suites.ts';
 import { LINUX_6_18_CHOICES } from './linux-6.18.ts';
 import { DEFAULT_VM } from './vmTypes.ts';
 
@@ -45,6 +46,8 @@ export const LINUX_7_3: Profile = {
   // KVM_X86_SW_PROTECTED_VM (VM types 0x3; the sw-protected profile models that type), so /dev/kvm reports
   // MEMORY_ATTRIBUTES = PRIVATE while a default VM reports 0; EXIT_HYPERCALL's mask is MAP_GPA_RANGE.
   extraCaps: { 201: { kvm: 4096 }, 233: { kvm: 8, vm: 0 }, 235: { kvm: 3 } },
+  // The lab kernel implements it (src/lab).
+  suites: kernelSuites(),
   // userfaultfd: 7.3 has the generic vm_uffd_ops, but guest_memfd's vm_ops set none, so vma_can_userfault()
   // refuses MINOR, MISSING (and WP) on a guest_memfd VMA with EINVAL, and UFFDIO_CONTINUE finds no registered
   // VMA (ENOENT). UFFDIO_API offers features 0x7ffff: no guest_memfd bit. A memfd mapping accepts both modes.

@@ -6,6 +6,7 @@ import { HUGETLB, INIT_SHARED, MMAP, NO_DIRECT_MAP } from '../flags/index.ts';
 import type { Profile, VmTypeRules } from '../profile.ts';
 import { LINUX_6_18_CHOICES } from './linux-6.18.ts';
 import { ARM64_CHOICES, X86_CHOICES } from './platforms.ts';
+import { modelledSuites } from './suites.ts';
 import { DEFAULT_VM, SNP_VM, SW_PROTECTED_VM, TDX_VM } from './vmTypes.ts';
 
 const inPlace = (r: VmTypeRules): VmTypeRules => ({ ...r, conversion: 'in-place' });
@@ -28,6 +29,9 @@ export const IN_PLACE_CONVERSION: Profile = {
   flags: [MMAP, INIT_SHARED],
   choices: X86_CHOICES,
   extraCaps: {},
+  // In-place conversion is about host mappings of private and shared pages: the mapping stays, the memslot goes
+  // (with both, 3194 leaf paths).
+  suites: modelledSuites({ slots: 0 }),
   gmemAttributes: { cap: 250, errorOffset: true },
 };
 
@@ -45,6 +49,7 @@ export const NO_DIRECT_MAP_PROFILE: Profile = {
   flags: [MMAP, INIT_SHARED, NO_DIRECT_MAP],
   choices: X86_CHOICES,
   extraCaps: {},
+  suites: modelledSuites(),
 };
 
 export const HUGETLB_PROFILE: Profile = {
@@ -64,6 +69,8 @@ export const HUGETLB_PROFILE: Profile = {
   flags: [MMAP, INIT_SHARED, HUGETLB],
   choices: X86_CHOICES,
   extraCaps: {},
+  // Two pages, so that a huge folio (two pages here) fits; without the memslot (with it, 17112 leaf paths).
+  suites: modelledSuites({ pages: 2, slots: 0 }),
   gmemAttributes: { cap: 250, errorOffset: true },
 };
 
@@ -84,6 +91,7 @@ export const EXCLUSIVE_GUP: Profile = {
   flags: [MMAP, INIT_SHARED],
   choices: { ...LINUX_6_18_CHOICES, setMemoryAttributesMissing: 'EINVAL', userMemSlots: ARM64_CHOICES.userMemSlots },
   extraCaps: {},
+  suites: modelledSuites(),
   gmemAttributes: { cap: 250, errorOffset: true },
   // Private memory stays in the host's page tables (the half of the objection the counterexample shows: a host
   // access to private memory), and the donation checks no references.

@@ -7,6 +7,7 @@
  */
 import { INIT_SHARED, MMAP } from '../flags/index.ts';
 import type { Profile } from '../profile.ts';
+import { kernelSuites } from './suites.ts';
 import { LINUX_7_3_CHOICES } from './linux-7.3.ts';
 import { DEFAULT_VM, SW_PROTECTED_VM } from './vmTypes.ts';
 
@@ -30,4 +31,6 @@ export const SW_PROTECTED: Profile = {
   choices: LINUX_7_3_CHOICES,
   // Measured on the lab: EXIT_HYPERCALL's mask is MAP_GPA_RANGE. The other caps follow from the rules.
   extraCaps: { 201: { kvm: 4096 } },
+  // The lab kernel implements it (src/lab); without pins, which multiply the states.
+  suites: kernelSuites({ pins: 0 }),
 };

@@ -3,6 +3,7 @@
  * of linux-7.3 (the lab kernel, default VM, MMAP | INIT_SHARED). Modelled only: no kernel here implements it.
  */
 import type { Profile } from '../profile.ts';
+import { modelledSuites } from './suites.ts';
 import { LINUX_7_3 } from './linux-7.3.ts';
 
 export const UFFD_MINOR: Profile = {
@@ -20,6 +21,8 @@ export const UFFD_MINOR: Profile = {
   ],
   checkedAgainstKernel: false,
   base: 'linux-7.3',
+  // userfaultfd works on the host mapping: the mapping and a pin stay, the memslot goes (no vCPU access here).
+  suites: modelledSuites({ pins: 1, slots: 0 }),
   uffd: {
     registerModes: ['minor', 'missing'],
     source: 'kernel-abi.md §4.3 (proposal: MINOR, and MISSING in the vm_uffd_ops design, accepted on guest_memfd VMAs); seed 002',

@@ -10,7 +10,7 @@ import { exploreWithXState } from '../../spec/explore/xstateExplorer.ts';
 import { invariantsFor } from '../../spec/invariants.ts';
 import { stringifyJson } from '../../spec/json.ts';
 import type { Outcome, Step } from '../../spec/ops.ts';
-import type { Profile } from '../../spec/profile.ts';
+import type { Profile, SuiteCoverage } from '../../spec/profile.ts';
 import type { SystemState } from '../../spec/state.ts';
 import { type CEmitResult, emitC } from './emitC.ts';
 import { emitVitest } from './emitVitest.ts';
@@ -19,7 +19,8 @@ import { type GenTest, type SuiteName, materialiseWalk } from './materialise.ts'
 import { SelectionError, type Walk, onePathPerEdgeSteps, selectPaths, selectStates, selectTransitions } from './select.ts';
 import { clip, stateWords } from './words.ts';
 
-export type Coverage = 'state' | 'transition' | 'failures' | `path:${number}`;
+/** A coverage criterion: its one definition is the profile's (spec/profile.ts), which names its committed ones. */
+export type Coverage = SuiteCoverage;
 
 /**
  * What builds the state graph: the explorer (spec/explore/explorer.ts, the exploration engine; the default)
