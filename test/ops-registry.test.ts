@@ -1,8 +1,12 @@
 /**
  * The operation registry (spec/ops/index.ts): every operation of the vocabulary has every facet, the facets
  * agree with each other (wire encodings name enum fields, check lists name their op), and each declared
- * footprint covers every state part the op changes on every edge of explored graphs.
+ * footprint covers every state part the op changes on every edge of explored graphs. The registry is collected
+ * from the modules' exports, so it also checks that every schema and record under spec/ops/ is in it.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseBound } from '../spec/explore/bound.ts';
@@ -16,13 +20,33 @@ import { getProfile } from '../spec/profiles/index.ts';
 import type { SystemState } from '../spec/state.ts';
 import { step } from '../spec/step.ts';
 
-const FACETS = ['name', 'summary', 'fields', 'decide', 'checkList', 'footprint', 'phrase', 'wireEnums', 'probes'] as const;
+const FACETS = ['name', 'summary', 'fields', 'decide', 'checkList', 'footprint', 'phrase', 'wireEnums', 'probes', 'cSelftest'] as const;
 const PARTS: readonly StatePart[] = ['vms', 'gmems', 'fds', 'maps', 'pins', 'names'];
 
 describe('the operation registry', () => {
   it('has one record per operation of the vocabulary, under its own name', () => {
     expect(Object.keys(OPS).sort()).toEqual([...OP_NAMES].sort());
     for (const op of OP_NAMES) expect(OPS[op].name).toBe(op);
+  });
+
+  it('holds every schema and record exported under spec/ops/, each record spreading its own schema', async () => {
+    const dir = join(import.meta.dirname, '../spec/ops');
+    const schemas: string[] = [];
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const exports = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(exports)) {
+        if (typeof value !== 'object' || value === null) continue; // helpers (opSchema, handleField, ...)
+        const v = value as { name: OpName; fields: unknown };
+        if (name.endsWith('Schema')) schemas.push(v.name);
+        if (name.endsWith('Schema') || name.endsWith('Op'))
+          expect(OPS[v.name]?.fields, `${file}: ${name} (${v.name}) is not in the registry (is its module in MODULES?)`).toBe(v.fields);
+      }
+    }
+    expect(schemas.sort()).toEqual([...OP_NAMES].sort());
+  });
+
+  it('lists the operations alphabetically', () => {
+    expect([...OP_NAMES]).toEqual([...OP_NAMES].sort());
   });
 
   it.each(OP_NAMES)('%s has every facet', (op) => {
@@ -42,6 +66,8 @@ describe('the operation registry', () => {
     for (const p of [...rec.footprint.reads, ...rec.footprint.writes]) expect(PARTS).toContain(p);
     if ('none' in rec.probes) expect(rec.probes.none.length, `${op}: says why the explorer never offers it`).toBeGreaterThan(10);
     else expect(Object.keys(rec.probes).length, `${op}: probes in no scope`).toBeGreaterThan(0);
+    if ('none' in rec.cSelftest) expect(rec.cSelftest.none.length, `${op}: says why it has no C`).toBeGreaterThan(10);
+    else expect(typeof rec.cSelftest.step).toBe('function');
   });
 
   it('the explorer offers exactly the operations whose modules have probes', () => {

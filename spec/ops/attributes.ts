@@ -8,7 +8,8 @@ import {
   setMemoryAttributesChecks,
   setMemoryAttributesContext,
 } from '../rules/attributes.ts';
-import { handleField, intField } from './fields.ts';
+import { NEEDS_A_VCPU, callIntoRet, fd, u64 } from './cSelftest.ts';
+import { handleField, intField, opSchema } from './fields.ts';
 import type { StepOf } from './fields.ts';
 import { PAGE } from './probes.ts';
 import { type OpModule, checkList } from './types.ts';
@@ -16,10 +17,17 @@ import { attrWords, bytesWords, hex, range } from './words.ts';
 
 const flagsWords = (f: unknown): string => (f ? `, flags ${String(f)}` : '');
 
+export const setMemoryAttributesSchema = opSchema('set_memory_attributes', [
+  handleField('vm'),
+  intField('address'),
+  intField('size'),
+  intField('attributes'),
+  intField('flags', true),
+]);
+
 export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
-  name: 'set_memory_attributes',
+  ...setMemoryAttributesSchema,
   summary: 'KVM_SET_MEMORY_ATTRIBUTES on a VM fd (per-VM attributes)',
-  fields: [handleField('vm'), intField('address'), intField('size'), intField('attributes'), intField('flags', true)],
   decide: setMemoryAttributes,
   checkList: checkList({ checks: setMemoryAttributesChecks, context: setMemoryAttributesContext }),
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems'] },
@@ -47,12 +55,25 @@ export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
       },
     },
   },
+  cSelftest: {
+    step: (s) => {
+      const attrs = `.address = ${u64(s.address)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)}`;
+      return callIntoRet(`ioctl(${fd(s.vm)}, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ ${attrs} })`);
+    },
+  },
 };
 
+export const setMemoryAttributes2Schema = opSchema('set_memory_attributes2', [
+  handleField('gmem'),
+  intField('offset'),
+  intField('size'),
+  intField('attributes'),
+  intField('flags', true),
+]);
+
 export const setMemoryAttributes2Op: OpModule<'set_memory_attributes2'> = {
-  name: 'set_memory_attributes2',
+  ...setMemoryAttributes2Schema,
   summary: 'KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd (in-place conversion)',
-  fields: [handleField('gmem'), intField('offset'), intField('size'), intField('attributes'), intField('flags', true)],
   decide: setMemoryAttributes2,
   checkList: checkList({ checks: setMemoryAttributes2Checks, context: setMemoryAttributes2Context }),
   footprint: { reads: ['names', 'fds', 'gmems', 'pins'], writes: ['gmems', 'maps'] },
@@ -78,12 +99,33 @@ export const setMemoryAttributes2Op: OpModule<'set_memory_attributes2'> = {
       },
     },
   },
+  // The struct is a local (attr2), so that the offset the kernel writes back on a refusal can be checked.
+  cSelftest: {
+    step: (s, o) => {
+      const attrs = `.offset = ${u64(s.offset)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)}`;
+      return {
+        locals: ['attr2'],
+        lines: [
+          `attr2 = (struct kvm_memory_attributes2){ ${attrs} };`,
+          `ret = ioctl(${fd(s.gmem)}, KVM_SET_MEMORY_ATTRIBUTES2, &attr2);`,
+          { assertResult: 'ret' },
+          ...('errno' in o && o.error_offset !== undefined ? [{ assertEq: [u64(o.error_offset), 'attr2.error_offset'] as const }] : []),
+        ],
+      };
+    },
+  },
 };
 
+export const guestRequestConversionSchema = opSchema('guest_request_conversion', [
+  handleField('vm'),
+  intField('gpa'),
+  intField('size'),
+  { name: 'private', type: { kind: 'bool' } },
+]);
+
 export const guestRequestConversionOp: OpModule<'guest_request_conversion'> = {
-  name: 'guest_request_conversion',
+  ...guestRequestConversionSchema,
   summary: 'a guest conversion request (KVM_HC_MAP_GPA_RANGE exit) that userspace then honours',
-  fields: [handleField('vm'), intField('gpa'), intField('size'), { name: 'private', type: { kind: 'bool' } }],
   decide: guestRequestConversion,
   checkList: { none: 'VM-fd checks and range checks decided by the rule (spec/rules/attributes.ts)' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems', 'maps'] },
@@ -100,4 +142,5 @@ export const guestRequestConversionOp: OpModule<'guest_request_conversion'> = {
           : [],
     },
   },
+  cSelftest: { none: NEEDS_A_VCPU },
 };

@@ -1,23 +1,50 @@
 /** fallocate(2) on a guest_memfd: allocate (KEEP_SIZE) or punch a hole. */
 import { FALLOC_FL } from '../constants.ts';
 import { folioPagesOf } from '../granularity.ts';
-import { fallocate, fallocateChecks, fallocateContext } from '../rules/fallocate.ts';
+import { fallocate, fallocateChecks, fallocateContext, modeBits } from '../rules/fallocate.ts';
 import type { GmemState } from '../state.ts';
-import { handleField, intField } from './fields.ts';
+import { callIntoRet, fd, s64 } from './cSelftest.ts';
+import { handleField, intField, opSchema } from './fields.ts';
 import type { StepOf } from './fields.ts';
 import { PAGE } from './probes.ts';
 import { type OpModule, checkList } from './types.ts';
 import { fallocModeWords, range } from './words.ts';
 
+/** The mode bits by their <linux/falloc.h> names, lowest bit first. */
+const FALLOC_C_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [0x01, 'FALLOC_FL_KEEP_SIZE'],
+  [0x02, 'FALLOC_FL_PUNCH_HOLE'],
+  [0x04, 'FALLOC_FL_NO_HIDE_STALE'],
+  [0x08, 'FALLOC_FL_COLLAPSE_RANGE'],
+  [0x10, 'FALLOC_FL_ZERO_RANGE'],
+  [0x20, 'FALLOC_FL_INSERT_RANGE'],
+  [0x40, 'FALLOC_FL_UNSHARE_RANGE'],
+];
+
+/** A mode in C: `FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE`, bits without a name as a number. */
+function cMode(m: number): string {
+  if (m === 0) return '0';
+  const out: string[] = [];
+  let rest = m;
+  for (const [bit, name] of FALLOC_C_NAMES)
+    if (rest & bit) {
+      out.push(name);
+      rest &= ~bit;
+    }
+  if (rest) out.push(`0x${rest.toString(16)}`);
+  return out.join(' | ');
+}
+
+export const fallocateSchema = opSchema('fallocate', [
+  handleField('gmem'),
+  { name: 'mode', type: { kind: 'int-or-enum', values: ['allocate', 'punch_hole'] } },
+  intField('offset'),
+  intField('len'),
+]);
+
 export const fallocateOp: OpModule<'fallocate'> = {
-  name: 'fallocate',
+  ...fallocateSchema,
   summary: 'fallocate(2) of a guest_memfd range',
-  fields: [
-    handleField('gmem'),
-    { name: 'mode', type: { kind: 'int-or-enum', values: ['allocate', 'punch_hole'] } },
-    intField('offset'),
-    intField('len'),
-  ],
   decide: fallocate,
   checkList: checkList({ checks: fallocateChecks, context: fallocateContext }),
   // A punch drops the pins of the pages it frees (test/ops-registry found it).
@@ -51,6 +78,15 @@ export const fallocateOp: OpModule<'fallocate'> = {
         ev.push({ op: 'fallocate', gmem: g.name, mode: 'allocate', offset: 0x7ffffffffffff000n, len: 0x2000 });
         return ev;
       },
+    },
+  },
+  cSelftest: {
+    step: (s) => callIntoRet(`fallocate(${fd(s.gmem)}, ${cMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)})`),
+    table: {
+      members: 'int fd; int mode; off_t offset; off_t len;',
+      row: (s) => `${fd(s.gmem)}, ${cMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)}`,
+      call: (r) => `fallocate(${r}.fd, ${r}.mode, ${r}.offset, ${r}.len)`,
+      successRows: true,
     },
   },
 };

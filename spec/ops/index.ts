@@ -1,66 +1,62 @@
 /**
- * The operation registry: one record per operation of the vocabulary (spec/ops.ts), each from its module in
- * this folder. Its type is a mapped type over OpName, so an operation without a record (or a record without a
- * facet) does not compile; test/ops-registry.test.ts walks it at run time too. step(), the trace schema, the
- * failure generator, the generated tests' words and the wire format read operations from here, not from switches.
+ * The operation registry: one record per operation, each from its module in this folder, collected from the
+ * modules' exports: every `…Schema` export is an operation's schema (its TypeScript type is computed from it,
+ * spec/ops.ts), every `…Op` export is its record. An operation added to a module listed in MODULES needs no
+ * line here; a new module needs its import and its entry in MODULES. The registry's type is a mapped type over
+ * OpName, so an operation without a record (or a record without a facet) does not compile;
+ * test/ops-registry.test.ts walks it at run time too. step(), the trace schema, the failure generator, the
+ * generated tests' words, the C selftests and the wire format read operations from here, not from switches.
  */
 import type { OpName, Step } from '../ops.ts';
 import type { Profile } from '../profile.ts';
 import type { Decision } from '../rules/decision.ts';
 import type { World } from '../world.ts';
-import { fallocateOp } from './fallocate.ts';
-import type { FieldSpec } from './fields.ts';
-import { forkOp } from './fork.ts';
-import { checkMemOp, fillMemOp, pinOp, readMemOp, unpinOp, writeMemOp } from './memAccess.ts';
-import { deleteMemslotOp, setMemoryRegion2Op } from './memslots.ts';
-import { madviseOp, mmapOp, mprotectOp, munmapOp } from './mmap.ts';
-import { guestRequestConversionOp, setMemoryAttributes2Op, setMemoryAttributesOp } from './attributes.ts';
-import { closeOp, createGmemOp, dupOp, fstatOp, ftruncateOp, preadOp, pwriteOp, readOp, writeOp } from './gmemFile.ts';
-import { checkExtensionOp, createVmOp } from './kvm.ts';
-import { guestAccessOp, launchFinishOp, launchStartOp, populateOp, preFaultOp } from './platform.ts';
+import * as attributes from './attributes.ts';
+import * as fallocate from './fallocate.ts';
+import type { FieldSpec, OpFromFields, OpSchema } from './fields.ts';
+import * as fork from './fork.ts';
+import * as gmemFile from './gmemFile.ts';
+import * as kvm from './kvm.ts';
+import * as memAccess from './memAccess.ts';
+import * as memslots from './memslots.ts';
+import * as mmap from './mmap.ts';
+import * as platform from './platform.ts';
 import type { OpModule, StepOf } from './types.ts';
-import { uffdContinueOp, uffdRegisterOp } from './uffd.ts';
+import * as uffd from './uffd.ts';
+
+/** The modules that hold operations. */
+const MODULES = [kvm, gmemFile, mmap, memAccess, fallocate, memslots, attributes, fork, platform, uffd] as const;
+
+type Module = (typeof MODULES)[number];
+/** A module's exports whose names end in the suffix (by name only: the compiler need not resolve the others). */
+type ExportsEndingIn<M, Suffix extends string> = M extends unknown ? M[Extract<keyof M, `${string}${Suffix}`>] : never;
+type Schemas = Extract<ExportsEndingIn<Module, 'Schema'>, OpSchema>;
+type Records = ExportsEndingIn<Module, 'Op'>;
+
+/** Every operation's TypeScript type by name, computed from its schema (spec/ops.ts names them `Op`, `OpOf<N>`). */
+export type OpTypes = { [S in Schemas as S['name']]: OpFromFields<S['name'], S['fields']> };
 
 export type OpRegistry = { readonly [N in OpName]: OpModule<N> };
 
-/** In the vocabulary's order (spec/ops.ts): OP_NAMES and everything listing operations follows it. */
-export const OPS: OpRegistry = {
-  check_extension: checkExtensionOp,
-  create_vm: createVmOp,
-  create_gmem: createGmemOp,
-  close: closeOp,
-  dup: dupOp,
-  mmap: mmapOp,
-  munmap: munmapOp,
-  mprotect: mprotectOp,
-  madvise: madviseOp,
-  read_mem: readMemOp,
-  write_mem: writeMemOp,
-  fill_mem: fillMemOp,
-  check_mem: checkMemOp,
-  fallocate: fallocateOp,
-  fstat: fstatOp,
-  ftruncate: ftruncateOp,
-  read: readOp,
-  write: writeOp,
-  pread: preadOp,
-  pwrite: pwriteOp,
-  set_memory_region2: setMemoryRegion2Op,
-  delete_memslot: deleteMemslotOp,
-  set_memory_attributes: setMemoryAttributesOp,
-  set_memory_attributes2: setMemoryAttributes2Op,
-  pin: pinOp,
-  unpin: unpinOp,
-  fork: forkOp,
-  launch_start: launchStartOp,
-  launch_finish: launchFinishOp,
-  populate: populateOp,
-  guest_access: guestAccessOp,
-  pre_fault: preFaultOp,
-  guest_request_conversion: guestRequestConversionOp,
-  uffd_register: uffdRegisterOp,
-  uffd_continue: uffdContinueOp,
-};
+/**
+ * The exported records keyed by their own names. The constraint is the compile-time check: every operation has
+ * a record, and each record is a whole `OpModule` of its own name.
+ */
+type RecordsByName<R extends OpRegistry> = R;
+export type ExportedRecords = RecordsByName<{ [R in Records as R extends { name: infer N extends string } ? N : never]: R }>;
+
+function recordsOf(m: Module): Array<OpModule<OpName>> {
+  return Object.entries(m)
+    .filter(([name]) => name.endsWith('Op'))
+    .map(([, record]) => record as OpModule<OpName>);
+}
+
+/** Alphabetical by name: OP_NAMES and everything listing operations follows this order. */
+export const OPS: OpRegistry = Object.fromEntries(
+  MODULES.flatMap(recordsOf)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((r) => [r.name, r]),
+) as unknown as OpRegistry;
 
 /** The record of a step's operation, typed for that step (the one place the op-to-record link is asserted). */
 export function opOf<N extends OpName>(step: StepOf<N>): OpModule<N> {

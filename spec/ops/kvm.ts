@@ -1,16 +1,19 @@
 /** /dev/kvm and VM-level operations: KVM_CHECK_EXTENSION, KVM_CREATE_VM. */
 import { VM_TYPE, type VmTypeName } from '../constants.ts';
 import { checkExtension, createVm } from '../rules/kvm.ts';
+import { callIntoRet, fd, target, u64 } from './cSelftest.ts';
+import { opSchema } from './fields.ts';
 import type { OpModule } from './types.ts';
 import { CAP_NAMES } from './words.ts';
 
+export const checkExtensionSchema = opSchema('check_extension', [
+  { name: 'on', type: { kind: 'kvm-or-handle' } },
+  { name: 'cap', type: { kind: 'int' } },
+]);
+
 export const checkExtensionOp: OpModule<'check_extension'> = {
-  name: 'check_extension',
+  ...checkExtensionSchema,
   summary: 'KVM_CHECK_EXTENSION on /dev/kvm or a VM fd',
-  fields: [
-    { name: 'on', type: { kind: 'kvm-or-handle' } },
-    { name: 'cap', type: { kind: 'int' } },
-  ],
   decide: checkExtension,
   checkList: { none: 'one condition (a closed or foreign VM fd); the answer is the capability table (spec/rules/caps.ts)' },
   footprint: { reads: ['names', 'fds', 'vms'], writes: [] },
@@ -18,12 +21,18 @@ export const checkExtensionOp: OpModule<'check_extension'> = {
   wireEnums: {},
   // Probe: the extension query the kernel answers without a VM (KVM_CAP_GUEST_MEMFD_FLAGS).
   probes: { kvm: { rank: 20, values: ({ s }) => (s.vms.length === 0 ? [{ op: 'check_extension', on: 'kvm', cap: 244 }] : []) } },
+  cSelftest: {
+    step: (s) => callIntoRet(`ioctl(${fd(s.on)}, KVM_CHECK_EXTENSION, ${CAP_NAMES.get(Number(s.cap)) ?? u64(s.cap)})`),
+  },
 };
 
+export const createVmSchema = opSchema('create_vm', [
+  { name: 'type', type: { kind: 'int-or-enum', values: Object.keys(VM_TYPE) as VmTypeName[] } },
+]);
+
 export const createVmOp: OpModule<'create_vm'> = {
-  name: 'create_vm',
+  ...createVmSchema,
   summary: 'KVM_CREATE_VM with a VM type',
-  fields: [{ name: 'type', type: { kind: 'int-or-enum', values: Object.keys(VM_TYPE) } }],
   decide: createVm,
   checkList: { none: 'one condition: the VM type is one the profile has' },
   footprint: { reads: [], writes: ['vms', 'fds', 'names'] },
@@ -47,6 +56,14 @@ export const createVmOp: OpModule<'create_vm'> = {
           : []),
         ...(s.vms.length === 0 ? [{ op: 'create_vm' as const, type: 99 }] : []),
       ],
+    },
+  },
+  cSelftest: {
+    step: (s) => {
+      if (s.type === 'cca') return { unsupported: 'VM type cca has no kernel encoding' };
+      const into = target(s.as);
+      const type = typeof s.type === 'string' ? `${VM_TYPE[s.type]}` : u64(s.type);
+      return { lines: [`${into} = ioctl(kvm_fd, KVM_CREATE_VM, ${type}UL);`, { assertResult: into }] };
     },
   },
 };

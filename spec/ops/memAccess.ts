@@ -1,16 +1,18 @@
 /** Host accesses through a mapping, and long-term pins: read_mem, write_mem, fill_mem, check_mem, pin, unpin. */
 import { checkMem, fillMem, pin, readMem, unpin, writeMem } from '../rules/memAccess.ts';
-import { handleField, intField } from './fields.ts';
+import { accessIntoRet, addr, callIntoRet, u64 } from './cSelftest.ts';
+import { handleField, intField, opSchema } from './fields.ts';
 import { PAGE } from './probes.ts';
 import type { OpModule } from './types.ts';
 import { offsetWords, range } from './words.ts';
 
 const FAULT = 'a fault decides (SIGBUS / SIGSEGV by the page state, spec/rules/memAccess.ts faultIn)';
 
+export const readMemSchema = opSchema('read_mem', [handleField('map'), intField('offset')]);
+
 export const readMemOp: OpModule<'read_mem'> = {
-  name: 'read_mem',
+  ...readMemSchema,
   summary: 'a host load of one byte through a mapping',
-  fields: [handleField('map'), intField('offset')],
   decide: readMem,
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
@@ -24,12 +26,14 @@ export const readMemOp: OpModule<'read_mem'> = {
         Array.from({ length: bound.pages + 1 }, (_, i) => ({ op: 'read_mem' as const, map: m.name, offset: i * PAGE })),
     },
   },
+  cSelftest: { step: (s) => accessIntoRet(`read_byte(${addr(s.map, s.offset)}, &val)`, ['val']) },
 };
 
+export const writeMemSchema = opSchema('write_mem', [handleField('map'), intField('offset'), { name: 'value', type: { kind: 'byte' } }]);
+
 export const writeMemOp: OpModule<'write_mem'> = {
-  name: 'write_mem',
+  ...writeMemSchema,
   summary: 'a host store of one byte through a mapping',
-  fields: [handleField('map'), intField('offset'), { name: 'value', type: { kind: 'byte' } }],
   decide: writeMem,
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
@@ -42,36 +46,52 @@ export const writeMemOp: OpModule<'write_mem'> = {
         Array.from({ length: bound.pages }, (_, i) => ({ op: 'write_mem' as const, map: m.name, offset: i * PAGE, value: 1 })),
     },
   },
+  cSelftest: { step: (s) => accessIntoRet(`write_byte(${addr(s.map, s.offset)}, ${s.value})`) },
 };
 
+export const fillMemSchema = opSchema('fill_mem', [
+  handleField('map'),
+  intField('offset'),
+  intField('length'),
+  { name: 'value', type: { kind: 'byte' } },
+]);
+
 export const fillMemOp: OpModule<'fill_mem'> = {
-  name: 'fill_mem',
+  ...fillMemSchema,
   summary: 'a host memset of a range through a mapping',
-  fields: [handleField('map'), intField('offset'), intField('length'), { name: 'value', type: { kind: 'byte' } }],
   decide: fillMem,
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host fill of ${range(s.offset, s.length)} with ${s.value} through ${s.map}`,
   wireEnums: {},
   probes: { none: 'a range of write_mem (the same fault rule), which the explorer probes page by page' },
+  cSelftest: { step: (s) => accessIntoRet(`fill_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value})`) },
 };
 
+export const checkMemSchema = opSchema('check_mem', [
+  handleField('map'),
+  intField('offset'),
+  intField('length'),
+  { name: 'value', type: { kind: 'byte' } },
+]);
+
 export const checkMemOp: OpModule<'check_mem'> = {
-  name: 'check_mem',
+  ...checkMemSchema,
   summary: 'a host read-back of a range through a mapping, compared with a byte',
-  fields: [handleField('map'), intField('offset'), intField('length'), { name: 'value', type: { kind: 'byte' } }],
   decide: checkMem,
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host read-back of ${range(s.offset, s.length)} through ${s.map} expecting ${s.value}`,
   wireEnums: {},
   probes: { none: 'a range of read_mem (the same fault rule), which the explorer probes page by page' },
+  cSelftest: { step: (s) => accessIntoRet(`check_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value}, &match)`, ['match']) },
 };
 
+export const pinSchema = opSchema('pin', [handleField('map'), intField('offset'), intField('len')]);
+
 export const pinOp: OpModule<'pin'> = {
-  name: 'pin',
+  ...pinSchema,
   summary: 'a long-term GUP pin (FOLL_LONGTERM) of a range through a mapping',
-  fields: [handleField('map'), intField('offset'), intField('len')],
   decide: pin,
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems', 'pins'] },
@@ -87,16 +107,20 @@ export const pinOp: OpModule<'pin'> = {
           : [],
     },
   },
+  // An io_uring fixed buffer (gmem_test.h): the long-term pin a process can take without a device.
+  cSelftest: { step: (s) => callIntoRet(`gmem_pin(${addr(s.map, s.offset)}, ${u64(s.len)})`) },
 };
 
+export const unpinSchema = opSchema('unpin', [handleField('map'), intField('offset'), intField('len')]);
+
 export const unpinOp: OpModule<'unpin'> = {
-  name: 'unpin',
+  ...unpinSchema,
   summary: 'releasing a long-term pin',
-  fields: [handleField('map'), intField('offset'), intField('len')],
   decide: unpin,
   checkList: { none: 'one condition: no live pin of that range' },
   footprint: { reads: ['names', 'pins'], writes: ['gmems', 'pins'] },
   phrase: (_p, s) => `unpinning ${range(s.offset, s.len)} of ${s.map}`,
   wireEnums: {},
   probes: { pin: { rank: 10, values: ({ p, map }) => (map ? [{ op: 'unpin', map, offset: p.offset, len: p.len }] : []) } },
+  cSelftest: { step: (s) => callIntoRet(`gmem_unpin(${addr(s.map, s.offset)}, ${u64(s.len)})`) },
 };

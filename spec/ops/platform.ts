@@ -1,48 +1,55 @@
 /** Confidential-computing platform flows: launch start/finish, populate, guest accesses, KVM_PRE_FAULT_MEMORY. */
 import { launch } from '../rules/kvm.ts';
 import { guestAccess, populate, populateChecks, populateContext, preFault } from '../rules/platform.ts';
-import { handleField, intField } from './fields.ts';
+import { NEEDS_A_VCPU } from './cSelftest.ts';
+import { handleField, intField, opSchema } from './fields.ts';
 import { PAGE } from './probes.ts';
-import { type OpModule, checkList } from './types.ts';
+import type { Profile } from '../profile.ts';
+import { type Footprint, type OpModule, checkList } from './types.ts';
 import { bytesWords, hex } from './words.ts';
 
+export const launchStartSchema = opSchema('launch_start', [handleField('vm')]);
+export const launchFinishSchema = opSchema('launch_finish', [handleField('vm')]);
+
+/** What launch start and finish share: one rule (launch), the VM machine (machines/vm.ts) decides by the phase. */
+function launchFacets(phase: 'start' | 'finish', platformCalls: string) {
+  return {
+    summary: `the platform launch ${phase} (${platformCalls})`,
+    decide: launch,
+    checkList: { none: `VM-fd checks, then the VM machine (machines/vm.ts) decides whether launch may ${phase}` },
+    footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms'] } satisfies Footprint,
+    phrase: (_p: Profile, s: { vm: string }) => `launch ${phase} on ${s.vm}`,
+    wireEnums: {},
+    cSelftest: { none: NEEDS_A_VCPU },
+  };
+}
+
 export const launchStartOp: OpModule<'launch_start'> = {
-  name: 'launch_start',
-  summary: 'the platform launch start (SNP LAUNCH_START, TDX INIT_VM, CCA Realm create)',
-  fields: [handleField('vm')],
-  decide: launch,
-  checkList: { none: 'VM-fd checks, then the VM machine (machines/vm.ts) decides whether launch may start' },
-  footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms'] },
-  phrase: (_p, s) => `launch start on ${s.vm}`,
-  wireEnums: {},
+  ...launchStartSchema,
+  ...launchFacets('start', 'SNP LAUNCH_START, TDX INIT_VM, CCA Realm create'),
   probes: {
     vm: { rank: 60, values: ({ platform, rules, vm }) => (platform && rules?.launch ? [{ op: 'launch_start', vm: vm.name }] : []) },
   },
 };
 
 export const launchFinishOp: OpModule<'launch_finish'> = {
-  name: 'launch_finish',
-  summary: 'the platform launch finish (SNP LAUNCH_FINISH, TDX FINALIZE_VM, CCA Realm activate)',
-  fields: [handleField('vm')],
-  decide: launch,
-  checkList: { none: 'VM-fd checks, then the VM machine (machines/vm.ts) decides whether launch may finish' },
-  footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms'] },
-  phrase: (_p, s) => `launch finish on ${s.vm}`,
-  wireEnums: {},
+  ...launchFinishSchema,
+  ...launchFacets('finish', 'SNP LAUNCH_FINISH, TDX FINALIZE_VM, CCA Realm activate'),
   probes: {
     vm: { rank: 61, values: ({ platform, rules, vm }) => (platform && rules?.launch ? [{ op: 'launch_finish', vm: vm.name }] : []) },
   },
 };
 
+export const populateSchema = opSchema('populate', [
+  handleField('vm'),
+  intField('gpa'),
+  intField('size'),
+  { name: 'source', type: { kind: 'enum', values: ['buffer', 'in_place'] } },
+]);
+
 export const populateOp: OpModule<'populate'> = {
-  name: 'populate',
+  ...populateSchema,
   summary: 'populating private memory before launch (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION, RMI_POPULATE)',
-  fields: [
-    handleField('vm'),
-    intField('gpa'),
-    intField('size'),
-    { name: 'source', type: { kind: 'enum', values: ['buffer', 'in_place'] } },
-  ],
   decide: populate,
   checkList: checkList({ checks: populateChecks, context: populateContext }),
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['gmems'] },
@@ -59,17 +66,24 @@ export const populateOp: OpModule<'populate'> = {
           : [],
     },
   },
+  cSelftest: { none: NEEDS_A_VCPU },
 };
 
+/**
+ * A guest (vCPU) access to a GPA. `private` is the access's own private-ness where the platform takes it from
+ * the access (SNP C-bit, TDX shared bit, CCA IPA half, pKVM); where KVM derives it from the GFN's attribute
+ * (SW_PROTECTED, default VM) the field is ignored. `write`: the byte a store writes (a load without it).
+ */
+export const guestAccessSchema = opSchema('guest_access', [
+  handleField('vm'),
+  intField('gpa'),
+  { name: 'private', type: { kind: 'bool' } },
+  { name: 'write', type: { kind: 'byte' }, optional: true },
+]);
+
 export const guestAccessOp: OpModule<'guest_access'> = {
-  name: 'guest_access',
+  ...guestAccessSchema,
   summary: 'a guest load or store of one byte (KVM_RUN), private or shared',
-  fields: [
-    handleField('vm'),
-    intField('gpa'),
-    { name: 'private', type: { kind: 'bool' } },
-    { name: 'write', type: { kind: 'byte' }, optional: true },
-  ],
   decide: guestAccess,
   checkList: { none: 'the access faults by the page state: MEMORY_FAULT / MMIO exits decided by the rule' },
   // vms: the MMIO SPTEs KVM caches for slot-less GFNs (VmState.mmioGfns).
@@ -97,16 +111,23 @@ export const guestAccessOp: OpModule<'guest_access'> = {
           : [],
     },
   },
+  cSelftest: { none: NEEDS_A_VCPU },
 };
 
+/**
+ * KVM_PRE_FAULT_MEMORY on the VM's vCPU: map [gpa, gpa+size) into the guest's stage-2 ahead of its accesses.
+ * Success carries `ret`: the bytes of the range not pre-faulted (the kernel's leftover `size`).
+ */
+export const preFaultSchema = opSchema('pre_fault', [handleField('vm'), intField('gpa'), intField('size'), intField('flags', true)]);
+
 export const preFaultOp: OpModule<'pre_fault'> = {
-  name: 'pre_fault',
+  ...preFaultSchema,
   summary: "KVM_PRE_FAULT_MEMORY on the VM's vCPU",
-  fields: [handleField('vm'), intField('gpa'), intField('size'), intField('flags', true)],
   decide: preFault,
   checkList: { none: 'its ordered checks live in spec/rules/platform.ts (preFault); not yet published to the failure generator' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
   phrase: (_p, s) => `KVM_PRE_FAULT_MEMORY(${s.vm}'s vCPU, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}${s.flags ? `, flags ${s.flags}` : ''})`,
   wireEnums: {},
   probes: { none: 'not yet explored: it needs a vCPU, and its refusals are covered by the lab corpus' },
+  cSelftest: { none: NEEDS_A_VCPU },
 };

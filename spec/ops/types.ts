@@ -1,8 +1,9 @@
 /**
  * What the project knows about one operation, in one record: its schema, how step() decides it, its ordered
  * check list with the one context builder step() and the failure generator share, the parts of the state it
- * reads and writes, its words, how its named values travel to the native helper, and its probe values for
- * exploration. spec/ops/index.ts holds one record per operation; a test walks it and fails when a facet is missing.
+ * reads and writes, its words, how its named values travel to the native helper, its probe values for
+ * exploration and its C selftest text. spec/ops/index.ts collects one record per operation; a test walks them
+ * and fails when a facet is missing.
  */
 import type { OpName, Step } from '../ops.ts';
 import type { Profile } from '../profile.ts';
@@ -10,6 +11,7 @@ import type { Check } from '../rules/check.ts';
 import type { Decision } from '../rules/decision.ts';
 import type { SystemState } from '../state.ts';
 import type { World } from '../world.ts';
+import type { CSelftest } from './cSelftest.ts';
 import type { FieldName, FieldSpec, StepOf } from './fields.ts';
 import type { Probes } from './probes.ts';
 
@@ -51,6 +53,7 @@ export interface OpModule<N extends OpName> {
   name: N;
   /** One line: the syscall or ioctl it stands for. */
   summary: string;
+  /** Its schema's fields (`opSchema` in its module): the op's TypeScript type is computed from them. */
   fields: readonly FieldSpec<FieldName<N>>[];
   /** The rule: outcome and rule id; mutates the world. fork is decided by step() itself (it nests steps). */
   decide: ((w: World, step: StepOf<N>) => Decision) | 'nested-steps';
@@ -63,4 +66,9 @@ export interface OpModule<N extends OpName> {
   wireEnums: Readonly<Partial<Record<FieldName<N>, Readonly<Record<string, WireValue>>>>>;
   /** The values the explorer tries in a state (spec/ops/probes.ts), or why it never offers this op. */
   probes: Probes<N>;
+  /**
+   * The step as C for the generated selftests (spec/ops/cSelftest.ts), or why a process cannot issue it on its
+   * own, said of the op (`needs a vCPU`): its traces are then left out of the C suite.
+   */
+  cSelftest: CSelftest<N> | { none: string };
 }

@@ -7,26 +7,34 @@ import {
   uffdRegisterChecks,
   uffdRegisterContext,
 } from '../rules/uffd.ts';
-import { handleField, intField } from './fields.ts';
+import { addr, callIntoRet, u64 } from './cSelftest.ts';
+import { handleField, intField, opSchema } from './fields.ts';
 import { PAGE } from './probes.ts';
 import { type OpModule, checkList } from './types.ts';
 import { range } from './words.ts';
 
+/**
+ * userfaultfd(2) for the process (UFFDIO_API, once), then UFFDIO_REGISTER of [offset, offset+length) of a mapping
+ * in one mode (kernel-abi.md §4.3). Faults there are then reported to the userfaultfd instead of being resolved.
+ */
+export const uffdRegisterSchema = opSchema('uffd_register', [
+  handleField('map'),
+  intField('offset'),
+  intField('length'),
+  { name: 'mode', type: { kind: 'enum', values: ['minor', 'missing'] } },
+]);
+
+/** UFFDIO_REGISTER_MODE_MISSING = 1 << 0, UFFDIO_REGISTER_MODE_MINOR = 1 << 2 (include/uapi/linux/userfaultfd.h). */
+const REGISTER_MODE = { missing: 1, minor: 4 } as const;
+
 export const uffdRegisterOp: OpModule<'uffd_register'> = {
-  name: 'uffd_register',
+  ...uffdRegisterSchema,
   summary: "userfaultfd(2) + UFFDIO_API for the process (once), then UFFDIO_REGISTER of a mapping's range in one mode",
-  fields: [
-    handleField('map'),
-    intField('offset'),
-    intField('length'),
-    { name: 'mode', type: { kind: 'enum', values: ['minor', 'missing'] } },
-  ],
   decide: uffdRegister,
   checkList: checkList({ checks: () => uffdRegisterChecks(null), context: uffdRegisterContext }),
   footprint: { reads: ['names', 'maps'], writes: ['maps'] },
   phrase: (_p, s) => `UFFDIO_REGISTER_MODE_${s.mode.toUpperCase()} of ${range(s.offset, s.length)} of ${s.map}`,
-  // UFFDIO_REGISTER_MODE_MISSING = 1 << 0, UFFDIO_REGISTER_MODE_MINOR = 1 << 2 (include/uapi/linux/userfaultfd.h).
-  wireEnums: { mode: { missing: 1, minor: 4 } },
+  wireEnums: { mode: REGISTER_MODE },
   // Where the profile says what userfaultfd does, after each mapping's munmap probe: register the file's pages in
   // each mode (linux-7.3: each refused); where registration works (uffd-minor), an unaligned range and a range
   // past the mapping, after the continues.
@@ -51,12 +59,16 @@ export const uffdRegisterOp: OpModule<'uffd_register'> = {
       },
     ],
   },
+  cSelftest: {
+    step: (s) => callIntoRet(`gmem_uffd_register(${addr(s.map, s.offset)}, ${u64(s.length)}, ${REGISTER_MODE[s.mode]})`),
+  },
 };
 
+export const uffdContinueSchema = opSchema('uffd_continue', [handleField('map'), intField('offset'), intField('length')]);
+
 export const uffdContinueOp: OpModule<'uffd_continue'> = {
-  name: 'uffd_continue',
+  ...uffdContinueSchema,
   summary: 'UFFDIO_CONTINUE of a range of a registered mapping: map the page-cache pages already there',
-  fields: [handleField('map'), intField('offset'), intField('length')],
   decide: uffdContinue,
   checkList: checkList({ checks: () => uffdContinueChecks(null), context: uffdContinueContext }),
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
@@ -79,4 +91,5 @@ export const uffdContinueOp: OpModule<'uffd_continue'> = {
       },
     ],
   },
+  cSelftest: { step: (s) => callIntoRet(`gmem_uffd_continue(${addr(s.map, s.offset)}, ${u64(s.length)})`) },
 };

@@ -12,11 +12,12 @@
  * guest_access, guest_request_conversion) or with a VM type that has no kernel encoding are left out, and
  * the result says which and why.
  */
-import { KVM_CAP, KVM_MEM, VM_TYPE } from '../../spec/constants.ts';
-import type { Int, Outcome, Step } from '../../spec/ops.ts';
+import { KVM_MEM } from '../../spec/constants.ts';
+import type { Outcome, Step } from '../../spec/ops.ts';
+import { type CLine, type CTable, ident, u64 } from '../../spec/ops/cSelftest.ts';
+import { opOf } from '../../spec/ops/index.ts';
+import { CAP_NAMES, big } from '../../spec/ops/words.ts';
 import type { Profile } from '../../spec/profile.ts';
-import { modeBits } from '../../spec/rules/fallocate.ts';
-import { memslotFlagBits } from '../../spec/rules/memslots.ts';
 import { acceptedFlagDefs, flagMask } from '../../spec/rules/kvm.ts';
 import { kvmUapiHeader } from './kvmUapi.ts';
 import type { GenTest, SuiteName } from './materialise.ts';
@@ -37,81 +38,6 @@ const cstr = (s: string) =>
     .replace(/\n/g, '\\n')
     .replace(/[^\x20-\x7e]/g, (c) => (c === '…' ? '...' : c === '→' ? '->' : c === '—' ? '-' : '?'))}"`;
 
-function big(v: Int): bigint {
-  return typeof v === 'bigint' ? v : BigInt(v);
-}
-
-/** An unsigned 64-bit literal. */
-function u64(v: Int): string {
-  const b = BigInt.asUintN(64, big(v));
-  return b < 4096n ? `${b}` : `0x${b.toString(16)}ULL`;
-}
-
-/** A signed 64-bit literal (off_t, loff_t). */
-function s64(v: Int): string {
-  const b = BigInt.asIntN(64, big(v));
-  if (b === -(1n << 63n)) return '(-0x7fffffffffffffffLL - 1)';
-  if (b < 0n) return `-${(-b) < 4096n ? `${-b}` : `0x${(-b).toString(16)}`}LL`;
-  return b < 4096n ? `${b}` : `0x${b.toString(16)}LL`;
-}
-
-function prot(p: string): string {
-  if (p === 'none') return 'PROT_NONE';
-  const out: string[] = [];
-  if (p.includes('r')) out.push('PROT_READ');
-  if (p.includes('w')) out.push('PROT_WRITE');
-  if (p.includes('x')) out.push('PROT_EXEC');
-  return out.join(' | ');
-}
-
-const MADV_NAMES: Record<string, string> = {
-  normal: 'MADV_NORMAL',
-  random: 'MADV_RANDOM',
-  sequential: 'MADV_SEQUENTIAL',
-  willneed: 'MADV_WILLNEED',
-  dontneed: 'MADV_DONTNEED',
-  free: 'MADV_FREE',
-  remove: 'MADV_REMOVE',
-  dontfork: 'MADV_DONTFORK',
-  dofork: 'MADV_DOFORK',
-  hugepage: 'MADV_HUGEPAGE',
-  nohugepage: 'MADV_NOHUGEPAGE',
-  pageout: 'MADV_PAGEOUT',
-  collapse: 'MADV_COLLAPSE',
-};
-
-const FALLOC_NAMES: Array<[number, string]> = [
-  [0x01, 'FALLOC_FL_KEEP_SIZE'],
-  [0x02, 'FALLOC_FL_PUNCH_HOLE'],
-  [0x04, 'FALLOC_FL_NO_HIDE_STALE'],
-  [0x08, 'FALLOC_FL_COLLAPSE_RANGE'],
-  [0x10, 'FALLOC_FL_ZERO_RANGE'],
-  [0x20, 'FALLOC_FL_INSERT_RANGE'],
-  [0x40, 'FALLOC_FL_UNSHARE_RANGE'],
-];
-
-function fallocMode(m: number): string {
-  if (m === 0) return '0';
-  const out: string[] = [];
-  let rest = m;
-  for (const [bit, name] of FALLOC_NAMES)
-    if (rest & bit) {
-      out.push(name);
-      rest &= ~bit;
-    }
-  if (rest) out.push(`0x${rest.toString(16)}`);
-  return out.join(' | ');
-}
-
-const CAP_NAMES = new Map<number, string>(Object.entries(KVM_CAP).map(([k, v]) => [v, `KVM_CAP_${k}`]));
-
-const RESERVED = new Set(['ret', 'val', 'match', 'st', 'pid', 'status', 'kvm_fd', 'main', 'errno']);
-
-function ident(h: string): string {
-  const id = h.replace(/[^A-Za-z0-9_]/g, '_');
-  return RESERVED.has(id) || /^\d/.test(id) ? `h_${id}` : id;
-}
-
 interface Ctx {
   profile: Profile;
   /** Rule texts used in the file (note → C identifier), emitted once as static strings. */
@@ -131,15 +57,6 @@ function collectHandles(steps: readonly Step[], c: Ctx): void {
   }
 }
 
-function fd(h: string): string {
-  return h === 'kvm' ? 'kvm_fd' : ident(h);
-}
-
-function addr(map: string, off: Int): string {
-  const o = big(off);
-  return o === 0n ? `${ident(map)}.addr` : `${ident(map)}.addr + ${s64(o)}`;
-}
-
 function says(c: Ctx, s: Step): string {
   return `"%s", ${ruleId(c, s)}`;
 }
@@ -157,19 +74,23 @@ function ruleId(c: Ctx, s: Step): string {
   return id;
 }
 
+/** The step's table form, where its operation has one (spec/ops/*.ts `cSelftest.table`). */
+function tableOf(s: Step): CTable<Step['op']> | undefined {
+  const c = opOf(s).cSelftest;
+  return 'none' in c ? undefined : (c.table as CTable<Step['op']> | undefined);
+}
+
 /*
  * Runs of refusals of one operation become a table looped over with one assertion, as the kernel's selftests
  * write invalid inputs: consecutive steps of the same table operation, none creating anything, each expected
- * to fail with an errno or to succeed without a return value.
+ * to fail with an errno or (where the table allows) to succeed without a return value.
  */
-const TABLE_OPS = new Set(['fallocate', 'create_gmem', 'set_memory_region2', 'mmap']);
-
 function tableable(s: Step): boolean {
   const o = s.expected;
-  if (!TABLE_OPS.has(s.op) || s.as || !o) return false;
-  if (s.op === 'create_gmem' && s.reserved?.length) return false;
+  const table = tableOf(s);
+  if (!table || s.as || !o || (table.accepts && !table.accepts(s))) return false;
   if ('errno' in o) return o.error_offset === undefined;
-  return s.op !== 'mmap' && 'ok' in o && o.ret === undefined && !o.fstat && !o.steps;
+  return table.successRows && 'ok' in o && o.ret === undefined && !o.fstat && !o.steps;
 }
 
 function errOf(o: Outcome): string {
@@ -177,43 +98,22 @@ function errOf(o: Outcome): string {
 }
 
 function emitTable(c: Ctx, run: readonly Step[], ind: string, n: number): void {
-  const op = run[0]?.op as string;
-  const name = `${op}_cases_${n}`;
+  const first = run[0] as Step;
+  const table = tableOf(first) as CTable<Step['op']>;
+  const name = `${first.op}_cases_${n}`;
   const rows: string[] = [];
-  let fields: string;
-  let call: string;
   for (const s of run) {
     const o = s.expected as Outcome;
     const rule = ruleId(c, s);
-    if (s.op === 'fallocate')
-      rows.push(`{ ${fd(s.gmem)}, ${fallocMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)}, ${errOf(o)}, ${rule} }`);
-    else if (s.op === 'create_gmem') rows.push(`{ ${fd(s.vm)}, ${u64(s.size)}, ${flagWords(c.profile, s.flags)}, ${errOf(o)}, ${rule} }`);
-    else if (s.op === 'mmap')
-      rows.push(
-        `{ ${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, ${errOf(o)}, ${rule} }`,
-      );
-    else if (s.op === 'set_memory_region2') rows.push(`{ ${fd(s.vm)}, { ${regionFields(s).join(', ')} }, ${errOf(o)}, ${rule} }`);
-  }
-  if (op === 'fallocate') {
-    fields = 'int fd; int mode; off_t offset; off_t len; int err; const char *rule;';
-    call = `fallocate(${name}[i].fd, ${name}[i].mode, ${name}[i].offset, ${name}[i].len)`;
-  } else if (op === 'create_gmem') {
-    fields = 'int vm; uint64_t size; uint64_t flags; int err; const char *rule;';
-    call = `ioctl(${name}[i].vm, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = ${name}[i].size, .flags = ${name}[i].flags })`;
-  } else if (op === 'mmap') {
-    fields = 'int fd; off_t offset; uint64_t length; int prot; int flags; int err; const char *rule;';
-    call = `mmap_ret(${name}[i].fd, ${name}[i].offset, ${name}[i].length, ${name}[i].prot, ${name}[i].flags)`;
-  } else {
-    fields = 'int vm; struct kvm_userspace_memory_region2 region; int err; const char *rule;';
-    call = `ioctl(${name}[i].vm, KVM_SET_USER_MEMORY_REGION2, &${name}[i].region)`;
+    rows.push(`{ ${table.row(s, c.profile)}, ${errOf(o)}, ${rule} }`);
   }
   c.out.push(`${ind}{`);
-  c.out.push(`${ind}	const struct { ${fields} } ${name}[] = {`);
+  c.out.push(`${ind}	const struct { ${table.members} int err; const char *rule; } ${name}[] = {`);
   for (const r of rows) c.out.push(`${ind}		${r},`);
   c.out.push(`${ind}	};`);
   c.out.push('');
   c.out.push(`${ind}	for (size_t i = 0; i < ARRAY_SIZE(${name}); i++) {`);
-  c.out.push(`${ind}		ret = ${call};`);
+  c.out.push(`${ind}		ret = ${table.call(`${name}[i]`)};`);
   c.out.push(`${ind}		if (${name}[i].err) {`);
   c.out.push(`${ind}			ASSERT_ERRNO(${name}[i].err, ret) TH_LOG("${name}[%zu]: %s", i, ${name}[i].rule);`);
   c.out.push(`${ind}		} else {`);
@@ -270,229 +170,26 @@ function assertAccess(c: Ctx, ind: string, o: Outcome, s: Step): void {
   if (o.match !== undefined) c.out.push(`${ind}ASSERT_EQ(${o.match ? 1 : 0}, match) TH_LOG(${says(c, s)});`);
 }
 
+/** One line of a step's C (spec/ops/cSelftest.ts CLine) at the step's indentation. */
+function emitLine(c: Ctx, line: CLine, ind: string, o: Outcome, s: Step): void {
+  if (typeof line === 'string') c.out.push(`${ind}${line}`);
+  else if ('assertResult' in line) assertResult(c, ind, line.assertResult, o, s);
+  else if ('assertAccess' in line) assertAccess(c, ind, o, s);
+  else if ('assertOk' in line) c.out.push(`${ind}ASSERT_OK(${line.assertOk}) TH_LOG(${says(c, s)});`);
+  else if ('assertEq' in line) c.out.push(`${ind}ASSERT_EQ(${line.assertEq[0]}, ${line.assertEq[1]}) TH_LOG(${says(c, s)});`);
+  else for (const inner of line.child) emitStep(c, inner, `${ind}\t`);
+}
+
+/** A step's C from its operation's `cSelftest` facet; Unsupported (the trace is left out) when it has none. */
 function emitStep(c: Ctx, s: Step, ind: string): void {
   const o = s.expected;
   if (!o) throw new Unsupported('a step without an expected outcome');
-  const out = c.out;
-  switch (s.op) {
-    case 'check_extension':
-      out.push(`${ind}ret = ioctl(${fd(s.on)}, KVM_CHECK_EXTENSION, ${CAP_NAMES.get(Number(s.cap)) ?? u64(s.cap)});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'create_vm': {
-      const t = typeof s.type === 'string' ? s.type : undefined;
-      if (t === 'cca') throw new Unsupported('VM type cca has no kernel encoding');
-      const v = t !== undefined ? `${VM_TYPE[t as keyof typeof VM_TYPE]}` : u64(s.type as Int);
-      const target = s.as ? ident(s.as) : 'ret';
-      out.push(`${ind}${target} = ioctl(kvm_fd, KVM_CREATE_VM, ${v}UL);`);
-      assertResult(c, ind, target, o, s);
-      return;
-    }
-    case 'create_gmem': {
-      const target = s.as ? ident(s.as) : 'ret';
-      const res = s.reserved?.length ? `, .reserved = { ${s.reserved.map(u64).join(', ')} }` : '';
-      const flags = flagWords(c.profile, s.flags);
-      out.push(
-        `${ind}${target} = ioctl(${fd(s.vm)}, KVM_CREATE_GUEST_MEMFD, &(struct kvm_create_guest_memfd){ .size = ${u64(s.size)}, .flags = ${flags}${res} });`,
-      );
-      assertResult(c, ind, target, o, s);
-      return;
-    }
-    case 'close':
-      out.push(`${ind}ret = close(${fd(s.h)});`);
-      out.push(`${ind}${fd(s.h)} = -1;`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'dup': {
-      const target = s.as ? ident(s.as) : 'ret';
-      out.push(`${ind}${target} = dup(${fd(s.h)});`);
-      assertResult(c, ind, target, o, s);
-      return;
-    }
-    case 'mmap': {
-      const target = s.as ? ident(s.as) : 'scratch_map';
-      if (!s.as) c.uses.add('scratch_map');
-      out.push(
-        `${ind}${target} = gmem_mmap(${fd(s.gmem)}, ${s64(s.offset)}, ${u64(s.length)}, ${prot(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}, &ret);`,
-      );
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    }
-    case 'munmap':
-      out.push(`${ind}ret = munmap(${ident(s.map)}.addr, ${ident(s.map)}.len);`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'mprotect':
-      out.push(`${ind}ret = mprotect(${ident(s.map)}.addr, ${ident(s.map)}.len, ${prot(s.prot)});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'madvise':
-      out.push(`${ind}ret = madvise(${addr(s.map, s.offset)}, ${u64(s.length)}, ${MADV_NAMES[s.advice] ?? s.advice});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'read_mem':
-      c.uses.add('val');
-      out.push(`${ind}ret = read_byte(${addr(s.map, s.offset)}, &val);`);
-      assertAccess(c, ind, o, s);
-      return;
-    case 'write_mem':
-      out.push(`${ind}ret = write_byte(${addr(s.map, s.offset)}, ${s.value});`);
-      assertAccess(c, ind, o, s);
-      return;
-    case 'fill_mem':
-      out.push(`${ind}ret = fill_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value});`);
-      assertAccess(c, ind, o, s);
-      return;
-    case 'check_mem':
-      c.uses.add('match');
-      out.push(`${ind}ret = check_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value}, &match);`);
-      assertAccess(c, ind, o, s);
-      return;
-    case 'fallocate':
-      out.push(`${ind}ret = fallocate(${fd(s.gmem)}, ${fallocMode(modeBits(s.mode))}, ${s64(s.offset)}, ${s64(s.len)});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'fstat':
-      c.uses.add('st');
-      out.push(`${ind}ret = fstat(${fd(s.h)}, &st);`);
-      if ('ok' in o && o.fstat) {
-        out.push(`${ind}ASSERT_OK(ret) TH_LOG(${says(c, s)});`);
-        out.push(`${ind}ASSERT_EQ(${u64(o.fstat.st_size)}, st.st_size) TH_LOG(${says(c, s)});`);
-        out.push(`${ind}ASSERT_EQ(${o.fstat.st_blksize}, st.st_blksize) TH_LOG(${says(c, s)});`);
-        const type = o.fstat.st_type === 'reg' ? 'S_IFREG' : o.fstat.st_type === 'unknown' ? '0' : undefined;
-        if (type === undefined) throw new Unsupported(`fstat type ${o.fstat.st_type}`);
-        out.push(`${ind}ASSERT_EQ(${type}, st.st_mode & S_IFMT) TH_LOG(${says(c, s)});`);
-      } else assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'ftruncate':
-      out.push(`${ind}ret = ftruncate(${fd(s.h)}, ${s64(s.length)});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'read':
-    case 'write':
-    case 'pread':
-    case 'pwrite': {
-      if (big(s.len) > 65536n) throw new Unsupported('a read/write count above the 64 KiB buffer');
-      const buf = 'io_buf';
-      const call =
-        s.op === 'read'
-          ? `read(${fd(s.h)}, ${buf}, ${u64(s.len)})`
-          : s.op === 'write'
-            ? `write(${fd(s.h)}, ${buf}, ${u64(s.len)})`
-            : `${s.op}(${fd(s.h)}, ${buf}, ${u64(s.len)}, ${s64(s.offset)})`;
-      out.push(`${ind}ret = ${call};`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    }
-    case 'set_memory_region2': {
-      const fields = regionFields(s);
-      out.push(
-        `${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ ${fields.join(', ')} });`,
-      );
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    }
-    case 'delete_memslot':
-      out.push(
-        `${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_USER_MEMORY_REGION2, &(struct kvm_userspace_memory_region2){ .slot = ${u64(BigInt.asUintN(32, big(s.slot)))} });`,
-      );
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'set_memory_attributes':
-      out.push(
-        `${ind}ret = ioctl(${fd(s.vm)}, KVM_SET_MEMORY_ATTRIBUTES, &(struct kvm_memory_attributes){ .address = ${u64(s.address)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} });`,
-      );
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'set_memory_attributes2': {
-      c.uses.add('attr2');
-      out.push(
-        `${ind}attr2 = (struct kvm_memory_attributes2){ .offset = ${u64(s.offset)}, .size = ${u64(s.size)}, .attributes = ${u64(s.attributes)}, .flags = ${u64(s.flags ?? 0)} };`,
-      );
-      out.push(`${ind}ret = ioctl(${fd(s.gmem)}, KVM_SET_MEMORY_ATTRIBUTES2, &attr2);`);
-      assertResult(c, ind, 'ret', o, s);
-      if ('errno' in o && o.error_offset !== undefined)
-        out.push(`${ind}ASSERT_EQ(${u64(o.error_offset)}, attr2.error_offset) TH_LOG(${says(c, s)});`);
-      return;
-    }
-    case 'pin':
-      out.push(`${ind}ret = gmem_pin(${addr(s.map, s.offset)}, ${u64(s.len)});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'unpin':
-      out.push(`${ind}ret = gmem_unpin(${addr(s.map, s.offset)}, ${u64(s.len)});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'fork': {
-      c.uses.add('pid');
-      if (!('ok' in o)) throw new Unsupported('a fork that fails');
-      out.push(`${ind}pid = fork();`);
-      out.push(`${ind}ASSERT_GE(pid, 0) TH_LOG("fork()");`);
-      out.push(`${ind}if (pid == 0) {`);
-      for (const inner of s.steps) emitStep(c, inner, `${ind}\t`);
-      out.push(`${ind}\t_exit(0);`);
-      out.push(`${ind}}`);
-      out.push(`${ind}ASSERT_CHILD_OK(pid) TH_LOG("the forked child's steps behave as the spec says");`);
-      return;
-    }
-    case 'launch_start':
-    case 'launch_finish':
-    case 'populate':
-    case 'guest_access':
-    case 'guest_request_conversion':
-    case 'pre_fault':
-      throw new Unsupported(`${s.op} needs a confidential-computing platform or a vCPU`);
-    case 'uffd_register':
-      // UFFDIO_REGISTER_MODE_MISSING = 1, _MINOR = 4 (the op's wireEnums).
-      out.push(`${ind}ret = gmem_uffd_register(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.mode === 'minor' ? 4 : 1});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    case 'uffd_continue':
-      out.push(`${ind}ret = gmem_uffd_continue(${addr(s.map, s.offset)}, ${u64(s.length)});`);
-      assertResult(c, ind, 'ret', o, s);
-      return;
-    default: {
-      // Unreachable: every operation has a case above, and a new one fails to compile here until it has one.
-      const missing: never = s;
-      throw new Error(`internal: ${(missing as Step).op} has no C form`);
-    }
-  }
-}
-
-function regionFields(s: Step & { op: 'set_memory_region2' }): string[] {
-  const flags = memslotFlagBits(s.flags);
-  const names: string[] = [];
-  if (flags & KVM_MEM.LOG_DIRTY_PAGES) names.push('KVM_MEM_LOG_DIRTY_PAGES');
-  if (flags & KVM_MEM.READONLY) names.push('KVM_MEM_READONLY');
-  if (flags & KVM_MEM.GUEST_MEMFD) names.push('KVM_MEM_GUEST_MEMFD');
-  const rest = flags & ~(KVM_MEM.LOG_DIRTY_PAGES | KVM_MEM.READONLY | KVM_MEM.GUEST_MEMFD);
-  if (rest) names.push(`0x${rest.toString(16)}`);
-  const uaddr = typeof s.uaddr === 'object' ? `(uint64_t)(uintptr_t)${addr(s.uaddr.map, s.uaddr.offset)}` : u64(s.uaddr);
-  const fields = [
-    `.slot = ${u64(BigInt.asUintN(32, big(s.slot)))}`,
-    `.flags = ${names.join(' | ') || '0'}`,
-    `.guest_phys_addr = ${u64(s.gpa)}`,
-    `.memory_size = ${u64(s.size)}`,
-    `.userspace_addr = ${uaddr}`,
-  ];
-  if (s.gmem_offset !== undefined) fields.push(`.guest_memfd_offset = ${u64(s.gmem_offset)}`);
-  if (s.gmem !== undefined) fields.push(`.guest_memfd = (uint32_t)${fd(s.gmem)}`);
-  return fields;
-}
-
-function flagWords(profile: Profile, flags: Int): string {
-  let f = BigInt.asUintN(64, big(flags));
-  if (f === 0n) return '0';
-  const out: string[] = [];
-  for (const d of profile.flags) {
-    const bit = 1n << BigInt(d.bit);
-    if (f & bit && (d.name === 'MMAP' || d.name === 'INIT_SHARED')) {
-      out.push(`GUEST_MEMFD_FLAG_${d.name}`);
-      f &= ~bit;
-    }
-  }
-  if (f) out.push(u64(f));
-  return out.join(' | ');
+  const facet = opOf(s).cSelftest;
+  if ('none' in facet) throw new Unsupported(`${s.op} ${facet.none}`);
+  const form = facet.step(s, o, c.profile);
+  if ('unsupported' in form) throw new Unsupported(form.unsupported);
+  for (const local of form.locals ?? []) c.uses.add(local);
+  for (const line of form.lines) emitLine(c, line, ind, o, s);
 }
 
 /** The guest_memfd flags a test relies on the kernel accepting (the profile's accepted flags it uses). */
