@@ -14,7 +14,7 @@
  * means the kernel refuses the page-level part of the operation, and the rule layer (spec/rules) turns that
  * into the errno or signal the profile prescribes.
  */
-import { and, assign, or, setup, stateIn } from 'xstate';
+import { and, assign, not, or, setup, stateIn } from 'xstate';
 import type { FolioRules } from './folio.ts';
 
 export interface PageRules {
@@ -124,12 +124,16 @@ export function createPageMachine(rules: PageRules) {
       hasMapper: ({ context, event }) => event.type === 'HOST_UNMAP' && context.hostMappers.includes(event.mapper),
       toPrivate: ({ event }) => event.type === 'CONVERT_BEGIN' && event.to === 'private',
       toShared: ({ event }) => event.type === 'CONVERT_BEGIN' && event.to === 'shared',
+      /** The page is in the stable state a conversion starts from: shared to convert to private, private to shared. */
+      startsConversion: or([and(['toPrivate', stateIn({ attribute: 'shared' })]), and(['toShared', stateIn({ attribute: 'private' })])]),
       lastPin: ({ context }) => context.pins === 1,
       guestPrivate: ({ event }) => event.type === 'GUEST_MAP' && event.private,
       guestShared: ({ event }) => event.type === 'GUEST_MAP' && !event.private,
       trustedEntityPrepares: () => rules.trustedEntityPrepares,
       /** The trusted entity holds the page (prepared or populated): giving it back changes what the host sees. */
       trustedEntityHolds: or([stateIn({ trustedEntity: 'prepared' }), stateIn({ trustedEntity: 'populated' })]),
+      /** Populate loads a page the trusted entity does not hold yet; one it holds is refused (EEXIST, §2.19). */
+      populatable: not('trustedEntityHolds'),
       conversionZapsHost: () => rules.keepsHostMappings !== true,
       removesOnAllocate: () => removesOnAllocate,
       removesWhenPrivate: () => removesWhenPrivate,
@@ -215,7 +219,7 @@ export function createPageMachine(rules: PageRules) {
               ALLOCATE: { target: 'allocated' },
               HOST_FAULT: { guard: 'hostMayAccess', target: 'initialised', actions: 'zeroContent' },
               GUEST_MAP: { target: 'initialised', actions: 'zeroContent' },
-              POPULATE: { target: 'initialised', actions: 'loadImage' },
+              POPULATE: { guard: 'populatable', target: 'initialised', actions: 'loadImage' },
             },
           },
           allocated: {
@@ -223,7 +227,7 @@ export function createPageMachine(rules: PageRules) {
             on: {
               HOST_FAULT: { guard: 'hostMayAccess', target: 'initialised', actions: 'zeroContent' },
               GUEST_MAP: { target: 'initialised', actions: 'zeroContent' },
-              POPULATE: { target: 'initialised', actions: 'loadImage' },
+              POPULATE: { guard: 'populatable', target: 'initialised', actions: 'loadImage' },
               PUNCH: { target: 'hole' },
             },
           },
@@ -240,7 +244,7 @@ export function createPageMachine(rules: PageRules) {
               HOST_WRITE: { actions: 'writeByte' },
               HOST_FILL: { actions: 'fill' },
               GUEST_WRITE: { actions: 'writeByte' },
-              POPULATE: { actions: 'loadImage' },
+              POPULATE: { guard: 'populatable', actions: 'loadImage' },
               PUNCH: { target: 'hole', actions: 'zeroContent' },
             },
           },
@@ -261,7 +265,11 @@ export function createPageMachine(rules: PageRules) {
                 { guard: 'hasMapper', actions: 'removeMapper' },
               ],
               PUNCH: { target: 'unmapped', actions: 'unmapAllHost' },
-              CONVERT_BEGIN: { guard: and(['toPrivate', 'conversionZapsHost']), target: 'unmapped', actions: 'unmapAllHost' },
+              CONVERT_BEGIN: {
+                guard: and(['startsConversion', 'toPrivate', 'conversionZapsHost']),
+                target: 'unmapped',
+                actions: 'unmapAllHost',
+              },
             },
           },
         },
@@ -317,7 +325,7 @@ export function createPageMachine(rules: PageRules) {
                 { guard: 'removesOnAllocate', target: 'removed' },
                 { guard: and(['removesWhenPrivate', 'guestPrivate']), target: 'removed' },
               ],
-              POPULATE: { guard: or(['removesOnAllocate', 'removesWhenPrivate']), target: 'removed' },
+              POPULATE: { guard: and(['populatable', or(['removesOnAllocate', 'removesWhenPrivate'])]), target: 'removed' },
               CONVERT_COMMIT: {
                 guard: and(['removesWhenPrivate', stateIn({ attribute: 'toPrivate' }), 'noExtraReferences']),
                 target: 'removed',
@@ -345,12 +353,13 @@ export function createPageMachine(rules: PageRules) {
             },
           },
           // Any conversion step invalidates the guest's mapping: a page the guest mapped while it waited in
-          // transition must not keep a stage-2 mapping of the old kind after the commit.
+          // transition must not keep a stage-2 mapping of the old kind after the commit. A CONVERT_BEGIN that starts
+          // no conversion (the page is already on its way, or already there) is refused, here as in `attribute`.
           shared: {
             on: {
               STAGE2_ZAP: { target: 'none' },
               PUNCH: { target: 'none' },
-              CONVERT_BEGIN: { target: 'none' },
+              CONVERT_BEGIN: { guard: 'startsConversion', target: 'none' },
               CONVERT_COMMIT: { target: 'none' },
             },
           },
@@ -358,7 +367,7 @@ export function createPageMachine(rules: PageRules) {
             on: {
               STAGE2_ZAP: { target: 'none' },
               PUNCH: { target: 'none' },
-              CONVERT_BEGIN: { target: 'none' },
+              CONVERT_BEGIN: { guard: 'startsConversion', target: 'none' },
               CONVERT_COMMIT: { target: 'none' },
             },
           },

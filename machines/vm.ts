@@ -5,7 +5,9 @@
  *   lifecycle  alive | fdsClosed (only guest_memfd files keep it) | destroyed
  *   launch     none | started | finished      (SNP LAUNCH_START/FINISH, TDX INIT_VM/FINALIZE_VM, CCA activate)
  *
- * Memslots and per-VM memory attributes are context; the rules in spec/rules decide their errnos.
+ * The launch region is the authority on the launch phase: which launch command comes next, when populate is
+ * allowed (POPULATE) and when a vCPU may run the guest (RUN). The rules ask it (World.vmAccepts) and turn a
+ * refusal into their errno. Memslots and per-VM memory attributes are plain data in the system state.
  */
 import { assign, setup } from 'xstate';
 
@@ -21,7 +23,14 @@ export type VmEvent =
   | { type: 'GMEM_CREATED' }
   | { type: 'GMEM_RELEASED' }
   | { type: 'LAUNCH_START' }
-  | { type: 'LAUNCH_FINISH' };
+  | { type: 'LAUNCH_FINISH' }
+  /** Platform populate (LAUNCH_UPDATE / INIT_MEM_REGION / RMI_POPULATE) of the VM's memory. */
+  | { type: 'POPULATE' }
+  /**
+   * A vCPU runs the guest or pre-faults its memory (KVM_RUN, KVM_PRE_FAULT_MEMORY). `launchFlow`: the VM type has
+   * a launch flow (SNP, TDX, CCA), so the guest runs only once its measurement is sealed.
+   */
+  | { type: 'RUN'; launchFlow: boolean };
 
 export const vmMachine = setup({
   types: { context: {} as VmContext, events: {} as VmEvent },
@@ -29,6 +38,8 @@ export const vmMachine = setup({
     lastFdNoGmem: ({ context }) => context.fds === 1 && context.gmemRefs === 0,
     lastFd: ({ context }) => context.fds === 1,
     lastGmemNoFd: ({ context }) => context.gmemRefs === 1 && context.fds === 0,
+    /** A VM type without a launch flow runs its guest at any time (its launch region never leaves `none`). */
+    noLaunchFlow: ({ event }) => event.type === 'RUN' && !event.launchFlow,
   },
   actions: {
     addFd: assign({ fds: ({ context }) => context.fds + 1 }),
@@ -69,12 +80,26 @@ export const vmMachine = setup({
     launch: {
       initial: 'none',
       states: {
-        none: { on: { LAUNCH_START: { target: 'started' } } },
+        // POPULATE and RUN change nothing here; their targets say where each is allowed (a transition with neither
+        // target nor action would not be enabled).
+        none: {
+          on: {
+            LAUNCH_START: { target: 'started' },
+            RUN: { guard: 'noLaunchFlow', target: 'none' },
+          },
+        },
         started: {
           description: 'Launch in progress: populate (LAUNCH_UPDATE / INIT_MEM_REGION / RMI_POPULATE) allowed.',
-          on: { LAUNCH_FINISH: { target: 'finished' } },
+          on: {
+            LAUNCH_FINISH: { target: 'finished' },
+            POPULATE: { target: 'started' },
+            RUN: { guard: 'noLaunchFlow', target: 'started' },
+          },
         },
-        finished: { description: 'Measurement sealed: no more populate; the guest may run and pre-fault.' },
+        finished: {
+          description: 'Measurement sealed: no more populate; the guest may run and pre-fault.',
+          on: { RUN: { target: 'finished' } },
+        },
       },
     },
   },

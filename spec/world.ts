@@ -3,7 +3,7 @@
  * resolution, page access through the page machine, and the cascades of close / munmap / release through the
  * guestMemfd and vm machines. Rules never mutate the caller's state: World clones it first.
  */
-import { MachineBridge, type MachineObserver } from '../machines/bridge.ts';
+import { MachineBridge, type MachineObserver, type PartState } from '../machines/bridge.ts';
 import { type GmemContext, type GmemEvent, guestMemfdMachine } from '../machines/guestMemfd.ts';
 import type { PageEvent, PageRules } from '../machines/page.ts';
 import { type VmContext, type VmEvent, vmMachine } from '../machines/vm.ts';
@@ -24,6 +24,16 @@ import {
 
 const gmemBridge = new MachineBridge<GmemContext, GmemEvent>(guestMemfdMachine);
 const vmBridge = new MachineBridge<VmContext, VmEvent>(vmMachine);
+
+/** A guest_memfd's or a VM's part of the state, as its machine's state (the system state keeps them as fields). */
+const gmemPart = (g: GmemState): PartState<GmemContext> => ({
+  value: g.lifecycle,
+  context: { fds: g.fds, maps: g.maps, bindings: g.bindings },
+});
+const vmPart = (v: VmState): PartState<VmContext> => ({
+  value: { lifecycle: v.lifecycle, launch: v.launch },
+  context: { fds: v.fds, gmemRefs: v.gmemRefs },
+});
 
 // Deep copies of one element of each part of the state (cloneState is all of them): World copies an element the
 // first time it hands it out for a change, and shares the others with the state it was given.
@@ -483,17 +493,12 @@ export class World {
    * instead of repeating its guard. Changes nothing and tells no observer (a question, not a transition).
    */
   gmemAccepts(gmemId: number, event: GmemEvent): boolean {
-    const g = this.peekGmem(gmemId);
-    return gmemBridge.apply({ value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } }, event) !== null;
+    return gmemBridge.apply(gmemPart(this.peekGmem(gmemId)), event) !== null;
   }
 
   gmemEvent(gmemId: number, event: GmemEvent): boolean {
     const g = this.gmem(gmemId);
-    const next = gmemBridge.apply(
-      { value: g.lifecycle, context: { fds: g.fds, maps: g.maps, bindings: g.bindings } },
-      event,
-      this.observer,
-    );
+    const next = gmemBridge.apply(gmemPart(g), event, this.observer);
     if (!next) return false;
     const wasReleased = g.lifecycle === 'released';
     g.lifecycle = next.value as GmemState['lifecycle'];
@@ -504,15 +509,25 @@ export class World {
     return true;
   }
 
+  /** Whether the VM's machine would take the event now (as gmemAccepts: a question, no change, no observer). */
+  vmAccepts(vmId: number, event: VmEvent): boolean {
+    return vmBridge.apply(vmPart(this.peekVm(vmId)), event) !== null;
+  }
+
   vmEvent(vmId: number, event: VmEvent): boolean {
-    const v = this.vm(vmId);
-    const next = vmBridge.apply(
-      { value: { lifecycle: v.lifecycle, launch: v.launch }, context: { fds: v.fds, gmemRefs: v.gmemRefs } },
-      event,
-      this.observer,
-    );
+    const before = this.peekVm(vmId);
+    const next = vmBridge.apply(vmPart(before), event, this.observer);
     if (!next) return false;
     const value = next.value as { lifecycle: VmState['lifecycle']; launch: VmState['launch'] };
+    // A transition that changes nothing (POPULATE, RUN) leaves the VM shared with the caller's state.
+    if (
+      value.lifecycle === before.lifecycle &&
+      value.launch === before.launch &&
+      next.context.fds === before.fds &&
+      next.context.gmemRefs === before.gmemRefs
+    )
+      return true;
+    const v = this.vm(vmId);
     const wasDestroyed = v.lifecycle === 'destroyed';
     v.lifecycle = value.lifecycle;
     v.launch = value.launch;

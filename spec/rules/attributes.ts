@@ -267,14 +267,16 @@ export function convertInPlace(w: World, gmem: number, start: number, n: number,
 export function convertInPlaceStop(w: World, gmem: number, start: number, n: number, to: 'private' | 'shared'): ConversionStop | undefined {
   const pages: number[] = [];
   for (let i = start; i < start + Math.min(n, MAX_CONVERT_PAGES); i++) pages.push(i);
-  const from = to === 'private' ? 'shared' : 'private';
   const inTransition = to === 'private' ? 'toPrivate' : 'toShared';
-  // Phase 1 (whole range): zap host mappings in every process (to private) and stage-2 mappings.
-  for (const i of pages) if (w.page(gmem, i).attribute === from) w.pageEvent(gmem, i, { type: 'CONVERT_BEGIN', to });
+  // Phase 1 (whole range): zap host mappings in every process (to private) and stage-2 mappings. The page machine
+  // refuses CONVERT_BEGIN to a page that is not in the state the conversion starts from.
+  for (const i of pages) w.pageEvent(gmem, i, { type: 'CONVERT_BEGIN', to });
   // Phase 2 (in order): check references and commit; the first refusal stops, and nothing after it changes.
   const inRange = (j: number) => j >= start && j < start + pages.length;
   for (let k = 0; k < pages.length; k++) {
     const i = pages[k] as number;
+    // Which pages this conversion commits (its own direction), not a refusal: CONVERT_COMMIT carries no direction,
+    // so the machine would also commit a page a pending guest request is converting the other way.
     if (w.page(gmem, i).attribute !== inTransition) continue;
     // The page's own references are checked first (elevated-refcount); then its folio's split or merge.
     const folio = w.pageCan(gmem, i, { type: 'CONVERT_COMMIT' }) && folioBlocksCommit(w, gmem, i, inRange, to);
@@ -378,10 +380,8 @@ export function guestRequestConversion(w: World, op: GuestRequestConversionOp & 
       if (m.gmem < 0 || m.gmemGone) continue;
       const a = Math.max(gfn, m.gfn);
       const b = Math.min(gfn + n, m.gfn + m.npages);
-      for (let g = a; g < b; g++) {
-        const i = m.gmemStart + (g - m.gfn);
-        if (w.page(m.gmem, i).attribute === (op.private ? 'shared' : 'private')) w.pageEvent(m.gmem, i, { type: 'CONVERT_BEGIN', to });
-      }
+      // The page machine refuses CONVERT_BEGIN to a page already converting or already `to`.
+      for (let g = a; g < b; g++) w.pageEvent(m.gmem, m.gmemStart + (g - m.gfn), { type: 'CONVERT_BEGIN', to });
     }
   }
   return success(

@@ -121,6 +121,9 @@ interface LaunchCtx {
   vm: string;
 }
 
+/** The VM machine's event for each launch command. */
+const LAUNCH_EVENT = { launch_start: { type: 'LAUNCH_START' }, launch_finish: { type: 'LAUNCH_FINISH' } } as const;
+
 /** The launch command's checks, by command (their messages and the phase check depend on it). */
 const launchChecks = checkListCache((command: LaunchOp['op']): Check<LaunchCtx>[] => {
   const op = { op: command };
@@ -141,11 +144,10 @@ const launchChecks = checkListCache((command: LaunchOp['op']): Check<LaunchCtx>[
       errno: 'EINVAL',
       says: op.op === 'launch_start' ? 'LAUNCH_START only once, before anything else' : 'LAUNCH_FINISH only after LAUNCH_START, once',
       cite: 'kernel-abi.md §2.19, §5 (launch flows)',
+      // The VM machine's launch region decides which launch command may come next.
       fails: ({ w: ww, vm }) => {
         const f = ww.fd(vm);
-        if (f.kind !== 'open') return false;
-        const v = ww.peekVm(f.fd.id);
-        return op.op === 'launch_start' ? v.launch !== 'none' : v.launch !== 'started';
+        return f.kind === 'open' && f.fd.kind === 'vm' && !ww.vmAccepts(f.fd.id, LAUNCH_EVENT[command]);
       },
     },
   ];
@@ -155,7 +157,7 @@ export function launch(w: World, op: LaunchOp & StepMeta): Decision {
   const f = firstFailure(launchChecks(op.op), { w, vm: op.vm });
   if (f) return refused(f);
   const fd = w.fd(op.vm);
-  if (fd.kind === 'open') w.vmEvent(fd.fd.id, { type: op.op === 'launch_start' ? 'LAUNCH_START' : 'LAUNCH_FINISH' });
+  if (fd.kind === 'open') w.vmEvent(fd.fd.id, LAUNCH_EVENT[op.op]);
   return success(
     `${op.op}.ok`,
     op.op === 'launch_start' ? 'the launch starts: populate is allowed' : 'the launch measurement is sealed; the guest may run',

@@ -248,9 +248,11 @@ function uaddrOf(w: World, u: SetMemoryRegion2Op['uaddr']): bigint {
 function deleteSlot(w: World, vm: number, old: Memslot): void {
   const v = w.vm(vm);
   v.memslots = v.memslots.filter((m) => m !== old);
-  if (old.gmem >= 0 && !old.gmemGone) {
+  const unbind = { type: 'UNBIND', vm, slot: old.slot } as const;
+  // The guestMemfd machine refuses UNBIND once the file is released (it cut the bindings and freed the pages).
+  if (old.gmem >= 0 && w.gmemAccepts(old.gmem, unbind)) {
     for (const i of w.touchedPages(old.gmem, old.gmemStart, old.npages)) w.pageEvent(old.gmem, i, { type: 'STAGE2_ZAP' });
-    w.gmemEvent(old.gmem, { type: 'UNBIND', vm, slot: old.slot });
+    w.gmemEvent(old.gmem, unbind);
   }
 }
 

@@ -5,6 +5,8 @@
  */
 import { type ErrnoName, KVM_CAP } from '../constants.ts';
 import type { GuestAccessOp, Outcome, PopulateOp, PreFaultOp, StepMeta } from '../ops.ts';
+import type { PageEvent } from '../../machines/page.ts';
+import type { VmEvent } from '../../machines/vm.ts';
 import type { Memslot } from '../state.ts';
 import type { World } from '../world.ts';
 import { hasEffect } from '../world.ts';
@@ -27,6 +29,16 @@ function vmOf(w: World, vm: string): number {
   const f = w.fd(vm);
   if (f.kind !== 'open' || f.fd.kind !== 'vm') throw new Error('internal: VM fd checked first');
   return f.fd.id;
+}
+
+/** The VM machine's event for a vCPU that runs the guest (guest access, pre-fault): it decides whether it may. */
+function runEvent(w: World, vm: number): VmEvent {
+  return { type: 'RUN', launchFlow: w.vmRules(vm).launch };
+}
+
+/** The page machine's event for populate: the image token from a source buffer, or in place the page's own bytes. */
+function populateEvent(op: PopulateOp): PageEvent {
+  return op.source === 'in_place' ? { type: 'POPULATE' } : { type: 'POPULATE', value: IMAGE_TOKEN };
 }
 
 function slotFor(w: World, vm: number, gfn: number): Memslot | undefined {
@@ -76,7 +88,8 @@ export function populateChecks(): Check<PopCtx>[] {
       errno: 'EINVAL',
       says: 'populate is allowed only after launch start and before launch finish',
       cite: 'kernel-abi.md §2.19, §5',
-      fails: (c) => c.w.peekVm(vmOf(c.w, c.vm)).launch !== 'started',
+      // The VM machine's launch region allows POPULATE only while the launch is under way.
+      fails: (c) => !c.w.vmAccepts(vmOf(c.w, c.vm), { type: 'POPULATE' }),
     },
     {
       id: 'populate.range',
@@ -121,10 +134,10 @@ export function populateChecks(): Check<PopCtx>[] {
       errno: 'EEXIST',
       says: 'a destination the trusted entity already owns (populated or prepared) fails with EEXIST',
       cite: 'kernel-abi.md §2.19 (SNP RMP already assigned; 6.11-era uptodate check)',
+      // The page machine refuses POPULATE of a page its trusted entity holds.
       fails: (c) =>
         pages(c).out.some(
-          (p) =>
-            p.slot && p.slot.gmem >= 0 && c.w.page(p.slot.gmem, p.slot.gmemStart + (p.gfn - p.slot.gfn)).trustedEntity !== 'unprepared',
+          (p) => p.slot && p.slot.gmem >= 0 && !c.w.pageCan(p.slot.gmem, p.slot.gmemStart + (p.gfn - p.slot.gfn), populateEvent(c.op)),
         ),
     },
   ];
@@ -146,13 +159,13 @@ export function populate(w: World, op: PopulateOp & StepMeta): Decision {
   const f = firstFailure(checks, c);
   if (f) return refused(f);
   const vm = vmOf(w, op.vm);
+  w.vmEvent(vm, { type: 'POPULATE' });
   const gfn = Number(c.gpa / PAGE);
   for (let g = gfn; g < gfn + Number(c.size / PAGE); g++) {
     const m = slotFor(w, vm, g) as Memslot;
-    const i = m.gmemStart + (g - m.gfn);
     // In place, the image is what userspace wrote while the page was shared (every byte of it); otherwise the
     // source buffer's bytes, the image token, are copied in.
-    w.pageEvent(m.gmem, i, op.source === 'in_place' ? { type: 'POPULATE' } : { type: 'POPULATE', value: IMAGE_TOKEN });
+    w.pageEvent(m.gmem, m.gmemStart + (g - m.gfn), populateEvent(op));
   }
   if (op.source === 'in_place')
     return success(
@@ -181,9 +194,10 @@ const guestAccessChecks = checkListCache((): Check<AccessCtx>[] => [
     errno: 'EINVAL',
     says: 'a confidential guest runs only after its launch is finished',
     cite: 'kernel-abi.md §5',
+    // The VM machine decides when a vCPU may run (RUN): at any time without a launch flow, else once it finished.
     fails: (x) => {
       const vm = vmOf(x.w, x.vm);
-      return x.w.vmRules(vm).launch && x.w.peekVm(vm).launch !== 'finished';
+      return !x.w.vmAccepts(vm, runEvent(x.w, vm));
     },
   },
 ]);
@@ -348,6 +362,7 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
   const f = firstFailure(guestAccessChecks(null), { w, vm: op.vm, op });
   if (f) return refused(f);
   const vm = vmOf(w, op.vm);
+  w.vmEvent(vm, runEvent(w, vm));
   const gpa = u64(op.gpa);
   const fault = guestFault(w, vm, Number(gpa / PAGE), op.private, 'guest_access', op.write === undefined ? 'read' : 'write');
   const off = Number(gpa % PAGE);
@@ -374,9 +389,6 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
   const { slot, page } = fault;
   const before = w.page(slot.gmem, page);
   const rules = w.vmRules(vm);
-  // This private fault is where the trusted entity takes a page that holds bytes: the platform decides what of
-  // them the guest reads (spec/rules/content.ts).
-  const taken = fault.private && rules.trustedEntityPrepares && before.trustedEntity === 'unprepared' && before.backing === 'initialised';
   w.pageEvent(slot.gmem, page, { type: 'GUEST_MAP', private: fault.private });
   if (op.write !== undefined) {
     w.pageEvent(slot.gmem, page, { type: 'GUEST_WRITE', offset: off, value: op.write });
@@ -390,6 +402,9 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
     };
   }
   const p = w.page(slot.gmem, page);
+  // The page machine says whether the trusted entity took the page at this fault (its prepare hook, a private
+  // fault): when the page held bytes, the platform decides what of them the guest reads (spec/rules/content.ts).
+  const taken = before.backing === 'initialised' && p.trustedEntity !== before.trustedEntity;
   if (taken) {
     const effect = rules.conversionContent.toPrivate;
     return {
@@ -443,7 +458,7 @@ const preFaultChecks = checkListCache((): Check<PreFaultCtx>[] => [
     cite: 'arch/x86/kvm/mmu/mmu.c kvm_arch_vcpu_pre_fault_memory (7.3)',
     fails: (c) => {
       const vm = vmOf(c.w, c.vm);
-      return c.w.vmRules(vm).launch && c.w.peekVm(vm).launch !== 'finished';
+      return !c.w.vmAccepts(vm, runEvent(c.w, vm));
     },
   },
   {
@@ -473,6 +488,7 @@ export function preFault(w: World, op: PreFaultOp & StepMeta): Decision {
   const f = firstFailure(preFaultChecks(null), c);
   if (f) return refused(f);
   const vm = vmOf(w, op.vm);
+  w.vmEvent(vm, runEvent(w, vm));
   const first = Number(c.gpa / PAGE);
   const n = Math.min(Number(c.size / PAGE), MAX_PREFAULT_PAGES);
   for (let k = 0; k < n; k++) {

@@ -653,8 +653,9 @@ export function lifecycleDiagram(profile: Profile, which: 'guestMemfd' | 'vm', o
   const { groups, nodes, edges } = walkMachine(machine, wc);
   lifecycleErrorEdges(which, nodes, edges);
   if (which === 'vm' && rules && !rules.launch) {
+    // RUN is the one launch-region event such a VM takes (its vCPU runs at any time); the search decides it.
     for (const e of edges)
-      if (e.source?.startsWith('vm.launch.') && e.kind !== 'error') {
+      if (e.source?.startsWith('vm.launch.') && !e.source.includes(':RUN:') && e.kind !== 'error') {
         e.status = 'unreachable';
         e.note = `VM type ${vmType} has no launch flow`;
       }

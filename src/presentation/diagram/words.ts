@@ -108,6 +108,8 @@ const VM_EVENT_WORDS: Words<VmEvent['type'], [r: VmTypeRules | undefined]> = {
   GMEM_RELEASED: () => 'guest_memfd released',
   LAUNCH_START: (r) => launchName(r, 'start'),
   LAUNCH_FINISH: (r) => launchName(r, 'finish'),
+  POPULATE: (r) => populateName(r),
+  RUN: () => 'KVM_RUN / KVM_PRE_FAULT_MEMORY',
 };
 
 export function vmEventWords(event: string, r: VmTypeRules | undefined): string {
@@ -130,6 +132,9 @@ export const GUARD_WORDS: Readonly<Record<string, string>> = {
   removesOnAllocate: 'NO_DIRECT_MAP removes every folio',
   removesWhenPrivate: 'NO_DIRECT_MAP removes private folios',
   hostMayAccess: 'page is shared',
+  startsConversion: 'page not converting yet',
+  populatable: 'trusted entity does not hold the page',
+  noLaunchFlow: 'VM type has no launch flow',
   rangeUnbound: 'range not bound yet',
   lastReference: 'last file reference',
   lastFd: 'last fd',
