@@ -2,9 +2,12 @@
  * Witness traces for behavioural differences between two profiles: a breadth-first search over pairs of system
  * states, driving both profiles with the very same operations (the bounded set of src/presentation/diagram/reachable.ts),
  * recording for each kind of difference the first — hence shortest — trace that shows it. Every witness is a
- * gmem-trace/1 trace whose predicted outcomes differ between the two profiles.
+ * gmem-trace/1 trace whose predicted outcomes differ between the two profiles. The search is the exploration
+ * engine's (spec/explore/engine.ts): the pair of explored states is its state, a step both sides take its event,
+ * and the witnesses are recorded by its edge hook.
  */
 import type { VmTypeName } from '../../../spec/constants.ts';
+import { ExactStore, type ExplorationModel, type Move, Search } from '../../../spec/explore/engine.ts';
 import type { Outcome, Step, Trace } from '../../../spec/ops.ts';
 import { outcomesEqual } from '../../../spec/outcome.ts';
 import type { Profile } from '../../../spec/profile.ts';
@@ -141,17 +144,31 @@ export function stepsOnB(steps: readonly Step[], map: VmTypeMap | undefined): St
   );
 }
 
+/** A state of the product search: where each side is, and how it got there (the trace a witness prints). */
 interface PairNode {
   /** Explored state ids of each side; -1: the side cannot go on (a creation failed, or it cannot run the trace). */
   ia: number;
   ib: number;
   ctx: TraceCtx;
   diverged: boolean;
-  parent?: number;
-  step?: Step;
-  ra?: SideOutcome;
-  rb?: SideOutcome;
   depth: number;
+  /** The pair this one was reached from, by `step`, with what each side did (absent: the initial pair). */
+  from?: { parent: PairNode; step: Step; ra: SideOutcome; rb: SideOutcome };
+}
+
+/** An event of a pair: the `k`-th operation of the first side, which the second side offers as its `kb`-th. */
+interface PairEvent {
+  next: { step: Step; ctx: TraceCtx };
+  k: number;
+  kb: number;
+}
+
+/** What one side did at a step, and the explored state it went on from (-1: none; -2: past its exploration). */
+type SideStep = SideResult & { next: number; broken: string[] };
+
+interface PairMove extends Move<PairNode> {
+  /** Both sides' results; absent when neither side could run the step (nothing to compare). */
+  compared?: { child: PairNode; ra: SideStep; rb: SideStep; differs: boolean };
 }
 
 export interface WitnessSearch {
@@ -191,17 +208,14 @@ function sayOutcome(o: SideOutcome, steps: readonly Step[], side: readonly SideO
   return `${outcomeWords(o.outcome)} [${o.rule.id}]`;
 }
 
-function pathOf(nodes: PairNode[], last: number): { steps: Step[]; a: SideOutcome[]; b: SideOutcome[] } {
+function pathOf(last: PairNode): { steps: Step[]; a: SideOutcome[]; b: SideOutcome[] } {
   const steps: Step[] = [];
   const a: SideOutcome[] = [];
   const b: SideOutcome[] = [];
-  for (let i: number | undefined = last; i !== undefined; ) {
-    const n: PairNode = nodes[i] as PairNode;
-    if (!n.step) break;
-    steps.unshift(n.step);
-    a.unshift(n.ra as SideOutcome);
-    b.unshift(n.rb as SideOutcome);
-    i = n.parent;
+  for (let f = last.from; f; f = f.parent.from) {
+    steps.unshift(f.step);
+    a.unshift(f.ra);
+    b.unshift(f.rb);
   }
   return { steps, a, b };
 }
@@ -225,17 +239,15 @@ export function searchWitnesses(
   }
   const u = xa.universe;
   const empty = emptySystem();
-  const nodes: PairNode[] = [{ ia: 0, ib: 0, ctx: INITIAL_CTX, diverged: false, depth: 0 }];
-  const seen = new Set<string>(['0|0|']);
-  const found = new Map<string, { node: number; at: number; aborted: number; title: string; kind: Witness['kind'] }>();
+  const found = new Map<string, { node: PairNode; at: number; aborted: number; title: string; kind: Witness['kind'] }>();
   const rulesA = new Set<string>();
   const rulesB = new Set<string>();
   let truncated = xa.truncated || xb.truncated;
-  const consider = (key: string, title: string, kind: Witness['kind'], node: number, depth: number, aborted: number) => {
+  const consider = (key: string, title: string, kind: Witness['kind'], node: PairNode, aborted: number) => {
     const prev = found.get(key);
-    if (!prev || (prev.at === depth && aborted < prev.aborted)) found.set(key, { node, at: depth, aborted, title, kind });
+    if (!prev || (prev.at === node.depth && aborted < prev.aborted)) found.set(key, { node, at: node.depth, aborted, title, kind });
   };
-  const side = (x: Exploration, id: number, row: Transition[] | undefined, k: number): SideResult & { next: number; broken: string[] } => {
+  const side = (x: Exploration, id: number, row: Transition[] | undefined, k: number): SideStep => {
     const t = id >= 0 ? row?.[k] : undefined;
     if (!t) return { ...stopped(id >= 0 ? (x.states[id] as SystemState) : empty), next: -1, broken: [] };
     const after = t.next >= 0 ? (x.states[t.next] as SystemState) : id >= 0 ? (x.states[id] as SystemState) : empty;
@@ -243,82 +255,79 @@ export function searchWitnesses(
   };
   const map = options.vmTypeMap && Object.keys(options.vmTypeMap).length ? options.vmTypeMap : undefined;
   const onB = (c: TraceCtx): TraceCtx => (c.vmType && map?.[c.vmType] ? { ...c, vmType: map[c.vmType] as VmTypeName } : c);
-  const queue: number[] = [0];
-  for (let qi = 0; qi < queue.length; qi++) {
-    const i = queue[qi] as number;
-    const n = nodes[i] as PairNode;
-    if (n.depth >= maxDepth) continue;
-    const rowA = n.ia >= 0 ? xa.trans[n.ia] : undefined;
-    const rowB = n.ib >= 0 ? xb.trans[n.ib] : undefined;
-    // A live side its own exploration did not expand (its depth bound): stop here.
-    if ((n.ia >= 0 && !rowA) || (n.ib >= 0 && !rowB)) continue;
-    const beforeA = n.ia >= 0 ? (xa.states[n.ia] as SystemState) : empty;
-    const beforeB = n.ib >= 0 ? (xb.states[n.ib] as SystemState) : empty;
-    const opsA = nextOps(n.ctx, u);
-    // Across platforms, the second side runs each operation in the context of its equivalent VM type; an
-    // operation that context does not offer is not compared.
-    const opsB = map ? nextOps(onB(n.ctx), u).map((o) => JSON.stringify(o.step)) : undefined;
-    opsA.forEach((next, k) => {
-      const kb = opsB ? opsB.indexOf(JSON.stringify(stepsOnB([next.step], map)[0])) : k;
-      if (kb < 0) return;
-      const ra = side(xa, n.ia, rowA, k);
-      const rb = side(xb, n.ib, rowB, kb);
-      if (ra.aborted && rb.aborted) return;
-      if (!ra.aborted) rulesA.add(ra.rule.id);
-      if (!rb.aborted) rulesB.add(rb.rule.id);
+  const rowA = (n: PairNode) => (n.ia >= 0 ? xa.trans[n.ia] : undefined);
+  const rowB = (n: PairNode) => (n.ib >= 0 ? xb.trans[n.ib] : undefined);
+
+  const model: ExplorationModel<PairNode, PairEvent, PairMove> = {
+    initial: () => ({ ia: 0, ib: 0, ctx: INITIAL_CTX, diverged: false, depth: 0 }),
+    events(n) {
+      // A live side its own exploration did not expand (its depth bound): stop here.
+      if ((n.ia >= 0 && !rowA(n)) || (n.ib >= 0 && !rowB(n))) return [];
+      // Across platforms, the second side runs each operation in the context of its equivalent VM type; an
+      // operation that context does not offer is not compared.
+      const opsB = map ? nextOps(onB(n.ctx), u).map((o) => JSON.stringify(o.step)) : undefined;
+      return nextOps(n.ctx, u)
+        .map((next, k) => ({ next, k, kb: opsB ? opsB.indexOf(JSON.stringify(stepsOnB([next.step], map)[0])) : k }))
+        .filter((e) => e.kb >= 0);
+    },
+    transition(n, { next, k, kb }) {
+      const ra = side(xa, n.ia, rowA(n), k);
+      const rb = side(xb, n.ib, rowB(n), kb);
+      if (ra.aborted && rb.aborted) return { next: undefined };
       const differs = ra.aborted !== rb.aborted || !outcomesEqual(ra.outcome, rb.outcome);
       const child: PairNode = {
         ia: ra.next,
         ib: rb.next,
         ctx: next.ctx,
         diverged: n.diverged || differs,
-        parent: i,
-        step: next.step,
-        ra: toSide(ra),
-        rb: toSide(rb),
         depth: n.depth + 1,
+        from: { parent: n, step: next.step, ra: toSide(ra), rb: toSide(rb) },
       };
-      if (ra.next === -2 || rb.next === -2) truncated = true;
-      let id = -1;
-      const ensure = () => {
-        if (id < 0) {
-          id = nodes.length;
-          nodes.push(child);
-        }
-        return id;
-      };
-      const aborted = (ra.aborted ? 1 : 0) + (rb.aborted ? 1 : 0);
-      const record = (key: string, title: string, kind: Witness['kind']) => consider(key, title, kind, ensure(), child.depth, aborted);
-      const input: ScenarioInput = {
-        step: next.step,
-        ctx: next.ctx,
-        a: ra,
-        b: rb,
-        beforeA,
-        beforeB,
-        a_profile: a,
-        b_profile: b,
-        differs,
-        divergedBefore: n.diverged,
-      };
-      for (const sc of SCENARIOS) if (sc.matches(input)) record(sc.id, sc.title, 'scenario');
-      if (differs) record(`rule:${next.step.op}:${ra.rule.id}:${rb.rule.id}`, `${next.step.op}: ${ra.rule.id} → ${rb.rule.id}`, 'changed');
-      for (const v of ra.broken) if (!rb.broken.includes(v)) record(`invariant:${v}`, `${v} breaks under ${a.name} only`, 'invariant');
-      for (const v of rb.broken) if (!ra.broken.includes(v)) record(`invariant:${v}`, `${v} breaks under ${b.name} only`, 'invariant');
-      if (child.ia < 0 && child.ib < 0) return;
-      const key = `${child.ia}|${child.ib}|${child.diverged ? 'd' : ''}`;
-      if (seen.has(key)) return;
-      if (queue.length >= maxPairs) {
-        truncated = true;
-        return;
-      }
-      seen.add(key);
-      queue.push(ensure());
-    });
-  }
+      // A pair where neither side can go on shows its difference but leads nowhere.
+      return { next: child.ia < 0 && child.ib < 0 ? undefined : child, compared: { child, ra, rb, differs } };
+    },
+    key: (n) => `${n.ia}|${n.ib}|${n.diverged ? 'd' : ''}`,
+  };
+
+  const pairs = new ExactStore();
+  const search = new Search(
+    model,
+    pairs,
+    {
+      edge(from, { next }, _index, { compared }) {
+        if (!compared) return;
+        const { child, ra, rb, differs } = compared;
+        const n = from.node;
+        if (!ra.aborted) rulesA.add(ra.rule.id);
+        if (!rb.aborted) rulesB.add(rb.rule.id);
+        if (ra.next === -2 || rb.next === -2) truncated = true;
+        const aborted = (ra.aborted ? 1 : 0) + (rb.aborted ? 1 : 0);
+        const record = (key: string, title: string, kind: Witness['kind']) => consider(key, title, kind, child, aborted);
+        const input: ScenarioInput = {
+          step: next.step,
+          ctx: next.ctx,
+          a: ra,
+          b: rb,
+          beforeA: n.ia >= 0 ? (xa.states[n.ia] as SystemState) : empty,
+          beforeB: n.ib >= 0 ? (xb.states[n.ib] as SystemState) : empty,
+          a_profile: a,
+          b_profile: b,
+          differs,
+          divergedBefore: n.diverged,
+        };
+        for (const sc of SCENARIOS) if (sc.matches(input)) record(sc.id, sc.title, 'scenario');
+        if (differs)
+          record(`rule:${next.step.op}:${ra.rule.id}:${rb.rule.id}`, `${next.step.op}: ${ra.rule.id} → ${rb.rule.id}`, 'changed');
+        for (const v of ra.broken) if (!rb.broken.includes(v)) record(`invariant:${v}`, `${v} breaks under ${a.name} only`, 'invariant');
+        for (const v of rb.broken) if (!ra.broken.includes(v)) record(`invariant:${v}`, `${v} breaks under ${b.name} only`, 'invariant');
+      },
+    },
+    { maxDepth, maxStates: maxPairs },
+  ).run();
+  if (!search.complete) truncated = true;
   const witnesses: Witness[] = [];
   for (const [key, f] of found) {
-    const p = pathOf(nodes, f.node);
+    const p = pathOf(f.node);
     const at = p.steps.length - 1;
     const last = p.steps[at] as Step;
     const ctxType = p.steps.find((s) => s.op === 'create_vm') as (Step & { type: VmTypeName }) | undefined;
@@ -347,7 +356,7 @@ export function searchWitnesses(
       x.steps.length - y.steps.length ||
       (x.key < y.key ? -1 : 1),
   );
-  return { a, b, witnesses: dedupe(witnesses), pairs: queue.length, truncated, millis: performance.now() - t0, rulesA, rulesB };
+  return { a, b, witnesses: dedupe(witnesses), pairs: pairs.size, truncated, millis: performance.now() - t0, rulesA, rulesB };
 }
 
 function kindOrder(k: Witness['kind']): number {
