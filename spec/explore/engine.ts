@@ -1,8 +1,9 @@
 /**
  * The exploration engine: the one breadth-first search that every user of the state graph runs. The explorer
  * (explorer.ts: the graph generate selects tests from), the checker (src/check: invariants, counterexamples,
- * dead rules, in this thread or in worker-thread partitions) and the diagrams' reachable view
- * (src/presentation/diagram/reachable.ts) differ only in their model and in what they record.
+ * dead rules, in this thread or in worker-thread partitions), the diagrams' reachable view
+ * (src/presentation/diagram/reachable.ts) and the diff's witness search over pairs of states
+ * (src/presentation/diff/witness.ts) differ only in their model and in what they record.
  *
  * The engine owns what they share: the frontier, level by level; keying states through a store (exact keys, or
  * fingerprints); the state and depth limits; progress and interruption; and, when the search is partitioned
