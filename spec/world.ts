@@ -288,6 +288,12 @@ export class World {
     return { kind: 'open', fd, index: r.fd };
   }
 
+  /** The VM or guest_memfd (its id) that a handle names when it is an open fd of that kind, else undefined. */
+  openFdOf(name: string, kind: FdState['kind']): number | undefined {
+    const f = this.fd(name);
+    return f.kind === 'open' && f.fd.kind === kind ? f.fd.id : undefined;
+  }
+
   /** The mapping a handle names, or undefined for a failed mmap / unmapped mapping. */
   map(name: string): { map: MapState; index: number } | undefined {
     const r = this.ref(name);

@@ -8,7 +8,7 @@ import type { GuestRequestConversionOp, SetMemoryAttributes2Op, SetMemoryAttribu
 import type { World } from '../world.ts';
 import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, refused, success, u64 } from './decision.ts';
-import { notVmFdCheck, vmFdChecks } from './kvm.ts';
+import { type GpaRangeCtx, notVmFdCheck, vcpuFdChecks, vmFdChecks } from './kvm.ts';
 
 const U64 = 1n << 64n;
 /** Largest range a conversion expands page by page in the model. */
@@ -159,10 +159,7 @@ export interface Attr2Ctx {
   flags: bigint;
 }
 
-function gmemOf(c: Attr2Ctx): number | undefined {
-  const f = c.w.fd(c.gmem);
-  return f.kind === 'open' && f.fd.kind === 'gmem' ? f.fd.id : undefined;
-}
+const gmemOf = (c: Attr2Ctx): number | undefined => c.w.openFdOf(c.gmem, 'gmem');
 
 export function setMemoryAttributes2Checks(): Check<Attr2Ctx>[] {
   // The gate is global (module parameter gmem_in_place_conversion), not per VM: with it on, every
@@ -336,16 +333,10 @@ export function setMemoryAttributes2(w: World, op: SetMemoryAttributes2Op & Step
   );
 }
 
-interface RequestCtx {
-  w: World;
-  vm: string;
-  gpa: bigint;
-  size: bigint;
-}
+type RequestCtx = GpaRangeCtx;
 
 const guestRequestConversionChecks = checkListCache((): Check<RequestCtx>[] => [
-  ...vmFdChecks<RequestCtx>('guest_request_conversion'),
-  notVmFdCheck<RequestCtx>('guest_request_conversion'),
+  ...vcpuFdChecks<RequestCtx>('guest_request_conversion'),
   {
     id: 'guest_request_conversion.no-private-mem',
     errno: 'EINVAL',

@@ -5,6 +5,8 @@
  */
 import type { ErrnoName } from '../constants.ts';
 import type { Deviations } from '../profile.ts';
+import type { FdState } from '../state.ts';
+import type { World } from '../world.ts';
 
 export interface Check<C> {
   /** Stable id, `<op>.<condition>`, used in reports and generated test names. */
@@ -15,6 +17,15 @@ export interface Check<C> {
   /** Where it comes from: fact sheet section, api.rst, selftest, or "kernel here" when measured. */
   cite: string;
   fails: (c: C) => boolean;
+}
+
+/** A check that fails unless the handle `fdOf(c)` is an open fd of `kind` (a VM for VM ioctls, a guest_memfd for mmap). */
+export function fdKindCheck<C extends { w: World }>(
+  kind: FdState['kind'],
+  fdOf: (c: C) => string,
+  rule: Omit<Check<C>, 'fails'>,
+): Check<C> {
+  return { ...rule, fails: (c) => c.w.openFdOf(fdOf(c), kind) === undefined };
 }
 
 /** The check list as a deviating backend (mutation harness) would evaluate it. */

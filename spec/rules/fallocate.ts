@@ -47,13 +47,13 @@ function vfsModeInvalid(mode: number): boolean {
 }
 
 function sizeOf(c: FallocCtx): bigint {
-  const f = c.w.fd(c.gmem);
-  return f.kind === 'open' && f.fd.kind === 'gmem' ? BigInt(c.w.peekGmem(f.fd.id).sizePages) * PAGE : 0n;
+  const g = c.w.openFdOf(c.gmem, 'gmem');
+  return g === undefined ? 0n : BigInt(c.w.peekGmem(g).sizePages) * PAGE;
 }
 
 function folioBytes(c: FallocCtx): bigint {
-  const f = c.w.fd(c.gmem);
-  return f.kind === 'open' && f.fd.kind === 'gmem' ? BigInt(c.w.folioPages(f.fd.id)) * PAGE : PAGE;
+  const g = c.w.openFdOf(c.gmem, 'gmem');
+  return g === undefined ? PAGE : BigInt(c.w.folioPages(g)) * PAGE;
 }
 
 export function fallocateChecks(): Check<FallocCtx>[] {

@@ -5,7 +5,7 @@
 import { PAGE_SIZE } from '../constants.ts';
 import type { CloseOp, CreateGmemOp, DupOp, FstatOp, FtruncateOp, PreadOp, PwriteOp, ReadOp, StepMeta, WriteOp } from '../ops.ts';
 import type { World } from '../world.ts';
-import { type Check, checkListCache, firstFailure } from './check.ts';
+import { type Check, checkListCache, fdKindCheck, firstFailure } from './check.ts';
 import { normInt } from '../json.ts';
 import { type Decision, aligned, pagesOf, refused, s64, success, u64 } from './decision.ts';
 import { acceptedFlagDefs, flagMask, vmFdChecks } from './kvm.ts';
@@ -19,8 +19,8 @@ export interface CreateCtx {
 }
 
 function vmTypeOf(c: CreateCtx) {
-  const f = c.w.fd(c.vm);
-  return f.kind === 'open' && f.fd.kind === 'vm' ? c.w.peekVm(f.fd.id).type : undefined;
+  const vm = c.w.openFdOf(c.vm, 'vm');
+  return vm === undefined ? undefined : c.w.peekVm(vm).type;
 }
 
 function flagNames(c: CreateCtx): Set<string> {
@@ -30,13 +30,12 @@ function flagNames(c: CreateCtx): Set<string> {
 export function createGmemChecks(): Check<CreateCtx>[] {
   return [
     ...vmFdChecks<CreateCtx>('create_gmem'),
-    {
+    fdKindCheck<CreateCtx>('vm', (c) => c.vm, {
       id: 'create_gmem.not-vm-fd',
       errno: 'ENOTTY',
       says: 'KVM_CREATE_GUEST_MEMFD on an fd that is not a VM fails with ENOTTY',
       cite: 'vfs_ioctl',
-      fails: (c) => vmTypeOf(c) === undefined,
-    },
+    }),
     {
       id: 'create_gmem.flags-unsupported',
       errno: 'EINVAL',

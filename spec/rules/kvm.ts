@@ -49,6 +49,22 @@ export function notVmFdCheck<C extends { w: World; vm: string }>(op: string): Ch
   };
 }
 
+/**
+ * The checks every ioctl that runs on a vCPU of the VM starts with (a guest access, a pre-fault, a guest's
+ * conversion request): the VM fd's own, then that it is a VM.
+ */
+export function vcpuFdChecks<C extends { w: World; vm: string }>(op: string): Check<C>[] {
+  return [...vmFdChecks<C>(op), notVmFdCheck<C>(op)];
+}
+
+/** What the checks of an ioctl over a guest-physical range of the VM read. */
+export interface GpaRangeCtx {
+  w: World;
+  vm: string;
+  gpa: bigint;
+  size: bigint;
+}
+
 export function vmTypeByValue(profile: Profile, value: bigint): VmTypeName | undefined {
   return (Object.keys(profile.vmTypes) as VmTypeName[]).find((t) => BigInt(VM_TYPE[t]) === value);
 }

@@ -4,7 +4,7 @@ import type { Profile } from '../profile.ts';
 import type { MapState } from '../state.ts';
 import type { World } from '../world.ts';
 import { hasEffect } from '../world.ts';
-import { type Check, checkListCache, firstFailure } from './check.ts';
+import { type Check, checkListCache, fdKindCheck, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, pagesOf, refused, success, u64 } from './decision.ts';
 
 export interface MmapCtx {
@@ -12,10 +12,7 @@ export interface MmapCtx {
   op: MmapOp;
 }
 
-function gmemOf(c: MmapCtx): number | undefined {
-  const f = c.w.fd(c.op.gmem);
-  return f.kind === 'open' && f.fd.kind === 'gmem' ? f.fd.id : undefined;
-}
+const gmemOf = (c: MmapCtx): number | undefined => c.w.openFdOf(c.op.gmem, 'gmem');
 
 export function mmapChecks(): Check<MmapCtx>[] {
   return [
@@ -54,13 +51,12 @@ export function mmapChecks(): Check<MmapCtx>[] {
       cite: 'kernel-abi.md §2.4 step 3; do_mmap path_noexec',
       fails: ({ w, op }) => w.profile.choices.protExecErrno !== null && op.prot.includes('x'),
     },
-    {
+    fdKindCheck<MmapCtx>('gmem', (c) => c.op.gmem, {
       id: 'mmap.no-mmap-method',
       errno: 'ENODEV',
       says: 'mmap of an fd whose file has no mmap method (a VM fd) fails with ENODEV',
       cite: 'do_mmap; kernel here',
-      fails: (c) => gmemOf(c) === undefined,
-    },
+    }),
     {
       id: 'mmap.not-mmap-capable',
       errno: 'ENODEV',

@@ -16,7 +16,7 @@ import { isUserfault } from './uffd.ts';
 import { gfnIsPrivate } from './attributes.ts';
 import { type Check, type RuleRef, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, aligned, refused, success, u64 } from './decision.ts';
-import { notVmFdCheck, vmFdChecks } from './kvm.ts';
+import { type GpaRangeCtx, vcpuFdChecks, vmFdChecks } from './kvm.ts';
 
 /**
  * The content token a buffer-sourced populate loads: the launch image. A trace names no source buffer (the op
@@ -187,8 +187,7 @@ interface AccessCtx {
 }
 
 const guestAccessChecks = checkListCache((): Check<AccessCtx>[] => [
-  ...vmFdChecks<AccessCtx>('guest_access'),
-  notVmFdCheck<AccessCtx>('guest_access'),
+  ...vcpuFdChecks<AccessCtx>('guest_access'),
   {
     id: 'guest_access.not-launched',
     errno: 'EINVAL',
@@ -426,17 +425,12 @@ export function guestAccess(w: World, op: GuestAccessOp & StepMeta): Decision {
   };
 }
 
-interface PreFaultCtx {
-  w: World;
-  vm: string;
-  gpa: bigint;
-  size: bigint;
+interface PreFaultCtx extends GpaRangeCtx {
   flags: bigint;
 }
 
 const preFaultChecks = checkListCache((): Check<PreFaultCtx>[] => [
-  ...vmFdChecks<PreFaultCtx>('pre_fault'),
-  notVmFdCheck<PreFaultCtx>('pre_fault'),
+  ...vcpuFdChecks<PreFaultCtx>('pre_fault'),
   {
     id: 'pre_fault.flags',
     errno: 'EINVAL',

@@ -16,7 +16,7 @@
 import type { Outcome, StepMeta, UffdContinueOp, UffdMode, UffdRegisterOp } from '../ops.ts';
 import type { MapState, UffdRegistration } from '../state.ts';
 import type { World } from '../world.ts';
-import { checkListCache, firstFailure } from './check.ts';
+import { type Check, checkListCache, firstFailure } from './check.ts';
 import { type Decision, PAGE, refused, s64, success, u64 } from './decision.ts';
 
 /** A mapping's registration of one mapping-relative page, if any. */
@@ -92,20 +92,33 @@ function pagesOf(r: Range): number[] {
   return out;
 }
 
-export interface UffdRegisterCtx {
+/** What the checks of a userfaultfd ioctl read: the operation and the range of the mapping it names. */
+export interface UffdCtx<O> {
   w: World;
-  op: UffdRegisterOp;
+  op: O;
   range: Range;
+}
+export type UffdRegisterCtx = UffdCtx<UffdRegisterOp>;
+export type UffdContinueCtx = UffdCtx<UffdContinueOp>;
+
+/** The context a userfaultfd ioctl's checks read: step() and the failure generator both build it here. */
+function uffdContext<O extends UffdRegisterOp | UffdContinueOp>(w: World, op: O): UffdCtx<O> {
+  return { w, op, range: rangeOf(w, op) };
+}
+
+/** validate_range, the first check of both ioctls (`fn`: the kernel function that calls it). */
+function rangeInvalidCheck<O>(op: string, ioctl: string, fn: string): Check<UffdCtx<O>> {
+  return {
+    id: `${op}.range-invalid`,
+    errno: 'EINVAL',
+    says: `${ioctl} of a range that is empty or not page-aligned fails with EINVAL`,
+    cite: `mm/userfaultfd.c ${fn}, validate_range (linux-source-7.3)`,
+    fails: ({ range }) => misaligned(range),
+  };
 }
 
 export const uffdRegisterChecks = checkListCache<null, UffdRegisterCtx>(() => [
-  {
-    id: 'uffd_register.range-invalid',
-    errno: 'EINVAL',
-    says: 'UFFDIO_REGISTER of a range that is empty or not page-aligned fails with EINVAL',
-    cite: 'mm/userfaultfd.c userfaultfd_register, validate_range (linux-source-7.3)',
-    fails: ({ range }) => misaligned(range),
-  },
+  rangeInvalidCheck('uffd_register', 'UFFDIO_REGISTER', 'userfaultfd_register'),
   {
     id: 'uffd_register.no-vma',
     errno: 'EINVAL',
@@ -122,9 +135,7 @@ export const uffdRegisterChecks = checkListCache<null, UffdRegisterCtx>(() => [
   },
 ]);
 
-export function uffdRegisterContext(w: World, op: UffdRegisterOp): UffdRegisterCtx {
-  return { w, op, range: rangeOf(w, op) };
-}
+export const uffdRegisterContext: (w: World, op: UffdRegisterOp) => UffdRegisterCtx = uffdContext;
 
 function notModelled(w: World, op: string): Decision {
   return {
@@ -151,20 +162,8 @@ export function uffdRegister(w: World, op: UffdRegisterOp & StepMeta): Decision 
   );
 }
 
-export interface UffdContinueCtx {
-  w: World;
-  op: UffdContinueOp;
-  range: Range;
-}
-
 export const uffdContinueChecks = checkListCache<null, UffdContinueCtx>(() => [
-  {
-    id: 'uffd_continue.range-invalid',
-    errno: 'EINVAL',
-    says: 'UFFDIO_CONTINUE of a range that is empty or not page-aligned fails with EINVAL',
-    cite: 'mm/userfaultfd.c userfaultfd_continue, validate_range (linux-source-7.3)',
-    fails: ({ range }) => misaligned(range),
-  },
+  rangeInvalidCheck('uffd_continue', 'UFFDIO_CONTINUE', 'userfaultfd_continue'),
   {
     id: 'uffd_continue.not-registered',
     errno: 'ENOENT',
@@ -182,9 +181,7 @@ export const uffdContinueChecks = checkListCache<null, UffdContinueCtx>(() => [
   },
 ]);
 
-export function uffdContinueContext(w: World, op: UffdContinueOp): UffdContinueCtx {
-  return { w, op, range: rangeOf(w, op) };
-}
+export const uffdContinueContext: (w: World, op: UffdContinueOp) => UffdContinueCtx = uffdContext;
 
 /** Why UFFDIO_CONTINUE cannot map one page, or undefined when it can. */
 function cannotContinue(
