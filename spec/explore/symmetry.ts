@@ -300,10 +300,17 @@ function vmOfHandle(s: SystemState, h: string): VmState | undefined {
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined);
 
+/** Steps that can name one page: by an offset into a file or a mapping, or by a guest physical address. */
+type MayNamePage = Extract<Step, { offset: unknown } | { gpa: unknown } | { address: unknown }>;
+
+/** The steps left after pageParam's cases: they have no field that names a page. */
+const namesNoPage = (_st: Exclude<Step, MayNamePage>): undefined => undefined;
+
 /**
  * The page a step addresses, when it addresses exactly one page of a guest_memfd (a single-page fallocate,
- * an access, a pin, a single-page conversion or guest access). Undefined for steps that address no page or a
- * whole file (which every page permutation leaves as they are).
+ * an access, a pin, a single-page conversion, continue or guest access). Undefined for steps that address no page
+ * or a whole file (which every page permutation leaves as they are). Every step with an offset or a guest
+ * physical address has its case: a new one fails to compile until it says which it is.
  */
 export function pageParam(s: SystemState, st: Step): PageParam | undefined {
   switch (st.op) {
@@ -320,6 +327,7 @@ export function pageParam(s: SystemState, st: Step): PageParam | undefined {
     case 'write_mem':
     case 'fill_mem':
     case 'check_mem':
+    case 'uffd_continue':
     case 'pin':
     case 'unpin': {
       const m = mapOfHandle(s, st.map);
@@ -332,7 +340,7 @@ export function pageParam(s: SystemState, st: Step): PageParam | undefined {
       if (st.op === 'pin' || st.op === 'unpin') {
         if (num(st.len) !== PAGE || within !== 0) return undefined;
       }
-      if (st.op === 'fill_mem' || st.op === 'check_mem') {
+      if (st.op === 'fill_mem' || st.op === 'check_mem' || st.op === 'uffd_continue') {
         const len = num(st.length);
         if (len === undefined || within + len > PAGE) return undefined;
       }
@@ -357,9 +365,19 @@ export function pageParam(s: SystemState, st: Step): PageParam | undefined {
       };
       return { gmem: m.gmem, page: m.gmemStart + gfn - m.gfn, with: rebuild };
     }
-    default:
+    // A whole file, mapping or range as the explorer offers them (their probes), no guest_memfd page at all
+    // (pread/pwrite are ESPIPE; a memslot binds the whole file wherever symmetry holds), or never explored
+    // (pre_fault needs a vCPU).
+    case 'mmap':
+    case 'madvise':
+    case 'pread':
+    case 'pwrite':
+    case 'set_memory_region2':
+    case 'pre_fault':
+    case 'uffd_register':
       return undefined;
   }
+  return namesNoPage(st);
 }
 
 /** The step under a permutation (the page it addresses moved as `perm` moves it). */
