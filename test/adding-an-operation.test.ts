@@ -1,6 +1,7 @@
 /**
- * docs/adding-an-operation.md stays true: its facet table lists exactly the registry's facets, and its worked
- * example module, imported as written, is a record with every facet whose rule decides as the doc says.
+ * docs/adding-an-operation.md stays true: its facet table lists exactly the registry's facets, its steps name as
+ * many files as docs/architecture.md counts, and its worked example (a schema and a record for an existing
+ * module), imported as written, is a record with every facet whose rule decides and whose C reads as the doc says.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -24,7 +25,8 @@ describe('docs/adding-an-operation.md', () => {
   });
 
   it('names in its steps the number of files docs/architecture.md counts for a new operation', () => {
-    const steps = doc.slice(doc.indexOf('\n1. '), doc.indexOf('\n8. '));
+    // The steps up to the last one, "Regenerate", which edits no file.
+    const steps = doc.slice(doc.indexOf('\n1. '), doc.search(/\n\d+\. Regenerate/));
     // Files and folders the steps edit: backticked paths, tests aside (the count is beyond tests and suites).
     const files = new Set([...steps.matchAll(/`([\w./-]+\/[\w./-]*)`/g)].map((m) => m[1]).filter((f) => !f?.startsWith('test/')));
     const arch = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
@@ -34,13 +36,15 @@ describe('docs/adding-an-operation.md', () => {
   });
 
   it('its worked example module has every facet and decides as the doc says', async () => {
-    const block = /```ts\n\/\/ spec\/ops\/fsync\.ts\n([\s\S]*?)```/.exec(doc)?.[1];
-    expect(block, 'the doc has the spec/ops/fsync.ts block').toBeDefined();
+    const block = /```ts\n\/\/ spec\/ops\/gmemFile\.ts\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block, 'the doc has the block for spec/ops/gmemFile.ts').toBeDefined();
     // Placed one folder below spec/ops/ so its relative imports resolve as they would in spec/ops/.
     const file = join(dir, 'fsync.ts');
     writeFileSync(file, (block ?? '').replaceAll("from '../", "from '../../").replaceAll("from './", "from '../"));
-    const mod = (await import(pathToFileURL(file).href)) as { fsyncOp: Record<string, unknown> };
+    const mod = (await import(pathToFileURL(file).href)) as { fsyncSchema: { name: string }; fsyncOp: Record<string, unknown> };
     const rec = mod.fsyncOp;
+    expect(mod.fsyncSchema.name).toBe('fsync');
+    expect(rec.fields).toBe((mod.fsyncSchema as unknown as { fields: unknown }).fields);
     expect(Object.keys(rec).sort()).toEqual(Object.keys(OPS.fallocate).sort());
     const profile = getProfile('linux-6.18');
     let s = step(profile, emptySystem(), { op: 'create_vm', type: 'default', as: 'vm0' }).state;
@@ -49,5 +53,7 @@ describe('docs/adding-an-operation.md', () => {
     expect(decide(new World(profile, s), { h: 'g0' }).outcome).toEqual({ errno: 'EINVAL' });
     s = step(profile, s, { op: 'close', h: 'g0' }).state;
     expect(decide(new World(profile, s), { h: 'g0' }).rule.id).toBe('fsync.fd-closed');
+    const c = rec.cSelftest as { step: (s: { op: string; h: string }) => { lines: unknown[] } };
+    expect(c.step({ op: 'fsync', h: 'g0' }).lines).toEqual(['ret = fsync(g0);', { assertResult: 'ret' }]);
   });
 });

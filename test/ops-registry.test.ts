@@ -20,7 +20,19 @@ import { getProfile } from '../spec/profiles/index.ts';
 import type { SystemState } from '../spec/state.ts';
 import { step } from '../spec/step.ts';
 
-const FACETS = ['name', 'summary', 'fields', 'decide', 'checkList', 'footprint', 'phrase', 'wireEnums', 'probes', 'cSelftest'] as const;
+const FACETS = [
+  'name',
+  'summary',
+  'fields',
+  'decide',
+  'checkList',
+  'footprint',
+  'phrase',
+  'edgeWord',
+  'wireEnums',
+  'probes',
+  'cSelftest',
+] as const;
 const PARTS: readonly StatePart[] = ['vms', 'gmems', 'fds', 'maps', 'pins', 'names'];
 
 describe('the operation registry', () => {

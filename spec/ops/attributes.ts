@@ -1,4 +1,6 @@
 /** Conversion between shared and private: KVM_SET_MEMORY_ATTRIBUTES (per VM), ..._ATTRIBUTES2 (per file), guest requests. */
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../constants.ts';
+import type { Int } from '../ops.ts';
 import {
   guestRequestConversion,
   setMemoryAttributes,
@@ -16,6 +18,7 @@ import { type OpModule, checkList } from './types.ts';
 import { attrWords, bytesWords, hex, range } from './words.ts';
 
 const flagsWords = (f: unknown): string => (f ? `, flags ${String(f)}` : '');
+const privateOrShared = (attributes: Int): string => ((BigInt(attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED');
 
 export const setMemoryAttributesSchema = opSchema('set_memory_attributes', [
   handleField('vm'),
@@ -33,6 +36,7 @@ export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems'] },
   phrase: (_p, s) =>
     `KVM_SET_MEMORY_ATTRIBUTES(${s.vm}, gpa ${hex(s.address)}, ${bytesWords(s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
+  edgeWord: (_p, s) => `KVM_SET_MEMORY_ATTRIBUTES(${privateOrShared(s.attributes)})`,
   wireEnums: {},
   // Moves: each bound page to private and to shared, where the VM converts by per-VM attributes. Probe: one page
   // at 0x100000, also where the ioctl is missing, unless a move is that step already.
@@ -78,6 +82,7 @@ export const setMemoryAttributes2Op: OpModule<'set_memory_attributes2'> = {
   checkList: checkList({ checks: setMemoryAttributes2Checks, context: setMemoryAttributes2Context }),
   footprint: { reads: ['names', 'fds', 'gmems', 'pins'], writes: ['gmems', 'maps'] },
   phrase: (_p, s) => `KVM_SET_MEMORY_ATTRIBUTES2(${s.gmem}, ${range(s.offset, s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
+  edgeWord: (_p, s) => `KVM_SET_MEMORY_ATTRIBUTES2(${privateOrShared(s.attributes)})`,
   wireEnums: {},
   // Moves: each page to private and to shared, where the file converts in place; the whole file to private.
   // Probes: a range past EOF; where the profile has no per-file attributes, the ioctl itself.
@@ -131,6 +136,7 @@ export const guestRequestConversionOp: OpModule<'guest_request_conversion'> = {
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems', 'maps'] },
   phrase: (_p, s) =>
     `a guest request (MAP_GPA_RANGE) to make gpa ${hex(s.gpa)}, ${bytesWords(s.size)} ${s.private ? 'private' : 'shared'} on ${s.vm}`,
+  edgeWord: (_p, s) => `guest MAP_GPA_RANGE(${s.private ? 'private' : 'shared'})`,
   wireEnums: {},
   // Each bound page to private, where the platform converts in place.
   probes: {

@@ -50,6 +50,12 @@ export const fallocateOp: OpModule<'fallocate'> = {
   // A punch drops the pins of the pages it frees (test/ops-registry found it).
   footprint: { reads: ['names', 'fds', 'gmems'], writes: ['gmems', 'maps', 'pins'] },
   phrase: (_p, s) => `fallocate(${s.gmem}, ${fallocModeWords(s.mode)}, ${range(s.offset, s.len)})`,
+  edgeWord: (_p, s) =>
+    s.mode === 'punch_hole'
+      ? 'fallocate(PUNCH_HOLE)'
+      : s.mode === 'allocate'
+        ? 'fallocate(KEEP_SIZE)'
+        : `fallocate(mode ${String(s.mode)})`,
   wireEnums: { mode: { allocate: FALLOC_FL.KEEP_SIZE, punch_hole: FALLOC_FL.PUNCH_HOLE | FALLOC_FL.KEEP_SIZE } },
   probes: {
     gmem: {

@@ -11,6 +11,7 @@ export const forkOp: OpModule<'fork'> = {
   checkList: { none: 'fork always succeeds; its nested steps have their own outcomes' },
   footprint: { reads: ['names', 'fds', 'maps'], writes: ['vms', 'gmems', 'fds', 'maps', 'pins', 'names'] },
   phrase: (_p, s, phraseOf) => `in a forked child: ${s.steps.map(phraseOf).join('; ')}`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { none: 'its nested steps are other operations; fork itself is exercised by hand-written traces' },
   // The child runs its steps with their own assertions and exits 0; the parent asserts that it did.

@@ -14,6 +14,13 @@ const as = (s: { as?: string }): string => (s.as ? ` as ${s.as}` : '');
 const ioBuffer = (len: Int, call: string) =>
   big(len) > 65536n ? { unsupported: 'a read/write count above the 64 KiB buffer' } : callIntoRet(call);
 
+/** guest_memfd flags by name for a diagram edge: `MMAP|INIT_SHARED`, or `0`. */
+function flagNamesOrZero(profile: Profile, flags: Int): string {
+  const n = typeof flags === 'bigint' ? flags : BigInt(Number(flags ?? 0));
+  const names = profile.flags.filter((f) => (n >> BigInt(f.bit)) & 1n).map((f) => f.name);
+  return names.length ? names.join('|') : '0';
+}
+
 /** guest_memfd flags in C: the UAPI's names for MMAP and INIT_SHARED, other bits as a number. */
 function cGmemFlags(profile: Profile, flags: Int): string {
   let f = BigInt.asUintN(64, big(flags));
@@ -47,6 +54,7 @@ export const createGmemOp: OpModule<'create_gmem'> = {
     const res = s.reserved?.some((r) => big(r) !== 0n) ? `, reserved ${s.reserved.map(String).join(',')}` : '';
     return `KVM_CREATE_GUEST_MEMFD(${s.vm}, ${bytesWords(s.size)}, ${flagWords(p, s.flags)}${res})${as(s)}`;
   },
+  edgeWord: (p, s) => `KVM_CREATE_GUEST_MEMFD(${flagNamesOrZero(p, s.flags)})`,
   wireEnums: {},
   probes: {
     vm: {
@@ -102,6 +110,7 @@ export const closeOp: OpModule<'close'> = {
   checkList: { none: 'one condition (EBADF on a closed fd)' },
   footprint: { reads: ['names', 'fds'], writes: ['vms', 'gmems', 'fds', 'maps', 'pins'] },
   phrase: (_p, s) => `close(${s.h})`,
+  edgeWord: () => 'close',
   wireEnums: {},
   // Each open VM fd after the VM's other probes, each open guest_memfd fd after the file's.
   probes: {
@@ -120,6 +129,7 @@ export const dupOp: OpModule<'dup'> = {
   checkList: { none: 'one condition (EBADF on a closed fd)' },
   footprint: { reads: ['names', 'fds'], writes: ['vms', 'gmems', 'fds', 'names'] },
   phrase: (_p, s) => `dup(${s.h})${as(s)}`,
+  edgeWord: () => 'dup',
   wireEnums: {},
   probes: { none: 'a dup only renames an fd: the graph would grow without a new outcome' },
   cSelftest: {
@@ -139,6 +149,7 @@ export const fstatOp: OpModule<'fstat'> = {
   checkList: { none: 'one condition (EBADF on a closed fd)' },
   footprint: { reads: ['names', 'fds', 'gmems'], writes: [] },
   phrase: (_p, s) => `fstat(${s.h})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { gmem: { rank: 40, values: ({ g }) => [{ op: 'fstat', h: g.name }] } },
   cSelftest: {
@@ -170,6 +181,7 @@ export const ftruncateOp: OpModule<'ftruncate'> = {
   checkList: { none: 'the file cannot be resized: one refusal per fd kind' },
   footprint: { reads: ['names', 'fds'], writes: [] },
   phrase: (_p, s) => `ftruncate(${s.h}, ${bytesWords(s.length)})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { gmem: { rank: 50, values: ({ g, size }) => [{ op: 'ftruncate', h: g.name, length: size }] } },
   cSelftest: { step: (s) => callIntoRet(`ftruncate(${fd(s.h)}, ${s64(s.length)})`) },
@@ -184,6 +196,7 @@ export const readOp: OpModule<'read'> = {
   checkList: { none: 'one refusal per fd kind' },
   footprint: { reads: ['names', 'fds'], writes: [] },
   phrase: (_p, s) => `read(${s.h}, ${bytesWords(s.len)})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { gmem: { rank: 60, values: ({ g }) => [{ op: 'read', h: g.name, len: PAGE }] } },
   cSelftest: { step: (s) => ioBuffer(s.len, `read(${fd(s.h)}, io_buf, ${u64(s.len)})`) },
@@ -198,6 +211,7 @@ export const writeOp: OpModule<'write'> = {
   checkList: { none: 'one refusal per fd kind' },
   footprint: { reads: ['names', 'fds'], writes: [] },
   phrase: (_p, s) => `write(${s.h}, ${bytesWords(s.len)})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { none: 'refused like read (the same rule, readWrite), which the explorer probes' },
   cSelftest: { step: (s) => ioBuffer(s.len, `write(${fd(s.h)}, io_buf, ${u64(s.len)})`) },
@@ -212,6 +226,7 @@ export const preadOp: OpModule<'pread'> = {
   checkList: { none: 'one refusal per fd kind' },
   footprint: { reads: ['names', 'fds'], writes: [] },
   phrase: (_p, s) => `pread(${s.h}, ${bytesWords(s.len)} at ${offsetWords(s.offset)})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { gmem: { rank: 70, values: ({ g }) => [{ op: 'pread', h: g.name, offset: 0, len: PAGE }] } },
   cSelftest: { step: (s) => ioBuffer(s.len, `pread(${fd(s.h)}, io_buf, ${u64(s.len)}, ${s64(s.offset)})`) },
@@ -226,6 +241,7 @@ export const pwriteOp: OpModule<'pwrite'> = {
   checkList: { none: 'one refusal per fd kind' },
   footprint: { reads: ['names', 'fds'], writes: [] },
   phrase: (_p, s) => `pwrite(${s.h}, ${bytesWords(s.len)} at ${offsetWords(s.offset)})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { none: 'refused like pread (the same rule, readWrite), which the explorer probes' },
   cSelftest: { step: (s) => ioBuffer(s.len, `pwrite(${fd(s.h)}, io_buf, ${u64(s.len)}, ${s64(s.offset)})`) },

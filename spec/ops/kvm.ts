@@ -18,6 +18,7 @@ export const checkExtensionOp: OpModule<'check_extension'> = {
   checkList: { none: 'one condition (a closed or foreign VM fd); the answer is the capability table (spec/rules/caps.ts)' },
   footprint: { reads: ['names', 'fds', 'vms'], writes: [] },
   phrase: (_p, s) => `KVM_CHECK_EXTENSION(${CAP_NAMES.get(Number(s.cap)) ?? `cap ${s.cap}`}) on ${s.on === 'kvm' ? '/dev/kvm' : s.on}`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   // Probe: the extension query the kernel answers without a VM (KVM_CAP_GUEST_MEMFD_FLAGS).
   probes: { kvm: { rank: 20, values: ({ s }) => (s.vms.length === 0 ? [{ op: 'check_extension', on: 'kvm', cap: 244 }] : []) } },
@@ -37,6 +38,7 @@ export const createVmOp: OpModule<'create_vm'> = {
   checkList: { none: 'one condition: the VM type is one the profile has' },
   footprint: { reads: [], writes: ['vms', 'fds', 'names'] },
   phrase: (_p, s) => `KVM_CREATE_VM(${typeof s.type === 'string' ? s.type : `type ${s.type}`})${s.as ? ` as ${s.as}` : ''}`,
+  edgeWord: (_p, s) => `KVM_CREATE_VM(${String(s.type)})`,
   wireEnums: {
     type: {
       ...VM_TYPE,

@@ -17,6 +17,7 @@ export const readMemOp: OpModule<'read_mem'> = {
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host read of ${offsetWords(s.offset)} through ${s.map}`,
+  edgeWord: () => 'host read',
   wireEnums: {},
   // Each page, and the page past EOF.
   probes: {
@@ -38,6 +39,7 @@ export const writeMemOp: OpModule<'write_mem'> = {
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host write of ${s.value} to ${offsetWords(s.offset)} through ${s.map}`,
+  edgeWord: () => 'host write',
   wireEnums: {},
   probes: {
     map: {
@@ -63,6 +65,7 @@ export const fillMemOp: OpModule<'fill_mem'> = {
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host fill of ${range(s.offset, s.length)} with ${s.value} through ${s.map}`,
+  edgeWord: () => 'host fill',
   wireEnums: {},
   probes: { none: 'a range of write_mem (the same fault rule), which the explorer probes page by page' },
   cSelftest: { step: (s) => accessIntoRet(`fill_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value})`) },
@@ -82,6 +85,7 @@ export const checkMemOp: OpModule<'check_mem'> = {
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `a host read-back of ${range(s.offset, s.length)} through ${s.map} expecting ${s.value}`,
+  edgeWord: () => 'host read back',
   wireEnums: {},
   probes: { none: 'a range of read_mem (the same fault rule), which the explorer probes page by page' },
   cSelftest: { step: (s) => accessIntoRet(`check_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value}, &match)`, ['match']) },
@@ -96,6 +100,7 @@ export const pinOp: OpModule<'pin'> = {
   checkList: { none: FAULT },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems', 'pins'] },
   phrase: (_p, s) => `a long-term pin of ${range(s.offset, s.len)} through ${s.map}`,
+  edgeWord: () => 'long-term GUP pin',
   wireEnums: {},
   // Each page, up to bound.pins live pins.
   probes: {
@@ -120,6 +125,7 @@ export const unpinOp: OpModule<'unpin'> = {
   checkList: { none: 'one condition: no live pin of that range' },
   footprint: { reads: ['names', 'pins'], writes: ['gmems', 'pins'] },
   phrase: (_p, s) => `unpinning ${range(s.offset, s.len)} of ${s.map}`,
+  edgeWord: () => 'unpin',
   wireEnums: {},
   probes: { pin: { rank: 10, values: ({ p, map }) => (map ? [{ op: 'unpin', map, offset: p.offset, len: p.len }] : []) } },
   cSelftest: { step: (s) => callIntoRet(`gmem_unpin(${addr(s.map, s.offset)}, ${u64(s.len)})`) },

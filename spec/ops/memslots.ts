@@ -59,6 +59,7 @@ export const setMemoryRegion2Op: OpModule<'set_memory_region2'> = {
     const g = s.gmem !== undefined ? `, ${s.gmem} at ${offsetWords(s.gmem_offset ?? 0)}` : '';
     return `KVM_SET_USER_MEMORY_REGION2(${s.vm}, slot ${s.slot}, ${memslotFlags(s.flags)}, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}${g}, uaddr ${uaddr})`;
   },
+  edgeWord: () => 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)',
   wireEnums: {},
   probes: {
     // Move: bind a whole unbound file at a fresh GPA. Probes: an unaligned gmem offset; LOG_DIRTY with gmem; a
@@ -128,6 +129,7 @@ export const deleteMemslotOp: OpModule<'delete_memslot'> = {
   checkList: { none: 'the VM-fd checks and a missing slot, decided by the rule (spec/rules/memslots.ts)' },
   footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms', 'gmems'] },
   phrase: (_p, s) => `deleting memslot ${s.slot} of ${s.vm}`,
+  edgeWord: () => 'memslot delete',
   wireEnums: {},
   // Move: delete each slot. Probe: a slot that does not exist (7).
   probes: {

@@ -54,6 +54,7 @@ export const mmapOp: OpModule<'mmap'> = {
   footprint: { reads: ['names', 'fds', 'gmems'], writes: ['gmems', 'maps', 'names'] },
   phrase: (_p, s) =>
     `mmap(${s.gmem}, ${offsetWords(s.offset)}, ${bytesWords(s.length)}, ${protWords(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})${s.as ? ` as ${s.as}` : ''}`,
+  edgeWord: (_p, s) => `mmap(${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})`,
   wireEnums: {},
   probes: {
     gmem: {
@@ -98,6 +99,7 @@ export const munmapOp: OpModule<'munmap'> = {
   // The last mapping of a closed file releases it, and with it the VM it held (test/ops-registry found it).
   footprint: { reads: ['names', 'maps'], writes: ['vms', 'gmems', 'maps', 'pins'] },
   phrase: (_p, s) => `munmap(${s.map})`,
+  edgeWord: () => 'munmap',
   wireEnums: {},
   probes: { map: { rank: 50, values: ({ m }) => [{ op: 'munmap', map: m.name }] } },
   cSelftest: { step: (s) => callIntoRet(`munmap(${ident(s.map)}.addr, ${ident(s.map)}.len)`) },
@@ -112,6 +114,7 @@ export const mprotectOp: OpModule<'mprotect'> = {
   checkList: { none: 'unmapped range (ENOMEM) and a PROT_EXEC refusal, decided in order by the rule' },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['maps'] },
   phrase: (_p, s) => `mprotect(${s.map}, ${protWords(s.prot)})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { none: 'not yet explored: its refusals are covered by hand-written traces (examples/)' },
   cSelftest: { step: (s) => callIntoRet(`mprotect(${ident(s.map)}.addr, ${ident(s.map)}.len, ${cProt(s.prot)})`) },
@@ -132,6 +135,7 @@ export const madviseOp: OpModule<'madvise'> = {
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems', 'maps'] },
   phrase: (_p, s) =>
     `madvise(${s.map}, ${range(s.offset, s.length)}, MADV_${s.advice.toUpperCase()}${MADV[s.advice] === undefined ? '?' : ''})`,
+  edgeWord: (_p, s) => `madvise(MADV_${s.advice.toUpperCase()})`,
   wireEnums: { advice: MADV },
   probes: { map: { rank: 40, values: ({ m, size }) => [{ op: 'madvise', map: m.name, offset: 0, length: size, advice: 'dontneed' }] } },
   cSelftest: {

@@ -4,9 +4,9 @@ import { guestAccess, populate, populateChecks, populateContext, preFault } from
 import { NEEDS_A_VCPU } from './cSelftest.ts';
 import { handleField, intField, opSchema } from './fields.ts';
 import { PAGE } from './probes.ts';
-import type { Profile } from '../profile.ts';
+import type { Profile, VmTypeRules } from '../profile.ts';
 import { type Footprint, type OpModule, checkList } from './types.ts';
-import { bytesWords, hex } from './words.ts';
+import { bytesWords, hex, launchName, populateName } from './words.ts';
 
 export const launchStartSchema = opSchema('launch_start', [handleField('vm')]);
 export const launchFinishSchema = opSchema('launch_finish', [handleField('vm')]);
@@ -19,6 +19,7 @@ function launchFacets(phase: 'start' | 'finish', platformCalls: string) {
     checkList: { none: `VM-fd checks, then the VM machine (machines/vm.ts) decides whether launch may ${phase}` },
     footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms'] } satisfies Footprint,
     phrase: (_p: Profile, s: { vm: string }) => `launch ${phase} on ${s.vm}`,
+    edgeWord: (_p: Profile, _s: unknown, r: VmTypeRules | undefined) => launchName(r, phase),
     wireEnums: {},
     cSelftest: { none: NEEDS_A_VCPU },
   };
@@ -55,6 +56,7 @@ export const populateOp: OpModule<'populate'> = {
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) =>
     `populate(${s.vm}, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}, ${s.source === 'in_place' ? 'in place' : 'from a buffer'})`,
+  edgeWord: (_p, s, r) => `${r ? populateName(r) : 'populate'}${s.source === 'in_place' ? ' (in place)' : ''}`,
   wireEnums: {},
   // Each bound page, from the source the platform populates from.
   probes: {
@@ -90,6 +92,7 @@ export const guestAccessOp: OpModule<'guest_access'> = {
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
   phrase: (_p, s) =>
     `a guest ${s.write !== undefined ? `write of ${s.write}` : 'read'} (${s.private ? 'private' : 'shared'}) of gpa ${hex(s.gpa)} on ${s.vm}`,
+  edgeWord: (_p, s) => `guest ${s.write !== undefined ? 'write' : 'access'} (${s.private ? 'private' : 'shared'})`,
   wireEnums: {},
   // A private and a shared access to each bound page, on platforms with private memory (and, where conversion is
   // in place, a private guest write of 2).
@@ -127,6 +130,7 @@ export const preFaultOp: OpModule<'pre_fault'> = {
   checkList: { none: 'its ordered checks live in spec/rules/platform.ts (preFault); not yet published to the failure generator' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
   phrase: (_p, s) => `KVM_PRE_FAULT_MEMORY(${s.vm}'s vCPU, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}${s.flags ? `, flags ${s.flags}` : ''})`,
+  edgeWord: (_p, s) => s.op,
   wireEnums: {},
   probes: { none: 'not yet explored: it needs a vCPU, and its refusals are covered by the lab corpus' },
   cSelftest: { none: NEEDS_A_VCPU },

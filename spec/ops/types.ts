@@ -6,7 +6,7 @@
  * and fails when a facet is missing.
  */
 import type { OpName, Step } from '../ops.ts';
-import type { Profile } from '../profile.ts';
+import type { Profile, VmTypeRules } from '../profile.ts';
 import type { Check } from '../rules/check.ts';
 import type { Decision } from '../rules/decision.ts';
 import type { SystemState } from '../state.ts';
@@ -62,6 +62,8 @@ export interface OpModule<N extends OpName> {
   footprint: Footprint;
   /** The step in words for generated test names and messages, e.g. `fallocate(g0, PUNCH_HOLE|KEEP_SIZE, page 0)`. */
   phrase: (profile: Profile, step: StepOf<N>, phraseOf: (s: Step) => string) => string;
+  /** The step in a few ABI words for a diagram edge (`fallocate(PUNCH_HOLE)`), for the VM type's rules where known. */
+  edgeWord: (profile: Profile, step: StepOf<N>, rules: VmTypeRules | undefined) => string;
   /** Named values of enum fields as the numbers the helper sends (native/PROTOCOL.md); words travel as words. */
   wireEnums: Readonly<Partial<Record<FieldName<N>, Readonly<Record<string, WireValue>>>>>;
   /** The values the explorer tries in a state (spec/ops/probes.ts), or why it never offers this op. */

@@ -34,6 +34,7 @@ export const uffdRegisterOp: OpModule<'uffd_register'> = {
   checkList: checkList({ checks: () => uffdRegisterChecks(null), context: uffdRegisterContext }),
   footprint: { reads: ['names', 'maps'], writes: ['maps'] },
   phrase: (_p, s) => `UFFDIO_REGISTER_MODE_${s.mode.toUpperCase()} of ${range(s.offset, s.length)} of ${s.map}`,
+  edgeWord: (_p, s) => `UFFDIO_REGISTER(${s.mode.toUpperCase()})`,
   wireEnums: { mode: REGISTER_MODE },
   // Where the profile says what userfaultfd does, after each mapping's munmap probe: register the file's pages in
   // each mode (linux-7.3: each refused); where registration works (uffd-minor), an unaligned range and a range
@@ -73,6 +74,7 @@ export const uffdContinueOp: OpModule<'uffd_continue'> = {
   checkList: checkList({ checks: () => uffdContinueChecks(null), context: uffdContinueContext }),
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) => `UFFDIO_CONTINUE of ${range(s.offset, s.length)} of ${s.map}`,
+  edgeWord: () => 'UFFDIO_CONTINUE',
   wireEnums: {},
   // Continue each page, after the registers; where registration works, an unaligned continue last.
   probes: {

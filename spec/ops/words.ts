@@ -4,7 +4,7 @@
  */
 import { FALLOC_FL, KVM_CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../constants.ts';
 import type { FallocateMode, Int, SetMemoryRegion2Op } from '../ops.ts';
-import type { Profile } from '../profile.ts';
+import type { Profile, VmTypeRules } from '../profile.ts';
 import { memslotFlagBits } from '../rules/memslots.ts';
 
 const PAGE = 4096n;
@@ -103,4 +103,34 @@ export function memslotFlags(flags: SetMemoryRegion2Op['flags']): string {
       : 'no flags';
   const bits = memslotFlagBits(flags);
   return bits === 0 ? 'no flags' : `flags ${hex(bits)}`;
+}
+
+/** The platform's populate command (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION, CCA RMI_POPULATE). */
+export function populateName(r: VmTypeRules | undefined): string {
+  switch (r?.populate) {
+    case 'snp-launch-update':
+      return 'KVM_SEV_SNP_LAUNCH_UPDATE';
+    case 'tdx-init-mem-region':
+      return 'KVM_TDX_INIT_MEM_REGION';
+    case 'cca-rmi-populate':
+      return 'KVM_ARM_RMI_POPULATE';
+    case 'none':
+    case undefined:
+      return 'populate (no populate flow)';
+  }
+}
+
+/** The platform's launch start or finish command. */
+export function launchName(r: VmTypeRules | undefined, phase: 'start' | 'finish'): string {
+  switch (r?.populate) {
+    case 'snp-launch-update':
+      return phase === 'start' ? 'KVM_SEV_SNP_LAUNCH_START' : 'KVM_SEV_SNP_LAUNCH_FINISH';
+    case 'tdx-init-mem-region':
+      return phase === 'start' ? 'KVM_TDX_INIT_VM' : 'KVM_TDX_FINALIZE_VM';
+    case 'cca-rmi-populate':
+      return phase === 'start' ? 'Realm create (RMI)' : 'Realm activate (first run)';
+    case 'none':
+    case undefined:
+      return phase === 'start' ? 'launch start' : 'launch finish';
+  }
 }

@@ -6,38 +6,15 @@
 import type { GmemEvent } from '../../../machines/guestMemfd.ts';
 import type { PageEventType } from '../../../machines/page.ts';
 import type { VmEvent } from '../../../machines/vm.ts';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, type VmTypeName } from '../../../spec/constants.ts';
+import type { VmTypeName } from '../../../spec/constants.ts';
 import type { Outcome, Step } from '../../../spec/ops.ts';
+import { opOf } from '../../../spec/ops/index.ts';
+import { launchName, populateName } from '../../../spec/ops/words.ts';
 import { formatOutcome } from '../../../spec/outcome.ts';
 import type { Profile, VmTypeRules } from '../../../spec/profile.ts';
 
-export function populateName(r: VmTypeRules | undefined): string {
-  switch (r?.populate) {
-    case 'snp-launch-update':
-      return 'KVM_SEV_SNP_LAUNCH_UPDATE';
-    case 'tdx-init-mem-region':
-      return 'KVM_TDX_INIT_MEM_REGION';
-    case 'cca-rmi-populate':
-      return 'KVM_ARM_RMI_POPULATE';
-    case 'none':
-    case undefined:
-      return 'populate (no populate flow)';
-  }
-}
-
-export function launchName(r: VmTypeRules | undefined, phase: 'start' | 'finish'): string {
-  switch (r?.populate) {
-    case 'snp-launch-update':
-      return phase === 'start' ? 'KVM_SEV_SNP_LAUNCH_START' : 'KVM_SEV_SNP_LAUNCH_FINISH';
-    case 'tdx-init-mem-region':
-      return phase === 'start' ? 'KVM_TDX_INIT_VM' : 'KVM_TDX_FINALIZE_VM';
-    case 'cca-rmi-populate':
-      return phase === 'start' ? 'Realm create (RMI)' : 'Realm activate (first run)';
-    case 'none':
-    case undefined:
-      return phase === 'start' ? 'launch start' : 'launch finish';
-  }
-}
+// The platforms' populate and launch commands are words the op modules use too (spec/ops/words.ts).
+export { launchName, populateName };
 
 /** The ioctl that converts a page for this VM type. */
 export function conversionName(profile: Profile, r: VmTypeRules | undefined, to: 'private' | 'shared'): string {
@@ -145,83 +122,9 @@ export const GUARD_WORDS: Readonly<Record<string, string>> = {
   allPrivate: 'every page of the folio private',
 };
 
-function flagNames(profile: Profile, flags: unknown): string {
-  const n = typeof flags === 'bigint' ? flags : BigInt(Number(flags ?? 0));
-  const names = profile.flags.filter((f) => (n >> BigInt(f.bit)) & 1n).map((f) => f.name);
-  return names.length ? names.join('|') : '0';
-}
-
-/** A trace step in ABI words (for the reachable graph, witness tables and sequence diagrams). */
+/** A trace step in ABI words (for the reachable graph, witness tables and sequence diagrams): its op's `edgeWord`. */
 export function stepWords(s: Step, profile: Profile, vmType?: VmTypeName): string {
-  const r = vmType ? profile.vmTypes[vmType] : undefined;
-  switch (s.op) {
-    case 'create_vm':
-      return `KVM_CREATE_VM(${String(s.type)})`;
-    case 'create_gmem':
-      return `KVM_CREATE_GUEST_MEMFD(${flagNames(profile, s.flags)})`;
-    case 'mmap':
-      return `mmap(${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})`;
-    case 'munmap':
-      return 'munmap';
-    case 'read_mem':
-      return 'host read';
-    case 'write_mem':
-      return 'host write';
-    case 'fill_mem':
-      return 'host fill';
-    case 'check_mem':
-      return 'host read back';
-    case 'fallocate':
-      return s.mode === 'punch_hole'
-        ? 'fallocate(PUNCH_HOLE)'
-        : s.mode === 'allocate'
-          ? 'fallocate(KEEP_SIZE)'
-          : `fallocate(mode ${String(s.mode)})`;
-    case 'pin':
-      return 'long-term GUP pin';
-    case 'unpin':
-      return 'unpin';
-    case 'set_memory_attributes2':
-      return `KVM_SET_MEMORY_ATTRIBUTES2(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
-    case 'set_memory_attributes':
-      return `KVM_SET_MEMORY_ATTRIBUTES(${(BigInt(s.attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED'})`;
-    case 'guest_request_conversion':
-      return `guest MAP_GPA_RANGE(${s.private ? 'private' : 'shared'})`;
-    case 'uffd_register':
-      return `UFFDIO_REGISTER(${s.mode.toUpperCase()})`;
-    case 'uffd_continue':
-      return 'UFFDIO_CONTINUE';
-    case 'launch_start':
-      return launchName(r, 'start');
-    case 'launch_finish':
-      return launchName(r, 'finish');
-    case 'populate':
-      return `${r ? populateName(r) : 'populate'}${s.source === 'in_place' ? ' (in place)' : ''}`;
-    case 'guest_access':
-      return `guest ${s.write !== undefined ? 'write' : 'access'} (${s.private ? 'private' : 'shared'})`;
-    case 'set_memory_region2':
-      return 'KVM_SET_USER_MEMORY_REGION2(GUEST_MEMFD)';
-    case 'delete_memslot':
-      return 'memslot delete';
-    case 'close':
-      return 'close';
-    case 'dup':
-      return 'dup';
-    case 'madvise':
-      return `madvise(MADV_${s.advice.toUpperCase()})`;
-    // Operations whose name is already their ABI word on a diagram edge.
-    case 'check_extension':
-    case 'mprotect':
-    case 'fstat':
-    case 'ftruncate':
-    case 'read':
-    case 'write':
-    case 'pread':
-    case 'pwrite':
-    case 'fork':
-    case 'pre_fault':
-      return s.op;
-  }
+  return opOf(s).edgeWord(profile, s, vmType ? profile.vmTypes[vmType] : undefined);
 }
 
 /** What the caller saw, short: `ok`, `EAGAIN (error_offset 0)`, `SIGBUS`, `MEMORY_FAULT(private)`. */
