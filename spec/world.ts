@@ -480,8 +480,8 @@ export class World {
     const next = folioBridge(this.pageInfo(gmemId).rules.folio).apply({ value: before, context: {} }, event, this.observer);
     if (!next || next.value === before) return;
     setFolioValue(this.gmem(gmemId), folio, next.value as FolioValue);
-    if (event.type === 'ALLOCATE')
-      for (const i of indices) if (this.page(gmemId, i).backing === 'hole') this.pageEvent(gmemId, i, { type: 'ALLOCATE' });
+    // The page machine allocates the holes of the run (it refuses ALLOCATE to a page that has memory already).
+    if (event.type === 'ALLOCATE') for (const i of indices) this.pageEvent(gmemId, i, { type: 'ALLOCATE' });
   }
 
   /** Indices of pages that are not fresh (the only ones an event over a range can change). */
