@@ -183,20 +183,20 @@ describe('what the machines answer (the guards the rules now ask about)', () => 
 
   it('the page machine: POPULATE refused once the trusted entity holds the page; CONVERT_BEGIN only where a conversion starts', () => {
     const m = createPageMachine({ ...UPSTREAM_PAGE_RULES, trustedEntityPrepares: true });
-    const after = (events: PageEvent[]) => {
+    const pageAfter = (events: PageEvent[]) => {
       let [s] = initialTransition(m, { initShared: false });
       for (const e of events) [s] = transition(m, s, e);
       return s;
     };
-    expect(after([]).can({ type: 'POPULATE' })).toBe(true);
-    expect(after([{ type: 'POPULATE' }]).can({ type: 'POPULATE' })).toBe(false);
-    expect(after([{ type: 'GUEST_MAP', private: true }]).can({ type: 'POPULATE', value: 1 })).toBe(false);
+    expect(pageAfter([]).can({ type: 'POPULATE' })).toBe(true);
+    expect(pageAfter([{ type: 'POPULATE' }]).can({ type: 'POPULATE' })).toBe(false);
+    expect(pageAfter([{ type: 'GUEST_MAP', private: true }]).can({ type: 'POPULATE', value: 1 })).toBe(false);
     // A private page the guest maps: converting it to private again starts nothing (its stage-2 mapping stays).
-    const mapped = after([{ type: 'GUEST_MAP', private: true }]);
+    const mapped = pageAfter([{ type: 'GUEST_MAP', private: true }]);
     expect(mapped.can({ type: 'CONVERT_BEGIN', to: 'private' })).toBe(false);
     expect(mapped.can({ type: 'CONVERT_BEGIN', to: 'shared' })).toBe(true);
     // A page the guest maps while it waits in transition: a second request does not start it again.
-    const converting = after([
+    const converting = pageAfter([
       { type: 'GUEST_MAP', private: true },
       { type: 'CONVERT_BEGIN', to: 'shared' },
       { type: 'GUEST_MAP', private: false },
