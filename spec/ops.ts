@@ -22,54 +22,62 @@ export type OpName = keyof OpTypes;
 export type OpOf<N extends OpName> = OpTypes[N];
 export type Op = OpTypes[OpName];
 
-// Named aliases of the operations, for the rules that take one; new operations use OpOf<'name'>.
+// Named aliases of the operations, by the rules file that takes them; new operations use OpOf<'name'>.
+// spec/rules/kvm.ts
 export type CheckExtensionOp = OpOf<'check_extension'>;
 export type CreateVmOp = OpOf<'create_vm'>;
+/** Platform launch flow (SNP LAUNCH_START/FINISH, TDX INIT_VM/FINALIZE_VM, CCA activate). */
+export type LaunchOp = OpOf<'launch_start' | 'launch_finish'>;
+// spec/rules/gmemFile.ts
 export type CreateGmemOp = OpOf<'create_gmem'>;
 export type CloseOp = OpOf<'close'>;
 export type DupOp = OpOf<'dup'>;
-export type MmapOp = OpOf<'mmap'>;
-export type MunmapOp = OpOf<'munmap'>;
-export type MprotectOp = OpOf<'mprotect'>;
-export type MadviseOp = OpOf<'madvise'>;
-export type ReadMemOp = OpOf<'read_mem'>;
-export type WriteMemOp = OpOf<'write_mem'>;
-export type FillMemOp = OpOf<'fill_mem'>;
-export type CheckMemOp = OpOf<'check_mem'>;
-export type FallocateOp = OpOf<'fallocate'>;
-export type FallocateMode = FallocateOp['mode'];
 export type FstatOp = OpOf<'fstat'>;
 export type FtruncateOp = OpOf<'ftruncate'>;
 export type ReadOp = OpOf<'read'>;
 export type WriteOp = OpOf<'write'>;
 export type PreadOp = OpOf<'pread'>;
 export type PwriteOp = OpOf<'pwrite'>;
-export type SetMemoryRegion2Op = OpOf<'set_memory_region2'>;
-export type DeleteMemslotOp = OpOf<'delete_memslot'>;
-export type SetMemoryAttributesOp = OpOf<'set_memory_attributes'>;
-/** Proposal (in-place conversion): KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd. */
-export type SetMemoryAttributes2Op = OpOf<'set_memory_attributes2'>;
+// spec/rules/mmap.ts, madvise.ts
+export type MmapOp = OpOf<'mmap'>;
+export type MunmapOp = OpOf<'munmap'>;
+export type MprotectOp = OpOf<'mprotect'>;
+export type MadviseOp = OpOf<'madvise'>;
+// spec/rules/memAccess.ts
+export type ReadMemOp = OpOf<'read_mem'>;
+export type WriteMemOp = OpOf<'write_mem'>;
+export type FillMemOp = OpOf<'fill_mem'>;
+export type CheckMemOp = OpOf<'check_mem'>;
 /** Long-term GUP pin (e.g. io_uring fixed buffer, VFIO) of the pages under [offset, offset+len) of a mapping. */
 export type PinOp = OpOf<'pin'>;
 export type UnpinOp = OpOf<'unpin'>;
-/** Run the nested steps in a forked child process; the child exits afterwards. */
-export type ForkOp = OpOf<'fork'>;
-/** Platform launch flow (SNP LAUNCH_START/FINISH, TDX INIT_VM/FINALIZE_VM, CCA activate). */
-export type LaunchOp = OpOf<'launch_start' | 'launch_finish'>;
+// spec/rules/fallocate.ts, memslots.ts
+export type FallocateOp = OpOf<'fallocate'>;
+export type FallocateMode = FallocateOp['mode'];
+export type SetMemoryRegion2Op = OpOf<'set_memory_region2'>;
+export type DeleteMemslotOp = OpOf<'delete_memslot'>;
+// spec/rules/attributes.ts
+export type SetMemoryAttributesOp = OpOf<'set_memory_attributes'>;
+/** Proposal (in-place conversion): KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd. */
+export type SetMemoryAttributes2Op = OpOf<'set_memory_attributes2'>;
+/** A guest's conversion request (KVM_HC_MAP_GPA_RANGE exit): userspace must then set attributes. */
+export type GuestRequestConversionOp = OpOf<'guest_request_conversion'>;
+// spec/rules/platform.ts
 /** Platform populate (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION, CCA RMI_POPULATE): load and measure initial image. */
 export type PopulateOp = OpOf<'populate'>;
 /** A guest (vCPU) access to a GPA (spec/ops/platform.ts says when its `private` field counts). */
 export type GuestAccessOp = OpOf<'guest_access'>;
 /** KVM_PRE_FAULT_MEMORY on the VM's vCPU; success carries `ret`, the bytes of the range not pre-faulted. */
 export type PreFaultOp = OpOf<'pre_fault'>;
-/** A guest's conversion request (KVM_HC_MAP_GPA_RANGE exit): userspace must then set attributes. */
-export type GuestRequestConversionOp = OpOf<'guest_request_conversion'>;
+// spec/rules/uffd.ts
 /** UFFDIO_REGISTER of a mapping's range in one mode, after userfaultfd(2) + UFFDIO_API (kernel-abi.md §4.3). */
 export type UffdRegisterOp = OpOf<'uffd_register'>;
 /** userfaultfd modes a registration asks for (UFFDIO_REGISTER_MODE_MINOR / _MISSING). */
 export type UffdMode = UffdRegisterOp['mode'];
 /** UFFDIO_CONTINUE of [offset, offset+length) of a mapping: map the page-cache pages already there (minor faults). */
 export type UffdContinueOp = OpOf<'uffd_continue'>;
+/** Run the nested steps in a forked child process; the child exits afterwards (step() runs them). */
+export type ForkOp = OpOf<'fork'>;
 
 /** Ops that create an object and so may carry `as`. */
 export const CREATING_OPS: ReadonlySet<OpName> = new Set<OpName>(['create_vm', 'create_gmem', 'dup', 'mmap']);

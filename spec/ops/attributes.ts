@@ -20,13 +20,10 @@ import { attrWords, bytesWords, hex, range } from './words.ts';
 const flagsWords = (f: unknown): string => (f ? `, flags ${String(f)}` : '');
 const privateOrShared = (attributes: Int): string => ((BigInt(attributes) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0n ? 'PRIVATE' : 'SHARED');
 
-export const setMemoryAttributesSchema = opSchema('set_memory_attributes', [
-  handleField('vm'),
-  intField('address'),
-  intField('size'),
-  intField('attributes'),
-  intField('flags', true),
-]);
+/** The fields both attribute ioctls have after the start of the range (struct kvm_memory_attributes{,2}). */
+const ATTRIBUTE_FIELDS = [intField('size'), intField('attributes'), intField('flags', true)] as const;
+
+export const setMemoryAttributesSchema = opSchema('set_memory_attributes', [handleField('vm'), intField('address'), ...ATTRIBUTE_FIELDS]);
 
 export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
   ...setMemoryAttributesSchema,
@@ -70,9 +67,7 @@ export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
 export const setMemoryAttributes2Schema = opSchema('set_memory_attributes2', [
   handleField('gmem'),
   intField('offset'),
-  intField('size'),
-  intField('attributes'),
-  intField('flags', true),
+  ...ATTRIBUTE_FIELDS,
 ]);
 
 export const setMemoryAttributes2Op: OpModule<'set_memory_attributes2'> = {

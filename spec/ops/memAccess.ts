@@ -51,12 +51,10 @@ export const writeMemOp: OpModule<'write_mem'> = {
   cSelftest: { step: (s) => accessIntoRet(`write_byte(${addr(s.map, s.offset)}, ${s.value})`) },
 };
 
-export const fillMemSchema = opSchema('fill_mem', [
-  handleField('map'),
-  intField('offset'),
-  intField('length'),
-  { name: 'value', type: { kind: 'byte' } },
-]);
+/** A range of a mapping and a byte: what a fill writes, what a read-back expects. */
+const RANGE_AND_BYTE = [handleField('map'), intField('offset'), intField('length'), { name: 'value', type: { kind: 'byte' } }] as const;
+
+export const fillMemSchema = opSchema('fill_mem', RANGE_AND_BYTE);
 
 export const fillMemOp: OpModule<'fill_mem'> = {
   ...fillMemSchema,
@@ -71,12 +69,7 @@ export const fillMemOp: OpModule<'fill_mem'> = {
   cSelftest: { step: (s) => accessIntoRet(`fill_bytes(${addr(s.map, s.offset)}, ${u64(s.length)}, ${s.value})`) },
 };
 
-export const checkMemSchema = opSchema('check_mem', [
-  handleField('map'),
-  intField('offset'),
-  intField('length'),
-  { name: 'value', type: { kind: 'byte' } },
-]);
+export const checkMemSchema = opSchema('check_mem', RANGE_AND_BYTE);
 
 export const checkMemOp: OpModule<'check_mem'> = {
   ...checkMemSchema,
