@@ -7,7 +7,7 @@
  * Error edges come from page-machine refusals probed on the machine itself and from the ordered check lists of
  * spec/rules.
  */
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, MachineImplementationsFrom } from 'xstate';
 import { guestMemfdMachine } from '../../../machines/guestMemfd.ts';
 import { type PageRules, createPageMachine } from '../../../machines/page.ts';
 import { vmMachine } from '../../../machines/vm.ts';
@@ -88,26 +88,45 @@ interface GuardInfo {
   falseBecause: string[];
 }
 
-const PARAM_GUARDS = new Set(['toPrivate', 'toShared', 'guestPrivate', 'guestShared']);
+/** The page machine's guards, by name. */
+type PageGuard = keyof NonNullable<MachineImplementationsFrom<ReturnType<typeof createPageMachine>>['guards']>;
 
+/**
+ * What decides each guard of the page machine: the event's parameters (the edge is drawn with them), the page's
+ * state, or the profile's rules (a function of them: the guard's value, undefined where the state still decides).
+ */
+const PAGE_GUARDS: Readonly<Record<PageGuard, 'event' | 'state' | ((r: PageRules) => boolean | undefined)>> = {
+  toPrivate: 'event',
+  toShared: 'event',
+  guestPrivate: 'event',
+  guestShared: 'event',
+  createdShared: 'state',
+  isLastMapper: 'state',
+  hasMapper: 'state',
+  lastPin: 'state',
+  startsConversion: 'state',
+  trustedEntityHolds: 'state',
+  populatable: 'state',
+  privateHostMappable: (r) => r.hostMayMapPrivate,
+  trustedEntityPrepares: (r) => r.trustedEntityPrepares,
+  removesOnAllocate: (r) => r.directMap === 'remove-all',
+  removesWhenPrivate: (r) => r.directMap === 'remove-private',
+  // Without a reference check nothing refuses; with one, the pins decide.
+  noExtraReferences: (r) => (r.conversionChecksRefs ? undefined : true),
+  // Where the host may map private pages it may touch any page; elsewhere the attribute decides.
+  hostMayAccess: (r) => (r.hostMayMapPrivate ? true : undefined),
+  conversionZapsHost: (r) => r.keepsHostMappings !== true,
+};
+
+function isPageGuard(name: string): name is PageGuard {
+  return Object.hasOwn(PAGE_GUARDS, name);
+}
+
+/** A page guard's value under the rules, when they fix it; the other machines' guards are never rule-constant. */
 function ruleConstant(name: string, rules: PageRules | undefined): boolean | undefined {
-  if (!rules) return undefined;
-  switch (name) {
-    case 'privateHostMappable':
-      return rules.hostMayMapPrivate;
-    case 'trustedEntityPrepares':
-      return rules.trustedEntityPrepares;
-    case 'removesOnAllocate':
-      return rules.directMap === 'remove-all';
-    case 'removesWhenPrivate':
-      return rules.directMap === 'remove-private';
-    case 'noExtraReferences':
-      return rules.conversionChecksRefs ? undefined : true;
-    case 'hostMayAccess':
-      return rules.hostMayMapPrivate ? true : undefined;
-    default:
-      return undefined;
-  }
+  if (!rules || !isPageGuard(name)) return undefined;
+  const decides = PAGE_GUARDS[name];
+  return typeof decides === 'function' ? decides(rules) : undefined;
 }
 
 interface GuardFn {
@@ -128,13 +147,11 @@ function stateValueWords(v: unknown): string {
 function describeGuard(g: unknown, rules: PageRules | undefined): GuardInfo {
   if (g === undefined || g === null) return { words: [], params: [], falseBecause: [] };
   if (typeof g === 'string') {
-    if (PARAM_GUARDS.has(g)) return { words: [], params: [g], falseBecause: [] };
+    if (isPageGuard(g) && PAGE_GUARDS[g] === 'event') return { words: [], params: [g], falseBecause: [] };
     const c = ruleConstant(g, rules);
     const base = GUARD_WORDS[g] ?? g;
     if (c === true) return { words: g === 'hostMayAccess' ? [] : [base], params: [], constant: true, falseBecause: [] };
     if (c === false) return { words: [base], params: [], constant: false, falseBecause: [g] };
-    if (g === 'noExtraReferences' && rules && !rules.conversionChecksRefs)
-      return { words: [], params: [], constant: true, falseBecause: [] };
     return { words: [base], params: [], falseBecause: [] };
   }
   if (typeof g === 'object' && g !== null && 'type' in g) return describeGuard((g as { type: string }).type, rules);
