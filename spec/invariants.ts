@@ -144,7 +144,8 @@ export const INVARIANTS: readonly Invariant[] = [
       for (let gi = 0; gi < before.gmems.length; gi++) {
         const a = before.gmems[gi];
         const b = after.gmems[gi];
-        if (a && b && a.sizePages !== b.sizePages) return `guest_memfd ${gi} changed size from ${a.sizePages} to ${b.sizePages} pages`;
+        if (a && b && a !== b && a.sizePages !== b.sizePages)
+          return `guest_memfd ${gi} changed size from ${a.sizePages} to ${b.sizePages} pages`;
       }
       return null;
     },
@@ -162,9 +163,10 @@ export const INVARIANTS: readonly Invariant[] = [
       for (let gi = 0; gi < before.gmems.length; gi++) {
         const a = before.gmems[gi];
         const b = after.gmems[gi];
-        if (!a || !b || b.lifecycle === 'released') continue;
+        if (!a || !b || a === b || b.lifecycle === 'released') continue;
         const keys = new Set([...Object.keys(a.pages), ...Object.keys(b.pages)]);
         for (const k of keys) {
+          if (a.pages[k] === b.pages[k]) continue;
           const fresh = (g: GmemState) => (initSharedFile(profile, g) ? 'shared' : 'private');
           const x = a.pages[k]?.attribute ?? fresh(a);
           const y = b.pages[k]?.attribute ?? fresh(b);

@@ -7,16 +7,22 @@
  */
 import type { NameRef, SystemState } from '../state.ts';
 
-export function compact(s: SystemState): SystemState {
+/**
+ * @param before the compact state the step started from, when known: the fds, mappings and pins `s` still shares
+ * with it (World copies a part before it changes it) are alive without looking inside them, which the checker's
+ * successor cache (src/check/packed/) counts as not reading them. The result is the same with or without it.
+ */
+export function compact(s: SystemState, before?: SystemState): SystemState {
+  const shared = before ? new Set<object>([...before.fds, ...before.maps, ...before.pins]) : undefined;
   const fdIndex = new Map<number, number>();
   const fds = s.fds.filter((f, i) => {
-    if (!f.open) return false;
+    if (!shared?.has(f) && !f.open) return false;
     fdIndex.set(i, fdIndex.size);
     return true;
   });
   const mapIndex = new Map<number, number>();
   const maps = s.maps.filter((m, i) => {
-    if (!m.live) return false;
+    if (!shared?.has(m) && !m.live) return false;
     mapIndex.set(i, mapIndex.size);
     return true;
   });
@@ -24,9 +30,12 @@ export function compact(s: SystemState): SystemState {
   // dead data (only its existence counts), so it is kept as an orphan at offset 0 with no pages. Otherwise a
   // later punch or release, which updates the lists of pins whose (dead) mapping is still known, would make
   // states that behave the same compact differently.
+  const renumbered = mapIndex.size !== s.maps.length;
   const pins = s.pins
-    .filter((p) => p.live)
+    .filter((p) => shared?.has(p) || p.live)
     .map((p) => {
+      // A pin handed on unchanged keeps its mapping's index when no mapping was dropped.
+      if (!renumbered && shared?.has(p)) return p;
       const map = mapIndex.get(p.map);
       return map === undefined ? { ...p, map: -1, offset: 0, pages: [] } : { ...p, map };
     });
@@ -41,9 +50,13 @@ export function compact(s: SystemState): SystemState {
       if (i !== undefined) names[n] = { map: i };
     }
   }
-  const renumbered = mapIndex.size !== s.maps.length;
+  // A page's host mappers are mappings of its own file: only the files of mappings that were dropped or moved
+  // need their pages renumbered (the others are handed on unread).
+  const touched = new Set<number>();
+  if (renumbered) s.maps.forEach((m, i) => mapIndex.get(i) !== i && touched.add(m.gmem));
   const gmems = renumbered
-    ? s.gmems.map((g) => {
+    ? s.gmems.map((g, gi) => {
+        if (!touched.has(gi)) return g;
         const pages: typeof g.pages = {};
         for (const [k, p] of Object.entries(g.pages)) {
           pages[k] = p.hostMappers.length ? { ...p, hostMappers: p.hostMappers.map((m) => mapIndex.get(m) ?? -1) } : p;

@@ -28,7 +28,7 @@ import type { MachineObserver } from '../../machines/bridge.ts';
 export interface ExplorationModel<N, E, T extends Move<N>, K = string> {
   initial(): N;
   /** The events of a state, in order; the engine then calls transition for each, in that order. */
-  events(n: N): readonly E[];
+  events(n: N): ArrayLike<E>;
   /** The index-th event of `n`; `machines` hears the machine transitions it takes. */
   transition(n: N, e: E, index: number, machines: MachineObserver | undefined): T;
   key(n: N): K;

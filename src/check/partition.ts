@@ -21,19 +21,21 @@ import {
   type Candidate as EngineCandidate,
   type ExplorationHooks,
   type ExplorationModel,
+  type Move,
   Search,
   type StateStore,
   lessPath,
 } from '../../spec/explore/engine.ts';
-import { type SystemMove, SystemModel } from '../../spec/explore/systemModel.ts';
-import { type Invariant, violations } from '../../spec/invariants.ts';
+import { symmetryApplies } from '../../spec/explore/symmetry.ts';
+import type { Invariant } from '../../spec/invariants.ts';
 import type { Outcome, Step } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { type PageState, type SystemState, freshPage } from '../../spec/state.ts';
 import { flagDefsOf, hasEffect } from '../../spec/world.ts';
 import { FingerprintSet, FingerprintTable } from './fingerprint.ts';
 import { EdgeDigest } from './edgeDigest.ts';
-import { StateFingerprints } from './stateFingerprint.ts';
+import { type Packed, fingerprintOf } from './packed/packed.ts';
+import { type StepLeaf, SuccessorCache } from './packed/successors.ts';
 import { regionsOf, transitionKey } from './machineCoverage.ts';
 
 /** A violation found at `depth`: of a state invariant in state (lo, hi), or of a transition invariant on the
@@ -148,7 +150,7 @@ export interface Fp {
   hi: number;
 }
 
-export type Candidate = EngineCandidate<SystemState, Fp, Fp>;
+export type Candidate = EngineCandidate<Packed, Fp, Fp>;
 
 /**
  * The checker's store for the exploration engine: fingerprints with parent links (FingerprintTable), owned
@@ -187,25 +189,31 @@ class FingerprintStore implements StateStore<Fp, Fp, Fp> {
   }
 }
 
-/** The system model keyed by fingerprints computed from the state's parts (stateFingerprint.ts), not key strings. */
-export class FingerprintModel implements ExplorationModel<SystemState, Step, SystemMove, Fp> {
-  readonly fingerprints = new StateFingerprints();
-  constructor(readonly system: SystemModel) {}
-  initial(): SystemState {
-    return this.system.initial();
+/** A move of the packed model: the cache leaf that says what the event does. */
+export interface PackedMove extends Move<Packed> {
+  leaf: StepLeaf;
+}
+
+/**
+ * The system model over packed states (src/check/packed/): the states, events and moves of spec/explore's
+ * SystemModel, computed through the successor cache, and keyed by the packed state's fingerprint.
+ */
+export class PackedModel implements ExplorationModel<Packed, number, PackedMove, Fp> {
+  private readonly fp = new Int32Array(2);
+  constructor(readonly cache: SuccessorCache) {}
+  initial(): Packed {
+    return this.cache.initial();
   }
-  events(s: SystemState): readonly Step[] {
-    return this.system.events(s);
+  events(s: Packed): Int32Array {
+    return this.cache.events(s);
   }
-  transition(s: SystemState, e: Step, index: number, machines: MachineObserver | undefined): SystemMove {
-    return this.system.transition(s, e, index, machines);
+  transition(s: Packed, e: number, _index: number, machines: MachineObserver | undefined): PackedMove {
+    const leaf = this.cache.move(s, e, machines);
+    return { next: leaf.next ?? (leaf.template ? this.cache.successor(s, leaf) : s), leaf };
   }
-  key(s: SystemState): Fp {
-    const [lo, hi] = this.fingerprints.of(s);
-    return { lo, hi };
-  }
-  kept(): void {
-    this.fingerprints.remember();
+  key(s: Packed): Fp {
+    fingerprintOf(s, this.cache.table, this.fp);
+    return { lo: this.fp[0] as number, hi: this.fp[1] as number };
   }
 }
 
@@ -225,8 +233,9 @@ export interface PartitionOptions {
  */
 export class Partition {
   private readonly store = new FingerprintStore();
-  private readonly model: FingerprintModel;
-  private readonly search: Search<SystemState, Step, SystemMove, Fp, Fp, Fp>;
+  readonly cache: SuccessorCache;
+  private readonly model: PackedModel;
+  private readonly search: Search<Packed, number, PackedMove, Fp, Fp, Fp>;
   private readonly stateInvariants: Invariant[];
   private readonly transitionInvariants: Invariant[];
   readonly violations = new Map<string, ViolationCandidate>();
@@ -254,28 +263,33 @@ export class Partition {
     const coverage = options.coverage === true;
     if (options.edgeDigest && parts > 1) throw new Error('internal: an edge digest needs one partition (every edge target known)');
     this.digest = options.edgeDigest ? new EdgeDigest() : undefined;
-    this.model = new FingerprintModel(new SystemModel(profile, bound, { symmetry: options.symmetry === true }));
-    const hooks: ExplorationHooks<SystemState, Step, SystemMove, Fp> = {
+    this.cache = new SuccessorCache(profile, bound, this.stateInvariants, this.transitionInvariants, {
+      symmetry: options.symmetry === true && symmetryApplies(profile),
+    });
+    this.model = new PackedModel(this.cache);
+    const steps = this.cache.steps.items;
+    const hooks: ExplorationHooks<Packed, number, PackedMove, Fp> = {
       state: (k) => {
-        for (const v of this.stateInvariants.length ? violations(profile, this.stateInvariants, undefined, undefined, k.node) : []) {
+        for (const v of this.cache.broken(k.node)) {
           this.offerViolation({ ...v, kind: 'state', depth: k.depth, lo: k.handle.lo, hi: k.handle.hi, ev: -1, path: k.path });
         }
-        if (coverage) this.coverState(k.node);
+        if (coverage) this.coverState(this.cache.unpack(k.node));
       },
       edge: (from, ev, i, m, _fate, to) => {
-        if (coverage) this.cover(ev, m.outcome, m.rule.id);
-        if (this.digest && to !== undefined) this.digest.add([from.handle.lo, from.handle.hi], ev, m.outcome, m.rule.id, [to.lo, to.hi]);
-        // A move derived by symmetry from an earlier edge of the state took no step: that edge, which comes first
-        // in BFS order, was checked, and transition invariants do not depend on page positions.
-        if (!this.transitionInvariants.length || m.raw === undefined) return;
-        for (const v of violations(profile, this.transitionInvariants, from.node, ev, m.raw)) {
+        const { outcome, rule, broken } = m.leaf;
+        if (coverage) this.cover(steps[ev] as Step, outcome, rule.id);
+        if (this.digest && to !== undefined)
+          this.digest.add([from.handle.lo, from.handle.hi], steps[ev] as Step, outcome, rule.id, [to.lo, to.hi]);
+        for (const v of broken) {
           const path = from.path + String.fromCharCode(i);
           this.offerViolation({ ...v, kind: 'transition', depth: from.depth + 1, lo: from.handle.lo, hi: from.handle.hi, ev: i, path });
         }
       },
       expanded: (k, moves) => {
-        if (moves === 0 && quiescent(k.node) && k.node.pins.some((p) => p.live)) this.orphanPins++;
-        if (moves === 0 && !quiescent(k.node)) {
+        if (moves !== 0) return;
+        const node = this.cache.unpack(k.node);
+        if (quiescent(node) && node.pins.some((p) => p.live)) this.orphanPins++;
+        if (!quiescent(node)) {
           this.deadlocks++;
           const c = { depth: k.depth, lo: k.handle.lo, hi: k.handle.hi, path: k.path };
           if (!this.deadlock || lessPath(c.path, this.deadlock.path)) this.deadlock = c;
@@ -344,11 +358,6 @@ export class Partition {
   }
 
   receive(cands: readonly Candidate[]): void {
-    // A peer's states arrive as new objects: remember their parts' hashes, which their successors share.
-    for (const c of cands) {
-      this.model.key(c.node);
-      this.model.kept();
-    }
     this.search.receive(cands);
   }
 

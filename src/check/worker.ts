@@ -20,8 +20,8 @@ const part = new Partition(data.profile, data.bound, invariantsFor(data.profile,
 });
 const peers = data.ports;
 // One encoder per peer this worker sends to, one decoder per peer it hears from (part ids are per channel).
-const encoders = peers.map(() => new CandidateEncoder());
-const decoders = peers.map(() => new CandidateDecoder());
+const encoders = peers.map(() => new CandidateEncoder(part.cache.table));
+const decoders = peers.map(() => new CandidateDecoder(part.cache.table));
 let level = 0;
 let stopRequested = false;
 /** Per level: how many peers have sent their last share. Candidates are taken in as they arrive. */

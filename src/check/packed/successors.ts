@@ -1,0 +1,282 @@
+/**
+ * The successor cache: step() and the other pure functions of a state that the checker needs (the events a
+ * state offers, the invariants it breaks), memoised on what each call actually read of the state.
+ *
+ * A call runs once on a tracked view of the packed state (tracking.ts), which records the parts it reads in
+ * order. Its result is filed in a decision tree per query (one per event, one for the event list, one for the
+ * state invariants): each inner node names the next part the function read, and branches on that part's
+ * value; a leaf holds the result, with the successor as a template over the input. Since the function is
+ * deterministic, any state that agrees with a path's values makes the function read exactly those parts and
+ * return that leaf: so a lookup walks the tree reading a few integers of the packed state, and step() runs
+ * only for a combination of parts no earlier state had. step() stays the single semantics; this file only
+ * remembers what it said.
+ */
+import type { MachineObserver, PartState } from '../../../machines/bridge.ts';
+import type { AnyStateMachine } from 'xstate';
+import type { Bound } from '../../../spec/explore/bound.ts';
+import { compact } from '../../../spec/explore/compact.ts';
+import { eventsFor } from '../../../spec/explore/events.ts';
+import { sameState, stepKey } from '../../../spec/explore/keys.ts';
+import { canonicalise } from '../../../spec/explore/symmetry.ts';
+import { Interner } from '../../../spec/explore/systemModel.ts';
+import { type Invariant, type Violation, violations } from '../../../spec/invariants.ts';
+import type { Outcome, Step } from '../../../spec/ops.ts';
+import type { Profile } from '../../../spec/profile.ts';
+import type { RuleRef } from '../../../spec/rules/check.ts';
+import { type SystemState, emptySystem } from '../../../spec/state.ts';
+import { step } from '../../../spec/step.ts';
+import { type Offsets, type Packed, newOffsets, offsetsOf, pack, packFrom, unpack, unpackIndexed, valueAt } from './packed.ts';
+import { PartTable } from './parts.ts';
+import { Tracker, applyTemplate } from './tracking.ts';
+
+/** A node of a decision tree: reads `addr` and branches on its value, or (addr < 0) a leaf holding `result`. */
+class Node<R> {
+  addr = -2;
+  next: Map<number, Node<R>> | undefined;
+  result: R | undefined;
+}
+
+const UNSET = -2;
+/** Lookups per window: an event that misses in more than half of a window's lookups is stepped directly. */
+const WINDOW = 2048;
+const LEAF = -1;
+
+function lookup<R>(root: Node<R>, v: Packed, o: Offsets, aux: Int32Array): R | undefined {
+  let n: Node<R> | undefined = root;
+  while (n !== undefined) {
+    if (n.addr === LEAF) return n.result;
+    if (n.addr === UNSET) return undefined;
+    n = (n.next as Map<number, Node<R>>).get(valueAt(v, o, n.addr, aux));
+  }
+  return undefined;
+}
+
+function insert<R>(root: Node<R>, reads: readonly number[], result: R): void {
+  let n = root;
+  for (let i = 0; ; i += 2) {
+    if (n.addr === UNSET) {
+      if (i >= reads.length) {
+        n.addr = LEAF;
+        n.result = result;
+        return;
+      }
+      n.addr = reads[i] as number;
+      n.next = new Map();
+    }
+    if (n.addr === LEAF || i >= reads.length || reads[i] !== n.addr)
+      throw new Error('internal: a memoised function read the state in another order for the same values (it is not deterministic)');
+    const map = n.next as Map<number, Node<R>>;
+    const val = reads[i + 1] as number;
+    let c = map.get(val);
+    if (c === undefined) {
+      c = new Node<R>();
+      map.set(val, c);
+    }
+    n = c;
+  }
+}
+
+/** One machine transition a step took, kept to be told again to an observer on every cache hit. */
+type Observed = [AnyStateMachine, PartState<object>, { type: string }, PartState<object>];
+
+/** What one event does to states that agree on what it read. */
+export interface StepLeaf {
+  /** The template of the successor (tracking.ts); undefined when the step changes nothing or `next` is given. */
+  template: Int32Array | undefined;
+  /** The successor itself, for a move computed directly (not cached). */
+  next?: Packed;
+  outcome: Outcome;
+  rule: RuleRef;
+  /** Transition invariants this edge breaks. */
+  broken: readonly Violation[];
+  /** Machine transitions the step took (only when an observer asked for them). */
+  observed: readonly Observed[] | undefined;
+}
+
+export interface CacheStats {
+  /** step() calls made (cache misses), and hits. */
+  misses: number;
+  hits: number;
+  /** Decision-tree nodes, over every query. */
+  parts: number;
+}
+
+/**
+ * The checker's model of the system over packed states: the same states, events, moves and keys as
+ * spec/explore/systemModel.ts (without symmetry), computed through the successor cache.
+ */
+export class SuccessorCache {
+  readonly table = new PartTable();
+  readonly steps: Interner<Step> = new Interner<Step>(stepKey);
+  private readonly eventsRoot = new Node<Int32Array>();
+  private readonly stepRoots: Array<Node<StepLeaf>> = [];
+  /** Per event: lookups, misses, and whether it is now stepped directly (its results rarely repeat). */
+  private stepTries = new Int32Array(256);
+  private stepMisses = new Int32Array(256);
+  private direct = new Uint8Array(256);
+  /** Moves computed directly, without the cache. */
+  directMoves = 0;
+  /** The offsets of the state being expanded (events() computes them, transition() uses them). */
+  private readonly o = newOffsets();
+  private current: Packed | undefined;
+  private readonly scratch = new Int32Array(4096);
+  misses = 0;
+  hits = 0;
+  /** Told of every miss: the query (an event's step, or undefined for the event list) and the reads it made. */
+  onMiss: ((query: Step | undefined, reads: readonly number[]) => void) | undefined;
+
+  constructor(
+    readonly profile: Profile,
+    readonly bound: Bound,
+    private readonly stateInvariants: readonly Invariant[],
+    private readonly transitionInvariants: readonly Invariant[],
+    private readonly options: { symmetry?: boolean } = {},
+  ) {}
+
+  /** The state a packed state stands for (plain, shared parts). */
+  unpack(v: Packed): SystemState {
+    return unpack(v, this.table);
+  }
+
+  initial(): Packed {
+    return pack(emptySystem(), this.table);
+  }
+
+  private focus(v: Packed): Offsets {
+    if (this.current !== v) {
+      offsetsOf(v, this.o);
+      this.current = v;
+    }
+    return this.o;
+  }
+
+  /** The events of a state, as interned step ids (steps.items), in eventsFor's order. */
+  events(v: Packed): Int32Array {
+    const o = this.focus(v);
+    const hit = lookup(this.eventsRoot, v, o, this.table.aux);
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    const tr = new Tracker(v, o, this.table);
+    const ids = Int32Array.from(eventsFor(this.profile, this.bound, tr.state), (e) => this.steps.id(e));
+    this.onMiss?.(undefined, tr.reads);
+    insert(this.eventsRoot, tr.reads, ids);
+    return ids;
+  }
+
+  /**
+   * The state invariants a state breaks, checked on the plain state: they look at every page, so a state's
+   * answer is rarely another's (a cache would miss), and each state is checked once.
+   */
+  broken(v: Packed): readonly Violation[] {
+    if (!this.stateInvariants.length) return [];
+    return violations(this.profile, this.stateInvariants, undefined, undefined, unpack(v, this.table));
+  }
+
+  /** What event `ev` (a step id) does in state v; `observer` hears the machine transitions it takes. */
+  move(v: Packed, ev: number, observer: MachineObserver | undefined): StepLeaf {
+    const o = this.focus(v);
+    let root = this.stepRoots[ev];
+    if (root === undefined) {
+      root = new Node<StepLeaf>();
+      this.stepRoots[ev] = root;
+    }
+    if (ev >= this.direct.length) this.growEventStats(ev);
+    if (this.direct[ev]) return this.directMove(v, ev, observer);
+    const tries = (this.stepTries[ev] as number) + 1;
+    this.stepTries[ev] = tries;
+    if (tries % WINDOW === 0) {
+      // Judged per window of lookups, so that the warm-up (where everything misses) does not count.
+      if ((this.stepMisses[ev] as number) * 2 > WINDOW) this.direct[ev] = 1;
+      this.stepMisses[ev] = 0;
+    }
+    let leaf = lookup(root, v, o, this.table.aux);
+    if (leaf !== undefined && (observer === undefined || leaf.observed !== undefined)) {
+      this.hits++;
+      if (observer && leaf.observed) for (const x of leaf.observed) observer(...x);
+      return leaf;
+    }
+    this.misses++;
+    // An event whose results rarely repeat (it reads most of the state: munmap renumbers every mapping after
+    // it) costs a tracked run and a new leaf per state: from now on it is stepped directly.
+    this.stepMisses[ev] = (this.stepMisses[ev] as number) + 1;
+    const tr = new Tracker(v, o, this.table);
+    const observed: Observed[] | undefined = observer ? [] : undefined;
+    const record: MachineObserver | undefined = observer
+      ? (m, b, e, a) => {
+          observed?.push([m, b, e, a]);
+          observer(m, b, e, a);
+        }
+      : undefined;
+    const s = tr.state;
+    const e = this.steps.items[ev] as Step;
+    const r = step(this.profile, s, e, record);
+    let template: Int32Array | undefined;
+    let raw: SystemState = s;
+    if (!sameState(r.state, s)) {
+      raw = compact(r.state, s);
+      // With symmetry the successor is the canonical member of its orbit; invariants look at the step's own frame.
+      template = Int32Array.from(tr.template(this.options.symmetry ? canonicalise(this.profile, raw).state : raw));
+    }
+    const broken = this.transitionInvariants.length ? violations(this.profile, this.transitionInvariants, s, e, raw) : [];
+    leaf = { template, outcome: r.outcome, rule: r.rule, broken, observed };
+    this.onMiss?.(e, tr.reads);
+    // A leaf computed without an observer is replaced by one that knows its machine transitions.
+    if (lookup(root, v, o, this.table.aux) === undefined) insert(root, tr.reads, leaf);
+    else replaceLeaf(root, v, o, this.table.aux, leaf);
+    return leaf;
+  }
+
+  private growEventStats(ev: number): void {
+    const n = Math.max(ev + 1, this.direct.length * 2);
+    const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.stepTries = grow(this.stepTries, (k) => new Int32Array(k));
+    this.stepMisses = grow(this.stepMisses, (k) => new Int32Array(k));
+    this.direct = grow(this.direct, (k) => new Uint8Array(k));
+  }
+
+  /** step() on the plain state, its result packed: what the cache would say, without filing it. */
+  private directMove(v: Packed, ev: number, observer: MachineObserver | undefined): StepLeaf {
+    this.directMoves++;
+    const { state: s, gmemAt } = unpackIndexed(v, this.table);
+    const e = this.steps.items[ev] as Step;
+    const r = step(this.profile, s, e, observer);
+    let next: Packed | undefined;
+    let raw: SystemState = s;
+    if (!sameState(r.state, s)) {
+      raw = compact(r.state, s);
+      next = packFrom(this.options.symmetry ? canonicalise(this.profile, raw).state : raw, this.table, v, gmemAt);
+    }
+    const broken = this.transitionInvariants.length ? violations(this.profile, this.transitionInvariants, s, e, raw) : [];
+    return { template: undefined, ...(next ? { next } : {}), outcome: r.outcome, rule: r.rule, broken, observed: undefined };
+  }
+
+  /** The successor a leaf's template makes from v (a new vector). */
+  successor(v: Packed, leaf: StepLeaf): Packed {
+    const n = applyTemplate(leaf.template as Int32Array, v, this.focus(v), this.scratch);
+    return this.scratch.slice(0, n);
+  }
+
+  stats(): CacheStats {
+    let parts = 0;
+    const count = (n: Node<unknown>) => {
+      parts++;
+      if (n.next) for (const c of n.next.values()) count(c);
+    };
+    count(this.eventsRoot);
+    for (const r of this.stepRoots) if (r) count(r);
+    return { misses: this.misses, hits: this.hits, parts };
+  }
+}
+
+function replaceLeaf<R>(root: Node<R>, v: Packed, o: Offsets, aux: Int32Array, result: R): void {
+  let n: Node<R> | undefined = root;
+  while (n !== undefined && n.addr !== LEAF) n = n.next?.get(valueAt(v, o, n.addr, aux));
+  if (n) n.result = result;
+}

@@ -1,0 +1,333 @@
+/**
+ * A packed state seen through proxies that record what a function reads of it, and the function's resulting
+ * state written back as a template over the input: the two halves of the successor cache (successors.ts).
+ *
+ * Reads are recorded per part, in the order they first happen, as (address, value) pairs (packed.ts): a VM,
+ * fd, mapping, pin, page or guest_memfd header is read when any of its fields is; a list's length when any of
+ * its elements is looked up; a guest_memfd's page set when a page entry is looked up or listed. Handing a part
+ * on without looking inside (World copies a list, or the page table, sharing the elements) reads nothing: the
+ * result then names the input part by address, whatever it holds. So a cached result is right for every state
+ * that agrees on the recorded reads, whatever else it holds.
+ *
+ * The input is never changed: the proxies refuse writes (World copies before it changes anything).
+ */
+import type { SystemState } from '../../../spec/state.ts';
+import { A, MAX_GMEMS, type Offsets, type Packed, address, gmemSpan, headerOf, listSpan, valueAt } from './packed.ts';
+import type { PartKind, PartTable } from './parts.ts';
+
+/** Template opcodes: how to write the result vector from the input vector. */
+export const OP = {
+  /** Push the next template int as it is (a count, a part id, -1 for a missing page). */
+  value: 1,
+  /** Push the value at the address in the next template int. */
+  copy: 2,
+  /** Copy a whole list of the input (its count and items); the next int is its count address (A.vmCount, ...). */
+  copyList: 3,
+  /** Copy guest_memfd g of the input whole (header, page count, pages); next int: g. */
+  copyGmem: 4,
+  /** Copy guest_memfd g's page count and pages; next int: g. */
+  copyPages: 5,
+} as const;
+
+function refuse(): never {
+  throw new Error('internal: a step changed its input state in place (World must copy before it changes a part)');
+}
+
+interface Origin {
+  /** The address of the part this proxy stands for, or of the list (count address) for a list proxy. */
+  addr: number;
+  what: 'part' | 'list' | 'gmem' | 'pages';
+  /** For gmem and pages proxies: the guest_memfd index. */
+  g: number;
+}
+
+// Proxy handlers are class instances, not closures: a tracked run makes a few dozen of them, and the TypeScript
+// loader wraps every closure it creates in a naming call.
+
+/** A part (VM, fd, mapping, pin, page): any look inside reads it. */
+class PartHandler implements ProxyHandler<object> {
+  constructor(
+    private readonly tr: Tracker,
+    private readonly addr: number,
+  ) {}
+  protected trRead(addr: number): void {
+    this.tr.read(addr);
+  }
+  get(t: object, k: string | symbol, r: unknown): unknown {
+    this.tr.read(this.addr);
+    return Reflect.get(t, k, r);
+  }
+  has(t: object, k: string | symbol): boolean {
+    this.tr.read(this.addr);
+    return Reflect.has(t, k);
+  }
+  ownKeys(t: object): ArrayLike<string | symbol> {
+    this.tr.read(this.addr);
+    return Reflect.ownKeys(t);
+  }
+  getOwnPropertyDescriptor(t: object, k: string | symbol): PropertyDescriptor | undefined {
+    this.tr.read(this.addr);
+    return Reflect.getOwnPropertyDescriptor(t, k);
+  }
+  set(): boolean {
+    return refuse();
+  }
+  defineProperty(): boolean {
+    return refuse();
+  }
+  deleteProperty(): boolean {
+    return refuse();
+  }
+}
+
+const isIndex = (k: string | symbol): boolean => typeof k === 'string' && (k === 'length' || (k.length > 0 && k.charCodeAt(0) <= 57));
+
+/** A list of parts (or the page table, keyed by page index): looking up an element reads the count (or set). */
+class ListHandler extends PartHandler {
+  constructor(
+    tr: Tracker,
+    addr: number,
+    private readonly pages: boolean,
+  ) {
+    super(tr, addr);
+  }
+  override get(t: object, k: string | symbol, r: unknown): unknown {
+    if (this.pages ? typeof k === 'string' : isIndex(k)) return super.get(t, k, r);
+    return Reflect.get(t, k, r);
+  }
+  override has(t: object, k: string | symbol): boolean {
+    if (this.pages || isIndex(k)) return super.has(t, k);
+    return Reflect.has(t, k);
+  }
+}
+
+/** A guest_memfd: its page table is handed out without a read, its fixed fields read their code, others the header. */
+class GmemHandler extends PartHandler {
+  constructor(
+    tr: Tracker,
+    addr: number,
+    private readonly fixed: number,
+  ) {
+    super(tr, addr);
+  }
+  override get(t: object, k: string | symbol, r: unknown): unknown {
+    if (k === 'pages') return Reflect.get(t, k, r);
+    if (k === 'flags' || k === 'vm' || k === 'sizePages') {
+      this.trRead(this.fixed);
+      return Reflect.get(t, k, r);
+    }
+    return super.get(t, k, r);
+  }
+}
+
+/** A VM: its type and creating process read their code, any other field the VM. */
+class VmHandler extends PartHandler {
+  constructor(
+    tr: Tracker,
+    addr: number,
+    private readonly fixed: number,
+  ) {
+    super(tr, addr);
+  }
+  override get(t: object, k: string | symbol, r: unknown): unknown {
+    if (k === 'type' || k === 'proc') {
+      this.trRead(this.fixed);
+      return Reflect.get(t, k, r);
+    }
+    return super.get(t, k, r);
+  }
+}
+
+/** The state: `proc` and `names` are parts of their own; the lists are handed out without a read. */
+class TopHandler implements ProxyHandler<SystemState> {
+  constructor(private readonly tr: Tracker) {}
+  get(t: SystemState, k: string | symbol, r: unknown): unknown {
+    if (k === 'proc') this.tr.read(PROC);
+    else if (k === 'names') this.tr.read(NAMES);
+    return Reflect.get(t, k, r);
+  }
+  set(): boolean {
+    return refuse();
+  }
+  defineProperty(): boolean {
+    return refuse();
+  }
+  deleteProperty(): boolean {
+    return refuse();
+  }
+}
+
+const PROC = address(A.proc);
+const NAMES = address(A.names);
+
+/** One tracked run: the reads so far, and the proxies it handed out. */
+export class Tracker {
+  /** (address, value) pairs in the order first read. */
+  readonly reads: number[] = [];
+  readonly origins = new Map<object, Origin>();
+  readonly state: SystemState;
+
+  constructor(
+    readonly v: Packed,
+    readonly o: Offsets,
+    readonly table: PartTable,
+  ) {
+    this.state = this.top();
+  }
+
+  read(addr: number): void {
+    const r = this.reads;
+    for (let i = 0; i < r.length; i += 2) if (r[i] === addr) return;
+    r.push(addr, valueAt(this.v, this.o, addr, this.table.aux));
+  }
+
+  private part(kind: number, a: number, b: number, id: number): object {
+    const addr = address(kind, a, b);
+    const handler = kind === A.vm ? new VmHandler(this, addr, address(A.vmStatic, a)) : new PartHandler(this, addr);
+    const p = new Proxy(this.table.objects[id] as object, handler);
+    this.origins.set(p, { addr, what: 'part', g: -1 });
+    return p;
+  }
+
+  private list(countKind: number, itemKind: number): object[] {
+    const [start] = listSpan(this.v, this.o, countKind);
+    const n = this.v[start] as number;
+    const items: object[] = [];
+    for (let i = 0; i < n; i++) items.push(this.part(itemKind, i, 0, this.v[start + 1 + i] as number));
+    return this.listProxy(items, address(countKind));
+  }
+
+  private listProxy<T extends object>(items: T[], countAddr: number): T[] {
+    const p = new Proxy(items, new ListHandler(this, countAddr, false) as ProxyHandler<T[]>);
+    this.origins.set(p, { addr: countAddr, what: 'list', g: -1 });
+    return p;
+  }
+
+  private gmem(g: number): object {
+    const [at] = gmemSpan(this.v, this.o, g);
+    const header = this.table.objects[this.v[at] as number] as object;
+    const n = this.v[at + 1] as number;
+    const pageTarget: Record<string, object> = {};
+    for (let k = 0; k < n; k++) {
+      const id = this.v[at + 2 + k] as number;
+      if (id >= 0) pageTarget[String(k)] = this.part(A.page, g, k, id);
+    }
+    const setAddr = address(A.pageSet, g);
+    const pages = new Proxy(pageTarget, new ListHandler(this, setAddr, true));
+    this.origins.set(pages, { addr: setAddr, what: 'pages', g });
+    const headAddr = address(A.header, g);
+    const p = new Proxy({ ...header, pages }, new GmemHandler(this, headAddr, address(A.gmemStatic, g)));
+    this.origins.set(p, { addr: headAddr, what: 'gmem', g });
+    return p;
+  }
+
+  private top(): SystemState {
+    const v = this.v;
+    const [gs] = listSpan(v, this.o, A.gmemCount);
+    const gmems: object[] = [];
+    for (let g = 0; g < (v[gs] as number); g++) gmems.push(this.gmem(g));
+    const target = {
+      proc: v[0] as number,
+      names: this.table.objects[v[1] as number] as SystemState['names'],
+      vms: this.list(A.vmCount, A.vm),
+      gmems: this.listProxy(gmems, address(A.gmemCount)),
+      fds: this.list(A.fdCount, A.fd),
+      maps: this.list(A.mapCount, A.map),
+      pins: this.list(A.pinCount, A.pin),
+    } as unknown as SystemState;
+    return new Proxy(target, new TopHandler(this));
+  }
+
+  /**
+   * The template that writes `out` (the function's result state) from any input that agrees on the reads: each
+   * part the result shares with the input by reference is copied by address, every other part is interned.
+   */
+  template(out: SystemState): number[] {
+    const t: number[] = [];
+    const table = this.table;
+    const origin = (x: unknown) => (typeof x === 'object' && x !== null ? this.origins.get(x) : undefined);
+    t.push(OP.value, out.proc);
+    const names = origin(out.names);
+    if (names) throw new Error('internal: the names were handed on by proxy');
+    t.push(OP.value, out.names === this.state.names ? (this.v[1] as number) : table.id('names', out.names));
+    const simple = <K extends PartKind>(list: readonly object[], countKind: number, kind: K) => {
+      const lo = origin(list);
+      if (lo?.what === 'list') {
+        if (lo.addr !== address(countKind)) throw new Error('internal: a list moved to another place in the state');
+        t.push(OP.copyList, countKind);
+        return;
+      }
+      t.push(OP.value, list.length);
+      for (const x of list) {
+        const xo = origin(x);
+        if (xo) {
+          if (xo.what !== 'part') throw new Error('internal: a state part moved to another kind of place');
+          t.push(OP.copy, xo.addr);
+        } else t.push(OP.value, table.id(kind, x as never));
+      }
+    };
+    simple(out.vms, A.vmCount, 'vm');
+    const go = origin(out.gmems);
+    if (go?.what === 'list') t.push(OP.copyList, A.gmemCount);
+    else {
+      t.push(OP.value, out.gmems.length);
+      if (out.gmems.length > MAX_GMEMS) throw new Error(`internal: more than ${MAX_GMEMS} guest_memfds in one state`);
+      for (const g of out.gmems) {
+        const o = origin(g);
+        if (o?.what === 'gmem') {
+          t.push(OP.copyGmem, o.g);
+          continue;
+        }
+        if (o) throw new Error('internal: a state part moved to another kind of place');
+        t.push(OP.value, table.id('header', headerOf(g)));
+        const po = origin(g.pages);
+        if (po?.what === 'pages') {
+          const [at] = gmemSpan(this.v, this.o, po.g);
+          if ((this.v[at + 1] as number) !== g.sizePages) throw new Error('internal: a page table moved to a file of another size');
+          t.push(OP.copyPages, po.g);
+          continue;
+        }
+        t.push(OP.value, g.sizePages);
+        const keys = Object.keys(g.pages);
+        for (const k of keys) {
+          const i = Number(k);
+          if (!(Number.isInteger(i) && i >= 0 && i < g.sizePages))
+            throw new Error(`internal: page entry ${k} outside a ${g.sizePages}-page file`);
+        }
+        for (let k = 0; k < g.sizePages; k++) {
+          const p = g.pages[String(k)];
+          if (p === undefined) t.push(OP.value, -1);
+          else {
+            const pp = origin(p);
+            if (pp) t.push(OP.copy, pp.addr);
+            else t.push(OP.value, table.id('page', p));
+          }
+        }
+      }
+    }
+    simple(out.fds, A.fdCount, 'fd');
+    simple(out.maps, A.mapCount, 'map');
+    simple(out.pins, A.pinCount, 'pin');
+    return t;
+  }
+}
+
+const EMPTY = new Int32Array(0);
+
+/** Write the vector a template makes from input `v` into `out` (large enough); returns its length. */
+export function applyTemplate(t: Int32Array, v: Packed, o: Offsets, out: Int32Array): number {
+  let n = 0;
+  let i = 0;
+  while (i < t.length) {
+    const op = t[i++] as number;
+    const x = t[i++] as number;
+    if (op === OP.value) out[n++] = x;
+    else if (op === OP.copy) out[n++] = valueAt(v, o, x, EMPTY);
+    else {
+      const [from, to] = op === OP.copyList ? listSpan(v, o, x) : gmemSpan(v, o, x);
+      const start = op === OP.copyPages ? from + 1 : from;
+      for (let j = start; j < to; j++) out[n++] = v[j] as number;
+    }
+  }
+  return n;
+}
