@@ -270,6 +270,27 @@ describe('what the diagrams say about particular profiles', () => {
     expect(cmp.messages.filter((m) => m.differs).length).toBeGreaterThan(0);
     await expect(mermaidParse(renderSequenceMermaid(cmp))).resolves.toBeTruthy();
   });
+
+  it('a sequence sends each step to the object its handle names: a VM or /dev/kvm to KVM, a guest_memfd, mapping or fd to guest_memfd', () => {
+    const steps: Step[] = [
+      { op: 'check_extension', on: 'kvm', cap: 234 },
+      { op: 'create_vm', type: 'default', as: 'vm0' },
+      { op: 'create_gmem', vm: 'vm0', size: 4096, flags: 3, as: 'g0' },
+      { op: 'mmap', gmem: 'g0', offset: 0, length: 4096, prot: 'rw', shared: true, as: 'm0' },
+      { op: 'uffd_register', map: 'm0', offset: 0, length: 4096, mode: 'minor' },
+      { op: 'fstat', h: 'g0' },
+      { op: 'set_memory_region2', vm: 'vm0', slot: 0, flags: ['gmem'], gpa: 0, size: 4096, gmem: 'g0', gmem_offset: 0, uaddr: 0 },
+    ];
+    const p = getProfile('uffd-minor');
+    const seq = traceSequence(
+      'lifelines',
+      steps,
+      predictTrace(p, steps).map((r) => r.outcome),
+      p,
+    );
+    const to = seq.messages.filter((m) => m.from === 0).map((m) => seq.participants[m.to]);
+    expect(to).toEqual(['KVM', 'KVM', 'KVM', 'guest_memfd', 'guest_memfd', 'guest_memfd', 'KVM']);
+  });
 });
 
 describe('gmem-spec diagram', () => {

@@ -30,32 +30,15 @@ export interface Sequence {
   messages: SeqMessage[];
 }
 
+const KVM = PARTICIPANTS.indexOf('KVM');
+const GUEST_MEMFD = PARTICIPANTS.indexOf('guest_memfd');
+
+/**
+ * The lifeline a step goes to, read from the handle it names: a VM's ioctls, and those that name none (/dev/kvm's,
+ * KVM_CREATE_VM, fork), go to KVM; a guest_memfd, one of its mappings or an fd (`gmem`, `map`, `h`) to guest_memfd.
+ */
 function target(s: Step): number {
-  switch (s.op) {
-    case 'mmap':
-    case 'munmap':
-    case 'read_mem':
-    case 'write_mem':
-    case 'fill_mem':
-    case 'check_mem':
-    case 'fallocate':
-    case 'set_memory_attributes2':
-    case 'pin':
-    case 'unpin':
-    case 'close':
-    case 'dup':
-    case 'madvise':
-    case 'mprotect':
-    case 'fstat':
-    case 'ftruncate':
-    case 'read':
-    case 'write':
-    case 'pread':
-    case 'pwrite':
-      return 2;
-    default:
-      return 1;
-  }
+  return 'vm' in s || !('gmem' in s || 'map' in s || 'h' in s) ? KVM : GUEST_MEMFD;
 }
 
 function vmTypeOf(steps: readonly Step[]): VmTypeName | undefined {
