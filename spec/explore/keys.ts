@@ -19,10 +19,13 @@ export function valueKey(v: unknown): string {
       return v ? 'T' : 'F';
     case 'undefined':
       return 'u';
-    default:
+    case 'object':
       if (v === null) return 'n';
       if (Array.isArray(v)) return `[${v.map(valueKey).join(',')}]`;
       return objectKey(v as Record<string, unknown>);
+    case 'function':
+    case 'symbol':
+      throw new TypeError(`internal: a step or an outcome holds a ${typeof v}, which is not data`);
   }
 }
 

@@ -31,6 +31,7 @@ import type { Invariant } from '../../spec/invariants.ts';
 import { OP_FIELDS, OP_NAMES } from '../../spec/opSchema.ts';
 import { OPS } from '../../spec/ops/index.ts';
 import type { OpName, Outcome, Step } from '../../spec/ops.ts';
+import type { FieldName } from '../../spec/ops/fields.ts';
 import type { Profile } from '../../spec/profile.ts';
 import type { Check } from '../../spec/rules/check.ts';
 import { isFailure } from '../../spec/outcome.ts';
@@ -101,120 +102,83 @@ interface Evaluated {
 
 const B = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
-/** The equivalence classes a field's values are drawn from, per operation (`size` is the bound's file size). */
+/** Every field of every operation, as `op.field`. */
+type OpField = { [N in OpName]: `${N}.${FieldName<N>}` }[OpName];
+
+/** The huge values a length or an offset without classes of its own is mutated to. */
+const HUGE = [B((1n << 63n) - 4096n), B(1n << 63n), B((1n << 64n) - 4096n)];
+
+/**
+ * The equivalence classes a field's values are drawn from, per `op.field` (a key that names no field of the op is a
+ * compile error); `size` is the bound's file size. A field without classes of its own is mutated to HUGE if it is a
+ * length or an offset, and otherwise only by its handle or context mutations (valueClasses).
+ */
+const VALUE_CLASSES: Partial<Record<OpField, (c: { profile: Profile; size: number }) => unknown[]>> = {
+  'create_gmem.size': ({ size }) => [0, 1, PAGE - 1, PAGE, size, size + PAGE, -PAGE, B(1n << 63n)],
+  'create_gmem.flags': ({ profile }) => {
+    const bits = Array.from({ length: 8 }, (_, i) => 1 << i);
+    return [...new Set([0, ...flagCombinations(profile, 'default'), ...bits, B(1n << 63n)])];
+  },
+  'create_gmem.reserved': () => [[1], [0, 0, 0, 0, 0, 1]],
+  'mmap.offset': ({ size }) => [0, 1, PAGE, size, B((1n << 63n) - 4096n)],
+  'mmap.length': ({ size }) => [0, 1, PAGE, size, size + PAGE, B(1n << 63n)],
+  'mmap.prot': () => ['r', 'rw', 'rwx', 'none'],
+  'mmap.shared': () => [true, false],
+  'fallocate.mode': () => ['allocate', 'punch_hole', 0, 2, 4, 5, 0x11, 0x40, 0x08, 0x100],
+  'fallocate.offset': ({ size }) => [0, 1, PAGE, size, -PAGE, B((1n << 63n) - 4096n)],
+  'fallocate.len': ({ size }) => [0, 1, PAGE, size, -PAGE, 0x2000],
+  'set_memory_region2.slot': ({ profile }) => [0, 1, 7, profile.choices.userMemSlots - 1, profile.choices.userMemSlots, 0x10000, 0xffff],
+  'set_memory_region2.flags': () => [['gmem'], ['gmem', 'log_dirty'], ['gmem', 'readonly'], [], ['log_dirty'], ['readonly'], 0x8, 0x10],
+  'set_memory_region2.gpa': () => [0x100000, 0x100001, 0, 0x200000, B(1n << 52n), B((1n << 64n) - 4096n)],
+  'set_memory_region2.size': ({ size }) => [0, PAGE, PAGE + 1, size, size + PAGE, B((1n << 64n) - 4096n), B(1n << 44n)],
+  'set_memory_region2.gmem_offset': ({ size }) => [0, 1, PAGE, size, B((1n << 64n) - 4096n)],
+  'set_memory_region2.uaddr': () => [0, 1, 0x7ffffffff000],
+  'set_memory_attributes.address': () => [0x100000, 0x100001, 0, B((1n << 64n) - 4096n)],
+  'set_memory_attributes.size': ({ size }) => [0, PAGE, PAGE + 1, size],
+  'set_memory_attributes.attributes': () => [0, 8, 1, 16],
+  'set_memory_attributes.flags': () => [0, 1],
+  'set_memory_attributes2.offset': ({ size }) => [0, 1, PAGE, size],
+  'set_memory_attributes2.size': ({ size }) => [0, PAGE, PAGE + 1, size, B((1n << 64n) - 4096n)],
+  'set_memory_attributes2.attributes': () => [0, 8, 1],
+  'set_memory_attributes2.flags': () => [0, 1],
+  'populate.gpa': () => [0x100000, 0x100001, 0, 0x100000 + PAGE],
+  'populate.size': () => [0, PAGE, PAGE + 1],
+  'populate.source': () => ['buffer', 'in_place'],
+  'pin.offset': ({ size }) => [0, 1, PAGE, size, size + PAGE],
+  'unpin.offset': ({ size }) => [0, 1, PAGE, size, size + PAGE],
+  'pin.len': () => [0, PAGE, 2 * PAGE],
+  'unpin.len': () => [0, PAGE, 2 * PAGE],
+  'read_mem.offset': ({ size }) => [0, PAGE, size, size + PAGE],
+  'write_mem.offset': ({ size }) => [0, PAGE, size, size + PAGE],
+  'fill_mem.offset': ({ size }) => [0, PAGE, size],
+  'check_mem.offset': ({ size }) => [0, PAGE, size],
+  'fill_mem.length': ({ size }) => [PAGE, size + PAGE],
+  'check_mem.length': ({ size }) => [PAGE, size + PAGE],
+  'madvise.offset': () => [0, 1, PAGE],
+  'madvise.length': ({ size }) => [PAGE, size, -PAGE],
+  'madvise.advice': () => ['dontneed', 'remove', 'free', 'collapse', 'dontfork', 'normal'],
+  'mprotect.prot': () => ['r', 'rw', 'rwx', 'none'],
+  'ftruncate.length': ({ size }) => [0, size, size + PAGE],
+  'read.len': () => [0, PAGE],
+  'write.len': () => [0, PAGE],
+  'pread.len': () => [0, PAGE],
+  'pwrite.len': () => [0, PAGE],
+  'pread.offset': ({ size }) => [0, -1, size],
+  'pwrite.offset': ({ size }) => [0, -1, size],
+  'delete_memslot.slot': ({ profile }) => [0, 7, profile.choices.userMemSlots, 0x10000],
+  'check_extension.cap': () => [234, 235, 244, 233, 10],
+  'create_vm.type': () => ['default', 99],
+  'guest_access.gpa': () => [0x100000, 0x200000],
+  'guest_access.private': () => [true, false],
+  'guest_request_conversion.gpa': () => [0x100000, 0x100001],
+  'guest_request_conversion.size': () => [0, PAGE],
+  'guest_request_conversion.private': () => [true, false],
+};
+
 function valueClasses(profile: Profile, op: OpName, field: string, size: number): unknown[] {
-  const big = [B((1n << 63n) - 4096n), B(1n << 63n), B((1n << 64n) - 4096n)];
-  switch (`${op}.${field}`) {
-    case 'create_gmem.size':
-      return [0, 1, PAGE - 1, PAGE, size, size + PAGE, -PAGE, B(1n << 63n)];
-    case 'create_gmem.flags': {
-      const bits = Array.from({ length: 8 }, (_, i) => 1 << i);
-      return [...new Set([0, ...flagCombinations(profile, 'default'), ...bits, B(1n << 63n)])];
-    }
-    case 'create_gmem.reserved':
-      return [[1], [0, 0, 0, 0, 0, 1]];
-    case 'mmap.offset':
-      return [0, 1, PAGE, size, B((1n << 63n) - 4096n)];
-    case 'mmap.length':
-      return [0, 1, PAGE, size, size + PAGE, B(1n << 63n)];
-    case 'mmap.prot':
-      return ['r', 'rw', 'rwx', 'none'];
-    case 'mmap.shared':
-      return [true, false];
-    case 'fallocate.mode':
-      return ['allocate', 'punch_hole', 0, 2, 4, 5, 0x11, 0x40, 0x08, 0x100];
-    case 'fallocate.offset':
-      return [0, 1, PAGE, size, -PAGE, B((1n << 63n) - 4096n)];
-    case 'fallocate.len':
-      return [0, 1, PAGE, size, -PAGE, 0x2000];
-    case 'set_memory_region2.slot':
-      return [0, 1, 7, profile.choices.userMemSlots - 1, profile.choices.userMemSlots, 0x10000, 0xffff];
-    case 'set_memory_region2.flags':
-      return [['gmem'], ['gmem', 'log_dirty'], ['gmem', 'readonly'], [], ['log_dirty'], ['readonly'], 0x8, 0x10];
-    case 'set_memory_region2.gpa':
-      return [0x100000, 0x100001, 0, 0x200000, B(1n << 52n), B((1n << 64n) - 4096n)];
-    case 'set_memory_region2.size':
-      return [0, PAGE, PAGE + 1, size, size + PAGE, B((1n << 64n) - 4096n), B(1n << 44n)];
-    case 'set_memory_region2.gmem_offset':
-      return [0, 1, PAGE, size, B((1n << 64n) - 4096n)];
-    case 'set_memory_region2.uaddr':
-      return [0, 1, 0x7ffffffff000];
-    case 'set_memory_attributes.address':
-      return [0x100000, 0x100001, 0, B((1n << 64n) - 4096n)];
-    case 'set_memory_attributes.size':
-      return [0, PAGE, PAGE + 1, size];
-    case 'set_memory_attributes.attributes':
-      return [0, 8, 1, 16];
-    case 'set_memory_attributes.flags':
-      return [0, 1];
-    case 'set_memory_attributes2.offset':
-      return [0, 1, PAGE, size];
-    case 'set_memory_attributes2.size':
-      return [0, PAGE, PAGE + 1, size, B((1n << 64n) - 4096n)];
-    case 'set_memory_attributes2.attributes':
-      return [0, 8, 1];
-    case 'set_memory_attributes2.flags':
-      return [0, 1];
-    case 'populate.gpa':
-      return [0x100000, 0x100001, 0, 0x100000 + PAGE];
-    case 'populate.size':
-      return [0, PAGE, PAGE + 1];
-    case 'populate.source':
-      return ['buffer', 'in_place'];
-    case 'pin.offset':
-    case 'unpin.offset':
-      return [0, 1, PAGE, size, size + PAGE];
-    case 'pin.len':
-    case 'unpin.len':
-      return [0, PAGE, 2 * PAGE];
-    case 'read_mem.offset':
-    case 'write_mem.offset':
-      return [0, PAGE, size, size + PAGE];
-    case 'fill_mem.offset':
-    case 'check_mem.offset':
-      return [0, PAGE, size];
-    case 'fill_mem.length':
-    case 'check_mem.length':
-      return [PAGE, size + PAGE];
-    case 'madvise.offset':
-      return [0, 1, PAGE];
-    case 'madvise.length':
-      return [PAGE, size, -PAGE];
-    case 'madvise.advice':
-      return ['dontneed', 'remove', 'free', 'collapse', 'dontfork', 'normal'];
-    case 'mprotect.prot':
-      return ['r', 'rw', 'rwx', 'none'];
-    case 'ftruncate.length':
-      return [0, size, size + PAGE];
-    case 'read.len':
-    case 'write.len':
-    case 'pread.len':
-    case 'pwrite.len':
-      return [0, PAGE];
-    case 'pread.offset':
-    case 'pwrite.offset':
-      return [0, -1, size];
-    case 'delete_memslot.slot':
-      return [0, 7, profile.choices.userMemSlots, 0x10000];
-    case 'check_extension.cap':
-      return [234, 235, 244, 233, 10];
-    case 'create_vm.type':
-      return ['default', 99];
-    case 'guest_access.gpa':
-      return [0x100000, 0x200000];
-    case 'guest_access.private':
-      return [true, false];
-    case 'guest_request_conversion.gpa':
-      return [0x100000, 0x100001];
-    case 'guest_request_conversion.size':
-      return [0, PAGE];
-    case 'guest_request_conversion.private':
-      return [true, false];
-    // Keyed by op.field strings, an open set: a field without classes of its own gets the huge values if it
-    // is a length or offset, else no mutation (its handle or context mutations still apply).
-    default:
-      return field === 'offset' || field === 'len' || field === 'size' ? big : [];
-  }
+  const classes = VALUE_CLASSES[`${op}.${field}` as OpField];
+  if (classes) return classes({ profile, size });
+  return field === 'offset' || field === 'len' || field === 'size' ? HUGE : [];
 }
 
 /** Operations the explorer does not try, built from the handles of a state. */
