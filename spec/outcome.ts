@@ -3,7 +3,6 @@
  * success's `ret` of 0 is the same outcome as no `ret` at all (docs/trace-format.md: `{"ok": true}` is a call
  * that returned 0, so a recorder that writes the return value does not diverge from a prediction that omits it).
  */
-import { stringifyJson } from './json.ts';
 import type { Outcome } from './ops.ts';
 
 function norm(v: unknown): unknown {
@@ -59,8 +58,4 @@ export function formatOutcome(o: Outcome): string {
   if (o.fstat) parts.push(`st_size ${o.fstat.st_size}, st_blksize ${o.fstat.st_blksize}, ${o.fstat.st_type}`);
   if (o.steps) parts.push(`[${o.steps.map(formatOutcome).join('; ')}]`);
   return parts.join(', ');
-}
-
-export function outcomeJson(o: Outcome): string {
-  return stringifyJson(o);
 }

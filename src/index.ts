@@ -27,7 +27,7 @@ export { TraceError, formatTrace, parseOutcome, parseStep, parseTrace } from '..
 export { checkHandles } from '../spec/handles.ts';
 export { UnknownHandleError } from '../spec/world.ts';
 export { JsonSyntaxError, parseJson, stringifyJson, type JsonValue } from '../spec/json.ts';
-export { formatOutcome, outcomeJson, outcomesEqual } from '../spec/outcome.ts';
+export { formatOutcome, outcomesEqual } from '../spec/outcome.ts';
 
 // The spec: one step, a whole trace, and a comparison with what a backend observed.
 export { step, type StepResult } from '../spec/step.ts';

@@ -155,10 +155,6 @@ export class Search<N, E, T extends Move<N>, I, H, K = string> {
     this.outbox = Array.from({ length: this.parts }, () => new Map());
   }
 
-  get partitioned(): boolean {
-    return this.parts > 1;
-  }
-
   get frontierSize(): number {
     return this.frontier.length;
   }

@@ -3,7 +3,7 @@
  * tree as the lab kernel, cached beside it, and run in one lab boot with a TAP summary. These are the
  * upstream anchor: the lab is trusted only while they pass.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildLabKernel, type BuildOptions, extractedTrees, LAB_SERIES, LabBuildError, LabInterruptedError } from './kernelBuild.ts';
 import { type LabLayout, labLayout, versionDirName } from './paths.ts';
@@ -135,12 +135,4 @@ export async function runSelftests(bins: SelftestBinaries, opts: { timeoutMs?: n
     ...(opts.kernel ? { kernel: opts.kernel } : {}),
   });
   return { tap: exec.stdout, summary: parseTap(exec.stdout), exec };
-}
-
-export function selftestsMeta(dir: string): { buildSeconds?: number } {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'selftests.json'), 'utf8')) as { buildSeconds?: number };
-  } catch {
-    return {};
-  }
 }

@@ -1,6 +1,6 @@
 /**
- * /proc readers used to check that the linux backend leaves nothing behind: which processes are in a
- * process group, which files a process holds open.
+ * /proc readers used to check that the linux backend leaves nothing behind: which processes descend from a
+ * process, which files a process holds open.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
@@ -23,28 +23,6 @@ function readStat(pid: number): ProcInfo | undefined {
   } catch {
     return undefined; // gone meanwhile
   }
-}
-
-/** Every live process (zombies included) whose process group is `pgid`. */
-export function processesInGroup(pgid: number): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const info = readStat(Number(name));
-    if (info && info.pgrp === pgid) out.push(info);
-  }
-  return out;
-}
-
-/** Child processes of `ppid`. */
-export function childrenOf(ppid: number): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const info = readStat(Number(name));
-    if (info && info.ppid === ppid) out.push(info);
-  }
-  return out;
 }
 
 /** Every process below `pid` (children, their children, ...). */

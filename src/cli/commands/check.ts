@@ -14,8 +14,6 @@ import { FLAG_OPTION, profileOption, resolveProfile, shellWord } from '../profil
 
 /** The bound `check` uses when none is given: small enough to finish in seconds on every profile. */
 export const CHECK_DEFAULT_BOUND = 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1';
-/** The issue's standard bound: 1 VM, 2 guest_memfds, 4 pages each, 2 mappings, 2 pins. */
-export const STANDARD_BOUND = 'vms=1,gmems=2,pages=4,maps=2,pins=2,slots=2';
 
 export const check = defineCommand({
   name: 'check',

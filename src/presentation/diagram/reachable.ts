@@ -195,8 +195,6 @@ export interface PageProjection {
   folio?: FolioState;
 }
 
-export const PROJECTION_FIELDS = ['attribute', 'backing', 'mapped', 'pinned', 'trustedEntity', 'stage2', 'directMap', 'folio'] as const;
-
 export function projectPage(s: SystemState, profile: Profile): PageProjection | undefined {
   const g = s.gmems[0];
   if (!g || g.lifecycle === 'released') return undefined;
