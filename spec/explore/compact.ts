@@ -13,7 +13,10 @@ import type { NameRef, SystemState } from '../state.ts';
  * successor cache (src/check/packed/) counts as not reading them. The result is the same with or without it.
  */
 export function compact(s: SystemState, before?: SystemState): SystemState {
-  const shared = before ? new Set<object>([...before.fds, ...before.maps, ...before.pins]) : undefined;
+  // The lists are short (a few fds, mappings and pins): includes() beats building a Set.
+  const shared = before
+    ? { has: (x: object) => before.fds.includes(x as never) || before.maps.includes(x as never) || before.pins.includes(x as never) }
+    : undefined;
   const fdIndex = new Map<number, number>();
   const fds = s.fds.filter((f, i) => {
     if (!shared?.has(f) && !f.open) return false;
@@ -39,17 +42,21 @@ export function compact(s: SystemState, before?: SystemState): SystemState {
       const map = mapIndex.get(p.map);
       return map === undefined ? { ...p, map: -1, offset: 0, pages: [] } : { ...p, map };
     });
-  const names: Record<string, NameRef> = {};
-  for (const n of Object.keys(s.names).sort()) {
-    const r = s.names[n] as NameRef;
-    if ('fd' in r) {
-      const i = fdIndex.get(r.fd);
-      if (i !== undefined) names[n] = { fd: i };
-    } else if ('map' in r) {
-      const i = mapIndex.get(r.map);
-      if (i !== undefined) names[n] = { map: i };
+  // Names handed on unchanged from a compact state, with no fd or mapping dropped, still name live objects at
+  // the same indices: they stay as they are (not looked into).
+  const keepNames = before !== undefined && s.names === before.names && fds.length === s.fds.length && maps.length === s.maps.length;
+  const names: Record<string, NameRef> = keepNames ? s.names : {};
+  if (!keepNames)
+    for (const n of Object.keys(s.names).sort()) {
+      const r = s.names[n] as NameRef;
+      if ('fd' in r) {
+        const i = fdIndex.get(r.fd);
+        if (i !== undefined) names[n] = { fd: i };
+      } else if ('map' in r) {
+        const i = mapIndex.get(r.map);
+        if (i !== undefined) names[n] = { map: i };
+      }
     }
-  }
   // A page's host mappers are mappings of its own file: only the files of mappings that were dropped or moved
   // need their pages renumbered (the others are handed on unread).
   const touched = new Set<number>();

@@ -209,7 +209,8 @@ export class PackedModel implements ExplorationModel<Packed, number, PackedMove,
   }
   transition(s: Packed, e: number, _index: number, machines: MachineObserver | undefined): PackedMove {
     const leaf = this.cache.move(s, e, machines);
-    return { next: leaf.next ?? (leaf.template ? this.cache.successor(s, leaf) : s), leaf };
+    const next = leaf.next ?? (leaf.template ? this.cache.successor(s, leaf) : undefined);
+    return { next: next ? this.cache.canonical(next) : s, leaf };
   }
   key(s: Packed): Fp {
     fingerprintOf(s, this.cache.table, this.fp);

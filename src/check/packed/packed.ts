@@ -10,7 +10,7 @@
  * successor cache can say which parts a step read.
  */
 import type { GmemState, PageState, SystemState } from '../../../spec/state.ts';
-import type { GmemHeader, PartTable } from './parts.ts';
+import { FIELD_LIST, type GmemHeader, type PartTable } from './parts.ts';
 
 export type Packed = Int32Array;
 
@@ -42,13 +42,22 @@ export const A = {
   map: 12,
   pinCount: 13,
   pin: 14,
-  /** A VM's fields that never change (type, creating process): PartTable.aux of the VM. */
-  vmStatic: 15,
-  /** A guest_memfd's fields that never change (VM, flags, size): PartTable.aux of its header. */
-  gmemStatic: 16,
+  /** One field of a part (parts.ts FIELD_LIST number f, the part at a, b): the part's code for that field. */
+  field: 15,
+  /** One handle name (its number a, PartTable.nameIndex): the code of what it refers to, -1 when absent. */
+  name: 16,
 } as const;
 
-export const address = (kind: number, a = 0, b = 0): number => (kind << 24) | (a << 12) | b;
+/** An address: kind (5 bits), field number (6), a (10), b (11). */
+export const address = (kind: number, a = 0, b = 0, f = 0): number => {
+  if (a > 1023 || b > 2047 || f > 63) throw new Error(`internal: address out of range (${kind}, ${a}, ${b}, ${f})`);
+  return (kind << 27) | (f << 21) | (a << 11) | b;
+};
+
+/** For a field number: the address kind of the part it belongs to. */
+const FIELD_PART: Int8Array = Int8Array.from(
+  FIELD_LIST.map(([k]) => ({ vm: A.vm, header: A.header, page: A.page, fd: A.fd, map: A.map, pin: A.pin, names: A.names })[k]),
+);
 
 export function newOffsets(): Offsets {
   return new Int32Array(OFF_GMEM + MAX_GMEMS);
@@ -79,10 +88,25 @@ function listItem(v: Packed, start: number, i: number): number {
 }
 
 /** The value at an address: a part id, a count, a bitmask, or -1 where the object does not exist. */
-export function valueAt(v: Packed, o: Offsets, addr: number, aux: Int32Array): number {
-  const a = (addr >>> 12) & 0xfff;
-  const b = addr & 0xfff;
-  switch (addr >>> 24) {
+export function valueAt(v: Packed, o: Offsets, addr: number, t: PartTable): number {
+  const a = (addr >>> 11) & 1023;
+  const b = addr & 2047;
+  const kind = addr >>> 27;
+  if (kind === A.field) {
+    const f = (addr >>> 21) & 63;
+    const id = partAt(v, o, FIELD_PART[f] as number, a, b);
+    return id < 0 ? -1 : ((t.fieldCodes[f] as Int32Array)[id] as number);
+  }
+  if (kind === A.name) {
+    const codes = t.nameCodes[v[1] as number] as Int32Array;
+    return a < codes.length ? (codes[a] as number) : -1;
+  }
+  return partAt(v, o, kind, a, b);
+}
+
+/** The value of a plain address: a part id, a count, or a page set's bitmask; -1 where nothing is. */
+function partAt(v: Packed, o: Offsets, kind: number, a: number, b: number): number {
+  switch (kind) {
     case A.proc:
       return v[0] as number;
     case A.names:
@@ -120,14 +144,8 @@ export function valueAt(v: Packed, o: Offsets, addr: number, aux: Int32Array): n
       return v[o[OFF_P] as number] as number;
     case A.pin:
       return listItem(v, o[OFF_P] as number, a);
-    case A.vmStatic: {
-      const id = listItem(v, o[OFF_V] as number, a);
-      return id < 0 ? -1 : (aux[id] as number);
-    }
-    case A.gmemStatic:
-      return a < (v[o[OFF_G] as number] as number) ? (aux[v[o[OFF_GMEM + a] as number] as number] as number) : -1;
   }
-  throw new Error(`internal: no such address kind ${addr >>> 24}`);
+  throw new Error(`internal: no such address kind ${kind}`);
 }
 
 /** Where list `kind` (A.vmCount, A.gmemCount, ...) starts and ends (exclusive) in `v`. */
@@ -179,13 +197,7 @@ export function unpack(v: Packed, t: PartTable): SystemState {
 
 /** unpack, with the index of each guest_memfd object it made (packFrom copies those from the vector). */
 export function unpackIndexed(v: Packed, t: PartTable): { state: SystemState; gmemAt: Map<object, number> } {
-  const o = offsetsOf(v, newOffsets());
-  const list = <T>(start: number): T[] => {
-    const n = v[start] as number;
-    const out: T[] = [];
-    for (let i = 0; i < n; i++) out.push(t.objects[v[start + 1 + i] as number] as T);
-    return out;
-  };
+  const o = offsetsOf(v, SCRATCH_OFFSETS);
   const gmems: GmemState[] = [];
   const gmemAt = new Map<object, number>();
   const ng = v[o[OFF_G] as number] as number;
@@ -203,21 +215,30 @@ export function unpackIndexed(v: Packed, t: PartTable): { state: SystemState; gm
   const state: SystemState = {
     proc: v[0] as number,
     names: t.objects[v[1] as number] as SystemState['names'],
-    vms: list(o[OFF_V] as number),
+    vms: listOf(v, t, o[OFF_V] as number),
     gmems,
-    fds: list(o[OFF_F] as number),
-    maps: list(o[OFF_M] as number),
-    pins: list(o[OFF_P] as number),
+    fds: listOf(v, t, o[OFF_F] as number),
+    maps: listOf(v, t, o[OFF_M] as number),
+    pins: listOf(v, t, o[OFF_P] as number),
   };
   return { state, gmemAt };
 }
+
+function listOf<T>(v: Packed, t: PartTable, start: number): T[] {
+  const n = v[start] as number;
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(t.objects[v[start + 1 + i] as number] as T);
+  return out;
+}
+
+const SCRATCH_OFFSETS = newOffsets();
 
 /**
  * Pack a state made by a step from `from` (unpacked by unpackIndexed, with `gmemAt`): parts passed on
  * unchanged are known by identity, a guest_memfd passed on unchanged is copied from the vector.
  */
 export function packFrom(s: SystemState, t: PartTable, from: Packed, gmemAt: Map<object, number>): Packed {
-  const o = offsetsOf(from, newOffsets());
+  const o = offsetsOf(from, SCRATCH_OFFSETS);
   const out: number[] = [s.proc, t.id('names', s.names), s.vms.length];
   for (const x of s.vms) out.push(t.id('vm', x));
   out.push(s.gmems.length);
@@ -273,20 +294,14 @@ function fmix(h: number): number {
  * as their hashes, in order. Never (0, 0), which marks an empty slot in the fingerprint tables.
  */
 export function fingerprintOf(v: Packed, t: PartTable, out: Int32Array): Int32Array {
+  // No closures in here (the TypeScript loader wraps each one it creates, on every call).
   const lo = t.hashLo;
   const hi = t.hashHi;
   let a = mix(0x2545f491, v[0] as number);
   let b = mix(0x61c88647, v[0] as number);
-  const id = (x: number) => {
-    if (x < 0) {
-      a = mix(a, 0x5bd1e995);
-      b = mix(b, 0x27d4eb2f);
-    } else {
-      a = mix(a, lo[x] as number);
-      b = mix(b, hi[x] as number);
-    }
-  };
-  id(v[1] as number);
+  const names = v[1] as number;
+  a = mix(a, lo[names] as number);
+  b = mix(b, hi[names] as number);
   let i = 2;
   // vms, then gmems (header, page count, pages), then fds, maps, pins: each list's count goes in first.
   for (let list = 0; list < 5; list++) {
@@ -294,13 +309,25 @@ export function fingerprintOf(v: Packed, t: PartTable, out: Int32Array): Int32Ar
     a = mix(a, n);
     b = mix(b, n);
     for (let j = 0; j < n; j++) {
+      let parts = 1;
       if (list === 1) {
-        id(v[i++] as number);
-        const np = v[i++] as number;
-        a = mix(a, np);
-        b = mix(b, np);
-        for (let k = 0; k < np; k++) id(v[i++] as number);
-      } else id(v[i++] as number);
+        const h = v[i++] as number;
+        a = mix(a, lo[h] as number);
+        b = mix(b, hi[h] as number);
+        parts = v[i++] as number;
+        a = mix(a, parts);
+        b = mix(b, parts);
+      }
+      for (let k = 0; k < parts; k++) {
+        const x = v[i++] as number;
+        if (x < 0) {
+          a = mix(a, 0x5bd1e995);
+          b = mix(b, 0x27d4eb2f);
+        } else {
+          a = mix(a, lo[x] as number);
+          b = mix(b, hi[x] as number);
+        }
+      }
     }
   }
   a = fmix(a);

@@ -12,6 +12,7 @@
  */
 import { fdPart, mapPart, namesPart, pageKey, pinPart, vmParts } from '../../../spec/explore/stateKey.ts';
 import type { FdState, GmemState, MapState, NameRef, PageState, PinState, VmState } from '../../../spec/state.ts';
+import { valueKey } from '../../../spec/explore/keys.ts';
 import { fingerprint } from '../fingerprint.ts';
 
 /** The kinds of part, each with its own key prefix (so two kinds never share an id). */
@@ -65,6 +66,32 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/**
+ * The fields of each kind of part that a read may name on its own (spec/state.ts). A field missing here is still
+ * read soundly: as a read of the whole part.
+ */
+const FIELD_NAMES: { readonly [K in Exclude<PartKind, 'names'>]: readonly (keyof PartValues[K] & string)[] } = {
+  vm: ['type', 'lifecycle', 'fds', 'gmemRefs', 'proc', 'memslots', 'privateRanges', 'launch', 'pendingConversion', 'mmioGfns'],
+  header: ['vm', 'sizePages', 'flags', 'lifecycle', 'fds', 'maps', 'bindings', 'folios'],
+  page: ['attribute', 'backing', 'content', 'bytes', 'hostMappers', 'pins', 'trustedEntity', 'directMap', 'stage2'],
+  fd: ['kind', 'id', 'proc', 'open'],
+  map: ['gmem', 'start', 'npages', 'prot', 'proc', 'live', 'dontfork', 'guards', 'uffd'],
+  pin: ['map', 'offset', 'len', 'pages', 'live'],
+};
+
+/** Every field, numbered: [kind, field name]. */
+export const FIELD_LIST: ReadonlyArray<readonly [PartKind, string]> = Object.entries(FIELD_NAMES).flatMap(([k, fs]) =>
+  fs.map((f) => [k as PartKind, f] as const),
+);
+const FIELDS_OF = Object.fromEntries(
+  (Object.keys(PART_KIND) as PartKind[]).map((k) => [k, FIELD_LIST.flatMap(([kk], i) => (kk === k ? [i] : []))]),
+) as Record<PartKind, number[]>;
+
+/** Field number of `name` in parts of `kind`, by kind; undefined: not a field read on its own. */
+export const FIELD_NUMBER: Record<PartKind, Map<string, number>> = Object.fromEntries(
+  (Object.keys(PART_KIND) as PartKind[]).map((k) => [k, new Map((FIELDS_OF[k] ?? []).map((i) => [FIELD_LIST[i]?.[1] as string, i]))]),
+) as Record<PartKind, Map<string, number>>;
+
 /** Interned parts: id → object and hash; (kind, value) → id. */
 export class PartTable {
   private readonly ids = new Map<string, number>();
@@ -72,12 +99,16 @@ export class PartTable {
   readonly objects: object[] = [];
   readonly kinds: PartKind[] = [];
   /**
-   * Per part, a code for its fields that never change: a VM's type and creating process, a guest_memfd's VM,
-   * flags and size (packed.ts's A.vmStatic, A.gmemStatic). Reading only those is a read of the code, so a step
-   * that asks a VM its type does not depend on its memslots.
+   * Per field (FIELDS, numbered in order), each part's code for that field's value: reading one field of a part
+   * is a read of that code (packed.ts's A.field), so a step that asks a VM its type does not depend on its
+   * memslots, nor one that looks up a pin's mapping on the pin's page list.
    */
-  aux = new Int32Array(1024);
-  private readonly staticCodes = new Map<string, number>();
+  fieldCodes: Int32Array[] = FIELD_LIST.map(() => new Int32Array(1024));
+  private readonly fieldValues: Array<Map<string, number>> = FIELD_LIST.map(() => new Map());
+  /** Handle names seen in any names part, numbered; and per names part, each name's reference code (-1: none). */
+  readonly nameIndex = new Map<string, number>();
+  nameCodes: Int32Array[] = [];
+  private readonly refCodes = new Map<string, number>();
   /** The two 32-bit halves of each part's hash. */
   hashLo = new Int32Array(1024);
   hashHi = new Int32Array(1024);
@@ -108,9 +139,9 @@ export class PartTable {
         };
         this.hashLo = grow(this.hashLo);
         this.hashHi = grow(this.hashHi);
-        this.aux = grow(this.aux);
+        this.fieldCodes = this.fieldCodes.map(grow);
       }
-      this.aux[id] = this.staticCode(kind, value);
+      this.codeFields(kind, rep, id);
       const [a, b] = fingerprint(key);
       this.hashLo[id] = a;
       this.hashHi[id] = b;
@@ -118,17 +149,39 @@ export class PartTable {
     return id;
   }
 
-  private staticCode(kind: PartKind, value: object): number {
-    let k: string;
-    if (kind === 'vm') k = `${(value as VmState).type}|${(value as VmState).proc}`;
-    else if (kind === 'header') k = `${(value as GmemHeader).vm}|${(value as GmemHeader).flags}|${(value as GmemHeader).sizePages}`;
-    else return 0;
-    let c = this.staticCodes.get(k);
+  private codeFields(kind: PartKind, rep: object, id: number): void {
+    const o = rep as Record<string, unknown>;
+    if (kind === 'names') {
+      const codes: number[] = [];
+      for (const [n, r] of Object.entries(o)) codes[this.nameNumber(n)] = this.code(this.refCodes, valueKey(r));
+      this.nameCodes[id] = Int32Array.from({ length: codes.length }, (_, i) => codes[i] ?? -1);
+      return;
+    }
+    for (const f of FIELDS_OF[kind]) {
+      (this.fieldCodes[f] as Int32Array)[id] = this.code(
+        this.fieldValues[f] as Map<string, number>,
+        valueKey(o[FIELD_LIST[f]?.[1] as string]),
+      );
+    }
+  }
+
+  private code(m: Map<string, number>, k: string): number {
+    let c = m.get(k);
     if (c === undefined) {
-      c = this.staticCodes.size;
-      this.staticCodes.set(k, c);
+      c = m.size;
+      m.set(k, c);
     }
     return c;
+  }
+
+  /** A handle name's number (names a step looks up but no state holds get one too: they read as absent). */
+  nameNumber(n: string): number {
+    let i = this.nameIndex.get(n);
+    if (i === undefined) {
+      i = this.nameIndex.size;
+      this.nameIndex.set(n, i);
+    }
+    return i;
   }
 
   get<K extends PartKind>(_kind: K, id: number): PartValues[K] {

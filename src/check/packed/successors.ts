@@ -25,28 +25,60 @@ import type { Profile } from '../../../spec/profile.ts';
 import type { RuleRef } from '../../../spec/rules/check.ts';
 import { type SystemState, emptySystem } from '../../../spec/state.ts';
 import { step } from '../../../spec/step.ts';
-import { type Offsets, type Packed, newOffsets, offsetsOf, pack, packFrom, unpack, unpackIndexed, valueAt } from './packed.ts';
+import {
+  type Offsets,
+  type Packed,
+  fingerprintOf,
+  newOffsets,
+  offsetsOf,
+  pack,
+  packFrom,
+  unpack,
+  unpackIndexed,
+  valueAt,
+} from './packed.ts';
 import { PartTable } from './parts.ts';
 import { Tracker, applyTemplate } from './tracking.ts';
 
-/** A node of a decision tree: reads `addr` and branches on its value, or (addr < 0) a leaf holding `result`. */
+/**
+ * A node of a decision tree: reads `addr` and branches on its value, or (addr = LEAF) a leaf holding `result`.
+ * Most nodes have one child (a path of reads no other state has diverged from yet): it is kept inline, and a
+ * map holds the rest.
+ */
 class Node<R> {
-  addr = -2;
-  next: Map<number, Node<R>> | undefined;
+  addr = UNSET;
+  key0 = 0;
+  child0: Node<R> | undefined;
+  more: Map<number, Node<R>> | undefined;
   result: R | undefined;
+
+  child(val: number): Node<R> | undefined {
+    return this.key0 === val ? this.child0 : this.more?.get(val);
+  }
+
+  add(val: number): Node<R> {
+    const c = new Node<R>();
+    if (this.child0 === undefined) {
+      this.key0 = val;
+      this.child0 = c;
+    } else (this.more ??= new Map()).set(val, c);
+    return c;
+  }
 }
 
 const UNSET = -2;
+const LEAF = -1;
 /** Lookups per window: an event that misses in more than half of a window's lookups is stepped directly. */
 const WINDOW = 2048;
-const LEAF = -1;
+/** Canonical forms remembered (then forgotten all at once): bounds the memory of a long symmetric run. */
+const CANON_LIMIT = 1 << 20;
 
-function lookup<R>(root: Node<R>, v: Packed, o: Offsets, aux: Int32Array): R | undefined {
+function lookup<R>(root: Node<R>, v: Packed, o: Offsets, t: PartTable): R | undefined {
   let n: Node<R> | undefined = root;
   while (n !== undefined) {
     if (n.addr === LEAF) return n.result;
     if (n.addr === UNSET) return undefined;
-    n = (n.next as Map<number, Node<R>>).get(valueAt(v, o, n.addr, aux));
+    n = n.child(valueAt(v, o, n.addr, t));
   }
   return undefined;
 }
@@ -61,18 +93,11 @@ function insert<R>(root: Node<R>, reads: readonly number[], result: R): void {
         return;
       }
       n.addr = reads[i] as number;
-      n.next = new Map();
     }
     if (n.addr === LEAF || i >= reads.length || reads[i] !== n.addr)
       throw new Error('internal: a memoised function read the state in another order for the same values (it is not deterministic)');
-    const map = n.next as Map<number, Node<R>>;
     const val = reads[i + 1] as number;
-    let c = map.get(val);
-    if (c === undefined) {
-      c = new Node<R>();
-      map.set(val, c);
-    }
-    n = c;
+    n = n.child(val) ?? n.add(val);
   }
 }
 
@@ -120,6 +145,8 @@ export class SuccessorCache {
   private readonly o = newOffsets();
   private current: Packed | undefined;
   private readonly scratch = new Int32Array(4096);
+  private readonly fp = new Int32Array(2);
+  private readonly canon = new Map<number, Array<number | Packed>>();
   misses = 0;
   hits = 0;
   /** Told of every miss: the query (an event's step, or undefined for the event list) and the reads it made. */
@@ -153,7 +180,7 @@ export class SuccessorCache {
   /** The events of a state, as interned step ids (steps.items), in eventsFor's order. */
   events(v: Packed): Int32Array {
     const o = this.focus(v);
-    const hit = lookup(this.eventsRoot, v, o, this.table.aux);
+    const hit = lookup(this.eventsRoot, v, o, this.table);
     if (hit) {
       this.hits++;
       return hit;
@@ -192,7 +219,7 @@ export class SuccessorCache {
       if ((this.stepMisses[ev] as number) * 2 > WINDOW) this.direct[ev] = 1;
       this.stepMisses[ev] = 0;
     }
-    let leaf = lookup(root, v, o, this.table.aux);
+    let leaf = lookup(root, v, o, this.table);
     if (leaf !== undefined && (observer === undefined || leaf.observed !== undefined)) {
       this.hits++;
       if (observer && leaf.observed) for (const x of leaf.observed) observer(...x);
@@ -217,15 +244,15 @@ export class SuccessorCache {
     let raw: SystemState = s;
     if (!sameState(r.state, s)) {
       raw = compact(r.state, s);
-      // With symmetry the successor is the canonical member of its orbit; invariants look at the step's own frame.
-      template = Int32Array.from(tr.template(this.options.symmetry ? canonicalise(this.profile, raw).state : raw));
+      // The step's own frame: with symmetry, canonical() moves the successor to its orbit's representative.
+      template = Int32Array.from(tr.template(raw));
     }
     const broken = this.transitionInvariants.length ? violations(this.profile, this.transitionInvariants, s, e, raw) : [];
     leaf = { template, outcome: r.outcome, rule: r.rule, broken, observed };
     this.onMiss?.(e, tr.reads);
     // A leaf computed without an observer is replaced by one that knows its machine transitions.
-    if (lookup(root, v, o, this.table.aux) === undefined) insert(root, tr.reads, leaf);
-    else replaceLeaf(root, v, o, this.table.aux, leaf);
+    if (lookup(root, v, o, this.table) === undefined) insert(root, tr.reads, leaf);
+    else replaceLeaf(root, v, o, this.table, leaf);
     return leaf;
   }
 
@@ -251,15 +278,33 @@ export class SuccessorCache {
     let raw: SystemState = s;
     if (!sameState(r.state, s)) {
       raw = compact(r.state, s);
-      next = packFrom(this.options.symmetry ? canonicalise(this.profile, raw).state : raw, this.table, v, gmemAt);
+      next = packFrom(raw, this.table, v, gmemAt);
     }
     const broken = this.transitionInvariants.length ? violations(this.profile, this.transitionInvariants, s, e, raw) : [];
     return { template: undefined, ...(next ? { next } : {}), outcome: r.outcome, rule: r.rule, broken, observed: undefined };
   }
 
+  /**
+   * With symmetry: the canonical member of a successor's orbit (spec/explore/symmetry.ts canonicalise), remembered
+   * by the successor's fingerprint (a state is reached again and again, from its orbit's other members too).
+   */
+  canonical(v: Packed): Packed {
+    if (!this.options.symmetry) return v;
+    fingerprintOf(v, this.table, this.fp);
+    const lo = this.fp[0] as number;
+    const hi = this.fp[1] as number;
+    const bucket = this.canon.get(lo);
+    if (bucket) for (let i = 0; i < bucket.length; i += 2) if (bucket[i] === hi) return bucket[i + 1] as Packed;
+    if (this.canon.size >= CANON_LIMIT) this.canon.clear();
+    const c = pack(canonicalise(this.profile, unpack(v, this.table)).state, this.table);
+    if (bucket) bucket.push(hi, c);
+    else this.canon.set(lo, [hi, c]);
+    return c;
+  }
+
   /** The successor a leaf's template makes from v (a new vector). */
   successor(v: Packed, leaf: StepLeaf): Packed {
-    const n = applyTemplate(leaf.template as Int32Array, v, this.focus(v), this.scratch);
+    const n = applyTemplate(leaf.template as Int32Array, v, this.focus(v), this.scratch, this.table);
     return this.scratch.slice(0, n);
   }
 
@@ -267,7 +312,8 @@ export class SuccessorCache {
     let parts = 0;
     const count = (n: Node<unknown>) => {
       parts++;
-      if (n.next) for (const c of n.next.values()) count(c);
+      if (n.child0) count(n.child0);
+      if (n.more) for (const c of n.more.values()) count(c);
     };
     count(this.eventsRoot);
     for (const r of this.stepRoots) if (r) count(r);
@@ -275,8 +321,8 @@ export class SuccessorCache {
   }
 }
 
-function replaceLeaf<R>(root: Node<R>, v: Packed, o: Offsets, aux: Int32Array, result: R): void {
+function replaceLeaf<R>(root: Node<R>, v: Packed, o: Offsets, t: PartTable, result: R): void {
   let n: Node<R> | undefined = root;
-  while (n !== undefined && n.addr !== LEAF) n = n.next?.get(valueAt(v, o, n.addr, aux));
+  while (n !== undefined && n.addr !== LEAF) n = n.child(valueAt(v, o, n.addr, t));
   if (n) n.result = result;
 }

@@ -13,7 +13,7 @@
  */
 import type { SystemState } from '../../../spec/state.ts';
 import { A, MAX_GMEMS, type Offsets, type Packed, address, gmemSpan, headerOf, listSpan, valueAt } from './packed.ts';
-import type { PartKind, PartTable } from './parts.ts';
+import { FIELD_NUMBER, type PartKind, type PartTable } from './parts.ts';
 
 /** Template opcodes: how to write the result vector from the input vector. */
 export const OP = {
@@ -36,7 +36,7 @@ function refuse(): never {
 interface Origin {
   /** The address of the part this proxy stands for, or of the list (count address) for a list proxy. */
   addr: number;
-  what: 'part' | 'list' | 'gmem' | 'pages';
+  what: 'part' | 'list' | 'gmem' | 'pages' | 'names';
   /** For gmem and pages proxies: the guest_memfd index. */
   g: number;
 }
@@ -44,17 +44,25 @@ interface Origin {
 // Proxy handlers are class instances, not closures: a tracked run makes a few dozen of them, and the TypeScript
 // loader wraps every closure it creates in a naming call.
 
-/** A part (VM, fd, mapping, pin, page): any look inside reads it. */
+/**
+ * A part (VM, guest_memfd header, page, fd, mapping, pin): reading one of its fields (parts.ts FIELD_NAMES)
+ * reads that field's code; any other look inside (listing its keys, an unknown property) reads the whole part.
+ */
 class PartHandler implements ProxyHandler<object> {
+  /** The field addresses of this part without the field number. */
+  private readonly fieldBase: number;
   constructor(
-    private readonly tr: Tracker,
+    protected readonly tr: Tracker,
     private readonly addr: number,
-  ) {}
-  protected trRead(addr: number): void {
-    this.tr.read(addr);
+    private readonly fields: Map<string, number>,
+    a: number,
+    b: number,
+  ) {
+    this.fieldBase = address(A.field, a, b);
   }
   get(t: object, k: string | symbol, r: unknown): unknown {
-    this.tr.read(this.addr);
+    const f = typeof k === 'string' ? this.fields.get(k) : undefined;
+    this.tr.read(f === undefined ? this.addr : this.fieldBase | (f << 21));
     return Reflect.get(t, k, r);
   }
   has(t: object, k: string | symbol): boolean {
@@ -80,60 +88,77 @@ class PartHandler implements ProxyHandler<object> {
   }
 }
 
+/** The handle names: looking one up reads that name's reference; listing them reads them all. */
+class NamesHandler implements ProxyHandler<object> {
+  constructor(private readonly tr: Tracker) {}
+  get(t: object, k: string | symbol, r: unknown): unknown {
+    if (typeof k === 'string') this.tr.read(address(A.name, this.tr.table.nameNumber(k)));
+    return Reflect.get(t, k, r);
+  }
+  has(t: object, k: string | symbol): boolean {
+    if (typeof k === 'string') this.tr.read(address(A.name, this.tr.table.nameNumber(k)));
+    else this.tr.read(NAMES);
+    return Reflect.has(t, k);
+  }
+  ownKeys(t: object): ArrayLike<string | symbol> {
+    this.tr.read(NAMES);
+    return Reflect.ownKeys(t);
+  }
+  getOwnPropertyDescriptor(t: object, k: string | symbol): PropertyDescriptor | undefined {
+    this.tr.read(NAMES);
+    return Reflect.getOwnPropertyDescriptor(t, k);
+  }
+  set(): boolean {
+    return refuse();
+  }
+  defineProperty(): boolean {
+    return refuse();
+  }
+  deleteProperty(): boolean {
+    return refuse();
+  }
+}
+
 const isIndex = (k: string | symbol): boolean => typeof k === 'string' && (k === 'length' || (k.length > 0 && k.charCodeAt(0) <= 57));
 
 /** A list of parts (or the page table, keyed by page index): looking up an element reads the count (or set). */
-class ListHandler extends PartHandler {
+class ListHandler implements ProxyHandler<object> {
   constructor(
-    tr: Tracker,
-    addr: number,
+    private readonly tr: Tracker,
+    private readonly addr: number,
     private readonly pages: boolean,
-  ) {
-    super(tr, addr);
-  }
-  override get(t: object, k: string | symbol, r: unknown): unknown {
-    if (this.pages ? typeof k === 'string' : isIndex(k)) return super.get(t, k, r);
+  ) {}
+  get(t: object, k: string | symbol, r: unknown): unknown {
+    if (this.pages ? typeof k === 'string' : isIndex(k)) this.tr.read(this.addr);
     return Reflect.get(t, k, r);
   }
-  override has(t: object, k: string | symbol): boolean {
-    if (this.pages || isIndex(k)) return super.has(t, k);
+  has(t: object, k: string | symbol): boolean {
+    if (this.pages || isIndex(k)) this.tr.read(this.addr);
     return Reflect.has(t, k);
   }
+  ownKeys(t: object): ArrayLike<string | symbol> {
+    this.tr.read(this.addr);
+    return Reflect.ownKeys(t);
+  }
+  getOwnPropertyDescriptor(t: object, k: string | symbol): PropertyDescriptor | undefined {
+    this.tr.read(this.addr);
+    return Reflect.getOwnPropertyDescriptor(t, k);
+  }
+  set(): boolean {
+    return refuse();
+  }
+  defineProperty(): boolean {
+    return refuse();
+  }
+  deleteProperty(): boolean {
+    return refuse();
+  }
 }
 
-/** A guest_memfd: its page table is handed out without a read, its fixed fields read their code, others the header. */
+/** A guest_memfd: its page table is handed out without a read; its fields read as a header's. */
 class GmemHandler extends PartHandler {
-  constructor(
-    tr: Tracker,
-    addr: number,
-    private readonly fixed: number,
-  ) {
-    super(tr, addr);
-  }
   override get(t: object, k: string | symbol, r: unknown): unknown {
     if (k === 'pages') return Reflect.get(t, k, r);
-    if (k === 'flags' || k === 'vm' || k === 'sizePages') {
-      this.trRead(this.fixed);
-      return Reflect.get(t, k, r);
-    }
-    return super.get(t, k, r);
-  }
-}
-
-/** A VM: its type and creating process read their code, any other field the VM. */
-class VmHandler extends PartHandler {
-  constructor(
-    tr: Tracker,
-    addr: number,
-    private readonly fixed: number,
-  ) {
-    super(tr, addr);
-  }
-  override get(t: object, k: string | symbol, r: unknown): unknown {
-    if (k === 'type' || k === 'proc') {
-      this.trRead(this.fixed);
-      return Reflect.get(t, k, r);
-    }
     return super.get(t, k, r);
   }
 }
@@ -143,7 +168,6 @@ class TopHandler implements ProxyHandler<SystemState> {
   constructor(private readonly tr: Tracker) {}
   get(t: SystemState, k: string | symbol, r: unknown): unknown {
     if (k === 'proc') this.tr.read(PROC);
-    else if (k === 'names') this.tr.read(NAMES);
     return Reflect.get(t, k, r);
   }
   set(): boolean {
@@ -158,6 +182,13 @@ class TopHandler implements ProxyHandler<SystemState> {
 }
 
 const PROC = address(A.proc);
+const FIELDS_BY_ADDRESS_KIND: Record<number, Map<string, number>> = {
+  [A.vm]: FIELD_NUMBER.vm,
+  [A.page]: FIELD_NUMBER.page,
+  [A.fd]: FIELD_NUMBER.fd,
+  [A.map]: FIELD_NUMBER.map,
+  [A.pin]: FIELD_NUMBER.pin,
+};
 const NAMES = address(A.names);
 
 /** One tracked run: the reads so far, and the proxies it handed out. */
@@ -178,13 +209,15 @@ export class Tracker {
   read(addr: number): void {
     const r = this.reads;
     for (let i = 0; i < r.length; i += 2) if (r[i] === addr) return;
-    r.push(addr, valueAt(this.v, this.o, addr, this.table.aux));
+    r.push(addr, valueAt(this.v, this.o, addr, this.table));
   }
 
   private part(kind: number, a: number, b: number, id: number): object {
     const addr = address(kind, a, b);
-    const handler = kind === A.vm ? new VmHandler(this, addr, address(A.vmStatic, a)) : new PartHandler(this, addr);
-    const p = new Proxy(this.table.objects[id] as object, handler);
+    const p = new Proxy(
+      this.table.objects[id] as object,
+      new PartHandler(this, addr, FIELDS_BY_ADDRESS_KIND[kind] as Map<string, number>, a, b),
+    );
     this.origins.set(p, { addr, what: 'part', g: -1 });
     return p;
   }
@@ -216,8 +249,14 @@ export class Tracker {
     const pages = new Proxy(pageTarget, new ListHandler(this, setAddr, true));
     this.origins.set(pages, { addr: setAddr, what: 'pages', g });
     const headAddr = address(A.header, g);
-    const p = new Proxy({ ...header, pages }, new GmemHandler(this, headAddr, address(A.gmemStatic, g)));
+    const p = new Proxy({ ...header, pages }, new GmemHandler(this, headAddr, FIELD_NUMBER.header, g, 0));
     this.origins.set(p, { addr: headAddr, what: 'gmem', g });
+    return p;
+  }
+
+  private names(): object {
+    const p = new Proxy(this.table.objects[this.v[1] as number] as object, new NamesHandler(this));
+    this.origins.set(p, { addr: NAMES, what: 'names', g: -1 });
     return p;
   }
 
@@ -228,7 +267,7 @@ export class Tracker {
     for (let g = 0; g < (v[gs] as number); g++) gmems.push(this.gmem(g));
     const target = {
       proc: v[0] as number,
-      names: this.table.objects[v[1] as number] as SystemState['names'],
+      names: this.names(),
       vms: this.list(A.vmCount, A.vm),
       gmems: this.listProxy(gmems, address(A.gmemCount)),
       fds: this.list(A.fdCount, A.fd),
@@ -247,9 +286,8 @@ export class Tracker {
     const table = this.table;
     const origin = (x: unknown) => (typeof x === 'object' && x !== null ? this.origins.get(x) : undefined);
     t.push(OP.value, out.proc);
-    const names = origin(out.names);
-    if (names) throw new Error('internal: the names were handed on by proxy');
-    t.push(OP.value, out.names === this.state.names ? (this.v[1] as number) : table.id('names', out.names));
+    if (origin(out.names)?.what === 'names') t.push(OP.copy, NAMES);
+    else t.push(OP.value, table.id('names', out.names));
     const simple = <K extends PartKind>(list: readonly object[], countKind: number, kind: K) => {
       const lo = origin(list);
       if (lo?.what === 'list') {
@@ -312,17 +350,15 @@ export class Tracker {
   }
 }
 
-const EMPTY = new Int32Array(0);
-
 /** Write the vector a template makes from input `v` into `out` (large enough); returns its length. */
-export function applyTemplate(t: Int32Array, v: Packed, o: Offsets, out: Int32Array): number {
+export function applyTemplate(t: Int32Array, v: Packed, o: Offsets, out: Int32Array, table: PartTable): number {
   let n = 0;
   let i = 0;
   while (i < t.length) {
     const op = t[i++] as number;
     const x = t[i++] as number;
     if (op === OP.value) out[n++] = x;
-    else if (op === OP.copy) out[n++] = valueAt(v, o, x, EMPTY);
+    else if (op === OP.copy) out[n++] = valueAt(v, o, x, table);
     else {
       const [from, to] = op === OP.copyList ? listSpan(v, o, x) : gmemSpan(v, o, x);
       const start = op === OP.copyPages ? from + 1 : from;
