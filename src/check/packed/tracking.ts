@@ -184,7 +184,9 @@ class TopHandler implements ProxyHandler<SystemState> {
 const PROC = address(A.proc);
 const FIELDS_BY_ADDRESS_KIND: Record<number, Map<string, number>> = {
   [A.vm]: FIELD_NUMBER.vm,
-  [A.page]: FIELD_NUMBER.page,
+  // A page is read whole: the page machine's memo key (World.pageEvent) reads every field of a page it touches,
+  // so reading its fields one by one would only make the decision trees deeper.
+  [A.page]: new Map<string, number>(),
   [A.fd]: FIELD_NUMBER.fd,
   [A.map]: FIELD_NUMBER.map,
   [A.pin]: FIELD_NUMBER.pin,
