@@ -34,7 +34,7 @@
 /* ---------------------------------------------------------------------------------------------------------- */
 /* KVM / guest_memfd UAPI (include/uapi/linux/kvm.h; fact sheet §1)                                            */
 
-#include "kvm-uapi.h" /* KVMIO, the guest_memfd structs and ioctl numbers: generated from spec/constants.ts */
+#include "kvm-uapi.h" /* KVMIO, the guest_memfd structs and ioctls, memslot v1, vCPU creation, pre-fault: from spec/constants.ts */
 
 _Static_assert(sizeof(struct kvm_create_guest_memfd_uapi) == 64, "kvm_create_guest_memfd is 64 bytes");
 _Static_assert(sizeof(struct kvm_userspace_memory_region2_uapi) == 160, "kvm_userspace_memory_region2 is 160 bytes");
@@ -85,13 +85,6 @@ struct kvm_enable_cap_uapi {
 	uint8_t pad[64];
 };
 
-struct kvm_pre_fault_memory_uapi {
-	uint64_t gpa;
-	uint64_t size;
-	uint64_t flags;
-	uint64_t padding[5];
-};
-
 /* The head of struct kvm_run and the exit-union members the helper reads. */
 struct kvm_run_uapi {
 	uint8_t request_interrupt_window;
@@ -119,7 +112,6 @@ _Static_assert(sizeof(struct kvm_sregs_uapi) == 312, "kvm_sregs is 312 bytes");
 _Static_assert(sizeof(struct kvm_cpuid_entry2_uapi) == 40, "kvm_cpuid_entry2 is 40 bytes");
 _Static_assert(sizeof(struct kvm_cpuid2_uapi) == 8, "kvm_cpuid2 is 8 bytes");
 _Static_assert(sizeof(struct kvm_enable_cap_uapi) == 104, "kvm_enable_cap is 104 bytes");
-_Static_assert(sizeof(struct kvm_pre_fault_memory_uapi) == 64, "kvm_pre_fault_memory is 64 bytes");
 _Static_assert(__builtin_offsetof(struct kvm_run_uapi, exit_reason) == 8, "kvm_run.exit_reason at 8");
 _Static_assert(__builtin_offsetof(struct kvm_run_uapi, u) == 32, "kvm_run exit union at 32");
 _Static_assert(__builtin_offsetof(struct kvm_run_uapi, u.hypercall.ret) == 88, "kvm_run.hypercall.ret at 88");
@@ -133,17 +125,12 @@ _Static_assert(__builtin_offsetof(struct kvm_run_uapi, u.hypercall.ret) == 88, "
 #define KVM_EXIT_INTERNAL_ERROR_NR 17
 #define KVM_EXIT_MEMORY_FAULT_NR 39
 #define KVM_MEMORY_EXIT_FLAG_PRIVATE_BIT (1ull << 3)
-#define KVM_CAP_NR_MEMSLOTS_NR 10
-#define KVM_CAP_EXIT_HYPERCALL_NR 201
-#define KVM_CAP_PRE_FAULT_MEMORY_NR 236
 #define KVM_HC_MAP_GPA_RANGE_NR 12
 #define KVM_MAP_GPA_RANGE_ENCRYPTED_BIT (1ull << 4)
 #define KVM_EINVAL_NR 22 /* include/uapi/linux/kvm_para.h: hypercall error codes */
 #define KVM_ENOSYS_NR 1000
 
-#define KVM_GET_VCPU_MMAP_SIZE_NR _IO(KVMIO, 0x04)
 #define KVM_GET_SUPPORTED_CPUID_NR _IOWR(KVMIO, 0x05, struct kvm_cpuid2_uapi)
-#define KVM_CREATE_VCPU_NR _IO(KVMIO, 0x41)
 #define KVM_RUN_NR _IO(KVMIO, 0x80)
 #define KVM_GET_REGS_NR _IOR(KVMIO, 0x81, struct kvm_regs_uapi)
 #define KVM_SET_REGS_NR _IOW(KVMIO, 0x82, struct kvm_regs_uapi)
@@ -151,7 +138,6 @@ _Static_assert(__builtin_offsetof(struct kvm_run_uapi, u.hypercall.ret) == 88, "
 #define KVM_SET_SREGS_NR _IOW(KVMIO, 0x84, struct kvm_sregs_uapi)
 #define KVM_SET_CPUID2_NR _IOW(KVMIO, 0x90, struct kvm_cpuid2_uapi)
 #define KVM_ENABLE_CAP_NR _IOW(KVMIO, 0xa3, struct kvm_enable_cap_uapi)
-#define KVM_PRE_FAULT_MEMORY_NR _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory_uapi)
 
 _Static_assert(KVM_GET_SUPPORTED_CPUID_NR == 0xC008AE05, "KVM_GET_SUPPORTED_CPUID");
 _Static_assert(KVM_CREATE_VCPU_NR == 0xAE41, "KVM_CREATE_VCPU");

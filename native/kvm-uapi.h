@@ -87,3 +87,32 @@ _Static_assert(sizeof(struct kvm_memory_attributes2_uapi) == 128, "struct kvm_me
 #define KVM_VM_TYPE_CCA_NR 0x100u
 
 #endif /* GMEM_SPEC_KVM_UAPI_H */
+
+/* The native tools' part (the helper, the probe): not embedded in the generated selftests. */
+#ifndef GMEM_SPEC_KVM_UAPI_NATIVE_H
+#define GMEM_SPEC_KVM_UAPI_NATIVE_H
+
+struct kvm_userspace_memory_region_uapi {
+	uint32_t slot;
+	uint32_t flags;
+	uint64_t guest_phys_addr;
+	uint64_t memory_size;
+	uint64_t userspace_addr;
+};
+_Static_assert(sizeof(struct kvm_userspace_memory_region_uapi) == 32, "struct kvm_userspace_memory_region");
+
+struct kvm_pre_fault_memory_uapi {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t flags;
+	uint64_t padding[5];
+};
+_Static_assert(sizeof(struct kvm_pre_fault_memory_uapi) == 64, "struct kvm_pre_fault_memory");
+
+#define KVM_GET_API_VERSION_NR 0xAE00u
+#define KVM_GET_VCPU_MMAP_SIZE_NR 0xAE04u
+#define KVM_CREATE_VCPU_NR 0xAE41u
+#define KVM_SET_USER_MEMORY_REGION_NR 0x4020AE46u
+#define KVM_PRE_FAULT_MEMORY_NR 0xC040AED5u
+
+#endif /* GMEM_SPEC_KVM_UAPI_NATIVE_H */

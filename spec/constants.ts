@@ -29,6 +29,7 @@ export const IOCTL = {
   KVM_GET_API_VERSION: ioc(IOC_NONE, 0x00, 0),
   KVM_CREATE_VM: ioc(IOC_NONE, 0x01, 0),
   KVM_CHECK_EXTENSION: ioc(IOC_NONE, 0x03, 0),
+  KVM_GET_VCPU_MMAP_SIZE: ioc(IOC_NONE, 0x04, 0),
   KVM_CREATE_VCPU: ioc(IOC_NONE, 0x41, 0),
   KVM_SET_USER_MEMORY_REGION: ioc(IOC_WRITE, 0x46, STRUCT_SIZE.kvm_userspace_memory_region),
   KVM_SET_USER_MEMORY_REGION2: ioc(IOC_WRITE, 0x49, STRUCT_SIZE.kvm_userspace_memory_region2),

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KVM_UAPI_PATH, kvmUapiHeader } from '../src/generate/kvmUapi.ts';
+import { KVM_UAPI_PATH, kvmUapiHeader, nativeUapiHeader } from '../src/generate/kvmUapi.ts';
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
 if (!hasCc) console.log('SKIP: no C compiler (cc): the header is not compiled');
@@ -22,7 +22,12 @@ function compiles(source: string): void {
 
 describe('native/kvm-uapi.h', () => {
   it('is current (regenerate: npx tsx src/generate/kvmUapi.ts)', () => {
-    expect(readFileSync(KVM_UAPI_PATH, 'utf8')).toBe(kvmUapiHeader());
+    expect(readFileSync(KVM_UAPI_PATH, 'utf8')).toBe(nativeUapiHeader());
+  });
+
+  it('begins with the guest_memfd part, which the generated selftests embed as it is', () => {
+    expect(nativeUapiHeader().startsWith(kvmUapiHeader())).toBe(true);
+    expect(kvmUapiHeader()).not.toContain('KVM_PRE_FAULT_MEMORY');
   });
 
   it.skipIf(!hasCc)('its ioctl numbers are _IOC over its own struct layouts', () => {
@@ -34,6 +39,11 @@ _Static_assert(KVM_SET_USER_MEMORY_REGION2_NR == _IOW(KVMIO, 0x49, struct kvm_us
 _Static_assert(KVM_SET_MEMORY_ATTRIBUTES_NR == _IOW(KVMIO, 0xd2, struct kvm_memory_attributes_uapi), "ATTRIBUTES");
 _Static_assert(KVM_SET_MEMORY_ATTRIBUTES2_NR == _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2_uapi), "ATTRIBUTES2");
 _Static_assert(KVM_CREATE_GUEST_MEMFD_NR == _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd_uapi), "CREATE_GUEST_MEMFD");
+_Static_assert(KVM_GET_API_VERSION_NR == _IO(KVMIO, 0x00), "GET_API_VERSION");
+_Static_assert(KVM_GET_VCPU_MMAP_SIZE_NR == _IO(KVMIO, 0x04), "GET_VCPU_MMAP_SIZE");
+_Static_assert(KVM_CREATE_VCPU_NR == _IO(KVMIO, 0x41), "CREATE_VCPU");
+_Static_assert(KVM_SET_USER_MEMORY_REGION_NR == _IOW(KVMIO, 0x46, struct kvm_userspace_memory_region_uapi), "REGION");
+_Static_assert(KVM_PRE_FAULT_MEMORY_NR == _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory_uapi), "PRE_FAULT_MEMORY");
 `);
   });
 

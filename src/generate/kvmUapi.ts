@@ -1,7 +1,9 @@
 /**
  * native/kvm-uapi.h, generated from spec/constants.ts: the KVM / guest_memfd UAPI the native helper, the raw-C
- * bench and the probe compile against, so the numbers are written once (here, from the spec's constants).
- * Struct layouts are copied from include/uapi/linux/kvm.h and checked against STRUCT_SIZE by _Static_assert.
+ * bench and the probe (tools/kernel-probe) compile against, so the numbers are written once (here, from the spec's
+ * constants). Struct layouts are copied from include/uapi/linux/kvm.h and checked against STRUCT_SIZE by
+ * _Static_assert. The generated selftests embed the guest_memfd part (kvmUapiHeader); the file adds what only the
+ * native tools use (nativeUapiHeader): the first memslot ioctl, a vCPU's creation, KVM_PRE_FAULT_MEMORY.
  *
  *   npx tsx src/generate/kvmUapi.ts          rewrite native/kvm-uapi.h (test/kvm-uapi.test.ts checks it is current)
  */
@@ -34,6 +36,22 @@ const GMEM_IOCTLS = [
   'KVM_CREATE_GUEST_MEMFD',
 ] as const;
 
+/** What the native tools use beyond the guest_memfd ABI (the helper keeps the rest of its vCPU UAPI). */
+const NATIVE_STRUCTS: Array<[keyof typeof STRUCT_SIZE, string]> = [
+  [
+    'kvm_userspace_memory_region',
+    'uint32_t slot;\n\tuint32_t flags;\n\tuint64_t guest_phys_addr;\n\tuint64_t memory_size;\n\tuint64_t userspace_addr;',
+  ],
+  ['kvm_pre_fault_memory', 'uint64_t gpa;\n\tuint64_t size;\n\tuint64_t flags;\n\tuint64_t padding[5];'],
+];
+const NATIVE_IOCTLS = [
+  'KVM_GET_API_VERSION',
+  'KVM_GET_VCPU_MMAP_SIZE',
+  'KVM_CREATE_VCPU',
+  'KVM_SET_USER_MEMORY_REGION',
+  'KVM_PRE_FAULT_MEMORY',
+] as const;
+
 const hex = (v: number | bigint): string => `0x${v.toString(16).toUpperCase()}`;
 const cName = (s: string): string => s.toUpperCase();
 
@@ -49,10 +67,7 @@ export function kvmUapiHeader(): string {
     '#define KVMIO 0xAE',
     '',
   ];
-  for (const [name, body] of STRUCTS) {
-    out.push(`struct ${name}_uapi {\n\t${body}\n};`);
-    out.push(`_Static_assert(sizeof(struct ${name}_uapi) == ${STRUCT_SIZE[name]}, "struct ${name}");`, '');
-  }
+  out.push(...structs(STRUCTS));
   out.push(
     '/* guest_memfd ioctl numbers (_IOC(dir, KVMIO, nr, size)), from spec/constants.ts IOCTL. vCPU ioctls stay with the helper for now. */',
   );
@@ -69,11 +84,35 @@ export function kvmUapiHeader(): string {
   return out.join('\n');
 }
 
+function structs(list: ReadonlyArray<[keyof typeof STRUCT_SIZE, string]>): string[] {
+  return list.flatMap(([name, body]) => [
+    `struct ${name}_uapi {\n\t${body}\n};`,
+    `_Static_assert(sizeof(struct ${name}_uapi) == ${STRUCT_SIZE[name]}, "struct ${name}");`,
+    '',
+  ]);
+}
+
+/** native/kvm-uapi.h: the guest_memfd UAPI, then what only the native tools (the helper, the probe) use. */
+export function nativeUapiHeader(): string {
+  return [
+    kvmUapiHeader(),
+    "/* The native tools' part (the helper, the probe): not embedded in the generated selftests. */",
+    '#ifndef GMEM_SPEC_KVM_UAPI_NATIVE_H',
+    '#define GMEM_SPEC_KVM_UAPI_NATIVE_H',
+    '',
+    ...structs(NATIVE_STRUCTS),
+    ...NATIVE_IOCTLS.map((name) => `#define ${name}_NR ${hex(IOCTL[name])}u`),
+    '',
+    '#endif /* GMEM_SPEC_KVM_UAPI_NATIVE_H */',
+    '',
+  ].join('\n');
+}
+
 export const KVM_UAPI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'kvm-uapi.h');
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const tmp = `${KVM_UAPI_PATH}.tmp-${process.pid}`;
-  writeFileSync(tmp, kvmUapiHeader());
+  writeFileSync(tmp, nativeUapiHeader());
   renameSync(tmp, KVM_UAPI_PATH);
   console.log(`wrote ${KVM_UAPI_PATH}`);
 }

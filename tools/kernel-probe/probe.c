@@ -32,44 +32,8 @@ typedef uint64_t u64;
 typedef uint32_t u32;
 typedef uint8_t u8;
 
-/* ---------- UAPI defined inline (system kvm.h is too old) ---------- */
-#define KVMIO 0xAE
-struct kvm_create_guest_memfd { u64 size; u64 flags; u64 reserved[6]; };
-struct kvm_userspace_memory_region2 {
-	u32 slot; u32 flags; u64 guest_phys_addr; u64 memory_size;
-	u64 userspace_addr; u64 guest_memfd_offset; u32 guest_memfd; u32 pad1;
-	u64 pad2[14];
-};
-struct kvm_userspace_memory_region {
-	u32 slot; u32 flags; u64 guest_phys_addr; u64 memory_size; u64 userspace_addr;
-};
-struct kvm_memory_attributes { u64 address; u64 size; u64 attributes; u64 flags; };
-struct kvm_memory_attributes2 { u64 address; u64 size; u64 attributes; u64 flags; u64 reserved[12]; };
-struct kvm_pre_fault_memory { u64 gpa; u64 size; u64 flags; u64 padding[5]; };
-
-_Static_assert(sizeof(struct kvm_create_guest_memfd) == 64, "cgm");
-_Static_assert(sizeof(struct kvm_userspace_memory_region2) == 160, "umr2");
-_Static_assert(sizeof(struct kvm_memory_attributes) == 32, "ma");
-_Static_assert(sizeof(struct kvm_memory_attributes2) == 128, "ma2");
-
-#define KVM_GET_API_VERSION        _IO(KVMIO, 0x00)
-#define KVM_CREATE_VM              _IO(KVMIO, 0x01)
-#define KVM_CHECK_EXTENSION        _IO(KVMIO, 0x03)
-#define KVM_GET_VCPU_MMAP_SIZE     _IO(KVMIO, 0x04)
-#define KVM_CREATE_VCPU            _IO(KVMIO, 0x41)
-#define KVM_SET_USER_MEMORY_REGION _IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)
-#define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2)
-#define KVM_SET_MEMORY_ATTRIBUTES  _IOW(KVMIO, 0xd2, struct kvm_memory_attributes)
-#define KVM_SET_MEMORY_ATTRIBUTES2 _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
-#define KVM_CREATE_GUEST_MEMFD     _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd)
-#define KVM_PRE_FAULT_MEMORY       _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory)
-
-#define GUEST_MEMFD_FLAG_MMAP        (1ULL << 0)
-#define GUEST_MEMFD_FLAG_INIT_SHARED (1ULL << 1)
-#define KVM_MEM_LOG_DIRTY_PAGES (1u << 0)
-#define KVM_MEM_READONLY        (1u << 1)
-#define KVM_MEM_GUEST_MEMFD     (1u << 2)
-#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)
+/* ---------- KVM / guest_memfd UAPI: native/kvm-uapi.h, generated from spec/constants.ts ---------- */
+#include "../../native/kvm-uapi.h"
 
 #define FL_KEEP   0x01
 #define FL_PUNCH  0x02
@@ -220,7 +184,7 @@ static int wr(void *p, unsigned char v) { return -try_write(p, v); }
 /* ---------- KVM helpers ---------- */
 static int vm_new(unsigned long type)
 {
-	int vm = ioctl(kvm_fd, KVM_CREATE_VM, type);
+	int vm = ioctl(kvm_fd, KVM_CREATE_VM_NR, type);
 	if (vm < 0 && type == 0) {
 		perror("KVM_CREATE_VM(0)");
 		exit(1);
@@ -229,30 +193,30 @@ static int vm_new(unsigned long type)
 }
 static int gmem_new(int vm, u64 size, u64 flags)
 {
-	struct kvm_create_guest_memfd g;
+	struct kvm_create_guest_memfd_uapi g;
 	memset(&g, 0, sizeof(g));
 	g.size = size;
 	g.flags = flags;
-	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g);
+	return ioctl(vm, KVM_CREATE_GUEST_MEMFD_NR, &g);
 }
 static int setmem2(int vm, u32 slot, u32 flags, u64 gpa, u64 size, u64 uaddr,
 		   u64 off, u32 fd)
 {
-	struct kvm_userspace_memory_region2 r;
+	struct kvm_userspace_memory_region2_uapi r;
 	memset(&r, 0, sizeof(r));
 	r.slot = slot; r.flags = flags; r.guest_phys_addr = gpa; r.memory_size = size;
 	r.userspace_addr = uaddr; r.guest_memfd_offset = off; r.guest_memfd = fd;
-	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r);
+	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2_NR, &r);
 }
 static void xclose(int fd) { if (fd >= 0) close(fd); }
-static const u64 MS = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+static const u64 MS = GUEST_MEMFD_FLAG_MMAP_BIT | GUEST_MEMFD_FLAG_INIT_SHARED_BIT;
 static void *gmap(int fd, size_t len, int prot) { return mmap(NULL, len, prot, MAP_SHARED, fd, 0); }
 
 /* =================================================================== */
 static void probe_system(void)
 {
 	SECTION("1. system / caps / VM types");
-	R("KVM_GET_API_VERSION", ioctl(kvm_fd, KVM_GET_API_VERSION, 0));
+	R("KVM_GET_API_VERSION", ioctl(kvm_fd, KVM_GET_API_VERSION_NR, 0));
 	int vm = vm_new(0);
 	int caps[64], nc = 0;
 	caps[nc++] = 10;  /* NR_MEMSLOTS */
@@ -262,18 +226,18 @@ static void probe_system(void)
 	for (int c = 231; c <= 251; c++)
 		caps[nc++] = c;
 	for (int i = 0; i < nc; i++) {
-		Rf(ioctl(kvm_fd, KVM_CHECK_EXTENSION, caps[i]), "check_extension_devkvm_cap%d", caps[i]);
-		Rf(ioctl(vm, KVM_CHECK_EXTENSION, caps[i]), "check_extension_vm0_cap%d", caps[i]);
+		Rf(ioctl(kvm_fd, KVM_CHECK_EXTENSION_NR, caps[i]), "check_extension_devkvm_cap%d", caps[i]);
+		Rf(ioctl(vm, KVM_CHECK_EXTENSION_NR, caps[i]), "check_extension_vm0_cap%d", caps[i]);
 	}
-	long t = ioctl(kvm_fd, KVM_CHECK_EXTENSION, 235);
+	long t = ioctl(kvm_fd, KVM_CHECK_EXTENSION_NR, 235);
 	F("vm_types_bitmask", "0x%lx", t);
 	unsigned long types[] = {0, 1, 2, 3, 4, 5, 6, 1UL << 31};
 	for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		int v = ioctl(kvm_fd, KVM_CREATE_VM, types[i]);
+		int v = ioctl(kvm_fd, KVM_CREATE_VM_NR, types[i]);
 		Rf(v < 0 ? -1 : 0, "create_vm_type_0x%lx", types[i]);
 		if (v >= 0) {
-			Rf(ioctl(v, KVM_CHECK_EXTENSION, 244), "check_extension_vmtype0x%lx_cap244", types[i]);
-			Rf(ioctl(v, KVM_CHECK_EXTENSION, 233), "check_extension_vmtype0x%lx_cap233", types[i]);
+			Rf(ioctl(v, KVM_CHECK_EXTENSION_NR, 244), "check_extension_vmtype0x%lx_cap244", types[i]);
+			Rf(ioctl(v, KVM_CHECK_EXTENSION_NR, 233), "check_extension_vmtype0x%lx_cap233", types[i]);
 			close(v);
 		}
 	}
@@ -321,8 +285,8 @@ static void probe_create(void)
 	int fd;
 	fd = gmem_new(vm, PG, 0); R("create_flags_0", fd); xclose(fd);
 	fd = gmem_new(vm, PG, MS); R("create_flags_MMAP|INIT_SHARED", fd); xclose(fd);
-	fd = gmem_new(vm, PG, GUEST_MEMFD_FLAG_INIT_SHARED); R("create_flags_INIT_SHARED_only", fd); xclose(fd);
-	fd = gmem_new(vm, PG, GUEST_MEMFD_FLAG_MMAP); R("create_flags_MMAP_only", fd); xclose(fd);
+	fd = gmem_new(vm, PG, GUEST_MEMFD_FLAG_INIT_SHARED_BIT); R("create_flags_INIT_SHARED_only", fd); xclose(fd);
+	fd = gmem_new(vm, PG, GUEST_MEMFD_FLAG_MMAP_BIT); R("create_flags_MMAP_only", fd); xclose(fd);
 	fd = gmem_new(vm, PG, 0x7); R("create_flags_0x7", fd); xclose(fd);
 	fd = gmem_new(vm, PG, ~0ULL); R("create_flags_all_ones", fd); xclose(fd);
 	u64 sizes[] = {0, 1, 4095, 4096, 4097, 8192, 0x7ffffffffffff000ULL,
@@ -346,17 +310,17 @@ static void probe_create(void)
 		if (p != MAP_FAILED) { AW("  write_last_page_of_1TiB_gmem", p, 7); AR("  read_last_page_of_1TiB_gmem", p); munmap(p, PG); }
 		close(fd);
 	}
-	struct kvm_create_guest_memfd g;
+	struct kvm_create_guest_memfd_uapi g;
 	memset(&g, 0, sizeof g); g.size = PG; g.reserved[0] = 1;
-	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g); R("create_reserved0_eq_1", fd); xclose(fd);
+	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD_NR, &g); R("create_reserved0_eq_1", fd); xclose(fd);
 	memset(&g, 0, sizeof g); g.size = PG; g.reserved[5] = 1;
-	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g); R("create_reserved5_eq_1", fd); xclose(fd);
+	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD_NR, &g); R("create_reserved5_eq_1", fd); xclose(fd);
 	memset(&g, 0, sizeof g); g.size = PG; memset(g.reserved, 0xff, sizeof g.reserved);
-	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g); R("create_reserved_all_ff", fd); xclose(fd);
+	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD_NR, &g); R("create_reserved_all_ff", fd); xclose(fd);
 	/* check order */
 	fd = gmem_new(vm, 1, 1ULL << 5); R("create_order_badflag_badsize(both EINVAL?)", fd); xclose(fd);
 	fd = gmem_new(vm, 0, 1ULL << 5); R("create_order_badflag_size0", fd); xclose(fd);
-	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, (void *)8); R("create_arg_bad_pointer", fd); xclose(fd);
+	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD_NR, (void *)8); R("create_arg_bad_pointer", fd); xclose(fd);
 	fd = ioctl(vm, _IOWR(KVMIO, 0xd4, u64), &g); R("create_ioctl_wrong_size_encoding", fd); xclose(fd);
 	{
 		struct rlimit rl, rl2;
@@ -445,10 +409,10 @@ static void probe_fileops(void)
 	R("fcntl_F_GET_SEALS", fcntl(fd, F_GET_SEALS));
 	R("fcntl_F_SETLEASE_RDLCK", fcntl(fd, F_SETLEASE, F_RDLCK));
 	R("fcntl_F_SETLEASE_UNLCK", fcntl(fd, F_SETLEASE, F_UNLCK));
-	R("ioctl_KVM_CHECK_EXTENSION_on_gmem", ioctl(fd, KVM_CHECK_EXTENSION, 234));
-	R("ioctl_KVM_CREATE_GUEST_MEMFD_on_gmem", ioctl(fd, KVM_CREATE_GUEST_MEMFD, buf));
-	struct kvm_memory_attributes2 a2; memset(&a2, 0, sizeof a2); a2.size = PG;
-	R("ioctl_KVM_SET_MEMORY_ATTRIBUTES2_on_gmem", ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, &a2));
+	R("ioctl_KVM_CHECK_EXTENSION_on_gmem", ioctl(fd, KVM_CHECK_EXTENSION_NR, 234));
+	R("ioctl_KVM_CREATE_GUEST_MEMFD_on_gmem", ioctl(fd, KVM_CREATE_GUEST_MEMFD_NR, buf));
+	struct kvm_memory_attributes2_uapi a2; memset(&a2, 0, sizeof a2); a2.size = PG;
+	R("ioctl_KVM_SET_MEMORY_ATTRIBUTES2_on_gmem", ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2_NR, &a2));
 	int iv32 = 0;
 	R("ioctl_FIONREAD_on_gmem", ioctl(fd, FIONREAD, &iv32));
 	F("  FIONREAD_value", "%d", iv32);
@@ -534,8 +498,8 @@ static void probe_mmap(void)
 	SECTION("4. mmap");
 	int vm = vm_new(0);
 	int f0 = gmem_new(vm, 4 * PG, 0);
-	int fm = gmem_new(vm, 4 * PG, GUEST_MEMFD_FLAG_MMAP);
-	int fi = gmem_new(vm, 4 * PG, GUEST_MEMFD_FLAG_INIT_SHARED);
+	int fm = gmem_new(vm, 4 * PG, GUEST_MEMFD_FLAG_MMAP_BIT);
+	int fi = gmem_new(vm, 4 * PG, GUEST_MEMFD_FLAG_INIT_SHARED_BIT);
 	int fs = gmem_new(vm, 4 * PG, MS);
 	void *p;
 	size_t L = 4 * PG;
@@ -590,7 +554,7 @@ static void probe_faults(void)
 	size_t L = 4 * PG;
 	int RW = PROT_READ | PROT_WRITE;
 	/* MMAP without INIT_SHARED */
-	int fm = gmem_new(vm, L, GUEST_MEMFD_FLAG_MMAP);
+	int fm = gmem_new(vm, L, GUEST_MEMFD_FLAG_MMAP_BIT);
 	char *p = gmap(fm, L, RW);
 	AR("private_MMAPonly_read_fault", p);
 	AW("private_MMAPonly_write_fault", p + PG, 1);
@@ -797,7 +761,7 @@ static struct ctx ctx_new(u64 gflags)
 	c.vm = vm_new(0);
 	c.gsz = 16 * PG;
 	c.g = gmem_new(c.vm, c.gsz, gflags);
-	c.map = (gflags & GUEST_MEMFD_FLAG_MMAP) ? gmap(c.g, c.gsz, PROT_READ | PROT_WRITE)
+	c.map = (gflags & GUEST_MEMFD_FLAG_MMAP_BIT) ? gmap(c.g, c.gsz, PROT_READ | PROT_WRITE)
 		: mmap(NULL, c.gsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	return c;
 }
@@ -816,31 +780,31 @@ static void probe_memslots(void)
 	struct ctx c;
 	u64 U;
 #define CASE1(name, expr) do { c = ctx_new(MS); U = (u64)c.map; (void)U; R(name, (expr)); ctx_free(&c); } while (0)
-	CASE1("bind_valid_uaddr_is_gmem_mmap", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, c.g));
-	CASE1("bind_uaddr_0", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, 0, 0, c.g));
-	CASE1("bind_uaddr_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U + 1, 0, c.g));
-	CASE1("bind_uaddr_unmapped_user_0x100000000000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, 0x100000000000ULL, 0, c.g));
-	CASE1("bind_uaddr_kernel_0xffff888000000000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, 0xffff888000000000ULL, 0, c.g));
-	CASE1("bind_uaddr_end_crosses_TASK_SIZE", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, 0x00007ffffffff000ULL - PG, 0, c.g));
-	CASE1("bind_gpa_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA + 1, SZ, U, 0, c.g));
-	CASE1("bind_size_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ + 1, U, 0, c.g));
-	CASE1("bind_size0_new_slot(delete nonexistent)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 0, U, 0, c.g));
+	CASE1("bind_valid_uaddr_is_gmem_mmap", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, c.g));
+	CASE1("bind_uaddr_0", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, 0, 0, c.g));
+	CASE1("bind_uaddr_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U + 1, 0, c.g));
+	CASE1("bind_uaddr_unmapped_user_0x100000000000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, 0x100000000000ULL, 0, c.g));
+	CASE1("bind_uaddr_kernel_0xffff888000000000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, 0xffff888000000000ULL, 0, c.g));
+	CASE1("bind_uaddr_end_crosses_TASK_SIZE", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, 0x00007ffffffff000ULL - PG, 0, c.g));
+	CASE1("bind_gpa_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA + 1, SZ, U, 0, c.g));
+	CASE1("bind_size_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ + 1, U, 0, c.g));
+	CASE1("bind_size0_new_slot(delete nonexistent)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 0, U, 0, c.g));
 	CASE1("delete_nonexistent_slot_flags0", setmem2(c.vm, 5, 0, 0, 0, 0, 0, 0));
-	CASE1("bind_gmem_offset_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 1, c.g));
-	CASE1("bind_offset+size>gmem_size", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, c.gsz - PG, c.g));
-	CASE1("bind_offset==gmem_size", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, PG, U, c.gsz, c.g));
-	CASE1("bind_offset+size==gmem_size(exact end)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, c.gsz - SZ, c.g));
-	CASE1("bind_offset_wraps_0xfffffffffffff000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0xfffffffffffff000ULL, c.g));
-	CASE1("bind_offset_negative_0x8000000000000000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0x8000000000000000ULL, c.g));
-	CASE1("bind_size_larger_than_gmem", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, c.gsz + PG, U, 0, c.g));
-	CASE1("bind_gpa+size_wraps", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, 0xfffffffffffff000ULL, 2 * PG, U, 0, c.g));
-	CASE1("bind_gpa_1<<52", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, 1ULL << 52, SZ, U, 0, c.g));
-	CASE1("bind_gpa_1<<46", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, 1ULL << 46, SZ, U, 0, c.g));
+	CASE1("bind_gmem_offset_unaligned", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 1, c.g));
+	CASE1("bind_offset+size>gmem_size", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, c.gsz - PG, c.g));
+	CASE1("bind_offset==gmem_size", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, PG, U, c.gsz, c.g));
+	CASE1("bind_offset+size==gmem_size(exact end)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, c.gsz - SZ, c.g));
+	CASE1("bind_offset_wraps_0xfffffffffffff000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0xfffffffffffff000ULL, c.g));
+	CASE1("bind_offset_negative_0x8000000000000000", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0x8000000000000000ULL, c.g));
+	CASE1("bind_size_larger_than_gmem", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, c.gsz + PG, U, 0, c.g));
+	CASE1("bind_gpa+size_wraps", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, 0xfffffffffffff000ULL, 2 * PG, U, 0, c.g));
+	CASE1("bind_gpa_1<<52", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, 1ULL << 52, SZ, U, 0, c.g));
+	CASE1("bind_gpa_1<<46", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, 1ULL << 46, SZ, U, 0, c.g));
 	{
 		char okb[256] = "";
 		for (int b = 36; b <= 53; b++) {
 			c = ctx_new(MS); U = (u64)c.map;
-			int r = setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, (1ULL << b) - SZ, SZ, U, 0, c.g);
+			int r = setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, (1ULL << b) - SZ, SZ, U, 0, c.g);
 			char t[32]; snprintf(t, sizeof t, "%d:%s ", b, r ? ename(errno) : "ok"); strcat(okb, t);
 			ctx_free(&c);
 		}
@@ -848,60 +812,60 @@ static void probe_memslots(void)
 	}
 	/* two slots, gmem range overlap */
 	c = ctx_new(MS); U = (u64)c.map;
-	R("twoslots_first", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 2 * PG, U, 0, c.g));
-	R("twoslots_gmem_overlap", setmem2(c.vm, 1, KVM_MEM_GUEST_MEMFD, GPA + 0x100000, 2 * PG, U, PG, c.g));
-	R("twoslots_gmem_disjoint", setmem2(c.vm, 1, KVM_MEM_GUEST_MEMFD, GPA + 0x100000, 2 * PG, U, 2 * PG, c.g));
-	R("twoslots_gpa_overlap_(gmem disjoint)", setmem2(c.vm, 2, KVM_MEM_GUEST_MEMFD, GPA + PG, 2 * PG, U, 8 * PG, c.g));
-	R("ORDER_gpa_overlap_AND_gmem_overlap(EEXIST vs EINVAL)", setmem2(c.vm, 2, KVM_MEM_GUEST_MEMFD, GPA + PG, 2 * PG, U, 0, c.g));
-	R("ORDER_gpa_overlap_AND_bad_fd(EEXIST vs EBADF)", setmem2(c.vm, 2, KVM_MEM_GUEST_MEMFD, GPA + PG, 2 * PG, U, 8 * PG, 9999));
-	R("ORDER_gmem_overlap_AND_bad_fd", setmem2(c.vm, 3, KVM_MEM_GUEST_MEMFD, GPA + 0x200000, 2 * PG, U, 0, 9999));
-	R("ORDER_gpa_overlap_with_non_gmem_slot_AND_bad_fd", setmem2(c.vm, 4, KVM_MEM_GUEST_MEMFD, GPA, PG, U, 12 * PG, 9999));
-	R("reissue_identical_on_gmem_slot", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 2 * PG, U, 0, c.g));
+	R("twoslots_first", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 2 * PG, U, 0, c.g));
+	R("twoslots_gmem_overlap", setmem2(c.vm, 1, KVM_MEM_GUEST_MEMFD_BIT, GPA + 0x100000, 2 * PG, U, PG, c.g));
+	R("twoslots_gmem_disjoint", setmem2(c.vm, 1, KVM_MEM_GUEST_MEMFD_BIT, GPA + 0x100000, 2 * PG, U, 2 * PG, c.g));
+	R("twoslots_gpa_overlap_(gmem disjoint)", setmem2(c.vm, 2, KVM_MEM_GUEST_MEMFD_BIT, GPA + PG, 2 * PG, U, 8 * PG, c.g));
+	R("ORDER_gpa_overlap_AND_gmem_overlap(EEXIST vs EINVAL)", setmem2(c.vm, 2, KVM_MEM_GUEST_MEMFD_BIT, GPA + PG, 2 * PG, U, 0, c.g));
+	R("ORDER_gpa_overlap_AND_bad_fd(EEXIST vs EBADF)", setmem2(c.vm, 2, KVM_MEM_GUEST_MEMFD_BIT, GPA + PG, 2 * PG, U, 8 * PG, 9999));
+	R("ORDER_gmem_overlap_AND_bad_fd", setmem2(c.vm, 3, KVM_MEM_GUEST_MEMFD_BIT, GPA + 0x200000, 2 * PG, U, 0, 9999));
+	R("ORDER_gpa_overlap_with_non_gmem_slot_AND_bad_fd", setmem2(c.vm, 4, KVM_MEM_GUEST_MEMFD_BIT, GPA, PG, U, 12 * PG, 9999));
+	R("reissue_identical_on_gmem_slot", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 2 * PG, U, 0, c.g));
 	R("modify_gmem_slot_flags_to_0", setmem2(c.vm, 0, 0, GPA, 2 * PG, U, 0, c.g));
-	R("move_gmem_slot_gpa", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA + 0x400000, 2 * PG, U, 0, c.g));
-	R("resize_gmem_slot", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 3 * PG, U, 0, c.g));
-	R("modify_gmem_slot_other_offset", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 2 * PG, U, 12 * PG, c.g));
-	R("delete_gmem_slot(size0, flags GMEM)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 0, U, 0, c.g));
-	R("rebind_same_gmem_range_after_delete", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 2 * PG, U, 0, c.g));
+	R("move_gmem_slot_gpa", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA + 0x400000, 2 * PG, U, 0, c.g));
+	R("resize_gmem_slot", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 3 * PG, U, 0, c.g));
+	R("modify_gmem_slot_other_offset", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 2 * PG, U, 12 * PG, c.g));
+	R("delete_gmem_slot(size0, flags GMEM)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 0, U, 0, c.g));
+	R("rebind_same_gmem_range_after_delete", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 2 * PG, U, 0, c.g));
 	R("delete_gmem_slot_flags0_size0", setmem2(c.vm, 0, 0, 0, 0, 0, 0, 0));
 	R("delete_again(nonexistent)", setmem2(c.vm, 0, 0, 0, 0, 0, 0, 0));
-	R("bind_slot_id_1_after", setmem2(c.vm, 7, KVM_MEM_GUEST_MEMFD, GPA, 2 * PG, U, 0, c.g));
+	R("bind_slot_id_1_after", setmem2(c.vm, 7, KVM_MEM_GUEST_MEMFD_BIT, GPA, 2 * PG, U, 0, c.g));
 	ctx_free(&c);
 	/* non-gmem slot then modify to add GMEM */
 	c = ctx_new(MS); U = (u64)c.map;
 	char *anon = mmap(NULL, SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	R("plain_slot_flags0_anon", setmem2(c.vm, 0, 0, GPA, SZ, (u64)anon, 0, 0));
-	R("modify_plain_slot_add_GMEM", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, (u64)anon, 0, c.g));
+	R("modify_plain_slot_add_GMEM", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, (u64)anon, 0, c.g));
 	R("plain_slot_reissue_identical", setmem2(c.vm, 0, 0, GPA, SZ, (u64)anon, 0, 0));
 	R("plain_slot_flags0_uaddr_is_gmem_mmap", setmem2(c.vm, 1, 0, GPA + 0x100000, SZ, U, 0, 0));
-	R("plain_slot_LOG_DIRTY", setmem2(c.vm, 2, KVM_MEM_LOG_DIRTY_PAGES, GPA + 0x200000, SZ, (u64)anon, 0, 0));
-	R("plain_slot_READONLY", setmem2(c.vm, 3, KVM_MEM_READONLY, GPA + 0x300000, SZ, (u64)anon, 0, 0));
+	R("plain_slot_LOG_DIRTY", setmem2(c.vm, 2, KVM_MEM_LOG_DIRTY_PAGES_BIT, GPA + 0x200000, SZ, (u64)anon, 0, 0));
+	R("plain_slot_READONLY", setmem2(c.vm, 3, KVM_MEM_READONLY_BIT, GPA + 0x300000, SZ, (u64)anon, 0, 0));
 	munmap(anon, SZ);
 	ctx_free(&c);
 	/* other VM's gmem */
 	c = ctx_new(MS); U = (u64)c.map;
 	int vm2 = vm_new(0);
 	int g2 = gmem_new(vm2, 16 * PG, MS);
-	R("bind_gmem_from_other_vm", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, g2));
-	R("ORDER_other_vm_gmem_AND_offset_past_EOF(both EINVAL)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 32 * PG, g2));
+	R("bind_gmem_from_other_vm", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, g2));
+	R("ORDER_other_vm_gmem_AND_offset_past_EOF(both EINVAL)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 32 * PG, g2));
 	close(g2); close(vm2);
 	int dn = open("/dev/null", O_RDWR);
-	R("bind_fd_dev_null", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, dn));
+	R("bind_fd_dev_null", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, dn));
 	close(dn);
 	int memfd = memfd_create("x", 0); ftruncate(memfd, 16 * PG);
-	R("bind_fd_memfd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, memfd));
+	R("bind_fd_memfd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, memfd));
 	close(memfd);
-	R("bind_fd_vm_fd_itself", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, c.vm));
+	R("bind_fd_vm_fd_itself", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, c.vm));
 	int closed = dup(c.g); close(closed);
-	R("bind_fd_closed_number", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, closed));
-	R("bind_fd_minus1", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, (u32)-1));
-	R("ORDER_gpa_unaligned_AND_bad_fd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA + 1, SZ, U, 0, 9999));
-	R("ORDER_offset_unaligned_AND_bad_fd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 1, 9999));
-	R("ORDER_offset_past_EOF_AND_bad_fd(EINVAL vs EBADF)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 64 * PG, 9999));
-	R("ORDER_uaddr_unaligned_AND_bad_fd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U + 1, 0, 9999));
-	R("ORDER_bad_flags_AND_bad_slot", setmem2(c.vm, 40000, KVM_MEM_GUEST_MEMFD | KVM_MEM_LOG_DIRTY_PAGES, GPA, SZ, U, 0, c.g));
-	R("bind_flags_LOG_DIRTY|GMEM", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD | KVM_MEM_LOG_DIRTY_PAGES, GPA, SZ, U, 0, c.g));
-	R("bind_flags_READONLY|GMEM", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD | KVM_MEM_READONLY, GPA, SZ, U, 0, c.g));
+	R("bind_fd_closed_number", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, closed));
+	R("bind_fd_minus1", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, (u32)-1));
+	R("ORDER_gpa_unaligned_AND_bad_fd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA + 1, SZ, U, 0, 9999));
+	R("ORDER_offset_unaligned_AND_bad_fd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 1, 9999));
+	R("ORDER_offset_past_EOF_AND_bad_fd(EINVAL vs EBADF)", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 64 * PG, 9999));
+	R("ORDER_uaddr_unaligned_AND_bad_fd", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U + 1, 0, 9999));
+	R("ORDER_bad_flags_AND_bad_slot", setmem2(c.vm, 40000, KVM_MEM_GUEST_MEMFD_BIT | KVM_MEM_LOG_DIRTY_PAGES_BIT, GPA, SZ, U, 0, c.g));
+	R("bind_flags_LOG_DIRTY|GMEM", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT | KVM_MEM_LOG_DIRTY_PAGES_BIT, GPA, SZ, U, 0, c.g));
+	R("bind_flags_READONLY|GMEM", setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT | KVM_MEM_READONLY_BIT, GPA, SZ, U, 0, c.g));
 	ctx_free(&c);
 	/* flag bits 3..16: alone (plain slot) and with GMEM */
 	{
@@ -912,7 +876,7 @@ static void probe_memslots(void)
 			char t[32];
 			if (r == 0) { snprintf(t, sizeof t, "%d,", b); strcat(okp, t); }
 			else if (b <= 16) { snprintf(t, sizeof t, "%d:%s,", b, ename(errno)); strcat(ep, t); }
-			r = setmem2(c.vm, 1, (1u << b) | KVM_MEM_GUEST_MEMFD, GPA + 0x100000, SZ, U, 0, c.g);
+			r = setmem2(c.vm, 1, (1u << b) | KVM_MEM_GUEST_MEMFD_BIT, GPA + 0x100000, SZ, U, 0, c.g);
 			if (r == 0) { snprintf(t, sizeof t, "%d,", b); strcat(okg, t); }
 			else if (b <= 16) { snprintf(t, sizeof t, "%d:%s,", b, ename(errno)); strcat(eg, t); }
 			ctx_free(&c);
@@ -926,42 +890,42 @@ static void probe_memslots(void)
 	u32 ids[] = {32763, 32764, 32765, 32767, 32768, 0xffff, 0x10000, 0x10001, 0x20000};
 	for (unsigned i = 0; i < sizeof ids / sizeof ids[0]; i++) {
 		c = ctx_new(MS); U = (u64)c.map;
-		Rf(setmem2(c.vm, ids[i], KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, c.g), "bind_slot_id_0x%x", ids[i]);
+		Rf(setmem2(c.vm, ids[i], KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, c.g), "bind_slot_id_0x%x", ids[i]);
 		ctx_free(&c);
 	}
 	/* gmem flavours */
-	u64 gfl[] = {0, GUEST_MEMFD_FLAG_MMAP, GUEST_MEMFD_FLAG_INIT_SHARED, MS};
+	u64 gfl[] = {0, GUEST_MEMFD_FLAG_MMAP_BIT, GUEST_MEMFD_FLAG_INIT_SHARED_BIT, MS};
 	const char *gn[] = {"flags0", "MMAP_only", "INIT_SHARED_only", "MMAP|INIT_SHARED"};
 	for (int i = 0; i < 4; i++) {
 		c = ctx_new(gfl[i]); U = (u64)c.map;
-		Rf(setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD, GPA, SZ, U, 0, c.g), "bind_gmem_created_%s", gn[i]);
-		Rf(setmem2(c.vm, 1, KVM_MEM_GUEST_MEMFD, GPA + 0x100000, SZ, (u64)mmap(NULL, SZ, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 4 * PG, c.g),
+		Rf(setmem2(c.vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, SZ, U, 0, c.g), "bind_gmem_created_%s", gn[i]);
+		Rf(setmem2(c.vm, 1, KVM_MEM_GUEST_MEMFD_BIT, GPA + 0x100000, SZ, (u64)mmap(NULL, SZ, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 4 * PG, c.g),
 		   "  bind_gmem_%s_uaddr_anon", gn[i]);
 		ctx_free(&c);
 	}
 	/* pad fields */
 	c = ctx_new(MS); U = (u64)c.map;
 	{
-		struct kvm_userspace_memory_region2 r;
+		struct kvm_userspace_memory_region2_uapi r;
 		memset(&r, 0, sizeof r);
-		r.slot = 0; r.flags = KVM_MEM_GUEST_MEMFD; r.guest_phys_addr = GPA; r.memory_size = SZ;
+		r.slot = 0; r.flags = KVM_MEM_GUEST_MEMFD_BIT; r.guest_phys_addr = GPA; r.memory_size = SZ;
 		r.userspace_addr = U; r.guest_memfd = c.g; r.pad1 = 1; r.pad2[0] = 1; r.pad2[13] = 0xff;
-		R("bind_pad1_pad2_nonzero", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION2, &r));
+		R("bind_pad1_pad2_nonzero", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION2_NR, &r));
 		memset(&r, 0, sizeof r);
 		r.slot = 1; r.flags = 0; r.guest_phys_addr = GPA + 0x100000; r.memory_size = SZ;
 		r.userspace_addr = U; r.guest_memfd = 12345; r.guest_memfd_offset = 3;
-		R("plain_slot_with_garbage_gmem_fields", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION2, &r));
+		R("plain_slot_with_garbage_gmem_fields", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION2_NR, &r));
 	}
 	/* V1 */
 	{
-		struct kvm_userspace_memory_region r1 = {.slot = 2, .flags = KVM_MEM_GUEST_MEMFD, .guest_phys_addr = GPA + 0x200000, .memory_size = SZ, .userspace_addr = U};
-		R("v1_flags_GUEST_MEMFD", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION, &r1));
+		struct kvm_userspace_memory_region_uapi r1 = {.slot = 2, .flags = KVM_MEM_GUEST_MEMFD_BIT, .guest_phys_addr = GPA + 0x200000, .memory_size = SZ, .userspace_addr = U};
+		R("v1_flags_GUEST_MEMFD", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION_NR, &r1));
 		r1.flags = 1u << 5;
-		R("v1_flags_bit5", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION, &r1));
+		R("v1_flags_bit5", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION_NR, &r1));
 		r1.flags = 0;
-		R("v1_flags_0", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION, &r1));
+		R("v1_flags_0", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION_NR, &r1));
 		r1.slot = 0; r1.memory_size = 0;
-		R("v1_delete_gmem_slot0", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION, &r1));
+		R("v1_delete_gmem_slot0", ioctl(c.vm, KVM_SET_USER_MEMORY_REGION_NR, &r1));
 	}
 	ctx_free(&c);
 	/* many slots on one gmem */
@@ -969,7 +933,7 @@ static void probe_memslots(void)
 	{
 		int ok = 0, err = 0, e = 0;
 		for (int i = 0; i < 16; i++) {
-			int r = setmem2(c.vm, i, KVM_MEM_GUEST_MEMFD, GPA + i * 0x100000ULL, PG, U, i * PG, c.g);
+			int r = setmem2(c.vm, i, KVM_MEM_GUEST_MEMFD_BIT, GPA + i * 0x100000ULL, PG, U, i * PG, c.g);
 			if (r == 0) ok++; else { err++; e = errno; }
 		}
 		F("sixteen_1page_slots_one_gmem", "ok=%d err=%d lasterr=%s", ok, err, e ? ename(e) : "-");
@@ -983,24 +947,24 @@ static void probe_attrs(void)
 {
 	SECTION("8. KVM_SET_MEMORY_ATTRIBUTES");
 	int vm = vm_new(0);
-	struct kvm_memory_attributes a;
-#define MA(name, addr, sz, at, fl) do { a.address = addr; a.size = sz; a.attributes = at; a.flags = fl; R(name, ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, &a)); } while (0)
+	struct kvm_memory_attributes_uapi a;
+#define MA(name, addr, sz, at, fl) do { a.address = addr; a.size = sz; a.attributes = at; a.flags = fl; R(name, ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES_NR, &a)); } while (0)
 	MA("attrs_0", GPA, PG, 0, 0);
-	MA("attrs_PRIVATE", GPA, PG, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0);
+	MA("attrs_PRIVATE", GPA, PG, KVM_MEMORY_ATTRIBUTE_PRIVATE_BIT, 0);
 	MA("attrs_flags1", GPA, PG, 0, 1);
 	MA("attrs_size0", GPA, 0, 0, 0);
 	MA("attrs_addr_unaligned", GPA + 1, PG, 0, 0);
-	R("attrs_bad_pointer", ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, (void *)8));
-	struct kvm_memory_attributes2 a2; memset(&a2, 0, sizeof a2); a2.size = PG;
-	R("attrs2_on_vm_fd", ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES2, &a2));
+	R("attrs_bad_pointer", ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES_NR, (void *)8));
+	struct kvm_memory_attributes2_uapi a2; memset(&a2, 0, sizeof a2); a2.size = PG;
+	R("attrs2_on_vm_fd", ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES2_NR, &a2));
 	R("unknown_vm_ioctl_0xAEff", ioctl(vm, _IO(KVMIO, 0xff), 0));
 	close(vm);
 	/* if other VM types work, try there too */
 	for (unsigned long t = 1; t <= 5; t++) {
-		int v = ioctl(kvm_fd, KVM_CREATE_VM, t);
+		int v = ioctl(kvm_fd, KVM_CREATE_VM_NR, t);
 		if (v < 0) continue;
 		vm = v;
-		MA("attrs_PRIVATE_on_other_vmtype", GPA, PG, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0);
+		MA("attrs_PRIVATE_on_other_vmtype", GPA, PG, KVM_MEMORY_ATTRIBUTE_PRIVATE_BIT, 0);
 		close(v);
 	}
 #undef MA
@@ -1037,16 +1001,16 @@ static void probe_close_order(void)
 	vm = vm_new(0);
 	g = gmem_new(vm, L, MS);
 	p = gmap(g, L, PROT_READ | PROT_WRITE);
-	R("bind_before_close", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD, GPA, L, (u64)p, 0, g));
+	R("bind_before_close", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, L, (u64)p, 0, g));
 	munmap(p, L);
 	int gnum = g;
 	close(g);
-	R("delete_slot_after_gmem_closed", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD, GPA, 0, 0, 0, gnum));
+	R("delete_slot_after_gmem_closed", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, 0, 0, 0, gnum));
 	int g2 = gmem_new(vm, L, MS);
-	R("bind_new_gmem_same_gpa_after_delete", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD, GPA, L, 0x10000000, 0, g2));
+	R("bind_new_gmem_same_gpa_after_delete", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, L, 0x10000000, 0, g2));
 	/* close gmem while slot bound; then try reissuing / binding same slot */
 	close(g2);
-	R("reissue_on_slot_whose_gmem_closed", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD, GPA, L, 0x10000000, 0, g2));
+	R("reissue_on_slot_whose_gmem_closed", setmem2(vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, L, 0x10000000, 0, g2));
 	R("delete_slot_whose_gmem_closed", setmem2(vm, 0, 0, GPA, 0, 0, 0, 0));
 	close(vm);
 
@@ -1054,7 +1018,7 @@ static void probe_close_order(void)
 	vm = vm_new(0);
 	g = gmem_new(vm, L, MS);
 	p = gmap(g, L, PROT_READ | PROT_WRITE);
-	setmem2(vm, 0, KVM_MEM_GUEST_MEMFD, GPA, L, (u64)p, 0, g);
+	setmem2(vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, L, (u64)p, 0, g);
 	wr(p, 0x99);
 	close(vm);
 	AR("vm_closed_with_bound_slot_mapping_read", p);
@@ -1095,7 +1059,7 @@ static void probe_fork(void)
 		res[2] = fallocate(g, FL_KEEP, 0, L) ? errno : 0;
 		void *q = mmap(NULL, L, PROT_READ | PROT_WRITE, MAP_SHARED, g, 0);
 		res[3] = q == MAP_FAILED ? errno : rd((char *)q + PG);
-		res[4] = setmem2(vm, 0, KVM_MEM_GUEST_MEMFD, GPA, L, (u64)p, 0, g) ? errno : 0;
+		res[4] = setmem2(vm, 0, KVM_MEM_GUEST_MEMFD_BIT, GPA, L, (u64)p, 0, g) ? errno : 0;
 		res[5] = wr(p + 2 * PG, 0x63);
 		if (write(pp[1], res, sizeof res) < 0) _exit(2);
 		_exit(0);
@@ -1247,7 +1211,7 @@ static void probe_pinning(void)
 		munmap(pin_p, L);
 		close(vm3);
 	}
-	int gp = gmem_new(vm, L, GUEST_MEMFD_FLAG_MMAP);
+	int gp = gmem_new(vm, L, GUEST_MEMFD_FLAG_MMAP_BIT);
 	char *pp_ = gmap(gp, L, PROT_READ | PROT_WRITE);
 	uring_reg("io_uring_register_buffers_gmem_private_mapping", pp_, L);
 	munmap(pp_, L); close(gp);
@@ -1344,18 +1308,18 @@ static void probe_vcpu(void)
 {
 	SECTION("13. vCPU");
 	int vm = vm_new(0);
-	R("KVM_GET_VCPU_MMAP_SIZE", ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0));
-	int v = ioctl(vm, KVM_CREATE_VCPU, 0);
+	R("KVM_GET_VCPU_MMAP_SIZE", ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE_NR, 0));
+	int v = ioctl(vm, KVM_CREATE_VCPU_NR, 0);
 	R("KVM_CREATE_VCPU_0", v);
-	int v2 = ioctl(vm, KVM_CREATE_VCPU, 0);
+	int v2 = ioctl(vm, KVM_CREATE_VCPU_NR, 0);
 	R("KVM_CREATE_VCPU_0_again", v2);
 	xclose(v2);
-	long pf = ioctl(vm, KVM_CHECK_EXTENSION, 236);
+	long pf = ioctl(vm, KVM_CHECK_EXTENSION_NR, 236);
 	if (v >= 0) {
-		struct kvm_pre_fault_memory r; memset(&r, 0, sizeof r);
+		struct kvm_pre_fault_memory_uapi r; memset(&r, 0, sizeof r);
 		r.gpa = GPA; r.size = PG; r.flags = 1;
 		/* flags=1 must be rejected before any MMU work: safe to issue */
-		R("KVM_PRE_FAULT_MEMORY_flags1", ioctl(v, KVM_PRE_FAULT_MEMORY, &r));
+		R("KVM_PRE_FAULT_MEMORY_flags1", ioctl(v, KVM_PRE_FAULT_MEMORY_NR, &r));
 		F("pre_fault_cap236_on_vm", "%ld (no real pre-fault issued)", pf);
 		close(v);
 	}
