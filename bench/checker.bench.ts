@@ -39,6 +39,9 @@ interface Job {
   peakRssMiB: number;
   peakHeapMiB?: number;
   tableBytes?: number;
+  /** Share of the successor cache's lookups answered without step(), and the steps run (filed or direct). */
+  hitRate?: number;
+  stepsRun?: number;
 }
 
 async function job(profileName: string, boundText: string, workers: number, symmetry: boolean, maxSeconds: number): Promise<Job> {
@@ -66,6 +69,8 @@ async function job(profileName: string, boundText: string, workers: number, symm
     peakHeapMiB: Math.round(r.peakHeap / 2 ** 20),
     // The fingerprint table: 20 bytes a slot, at a load factor between 1/4 and 1/2.
     tableBytes: 20 * 2 ** Math.ceil(Math.log2(Math.max(16, r.states * 2))),
+    hitRate: r.cache.hits / Math.max(1, r.cache.hits + r.cache.misses),
+    stepsRun: r.cache.misses + r.cache.direct,
   };
 }
 
@@ -107,14 +112,16 @@ const load = () => loadavg()[0]?.toFixed(1) ?? '?';
 function rates(max: number, ref: string): void {
   const old = oldTree(ref);
   console.log(`## states per CPU-second, one thread (old checker: ${ref}; load average at start ${load()})`);
-  console.log('| bound | states | check: states/CPU-s | old check | xstate/graph | ratio to old | ratio to xstate |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    '| bound | states | check: states/CPU-s | old check | xstate/graph | ratio to old | ratio to xstate | cache hits | step() calls / edge |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const b of ['gmems=2', 'maps=2,pins=2']) {
     const now = run('linux-6.18', b, 1, false, max);
     const was = otherJob(old, 'check1', 'linux-6.18', b, max);
     const xs = otherJob(ROOT, 'xstate', 'linux-6.18', b, max);
     console.log(
-      `| ${b} | ${fmt(now.states)} (old ${fmt(was.states)}, xstate ${fmt(xs.states)}) | ${fmt(perCpu(now))} | ${fmt(perCpu(was))} | ${fmt(perCpu(xs))} | ${(perCpu(now) / perCpu(was)).toFixed(2)}x | ${(perCpu(now) / perCpu(xs)).toFixed(1)}x |`,
+      `| ${b} | ${fmt(now.states)} (old ${fmt(was.states)}, xstate ${fmt(xs.states)}) | ${fmt(perCpu(now))} | ${fmt(perCpu(was))} | ${fmt(perCpu(xs))} | ${(perCpu(now) / perCpu(was)).toFixed(2)}x | ${(perCpu(now) / perCpu(xs)).toFixed(1)}x | ${((now.hitRate ?? 0) * 100).toFixed(1)}% | ${((now.stepsRun ?? 0) / Math.max(1, now.edges)).toFixed(3)} |`,
     );
   }
   console.log('target: 250,000 states per CPU-second');

@@ -27,12 +27,13 @@ import {
   type DeadlockCandidate,
   Partition,
   type ViolationCandidate,
+  levelReport,
   mergeCoverage,
   ownerOf,
   pickDeadlock,
   pickViolations,
 } from './partition.ts';
-import type { FromWorker, LevelReport, ToWorker, WorkerInit } from './protocol.ts';
+import type { CacheCounts, FromWorker, LevelReport, ToWorker, WorkerInit } from './protocol.ts';
 
 export interface CheckOptions {
   profile: Profile;
@@ -109,6 +110,8 @@ export interface CheckResult {
   collisionProbability: number;
   /** With `edgeDigest`: the digest of every edge with a target (edgeDigest.ts) and how many there are. */
   edgeDigest?: { text: string; edges: number };
+  /** The successor cache over all partitions: lookups that hit, missed, and moves stepped directly. */
+  cache: CacheCounts;
   /** Peak heap over all partitions (bytes) and peak RSS of the process. */
   peakHeap: number;
   peakRss: number;
@@ -130,25 +133,6 @@ interface Parts {
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-function localReport(part: Partition, stopped: boolean): LevelReport {
-  const s = part.stats();
-  return {
-    index: 0,
-    depth: s.depth,
-    newStates: part.frontierSize,
-    states: s.states,
-    edges: s.edges,
-    selfLoops: s.selfLoops,
-    deadlocks: s.deadlocks,
-    orphanPins: s.orphanPins,
-    ...(part.deadlock ? { deadlock: part.deadlock } : {}),
-    violations: [...part.violations.values()],
-    stopped,
-    heapUsed: getHeapStatistics().used_heap_size,
-    frontier: part.frontierSize,
-  };
-}
-
 function inThread(o: CheckOptions): Parts {
   const part = new Partition(o.profile, o.bound, invariantsFor(o.profile, o.invariants), 0, 1, {
     coverage: o.coverage ?? false,
@@ -160,7 +144,7 @@ function inThread(o: CheckOptions): Parts {
     count: 1,
     async start() {
       part.start();
-      return [localReport(part, false)];
+      return [levelReport(part, false)];
     },
     async level() {
       let stopped = false;
@@ -174,7 +158,7 @@ function inThread(o: CheckOptions): Parts {
         await tick(); // let signal handlers and progress timers run
       }
       part.commit();
-      return [localReport(part, stopped || stopRequested)];
+      return [levelReport(part, stopped || stopRequested)];
     },
     stop() {
       stopRequested = true;
@@ -484,6 +468,11 @@ export function startCheck(o: CheckOptions): RunningCheck {
         deadlocks: reports.reduce((a, r) => a + r.deadlocks, 0),
         orphanPins: reports.reduce((a, r) => a + r.orphanPins, 0),
         collisionProbability: collisionProbability(states),
+        cache: {
+          hits: reports.reduce((a, r) => a + r.cache.hits, 0),
+          misses: reports.reduce((a, r) => a + r.cache.misses, 0),
+          direct: reports.reduce((a, r) => a + r.cache.direct, 0),
+        },
         peakHeap,
         peakRss,
       };

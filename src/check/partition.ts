@@ -32,7 +32,9 @@ import type { Outcome, Step } from '../../spec/ops.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { type PageState, type SystemState, freshPage } from '../../spec/state.ts';
 import { flagDefsOf, hasEffect } from '../../spec/world.ts';
+import { getHeapStatistics } from 'node:v8';
 import { FingerprintSet, FingerprintTable } from './fingerprint.ts';
+import type { LevelReport } from './protocol.ts';
 import { EdgeDigest } from './edgeDigest.ts';
 import { type Packed, fingerprintOf } from './packed/packed.ts';
 import { type StepLeaf, SuccessorCache } from './packed/successors.ts';
@@ -467,4 +469,26 @@ export function pickDeadlock(ds: ReadonlyArray<DeadlockCandidate | undefined>): 
     if (!best || lessPath(d.path, best.path)) best = d;
   }
   return best;
+}
+
+/** What a partition tells the driver at the end of a level (in this thread or from a worker). */
+export function levelReport(part: Partition, stopped: boolean): LevelReport {
+  const s = part.stats();
+  const c = part.cache;
+  return {
+    index: part.index,
+    depth: s.depth,
+    newStates: part.frontierSize,
+    states: s.states,
+    edges: s.edges,
+    selfLoops: s.selfLoops,
+    deadlocks: s.deadlocks,
+    orphanPins: s.orphanPins,
+    ...(part.deadlock ? { deadlock: part.deadlock } : {}),
+    violations: [...part.violations.values()],
+    stopped,
+    heapUsed: getHeapStatistics().used_heap_size,
+    frontier: part.frontierSize,
+    cache: { hits: c.hits, misses: c.misses, direct: c.directMoves },
+  };
 }

@@ -31,6 +31,14 @@ export interface LevelReport {
   stopped: boolean;
   heapUsed: number;
   frontier: number;
+  /** The successor cache so far (src/check/packed/successors.ts): lookups that hit, missed, and moves stepped directly. */
+  cache: CacheCounts;
+}
+
+export interface CacheCounts {
+  hits: number;
+  misses: number;
+  direct: number;
 }
 
 export type ToWorker =

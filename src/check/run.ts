@@ -199,6 +199,11 @@ function report(o: RunOptions, io: Io, r: CheckResult, ctx: TraceContext, out: s
     `time      ${secs.toFixed(1)} s (${n(Math.round(r.states / Math.max(secs, 1e-3)))} states/s, ${n(Math.round(r.edges / Math.max(secs, 1e-3)))} edges/s), ${r.workers} worker(s), peak RSS ${formatBytes(r.peakRss)}`,
   );
   say(`fingerprints: probability of a collision ≤ ${r.collisionProbability.toExponential(1)}`);
+  const c = r.cache;
+  const lookups = c.hits + c.misses;
+  say(
+    `step cache: ${lookups ? ((100 * c.hits) / lookups).toFixed(1) : '0.0'}% of ${n(lookups)} lookups answered without step(); ${n(c.misses)} steps run and filed, ${n(c.direct)} run directly`,
+  );
 
   const written: Record<string, string> = {};
   const byName = new Map(r.violations.map((v) => [v.invariant, v]));

@@ -7,7 +7,7 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { invariantsFor } from '../../spec/invariants.ts';
 import { CandidateDecoder, CandidateEncoder } from './candidateCodec.ts';
-import { Partition } from './partition.ts';
+import { Partition, levelReport } from './partition.ts';
 import type { FromWorker, LevelReport, PeerMessage, ToWorker, WorkerInit } from './protocol.ts';
 
 const CHUNK = 2000;
@@ -41,24 +41,7 @@ for (const p of peers) {
   });
 }
 
-function report(stopped: boolean): LevelReport {
-  const s = part.stats();
-  return {
-    index: data.index,
-    depth: s.depth,
-    newStates: part.frontierSize,
-    states: s.states,
-    edges: s.edges,
-    selfLoops: s.selfLoops,
-    deadlocks: s.deadlocks,
-    orphanPins: s.orphanPins,
-    ...(part.deadlock ? { deadlock: part.deadlock } : {}),
-    violations: [...part.violations.values()],
-    stopped,
-    heapUsed: getHeapStatistics().used_heap_size,
-    frontier: part.frontierSize,
-  };
-}
+const report = (stopped: boolean): LevelReport => levelReport(part, stopped);
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
