@@ -6,7 +6,7 @@
  *
  * 1. Boot to first step: a fresh lab backend, one KVM_CHECK_EXTENSION; host wall time from opening the backend
  *    to the answer (QEMU start, guest boot, relay and helper start, one trace), best and median of 3.
- * 2. Steps per second: the 13-step lifecycle trace of bench/linux-steps.bench.ts, `traces` times through the
+ * 2. Steps per second: the 13-step lifecycle trace of bench/lifecycle.ts, `traces` times through the
  *    lab backend (one VM, booted before timing), and the same on the host helper when the host kernel serves
  *    guest_memfd (else the line says why not).
  * 3. Whole suites: every trace of generated-tests/<profile> for each profile the lab implements, on a fresh
@@ -15,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Outcome, Step, Trace } from '../spec/ops.ts';
+import type { Outcome, Trace } from '../spec/ops.ts';
 import { getProfile } from '../spec/profiles/index.ts';
 import { labProfiles } from '../src/backend/choose.ts';
 import { labBackendStatus, openLabBackend } from '../src/backend/lab.ts';
@@ -23,29 +23,9 @@ import { LinuxBackend, detectHost } from '../src/backend/linux.ts';
 import type { Backend } from '../src/backend/types.ts';
 import type { LabVm } from '../src/lab/vm.ts';
 import { runSuite } from '../src/conform/runner.ts';
+import { LIFECYCLE as lifecycle } from './lifecycle.ts';
 import { loadSuite } from '../src/conform/suite.ts';
 
-const GMEM_SIZE = 65536;
-const PAGE = 4096;
-const lifecycle: Trace = {
-  format: 'gmem-trace/1',
-  name: 'bench: representative guest_memfd lifecycle',
-  steps: [
-    { op: 'create_vm', type: 'default', as: 'vm0' },
-    { op: 'create_gmem', vm: 'vm0', size: GMEM_SIZE, flags: 3, as: 'g0' },
-    { op: 'mmap', gmem: 'g0', offset: 0, length: GMEM_SIZE, prot: 'rw', shared: true, as: 'm0' },
-    { op: 'write_mem', map: 'm0', offset: 0, value: 170 },
-    { op: 'read_mem', map: 'm0', offset: 0 },
-    { op: 'fill_mem', map: 'm0', offset: PAGE, length: PAGE, value: 1 },
-    { op: 'check_mem', map: 'm0', offset: PAGE, length: PAGE, value: 1 },
-    { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: PAGE },
-    { op: 'read_mem', map: 'm0', offset: 0 },
-    { op: 'fstat', h: 'g0' },
-    { op: 'munmap', map: 'm0' },
-    { op: 'close', h: 'g0' },
-    { op: 'close', h: 'vm0' },
-  ] satisfies Step[],
-};
 const probe: Trace = { format: 'gmem-trace/1', steps: [{ op: 'check_extension', on: 'kvm', cap: 234 }] };
 
 const median = (xs: number[]): number => {

@@ -3,39 +3,17 @@
  *
  *   npx tsx bench/linux-steps.bench.ts [iterations] [rounds]   (defaults 1000, 10; needs /dev/kvm, `npm run build:native`)
  *
- * Runs one representative 13-step trace (create VM, create guest_memfd, mmap, write/read, fill/check, punch hole,
- * read, fstat, munmap, close, close) `iterations` times through LinuxBackend (one trace per run(): pipelined
- * requests, a forked helper child per trace), and the same syscalls in a plain C loop (native/bench-raw.c),
+ * Runs the representative 13-step trace of bench/lifecycle.ts (create VM, create guest_memfd, mmap, write/read,
+ * fill/check, punch hole, read, fstat, munmap, close, close) `iterations` times through LinuxBackend (one trace
+ * per run(): pipelined requests, a forked helper child per trace), and the same syscalls in a plain C loop (native/bench-raw.c),
  * in interleaved rounds (default 10) so that load from other processes hits both alike, then prints
  * steps/second for both and the ratio of per-step cost (medians over rounds). Target: runner within 3x of raw C.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Outcome, Step, Trace } from '../spec/ops.ts';
+import type { Outcome } from '../spec/ops.ts';
 import { LinuxBackend, detectHost } from '../src/backend/linux.ts';
-
-const GMEM_SIZE = 65536;
-const PAGE = 4096;
-
-const trace: Trace = {
-  format: 'gmem-trace/1',
-  name: 'bench: representative guest_memfd lifecycle',
-  steps: [
-    { op: 'create_vm', type: 'default', as: 'vm0' },
-    { op: 'create_gmem', vm: 'vm0', size: GMEM_SIZE, flags: 3, as: 'g0' },
-    { op: 'mmap', gmem: 'g0', offset: 0, length: GMEM_SIZE, prot: 'rw', shared: true, as: 'm0' },
-    { op: 'write_mem', map: 'm0', offset: 0, value: 170 },
-    { op: 'read_mem', map: 'm0', offset: 0 },
-    { op: 'fill_mem', map: 'm0', offset: PAGE, length: PAGE, value: 1 },
-    { op: 'check_mem', map: 'm0', offset: PAGE, length: PAGE, value: 1 },
-    { op: 'fallocate', gmem: 'g0', mode: 'punch_hole', offset: 0, len: PAGE },
-    { op: 'read_mem', map: 'm0', offset: 0 },
-    { op: 'fstat', h: 'g0' },
-    { op: 'munmap', map: 'm0' },
-    { op: 'close', h: 'g0' },
-    { op: 'close', h: 'vm0' },
-  ] satisfies Step[],
-};
+import { GMEM_SIZE, LIFECYCLE as trace, PAGE } from './lifecycle.ts';
 
 const expected: Outcome[] = [
   { ok: true },

@@ -971,13 +971,21 @@ static void op_write_mem(struct req *r)
 	}
 }
 
+/* fill_mem and check_mem's request: a byte range of a mapping and a byte value (-1: answered with the error). */
+static int get_byte_range(struct req *r, struct handle **m, uint64_t *off, uint64_t *len, uint8_t *v)
+{
+	if (get_map(r, "map", m) < 0 || get_u64(r, "offset", off, 0) < 0 || get_u64(r, "length", len, 0) < 0 ||
+	    get_byte(r, "value", v) < 0 || check_range(r, *m, (*m)->addr + *off, *len) < 0 || finish(r) < 0)
+		return -1;
+	return 0;
+}
+
 static void op_fill_mem(struct req *r)
 {
 	struct handle *m;
 	uint64_t off, len;
 	uint8_t v;
-	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
-	    get_byte(r, "value", &v) < 0 || check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
+	if (get_byte_range(r, &m, &off, &len, &v) < 0)
 		return;
 	uint8_t *p = (uint8_t *)(uintptr_t)(m->addr + off);
 	if (sigsetjmp(fault_env, 1) == 0) {
@@ -995,8 +1003,7 @@ static void op_check_mem(struct req *r)
 	struct handle *m;
 	uint64_t off, len;
 	uint8_t v;
-	if (get_map(r, "map", &m) < 0 || get_u64(r, "offset", &off, 0) < 0 || get_u64(r, "length", &len, 0) < 0 ||
-	    get_byte(r, "value", &v) < 0 || check_range(r, m, m->addr + off, len) < 0 || finish(r) < 0)
+	if (get_byte_range(r, &m, &off, &len, &v) < 0)
 		return;
 	const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)(m->addr + off);
 	if (sigsetjmp(fault_env, 1) == 0) {

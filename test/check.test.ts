@@ -14,7 +14,6 @@ import { eventsFor } from '../spec/explore/events.ts';
 import { checkHandles } from '../spec/handles.ts';
 import { BUILTIN_FLAGS } from '../spec/flags/index.ts';
 import { INVARIANTS, violations } from '../spec/invariants.ts';
-import { stringifyJson } from '../spec/json.ts';
 import type { Step } from '../spec/ops.ts';
 import { outcomesEqual } from '../spec/outcome.ts';
 import type { FlagDef, Profile } from '../spec/profile.ts';
@@ -35,34 +34,10 @@ import { type CheckResult, check } from '../src/check/engine.ts';
 import { loadFlagArg } from '../src/check/flagFiles.ts';
 import { profileForTrace } from '../src/check/traceProfile.ts';
 import { writeFileAtomic } from '../src/files.ts';
+import { bruteForceDepth } from './support/bruteForce.ts';
 
 const UNIT = 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1';
 const unit = (extra = ''): Bound => parseBound(extra, parseBound(UNIT));
-
-/**
- * Brute force: breadth-first over raw states (JSON text as the key, nothing compacted), to `maxDepth` levels;
- * the depth of the first violation of `invariant`, or undefined.
- */
-function bruteForceDepth(profile: Profile, bound: Bound, invariant: string, maxDepth: number): number | undefined {
-  const inv = INVARIANTS.filter((i) => i.name === invariant);
-  let level: SystemState[] = [emptySystem()];
-  const seen = new Set<string>([stringifyJson(level[0])]);
-  for (let depth = 1; depth <= maxDepth; depth++) {
-    const next: SystemState[] = [];
-    for (const s of level) {
-      for (const ev of eventsFor(profile, bound, s)) {
-        const after = step(profile, s, ev).state;
-        if (violations(profile, inv, s, ev, after).length) return depth;
-        const k = stringifyJson(after);
-        if (seen.has(k)) continue;
-        seen.add(k);
-        next.push(after);
-      }
-    }
-    level = next;
-  }
-  return undefined;
-}
 
 /** Replay a trace file with step(): outcomes as expected, and the invariant broken by the last step. */
 function replay(path: string, invariant: string): { profile: Profile; broken: boolean; outcomesAgree: boolean } {

@@ -8,12 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { MachineBridge } from '../machines/bridge.ts';
 import { type FolioEvent, type FolioRules, UPSTREAM_FOLIO_RULES, createFolioMachine } from '../machines/folio.ts';
 import { type Bound, parseBound } from '../spec/explore/bound.ts';
-import { eventsFor } from '../spec/explore/events.ts';
 import { sameState } from '../spec/explore/keys.ts';
 import { stateKey } from '../spec/explore/stateKey.ts';
 import { BUILTIN_FLAGS } from '../spec/flags/index.ts';
 import { INVARIANTS, invariantsFor, violations } from '../spec/invariants.ts';
-import { stringifyJson } from '../spec/json.ts';
 import type { Outcome, Step } from '../spec/ops.ts';
 import type { FlagDef, Profile } from '../spec/profile.ts';
 import { compose } from '../spec/profileCompose.ts';
@@ -24,6 +22,7 @@ import { check } from '../src/check/engine.ts';
 import { buildDiagram, renderSync } from '../src/presentation/diagram/index.ts';
 import { diffProfiles } from '../src/presentation/diff/profileDiff.ts';
 import { renderDiffText } from '../src/presentation/diff/render.ts';
+import { bruteForceDepth } from './support/bruteForce.ts';
 
 const P = 4096;
 const HUGETLB = getProfile('hugetlb');
@@ -187,29 +186,6 @@ describe('hugetlb rules: split, merge and the refusals in between', () => {
 // The invariants
 
 const bound = (text: string): Bound => parseBound(text, parseBound('vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1'));
-
-/** Depth of the first violation of `invariant` by plain breadth-first search (no compaction, no fingerprints). */
-function bruteForceDepth(profile: Profile, b: Bound, invariant: string, maxDepth: number): number | undefined {
-  const inv = INVARIANTS.filter((i) => i.name === invariant);
-  let level: SystemState[] = [emptySystem()];
-  const seen = new Set<string>([stringifyJson(level[0])]);
-  for (let depth = 1; depth <= maxDepth; depth++) {
-    const next: SystemState[] = [];
-    for (const s of level) {
-      for (const ev of eventsFor(profile, b, s)) {
-        const after = step(profile, s, ev).state;
-        if (violations(profile, inv, s, ev, after).length) return depth;
-        const k = stringifyJson(after);
-        if (!seen.has(k)) {
-          seen.add(k);
-          next.push(after);
-        }
-      }
-    }
-    level = next;
-  }
-  return undefined;
-}
 
 /** Test-only: the hugetlb proposal with huge folios that are never split (the host faults in pages of huge folios). */
 const NEVER_SPLIT: Profile = { ...HUGETLB, name: 'hugetlb-never-split', pageRuleOverrides: { folio: { neverSplit: true } } };
