@@ -70,6 +70,8 @@ const UNSET = -2;
 const LEAF = -1;
 /** Lookups per window: an event that misses in more than half of a window's lookups is stepped directly. */
 const WINDOW = 2048;
+/** Decision-tree nodes kept at most (about 100 bytes each): bounds the cache's memory on a long run. */
+const NODE_LIMIT = 1 << 21;
 /** Canonical forms remembered (then forgotten all at once): bounds the memory of a long symmetric run. */
 const CANON_LIMIT = 1 << 20;
 
@@ -83,21 +85,28 @@ function lookup<R>(root: Node<R>, v: Packed, o: Offsets, t: PartTable): R | unde
   return undefined;
 }
 
-function insert<R>(root: Node<R>, reads: readonly number[], result: R): void {
+/** File a result under its reads; returns how many nodes that added. */
+function insert<R>(root: Node<R>, reads: readonly number[], result: R): number {
   let n = root;
+  let added = 0;
   for (let i = 0; ; i += 2) {
     if (n.addr === UNSET) {
       if (i >= reads.length) {
         n.addr = LEAF;
         n.result = result;
-        return;
+        return added;
       }
       n.addr = reads[i] as number;
     }
     if (n.addr === LEAF || i >= reads.length || reads[i] !== n.addr)
       throw new Error('internal: a memoised function read the state in another order for the same values (it is not deterministic)');
     const val = reads[i + 1] as number;
-    n = n.child(val) ?? n.add(val);
+    let c = n.child(val);
+    if (c === undefined) {
+      c = n.add(val);
+      added++;
+    }
+    n = c;
   }
 }
 
@@ -133,8 +142,12 @@ export interface CacheStats {
 export class SuccessorCache {
   readonly table = new PartTable();
   readonly steps: Interner<Step> = new Interner<Step>(stepKey);
-  private readonly eventsRoot = new Node<Int32Array>();
-  private readonly stepRoots: Array<Node<StepLeaf>> = [];
+  private eventsRoot = new Node<Int32Array>();
+  private stepRoots: Array<Node<StepLeaf>> = [];
+  /** Decision-tree nodes held; past NODE_LIMIT the trees are dropped and grow again (a cache, bounded). */
+  private nodes = 0;
+  /** Times the trees were dropped. */
+  resets = 0;
   /** Per event: lookups, misses, and whether it is now stepped directly (its results rarely repeat). */
   private stepTries = new Int32Array(256);
   private stepMisses = new Int32Array(256);
@@ -189,7 +202,7 @@ export class SuccessorCache {
     const tr = new Tracker(v, o, this.table);
     const ids = Int32Array.from(eventsFor(this.profile, this.bound, tr.state), (e) => this.steps.id(e));
     this.onMiss?.(undefined, tr.reads);
-    insert(this.eventsRoot, tr.reads, ids);
+    this.file(this.eventsRoot, tr.reads, ids);
     return ids;
   }
 
@@ -251,9 +264,19 @@ export class SuccessorCache {
     leaf = { template, outcome: r.outcome, rule: r.rule, broken, observed };
     this.onMiss?.(e, tr.reads);
     // A leaf computed without an observer is replaced by one that knows its machine transitions.
-    if (lookup(root, v, o, this.table) === undefined) insert(root, tr.reads, leaf);
+    if (lookup(root, v, o, this.table) === undefined) this.file(root, tr.reads, leaf);
     else replaceLeaf(root, v, o, this.table, leaf);
     return leaf;
+  }
+
+  private file<R>(root: Node<R>, reads: readonly number[], result: R): void {
+    this.nodes += insert(root, reads, result);
+    if (this.nodes > NODE_LIMIT) {
+      this.eventsRoot = new Node();
+      this.stepRoots = [];
+      this.nodes = 0;
+      this.resets++;
+    }
   }
 
   private growEventStats(ev: number): void {
