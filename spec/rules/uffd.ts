@@ -106,19 +106,19 @@ function uffdContext<O extends UffdRegisterOp | UffdContinueOp>(w: World, op: O)
   return { w, op, range: rangeOf(w, op) };
 }
 
-/** validate_range, the first check of both ioctls (`fn`: the kernel function that calls it). */
-function rangeInvalidCheck<O>(op: string, ioctl: string, fn: string): Check<UffdCtx<O>> {
+/** validate_range, the first check of both ioctls (`cite` names the kernel function that calls it). */
+function rangeInvalidCheck<O>(op: string, ioctl: string, cite: string): Check<UffdCtx<O>> {
   return {
     id: `${op}.range-invalid`,
     errno: 'EINVAL',
     says: `${ioctl} of a range that is empty or not page-aligned fails with EINVAL`,
-    cite: `mm/userfaultfd.c ${fn}, validate_range (linux-source-7.3)`,
+    cite,
     fails: ({ range }) => misaligned(range),
   };
 }
 
 export const uffdRegisterChecks = checkListCache<null, UffdRegisterCtx>(() => [
-  rangeInvalidCheck('uffd_register', 'UFFDIO_REGISTER', 'userfaultfd_register'),
+  rangeInvalidCheck('uffd_register', 'UFFDIO_REGISTER', 'mm/userfaultfd.c userfaultfd_register, validate_range (linux-source-7.3)'),
   {
     id: 'uffd_register.no-vma',
     errno: 'EINVAL',
@@ -163,7 +163,7 @@ export function uffdRegister(w: World, op: UffdRegisterOp & StepMeta): Decision 
 }
 
 export const uffdContinueChecks = checkListCache<null, UffdContinueCtx>(() => [
-  rangeInvalidCheck('uffd_continue', 'UFFDIO_CONTINUE', 'userfaultfd_continue'),
+  rangeInvalidCheck('uffd_continue', 'UFFDIO_CONTINUE', 'mm/userfaultfd.c userfaultfd_continue, validate_range (linux-source-7.3)'),
   {
     id: 'uffd_continue.not-registered',
     errno: 'ENOENT',
