@@ -6,13 +6,14 @@
  *            and machines/ copied in: the same model) and xstate/graph's getAdjacencyMap (bench/check.bench.ts's
  *            job), with the ratios;
  *  memory    bytes per stored state: the fingerprint table's bytes and the peak heap, each over the states;
- *  standard  wall time of `gmems=1,pages=4,maps=2,pins=2` on linux-6.18, plain and with --symmetry (2 workers);
- *  profiles  every profile at `pages=2,maps=2,pins=2` (2 workers), wall time each;
+ *  standard  wall time of `gmems=1,pages=4,maps=2,pins=2` on linux-6.18, plain and with --symmetry;
+ *  profiles  every profile at `pages=2,maps=2,pins=2`, wall time each;
  *  workers   1 against 2 worker threads on a run of 10 s or more (tdx pages=3).
  *
  * Every measurement runs in its own child process (`--job`); CPU seconds (process.cpuUsage, of the check alone)
  * are printed next to wall time, and the load average next to every wall time, because this machine is shared.
- * Options: --max-seconds N (per run, default 60), --old-ref REV, --profiles a,b.
+ * Options: --max-seconds N (per run, default 60), --old-ref REV, --profiles a,b, --workers N (standard and
+ * profiles; default 1).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, symlinkSync } from 'node:fs';
@@ -144,24 +145,24 @@ function wallRow(label: string, j: Job, l: string): string {
   return `| ${label} | ${fmt(j.states)} | ${j.complete ? 'yes' : 'no (time limit)'} | ${(j.wallMs / 1000).toFixed(1)} | ${(j.cpuMs / 1000).toFixed(1)} | ${fmt(perCpu(j))} | ${l} |`;
 }
 
-function standard(max: number): void {
-  console.log('## the standard bound gmems=1,pages=4,maps=2,pins=2 on linux-6.18, 2 workers');
+function standard(max: number, w: number): void {
+  console.log(`## the standard bound gmems=1,pages=4,maps=2,pins=2 on linux-6.18, ${w} worker(s)`);
   console.log('| run | states | complete | wall s | CPU s | states/CPU-s | load avg |');
   console.log('|---|---:|---|---:|---:|---:|---:|');
   for (const sym of [true, false]) {
     const l = load();
-    console.log(wallRow(sym ? '--symmetry' : 'plain', run('linux-6.18', 'gmems=1,pages=4,maps=2,pins=2', 2, sym, max), l));
+    console.log(wallRow(sym ? '--symmetry' : 'plain', run('linux-6.18', 'gmems=1,pages=4,maps=2,pins=2', w, sym, max), l));
   }
   console.log('target: exhaustive in under 60 s of wall time');
 }
 
-function profiles(max: number, names: string[]): void {
-  console.log('## every profile at pages=2,maps=2,pins=2, 2 workers');
+function profiles(max: number, names: string[], w: number): void {
+  console.log(`## every profile at pages=2,maps=2,pins=2, ${w} worker(s)`);
   console.log('| profile | states | complete | wall s | CPU s | states/CPU-s | load avg |');
   console.log('|---|---:|---|---:|---:|---:|---:|');
   for (const p of names) {
     const l = load();
-    console.log(wallRow(p, run(p, 'pages=2,maps=2,pins=2', 2, false, max), l));
+    console.log(wallRow(p, run(p, 'pages=2,maps=2,pins=2', w, false, max), l));
   }
   console.log('target: each exhaustive in under 60 s');
 }
@@ -198,8 +199,10 @@ async function mainBench(): Promise<void> {
   const what = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'all';
   if (what === 'rates' || what === 'all') rates(max, ref);
   if (what === 'memory' || what === 'all') memory(max);
-  if (what === 'standard' || what === 'all') standard(max);
-  if (what === 'profiles' || what === 'all') profiles(max, names);
+  // One worker by default: each worker warms its own step cache, so two cost twice the CPU (see `workers`).
+  const w = Number(opt('--workers') ?? 1);
+  if (what === 'standard' || what === 'all') standard(max, w);
+  if (what === 'profiles' || what === 'all') profiles(max, names, w);
   if (what === 'workers' || what === 'all') workers(max);
 }
 
