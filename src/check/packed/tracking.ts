@@ -45,28 +45,26 @@ interface Origin {
 // loader wraps every closure it creates in a naming call.
 
 /**
- * A part (VM, guest_memfd header, page, fd, mapping, pin): reading one of its fields (parts.ts FIELD_NAMES)
- * reads that field's code; any other look inside (listing its keys, an unknown property) reads the whole part.
+ * A read-only view of something in the state at `addr`: listing its keys reads it whole, looking up one key
+ * reads `lookupAddr(k)` (the whole, unless a subclass narrows it), and any write is refused.
  */
-class PartHandler implements ProxyHandler<object> {
-  /** The field addresses of this part without the field number. */
-  private readonly fieldBase: number;
+class ReadHandler implements ProxyHandler<object> {
   constructor(
     protected readonly tr: Tracker,
-    private readonly addr: number,
-    private readonly fields: Map<string, number>,
-    a: number,
-    b: number,
-  ) {
-    this.fieldBase = address(A.field, a, b);
+    protected readonly addr: number,
+  ) {}
+  /** The address a lookup of `k` reads, or -1 for none. */
+  protected lookupAddr(_k: string | symbol): number {
+    return this.addr;
   }
   get(t: object, k: string | symbol, r: unknown): unknown {
-    const f = typeof k === 'string' ? this.fields.get(k) : undefined;
-    this.tr.read(f === undefined ? this.addr : this.fieldBase | (f << 21));
+    const a = this.lookupAddr(k);
+    if (a !== -1) this.tr.read(a);
     return Reflect.get(t, k, r);
   }
   has(t: object, k: string | symbol): boolean {
-    this.tr.read(this.addr);
+    const a = this.lookupAddr(k);
+    if (a !== -1) this.tr.read(a);
     return Reflect.has(t, k);
   }
   ownKeys(t: object): ArrayLike<string | symbol> {
@@ -88,78 +86,56 @@ class PartHandler implements ProxyHandler<object> {
   }
 }
 
+/**
+ * A part (VM, guest_memfd header, page, fd, mapping, pin): looking up one of its fields (parts.ts FIELD_NAMES)
+ * reads that field's code; anything else reads the whole part.
+ */
+class PartHandler extends ReadHandler {
+  /** The field addresses of this part without the field number. */
+  private readonly fieldBase: number;
+  constructor(
+    tr: Tracker,
+    addr: number,
+    private readonly fields: Map<string, number>,
+    a: number,
+    b: number,
+  ) {
+    super(tr, addr);
+    this.fieldBase = address(A.field, a, b);
+  }
+  protected override lookupAddr(k: string | symbol): number {
+    const f = typeof k === 'string' ? this.fields.get(k) : undefined;
+    return f === undefined ? this.addr : this.fieldBase | (f << 21);
+  }
+}
+
 /** The handle names: looking one up reads that name's reference; listing them reads them all. */
-class NamesHandler implements ProxyHandler<object> {
-  constructor(private readonly tr: Tracker) {}
-  get(t: object, k: string | symbol, r: unknown): unknown {
-    if (typeof k === 'string') this.tr.read(address(A.name, this.tr.table.nameNumber(k)));
-    return Reflect.get(t, k, r);
-  }
-  has(t: object, k: string | symbol): boolean {
-    if (typeof k === 'string') this.tr.read(address(A.name, this.tr.table.nameNumber(k)));
-    else this.tr.read(NAMES);
-    return Reflect.has(t, k);
-  }
-  ownKeys(t: object): ArrayLike<string | symbol> {
-    this.tr.read(NAMES);
-    return Reflect.ownKeys(t);
-  }
-  getOwnPropertyDescriptor(t: object, k: string | symbol): PropertyDescriptor | undefined {
-    this.tr.read(NAMES);
-    return Reflect.getOwnPropertyDescriptor(t, k);
-  }
-  set(): boolean {
-    return refuse();
-  }
-  defineProperty(): boolean {
-    return refuse();
-  }
-  deleteProperty(): boolean {
-    return refuse();
+class NamesHandler extends ReadHandler {
+  protected override lookupAddr(k: string | symbol): number {
+    return typeof k === 'string' ? address(A.name, this.tr.table.nameNumber(k)) : this.addr;
   }
 }
 
 const isIndex = (k: string | symbol): boolean => typeof k === 'string' && (k === 'length' || (k.length > 0 && k.charCodeAt(0) <= 57));
 
-/** A list of parts (or the page table, keyed by page index): looking up an element reads the count (or set). */
-class ListHandler implements ProxyHandler<object> {
-  constructor(
-    private readonly tr: Tracker,
-    private readonly addr: number,
-    private readonly pages: boolean,
-  ) {}
-  get(t: object, k: string | symbol, r: unknown): unknown {
-    if (this.pages ? typeof k === 'string' : isIndex(k)) this.tr.read(this.addr);
-    return Reflect.get(t, k, r);
+/** A list of parts: looking up an element or the length reads the count (methods read nothing). */
+class ListHandler extends ReadHandler {
+  protected override lookupAddr(k: string | symbol): number {
+    return isIndex(k) ? this.addr : -1;
   }
-  has(t: object, k: string | symbol): boolean {
-    if (this.pages || isIndex(k)) this.tr.read(this.addr);
-    return Reflect.has(t, k);
-  }
-  ownKeys(t: object): ArrayLike<string | symbol> {
-    this.tr.read(this.addr);
-    return Reflect.ownKeys(t);
-  }
-  getOwnPropertyDescriptor(t: object, k: string | symbol): PropertyDescriptor | undefined {
-    this.tr.read(this.addr);
-    return Reflect.getOwnPropertyDescriptor(t, k);
-  }
-  set(): boolean {
-    return refuse();
-  }
-  defineProperty(): boolean {
-    return refuse();
-  }
-  deleteProperty(): boolean {
-    return refuse();
+}
+
+/** The page table of a guest_memfd: looking up any page reads which pages it has (the page set). */
+class PagesHandler extends ReadHandler {
+  protected override lookupAddr(k: string | symbol): number {
+    return typeof k === 'string' ? this.addr : -1;
   }
 }
 
 /** A guest_memfd: its page table is handed out without a read; its fields read as a header's. */
 class GmemHandler extends PartHandler {
-  override get(t: object, k: string | symbol, r: unknown): unknown {
-    if (k === 'pages') return Reflect.get(t, k, r);
-    return super.get(t, k, r);
+  protected override lookupAddr(k: string | symbol): number {
+    return k === 'pages' ? -1 : super.lookupAddr(k);
   }
 }
 
@@ -233,7 +209,7 @@ export class Tracker {
   }
 
   private listProxy<T extends object>(items: T[], countAddr: number): T[] {
-    const p = new Proxy(items, new ListHandler(this, countAddr, false) as ProxyHandler<T[]>);
+    const p = new Proxy(items, new ListHandler(this, countAddr) as ProxyHandler<T[]>);
     this.origins.set(p, { addr: countAddr, what: 'list', g: -1 });
     return p;
   }
@@ -248,7 +224,7 @@ export class Tracker {
       if (id >= 0) pageTarget[String(k)] = this.part(A.page, g, k, id);
     }
     const setAddr = address(A.pageSet, g);
-    const pages = new Proxy(pageTarget, new ListHandler(this, setAddr, true));
+    const pages = new Proxy(pageTarget, new PagesHandler(this, setAddr));
     this.origins.set(pages, { addr: setAddr, what: 'pages', g });
     const headAddr = address(A.header, g);
     const p = new Proxy({ ...header, pages }, new GmemHandler(this, headAddr, FIELD_NUMBER.header, g, 0));
@@ -257,7 +233,7 @@ export class Tracker {
   }
 
   private names(): object {
-    const p = new Proxy(this.table.objects[this.v[1] as number] as object, new NamesHandler(this));
+    const p = new Proxy(this.table.objects[this.v[1] as number] as object, new NamesHandler(this, NAMES));
     this.origins.set(p, { addr: NAMES, what: 'names', g: -1 });
     return p;
   }
