@@ -43,6 +43,24 @@ export function collisionProbability(n: number): number {
   return (n * n) / 2 ** 65;
 }
 
+/** Linear probing: the slot holding (lo, hi), or the empty slot where it would go. */
+function slotOf(los: Int32Array, his: Int32Array, mask: number, lo: number, hi: number): number {
+  let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+  for (;;) {
+    const l = los[i] as number;
+    const h = his[i] as number;
+    if ((l === 0 && h === 0) || (l === lo && h === hi)) return i;
+    i = (i + 1) & mask;
+  }
+}
+
+/** Table capacity for `capacity` entries at a load factor of at most 1/2 (a power of two, at least 16). */
+function capacityFor(capacity: number): number {
+  let cap = 1 << 4;
+  while (cap < capacity * 2) cap <<= 1;
+  return cap;
+}
+
 /**
  * An open-addressing hash table from fingerprints to the BFS tree: each entry keeps its parent's
  * fingerprint, the index of the event (in eventsFor's list for the parent) that reached it, and its depth.
@@ -59,8 +77,7 @@ export class FingerprintTable {
   size = 0;
 
   constructor(capacity = 1 << 12) {
-    let cap = 1 << 4;
-    while (cap < capacity * 2) cap <<= 1;
+    const cap = capacityFor(capacity);
     this.lo = new Int32Array(cap);
     this.hi = new Int32Array(cap);
     this.plo = new Int32Array(cap);
@@ -75,13 +92,7 @@ export class FingerprintTable {
   }
 
   private slot(lo: number, hi: number): number {
-    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-    for (;;) {
-      const l = this.lo[i] as number;
-      const h = this.hi[i] as number;
-      if ((l === 0 && h === 0) || (l === lo && h === hi)) return i;
-      i = (i + 1) & this.mask;
-    }
+    return slotOf(this.lo, this.hi, this.mask, lo, hi);
   }
 
   has(lo: number, hi: number): boolean {
@@ -144,8 +155,7 @@ export class FingerprintSet {
   size = 0;
 
   constructor(capacity = 1 << 12) {
-    let cap = 1 << 4;
-    while (cap < capacity * 2) cap <<= 1;
+    const cap = capacityFor(capacity);
     this.lo = new Int32Array(cap);
     this.hi = new Int32Array(cap);
     this.mask = cap - 1;
@@ -156,13 +166,7 @@ export class FingerprintSet {
   }
 
   private slot(lo: number, hi: number): number {
-    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
-    for (;;) {
-      const l = this.lo[i] as number;
-      const h = this.hi[i] as number;
-      if ((l === 0 && h === 0) || (l === lo && h === hi)) return i;
-      i = (i + 1) & this.mask;
-    }
+    return slotOf(this.lo, this.hi, this.mask, lo, hi);
   }
 
   has(lo: number, hi: number): boolean {
