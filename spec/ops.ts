@@ -3,7 +3,7 @@
  * recorded traces. Integers are `Int` (number when it fits, bigint past 2^53) because the ABI's fields are u64.
  */
 import type { ErrnoName } from './constants.ts';
-import type { OpTypes } from './ops/index.ts';
+import { OPS, type OpTypes } from './ops/index.ts';
 
 export type Int = number | bigint;
 /** A handle names an object a step created (`vm0`, `g0`, `m0`, ...). */
@@ -79,8 +79,12 @@ export type UffdContinueOp = OpOf<'uffd_continue'>;
 /** Run the nested steps in a forked child process; the child exits afterwards (step() runs them). */
 export type ForkOp = OpOf<'fork'>;
 
-/** Ops that create an object and so may carry `as`. */
-export const CREATING_OPS: ReadonlySet<OpName> = new Set<OpName>(['create_vm', 'create_gmem', 'dup', 'mmap']);
+/** Ops that create an object and so may carry `as`: those whose record says so (`createsHandle`). */
+export const CREATING_OPS: ReadonlySet<OpName> = new Set(
+  Object.values(OPS)
+    .filter((m) => m.createsHandle)
+    .map((m) => m.name),
+);
 
 /**
  * Ops whose success return value is an fd or an address: never part of an outcome, so a `ret` recorded for

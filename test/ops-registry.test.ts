@@ -13,7 +13,7 @@ import { parseBound } from '../spec/explore/bound.ts';
 import { eventsFor } from '../spec/explore/events.ts';
 import { explore } from '../spec/explore/explorer.ts';
 import { OP_NAMES } from '../spec/opSchema.ts';
-import type { OpName } from '../spec/ops.ts';
+import { CREATING_OPS, type OpName } from '../spec/ops.ts';
 import { OPS } from '../spec/ops/index.ts';
 import type { StatePart } from '../spec/ops/types.ts';
 import { getProfile } from '../spec/profiles/index.ts';
@@ -27,6 +27,8 @@ const FACETS = [
   'decide',
   'checkList',
   'footprint',
+  'createsHandle',
+  'pageAddress',
   'phrase',
   'edgeWord',
   'wireEnums',
@@ -80,6 +82,14 @@ describe('the operation registry', () => {
     else expect(Object.keys(rec.probes).length, `${op}: probes in no scope`).toBeGreaterThan(0);
     if ('none' in rec.cSelftest) expect(rec.cSelftest.none.length, `${op}: says why it has no C`).toBeGreaterThan(10);
     else expect(typeof rec.cSelftest.step).toBe('function');
+    expect(typeof rec.createsHandle).toBe('boolean');
+    if ('none' in rec.pageAddress) expect(rec.pageAddress.none.length, `${op}: says why it addresses no page`).toBeGreaterThan(10);
+    else expect(pageAddressFields(op), `${op}: pageAddress names fields of other kinds`).toEqual(pageAddressKinds(op));
+  });
+
+  it('CREATING_OPS (spec/ops.ts) are the records that create a handle', () => {
+    expect([...CREATING_OPS].sort()).toEqual(OP_NAMES.filter((op) => OPS[op].createsHandle).sort());
+    expect([...CREATING_OPS].sort()).toEqual(['create_gmem', 'create_vm', 'dup', 'mmap']);
   });
 
   it('the explorer offers exactly the operations whose modules have probes', () => {
@@ -126,6 +136,30 @@ describe('the operation registry', () => {
   });
 });
 
+/** The kinds of the fields an op's pageAddress names, as its schema has them (`field: kind`). */
+function pageAddressFields(op: OpName): string[] {
+  const pa = OPS[op].pageAddress;
+  const kind = (f: string) => `${f}: ${OPS[op].fields.find((x) => x.name === f)?.type.kind ?? 'no such field'}`;
+  if ('none' in pa) return [];
+  switch (pa.via) {
+    case 'file':
+      return [kind(pa.file), kind(pa.offset), kind(pa.length)];
+    case 'mapping':
+      return [
+        kind(pa.map),
+        kind(pa.offset),
+        ...('none' in pa.extent ? [] : [kind('alignedPage' in pa.extent ? pa.extent.alignedPage : pa.extent.withinPage)]),
+      ];
+    case 'gpa':
+      return [kind(pa.vm), kind(pa.gpa), ...(typeof pa.size === 'string' ? [kind(pa.size)] : [])];
+  }
+}
+
+/** What pageAddressFields must find: a handle, then integers. */
+function pageAddressKinds(op: OpName): string[] {
+  return pageAddressFields(op).map((f, i) => `${f.split(':')[0]}: ${i === 0 ? 'handle' : 'int'}`);
+}
+
 /** The top-level parts of the state that differ after a step. */
 function changedParts(before: SystemState, after: SystemState): StatePart[] {
   return PARTS.filter((p) => !isDeepStrictEqual(before[p], after[p]));
@@ -137,23 +171,27 @@ describe('footprints', () => {
     ['linux-6.18', 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1'],
     ['sev-snp', 'vms=1,gmems=1,pages=1,maps=1,pins=0,slots=1'],
     ['inplace-conversion', 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=0'],
-  ])('%s: no explored step writes a part its operation does not declare', (name, bound) => {
+  ])('%s: no explored step writes a part its operation does not declare, and only handle-creating ops add names', (name, bound) => {
     const profile = getProfile(name);
     const g = explore(profile, parseBound(bound));
     const undeclared = new Map<OpName, Set<StatePart>>();
     const seen = new Set<OpName>();
+    const named = new Set<OpName>();
     for (let e = 0; e < g.edgeCount; e++) {
       const st = g.steps[g.edgeStep[e] as number];
       const from = g.states[g.edgeFrom[e] as number];
       if (!st || !from) continue;
       seen.add(st.op);
       const after = step(profile, from, st).state;
+      if (Object.keys(after.names).some((h) => !(h in from.names))) named.add(st.op);
       for (const p of changedParts(from, after)) {
         if (!OPS[st.op].footprint.writes.includes(p)) undeclared.set(st.op, new Set([...(undeclared.get(st.op) ?? []), p]));
       }
     }
     expect(Object.fromEntries([...undeclared].map(([op, ps]) => [op, [...ps].sort()]))).toEqual({});
     expect(seen.size).toBeGreaterThan(15);
+    // A step that adds a name is of an op whose record says it creates a handle, and each such op seen did.
+    expect([...named].sort()).toEqual(OP_NAMES.filter((op) => OPS[op].createsHandle && seen.has(op)).sort());
   });
 });
 

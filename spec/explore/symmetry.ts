@@ -21,7 +21,9 @@
  * permuted with its pages) is kept for the bound case, and the tests check the reduction against the plain
  * graph wherever it applies.
  */
-import type { Step } from '../ops.ts';
+import type { OpName, Step } from '../ops.ts';
+import { opOf } from '../ops/index.ts';
+import type { PageAddress } from '../ops/types.ts';
 import type { Profile } from '../profile.ts';
 import type { GmemState, SystemState, VmState } from '../state.ts';
 import { flagDefsOf } from '../world.ts';
@@ -300,84 +302,70 @@ function vmOfHandle(s: SystemState, h: string): VmState | undefined {
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined);
 
-/** Steps that can name one page: by an offset into a file or a mapping, or by a guest physical address. */
-type MayNamePage = Extract<Step, { offset: unknown } | { gpa: unknown } | { address: unknown }>;
-
-/** The steps left after pageParam's cases: they have no field that names a page. */
-const namesNoPage = (_st: Exclude<Step, MayNamePage>): undefined => undefined;
+/** A step's field by a name its op's record gives (the record's type says the name is one of the op's fields). */
+const fieldOf = (st: Step, name: string): unknown => (st as unknown as Record<string, unknown>)[name];
+const field = (st: Step, name: string): number | undefined => num(fieldOf(st, name));
+const handle = (st: Step, name: string): string => String(fieldOf(st, name));
+/** The step with that field set to `value`. */
+const withField = (st: Step, name: string, value: number): Step => ({ ...st, [name]: value }) as Step;
 
 /**
  * The page a step addresses, when it addresses exactly one page of a guest_memfd (a single-page fallocate,
- * an access, a pin, a single-page conversion, continue or guest access). Undefined for steps that address no page
- * or a whole file (which every page permutation leaves as they are). Every step with an offset or a guest
- * physical address has its case: a new one fails to compile until it says which it is.
+ * an access, a pin, a single-page conversion, continue or guest access), by its op's `pageAddress` facet
+ * (spec/ops/types.ts). Undefined for steps that address no page or a whole file (which every page permutation
+ * leaves as they are).
  */
 export function pageParam(s: SystemState, st: Step): PageParam | undefined {
-  switch (st.op) {
-    case 'fallocate':
-    case 'set_memory_attributes2': {
-      const gmem = gmemOfHandle(s, st.gmem);
-      const off = num(st.offset);
-      const len = num(st.op === 'fallocate' ? st.len : st.size);
-      const g = gmem === undefined ? undefined : s.gmems[gmem];
-      if (!g || off === undefined || len !== PAGE || off % PAGE !== 0 || off / PAGE >= g.sizePages) return undefined;
-      return { gmem: gmem as number, page: off / PAGE, with: (p) => ({ ...st, offset: p * PAGE }) };
-    }
-    case 'read_mem':
-    case 'write_mem':
-    case 'fill_mem':
-    case 'check_mem':
-    case 'uffd_continue':
-    case 'pin':
-    case 'unpin': {
-      const m = mapOfHandle(s, st.map);
-      const off = num(st.offset);
-      if (!m || off === undefined || off < 0) return undefined;
-      const g = s.gmems[m.gmem];
-      const page = m.start + Math.floor(off / PAGE);
-      if (!g || page >= g.sizePages || off / PAGE >= m.npages) return undefined;
-      const within = off % PAGE;
-      if (st.op === 'pin' || st.op === 'unpin') {
-        if (num(st.len) !== PAGE || within !== 0) return undefined;
-      }
-      if (st.op === 'fill_mem' || st.op === 'check_mem' || st.op === 'uffd_continue') {
-        const len = num(st.length);
-        if (len === undefined || within + len > PAGE) return undefined;
-      }
-      return { gmem: m.gmem, page, with: (p) => ({ ...st, offset: (p - m.start) * PAGE + within }) };
-    }
-    case 'set_memory_attributes':
-    case 'populate':
-    case 'guest_access':
-    case 'guest_request_conversion': {
-      const v = vmOfHandle(s, st.vm);
-      const gpa = num(st.op === 'set_memory_attributes' ? st.address : st.gpa);
-      if (!v || gpa === undefined) return undefined;
-      if (st.op !== 'guest_access' && num(st.size) !== PAGE) return undefined;
-      if (st.op !== 'guest_access' && gpa % PAGE !== 0) return undefined;
-      const gfn = Math.floor(gpa / PAGE);
-      const m = v.memslots.find((x) => x.gmem >= 0 && gfn >= x.gfn && gfn < x.gfn + x.npages);
-      if (!m) return undefined;
-      const within = gpa % PAGE;
-      const rebuild = (p: number): Step => {
-        const at = (m.gfn + p - m.gmemStart) * PAGE + within;
-        return st.op === 'set_memory_attributes' ? { ...st, address: at } : { ...st, gpa: at };
-      };
-      return { gmem: m.gmem, page: m.gmemStart + gfn - m.gfn, with: rebuild };
-    }
-    // A whole file, mapping or range as the explorer offers them (their probes), no guest_memfd page at all
-    // (pread/pwrite are ESPIPE; a memslot binds the whole file wherever symmetry holds), or never explored
-    // (pre_fault needs a vCPU).
-    case 'mmap':
-    case 'madvise':
-    case 'pread':
-    case 'pwrite':
-    case 'set_memory_region2':
-    case 'pre_fault':
-    case 'uffd_register':
-      return undefined;
+  const pa: PageAddress<OpName> = opOf(st).pageAddress;
+  if ('none' in pa) return undefined;
+  switch (pa.via) {
+    case 'file':
+      return viaFile(s, st, pa);
+    case 'mapping':
+      return viaMapping(s, st, pa);
+    case 'gpa':
+      return viaGpa(s, st, pa);
   }
-  return namesNoPage(st);
+}
+
+/** One whole, aligned page of the file, by its offset. */
+function viaFile(s: SystemState, st: Step, pa: Extract<PageAddress<OpName>, { via: 'file' }>): PageParam | undefined {
+  const gmem = gmemOfHandle(s, handle(st, pa.file));
+  const off = field(st, pa.offset);
+  const len = field(st, pa.length);
+  const g = gmem === undefined ? undefined : s.gmems[gmem];
+  if (!g || off === undefined || len !== PAGE || off % PAGE !== 0 || off / PAGE >= g.sizePages) return undefined;
+  return { gmem: gmem as number, page: off / PAGE, with: (p) => withField(st, pa.offset, p * PAGE) };
+}
+
+/** The page under an offset into a mapping, when the step's extent stays in it. */
+function viaMapping(s: SystemState, st: Step, pa: Extract<PageAddress<OpName>, { via: 'mapping' }>): PageParam | undefined {
+  const m = mapOfHandle(s, handle(st, pa.map));
+  const off = field(st, pa.offset);
+  if (!m || off === undefined || off < 0) return undefined;
+  const g = s.gmems[m.gmem];
+  const page = m.start + Math.floor(off / PAGE);
+  if (!g || page >= g.sizePages || off / PAGE >= m.npages) return undefined;
+  const within = off % PAGE;
+  if ('alignedPage' in pa.extent && (field(st, pa.extent.alignedPage) !== PAGE || within !== 0)) return undefined;
+  if ('withinPage' in pa.extent) {
+    const len = field(st, pa.extent.withinPage);
+    if (len === undefined || within + len > PAGE) return undefined;
+  }
+  return { gmem: m.gmem, page, with: (p) => withField(st, pa.offset, (p - m.start) * PAGE + within) };
+}
+
+/** The guest_memfd page behind a guest physical address, through the VM's memslots. */
+function viaGpa(s: SystemState, st: Step, pa: Extract<PageAddress<OpName>, { via: 'gpa' }>): PageParam | undefined {
+  const v = vmOfHandle(s, handle(st, pa.vm));
+  const gpa = field(st, pa.gpa);
+  if (!v || gpa === undefined) return undefined;
+  if (typeof pa.size === 'string' && (field(st, pa.size) !== PAGE || gpa % PAGE !== 0)) return undefined;
+  const gfn = Math.floor(gpa / PAGE);
+  const m = v.memslots.find((x) => x.gmem >= 0 && gfn >= x.gfn && gfn < x.gfn + x.npages);
+  if (!m) return undefined;
+  const within = gpa % PAGE;
+  return { gmem: m.gmem, page: m.gmemStart + gfn - m.gfn, with: (p) => withField(st, pa.gpa, (m.gfn + p - m.gmemStart) * PAGE + within) };
 }
 
 /** The step under a permutation (the page it addresses moved as `perm` moves it). */

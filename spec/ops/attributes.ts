@@ -30,6 +30,8 @@ export const setMemoryAttributesOp: OpModule<'set_memory_attributes'> = {
   summary: 'KVM_SET_MEMORY_ATTRIBUTES on a VM fd (per-VM attributes)',
   decide: setMemoryAttributes,
   checkList: checkList({ checks: setMemoryAttributesChecks, context: setMemoryAttributesContext }),
+  createsHandle: false,
+  pageAddress: { via: 'gpa', vm: 'vm', gpa: 'address', size: 'size' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems'] },
   phrase: (_p, s) =>
     `KVM_SET_MEMORY_ATTRIBUTES(${s.vm}, gpa ${hex(s.address)}, ${bytesWords(s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
@@ -75,6 +77,8 @@ export const setMemoryAttributes2Op: OpModule<'set_memory_attributes2'> = {
   summary: 'KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd (in-place conversion)',
   decide: setMemoryAttributes2,
   checkList: checkList({ checks: setMemoryAttributes2Checks, context: setMemoryAttributes2Context }),
+  createsHandle: false,
+  pageAddress: { via: 'file', file: 'gmem', offset: 'offset', length: 'size' },
   footprint: { reads: ['names', 'fds', 'gmems', 'pins'], writes: ['gmems', 'maps'] },
   phrase: (_p, s) => `KVM_SET_MEMORY_ATTRIBUTES2(${s.gmem}, ${range(s.offset, s.size)}, ${attrWords(s.attributes)}${flagsWords(s.flags)})`,
   edgeWord: (_p, s) => `KVM_SET_MEMORY_ATTRIBUTES2(${privateOrShared(s.attributes)})`,
@@ -128,6 +132,8 @@ export const guestRequestConversionOp: OpModule<'guest_request_conversion'> = {
   summary: 'a guest conversion request (KVM_HC_MAP_GPA_RANGE exit) that userspace then honours',
   decide: guestRequestConversion,
   checkList: { none: 'VM-fd checks and range checks decided by the rule (spec/rules/attributes.ts)' },
+  createsHandle: false,
+  pageAddress: { via: 'gpa', vm: 'vm', gpa: 'gpa', size: 'size' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['vms', 'gmems', 'maps'] },
   phrase: (_p, s) =>
     `a guest request (MAP_GPA_RANGE) to make gpa ${hex(s.gpa)}, ${bytesWords(s.size)} ${s.private ? 'private' : 'shared'} on ${s.vm}`,

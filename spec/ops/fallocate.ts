@@ -48,6 +48,8 @@ export const fallocateOp: OpModule<'fallocate'> = {
   decide: fallocate,
   checkList: checkList({ checks: fallocateChecks, context: fallocateContext }),
   // A punch drops the pins of the pages it frees (test/ops-registry found it).
+  createsHandle: false,
+  pageAddress: { via: 'file', file: 'gmem', offset: 'offset', length: 'len' },
   footprint: { reads: ['names', 'fds', 'gmems'], writes: ['gmems', 'maps', 'pins'] },
   phrase: (_p, s) => `fallocate(${s.gmem}, ${fallocModeWords(s.mode)}, ${range(s.offset, s.len)})`,
   edgeWord: (_p, s) =>

@@ -9,6 +9,8 @@ export const forkOp: OpModule<'fork'> = {
   summary: 'fork(2), the nested steps in the child, then its exit',
   decide: 'nested-steps',
   checkList: { none: 'fork always succeeds; its nested steps have their own outcomes' },
+  createsHandle: false,
+  pageAddress: { none: 'its nested steps address pages, not the fork' },
   footprint: { reads: ['names', 'fds', 'maps'], writes: ['vms', 'gmems', 'fds', 'maps', 'pins', 'names'] },
   phrase: (_p, s, phraseOf) => `in a forked child: ${s.steps.map(phraseOf).join('; ')}`,
   edgeWord: (_p, s) => s.op,

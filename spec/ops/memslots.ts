@@ -53,6 +53,8 @@ export const setMemoryRegion2Op: OpModule<'set_memory_region2'> = {
   summary: 'KVM_SET_USER_MEMORY_REGION2 on a VM fd',
   decide: setMemoryRegion2,
   checkList: checkList({ checks: () => memoryRegionChecks(), context: memoryRegionContext }),
+  createsHandle: false,
+  pageAddress: { none: 'a memslot binds the whole file wherever symmetry holds' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['vms', 'gmems'] },
   phrase: (_p, s) => {
     const uaddr = typeof s.uaddr === 'object' ? `${s.uaddr.map}+${s.uaddr.offset}` : hex(s.uaddr);
@@ -127,6 +129,8 @@ export const deleteMemslotOp: OpModule<'delete_memslot'> = {
   summary: 'KVM_SET_USER_MEMORY_REGION2 with memory_size 0: delete a slot',
   decide: deleteMemslot,
   checkList: { none: 'the VM-fd checks and a missing slot, decided by the rule (spec/rules/memslots.ts)' },
+  createsHandle: false,
+  pageAddress: { none: 'deletes a whole memslot' },
   footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms', 'gmems'] },
   phrase: (_p, s) => `deleting memslot ${s.slot} of ${s.vm}`,
   edgeWord: () => 'memslot delete',

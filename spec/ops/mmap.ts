@@ -51,6 +51,8 @@ export const mmapOp: OpModule<'mmap'> = {
   summary: 'mmap(2) of a guest_memfd',
   decide: mmap,
   checkList: checkList({ checks: mmapChecks, context: mmapContext }),
+  createsHandle: true,
+  pageAddress: { none: 'maps a whole file as the explorer offers it (its offset names where the mapping starts)' },
   footprint: { reads: ['names', 'fds', 'gmems'], writes: ['gmems', 'maps', 'names'] },
   phrase: (_p, s) =>
     `mmap(${s.gmem}, ${offsetWords(s.offset)}, ${bytesWords(s.length)}, ${protWords(s.prot)}, ${s.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'})${s.as ? ` as ${s.as}` : ''}`,
@@ -97,6 +99,8 @@ export const munmapOp: OpModule<'munmap'> = {
   decide: munmap,
   checkList: { none: 'munmap of an unmapped range succeeds: no failure condition' },
   // The last mapping of a closed file releases it, and with it the VM it held (test/ops-registry found it).
+  createsHandle: false,
+  pageAddress: { none: 'unmaps a whole mapping' },
   footprint: { reads: ['names', 'maps'], writes: ['vms', 'gmems', 'maps', 'pins'] },
   phrase: (_p, s) => `munmap(${s.map})`,
   edgeWord: () => 'munmap',
@@ -112,6 +116,8 @@ export const mprotectOp: OpModule<'mprotect'> = {
   summary: 'mprotect(2) of a whole mapping',
   decide: mprotect,
   checkList: { none: 'unmapped range (ENOMEM) and a PROT_EXEC refusal, decided in order by the rule' },
+  createsHandle: false,
+  pageAddress: { none: 'protects a whole mapping' },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['maps'] },
   phrase: (_p, s) => `mprotect(${s.map}, ${protWords(s.prot)})`,
   edgeWord: (_p, s) => s.op,
@@ -132,6 +138,8 @@ export const madviseOp: OpModule<'madvise'> = {
   summary: 'madvise(2) on a range of a mapping',
   decide: madvise,
   checkList: { none: 'one answer per advice (spec/rules/madvise.ts table)' },
+  createsHandle: false,
+  pageAddress: { none: 'advises a whole mapping as the explorer offers it' },
   footprint: { reads: ['names', 'maps', 'gmems'], writes: ['gmems', 'maps'] },
   phrase: (_p, s) =>
     `madvise(${s.map}, ${range(s.offset, s.length)}, MADV_${s.advice.toUpperCase()}${MADV[s.advice] === undefined ? '?' : ''})`,

@@ -18,6 +18,8 @@ function launchFacets(phase: 'start' | 'finish', platformCalls: string) {
     decide: launch,
     checkList: { none: `VM-fd checks, then the VM machine (machines/vm.ts) decides whether launch may ${phase}` },
     footprint: { reads: ['names', 'fds', 'vms'], writes: ['vms'] } satisfies Footprint,
+    createsHandle: false,
+    pageAddress: { none: `launch ${phase} acts on the whole VM` },
     phrase: (_p: Profile, s: { vm: string }) => `launch ${phase} on ${s.vm}`,
     edgeWord: (_p: Profile, _s: unknown, r: VmTypeRules | undefined) => launchName(r, phase),
     wireEnums: {},
@@ -53,6 +55,8 @@ export const populateOp: OpModule<'populate'> = {
   summary: 'populating private memory before launch (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION, RMI_POPULATE)',
   decide: populate,
   checkList: checkList({ checks: populateChecks, context: populateContext }),
+  createsHandle: false,
+  pageAddress: { via: 'gpa', vm: 'vm', gpa: 'gpa', size: 'size' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems'], writes: ['gmems'] },
   phrase: (_p, s) =>
     `populate(${s.vm}, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}, ${s.source === 'in_place' ? 'in place' : 'from a buffer'})`,
@@ -89,6 +93,8 @@ export const guestAccessOp: OpModule<'guest_access'> = {
   decide: guestAccess,
   checkList: { none: 'the access faults by the page state: MEMORY_FAULT / MMIO exits decided by the rule' },
   // vms: the MMIO SPTEs KVM caches for slot-less GFNs (VmState.mmioGfns).
+  createsHandle: false,
+  pageAddress: { via: 'gpa', vm: 'vm', gpa: 'gpa', size: { none: 'one access: any byte of the page names it' } },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
   phrase: (_p, s) =>
     `a guest ${s.write !== undefined ? `write of ${s.write}` : 'read'} (${s.private ? 'private' : 'shared'}) of gpa ${hex(s.gpa)} on ${s.vm}`,
@@ -128,6 +134,8 @@ export const preFaultOp: OpModule<'pre_fault'> = {
   summary: "KVM_PRE_FAULT_MEMORY on the VM's vCPU",
   decide: preFault,
   checkList: { none: 'its ordered checks live in spec/rules/platform.ts (preFault); not yet published to the failure generator' },
+  createsHandle: false,
+  pageAddress: { none: 'never explored (needs a vCPU)' },
   footprint: { reads: ['names', 'fds', 'vms', 'gmems', 'maps'], writes: ['gmems', 'vms'] },
   phrase: (_p, s) => `KVM_PRE_FAULT_MEMORY(${s.vm}'s vCPU, gpa ${hex(s.gpa)}, ${bytesWords(s.size)}${s.flags ? `, flags ${s.flags}` : ''})`,
   edgeWord: (_p, s) => s.op,

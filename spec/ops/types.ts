@@ -46,6 +46,30 @@ export function checkList<N extends OpName, C>(list: CheckList<N, C>): AnyCheckL
   return list as unknown as AnyCheckList<N>;
 }
 
+/**
+ * Which single guest_memfd page a step addresses, so that symmetry reduction (spec/explore/symmetry.ts) can move
+ * the step with the page: through an offset into a file, an offset into a mapping, or a guest physical address
+ * (found through the VM's memslots). A step that names a range addresses one page only when the range is that
+ * page, which each form says of its own fields. `none` says why the op addresses no single page.
+ */
+export type PageAddress<N extends OpName> =
+  /** `offset` into the guest_memfd `file`; only a page-aligned `length` of exactly one page. */
+  | { via: 'file'; file: FieldName<N>; offset: FieldName<N>; length: FieldName<N> }
+  /**
+   * `offset` into the mapping `map`; the extent the step covers from there: `{ alignedPage }` (that field is one
+   * page and the offset is page-aligned), `{ withinPage }` (the range from the offset, that long, ends inside the
+   * page), or none (one byte).
+   */
+  | {
+      via: 'mapping';
+      map: FieldName<N>;
+      offset: FieldName<N>;
+      extent: { alignedPage: FieldName<N> } | { withinPage: FieldName<N> } | { none: string };
+    }
+  /** `gpa` in the VM `vm`; `size` is one page and the gpa page-aligned, or none (any byte of the page names it). */
+  | { via: 'gpa'; vm: FieldName<N>; gpa: FieldName<N>; size: FieldName<N> | { none: string } }
+  | { none: string };
+
 /** A named value's number on the wire, or why it is never sent to a kernel. */
 export type WireValue = number | { unsendable: string };
 
@@ -60,6 +84,10 @@ export interface OpModule<N extends OpName> {
   /** Its ordered check list, or why it has none (the failures suite then covers the rules it shows). */
   checkList: AnyCheckList<N> | { none: string };
   footprint: Footprint;
+  /** Whether a step creates an object a handle names, and so may carry `as` (spec/ops.ts CREATING_OPS). */
+  createsHandle: boolean;
+  /** The single guest_memfd page a step addresses, or why none (symmetry reduction moves the step with it). */
+  pageAddress: PageAddress<N>;
   /** The step in words for generated test names and messages, e.g. `fallocate(g0, PUNCH_HOLE|KEEP_SIZE, page 0)`. */
   phrase: (profile: Profile, step: StepOf<N>, phraseOf: (s: Step) => string) => string;
   /** The step in a few ABI words for a diagram edge (`fallocate(PUNCH_HOLE)`), for the VM type's rules where known. */
