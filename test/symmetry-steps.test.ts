@@ -1,8 +1,8 @@
 /**
  * Symmetry reduction moves steps between pages (spec/explore/symmetry.ts, pageParam): a path through the reduced
  * graph is turned back into concrete steps by permuting each step that names one page. A step that names a page
- * but is left unpermuted replays on the wrong page: uffd_continue did, until pageParam's switch had to list every
- * operation with an offset or a guest physical address.
+ * but is left unpermuted replays on the wrong page: uffd_continue did, until every operation had to say how it
+ * addresses a page (its module's `pageAddress` facet, which pageParam reads).
  */
 import { describe, expect, it } from 'vitest';
 import { parseBound } from '../spec/explore/bound.ts';
