@@ -31,13 +31,6 @@ export function fpString(lo: number, hi: number): string {
   return `${(hi >>> 0).toString(16).padStart(8, '0')}${(lo >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** Compare fingerprints as unsigned 64-bit numbers (hi, then lo): the deterministic tie-break order. */
-export function fpCompare(alo: number, ahi: number, blo: number, bhi: number): number {
-  if (ahi !== bhi) return ahi >>> 0 < bhi >>> 0 ? -1 : 1;
-  if (alo !== blo) return alo >>> 0 < blo >>> 0 ? -1 : 1;
-  return 0;
-}
-
 /** The probability that two of n states share a fingerprint (birthday bound, 64 bits). */
 export function collisionProbability(n: number): number {
   return (n * n) / 2 ** 65;
