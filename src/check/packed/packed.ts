@@ -112,9 +112,15 @@ function partAt(v: Packed, o: Offsets, kind: number, a: number, b: number): numb
     case A.names:
       return v[1] as number;
     case A.vmCount:
-      return v[o[OFF_V] as number] as number;
+    case A.fdCount:
+    case A.mapCount:
+    case A.pinCount:
+      return v[o[LIST_OFFSET[kind] as number] as number] as number;
     case A.vm:
-      return listItem(v, o[OFF_V] as number, a);
+    case A.fd:
+    case A.map:
+    case A.pin:
+      return listItem(v, o[LIST_OFFSET[kind] as number] as number, a);
     case A.gmemCount:
       return v[o[OFF_G] as number] as number;
     case A.header:
@@ -132,18 +138,6 @@ function partAt(v: Packed, o: Offsets, kind: number, a: number, b: number): numb
       const at = o[OFF_GMEM + a] as number;
       return b < (v[at + 1] as number) ? (v[at + 2 + b] as number) : -1;
     }
-    case A.fdCount:
-      return v[o[OFF_F] as number] as number;
-    case A.fd:
-      return listItem(v, o[OFF_F] as number, a);
-    case A.mapCount:
-      return v[o[OFF_M] as number] as number;
-    case A.map:
-      return listItem(v, o[OFF_M] as number, a);
-    case A.pinCount:
-      return v[o[OFF_P] as number] as number;
-    case A.pin:
-      return listItem(v, o[OFF_P] as number, a);
   }
   throw new Error(`internal: no such address kind ${kind}`);
 }
@@ -155,12 +149,17 @@ export function listSpan(v: Packed, o: Offsets, kind: number): [number, number] 
   return [at, o[OFF_F] as number];
 }
 
+/** Where each list starts in Offsets, by its count's address kind and its items'. */
 const LIST_OFFSET: Record<number, number> = {
   [A.vmCount]: OFF_V,
+  [A.vm]: OFF_V,
   [A.gmemCount]: OFF_G,
   [A.fdCount]: OFF_F,
+  [A.fd]: OFF_F,
   [A.mapCount]: OFF_M,
+  [A.map]: OFF_M,
   [A.pinCount]: OFF_P,
+  [A.pin]: OFF_P,
 };
 
 /** The start and end (exclusive) of guest_memfd g's header, page count and pages. */

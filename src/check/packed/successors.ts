@@ -24,7 +24,7 @@ import type { Outcome, Step } from '../../../spec/ops.ts';
 import type { Profile } from '../../../spec/profile.ts';
 import type { RuleRef } from '../../../spec/rules/check.ts';
 import { type SystemState, emptySystem } from '../../../spec/state.ts';
-import { step } from '../../../spec/step.ts';
+import { type StepResult, step } from '../../../spec/step.ts';
 import {
   type Offsets,
   type Packed,
@@ -250,17 +250,10 @@ export class SuccessorCache {
           observer(m, b, e, a);
         }
       : undefined;
-    const s = tr.state;
     const e = this.steps.items[ev] as Step;
-    const r = step(this.profile, s, e, record);
-    let template: Int32Array | undefined;
-    let raw: SystemState = s;
-    if (!sameState(r.state, s)) {
-      raw = compact(r.state, s);
-      // The step's own frame: with symmetry, canonical() moves the successor to its orbit's representative.
-      template = Int32Array.from(tr.template(raw));
-    }
-    const broken = this.transitionInvariants.length ? violations(this.profile, this.transitionInvariants, s, e, raw) : [];
+    const { r, raw, broken } = this.stepOn(tr.state, e, record);
+    // The step's own frame: with symmetry, canonical() moves the successor to its orbit's representative.
+    const template = raw ? Int32Array.from(tr.template(raw)) : undefined;
     leaf = { template, outcome: r.outcome, rule: r.rule, broken, observed };
     this.onMiss?.(e, tr.reads);
     // A leaf computed without an observer is replaced by one that knows its machine transitions.
@@ -291,19 +284,27 @@ export class SuccessorCache {
     this.direct = grow(this.direct, (k) => new Uint8Array(k));
   }
 
+  /**
+   * One step as the explorer takes it (SystemModel.transition): step(), then, unless the state is unchanged, the
+   * result compacted (`raw`); and the transition invariants it breaks, judged in the step's own frame.
+   */
+  private stepOn(
+    s: SystemState,
+    e: Step,
+    observer: MachineObserver | undefined,
+  ): { r: StepResult; raw: SystemState | undefined; broken: Violation[] } {
+    const r = step(this.profile, s, e, observer);
+    const raw = sameState(r.state, s) ? undefined : compact(r.state, s);
+    const broken = this.transitionInvariants.length ? violations(this.profile, this.transitionInvariants, s, e, raw ?? s) : [];
+    return { r, raw, broken };
+  }
+
   /** step() on the plain state, its result packed: what the cache would say, without filing it. */
   private directMove(v: Packed, ev: number, observer: MachineObserver | undefined): StepLeaf {
     this.directMoves++;
     const { state: s, gmemAt } = unpackIndexed(v, this.table);
-    const e = this.steps.items[ev] as Step;
-    const r = step(this.profile, s, e, observer);
-    let next: Packed | undefined;
-    let raw: SystemState = s;
-    if (!sameState(r.state, s)) {
-      raw = compact(r.state, s);
-      next = packFrom(raw, this.table, v, gmemAt);
-    }
-    const broken = this.transitionInvariants.length ? violations(this.profile, this.transitionInvariants, s, e, raw) : [];
+    const { r, raw, broken } = this.stepOn(s, this.steps.items[ev] as Step, observer);
+    const next = raw ? packFrom(raw, this.table, v, gmemAt) : undefined;
     return { template: undefined, ...(next ? { next } : {}), outcome: r.outcome, rule: r.rule, broken, observed: undefined };
   }
 

@@ -139,21 +139,10 @@ class GmemHandler extends PartHandler {
   }
 }
 
-/** The state: `proc` and `names` are parts of their own; the lists are handed out without a read. */
-class TopHandler implements ProxyHandler<SystemState> {
-  constructor(private readonly tr: Tracker) {}
-  get(t: SystemState, k: string | symbol, r: unknown): unknown {
-    if (k === 'proc') this.tr.read(PROC);
-    return Reflect.get(t, k, r);
-  }
-  set(): boolean {
-    return refuse();
-  }
-  defineProperty(): boolean {
-    return refuse();
-  }
-  deleteProperty(): boolean {
-    return refuse();
+/** The state: `proc` is a part of its own; the names and the lists are handed out without a read. */
+class TopHandler extends ReadHandler {
+  protected override lookupAddr(k: string | symbol): number {
+    return k === 'proc' ? this.addr : -1;
   }
 }
 
@@ -252,7 +241,7 @@ export class Tracker {
       maps: this.list(A.mapCount, A.map),
       pins: this.list(A.pinCount, A.pin),
     } as unknown as SystemState;
-    return new Proxy(target, new TopHandler(this));
+    return new Proxy(target, new TopHandler(this, PROC) as ProxyHandler<SystemState>);
   }
 
   /**
