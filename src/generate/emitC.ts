@@ -19,7 +19,7 @@ import { opOf } from '../../spec/ops/index.ts';
 import { CAP_NAMES, big } from '../../spec/ops/words.ts';
 import type { Profile } from '../../spec/profile.ts';
 import { acceptedFlagDefs, flagMask } from '../../spec/rules/kvm.ts';
-import { kvmUapiHeader } from './kvmUapi.ts';
+import { GMEM_IOCTLS, kvmUapiHeader } from './kvmUapi.ts';
 import type { GenTest, SuiteName } from './materialise.ts';
 
 export interface CEmitResult {
@@ -333,14 +333,7 @@ function sharedHeader(): string {
     ...['kvm_create_guest_memfd', 'kvm_userspace_memory_region2', 'kvm_memory_attributes', 'kvm_memory_attributes2'].map((n) =>
       alias(n, `${n}_uapi`),
     ),
-    ...[
-      'KVM_CREATE_VM',
-      'KVM_CHECK_EXTENSION',
-      'KVM_SET_USER_MEMORY_REGION2',
-      'KVM_SET_MEMORY_ATTRIBUTES',
-      'KVM_SET_MEMORY_ATTRIBUTES2',
-      'KVM_CREATE_GUEST_MEMFD',
-    ].map((n) => alias(n, `${n}_NR`)),
+    ...GMEM_IOCTLS.map((n) => alias(n, `${n}_NR`)),
     ...Object.keys(KVM_MEM).map((n) => alias(`KVM_MEM_${n}`, `KVM_MEM_${n}_BIT`)),
     ...['MMAP', 'INIT_SHARED'].map((n) => alias(`GUEST_MEMFD_FLAG_${n}`, `GUEST_MEMFD_FLAG_${n}_BIT`)),
     ...[...CAP_NAMES.values()].map((n) => alias(n, `${n}_NR`)),

@@ -27,7 +27,7 @@ const STRUCTS: Array<[keyof typeof STRUCT_SIZE, string]> = [
 ];
 
 /** The ioctls of the guest_memfd ABI (the helper's vCPU ioctls are defined next to their structs there). */
-const GMEM_IOCTLS = [
+export const GMEM_IOCTLS = [
   'KVM_CREATE_VM',
   'KVM_CHECK_EXTENSION',
   'KVM_SET_USER_MEMORY_REGION2',
