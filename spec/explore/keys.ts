@@ -116,6 +116,7 @@ function samePage(a: PageState, b: PageState): boolean {
 }
 
 function samePages(a: Record<string, PageState>, b: Record<string, PageState>): boolean {
+  if (a === b) return true;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) {
@@ -126,6 +127,7 @@ function samePages(a: Record<string, PageState>, b: Record<string, PageState>): 
 }
 
 function sameVm(a: VmState, b: VmState): boolean {
+  if (a === b) return true;
   return (
     a.type === b.type &&
     a.lifecycle === b.lifecycle &&
@@ -155,6 +157,7 @@ function sameVm(a: VmState, b: VmState): boolean {
 }
 
 function sameGmem(a: GmemState, b: GmemState): boolean {
+  if (a === b) return true;
   return (
     a.vm === b.vm &&
     a.sizePages === b.sizePages &&
@@ -181,6 +184,7 @@ function sameRef(a: NameRef, b: NameRef): boolean {
  * this function does not know about (more keys than it compares) is never equal.
  */
 export function sameState(a: SystemState, b: SystemState): boolean {
+  if (a === b) return true;
   if (a.proc !== b.proc) return false;
   if (
     !sameArray(
@@ -217,11 +221,13 @@ export function sameState(a: SystemState, b: SystemState): boolean {
   )
     return false;
   if (!sameArray(a.vms, b.vms, sameVm) || !sameArray(a.gmems, b.gmems, sameGmem)) return false;
-  const na = Object.keys(a.names);
-  if (na.length !== Object.keys(b.names).length) return false;
-  for (const n of na) {
-    const y = b.names[n];
-    if (!y || !sameRef(a.names[n] as NameRef, y)) return false;
+  if (a.names !== b.names) {
+    const na = Object.keys(a.names);
+    if (na.length !== Object.keys(b.names).length) return false;
+    for (const n of na) {
+      const y = b.names[n];
+      if (!y || !sameRef(a.names[n] as NameRef, y)) return false;
+    }
   }
   return Object.keys(a).length === Object.keys(b).length;
 }
