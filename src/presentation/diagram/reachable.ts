@@ -40,6 +40,11 @@ export interface OpUniverse {
   vmAttributes: (t: VmTypeName) => boolean;
   inPlace: (t: VmTypeName) => boolean;
   gmemAttributes: boolean;
+  /**
+   * userfaultfd on the mapping (register MINOR / MISSING, continue its page). Only a diff sets it, where either
+   * profile models userfaultfd (src/presentation/diff/universe.ts); the diagrams' universe leaves it out.
+   */
+  uffd?: boolean;
 }
 
 /** Trace-level context: what the trace has asked for so far (whatever each profile answered). */
@@ -112,6 +117,11 @@ export function nextOps(ctx: TraceCtx, u: OpUniverse): Array<{ step: Step; ctx: 
     same({ op: 'read_mem', map: 'm0', offset: 0 });
     same({ op: 'write_mem', map: 'm0', offset: 0, value: 0x5a });
     if (ctx.pin === 'never') out.push({ step: { op: 'pin', map: 'm0', offset: 0, len: P }, ctx: { ...ctx, pin: 'live' } });
+    if (u.uffd) {
+      same({ op: 'uffd_register', map: 'm0', offset: 0, length: size, mode: 'minor' });
+      same({ op: 'uffd_register', map: 'm0', offset: 0, length: size, mode: 'missing' });
+      same({ op: 'uffd_continue', map: 'm0', offset: 0, length: P });
+    }
   }
   if (ctx.pin === 'live') out.push({ step: { op: 'unpin', map: 'm0', offset: 0, len: P }, ctx: { ...ctx, pin: 'done' } });
   if (!ctx.bound)

@@ -1,6 +1,6 @@
 /**
  * A structural and behavioural diff of two profiles, for reviewing an ABI proposal against its base:
- *   - what the profiles declare: VM types, flags, choices, page rules, the in-place attribute ioctl;
+ *   - what the profiles declare: every field of Profile that carries semantics (declarations.ts);
  *   - machine transitions taken under one profile and not the other (bounded search of each);
  *   - outcomes (deciding rules) each operation reaches in one and not the other;
  *   - reachable page states added / removed;
@@ -11,25 +11,20 @@ import type { VmTypeName } from '../../../spec/constants.ts';
 import { INVARIANTS, invariantsFor } from '../../../spec/invariants.ts';
 import type { Step, Trace } from '../../../spec/ops.ts';
 import { outcomesEqual } from '../../../spec/outcome.ts';
-import type { FlagDef, Profile, VmTypeRules } from '../../../spec/profile.ts';
+import type { Profile, VmTypeRules } from '../../../spec/profile.ts';
 import { PROFILES } from '../../../spec/profiles/index.ts';
 import { predictTrace } from '../../../spec/compare.ts';
-import { DEFAULT_MAX_DEPTH, type Exploration, exploreCached, pathTo } from '../diagram/reachable.ts';
-import { pageRulesFor, primaryVmType } from '../diagram/static.ts';
+import { DEFAULT_MAX_DEPTH, type Exploration, pathTo } from '../diagram/reachable.ts';
+import { primaryVmType } from '../diagram/static.ts';
 import { outcomeWords } from '../diagram/words.ts';
 import { type Explained, explain } from '../explain/paragraph.ts';
 import { choiceWitnesses } from './choiceWitness.ts';
+import { type DeclRow, declarationDiff } from './declarations.ts';
+import { exploreForDiff } from './universe.ts';
 import { type VmTypeMap, type Witness, searchWitnessesCached, stepsOnB, witnessTrace } from './witness.ts';
 
-export type Change = 'added' | 'removed' | 'changed';
-
-export interface DeclRow {
-  section: 'vm type' | 'flag' | 'choice' | 'page rules' | 'attributes ioctl' | 'promises';
-  name: string;
-  change: Change;
-  a: string;
-  b: string;
-}
+export type { Change, DeclRow } from './declarations.ts';
+export { declarationDiff, PROFILE_FIELDS } from './declarations.ts';
 
 export interface RuleRow {
   op: string;
@@ -114,75 +109,6 @@ export interface ConversionRow {
   a: ConversionSemantics;
   b: ConversionSemantics;
   differs: boolean;
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return '—';
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
-}
-
-function diffRecord(section: DeclRow['section'], name: string, a: object | undefined, b: object | undefined, out: DeclRow[]): void {
-  if (!a && !b) return;
-  if (!a) return void out.push({ section, name, change: 'added', a: '—', b: summary(b) });
-  if (!b) return void out.push({ section, name, change: 'removed', a: summary(a), b: '—' });
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const fields = [...new Set([...Object.keys(ra), ...Object.keys(rb)])];
-  const changed = fields.filter((f) => JSON.stringify(ra[f]) !== JSON.stringify(rb[f]));
-  if (changed.length)
-    out.push({
-      section,
-      name,
-      change: 'changed',
-      a: changed.map((f) => `${f}=${show(ra[f])}`).join('; '),
-      b: changed.map((f) => `${f}=${show(rb[f])}`).join('; '),
-    });
-}
-
-function summary(x: object | undefined): string {
-  if (!x) return '—';
-  const r = x as Partial<VmTypeRules & FlagDef>;
-  if ('conversion' in r)
-    return `private mem ${r.hasPrivateMem ? 'yes' : 'no'}, conversion ${r.conversion}, populate ${r.populate}, host access to private → ${r.privateHostAccess}`;
-  if ('bit' in r)
-    return `bit ${r.bit}, ${r.status}, accepted by ${show(r.acceptedBy)}${r.acceptedInPlaceBy ? `, in place by ${show(r.acceptedInPlaceBy)}` : ''}`;
-  return JSON.stringify(x);
-}
-
-export function declarationDiff(a: Profile, b: Profile): DeclRow[] {
-  const out: DeclRow[] = [];
-  const types = [...new Set([...Object.keys(a.vmTypes), ...Object.keys(b.vmTypes)])] as VmTypeName[];
-  for (const t of types) diffRecord('vm type', t, a.vmTypes[t], b.vmTypes[t], out);
-  const flags = [...new Set([...a.flags, ...b.flags].map((f) => f.name))];
-  for (const f of flags) {
-    const fa = a.flags.find((x) => x.name === f);
-    const fb = b.flags.find((x) => x.name === f);
-    const strip = (x: FlagDef | undefined) =>
-      x
-        ? {
-            bit: x.bit,
-            status: x.status,
-            acceptedBy: x.acceptedBy,
-            acceptedInPlaceBy: x.acceptedInPlaceBy,
-            requires: x.requires,
-            conflictsWith: x.conflictsWith,
-            effects: x.effects,
-          }
-        : undefined;
-    diffRecord('flag', f, strip(fa), strip(fb), out);
-  }
-  diffRecord('choice', 'choices', a.choices, b.choices, out);
-  diffRecord('attributes ioctl', 'KVM_SET_MEMORY_ATTRIBUTES2', a.gmemAttributes, b.gmemAttributes, out);
-  for (const t of types) {
-    if (!a.vmTypes[t] || !b.vmTypes[t]) continue;
-    diffRecord('page rules', t, pageRulesFor(a, t, 0), pageRulesFor(b, t, 0), out);
-  }
-  const pa = invariantsFor(a).map((i) => i.name);
-  const pb = invariantsFor(b).map((i) => i.name);
-  if (JSON.stringify(pa) !== JSON.stringify(pb))
-    out.push({ section: 'promises', name: 'invariants promised', change: 'changed', a: pa.join(', '), b: pb.join(', ') });
-  return out;
 }
 
 function takenEdges(x: Exploration): Map<string, Set<string>> {
@@ -339,8 +265,8 @@ function missingType(w: Witness, a: Profile, b: Profile): { vmType: VmTypeName; 
 
 export function diffProfiles(a: Profile, b: Profile, o: DiffOptions = {}): ProfileDiff {
   const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
-  const xa = exploreCached(a, opts);
-  const xb = exploreCached(b, opts);
+  const xa = exploreForDiff(a, a, b, opts);
+  const xb = exploreForDiff(b, a, b, opts);
   const vmTypeMap = vmTypeMapping(a, b);
   const ws = searchWitnessesCached(a, b, { ...opts, vmTypeMap });
   const transitions: TransitionRow[] = [];

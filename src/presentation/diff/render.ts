@@ -3,7 +3,6 @@
  * (added green, removed red, changed orange) in any diagram format, and JSON with every witness trace.
  */
 import { type PageEdge, type Slice, parseProjectionKey, projectionLabel } from '../diagram/reachable.ts';
-import { exploreCached } from '../diagram/reachable.ts';
 import { ATTRIBUTE_GROUPS, PAGE_LEVEL_RULES, projectionNodeId, reachableGraph } from '../diagram/system.ts';
 import { type DEdge, type DNode, type Diagram, type Status, safeId } from '../diagram/types.ts';
 import { stepWords } from '../diagram/words.ts';
@@ -11,6 +10,7 @@ import type { Step } from '../../../spec/ops.ts';
 import type { Profile } from '../../../spec/profile.ts';
 import { explainedLines } from '../explain/paragraph.ts';
 import type { ProfileDiff } from './profileDiff.ts';
+import { exploreForDiff } from './universe.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Text
@@ -241,7 +241,7 @@ function firstReach(initial: readonly string[], edges: readonly DEdge[]): Map<st
 
 export function diffDiagram(d: ProfileDiff, o: { maxDepth?: number } = {}): Diagram {
   const opts = o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {};
-  const okSlices = (p: Profile): Slice[] => [...exploreCached(p, opts).slices.values()].filter((s) => s.create.outcome === 'ok');
+  const okSlices = (p: Profile): Slice[] => [...exploreForDiff(p, d.a, d.b, opts).slices.values()].filter((s) => s.create.outcome === 'ok');
   const ga = reachableGraph(okSlices(d.a));
   const gb = reachableGraph(okSlices(d.b));
   const inA = new Set(ga.states);

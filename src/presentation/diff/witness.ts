@@ -1,8 +1,9 @@
 /**
  * Witness traces for behavioural differences between two profiles: a breadth-first search over pairs of system
  * states, driving both profiles with the very same operations (the bounded set of src/presentation/diagram/reachable.ts),
- * recording for each kind of difference the first — hence shortest — trace that shows it. Every witness is a
- * gmem-trace/1 trace whose predicted outcomes differ between the two profiles. The search is the exploration
+ * widened by the operations either profile models (universe.ts), recording for each kind of difference the first
+ * — hence shortest — trace that shows it. Every witness is a gmem-trace/1 trace whose predicted outcomes differ
+ * between the two profiles. The search is the exploration
  * engine's (spec/explore/engine.ts): the pair of explored states is its state, a step both sides take its event,
  * and the witnesses are recorded by its edge hook.
  */
@@ -20,13 +21,10 @@ import {
   type SideResult,
   type TraceCtx,
   type Transition,
-  explore,
-  exploreCached,
   nextOps,
-  universeOf,
 } from '../diagram/reachable.ts';
-import { PROFILES } from '../../../spec/profiles/index.ts';
 import { outcomeWords, stepWords } from '../diagram/words.ts';
+import { exploreForDiff } from './universe.ts';
 
 export interface SideOutcome {
   outcome: Outcome;
@@ -229,14 +227,9 @@ export function searchWitnesses(
   const t0 = performance.now();
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxPairs = options.maxPairs ?? 200_000;
-  let xa = exploreCached(a, { maxDepth });
-  let xb = exploreCached(b, { maxDepth });
-  if (xa.universe !== xb.universe) {
-    // A profile outside the shipped set: explore both with one universe so their transitions line up.
-    const u = universeOf([...PROFILES, a, b]);
-    xa = explore(a, { maxDepth, universe: u });
-    xb = explore(b, { maxDepth, universe: u });
-  }
+  // Both sides explored with one universe (the diff's: what either profile models), so their transitions line up.
+  const xa = exploreForDiff(a, a, b, { maxDepth });
+  const xb = exploreForDiff(b, a, b, { maxDepth });
   const u = xa.universe;
   const empty = emptySystem();
   const found = new Map<string, { node: PairNode; at: number; aborted: number; title: string; kind: Witness['kind'] }>();
