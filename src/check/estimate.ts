@@ -29,6 +29,13 @@ interface Growth {
  */
 export const GROWTH: Record<string, Growth> = {
   'linux-6.18': { unit: 306, pages: 7.4, gmems: 40.8, slots: 2.3, maps: 5.2, pins: 2.2, vms: 5.6 },
+  // Measured 2026-12-07 at commit 8d7bc19e (`npx tsx bench/check.bench.ts growth --profiles linux-7.3,uffd-minor
+  // --max-seconds 60`, every cell complete). linux-7.3's counts equal linux-6.18's at every one-parameter bound:
+  // unit 306; pages=2 2,210, pages=3 16,626; gmems=2 12,494, with slots=2 28,714; maps=2 1,586; pins=2 677;
+  // vms=2 1,698. uffd-minor: unit 754; pages=2 6,114, pages=3 47,858; gmems=2 33,006, with slots=2 75,978;
+  // maps=2 10,930 (each mapping has its own userfaultfd registration); pins=2 1,797; vms=2 4,162.
+  'linux-7.3': { unit: 306, pages: 7.4, gmems: 40.8, slots: 2.3, maps: 5.2, pins: 2.2, vms: 5.5 },
+  'uffd-minor': { unit: 754, pages: 8.0, gmems: 43.8, slots: 2.3, maps: 14.5, pins: 2.4, vms: 5.5 },
   'sw-protected': { unit: 539, pages: 10.1, gmems: 37.8, slots: 3.0, maps: 4.7, pins: 2.0, vms: 12.7 },
   // Re-measured 2026-12-07 after the state-key fix that stopped merging SEV and SNP VMs' states (explore() state
   // counts, which equal check's): unit 1,631; pages=2 16,299, pages=3 183,203; gmems=2 62,533, with slots=2
