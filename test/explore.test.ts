@@ -83,8 +83,11 @@ describe('dead history: compaction keeps only what can still matter', () => {
         expect(outcomesEqual(concrete.outcome, onCompact.outcome)).toBe(true);
         expect(outcomesEqual(concrete.outcome, (w.results[i] as ReturnType<typeof step>).outcome)).toBe(true);
         s = concrete.state;
+        const before = c;
         c = compact(onCompact.state);
         expect(stateKey(compact(s))).toBe(stateKey(c));
+        // Told the compact state the step started from, compact() skips what the step left alone: same result.
+        expect(compact(onCompact.state, before)).toEqual(c);
       });
     }
   });

@@ -17,6 +17,9 @@ export function compact(s: SystemState, before?: SystemState): SystemState {
   const shared = before
     ? { has: (x: object) => before.fds.includes(x as never) || before.maps.includes(x as never) || before.pins.includes(x as never) }
     : undefined;
+  // Nothing dead (the common step): the lists stand as they are, and only the names may need compacting.
+  if (before && s.fds === before.fds && s.maps === before.maps && s.pins === before.pins && s.names === before.names)
+    return { proc: s.proc, vms: s.vms, gmems: s.gmems, fds: s.fds, maps: s.maps, pins: s.pins, names: s.names };
   const fdIndex = new Map<number, number>();
   const fds = s.fds.filter((f, i) => {
     if (!shared?.has(f) && !f.open) return false;
