@@ -4,7 +4,7 @@
  * tests are generated). A field added to Profile does not compile until it is listed there, so a new piece of
  * semantics cannot be left out of the diff silently (test/diff-declarations.test.ts checks each entry).
  */
-import type { ContentEffect } from '../../../machines/page.ts';
+import type { ContentEffect, PageRules } from '../../../machines/page.ts';
 import { KVM_CAP, type VmTypeName } from '../../../spec/constants.ts';
 import { invariantsFor } from '../../../spec/invariants.ts';
 import type { Choices, FlagAcceptance, FlagDef, Profile, VmTypeRules } from '../../../spec/profile.ts';
@@ -88,11 +88,11 @@ export const PROFILE_FIELDS: { readonly [K in keyof Required<Profile>]: FieldDif
           : 'refuses every mode (EINVAL)';
     return single('userfaultfd', 'UFFDIO_REGISTER on a guest_memfd mapping', says(a.uffd), says(b.uffd), a.uffd, b.uffd);
   },
-  // The page machine's rules as each VM type both profiles have builds them: profile-wide overrides included.
+  // The page machine's rules as each VM type both profiles have builds them, profile-wide overrides included.
   pageRuleOverrides: (a, b) =>
     (Object.keys(a.vmTypes) as VmTypeName[])
       .filter((t) => b.vmTypes[t])
-      .flatMap((t) => record('page rules', t, pageRulesFor(a, t, 0), pageRulesFor(b, t, 0), {}, () => '—')),
+      .flatMap((t) => record('page rules', t, ownPageRules(a, t), ownPageRules(b, t), PAGE_RULE_WORDS, () => '—')),
   promises: (a, b) => {
     const pa = invariantsFor(a).map((i) => i.name);
     const pb = invariantsFor(b).map((i) => i.name);
@@ -129,7 +129,7 @@ function content(c: { toPrivate: ContentEffect; toShared: ContentEffect }): stri
   return `host bytes the guest reads ${CONTENT[c.toPrivate]}, guest bytes the host reads ${CONTENT[c.toShared]}`;
 }
 
-/** One field's value in words; `undefined` when the field is absent. */
+/** Each field's value in words (an optional field's words are given `undefined` when it is absent). */
 type Words<T> = { readonly [K in keyof T]-?: (v: T[K]) => string };
 
 const VM_TYPE_WORDS: Words<VmTypeRules> = {
@@ -146,11 +146,12 @@ const VM_TYPE_WORDS: Words<VmTypeRules> = {
 };
 
 /**
- * The part of a field that is semantics, where the rest is not (a citation): by field name, in every record
- * compared (a VM type's and the page rules' conversionContent).
+ * What of a field is compared, where not all of it is semantics, by field name in every record compared: a
+ * VM type's conversionContent without its citation; keepsHostMappings absent is false.
  */
-const COMPARED: { readonly [K in keyof VmTypeRules]?: (v: VmTypeRules[K]) => unknown } = {
-  conversionContent: (c) => [c.toPrivate, c.toShared],
+const COMPARED: Readonly<Record<string, (v: never) => unknown>> = {
+  conversionContent: (c: VmTypeRules['conversionContent']) => [c.toPrivate, c.toShared],
+  keepsHostMappings: (v: boolean | undefined) => v ?? false,
 };
 
 function vmTypeSummary(r: VmTypeRules): string {
@@ -161,6 +162,22 @@ function vmTypeSummary(r: VmTypeRules): string {
     VM_TYPE_WORDS.privateHostAccess(r.privateHostAccess),
   ].join(', ');
 }
+
+/** Page rules that the VM type's row does not already show (conversionContent, trustedEntityPrepares are its). */
+type OwnPageRules = Omit<PageRules, 'conversionContent' | 'trustedEntityPrepares'>;
+
+function ownPageRules(p: Profile, t: VmTypeName): OwnPageRules {
+  const { conversionContent: _vm, trustedEntityPrepares: _vmToo, ...own } = pageRulesFor(p, t, 0);
+  return own;
+}
+
+const PAGE_RULE_WORDS: Words<OwnPageRules> = {
+  hostMayMapPrivate: (v) => `host may map private pages ${yesNo(v)}`,
+  conversionChecksRefs: (v) => `conversion to private refuses referenced pages (EAGAIN) ${yesNo(v)}`,
+  directMap: (v) => `direct map ${v}`,
+  keepsHostMappings: (v) => `conversion to private keeps host mappings ${yesNo(v ?? false)}`,
+  folio: (v) => (v ? `huge folios: ${plain(v)}` : 'no huge folios'),
+};
 
 const acceptance = (v: FlagAcceptance | undefined): string => (v === undefined ? '—' : Array.isArray(v) ? v.join(', ') : v);
 
@@ -264,7 +281,7 @@ function record<T extends object>(
   name: string,
   a: T | undefined,
   b: T | undefined,
-  words: Partial<Words<T>>,
+  words: Words<T>,
   summary: (x: T) => string,
 ): DeclRow[] {
   if (!a && !b) return [];
@@ -272,7 +289,7 @@ function record<T extends object>(
   if (!b) return [{ section, name, change: 'removed', a: summary(a), b: '—' }];
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
-  const key = (f: string, v: unknown) => JSON.stringify((COMPARED as Record<string, ((x: unknown) => unknown) | undefined>)[f]?.(v) ?? v);
+  const key = (f: string, v: unknown) => JSON.stringify((COMPARED[f] as ((x: unknown) => unknown) | undefined)?.(v) ?? v);
   const fields = [...new Set([...Object.keys(ra), ...Object.keys(rb)])].filter((f) => key(f, ra[f]) !== key(f, rb[f]));
   if (!fields.length) return [];
   const say = (r: Record<string, unknown>, other: Record<string, unknown>) =>
@@ -280,6 +297,7 @@ function record<T extends object>(
       .map((f) => {
         const w = (words as Record<string, ((x: unknown) => string) | undefined>)[f];
         const v = f === 'madvise' ? differing(r[f] as Outcomes, other[f] as Outcomes) : r[f];
+        // A field the type does not name (a profile built outside TypeScript): its name and value, still no JSON.
         return w ? w(v) : `${f} ${plain(v)}`;
       })
       .join('; ');
