@@ -4,8 +4,9 @@
  * gallons; split into partitions that exchange their successors it keeps the very states, parents and depths a
  * single search keeps, whatever the order the partitions hear from each other; its limits stop it cleanly.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ExactStore, type ExplorationModel, type Move, Search, type StateStore } from '../spec/explore/engine.ts';
+import { ExactStore, type ExplorationModel, type Move, Search, type StateStore, lessPath, lessPathThen } from '../spec/explore/engine.ts';
 
 type Jugs = readonly number[];
 type JugEvent = { op: 'fill' | 'empty'; jug: number } | { op: 'pour'; from: number; to: number };
@@ -169,5 +170,19 @@ describe('the exploration engine, on water jugs', () => {
     expect(s.complete).toBe(false);
     expect(s.stoppedBecause).toBe('interrupted');
     expect(s.expandedStates).toBe(21);
+  });
+});
+
+describe('path order', () => {
+  it('lessPathThen(prefix, event, b) is lessPath(prefix + the event char, b), without building the string', () => {
+    const path = fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 6 }).map((xs) => String.fromCharCode(...xs));
+    fc.assert(
+      fc.property(path, fc.integer({ min: 0, max: 40 }), path, (prefix, event, b) => {
+        expect(lessPathThen(prefix, event, b)).toBe(lessPath(prefix + String.fromCharCode(event), b));
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
+    // The same path is not less than itself.
+    expect(lessPathThen('ab', 99, 'abc')).toBe(false);
   });
 });

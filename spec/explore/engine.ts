@@ -117,6 +117,17 @@ export function lessPath(a: string, b: string): boolean {
   return a.length !== b.length ? a.length < b.length : a < b;
 }
 
+/** lessPath(prefix + the char of event, b), without building the string. */
+export function lessPathThen(prefix: string, event: number, b: string): boolean {
+  if (prefix.length + 1 !== b.length) return prefix.length + 1 < b.length;
+  for (let i = 0; i < prefix.length; i++) {
+    const x = prefix.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y;
+  }
+  return event < b.charCodeAt(prefix.length);
+}
+
 export class Search<N, E, T extends Move<N>, I, H, K = string> {
   /** Depth of the states on the frontier (-1 before start). */
   depth = -1;
@@ -269,7 +280,11 @@ export class Search<N, E, T extends Move<N>, I, H, K = string> {
     // A candidate of this partition's is kept for now (its parts are worth remembering: its successors share them).
     if (owner === this.index) this.model.kept?.(node);
     const into = owner === this.index ? this.pending : (this.outbox[owner] as Map<string, Candidate<N, I, H>>);
-    offerCandidate(into, store.text(id), { id, parent: from.handle, event, path: from.path + String.fromCharCode(event), node });
+    const text = store.text(id);
+    const old = into.get(text);
+    // Most edges reach a candidate already offered by a path that comes first: nothing to build for them.
+    if (old && !lessPathThen(from.path, event, old.path)) return 'pending';
+    into.set(text, { id, parent: from.handle, event, path: from.path + String.fromCharCode(event), node });
     return 'pending';
   }
 

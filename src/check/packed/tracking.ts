@@ -173,10 +173,13 @@ export class Tracker {
     this.state = this.top();
   }
 
+  /** The addresses in `reads`: a step looks at the same few parts hundreds of times. */
+  private readonly seen = new Set<number>();
+
   read(addr: number): void {
-    const r = this.reads;
-    for (let i = 0; i < r.length; i += 2) if (r[i] === addr) return;
-    r.push(addr, valueAt(this.v, this.o, addr, this.table));
+    if (this.seen.has(addr)) return;
+    this.seen.add(addr);
+    this.reads.push(addr, valueAt(this.v, this.o, addr, this.table));
   }
 
   private part(kind: number, a: number, b: number, id: number): object {
