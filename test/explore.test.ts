@@ -71,7 +71,8 @@ describe('exploring linux-6.18 with one page', () => {
 
 describe('dead history: compaction keeps only what can still matter', () => {
   it('a random walk, replayed concretely, compacts into the states the walk went through', () => {
-    const bound = parseBound('pages=2');
+    // Two mappings and two pins: munmap of the first renumbers the second, its pins and its pages' mappers.
+    const bound = parseBound('pages=2,maps=2,pins=2');
     for (let seed = 1; seed <= 40; seed++) {
       const choices = Array.from({ length: 30 }, (_, i) => (seed * 7919 + i * 104729) % 1000);
       const w = walkFromChoices(linux, bound, choices);
@@ -102,6 +103,40 @@ describe('dead history: compaction keeps only what can still matter', () => {
     ]);
     expect(compact(state).pins).toEqual([{ map: -1, offset: 0, len: 4096, pages: [], live: true }]);
     expect(compact(state).gmems[0]?.pages['1']?.pins).toBe(1);
+  });
+
+  it('munmap of the first mapping renumbers the second: its name, its pins and its pages\' mappers', () => {
+    const steps: Step[] = [
+      { op: 'create_vm', type: 'default', as: 'vm0' },
+      { op: 'create_gmem', vm: 'vm0', size: 8192, flags: 3, as: 'g0' },
+      { op: 'mmap', gmem: 'g0', offset: 0, length: 8192, prot: 'rw', shared: true, as: 'm0' },
+      { op: 'mmap', gmem: 'g0', offset: 0, length: 8192, prot: 'rw', shared: true, as: 'm1' },
+      { op: 'write_mem', map: 'm0', offset: 0, value: 1 },
+      { op: 'write_mem', map: 'm1', offset: 4096, value: 2 },
+      { op: 'pin', map: 'm0', offset: 0, len: 4096 },
+      { op: 'pin', map: 'm1', offset: 4096, len: 4096 },
+    ];
+    let before = emptySystem();
+    for (const st of steps) before = compact(step(linux, before, st).state);
+    const next = step(linux, before, { op: 'munmap', map: 'm0' }).state;
+    const after = compact(next);
+    expect(after.maps).toHaveLength(1);
+    expect(after.names.m1).toEqual({ map: 0 });
+    expect(after.names.m0).toBeUndefined();
+    expect(after.pins.map((p) => [p.map, p.offset])).toEqual([
+      [-1, 0],
+      [0, 4096],
+    ]);
+    expect(after.gmems[0]?.pages['0']?.hostMappers).toEqual([]);
+    expect(after.gmems[0]?.pages['1']?.hostMappers).toEqual([0]);
+    // Told the state the step started from, compact() gives the same (it skips only what it may).
+    expect(compact(next, before)).toEqual(after);
+    // munmap of the second mapping renumbers nothing: the first mapping's pin and mappers stay as they are.
+    const next2 = step(linux, before, { op: 'munmap', map: 'm1' }).state;
+    const after2 = compact(next2, before);
+    expect(after2.pins[0]).toBe(before.pins[0]);
+    expect(after2.gmems[0]?.pages['0']?.hostMappers).toEqual([0]);
+    expect(after2).toEqual(compact(next2));
   });
 });
 

@@ -43,7 +43,9 @@ export function compact(s: SystemState, before?: SystemState): SystemState {
       // A pin handed on unchanged keeps its mapping's index when no mapping was dropped.
       if (!renumbered && shared?.has(p)) return p;
       const map = mapIndex.get(p.map);
-      return map === undefined ? { ...p, map: -1, offset: 0, pages: [] } : { ...p, map };
+      if (map === undefined) return { ...p, map: -1, offset: 0, pages: [] };
+      // A pin whose mapping kept its index stays as it is (the same object: nothing to copy or intern again).
+      return map === p.map ? p : { ...p, map };
     });
   // Names handed on unchanged from a compact state, with no fd or mapping dropped, still name live objects at
   // the same indices: they stay as they are (not looked into).
@@ -68,10 +70,13 @@ export function compact(s: SystemState, before?: SystemState): SystemState {
     ? s.gmems.map((g, gi) => {
         if (!touched.has(gi)) return g;
         const pages: typeof g.pages = {};
+        let changed = false;
         for (const [k, p] of Object.entries(g.pages)) {
-          pages[k] = p.hostMappers.length ? { ...p, hostMappers: p.hostMappers.map((m) => mapIndex.get(m) ?? -1) } : p;
+          const moved = p.hostMappers.some((m) => mapIndex.get(m) !== m);
+          pages[k] = moved ? { ...p, hostMappers: p.hostMappers.map((m) => mapIndex.get(m) ?? -1) } : p;
+          changed ||= moved;
         }
-        return { ...g, pages };
+        return changed ? { ...g, pages } : g;
       })
     : s.gmems;
   return { proc: s.proc, vms: s.vms, gmems, fds, maps, pins, names };
