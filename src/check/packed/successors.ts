@@ -25,90 +25,17 @@ import type { Profile } from '../../../spec/profile.ts';
 import type { RuleRef } from '../../../spec/rules/check.ts';
 import { type SystemState, emptySystem } from '../../../spec/state.ts';
 import { type StepResult, step } from '../../../spec/step.ts';
-import {
-  type Offsets,
-  type Packed,
-  fingerprintOf,
-  newOffsets,
-  offsetsOf,
-  pack,
-  packFrom,
-  unpack,
-  unpackIndexed,
-  valueAt,
-} from './packed.ts';
+import { type Offsets, type Packed, fingerprintOf, newOffsets, offsetsOf, pack, packFrom, unpack, unpackIndexed } from './packed.ts';
 import { PartTable } from './parts.ts';
+import { Forest } from './forest.ts';
 import { Tracker, applyTemplate } from './tracking.ts';
 
-/**
- * A node of a decision tree: reads `addr` and branches on its value, or (addr = LEAF) a leaf holding `result`.
- * Most nodes have one child (a path of reads no other state has diverged from yet): it is kept inline, and a
- * map holds the rest.
- */
-class Node<R> {
-  addr = UNSET;
-  key0 = 0;
-  child0: Node<R> | undefined;
-  more: Map<number, Node<R>> | undefined;
-  result: R | undefined;
-
-  child(val: number): Node<R> | undefined {
-    return this.key0 === val ? this.child0 : this.more?.get(val);
-  }
-
-  add(val: number): Node<R> {
-    const c = new Node<R>();
-    if (this.child0 === undefined) {
-      this.key0 = val;
-      this.child0 = c;
-    } else (this.more ??= new Map()).set(val, c);
-    return c;
-  }
-}
-
-const UNSET = -2;
-const LEAF = -1;
 /** Lookups per window: an event that misses in more than half of a window's lookups is stepped directly. */
 const WINDOW = 2048;
-/** Decision-tree nodes kept at most (about 100 bytes each): bounds the cache's memory on a long run. */
+/** Decision-tree nodes kept at most (about 40 bytes each): bounds the cache's memory on a long run. */
 const NODE_LIMIT = 1 << 21;
 /** Canonical forms remembered (then forgotten all at once): bounds the memory of a long symmetric run. */
 const CANON_LIMIT = 1 << 20;
-
-function lookup<R>(root: Node<R>, v: Packed, o: Offsets, t: PartTable): R | undefined {
-  let n: Node<R> | undefined = root;
-  while (n !== undefined) {
-    if (n.addr === LEAF) return n.result;
-    if (n.addr === UNSET) return undefined;
-    n = n.child(valueAt(v, o, n.addr, t));
-  }
-  return undefined;
-}
-
-/** File a result under its reads; returns how many nodes that added. */
-function insert<R>(root: Node<R>, reads: readonly number[], result: R): number {
-  let n = root;
-  let added = 0;
-  for (let i = 0; ; i += 2) {
-    if (n.addr === UNSET) {
-      if (i >= reads.length) {
-        n.addr = LEAF;
-        n.result = result;
-        return added;
-      }
-      n.addr = reads[i] as number;
-    }
-    if (n.addr === LEAF || i >= reads.length || reads[i] !== n.addr)
-      throw new Error('internal: a memoised function read the state in another order for the same values (it is not deterministic)');
-    const val = reads[i + 1] as number;
-    let c = n.child(val);
-    if (c === undefined) {
-      c = n.add(val);
-      added++;
-    }
-    n = c;
-  }
-}
 
 /** One machine transition a step took, kept to be told again to an observer on every cache hit. */
 type Observed = [AnyStateMachine, PartState<object>, { type: string }, PartState<object>];
@@ -142,10 +69,11 @@ export interface CacheStats {
 export class SuccessorCache {
   readonly table = new PartTable();
   readonly steps: Interner<Step> = new Interner<Step>(stepKey);
-  private eventsRoot = new Node<Int32Array>();
-  private stepRoots: Array<Node<StepLeaf>> = [];
-  /** Decision-tree nodes held; past NODE_LIMIT the trees are dropped and grow again (a cache, bounded). */
-  private nodes = 0;
+  /** The decision trees (forest.ts): one for the event list, one per event's step. */
+  private eventTrees = new Forest<Int32Array>();
+  private stepTrees = new Forest<StepLeaf>();
+  private eventsRoot = this.eventTrees.root();
+  private stepRoots: number[] = [];
   /** Times the trees were dropped. */
   resets = 0;
   /** Per event: lookups, misses, and whether it is now stepped directly (its results rarely repeat). */
@@ -193,7 +121,7 @@ export class SuccessorCache {
   /** The events of a state, as interned step ids (steps.items), in eventsFor's order. */
   events(v: Packed): Int32Array {
     const o = this.focus(v);
-    const hit = lookup(this.eventsRoot, v, o, this.table);
+    const hit = this.eventTrees.lookup(this.eventsRoot, v, o, this.table);
     if (hit) {
       this.hits++;
       return hit;
@@ -202,7 +130,8 @@ export class SuccessorCache {
     const tr = new Tracker(v, o, this.table);
     const ids = Int32Array.from(eventsFor(this.profile, this.bound, tr.state), (e) => this.steps.id(e));
     this.onMiss?.(undefined, tr.reads);
-    this.file(this.eventsRoot, tr.reads, ids);
+    this.eventTrees.insert(this.eventsRoot, tr.reads, ids);
+    this.limitNodes();
     return ids;
   }
 
@@ -220,7 +149,7 @@ export class SuccessorCache {
     const o = this.focus(v);
     let root = this.stepRoots[ev];
     if (root === undefined) {
-      root = new Node<StepLeaf>();
+      root = this.stepTrees.root();
       this.stepRoots[ev] = root;
     }
     if (ev >= this.direct.length) this.growEventStats(ev);
@@ -232,7 +161,7 @@ export class SuccessorCache {
       if ((this.stepMisses[ev] as number) * 2 > WINDOW) this.direct[ev] = 1;
       this.stepMisses[ev] = 0;
     }
-    let leaf = lookup(root, v, o, this.table);
+    let leaf = this.stepTrees.lookup(root, v, o, this.table);
     if (leaf !== undefined && (observer === undefined || leaf.observed !== undefined)) {
       this.hits++;
       if (observer && leaf.observed) for (const x of leaf.observed) observer(...x);
@@ -257,19 +186,19 @@ export class SuccessorCache {
     leaf = { template, outcome: r.outcome, rule: r.rule, broken, observed };
     this.onMiss?.(e, tr.reads);
     // A leaf computed without an observer is replaced by one that knows its machine transitions.
-    if (lookup(root, v, o, this.table) === undefined) this.file(root, tr.reads, leaf);
-    else replaceLeaf(root, v, o, this.table, leaf);
+    this.stepTrees.insert(root, tr.reads, leaf);
+    this.limitNodes();
     return leaf;
   }
 
-  private file<R>(root: Node<R>, reads: readonly number[], result: R): void {
-    this.nodes += insert(root, reads, result);
-    if (this.nodes > NODE_LIMIT) {
-      this.eventsRoot = new Node();
-      this.stepRoots = [];
-      this.nodes = 0;
-      this.resets++;
-    }
+  /** Past NODE_LIMIT nodes the trees are dropped and grow again (a cache, bounded). */
+  private limitNodes(): void {
+    if (this.eventTrees.size + this.stepTrees.size <= NODE_LIMIT) return;
+    this.eventTrees = new Forest();
+    this.stepTrees = new Forest();
+    this.eventsRoot = this.eventTrees.root();
+    this.stepRoots = [];
+    this.resets++;
   }
 
   private growEventStats(ev: number): void {
@@ -333,20 +262,6 @@ export class SuccessorCache {
   }
 
   stats(): CacheStats {
-    let parts = 0;
-    const count = (n: Node<unknown>) => {
-      parts++;
-      if (n.child0) count(n.child0);
-      if (n.more) for (const c of n.more.values()) count(c);
-    };
-    count(this.eventsRoot);
-    for (const r of this.stepRoots) if (r) count(r);
-    return { misses: this.misses, hits: this.hits, parts };
+    return { misses: this.misses, hits: this.hits, parts: this.eventTrees.size + this.stepTrees.size };
   }
-}
-
-function replaceLeaf<R>(root: Node<R>, v: Packed, o: Offsets, t: PartTable, result: R): void {
-  let n: Node<R> | undefined = root;
-  while (n !== undefined && n.addr !== LEAF) n = n.child(valueAt(v, o, n.addr, t));
-  if (n) n.result = result;
 }
