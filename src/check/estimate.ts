@@ -2,8 +2,9 @@
  * Up-front size estimate of an exhaustive check, to refuse a bound that cannot fit in memory before spending
  * an hour finding out. The model is geometric: states(bound) ≈ states(unit bound) × Π factor_p^(bound_p − 1),
  * with the unit-bound size and the per-parameter factors measured per profile by bench/check.bench.ts
- * (docs/model-checking.md has the table). Parameters interact (two guest_memfds × more pages grows faster than
- * the product), so the estimate is an order of magnitude, printed as such.
+ * (docs/model-checking.md has the table), times measured interaction factors for pairs and triples of raised
+ * parameters (two guest_memfds × more pages grows faster than the product). It is an order of magnitude, printed
+ * as such; bench/estimate.bench.ts prints it next to what `check` finds.
  */
 import { freemem, totalmem } from 'node:os';
 import type { Bound } from '../../spec/explore/bound.ts';
@@ -22,49 +23,64 @@ interface Growth {
 }
 
 /**
- * Measured with `npx tsx bench/check.bench.ts growth` (2026-11-22, commit ecf1857; docs/model-checking.md has the
- * table). Pages: the geometric mean of 1→2→3 pages where both completed. Where a measurement hit the 60 s limit
- * only a lower bound is known; the factor used is the larger of that bound and the median of the completed
- * measurements of the parameter (pages 10.3, gmems 39, slots 3.0, vms 12.7).
+ * Measured with `npx tsx bench/check.bench.ts growth` (docs/model-checking.md has the table): linux-6.18,
+ * sw-protected and tdx on 2026-11-22 (commit ecf1857; their unit counts were the same on 2026-12-07); the others
+ * re-measured on 2026-12-07 at commit cc7a91a2, where their unit counts had grown since (pkvm 3,288 → 4,380,
+ * exclusive-gup 3,256 → 5,404, …). Pages: the geometric mean of 1→2→3 pages where both completed, else the
+ * 1→2 factor. Where a measurement hit the time limit only a lower bound is known; the factor used is the larger
+ * of that bound and the median of the completed measurements of the parameter (pages 9.5, gmems 39, slots 3.0,
+ * vms 10.2), and these marked cells are lower bounds, not measurements.
  */
 export const GROWTH: Record<string, Growth> = {
   'linux-6.18': { unit: 306, pages: 7.4, gmems: 40.8, slots: 2.3, maps: 5.2, pins: 2.2, vms: 5.6 },
-  // Measured 2026-12-07 at commit 8d7bc19e (`npx tsx bench/check.bench.ts growth --profiles linux-7.3,uffd-minor
-  // --max-seconds 60`, every cell complete). linux-7.3's counts equal linux-6.18's at every one-parameter bound:
-  // unit 306; pages=2 2,210, pages=3 16,626; gmems=2 12,494, with slots=2 28,714; maps=2 1,586; pins=2 677;
-  // vms=2 1,698. uffd-minor: unit 754; pages=2 6,114, pages=3 47,858; gmems=2 33,006, with slots=2 75,978;
-  // maps=2 10,930 (each mapping has its own userfaultfd registration); pins=2 1,797; vms=2 4,162.
+  // `npx tsx bench/check.bench.ts growth --profiles linux-7.3,uffd-minor --max-seconds 60`, every cell complete.
+  // linux-7.3's counts equal linux-6.18's at every one-parameter bound: unit 306; pages=2 2,210, pages=3 16,626;
+  // gmems=2 12,494, with slots=2 28,714; maps=2 1,586; pins=2 677; vms=2 1,698. uffd-minor: unit 754; pages=2
+  // 6,114, pages=3 47,858; gmems=2 33,006, with slots=2 75,978; maps=2 10,930 (each mapping has its own
+  // userfaultfd registration); pins=2 1,797; vms=2 4,162.
   'linux-7.3': { unit: 306, pages: 7.4, gmems: 40.8, slots: 2.3, maps: 5.2, pins: 2.2, vms: 5.5 },
   'uffd-minor': { unit: 754, pages: 8.0, gmems: 43.8, slots: 2.3, maps: 14.5, pins: 2.4, vms: 5.5 },
   'sw-protected': { unit: 539, pages: 10.1, gmems: 37.8, slots: 3.0, maps: 4.7, pins: 2.0, vms: 12.7 },
-  // Re-measured 2026-12-07 after the state-key fix that stopped merging SEV and SNP VMs' states (explore() state
-  // counts, which equal check's): unit 1,631; pages=2 16,299, pages=3 183,203; gmems=2 62,533, with slots=2
-  // 190,329; maps=2 7,703; pins=2 3,212; vms=2 59,090.
-  'sev-snp': { unit: 1631, pages: 10.6, gmems: 38.3, slots: 3.0, maps: 4.7, pins: 2.0, vms: 36.2 },
+  // The rows below: `npx tsx bench/check.bench.ts growth --profiles sev-snp,no-direct-map,pkvm,hugetlb,
+  // exclusive-gup,arm-cca,inplace-conversion --max-seconds 25` (loaded machine). `≥`: the limit cut in.
+  // sev-snp: unit 1,667; pages=2 17,379 (pages=3 183,203 ran to the end earlier that day: 10.6); gmems=2 64,169;
+  // maps=2 7,811; pins=2 3,248; vms=2 60,422.
+  'sev-snp': { unit: 1667, pages: 10.6, gmems: 38.5, slots: 3.0, maps: 4.7, pins: 1.9, vms: 36.2 },
   tdx: { unit: 801, pages: 10.2, gmems: 33.0, slots: 3.5, maps: 4.0, pins: 1.7, vms: 27.2 },
-  pkvm: { unit: 3288, pages: 34.0, gmems: 39, slots: 3.0, maps: 4.8, pins: 2.2, vms: 10.2 },
-  'arm-cca': { unit: 7016, pages: 24.7, gmems: 39, slots: 3.0, maps: 4.8, pins: 2.2, vms: 19.4 },
-  'inplace-conversion': { unit: 20096, pages: 10.6, gmems: 39, slots: 3.0, maps: 5.0, pins: 2.3, vms: 12.7 },
-  'no-direct-map': { unit: 1842, pages: 9.1, gmems: 50.7, slots: 3.0, maps: 3.8, pins: 1.6, vms: 56.1 },
-  hugetlb: { unit: 3016, pages: 38.1, gmems: 39, slots: 3.0, maps: 4.9, pins: 2.3, vms: 10.2 },
-  'exclusive-gup': { unit: 3256, pages: 40.8, gmems: 39, slots: 3.0, maps: 4.9, pins: 2.4, vms: 10.2 },
+  // pkvm: unit 4,380; pages=2 ≥ 255,770; gmems=2 ≥ 322,192; maps=2 21,496; pins=2 9,881; vms=2 44,740.
+  pkvm: { unit: 4380, pages: 58.4, gmems: 73.6, slots: 3.0, maps: 4.9, pins: 2.3, vms: 10.2 },
+  // arm-cca: unit 8,152; pages=2 ≥ 252,144; gmems=2 ≥ 293,658; maps=2 37,644; pins=2 17,669; vms=2 158,568.
+  'arm-cca': { unit: 8152, pages: 30.9, gmems: 39, slots: 3.0, maps: 4.6, pins: 2.2, vms: 19.5 },
+  // inplace-conversion: unit 23,636; pages=2 ≥ 320,582; gmems=2 ≥ 412,649; maps=2 111,824; pins=2 52,253;
+  // vms=2 ≥ 425,783.
+  'inplace-conversion': { unit: 23636, pages: 13.6, gmems: 39, slots: 3.0, maps: 4.7, pins: 2.2, vms: 18.0 },
+  // no-direct-map: unit 1,878; pages=2 17,754; gmems=2 98,790; maps=2 7,054; pins=2 2,932; vms=2 105,391.
+  'no-direct-map': { unit: 1878, pages: 9.5, gmems: 52.6, slots: 3.0, maps: 3.8, pins: 1.6, vms: 56.1 },
+  // hugetlb: unit 3,964; pages=2 ≥ 140,872; gmems=2 ≥ 287,054; maps=2 20,024; pins=2 9,129; vms=2 40,452.
+  hugetlb: { unit: 3964, pages: 35.5, gmems: 72.4, slots: 3.0, maps: 5.1, pins: 2.3, vms: 10.2 },
+  // exclusive-gup: unit 5,404; pages=2 ≥ 221,651; gmems=2 ≥ 236,068; maps=2 32,768; pins=2 13,521; vms=2 54,924.
+  'exclusive-gup': { unit: 5404, pages: 41.0, gmems: 43.7, slots: 3.0, maps: 6.1, pins: 2.5, vms: 10.2 },
 };
 
 /** Used for a profile without measurements: the largest factors measured. */
 const FALLBACK: Growth = { unit: 20_096, pages: 40.8, gmems: 50.7, slots: 3.5, maps: 5.4, pins: 2.4, vms: 56.1 };
 
 /**
- * Memory per explored state: fingerprint table, frontier states and their share of the per-level maps. Measured
- * 2026-12-07: tdx pages=3, 1 worker, 242 MiB for 83,645 states (~1.9 KiB each over node's ~85 MiB); the standard
- * bound, 2 workers, 2.0–2.5 GiB for the first 0.85–1.0 million states (~2.3–2.6 KiB each). Rounded up.
+ * Memory per explored state of the packed checker (src/check/packed/): peak RSS minus the RSS before the search,
+ * over the states explored, one worker, dead-rule coverage on (the CLI's default). Measured 2026-12-07 with
+ * `npx tsx bench/estimate.bench.ts` at commits cc7a91a2–ba7907b2, pages=2,maps=2,pins=2: 691–1,473 bytes on runs
+ * that reached 300,000–1.25 million states (uffd-minor 691, sev-snp 856, no-direct-map 941, sw-protected 1,303,
+ * tdx 1,473), 937–1,234 on the 60 s runs of every profile; up to 2,488 on a run of 153,000 states with the machine
+ * loaded. Rounded up from the long runs' largest.
  */
-export const BYTES_PER_STATE = 2_600;
+export const BYTES_PER_STATE = 1_500;
 /**
- * Single-core rate for the time estimate, measured 2026-12-07 after the step() speed-up: `gmem-spec check --profile
- * tdx --bound pages=3 --workers 1` (83,645 states) 5,590 states/s wall; bench/check.bench.ts ladder, linux-6.18
- * gmems=2 (12,494 states) 4,692 states per CPU-s. Rounded down.
+ * Single-core rate for the time estimate, states per CPU-second of one worker with dead-rule coverage on, from
+ * the same runs: 4,445–8,268 in the 60 s runs at commit ba7907b2 (linux-6.18 pages=2,maps=2,pins=2: 162,517
+ * states in 36.6 CPU-s), 3,990–6,165 in 300 s runs on a loaded machine at cc7a91a2. The checker is being made
+ * faster as this is written; rounded down to the slowest long run.
  */
-export const STATES_PER_SECOND = 5_000;
+export const STATES_PER_SECOND = 4_000;
 /** Speed-up of 2 worker threads on this 2-core machine: the same tdx pages=3 check, 14.96 s → 11.97 s wall. */
 export const TWO_CORE_SPEEDUP = 1.25;
 
@@ -90,6 +106,14 @@ function baseName(profile: Profile): string {
  * 3.7e4); pages=3,maps=2,pins=2 over 2.27 million (2.7e6; 1.9e5).
  */
 export const PAIR_INTERACTION = 1.7;
+/**
+ * Three raised parameters interact beyond their three pairs: per step of one times a step of another times a step
+ * of a third, the count grows by this factor. Fitted 2026-12-07 (commit cc7a91a2) on pages=2,maps=2,pins=2, where
+ * the pair model alone found 1.28 (linux-6.18, linux-7.3), 1.36 (tdx), 1.46 (sw-protected) and 1.47
+ * (no-direct-map, unit re-counted) times its estimate (bench/estimate.bench.ts; docs/model-checking.md, "The
+ * estimate before a run"). Rounded down to the geometric mean.
+ */
+export const TRIPLE_INTERACTION = 1.35;
 
 export function estimate(profile: Profile, bound: Bound, workers = 1): Estimate {
   const name = baseName(profile);
@@ -107,8 +131,14 @@ export function estimate(profile: Profile, bound: Bound, workers = 1): Estimate 
   else if (bound.slots === 0) states /= 2;
   const steps = [bound.pages, bound.gmems, bound.maps, bound.pins, bound.vms].map((n) => Math.max(0, n - 1));
   let pairs = 0;
-  for (let i = 0; i < steps.length; i++) for (let j = i + 1; j < steps.length; j++) pairs += (steps[i] as number) * (steps[j] as number);
-  states *= PAIR_INTERACTION ** pairs;
+  let triples = 0;
+  for (let i = 0; i < steps.length; i++)
+    for (let j = i + 1; j < steps.length; j++) {
+      const ij = (steps[i] as number) * (steps[j] as number);
+      pairs += ij;
+      for (let k = j + 1; k < steps.length; k++) triples += ij * (steps[k] as number);
+    }
+  states *= PAIR_INTERACTION ** pairs * TRIPLE_INTERACTION ** triples;
   return {
     states,
     bytes: states * BYTES_PER_STATE,
