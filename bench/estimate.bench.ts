@@ -64,11 +64,11 @@ async function job(profileName: string, bound: Bound, maxSeconds: number): Promi
 }
 
 function runJob(profile: string, bound: string, maxSeconds: number): JobResult {
-  const out = execFileSync(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), SELF, '--job', profile, bound, String(maxSeconds)],
-    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), SELF, '--job', profile, bound, String(maxSeconds)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = out.trim().split('\n').pop() ?? '{}';
   return JSON.parse(line) as JobResult;
 }

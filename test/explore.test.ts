@@ -105,7 +105,7 @@ describe('dead history: compaction keeps only what can still matter', () => {
     expect(compact(state).gmems[0]?.pages['1']?.pins).toBe(1);
   });
 
-  it('munmap of the first mapping renumbers the second: its name, its pins and its pages\' mappers', () => {
+  it("munmap of the first mapping renumbers the second: its name, its pins and its pages' mappers", () => {
     const steps: Step[] = [
       { op: 'create_vm', type: 'default', as: 'vm0' },
       { op: 'create_gmem', vm: 'vm0', size: 8192, flags: 3, as: 'g0' },
