@@ -391,17 +391,9 @@ export class World {
     return this.peekGmem(gmemId).pages[String(index)] ?? freshPage(this.initShared(gmemId));
   }
 
-  setPage(gmemId: number, index: number, page: PageState): void {
-    const g = this.gmem(gmemId);
-    const fresh = freshPage(this.initShared(gmemId));
-    // Canonical form: a page equal to a fresh one is not stored.
-    if (JSON.stringify(page) === JSON.stringify(fresh)) delete g.pages[String(index)];
-    else g.pages[String(index)] = page;
-  }
-
   /**
    * The page machine's answer to an event on a page (null: refused), memoised per (flags, VM type) on the page
-   * and the event, with setPage's freshness test done once. `observer` (when the event is taken, not only
+   * and the event, with the freshness test (is the new page a fresh one?) done once. `observer` (when the event is taken, not only
    * asked about) hears the machine transition, computed or memoised alike.
    */
   private pageResult(gmemId: number, index: number, event: PageEvent, observer: MachineObserver | undefined): PageResult | null {
@@ -435,17 +427,12 @@ export class World {
   pageEvent(gmemId: number, index: number, event: PageEvent): boolean {
     const r = this.pageResult(gmemId, index, event, this.observer);
     if (!r) return false;
-    // As setPage: a page equal to a fresh one is not stored.
+    // Canonical form: a page equal to a fresh one is not stored.
     const pages = this.gmem(gmemId).pages;
     if (r.fresh) delete pages[String(index)];
     else pages[String(index)] = r.page;
     if (this.folioPages(gmemId) > 1) this.settleFolio(gmemId, Math.floor(index / this.folioPages(gmemId)));
     return true;
-  }
-
-  /** The state of huge folio `folio` of a guest_memfd (spec/folios.ts): none, whole or split. */
-  folio(gmemId: number, folio: number): FolioValue {
-    return folioValue(this.peekGmem(gmemId), folio);
   }
 
   /**
