@@ -14,7 +14,6 @@
  * Every measurement runs in a fresh child process (`--job`), so peak RSS is that run's alone; CPU time is
  * reported next to wall time because this machine is shared. Options: --profiles a,b --max-seconds N.
  */
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getAdjacencyMap } from 'xstate/graph';
 import { createSystemLogic, toEvent, type SystemSnapshot } from '../spec/explore/systemActor.ts';
@@ -28,10 +27,10 @@ import type { Profile } from '../spec/profile.ts';
 import { PROFILES } from '../spec/profiles/index.ts';
 import { resolveProfileName } from '../spec/profileCompose.ts';
 import { check } from '../src/check/engine.ts';
+import { UNIT, childJob } from './childJob.ts';
 import { estimate } from '../src/check/estimate.ts';
 
 const SELF = fileURLToPath(import.meta.url);
-const UNIT = 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1';
 const STANDARD = 'vms=1,gmems=2,pages=4,maps=2,pins=2,slots=1';
 
 interface JobResult {
@@ -124,15 +123,8 @@ async function job(engine: Engine, profile: Profile, bound: Bound, maxSeconds: n
   };
 }
 
-function runJob(engine: Engine, profile: string, bound: string, maxSeconds: number): JobResult {
-  const out = execFileSync(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), SELF, '--job', engine, profile, bound, String(maxSeconds)],
-    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const line = out.trim().split('\n').pop() ?? '{}';
-  return JSON.parse(line) as JobResult;
-}
+const runJob = (engine: Engine, profile: string, bound: string, maxSeconds: number): JobResult =>
+  childJob<JobResult>(SELF, ['--job', engine, profile, bound, String(maxSeconds)]);
 
 const rate = (n: number, ms: number) => (ms > 0 ? Math.round((n * 1000) / ms) : 0);
 const fmt = (n: number) => n.toLocaleString('en-US');

@@ -25,10 +25,10 @@ import { INVARIANTS } from '../spec/invariants.ts';
 import { PROFILES } from '../spec/profiles/index.ts';
 import { resolveProfileName } from '../spec/profileCompose.ts';
 import { check } from '../src/check/engine.ts';
+import { UNIT, childJob } from './childJob.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(SELF, '..', '..');
-const UNIT = 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1';
 const unit = (extra: string): Bound => parseBound(extra, parseBound(UNIT));
 
 interface Job {
@@ -75,15 +75,7 @@ async function job(profileName: string, boundText: string, workers: number, symm
   };
 }
 
-function node(script: string, args: string[], cwd = ROOT): Job {
-  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), script, ...args], {
-    cwd,
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Job;
-}
+const node = (script: string, args: string[], cwd = ROOT): Job => childJob<Job>(script, args, cwd);
 
 const run = (profile: string, bound: string, workers: number, symmetry: boolean, max: number) =>
   node(SELF, ['--job', profile, bound, String(workers), symmetry ? 'sym' : 'plain', String(max)]);

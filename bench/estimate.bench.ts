@@ -12,17 +12,16 @@
  * (every invariant, dead-rule coverage on, one worker in-thread). CPU time is printed beside wall time because
  * the machine is shared.
  */
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Bound, formatBound, parseBound } from '../spec/explore/bound.ts';
 import { INVARIANTS } from '../spec/invariants.ts';
 import { resolveProfileName } from '../spec/profileCompose.ts';
 import { PROFILES } from '../spec/profiles/index.ts';
 import { check } from '../src/check/engine.ts';
+import { UNIT, childJob } from './childJob.ts';
 import { BYTES_PER_STATE, STATES_PER_SECOND, estimate, formatCount } from '../src/check/estimate.ts';
 
 const SELF = fileURLToPath(import.meta.url);
-const UNIT = 'vms=1,gmems=1,pages=1,maps=1,pins=1,slots=1';
 const DEFAULT_BOUND = 'pages=2,maps=2,pins=2';
 
 interface JobResult {
@@ -63,15 +62,8 @@ async function job(profileName: string, bound: Bound, maxSeconds: number): Promi
   };
 }
 
-function runJob(profile: string, bound: string, maxSeconds: number): JobResult {
-  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), SELF, '--job', profile, bound, String(maxSeconds)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = out.trim().split('\n').pop() ?? '{}';
-  return JSON.parse(line) as JobResult;
-}
+const runJob = (profile: string, bound: string, maxSeconds: number): JobResult =>
+  childJob<JobResult>(SELF, ['--job', profile, bound, String(maxSeconds)]);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const bytesPerState = (r: JobResult) => (r.peakRss - r.startRss) / Math.max(1, r.states);
