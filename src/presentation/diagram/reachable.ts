@@ -563,9 +563,15 @@ export function pathTo(x: Exploration, id: number): Step[] {
 
 const cache = new Map<string, Exploration>();
 
-/** `explore` memoised per profile and bound (profiles are immutable data). */
+/** `explore` memoised per profile, bound and universe (profiles and universes are immutable data). */
+/** A number per universe object given explicitly (a diff's widened universe is cached apart from the global one). */
+const universeIds = new WeakMap<OpUniverse, number>();
+let nextUniverseId = 0;
+
 export function exploreCached(profile: Profile, options: ExploreOptions = {}): Exploration {
-  const key = `${profile.name}|${options.maxDepth ?? DEFAULT_MAX_DEPTH}|${options.maxStates ?? DEFAULT_MAX_STATES}`;
+  const u = options.universe;
+  if (u && !universeIds.has(u)) universeIds.set(u, nextUniverseId++);
+  const key = `${profile.name}|${options.maxDepth ?? DEFAULT_MAX_DEPTH}|${options.maxStates ?? DEFAULT_MAX_STATES}|${u ? universeIds.get(u) : 'global'}`;
   let x = cache.get(key);
   if (!x || x.profile !== profile) {
     x = explore(profile, options);

@@ -8,15 +8,7 @@
  */
 import type { Profile } from '../../../spec/profile.ts';
 import { PROFILES } from '../../../spec/profiles/index.ts';
-import {
-  DEFAULT_MAX_DEPTH,
-  type Exploration,
-  type OpUniverse,
-  explore,
-  exploreCached,
-  globalUniverse,
-  universeOf,
-} from '../diagram/reachable.ts';
+import { DEFAULT_MAX_DEPTH, type Exploration, type OpUniverse, exploreCached, globalUniverse, universeOf } from '../diagram/reachable.ts';
 
 /** Operation families a profile can model that the diagrams' universe leaves out, and who models each. */
 export const WIDENED_FAMILIES = {
@@ -32,7 +24,6 @@ interface Pair {
   a: Profile;
   b: Profile;
   u: OpUniverse;
-  explored: Map<string, Exploration>;
 }
 const pairs = new Map<string, Pair>();
 
@@ -45,24 +36,17 @@ function pairOf(a: Profile, b: Profile): Pair {
   const base = shipped ? globalUniverse() : universeOf([...PROFILES, a, b]);
   const wide = Object.entries(WIDENED_FAMILIES).filter(([, models]) => models(a) || models(b));
   const u = wide.length ? { ...base, ...Object.fromEntries(wide.map(([family]) => [family, true])) } : base;
-  const pair: Pair = { a, b, u, explored: new Map() };
+  const pair: Pair = { a, b, u };
   pairs.set(key, pair);
   return pair;
 }
 
 /**
- * One side of a diff explored with the diff's universe. When that is the diagrams' own universe, the diagrams'
- * cached exploration is the same search and is reused.
+ * One side of a diff explored with the diff's universe (reachable.ts's cache, keyed by universe: when that is the
+ * diagrams' own universe, the diagrams' exploration is the same search and is reused).
  */
 export function exploreForDiff(side: Profile, a: Profile, b: Profile, options: { maxDepth?: number } = {}): Exploration {
-  const pair = pairOf(a, b);
+  const u = pairOf(a, b).u;
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  if (pair.u === globalUniverse()) return exploreCached(side, { maxDepth });
-  const key = `${side === a ? 'a' : 'b'}|${maxDepth}`;
-  let x = pair.explored.get(key);
-  if (!x) {
-    x = explore(side, { maxDepth, universe: pair.u });
-    pair.explored.set(key, x);
-  }
-  return x;
+  return u === globalUniverse() ? exploreCached(side, { maxDepth }) : exploreCached(side, { maxDepth, universe: u });
 }
