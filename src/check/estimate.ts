@@ -62,8 +62,20 @@ export const GROWTH: Record<string, Growth> = {
   'exclusive-gup': { unit: 5404, pages: 41.0, gmems: 43.7, slots: 3.0, maps: 6.1, pins: 2.5, vms: 10.2 },
 };
 
-/** Used for a profile without measurements: the largest factors measured. */
-const FALLBACK: Growth = { unit: 20_096, pages: 40.8, gmems: 50.7, slots: 3.5, maps: 5.4, pins: 2.4, vms: 56.1 };
+/** Used for a profile without measurements: the largest unit count and factors measured, each taken from GROWTH. */
+const FALLBACK: Growth = (() => {
+  const rows = Object.values(GROWTH);
+  const most = (k: keyof Growth) => Math.max(...rows.map((g) => g[k]));
+  return {
+    unit: most('unit'),
+    pages: most('pages'),
+    gmems: most('gmems'),
+    slots: most('slots'),
+    maps: most('maps'),
+    pins: most('pins'),
+    vms: most('vms'),
+  };
+})();
 
 /**
  * Memory per explored state of the packed checker (src/check/packed/): peak RSS minus the RSS before the search,
